@@ -1,0 +1,117 @@
+"""The chapter's learning-rate sweep, recorded with the Recorder.
+
+Shared by ``diagnose demo`` and ``fixtures/make_fixtures.py`` so the recipe exists
+once. The recipe is the chapter's exactly (data seed 11, 240 points, 180/60 split,
+model seed 123, Linear(2,8)-ReLU-Linear(8,2), SGD, full-batch steps); recording
+only adds no-grad evaluations, which consume no random numbers, so the final
+numbers match the chapter's printed table digit for digit on torch's CPU build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+CHAPTER_LRS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+CHAPTER_STEPS = 40
+DATA_SEED = 11
+MODEL_SEED = 123
+
+
+@dataclass
+class SweepRow:
+    lr: float
+    seed: int
+    train_loss: float
+    val_loss: float
+    val_acc: float
+    path: Path
+
+
+def run_dir_name(lr: float, seed: int | None = None) -> str:
+    return f"lr={lr:g}" + (f"/seed={seed}" if seed is not None else "")
+
+
+def train_chapter_sweep(
+    out_dir: str | Path,
+    lrs: Sequence[float] = CHAPTER_LRS,
+    steps: int = CHAPTER_STEPS,
+    seeds: Sequence[int] = (MODEL_SEED,),
+) -> list[SweepRow]:
+    """Train every (lr, seed); record each run under ``out_dir``; return the final rows.
+
+    With one seed the run directories are ``lr=<lr>``; with several,
+    ``lr=<lr>/seed=<seed>``.
+    """
+    import torch
+    from torch import nn
+
+    from .record import Recorder
+
+    torch.manual_seed(DATA_SEED)
+    X = torch.randn(240, 2)
+    y = ((X[:, 0] * 0.8 + X[:, 1] * -0.5) > 0).long()
+    train_x, val_x = X[:180], X[180:]
+    train_y, val_y = y[:180], y[180:]
+    loss_fn = nn.CrossEntropyLoss()
+    out = Path(out_dir)
+    rows: list[SweepRow] = []
+
+    def evaluate(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            train_loss = loss_fn(model(train_x), train_y)
+            val_logits = model(val_x)
+            val_loss = loss_fn(val_logits, val_y)
+            val_acc = (val_logits.argmax(dim=1) == val_y).float().mean()
+        return train_loss, val_loss, val_acc
+
+    for lr in lrs:
+        for seed in seeds:
+            torch.manual_seed(seed)
+            model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+            opt = torch.optim.SGD(model.parameters(), lr=lr)
+            path = out / run_dir_name(lr, seed if len(seeds) > 1 else None)
+            params = {
+                "lr": lr,
+                "batch_size": 180,
+                "optimizer": "SGD",
+                "weight_decay": 0.0,
+                "dropout": 0.0,
+                "epochs": steps,
+                "seed": seed,
+            }
+            identity = {"experiment_id": f"chapter-lr-sweep/{run_dir_name(lr, seed)}",
+                        "data_version": f"toy-2d-seed{DATA_SEED}-180/60"}
+            with Recorder(path, params=params, identity=identity, num_classes=2) as rec:
+                rec.watch(opt)
+                for step in range(steps):
+                    logits = model(train_x)
+                    loss = loss_fn(logits, train_y)
+                    with torch.no_grad():
+                        val_logits = model(val_x)
+                        val_loss = loss_fn(val_logits, val_y)
+                        val_acc = (val_logits.argmax(dim=1) == val_y).float().mean()
+                    rec.log(step, train_loss=loss.detach(), val_loss=val_loss, val_acc=val_acc)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                train_loss, val_loss, val_acc = evaluate(model)
+                rec.log(steps, train_loss=train_loss, val_loss=val_loss, val_acc=val_acc)
+            rows.append(
+                SweepRow(lr, seed, train_loss.item(), val_loss.item(), val_acc.item(), path)
+            )
+    return rows
+
+
+def chapter_table(rows: Sequence[SweepRow]) -> str:
+    """The chapter's printed table, formatted exactly as the chapter prints it."""
+    lines = ["lr_sweep"]
+    for r in rows:
+        lines.append(
+            f"lr={r.lr:g} train_loss={r.train_loss:.3f} val_loss={r.val_loss:.3f} "
+            f"val_acc={r.val_acc:.3f}"
+        )
+    best = min(rows, key=lambda r: r.val_loss)
+    lines.append(f"best_lr: {best.lr}")
+    return "\n".join(lines)

@@ -1,0 +1,58 @@
+"""The `diagnose` command line: thin click wrappers over the public API.
+
+Exit codes work as linters use them: 0 clean, 1 findings at or above --fail-on,
+2 usage, configuration or unreadable input.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from ._version import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Group(click.Group):
+    """Commands live in their own modules; listed here, imported only when used."""
+
+    LAZY = {
+        "check": "diagnose._cli_check:check",
+        "rules": "diagnose._cli_check:rules_cmd",
+        "explain": "diagnose._cli_check:explain",
+        "formats": "diagnose._cli_check:formats",
+        "sweep": "diagnose._cli_experiments:sweep",
+        "card": "diagnose._cli_experiments:card",
+        "demo": "diagnose._cli_experiments:demo",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY:
+            modname, attr = self.LAZY[name].split(":")
+            try:
+                return getattr(importlib.import_module(modname), attr)
+            except (ImportError, AttributeError):
+                return None
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="diagnose")
+def main() -> None:
+    """Diagnose training curves: findings, likely causes and the next experiment."""
+
+
+def fail(message: str) -> "click.exceptions.Exit":
+    """Print an error for the user and exit 2 (usage/config/unreadable input)."""
+    click.echo(f"diagnose: error: {message}", err=True)
+    raise click.exceptions.Exit(EXIT_USAGE)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""What the engine produces: findings, groups of runs, and the report that holds them.
+
+Plain data with no behaviour beyond ordering and serialisation, so formatters,
+the CLI and notebooks can all consume the same objects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .run import Run
+
+__all__ = ["SEVERITIES", "Finding", "Group", "Report", "severity_rank"]
+
+#: Most severe first. ``never`` is only a ``--fail-on`` value.
+SEVERITIES = ("error", "warning", "info")
+
+
+def severity_rank(sev: str) -> int:
+    """error=3, warning=2, info=1, never/unknown=big (nothing reaches it)."""
+    return {"error": 3, "warning": 2, "info": 1}.get(sev, 99)
+
+
+@dataclass
+class Finding:
+    """One rule firing on one run (``run``) or one group of runs (``group``)."""
+
+    rule: str  # code, e.g. DG102
+    name: str  # slug, e.g. loss-explosion
+    pattern: str
+    severity: str
+    message: str
+    cause: str
+    next_experiment: str
+    run: str | None = None
+    group: str | None = None
+    runs: list[str] = field(default_factory=list)
+    steps: tuple[int, int] | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "name": self.name,
+            "pattern": self.pattern,
+            "severity": self.severity,
+            "run": self.run,
+            "group": self.group,
+            "runs": list(self.runs),
+            "steps": list(self.steps) if self.steps is not None else None,
+            "message": self.message,
+            "cause": self.cause,
+            "next_experiment": self.next_experiment,
+            "evidence": {k: json_number(v) for k, v in self.evidence.items()},
+        }
+
+    def sort_key(self) -> tuple:
+        return (-severity_rank(self.severity), self.rule, self.run or "", self.group or "")
+
+
+@dataclass
+class Group:
+    """A set of runs compared together: a seed group, a sweep over one param, ..."""
+
+    id: str
+    kind: str  # "seeds" | "sweep" | "mixed" | "pattern"
+    runs: list[str]
+    varying: list[str] = field(default_factory=list)
+    param: str | None = None  # the swept param for kind == "sweep"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "runs": list(self.runs), "varying": list(self.varying)}
+
+
+@dataclass
+class Report:
+    """Runs, groups and findings from one check. ``errors`` holds unreadable inputs."""
+
+    runs: list[Run] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def for_run(self, run_id: str) -> list[Finding]:
+        return [f for f in self.findings if f.run == run_id]
+
+    def at_or_above(self, severity: str) -> list[Finding]:
+        """Findings at or above ``severity`` (``never`` -> none)."""
+        if severity == "never":
+            return []
+        rank = severity_rank(severity)
+        return [f for f in self.findings if severity_rank(f.severity) >= rank]
+
+    def counts(self) -> dict[str, int]:
+        out = {s: 0 for s in SEVERITIES}
+        for f in self.findings:
+            out[f.severity] = out.get(f.severity, 0) + 1
+        return out
+
+    def _repr_html_(self) -> str:  # notebooks
+        from .report import render
+
+        return render(self, "html") if _has_html() else "<pre>" + render(self, "text") + "</pre>"
+
+
+def _has_html() -> bool:
+    try:
+        from .report import FORMATS
+
+        return "html" in FORMATS
+    except ImportError:
+        return False
+
+
+def json_number(v: Any) -> Any:
+    """Evidence values as JSON-safe data: NaN/±inf become the strings used everywhere else."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+    if isinstance(v, (list, tuple)):
+        return [json_number(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            return json_number(v.item())
+        except (TypeError, ValueError):
+            return str(v)
+    return v

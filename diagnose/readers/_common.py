@@ -1,0 +1,37 @@
+"""Helpers every reader shares, so all formats treat odd input the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["dedupe_steps"]
+
+
+def dedupe_steps(df: Any, where: str) -> tuple[Any, list[str]]:
+    """Keep the last value of a repeated (metric, step); say so, and say if steps went back.
+
+    Shared by every reader so that all formats treat repeats the same way.
+    """
+    notes: list[str] = []
+    if not len(df):
+        return df, notes
+    for name, g in df.groupby("metric", sort=False):
+        s = g["step"].to_numpy()
+        back = np.flatnonzero(np.diff(s) < 0)
+        if len(back):
+            i = back[0]
+            notes.append(
+                f"{where}: steps of {name!r} go backwards ({int(s[i])} -> {int(s[i + 1])}); "
+                "sorted by step (a resumed run?)"
+            )
+    dup = df.duplicated(["metric", "step"], keep="last")
+    if dup.any():
+        first = df[dup].iloc[0]
+        notes.append(
+            f"{where}: {int(dup.sum())} repeated step(s) (first: {first['metric']!r} at step "
+            f"{int(first['step'])}); kept the last value of each"
+        )
+        df = df[~dup].reset_index(drop=True)
+    return df, notes

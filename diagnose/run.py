@@ -1,0 +1,228 @@
+"""The Run model: one training run as identity, params and a tidy metrics table.
+
+Every reader produces a ``Run``; every feature and rule consumes one. Keeping a
+single in-memory picture is what lets the rules be format-agnostic.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "CANONICAL_METRICS",
+    "IDENTITY_FIELDS",
+    "PARAM_FIELDS",
+    "RESULT_FIELDS",
+    "Run",
+    "canonical_name",
+    "tidy_metrics",
+]
+
+#: Names the rules understand; any other metric name passes through unchanged.
+CANONICAL_METRICS = ("train/loss", "val/loss", "train/acc", "val/acc", "lr", "grad_norm")
+
+#: The chapter's experiment log, grouped as it groups them.
+IDENTITY_FIELDS = ("experiment_id", "code_version", "data_version", "seed")
+PARAM_FIELDS = ("lr", "batch_size", "optimizer", "weight_decay", "dropout", "epochs")
+RESULT_FIELDS = ("best_val_metric", "train_time", "decision")
+
+_METRIC_COLUMNS = ("step", "metric", "value", "wall_time", "epoch")
+
+# Spellings seen in the wild, keyed by a normalised form (lower case, separators -> "/").
+_ALIASES: dict[str, str] = {}
+
+
+def _alias(canonical: str, *spellings: str) -> None:
+    for s in spellings:
+        _ALIASES[_normalise(s)] = canonical
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s.\-]+", "_", name.strip().lower())
+
+
+_alias(
+    "train/loss",
+    "loss", "train_loss", "training_loss", "train/loss", "loss/train", "train/loss_step",
+    "train_loss_step", "train/loss_epoch", "train_loss_epoch", "epoch_loss", "training/loss",
+    "loss/training", "train/epoch_loss", "trainloss", "loss_train", "train/train_loss",
+)
+_alias(
+    "val/loss",
+    "val_loss", "valid_loss", "validation_loss", "eval_loss", "eval/loss", "loss/validation",
+    "loss/val", "val/loss", "validation/loss", "valid/loss", "val_loss_epoch", "val/loss_epoch",
+    "loss/valid", "dev_loss", "dev/loss", "test_loss_val", "loss_val", "validation/epoch_loss",
+    "val/epoch_loss", "eval/epoch_loss",
+)
+_alias(
+    "train/acc",
+    "acc", "accuracy", "train_acc", "train_accuracy", "training_accuracy", "train/acc",
+    "train/accuracy", "accuracy/train", "acc/train", "train_acc_step", "train_acc_epoch",
+    "train/acc_step", "train/acc_epoch", "epoch_accuracy", "epoch_acc", "train/epoch_accuracy",
+)
+_alias(
+    "val/acc",
+    "val_acc", "val_accuracy", "valid_acc", "valid_accuracy", "validation_accuracy",
+    "validation_acc", "eval_accuracy", "eval_acc", "eval/accuracy", "eval/acc", "val/acc",
+    "val/accuracy", "accuracy/validation", "accuracy/val", "acc/val", "acc/validation",
+    "val_acc_epoch", "val/acc_epoch", "validation/epoch_accuracy", "val/epoch_accuracy",
+)
+_alias(
+    "lr",
+    "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",
+    "train/learning_rate", "optimizer/lr", "lr/group_0", "epoch_learning_rate", "lr_abs",
+)
+_alias(
+    "grad_norm",
+    "grad_norm", "gradient_norm", "train/grad_norm", "grad_norm/total", "total_norm",
+    "grad_norm_2.0_norm_total", "grad_2.0_norm_total", "gradients/norm",
+)
+
+
+def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
+    """Map a metric spelling to its canonical name; unknown names pass through unchanged.
+
+    ``aliases`` (user configuration) is consulted first, by exact name then normalised name.
+    """
+    if aliases:
+        if name in aliases:
+            return aliases[name]
+        norm_user = {_normalise(k): v for k, v in aliases.items()}
+        if _normalise(name) in norm_user:
+            return norm_user[_normalise(name)]
+    return _ALIASES.get(_normalise(name), name)
+
+
+def tidy_metrics(rows: Any = None, **columns: Iterable[Any]) -> pd.DataFrame:
+    """Build the canonical tidy metrics frame with the right dtypes.
+
+    Accepts either a DataFrame/records (``rows``) or column iterables. NaN and
+    ±inf values are kept as they are: they are evidence, not noise.
+    """
+    df = pd.DataFrame(rows if rows is not None else columns)
+    if df.empty and "step" not in df.columns:
+        df = pd.DataFrame({"step": [], "metric": [], "value": []})
+    out = pd.DataFrame(
+        {
+            "step": df["step"].astype("int64"),
+            "metric": df["metric"].astype(str),
+            "value": pd.to_numeric(df["value"], errors="coerce").astype("float64"),
+        }
+    )
+    for opt in ("wall_time", "epoch"):
+        if opt in df.columns:
+            out[opt] = pd.to_numeric(df[opt], errors="coerce").astype("float64")
+    return out.reset_index(drop=True)
+
+
+@dataclass(eq=False)
+class Run:
+    """One training run.
+
+    ``metrics`` is tidy: columns ``step`` (int64), ``metric`` (canonical name),
+    ``value`` (float64) and optionally ``wall_time`` and ``epoch``.
+    ``identity``/``params``/``results`` follow the chapter's experiment log;
+    extra keys are kept.
+    """
+
+    id: str
+    metrics: pd.DataFrame = field(default_factory=lambda: tidy_metrics())
+    params: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    path: str | None = None
+    format: str = "unknown"
+    #: Original name -> canonical name for every renamed metric (shown by --verbose).
+    name_map: dict[str, str] = field(default_factory=dict)
+    #: Reader notes a user should see (torn last line, repeated steps, ...).
+    warnings: list[str] = field(default_factory=list)
+    #: True when the writer had not finished (no end time, torn tail).
+    in_progress: bool = False
+    num_classes: int | None = None
+
+    def __post_init__(self) -> None:
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    # -- accessors a rule author needs -------------------------------------------------
+    @property
+    def metric_names(self) -> list[str]:
+        """Metric names present, sorted."""
+        return sorted(self.metrics["metric"].unique().tolist()) if len(self.metrics) else []
+
+    @property
+    def splits(self) -> list[str]:
+        """Splits present (``train``, ``val``, ...) from ``<split>/<name>`` metric names."""
+        return sorted({m.split("/", 1)[0] for m in self.metric_names if "/" in m})
+
+    def has(self, metric: str) -> bool:
+        return metric in self._all_arrays()
+
+    def arrays(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps int64, values float64)`` for one metric, sorted by step; empty if absent.
+
+        Cached: rules call this many times, the frame is only grouped once.
+        """
+        return self._all_arrays().get(
+            metric, (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+        )
+
+    def series(self, metric: str) -> pd.Series:
+        """One metric as a float64 Series indexed by step."""
+        steps, values = self.arrays(metric)
+        return pd.Series(values, index=pd.Index(steps, name="step"), name=metric)
+
+    def param(self, name: str, default: Any = None) -> Any:
+        """A param or identity field, whichever holds it."""
+        if name in self.params:
+            return self.params[name]
+        return self.identity.get(name, default)
+
+    @property
+    def n_steps(self) -> int:
+        """Number of distinct steps with any metric."""
+        return int(self.metrics["step"].nunique()) if len(self.metrics) else 0
+
+    @property
+    def seed(self) -> Any:
+        return self.param("seed")
+
+    def _all_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        if not self._arrays and len(self.metrics):
+            df = self.metrics
+            codes, names = pd.factorize(df["metric"], sort=True)
+            steps = df["step"].to_numpy(dtype=np.int64)
+            order = np.lexsort((steps, codes))  # stable: equal steps keep file order
+            codes, steps = codes[order], steps[order]
+            values = df["value"].to_numpy(dtype=np.float64)[order]
+            bounds = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+            starts = np.concatenate(([0], bounds))
+            ends = np.concatenate((bounds, [len(codes)]))
+            for s, e in zip(starts, ends):
+                self._arrays[str(names[codes[s]])] = (steps[s:e], values[s:e])
+        return self._arrays
+
+    def invalidate(self) -> None:
+        """Drop cached arrays after ``metrics`` was replaced."""
+        self._arrays = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"Run(id={self.id!r}, format={self.format!r}, metrics={self.metric_names}, "
+            f"steps={self.n_steps}, params={self.params!r})"
+        )
+
+
+def is_number(x: Any) -> bool:
+    """True for ints/floats (not bools), NaN and inf included."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def finite(x: Any) -> bool:
+    return is_number(x) and math.isfinite(float(x))
