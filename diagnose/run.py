@@ -150,6 +150,40 @@ class Run:
     def __post_init__(self) -> None:
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
+    @classmethod
+    def from_series(
+        cls,
+        series: Mapping[str, Iterable[float]],
+        steps: Mapping[str, Iterable[int]] | None = None,
+        *,
+        id: str = "run",
+        params: Mapping[str, Any] | None = None,
+        num_classes: int | None = None,
+    ) -> "Run":
+        """A run from plain lists (rule test cases, notebooks).
+
+        Without explicit ``steps``, the longest series gets steps 0..n-1 and
+        shorter ones (sparse validation) are spread evenly over the same range.
+        """
+        lengths = {k: len(list(v)) for k, v in series.items()}
+        span = max(lengths.values(), default=1) - 1
+        rows_s, rows_m, rows_v = [], [], []
+        for name, values in series.items():
+            vals = [float(x) for x in values]
+            if steps and name in steps:
+                st = [int(x) for x in steps[name]]
+                if len(st) != len(vals):
+                    raise ValueError(f"steps for {name!r} has {len(st)} entries, values {len(vals)}")
+            elif len(vals) == span + 1:
+                st = list(range(len(vals)))
+            else:
+                st = np.round(np.linspace(span / max(1, len(vals)), span, len(vals))).astype(int).tolist()
+            rows_s += st
+            rows_m += [canonical_name(name)] * len(vals)
+            rows_v += vals
+        return cls(id=id, metrics=tidy_metrics(step=rows_s, metric=rows_m, value=rows_v),
+                   params=dict(params or {}), num_classes=num_classes, format="series")
+
     # -- accessors a rule author needs -------------------------------------------------
     @property
     def metric_names(self) -> list[str]:

@@ -15,6 +15,10 @@ __all__ = ["FORMATS", "render"]
 FORMATS: dict[str, str] = {
     "text": "diagnose.report.text:render",
     "json": "diagnose.report.json_:render",
+    "markdown": "diagnose.report.markdown:render",
+    "github": "diagnose.report.github:render",
+    "junit": "diagnose.report.junit:render",
+    "sarif": "diagnose.report.sarif:render",
 }
 
 

@@ -1,0 +1,99 @@
+"""Every rule file: schema and docs (meta-test), and its inline pass/fail cases."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from diagnose.engine import evaluate_group, evaluate_run
+from diagnose.features import FEATURES, run_summary
+from diagnose.findings import Group
+from diagnose.rules import DOC_HEADINGS, default_rules_dir, load_rules
+from diagnose.run import Run
+
+RULES = load_rules()
+RULE_FILES = sorted(default_rules_dir().glob("*.toml"))
+
+
+def test_rules_are_found():
+    assert RULE_FILES, "no rule files shipped"
+    assert len(RULES) == len(RULE_FILES)
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.name)
+def test_rule_file_meta(path: Path):
+    data = tomllib.loads(path.read_text())
+    rule = next(r for r in RULES if r.code == data["code"])
+    # file name carries code and slug
+    assert path.name == f"{rule.code}-{rule.name}.toml"
+    # at least one pass and one fail case
+    expects = [c["expect"] for c in rule.cases]
+    assert "pass" in expects and "fail" in expects
+    # docs headings present and non-empty
+    for key in ("what", "why", "example"):
+        assert rule.docs.get(key, "").strip()
+    text = rule.explain()
+    for heading in DOC_HEADINGS.values():
+        assert f"## {heading}" in text
+    # every template/condition name is a declared feature or param
+    declared = set(FEATURES) | set(rule.params) | {"run_count"}
+    assert rule.names <= declared
+    # message fields appear in the raw template text too (no hidden names)
+    for field in re.findall(r"\{([A-Za-z][A-Za-z0-9_]*)", data["message"]):
+        assert field in declared
+
+
+def test_codes_and_names_unique():
+    codes = [r.code for r in RULES]
+    names = [r.name for r in RULES]
+    assert len(set(codes)) == len(codes)
+    assert len(set(names)) == len(names)
+
+
+def test_chapter_patterns_are_covered():
+    patterns = {r.pattern for r in RULES}
+    for p in ("flat_loss", "explosion", "generalization_gap", "late_overfitting"):
+        assert p in patterns
+
+
+def _cases():
+    for rule in RULES:
+        for case in rule.cases:
+            yield pytest.param(rule, case, id=f"{rule.code}-{case['name']}")
+
+
+@pytest.mark.parametrize("rule,case", list(_cases()))
+def test_inline_case(rule, case):
+    params = {**rule.defaults(), **case.get("config", {})}
+    if rule.scope == "run":
+        run = Run.from_series(case["series"], case.get("steps"), params=case.get("params"),
+                              num_classes=case.get("num_classes"))
+        found = evaluate_run(run, [rule], {rule.code: params})
+    else:
+        runs = []
+        for i, spec in enumerate(case["runs"]):
+            runs.append(Run.from_series(spec["series"], spec.get("steps"), id=f"r{i}",
+                                        params=spec.get("params"),
+                                        num_classes=spec.get("num_classes")))
+        from diagnose.experiments import group_runs
+
+        groups = [g for g in group_runs(runs) if g.kind in rule.groups]
+        by = case.get("by", "val/loss")
+        metric = "val/" + by.split("/", 1)[1] if by.startswith("train/") else by
+        mode = "max" if metric.endswith("acc") else "min"
+        summaries = {r.id: run_summary(r, metric, mode) for r in runs}
+        found = []
+        for g in groups:
+            members = [r for r in runs if r.id in g.runs]
+            found += evaluate_group(g, members, summaries, [rule], {rule.code: params},
+                                    metric=metric, mode=mode, by=by)
+    if case["expect"] == "fail":
+        assert found, f"{rule.code} should fire on case {case['name']!r}"
+        f = found[0]
+        assert f.rule == rule.code and f.message and f.next_experiment
+        assert "n/a" not in f.message
+    else:
+        assert not found, f"{rule.code} fired on pass case {case['name']!r}: {found[0].message}"
