@@ -524,7 +524,7 @@ def run_context(ctx: RunContext) -> dict[str, Value]:
     opt = run.param("optimizer")
     out["optimizer"] = str(opt) if opt is not None else None
     last = int(run.metrics["step"].max()) if len(run.metrics) else None
-    out["steps_x2"] = 2 * (last + 1) if last is not None else None
+    out["steps_x2"] = 2 * max(last, 1) if last is not None else None
     wd = out["weight_decay"]
     out["wd_up"] = nice(wd * 10) if wd else 1e-4
     dp = out["dropout"]
