@@ -228,9 +228,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
     s_all, _ = ctx.arrays(TRAIN)
     s, v = ctx.smoothed(TRAIN)
     _, raw = ctx.finite(TRAIN)
-    all_steps = ctx.run.metrics["step"] if len(ctx.run.metrics) else None
-    first = int(all_steps.min()) if all_steps is not None else None
-    last = int(all_steps.max()) if all_steps is not None else None
+    first, last = ctx.run.step_range or (None, None)
     if len(v) == 0:
         return {"train_points": 0, "first_step": first, "last_step": last,
                 "steps_run": None if last is None else last - first}
@@ -339,9 +337,14 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
         return {"spike_count": 0}
     w = max(5, window(n, 0.02, lo=5, hi=201))
     med = rolling_median(v, w)
-    resid = v - med
+    if (v > 0).all():
+        # multiplicative noise: judge in log space, so early (large) and late (small)
+        # losses are held to the same standard
+        resid = np.log(v) - np.log(med)
+    else:
+        resid = (v - med) / max(float(np.abs(med).max()), 1e-12)
     mad = float(np.median(np.abs(resid - np.median(resid)))) * 1.4826
-    scale = max(mad, 1e-12 * max(1.0, float(np.abs(med).max())))
+    scale = max(mad, 1e-9)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(med > 0, v / med, np.inf)
     cand = (resid / scale > 8) & (ratio > 1.5)
@@ -354,7 +357,7 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
         a, b = int(ev[0]), int(ev[-1])
         before = med[max(0, a - 1)]
         after = v[b + 1: b + 1 + w]
-        if len(after) == 0 or np.median(after) > before * 1.25 + 3 * scale:
+        if len(after) == 0 or np.median(after) > before * 1.25:
             continue  # did not come back: that is divergence, not a spike
         kept.append((a, b))
         max_ratio = max(max_ratio, float(np.max(ratio[a: b + 1])))
@@ -389,8 +392,7 @@ def validation_curve(ctx: RunContext) -> dict[str, Value]:
     if len(v) == 0:
         return {"val_points": 0}
     i = int(np.argmin(v))
-    first_step = ctx.run.metrics["step"].min()
-    last_step = ctx.run.metrics["step"].max()
+    first_step, last_step = ctx.run.step_range or (0, 0)
     span = max(1, int(last_step - first_step))
     out: dict[str, Value] = {
         "val_points": len(v),
@@ -543,7 +545,7 @@ def run_context(ctx: RunContext) -> dict[str, Value]:
         out[k] = _float(run.param(k))
     opt = run.param("optimizer")
     out["optimizer"] = str(opt) if opt is not None else None
-    last = int(run.metrics["step"].max()) if len(run.metrics) else None
+    last = (run.step_range or (None, None))[1]
     out["steps_x2"] = 2 * max(last, 1) if last is not None else None
     wd = out["weight_decay"]
     out["wd_up"] = nice(wd * 10) if wd else 1e-4
@@ -577,7 +579,7 @@ def run_summary(run: Run, metric: str = VAL, mode: str = "min") -> dict[str, Any
     ok = np.isfinite(v)
     s, v = s[ok], v[ok]
     out: dict[str, Any] = {"metric": metric, "n_points": int(len(v)),
-                           "last_step": int(run.metrics["step"].max()) if len(run.metrics) else None}
+                           "last_step": (run.step_range or (None, None))[1]}
     if len(v):
         i = int(np.argmin(v) if mode == "min" else np.argmax(v))
         out.update(best=float(v[i]), best_step=int(s[i]), final=float(v[-1]), final_step=int(s[-1]))

@@ -224,6 +224,15 @@ class Run:
         return int(self.metrics["step"].nunique()) if len(self.metrics) else 0
 
     @property
+    def step_range(self) -> tuple[int, int] | None:
+        """First and last step over all metrics, or None for an empty run."""
+        arrs = self._all_arrays()
+        if not arrs:
+            return None
+        return (min(int(s[0]) for s, _ in arrs.values() if len(s)),
+                max(int(s[-1]) for s, _ in arrs.values() if len(s)))
+
+    @property
     def seed(self) -> Any:
         return self.param("seed")
 
