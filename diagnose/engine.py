@@ -65,7 +65,9 @@ def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[s
         env = _env_for(rule, values, p)
         if rule.when.holds(env):
             findings.append(_finding(rule, env, run=run.id))
-    return findings
+    fired = {f.rule for f in findings}
+    by_code = {r.code: r for r in rules}
+    return [f for f in findings if not fired.intersection(by_code[f.rule].suppressed_by)]
 
 
 def analyse_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[str, Any]],

@@ -168,7 +168,7 @@ def rolling_median(v: np.ndarray, w: int) -> np.ndarray:
         from numpy.lib.stride_tricks import sliding_window_view
 
         half = w // 2
-        return np.median(sliding_window_view(np.pad(v, half, mode="edge"), w), axis=1)
+        return np.median(sliding_window_view(np.pad(v, half, mode="reflect"), w), axis=1)
     b = max(1, w // 5)
     nb = n // b
     blocks = np.median(v[: nb * b].reshape(nb, b), axis=1)
@@ -187,7 +187,7 @@ def smooth(v: np.ndarray, fraction: float = 0.05) -> np.ndarray:
         return v.astype(np.float64, copy=True)
     half = w // 2
     med = rolling_median(v, w)
-    c = np.cumsum(np.pad(med, (half + 1, half), mode="edge"))
+    c = np.cumsum(np.pad(med, (half + 1, half), mode="reflect"))
     return (c[w:] - c[:-w]) / w
 
 
@@ -262,7 +262,7 @@ def _decel(s: np.ndarray, v: np.ndarray) -> float | None:
 
 
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
-         "peak_ratio_before_nonfinite", "nonfinite_after_growth")
+         "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note")
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in every metric (all points, never sampled) and where they start."""
     total, first_step, first_metric = 0, None, None
@@ -289,6 +289,9 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         "peak_ratio_before_nonfinite": peak_before,
         # 1 when the train loss grew before turning non-finite: divergence, not a numeric bug
         "nonfinite_after_growth": float(n_train > 0 and (peak_before or 0) > 1.5),
+        # a phrase for messages: empty when every value is finite
+        "nonfinite_note": (f"; {total} non-finite value(s) (NaN/inf), first in {first_metric} "
+                           f"at step {first_step}") if total else "",
     }
 
 
@@ -487,12 +490,13 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     }
 
 
-@feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change", "at_chance")
+@feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change", "at_chance",
+         "chance_note")
 def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     """Train/validation loss against ln(K), the cross-entropy of uniform predictions over K classes."""
     k = ctx.run.num_classes or _int_param(ctx.run, "num_classes", "n_classes", "num_labels")
     _, tv = ctx.smoothed(TRAIN)
-    out: dict[str, Value] = {"at_chance": 0.0}
+    out: dict[str, Value] = {"at_chance": 0.0, "chance_note": ""}
     if len(tv) >= 4:
         mid = float(tv[len(tv) // 2])
         out["second_half_change"] = abs(mid - float(tv[-1])) / abs(mid) if mid else None
@@ -512,6 +516,8 @@ def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     settled = change is not None and change < 0.02
     val_near = out["lnk_ratio_val"] is None or abs(out["lnk_ratio_val"] - 1) < 0.05
     out["at_chance"] = float(near and settled and val_near)
+    if near:
+        out["chance_note"] = f", at ln({k}) = {lnk:.3g}, the loss of uniform predictions"
     return out
 
 

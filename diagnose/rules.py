@@ -326,6 +326,8 @@ class Rule:
     live: bool = True
     requires: tuple[str, ...] = ()
     steps: tuple[str, str] | None = None
+    #: codes of rules that, when they fire on the same run, make this finding noise
+    suppressed_by: tuple[str, ...] = ()
     path: str = ""
     #: every name the rule reads: condition, templates, step range
     names: frozenset[str] = field(default_factory=frozenset)
@@ -355,7 +357,7 @@ class Rule:
 
 
 _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "live", "requires",
-             "when", "steps", "message", "cause", "next", "params", "docs", "cases"}
+             "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by"}
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
 _CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by"}
@@ -388,7 +390,11 @@ def load_rules(paths: Iterable[str | Path] | None = None) -> list[Rule]:
             raise RuleError(f"{p}: no such rule file or directory")
     rules = [parse_rule_file(f) for f in files]
     seen: dict[str, str] = {}
+    codes = {r.code for r in rules}
     for r in rules:
+        unknown = set(r.suppressed_by) - codes
+        if unknown and paths is None:
+            raise RuleError(f"{r.path}: suppressed_by names unknown rule(s) {sorted(unknown)}")
         for key in (r.code, r.name):
             if key in seen:
                 raise RuleError(f"{r.path}: {key!r} already used by {seen[key]}")
@@ -409,6 +415,7 @@ def parse_rule_file(path: Path) -> Rule:
 
 def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
     """Validate one rule's data (already parsed from TOML)."""
+    from . import experiments  # noqa: F401  (registers the group features)
     from .features import FEATURES
 
     unknown = set(data) - _TOP_KEYS
@@ -481,6 +488,10 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
             raise RuleError(f"{where}: steps must name two declared values [first, last]")
         steps = (steps_l[0], steps_l[1])
     requires = tuple(_str_list(data.get("requires", []), f"{where}: requires"))
+    suppressed_by = tuple(_str_list(data.get("suppressed_by", []), f"{where}: suppressed_by"))
+    for c in suppressed_by:
+        if not _CODE_RE.match(c) or c == code:
+            raise RuleError(f"{where}: suppressed_by must list other rules' codes, got {c!r}")
 
     docs = data["docs"]
     if not isinstance(docs, dict):
@@ -524,7 +535,7 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         when=when, message=templates["message"], cause=templates["cause"],
         next=templates["next"], params=params, docs={k: str(v) for k, v in docs.items()},
         cases=list(cases), scope=scope, groups=groups, live=live, requires=requires,
-        steps=steps, path=where, names=frozenset(names),
+        steps=steps, suppressed_by=suppressed_by, path=where, names=frozenset(names),
     )
 
 

@@ -150,6 +150,12 @@ class Run:
     def __post_init__(self) -> None:
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # replacing the metrics table must drop the arrays cached from the old one
+        if name == "metrics" and "_arrays" in self.__dict__:
+            self.__dict__["_arrays"] = {}
+        super().__setattr__(name, value)
+
     @classmethod
     def from_series(
         cls,
@@ -254,6 +260,11 @@ class Run:
     def invalidate(self) -> None:
         """Drop cached arrays after ``metrics`` was replaced."""
         self._arrays = {}
+
+    def _repr_html_(self) -> str:  # notebooks: the plot beside the findings
+        from .report.html import run_html
+
+        return run_html(self)
 
     def __repr__(self) -> str:
         return (
