@@ -653,7 +653,10 @@ def knob_changes(ctx: GroupContext) -> dict[str, Any]:
                   if all(seen[a[:j] + a[j + 1:]] < 2 for j, seen in enumerate(rests))]
     return {"n_varying": len(lay.varying), "varying": ", ".join(lay.varying),
             "first_knob": lay.varying[0] if lay.varying else None, "n_configs": len(configs),
-            "n_confounded": len(confounded), "confounded": "; ".join(confounded)}
+            "n_confounded": len(confounded),
+            # a readable message: the first few settings, then a count
+            "confounded": "; ".join(confounded[:3])
+            + (f"; and {len(confounded) - 3} more" if len(confounded) > 3 else "")}
 
 
 def counterpart(metric: str, runs: Sequence[Run]) -> str | None:
