@@ -27,6 +27,8 @@ class _Group(click.Group):
         "sweep": "diagnose._cli_experiments:sweep",
         "card": "diagnose._cli_experiments:card",
         "demo": "diagnose._cli_experiments:demo",
+        "plot": "diagnose._cli_plot:plot",
+        "report": "diagnose._cli_plot:report_cmd",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

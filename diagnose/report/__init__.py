@@ -19,6 +19,7 @@ FORMATS: dict[str, str] = {
     "github": "diagnose.report.github:render",
     "junit": "diagnose.report.junit:render",
     "sarif": "diagnose.report.sarif:render",
+    "html": "diagnose.report.html:render",
 }
 
 
