@@ -3,63 +3,114 @@
 A format module exposes ``detect(path) -> bool`` (does this file or directory hold
 a run of mine?) and ``read(path, aliases) -> list[Run]``. ``FORMATS`` lists them
 most specific first; the first that detects a path claims it.
+
+Discovery walks a folder top-down. A folder or file some format detects is claimed
+whole and not walked into, so a run is read once: a Lightning ``version_N`` folder
+with its ``checkpoints/``, a Trainer output folder with its ``checkpoint-*/`` copies
+of the state, an ``mlruns`` store with the TensorBoard files among its artifacts.
+Things that are never logs (checkpoints, profiler dumps, images, hidden folders)
+are not even opened.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from types import ModuleType
 
 from .._errors import ReadError
 from ..run import Run
 
-__all__ = ["FORMATS", "Discovery", "discover", "load", "load_all"]
+__all__ = ["FORMATS", "Discovery", "discover", "is_ignored_file", "load", "load_all"]
 
 #: (format name, module) — most specific first. Modules are imported lazily.
+#: The generic CSV/JSONL reader stays last: it claims any table with a step column.
 FORMATS: list[tuple[str, str]] = [
     ("native", "diagnose.readers.native"),
+    ("lightning", "diagnose.readers.lightning_csv"),
+    ("hf", "diagnose.readers.hf"),
+    ("mlflow", "diagnose.readers.mlflow"),
+    ("wandb", "diagnose.readers.wandb"),
+    ("tensorboard", "diagnose.readers.tensorboard"),
+    ("csv", "diagnose.readers.csv_generic"),
 ]
 
-#: Directory names never worth walking into.
-SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "node_modules", ".venv", ".hydra"}
+#: Directory names never worth walking into (hidden folders are skipped too). Not
+#: ``checkpoints``: a Trainer's ``output_dir`` is often called that.
+SKIP_DIRS = {"__pycache__", "node_modules", "venv", "site-packages"}
+#: File endings that are never training logs: weights, checkpoints, profiler dumps, media.
+IGNORED_SUFFIXES = (
+    ".ckpt", ".pt", ".pth", ".bin", ".safetensors", ".h5", ".hdf5", ".keras", ".onnx",
+    ".npz", ".npy", ".pkl", ".pickle", ".joblib", ".msgpack", ".pb", ".index",
+    ".profile-empty", ".trace.json", ".trace.json.gz", ".xplane.pb",
+    ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".tif", ".tiff", ".pdf",
+    ".mp4", ".wav", ".zip", ".tar", ".gz", ".whl", ".so", ".pyc", ".py", ".md", ".ipynb",
+)
+#: Exceptions a reader may let through on bad input; turned into ReadError naming the path.
+_READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError,
+                sqlite3.Error)
 
 
-def _module(modname: str):
+def is_ignored_file(name: str) -> bool:
+    """True for files that are never logs (by name), so discovery does not open them."""
+    low = name.lower()
+    return low.startswith(".") or low.endswith(IGNORED_SUFFIXES)
+
+
+def _skip_dir(name: str) -> bool:
+    return name.startswith(".") or name in SKIP_DIRS
+
+
+def _module(modname: str) -> ModuleType:
     return importlib.import_module(modname)
 
 
-def _detector(path: Path) -> tuple[str, object] | None:
+def _detector(path: Path) -> tuple[str, ModuleType] | None:
+    """The first format that claims ``path``. OSError propagates: the caller reports it."""
     for name, modname in FORMATS:
         mod = _module(modname)
-        try:
-            if mod.detect(path):
-                return name, mod
-        except OSError:
-            continue
+        if mod.detect(path):
+            return name, mod
     return None
 
 
+def _read(path: Path, name: str, mod: ModuleType, aliases: Mapping[str, str] | None
+          ) -> list[Run]:
+    """One claimed path's runs, with params from Hydra and ``key=value`` folders filled in."""
+    from ._params import with_extra_params
+
+    try:
+        runs = mod.read(path, aliases)
+    except ReadError:
+        raise
+    except _READ_ERRORS as e:
+        raise ReadError(path, f"{name} reader failed: {type(e).__name__}: {e}") from e
+    for r in runs:
+        if r.format == "unknown":
+            r.format = name
+        r.params, notes = with_extra_params(r.params, Path(r.path) if r.path else path)
+        r.warnings.extend(notes)
+    return runs
+
+
 def load_all(path: str | os.PathLike, aliases: Mapping[str, str] | None = None) -> list[Run]:
-    """Every run held by one path (a run directory, a log file, or a store of several)."""
+    """Every run held by one path (a run directory, a log file, or a store of several).
+
+    Raises :class:`ReadError` for the first unreadable log, or when there is none.
+    """
     p = Path(path)
     if not p.exists():
         raise ReadError(p, "no such file or directory")
-    hit = _detector(p)
-    if hit is None:
-        found = discover([p], aliases=aliases)
-        if found.errors:
-            raise found.errors[0]
-        if not found.runs:
-            raise ReadError(p, "no training log found here (see `diagnose formats`)")
-        return found.runs
-    name, mod = hit
-    runs = mod.read(p, aliases)
-    for r in runs:
-        r.format = r.format if r.format != "unknown" else name
-    return runs
+    found = discover([p], aliases=aliases)
+    if found.errors:
+        raise found.errors[0]
+    if not found.runs:
+        raise ReadError(p, "no training log found here (see `diagnose formats`)")
+    return found.runs
 
 
 def load(path: str | os.PathLike, aliases: Mapping[str, str] | None = None) -> Run:
@@ -86,46 +137,83 @@ def discover(
 ) -> Discovery:
     """Walk each path; each run is claimed by the first format that detects it, once.
 
-    A claimed directory is not walked further, so one run is never counted twice.
+    A claimed directory is not walked further, and a path under one already claimed
+    (overlapping arguments) is not read again, so one run is never counted twice.
     Unreadable runs are collected, not raised: the caller decides the exit code.
     """
     out = Discovery()
+    claimed: set[Path] = set()
     for root in paths:
         root = Path(root)
         if not root.exists():
             out.errors.append(ReadError(root, "no such file or directory"))
             continue
-        for claimed in _walk(root):
+        first = len(out.runs)
+        for path, hit in _walk(root, out.errors):
+            real = path.resolve()
+            if real in claimed or any(a in claimed for a in real.parents):
+                continue
+            claimed.add(real)
             try:
-                runs = load_all(claimed, aliases)
+                runs = _read(path, *hit, aliases)
             except ReadError as e:
                 out.errors.append(e)
-                continue
-            except (OSError, ValueError, UnicodeDecodeError) as e:
-                out.errors.append(ReadError(claimed, f"{type(e).__name__}: {e}"))
                 continue
             for r in runs:
                 out.runs.append(r)
                 if on_run:
                     on_run(r)
+        _unique_ids(out.runs[first:], root, {r.id for r in out.runs[:first]})
     return out
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    if _detector(root) is not None:
-        yield root
+def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str, ModuleType]]]:
+    """Claimed paths under ``root`` (``root`` itself when a format claims it), top-down."""
+
+    def hit(p: Path) -> tuple[str, ModuleType] | None:
+        try:
+            return _detector(p)
+        except OSError as e:
+            errors.append(ReadError(p, f"cannot inspect: {e.strerror or e}"))
+            return None
+
+    h = hit(root)
+    if h is not None:
+        yield root, h
         return
     if not root.is_dir():
         return
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+
+    def on_error(e: OSError) -> None:
+        errors.append(ReadError(e.filename or root, f"cannot list: {e.strerror or e}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
         here = Path(dirpath)
-        if here != root and _detector(here) is not None:
-            yield here
-            dirnames[:] = []
+        keep = []
+        entries = [(d, True) for d in sorted(dirnames)] + [(f, False) for f in sorted(filenames)]
+        for name, is_dir in entries:
+            p = here / name
+            if p.is_symlink() or (_skip_dir(name) if is_dir else is_ignored_file(name)):
+                continue
+            h = hit(p)
+            if h is not None:
+                yield p, h
+            elif is_dir:
+                keep.append(name)
+        dirnames[:] = keep  # claimed folders are not walked into
+
+
+def _unique_ids(runs: list[Run], root: Path, taken: set[str]) -> None:
+    """Runs that share an id get their path under ``root`` as id instead."""
+    count: dict[str, int] = {}
+    for r in runs:
+        count[r.id] = count.get(r.id, 0) + 1
+    for r in runs:
+        if count[r.id] == 1 and r.id not in taken or not r.path:
             continue
-        for fn in sorted(filenames):
-            f = here / fn
-            if _detector(f) is not None and _detector(here) is None:
-                yield f
+        base = root if root.is_dir() else root.parent
+        try:
+            rel = Path(r.path).resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            rel = r.path
+        r.id = rel if rel.endswith(r.id) else f"{rel}/{r.id}"

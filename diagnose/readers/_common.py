@@ -9,11 +9,16 @@ import numpy as np
 __all__ = ["dedupe_steps"]
 
 
-def dedupe_steps(df: Any, where: str) -> tuple[Any, list[str]]:
+def dedupe_steps(df: Any, where: str, lines: Any = None) -> tuple[Any, list[str]]:
     """Keep the last value of a repeated (metric, step); say so, and say if steps went back.
 
-    Shared by every reader so that all formats treat repeats the same way.
+    Shared by every reader so that all formats treat repeats the same way. ``lines``
+    (optional, one per row of ``df``) lets the message name the line, as ``where:line``.
     """
+
+    def at(row: int) -> str:
+        return where if lines is None else f"{where}:{int(lines[row])}"
+
     notes: list[str] = []
     if not len(df):
         return df, notes
@@ -23,15 +28,16 @@ def dedupe_steps(df: Any, where: str) -> tuple[Any, list[str]]:
         if len(back):
             i = back[0]
             notes.append(
-                f"{where}: steps of {name!r} go backwards ({int(s[i])} -> {int(s[i + 1])}); "
-                "sorted by step (a resumed run?)"
+                f"{at(g.index[i + 1])}: steps of {name!r} go backwards "
+                f"({int(s[i])} -> {int(s[i + 1])}); sorted by step (a resumed run?)"
             )
     dup = df.duplicated(["metric", "step"], keep="last")
     if dup.any():
-        first = df[dup].iloc[0]
+        repeats = df.duplicated(["metric", "step"], keep="first").to_numpy()
+        first = df[repeats].iloc[0]
         notes.append(
-            f"{where}: {int(dup.sum())} repeated step(s) (first: {first['metric']!r} at step "
-            f"{int(first['step'])}); kept the last value of each"
+            f"{at(df.index[repeats][0])}: {int(dup.sum())} repeated step(s) (first: {first['metric']!r} at "
+            f"step {int(first['step'])}); kept the last value of each"
         )
         df = df[~dup].reset_index(drop=True)
     return df, notes

@@ -1,0 +1,133 @@
+"""From raw (step, name, value) columns to a Run's tidy metrics, the same way for every text format.
+
+Readers collect what the file says under the file's own names; this module maps the
+names to canonical ones (recording each rename), settles two names that mean the same
+metric, and drops repeated steps through ``dedupe_steps``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..run import Run, canonical_name, tidy_metrics
+from ._common import dedupe_steps
+
+__all__ = ["EMPTY", "NONFINITE", "finish_metrics", "parse_float", "rename_map"]
+
+#: Non-finite spellings writers use: Python/C (``nan``, ``inf``), JSON5/JS (``NaN``,
+#: ``Infinity``), R/Excel-ish (``NA`` is *missing*, not here).
+NONFINITE = {
+    "nan": math.nan, "+nan": math.nan, "-nan": math.nan,
+    "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
+    "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf,
+}
+
+
+def parse_float(text: str) -> float:
+    """A metric value from text, bit-exact for ``repr`` output; NaN/±inf in any usual spelling.
+
+    Raises ValueError for anything else.
+    """
+    try:
+        return float(text)
+    except ValueError:
+        v = NONFINITE.get(text.strip().lower())
+        if v is None:
+            raise
+        return v
+
+
+def rename_map(
+    counts: Mapping[str, int],
+    aliases: Mapping[str, str] | None,
+    rename: Callable[[str], str] | None = None,
+) -> tuple[dict[str, str], list[str]]:
+    """raw name -> metric name for one run, and notes.
+
+    When several raw names would get the same canonical name (Lightning's
+    ``train_loss_step`` and ``train_loss_epoch``), one keeps it: the raw name already
+    spelled canonically, else the one with the most points (file order breaks ties);
+    the others keep their own names, so no series is silently merged into another.
+    """
+    target = {raw: (rename or (lambda r: canonical_name(r, aliases)))(raw) for raw in counts}
+    by_target: dict[str, list[str]] = {}
+    for raw, t in target.items():
+        by_target.setdefault(t, []).append(raw)
+    out: dict[str, str] = {}
+    notes: list[str] = []
+    for t, raws in by_target.items():
+        if len(raws) == 1:
+            out[raws[0]] = t
+            continue
+        winner = t if t in raws else max(raws, key=lambda r: counts[r])  # max keeps first on ties
+        for raw in raws:
+            out[raw] = t if raw == winner else raw
+        others = ", ".join(repr(r) for r in raws if r != winner)
+        notes.append(
+            f"{others} would also be {t!r}; {winner!r} ({counts[winner]} points) is used as "
+            f"{t!r} and {others} keep(s) its own name"
+        )
+    return out, notes
+
+
+#: Placeholder frame for a Run under construction (saves building one per Run).
+EMPTY = tidy_metrics()
+
+
+def finish_metrics(
+    run: Run,
+    steps: Sequence[int] | np.ndarray,
+    names: Sequence[str] | np.ndarray,
+    values: Sequence[float] | np.ndarray,
+    aliases: Mapping[str, str] | None,
+    where: str,
+    wall_time: Iterable[float] | None = None,
+    epoch: Iterable[float] | None = None,
+    rename: Callable[[str], str] | None = None,
+) -> None:
+    """Fill ``run.metrics`` from raw columns in file order; record renames and notes on the run."""
+    step_arr = np.asarray(steps, dtype=np.int64).reshape(-1)
+    codes, uniques = pd.factorize(pd.Series(np.asarray(names, dtype=object).reshape(-1),
+                                            dtype=object))
+    cols: dict[str, np.ndarray] = {"step": step_arr}
+    for opt, given in (("wall_time", wall_time), ("epoch", epoch)):
+        if given is not None:
+            arr = np.asarray(list(given) if not isinstance(given, np.ndarray) else given,
+                             dtype=np.float64).reshape(-1)
+            if len(arr) and not np.isnan(arr).all():
+                cols[opt] = arr
+    raw = [str(u) for u in uniques]
+    counts = np.bincount(codes, minlength=len(raw)) if len(codes) else np.zeros(0, int)
+    mapping, notes = rename_map(dict(zip(raw, counts.tolist())), aliases, rename)
+    run.warnings.extend(f"{where}: {n}" for n in notes)
+    for r, name in mapping.items():
+        if name != r:
+            run.name_map[r] = name
+    final = np.array([mapping[r] for r in raw], dtype=object)
+    df = pd.DataFrame({
+        "step": step_arr,
+        "metric": final[codes] if len(codes) else np.array([], dtype=object),
+        "value": np.asarray(values, dtype=np.float64).reshape(-1),
+        **{k: v for k, v in cols.items() if k != "step"},
+    })
+    df["metric"] = df["metric"].astype(str)
+    if _needs_dedupe(codes, step_arr):
+        df, more = dedupe_steps(df, where)
+        run.warnings.extend(more)
+        df = df.reset_index(drop=True)
+    run.metrics = df
+    run.invalidate()
+
+
+def _needs_dedupe(codes: np.ndarray, steps: np.ndarray) -> bool:
+    """Whether any metric repeats a step or goes back (else dedupe_steps would change nothing)."""
+    if len(codes) < 2:
+        return False
+    order = np.argsort(codes, kind="stable")
+    c, s = codes[order], steps[order]
+    same = c[1:] == c[:-1]
+    return bool(np.any(same & (np.diff(s) <= 0)))

@@ -1,0 +1,174 @@
+"""Params that live outside a log format's own metadata: Hydra files and sweep folder names.
+
+A sweep usually says what it changed in two places a reader can see without the
+training code: Hydra's ``.hydra/overrides.yaml`` / ``.hydra/config.yaml`` next to the
+job, and ``key=value`` folder names (``sweep/lr=0.1/seed=2``, or Hydra's
+``override_dirname`` form ``lr=0.1,seed=2``). Both fill params the format left unset.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import _yaml
+
+__all__ = [
+    "flatten",
+    "hydra_params",
+    "parse_value",
+    "path_params",
+    "read_yaml_params",
+    "with_extra_params",
+]
+
+_INT = re.compile(r"[-+]?[0-9]+$")
+_FLOAT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+_WORDS: dict[str, Any] = {
+    "true": True, "false": False, "none": None, "null": None,
+    "nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
+    "infinity": math.inf, "-infinity": -math.inf,
+}
+_SEGMENT = re.compile(r"^\+{0,2}([A-Za-z_][\w.\-/]*)=(.*)$")
+#: How far above a run to look for Hydra's ``.hydra`` folder.
+HYDRA_LEVELS = 3
+
+
+def parse_value(text: str) -> Any:
+    """A param value as written in text: int, float, bool or None when it looks like one."""
+    s = text.strip()
+    low = s.lower()
+    if low in _WORDS:
+        return _WORDS[low]
+    if _INT.match(s):
+        return int(s)
+    if _FLOAT.match(s):
+        return float(s)
+    return s
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings to dotted keys; scientific-notation strings (YAML 1.1 leaves them) to floats.
+
+    A leaf whose last key is unique also appears under that short key (``optimizer.lr`` ->
+    ``lr``) unless the short key is taken, so rules that ask for ``lr`` find it.
+    """
+    out: dict[str, Any] = {}
+    _flatten_into(obj, prefix, out)
+    leaves: dict[str, list[str]] = {}
+    for k in out:
+        if "." in k:
+            leaves.setdefault(k.rsplit(".", 1)[1], []).append(k)
+    for leaf, keys in leaves.items():
+        if len(keys) == 1 and leaf not in out:
+            out[leaf] = out[keys[0]]
+    return out
+
+
+def _flatten_into(obj: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            _flatten_into(v, f"{prefix}.{k}" if prefix else str(k), out)
+        return
+    if isinstance(obj, str) and _FLOAT.match(obj.strip()) and "e" in obj.lower():
+        obj = float(obj)
+    if isinstance(obj, (set, tuple)):
+        obj = list(obj)
+    if prefix:
+        out[prefix] = obj
+
+
+def read_yaml_params(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """A YAML mapping file (``hparams.yaml``, ``config.yaml``) as flat params, and notes.
+
+    A file that cannot be parsed gives no params and a note; the metrics stay readable.
+    """
+    try:
+        data = _yaml.load(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, _yaml.YAMLError, RecursionError) as e:
+        return {}, [f"{path}: params not read ({e})"]
+    if data is None:
+        return {}, []
+    if not isinstance(data, Mapping):
+        return {}, [f"{path}: params not read (expected a mapping, got {type(data).__name__})"]
+    return flatten(data), []
+
+
+def path_params(path: Path) -> dict[str, Any]:
+    """``key=value`` folder names along ``path`` (nearest folder wins on repeated keys)."""
+    out: dict[str, Any] = {}
+    for seg in Path(path).parts:
+        parts = seg.split(",") if seg.count("=") > 1 else [seg]
+        pairs = [_SEGMENT.match(p) for p in parts]
+        if all(pairs):
+            for m in pairs:
+                out[m.group(1)] = parse_value(m.group(2))
+    return out
+
+
+def hydra_params(start: Path, levels: int = HYDRA_LEVELS) -> tuple[dict[str, Any], list[str]]:
+    """Params from the nearest ``.hydra`` folder at or above ``start``: config, then overrides.
+
+    Overrides win over the config because they are what the sweep set for this job.
+    """
+    d = start if start.is_dir() else start.parent
+    for _ in range(levels + 1):
+        hydra = d / ".hydra"
+        if hydra.is_dir():
+            return _read_hydra(hydra)
+        if d.parent == d:
+            break
+        d = d.parent
+    return {}, []
+
+
+def _read_hydra(hydra: Path) -> tuple[dict[str, Any], list[str]]:
+    notes: list[str] = []
+    config: Any = {}
+    cfg = hydra / "config.yaml"
+    if cfg.is_file():
+        try:
+            config = _yaml.load(cfg.read_text(encoding="utf-8", errors="replace")) or {}
+        except (OSError, _yaml.YAMLError, RecursionError) as e:
+            notes.append(f"{cfg}: params not read ({e})")
+    if not isinstance(config, dict):
+        notes.append(f"{cfg}: params not read (expected a mapping)")
+        config = {}
+    ovr = hydra / "overrides.yaml"
+    if ovr.is_file():
+        try:
+            items = _yaml.load(ovr.read_text(encoding="utf-8", errors="replace")) or []
+        except (OSError, _yaml.YAMLError, RecursionError) as e:
+            items = []
+            notes.append(f"{ovr}: overrides not read ({e})")
+        for item in items if isinstance(items, list) else []:
+            m = _SEGMENT.match(str(item))
+            if m:
+                _set_dotted(config, m.group(1), parse_value(m.group(2)))
+    return flatten(config), notes
+
+
+def _set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    node = tree
+    for p in parents:
+        nxt = node.get(p)
+        if not isinstance(nxt, dict):
+            nxt = node[p] = {}
+        node = nxt
+    node[leaf] = value
+
+
+def with_extra_params(
+    params: dict[str, Any], path: Path, levels: int = HYDRA_LEVELS
+) -> tuple[dict[str, Any], list[str]]:
+    """``params`` plus Hydra and folder-name params for keys it does not already have."""
+    hydra, notes = hydra_params(path, levels)
+    out = dict(params)
+    for source in (hydra, path_params(path)):
+        for k, v in source.items():
+            out.setdefault(k, v)
+    return out, notes

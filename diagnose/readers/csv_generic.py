@@ -1,0 +1,575 @@
+"""Generic metric tables: Keras ``CSVLogger``, tidy and wide CSV, and JSON Lines of both shapes.
+
+Shapes:
+
+- **tidy**: one value per row, columns ``step, metric, value`` (optional ``run``,
+  ``wall_time``, ``epoch``). An empty value in a tidy row is NaN (pandas writes NaN so).
+- **wide**: a ``step`` column (``global_step``, ``iteration``, ``iter`` also do; Keras's
+  ``epoch`` when there is none) and one column per metric. Empty cells and Keras's
+  ``NA`` are *missing*; ``nan``/``inf`` are values.
+
+A ``run`` column splits one file into several runs. Values are parsed with ``float``,
+so whatever a writer printed with ``repr`` (csv, Keras, Lightning, pandas) comes back
+bit-exact. Lightning's reader reuses the table code here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ReadError
+from ..run import Run
+from ._frame import EMPTY, finish_metrics, parse_float
+
+__all__ = ["Table", "detect", "read", "read_table", "wide_columns"]
+
+SUFFIXES = {".csv", ".tsv", ".jsonl", ".ndjson", ".log", ".txt"}
+STEP_COLUMNS = ("step", "global_step", "iteration", "iter")
+WALL_COLUMNS = ("wall_time", "timestamp")
+RUN_COLUMN = "run"
+MISSING = {"", "na", "n/a", "null", "none"}
+#: File stems that say nothing about the run; the folder name is used instead.
+GENERIC_STEMS = {"metrics", "training", "history", "log", "logs", "train", "results", "progress"}
+_PEEK = 65536
+
+
+@dataclass
+class Table:
+    """A delimited text file as header + rows, with line numbers and what went wrong."""
+
+    path: Path
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    torn: bool = False
+    #: The last row kept is the file's last line and has no newline: complete-looking,
+    #: but a writer that always ends lines (Lightning, Keras, MLflow) was cut off there.
+    open_tail: bool = False
+
+    def drop_open_tail(self) -> None:
+        """Treat an unterminated last row as torn (for writers that always end lines)."""
+        if self.open_tail:
+            self.rows.pop()
+            line = self.lines.pop()
+            self.open_tail = False
+            self.torn = True
+            self.notes.append(f"{self.path}:{line}: last line has no newline; skipped as torn "
+                              "(the writer was interrupted or is still writing)")
+
+    def col(self, *names: str) -> int | None:
+        """Index of the first column named like one of ``names`` (case-insensitive)."""
+        low = [h.strip().lower() for h in self.header]
+        for n in names:
+            if n in low:
+                return low.index(n)
+        return None
+
+
+# -- detection -----------------------------------------------------------------------------
+
+
+def first_line(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(_PEEK)
+    return head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
+
+
+def _delimiter(line: str) -> str:
+    for d in (",", "\t", ";", "|"):
+        if d in line:
+            return d
+    return ","
+
+
+def header_cells(line: str) -> list[str]:
+    try:
+        return [c.strip().lower() for c in next(csv.reader([line], delimiter=_delimiter(line)))]
+    except (csv.Error, StopIteration):
+        return []
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def detect(path: Path) -> bool:
+    """A CSV/TSV/JSONL file (or Keras's ``*.log``) whose header names a step or epoch column."""
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() not in SUFFIXES:
+        return False
+    line = first_line(path)
+    if _is_jsonl(path):
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            return False
+        return isinstance(rec, dict) and _record_shape(rec) is not None
+    cells = header_cells(line)
+    if path.suffix.lower() in (".log", ".txt"):
+        return bool(cells) and cells[0] == "epoch"  # Keras CSVLogger's default file name
+    return bool(set(cells) & {*STEP_COLUMNS, "epoch"})
+
+
+def _record_shape(rec: Mapping[str, Any]) -> str | None:
+    keys = {k.lower() for k in rec}
+    if {"metric", "value"} <= keys and (keys & {*STEP_COLUMNS, "epoch"}):
+        return "tidy"
+    if keys & {*STEP_COLUMNS, "epoch"}:
+        return "wide"
+    return None
+
+
+# -- reading text --------------------------------------------------------------------------
+
+
+def read_text(path: Path) -> tuple[str, list[str]]:
+    """A file's text (UTF-8, BOM dropped); undecodable bytes are replaced and reported."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ReadError(path, f"cannot read: {e.strerror or e}") from e
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as e:
+        text = data.decode("utf-8-sig", errors="replace")
+        return text, [f"{path}: byte {e.start} is not UTF-8 text; replaced (a damaged file?)"]
+
+
+def read_table(path: Path, text: str | None = None) -> Table:
+    """Parse a delimited file. A last line cut short (no newline, wrong field count) is torn.
+
+    Lines with a wrong number of fields elsewhere are skipped with a note, so one bad
+    line never costs the rest of the file.
+    """
+    notes: list[str] = []
+    if text is None:
+        text, notes = read_text(path)
+    first = text.split("\n", 1)[0].strip("\r")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    table = Table(path=path, header=[], notes=notes)
+    unterminated = bool(text) and not text.endswith("\n")
+    raw: list[tuple[int, list[str]]] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            table.notes.append(f"{path}:{reader.line_num}: unreadable line skipped ({e})")
+            continue
+        raw.append((reader.line_num, row))
+    if not raw:
+        return table
+    table.header = [h.strip() for h in raw[0][1]]
+    width = len(table.header)
+    if len(set(table.header)) != width:
+        dup = sorted({h for h in table.header if table.header.count(h) > 1})
+        raise ReadError(path, f"header repeats column(s) {', '.join(map(repr, dup))}", "line 1")
+    bad: list[int] = []
+    for k, (line, row) in enumerate(raw[1:], start=1):
+        if not row or (len(row) == 1 and not row[0].strip() and width > 1):
+            continue
+        if len(row) != width:
+            if k == len(raw) - 1 and unterminated:
+                table.torn = True
+                table.notes.append(f"{path}:{line}: torn last line skipped (the writer was "
+                                   "interrupted or is still writing)")
+            else:
+                bad.append(line)
+            continue
+        table.rows.append(row)
+        table.lines.append(line)
+        table.open_tail = k == len(raw) - 1 and unterminated
+    if bad:
+        table.notes.append(
+            f"{path}: {len(bad)} line(s) with a field count other than the header's "
+            f"{width} skipped (first: line {bad[0]})"
+        )
+    return table
+
+
+# -- wide tables -----------------------------------------------------------------------------
+
+
+@dataclass
+class Columns:
+    """Raw tidy columns from one table, before names are mapped."""
+
+    steps: list[np.ndarray] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    values: list[np.ndarray] = field(default_factory=list)
+    epochs: list[np.ndarray] = field(default_factory=list)
+    walls: list[np.ndarray] = field(default_factory=list)
+    rows: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, name: str, rows: np.ndarray, steps: np.ndarray, values: np.ndarray,
+            epochs: np.ndarray, walls: np.ndarray) -> None:
+        self.names.append(name)
+        self.rows.append(rows)
+        self.steps.append(steps)
+        self.values.append(values)
+        self.epochs.append(epochs)
+        self.walls.append(walls)
+
+    def finish(self, run: Run, aliases: Mapping[str, str] | None, where: str) -> None:
+        """Put these columns into ``run.metrics`` in file order (row-major, like the file)."""
+        if not self.names:
+            finish_metrics(run, [], [], [], aliases, where)
+            return
+        steps = np.concatenate(self.steps)
+        sizes = [len(s) for s in self.steps]
+        names = np.repeat(np.array(self.names, dtype=object), sizes)
+        order = np.argsort(np.concatenate(self.rows), kind="stable")
+        finish_metrics(
+            run, steps[order], names[order], np.concatenate(self.values)[order], aliases, where,
+            wall_time=np.concatenate(self.walls)[order], epoch=np.concatenate(self.epochs)[order],
+        )
+
+
+def _int_cell(cell: str) -> int | None:
+    s = cell.strip()
+    try:
+        return int(s)
+    except ValueError:
+        pass
+    try:
+        f = float(s)
+    except ValueError:
+        return None
+    return int(f) if math.isfinite(f) and f == int(f) else None
+
+
+def _float_cells(cells: Iterable[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(values, present mask, indexes of cells that are not numbers)."""
+    vals: list[float] = []
+    present: list[bool] = []
+    bad: list[int] = []
+    for i, c in enumerate(cells):
+        if c.strip().lower() in MISSING:
+            vals.append(math.nan)
+            present.append(False)
+            continue
+        try:
+            vals.append(parse_float(c))
+            present.append(True)
+        except ValueError:
+            vals.append(math.nan)
+            present.append(False)
+            bad.append(i)
+    return np.array(vals, dtype=np.float64), np.array(present, dtype=bool), bad
+
+
+def wide_columns(table: Table, step_col: int, notes: list[str]) -> Columns:
+    """A wide table's metric columns as raw tidy columns (missing cells dropped).
+
+    Rows without a usable step are skipped; a column with no number in it is not a
+    metric (a text column) and is skipped; single bad cells are skipped and reported.
+    """
+    path = table.path
+    cols = list(zip(*table.rows)) if table.rows else [() for _ in table.header]
+    step_vals = [_int_cell(c) for c in cols[step_col]] if table.rows else []
+    ok = np.array([s is not None for s in step_vals], dtype=bool)
+    if len(ok) and not ok.all():
+        first = table.lines[int(np.flatnonzero(~ok)[0])]
+        notes.append(f"{path}: {int((~ok).sum())} row(s) without an integer step skipped "
+                     f"(first: line {first})")
+    steps = np.array([s if s is not None else 0 for s in step_vals], dtype=np.int64)
+    epoch_col = table.col("epoch")
+    wall_col = table.col(*WALL_COLUMNS)
+    n = len(step_vals)
+    epochs = _float_cells(cols[epoch_col])[0] if epoch_col is not None else np.full(n, math.nan)
+    if epoch_col is not None and epoch_col != step_col:
+        _fill_by_step(epochs, steps)
+    walls = _float_cells(cols[wall_col])[0] if wall_col is not None else np.full(n, math.nan)
+    skip = {step_col, epoch_col, wall_col, table.col(RUN_COLUMN)}
+    out = Columns()
+    for j, name in enumerate(table.header):
+        if j in skip:
+            continue
+        vals, present, bad = _float_cells(cols[j])
+        if bad and not present.any():
+            notes.append(f"{path}: column {name!r} holds no numbers; not a metric, skipped")
+            continue
+        if bad:
+            b = bad[0]
+            notes.append(f"{path}:{table.lines[b]}: {len(bad)} value(s) of {name!r} are not "
+                         f"numbers, skipped (first: {cols[j][b]!r})")
+        keep = present & ok
+        out.add(name, np.flatnonzero(keep), steps[keep], vals[keep], epochs[keep], walls[keep])
+    return out
+
+
+def _fill_by_step(epochs: np.ndarray, steps: np.ndarray) -> None:
+    """Rows without an epoch (Lightning's LearningRateMonitor rows) take their step's epoch."""
+    missing = np.isnan(epochs)
+    if not missing.any() or missing.all():
+        return
+    known = dict(zip(steps[~missing].tolist(), epochs[~missing].tolist()))
+    for i in np.flatnonzero(missing):
+        epochs[i] = known.get(int(steps[i]), math.nan)
+
+
+# -- runs --------------------------------------------------------------------------------------
+
+
+def run_id(path: Path) -> str:
+    """A run id from a file name, or from its folder when the name is generic."""
+    return path.parent.name if path.stem.lower() in GENERIC_STEMS and path.parent.name else path.stem
+
+
+def _new_run(path: Path, rid: str, fmt: str, notes: list[str], torn: bool) -> Run:
+    run = Run(id=rid, metrics=EMPTY, path=str(path), format=fmt, in_progress=torn)
+    run.warnings.extend(notes)
+    return run
+
+
+def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
+    """Read one CSV/TSV/JSONL metrics file into one run (or one per ``run`` value)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError(path, "not a file")
+    if _is_jsonl(path):
+        return _read_jsonl(path, aliases)
+    table = read_table(path)
+    if not table.header:
+        raise ReadError(path, "empty file: no header line", "line 1")
+    if table.col("metric") is not None and table.col("value") is not None:
+        return _tidy_runs(table, aliases)
+    step_col = table.col(*STEP_COLUMNS)
+    fmt = "csv"
+    if step_col is None:
+        step_col = table.col("epoch")
+        fmt = "keras" if step_col == 0 else "csv"
+    if fmt == "keras":
+        table.drop_open_tail()  # Keras's csv writer ends every row
+    if step_col is None:
+        raise ReadError(path, "no step or epoch column in the header "
+                        f"({', '.join(table.header[:8])})", "line 1")
+    groups = _split_by_run(table)
+    runs = []
+    for rid, sub in groups:
+        notes = list(table.notes) if len(runs) == 0 else []
+        cols = wide_columns(sub, step_col, notes)
+        run = _new_run(path, rid, fmt, notes, table.torn)
+        cols.finish(run, aliases, str(path))
+        runs.append(run)
+    return runs
+
+
+def _split_by_run(table: Table) -> list[tuple[str, Table]]:
+    rc = table.col(RUN_COLUMN)
+    if rc is None:
+        return [(run_id(table.path), table)]
+    groups: dict[str, Table] = {}
+    for row, line in zip(table.rows, table.lines):
+        t = groups.setdefault(row[rc], Table(path=table.path, header=table.header))
+        t.rows.append(row)
+        t.lines.append(line)
+    return list(groups.items()) or [(run_id(table.path), table)]
+
+
+def _tidy_runs(table: Table, aliases: Mapping[str, str] | None) -> list[Run]:
+    path = table.path
+    sc = table.col(*STEP_COLUMNS, "epoch")
+    if sc is None:
+        raise ReadError(path, "tidy table without a step column", "line 1")
+    mc, vc = table.col("metric"), table.col("value")
+    ec, wc, rc = table.col("epoch"), table.col(*WALL_COLUMNS), table.col(RUN_COLUMN)
+    records = []
+    for row, line in zip(table.rows, table.lines):
+        records.append({
+            RUN_COLUMN: row[rc] if rc is not None else None,
+            "step": row[sc], "metric": row[mc], "value": row[vc],
+            "epoch": row[ec] if ec is not None else "", "wall_time": row[wc] if wc is not None else "",
+            "_line": line,
+        })
+    return _tidy_records(path, records, aliases, "csv", table.notes, table.torn)
+
+
+def _tidy_records(
+    path: Path,
+    records: list[dict[str, Any]],
+    aliases: Mapping[str, str] | None,
+    fmt: str,
+    notes: list[str],
+    torn: bool,
+) -> list[Run]:
+    """Tidy records (strings or JSON values) grouped by run, into runs."""
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_run.setdefault(str(r[RUN_COLUMN]) if r.get(RUN_COLUMN) is not None else "", []
+                          ).append(r)
+    if not by_run:
+        by_run[""] = []
+    runs = []
+    for rid, recs in by_run.items():
+        mine = list(notes) if not runs else []
+        steps, names, values, epochs, walls = [], [], [], [], []
+        bad, empty = [], 0
+        for r in recs:
+            step = _int_cell(str(r["step"])) if not isinstance(r["step"], bool) else None
+            name = r["metric"]
+            value = _json_or_text_float(r["value"])
+            if step is None or not isinstance(name, str) or not name or value is None:
+                bad.append(r["_line"])
+                continue
+            if r["value"] is None or (isinstance(r["value"], str)
+                                      and r["value"].strip().lower() in MISSING):
+                empty += 1
+            steps.append(step)
+            names.append(name)
+            values.append(value)
+            epochs.append(_opt_float(r.get("epoch")))
+            walls.append(_opt_float(r.get("wall_time")))
+        if bad:
+            mine.append(f"{path}: {len(bad)} row(s) without a step, metric name or numeric "
+                        f"value skipped (first: line {bad[0]})")
+        if empty:
+            mine.append(f"{path}: {empty} empty value(s) read as NaN (a tidy row exists only "
+                        "to carry a value)")
+        run = _new_run(path, rid or run_id(path), fmt, mine, torn)
+        finish_metrics(run, steps, names, values, aliases, str(path), wall_time=walls,
+                       epoch=epochs)
+        runs.append(run)
+    return runs
+
+
+def _json_or_text_float(v: Any) -> float | None:
+    """A value from a tidy record: numbers as they are, missing as NaN, text parsed."""
+    if v is None:
+        return math.nan
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        if v.strip().lower() in MISSING:
+            return math.nan
+        try:
+            return parse_float(v)
+        except ValueError:
+            return None
+    return None
+
+
+def _opt_float(v: Any) -> float:
+    """An optional column (epoch, wall time): NaN when absent or not a number."""
+    x = _json_or_text_float(v)
+    return math.nan if x is None else x
+
+
+# -- JSON Lines --------------------------------------------------------------------------------
+
+
+def _read_jsonl(path: Path, aliases: Mapping[str, str] | None) -> list[Run]:
+    text, notes = read_text(path)
+    lines = text.split("\n")
+    unterminated = bool(text) and not text.endswith("\n")
+    if not unterminated:
+        lines.pop()
+    torn = False
+    records: list[tuple[int, dict[str, Any]]] = []
+    corrupt: list[int] = []
+    for i, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+        except (ValueError, RecursionError):
+            rec = None
+        if not isinstance(rec, dict):
+            if i == len(lines) and unterminated:
+                torn = True
+                notes.append(f"{path}:{i}: torn last line skipped (the writer was interrupted "
+                             "or is still writing)")
+            else:
+                corrupt.append(i)
+            continue
+        records.append((i, rec))
+    if corrupt:
+        notes.append(f"{path}: {len(corrupt)} line(s) that are not JSON objects skipped "
+                     f"(first: line {corrupt[0]})")
+    if not records and (corrupt or not text.strip()):
+        raise ReadError(path, "no JSON object on any line", "line 1")
+    shape = _record_shape(records[0][1]) if records else "wide"
+    if shape == "tidy":
+        recs = []
+        for line, rec in records:
+            low = {k.lower(): v for k, v in rec.items()}
+            step = next((low[k] for k in (*STEP_COLUMNS, "epoch") if k in low), None)
+            recs.append({RUN_COLUMN: low.get(RUN_COLUMN), "step": step, "metric": low.get("metric"),
+                         "value": low.get("value"), "epoch": low.get("epoch"),
+                         "wall_time": next((low[k] for k in WALL_COLUMNS if k in low), None),
+                         "_line": line})
+        return _tidy_records(path, recs, aliases, "jsonl", notes, torn)
+    return _wide_jsonl(path, records, aliases, notes, torn)
+
+
+def _flat(rec: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for k, v in rec.items():
+        key = f"{prefix}/{k}" if prefix else str(k)
+        if isinstance(v, Mapping):
+            yield from _flat(v, key)
+        else:
+            yield key, v
+
+
+def _wide_jsonl(
+    path: Path,
+    records: list[tuple[int, dict[str, Any]]],
+    aliases: Mapping[str, str] | None,
+    notes: list[str],
+    torn: bool,
+) -> list[Run]:
+    by_run: dict[str, tuple[list, list, list, list, list]] = {}
+    no_step: list[int] = []
+    text_keys: set[str] = set()
+    for line, rec in records:
+        flat = dict(_flat(rec))
+        low = {k.lower(): k for k in flat}
+        skey = next((low[k] for k in STEP_COLUMNS if k in low), low.get("epoch"))
+        step = _int_cell(str(flat[skey])) if skey and not isinstance(flat[skey], bool) else None
+        if step is None:
+            no_step.append(line)
+            continue
+        ekey, wkey = low.get("epoch"), next((low[k] for k in WALL_COLUMNS if k in low), None)
+        epoch = _opt_float(flat.get(ekey))
+        wall = _opt_float(flat.get(wkey))
+        rkey = low.get(RUN_COLUMN)
+        rid = str(flat[rkey]) if rkey and flat[rkey] is not None else ""
+        cols = by_run.setdefault(rid, ([], [], [], [], []))
+        for k, v in flat.items():
+            if k in (skey, ekey, wkey, rkey) or v is None:
+                continue
+            val = _json_or_text_float(v)
+            if val is None or (isinstance(v, str) and v.strip().lower() in MISSING):
+                if val is None:
+                    text_keys.add(k)
+                continue
+            for col, x in zip(cols, (step, k, val, epoch, wall)):
+                col.append(x)
+    if no_step:
+        notes.append(f"{path}: {len(no_step)} record(s) without an integer step skipped "
+                     f"(first: line {no_step[0]})")
+    if text_keys:
+        notes.append(f"{path}: non-numeric key(s) {', '.join(sorted(map(repr, text_keys))[:5])} "
+                     "are not metrics; skipped")
+    if not by_run:
+        by_run[""] = ([], [], [], [], [])
+    runs = []
+    for rid, (steps, names, values, epochs, walls) in by_run.items():
+        run = _new_run(path, rid or run_id(path), "jsonl", notes if not runs else [], torn)
+        finish_metrics(run, steps, names, values, aliases, str(path), wall_time=walls,
+                       epoch=epochs)
+        runs.append(run)
+    return runs

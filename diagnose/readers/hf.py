@@ -1,0 +1,213 @@
+"""Hugging Face ``Trainer``: ``trainer_state.json`` in the output folder or its ``checkpoint-*/``.
+
+``log_history`` holds three kinds of entries: training logs (``loss``, ``grad_norm``,
+``learning_rate``), evaluations (``eval_loss``, ``eval_<metric>``; with several eval
+sets ``eval_<set>_loss``, ``eval_<set>_<metric>``) and one final summary
+(``train_runtime``, ``train_loss`` averaged over the run ...), which is not a curve and
+is left out (its ``train_runtime`` becomes ``results["train_time"]``). The file is
+written by ``json.dumps``, so NaN and ±inf appear as bare ``NaN``/``Infinity`` tokens.
+
+Every checkpoint keeps a copy of the state up to that point, so a run folder is read
+once, from the most advanced copy: the root file unless a checkpoint got further.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .._errors import ReadError
+from ..run import Run, canonical_name
+from ._frame import EMPTY, finish_metrics
+
+__all__ = ["detect", "read"]
+
+STATE_FILE = "trainer_state.json"
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+#: Keys of a log entry that are not metrics.
+_NOT_METRICS = {"step", "epoch", "total_flos", "num_input_tokens_seen"}
+#: Keys only the final summary entry has.
+_SUMMARY_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second"}
+_VAL_SETS = {"validation", "valid", "val", "eval", "dev"}
+
+
+def _checkpoints(d: Path) -> list[tuple[int, Path]]:
+    out = []
+    try:
+        children = list(d.iterdir())
+    except OSError:
+        return out
+    for c in children:
+        m = _CHECKPOINT.match(c.name)
+        if m and (c / STATE_FILE).is_file():
+            out.append((int(m.group(1)), c / STATE_FILE))
+    return sorted(out)
+
+
+def detect(path: Path) -> bool:
+    """An output folder with ``trainer_state.json`` (itself or in a checkpoint), or the file."""
+    path = Path(path)
+    if path.is_dir():
+        return (path / STATE_FILE).is_file() or bool(_checkpoints(path))
+    return path.name == STATE_FILE
+
+
+def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
+    """Read a Trainer run: the root state, or the latest checkpoint's when it is further on."""
+    path = Path(path)
+    notes: list[str] = []
+    if path.is_dir():
+        run_dir = path
+        state_path, state = _pick_state(path, notes)
+    else:
+        state_path, state = path, _load(path)
+        run_dir = path.parent
+        if _CHECKPOINT.match(run_dir.name):
+            run_dir = run_dir.parent
+    return [_run(run_dir, state_path, state, notes, aliases)]
+
+
+def _pick_state(d: Path, notes: list[str]) -> tuple[Path, dict[str, Any]]:
+    """The root file unless the latest readable checkpoint got further; damaged copies skipped."""
+    errors: list[ReadError] = []
+
+    def attempt(p: Path) -> tuple[Path, dict[str, Any]] | None:
+        try:
+            return p, _load(p)
+        except ReadError as e:
+            errors.append(e)
+            return None
+
+    root = attempt(d / STATE_FILE) if (d / STATE_FILE).is_file() else None
+    latest = None
+    for _, p in reversed(_checkpoints(d)):
+        latest = attempt(p)
+        if latest:
+            break
+    if root is None and latest is None:
+        raise errors[0] if errors else ReadError(
+            d, f"no {STATE_FILE} here or in a checkpoint-* folder")
+    notes.extend(f"{e}; skipped this copy" for e in errors)
+    if root is None:
+        return latest  # type: ignore[return-value]
+    if latest and _int(latest[1].get("global_step")) > _int(root[1].get("global_step")):
+        notes.append(f"{root[0]}: global step {root[1].get('global_step')} is behind "
+                     f"{latest[0].parent.name}; read the checkpoint's copy instead")
+        return latest
+    return root
+
+
+def _int(v: Any) -> int:
+    return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else -1
+
+
+def _load(p: Path) -> dict[str, Any]:
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise ReadError(p, f"cannot read: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise ReadError(p, "not UTF-8 text (a damaged file?)", f"byte {e.start}") from e
+    if not text.strip():
+        raise ReadError(p, "empty file (the Trainer was interrupted while saving?)")
+    try:
+        state = json.loads(text)  # NaN / Infinity / -Infinity tokens are accepted
+    except RecursionError as e:
+        raise ReadError(p, "JSON nested too deeply") from e
+    except json.JSONDecodeError as e:
+        raise ReadError(p, f"not valid JSON ({e.msg})", f"line {e.lineno} column {e.colno}") from e
+    if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
+        raise ReadError(p, "no 'log_history' list: not a Trainer state file")
+    return state
+
+
+def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str],
+         aliases: Mapping[str, str] | None) -> Run:
+    params: dict[str, Any] = {}
+    for src, dst in (("train_batch_size", "batch_size"), ("num_train_epochs", "epochs"),
+                     ("max_steps", "max_steps"), ("logging_steps", "logging_steps"),
+                     ("eval_steps", "eval_steps")):
+        if state.get(src) is not None:
+            params[dst] = state[src]
+    if isinstance(state.get("trial_params"), dict):
+        params.update(state["trial_params"])
+    rid = run_dir.name or str(run_dir)
+    if _CHECKPOINT.match(rid) and run_dir.parent.name:
+        rid = f"{run_dir.parent.name}/{rid}"
+    run = Run(id=rid, metrics=EMPTY, params=params, path=str(run_dir), format="hf")
+    run.warnings.extend(notes)
+    if state.get("best_metric") is not None:
+        run.results["best_val_metric"] = state["best_metric"]
+    if state.get("trial_name"):
+        run.identity["experiment_id"] = state["trial_name"]
+
+    steps, names, values, epochs = [], [], [], []
+    summary = None
+    skipped = 0
+    for i, entry in enumerate(state["log_history"]):
+        if not isinstance(entry, dict):
+            skipped += 1
+            continue
+        if _SUMMARY_KEYS & entry.keys():
+            summary = entry
+            continue
+        step = entry.get("step")
+        if isinstance(step, bool) or not isinstance(step, int):
+            skipped += 1
+            continue
+        epoch = entry.get("epoch")
+        epoch = float(epoch) if isinstance(epoch, (int, float)) and not isinstance(epoch, bool) \
+            else math.nan
+        for k, v in entry.items():
+            if k in _NOT_METRICS or isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            steps.append(step)
+            names.append(k)
+            values.append(float(v))
+            epochs.append(epoch)
+    if skipped:
+        run.warnings.append(f"{state_path}: {skipped} log_history entr(ies) without an integer "
+                            "step skipped")
+    if summary is not None:
+        if isinstance(summary.get("train_runtime"), (int, float)):
+            run.results["train_time"] = float(summary["train_runtime"])
+    else:
+        run.in_progress = True
+        run.warnings.append(f"{state_path}: no final summary entry; training had not finished "
+                            "when this state was saved")
+    finish_metrics(run, steps, names, values, aliases, str(state_path), epoch=epochs,
+                   rename=_renamer(set(names), aliases))
+    return run
+
+
+def _renamer(keys: set[str], aliases: Mapping[str, str] | None):
+    """``eval_<set>_<metric>`` -> ``<split>/<metric>``; other names the usual way.
+
+    Eval set names are the ``<set>`` of ``eval_<set>_loss`` / ``eval_<set>_runtime``;
+    validation-like sets are the ``val`` split, others keep their name (``test/loss``).
+    """
+    sets = sorted(
+        {k[5:-len(suf)] for k in keys for suf in ("_loss", "_runtime")
+         if k.startswith("eval_") and k.endswith(suf) and len(k) > 5 + len(suf)},
+        key=len, reverse=True,
+    )
+
+    def rename(raw: str) -> str:
+        if aliases and canonical_name(raw, aliases) != canonical_name(raw):
+            return canonical_name(raw, aliases)
+        name = canonical_name(raw)
+        if name != raw or not raw.startswith("eval_"):
+            return name
+        rest = raw[5:]
+        split = "val"
+        for s in sets:
+            if rest.startswith(s + "_"):
+                split, rest = ("val" if s.lower() in _VAL_SETS else s), rest[len(s) + 1:]
+                break
+        return canonical_name(f"val/{rest}").replace("val/", f"{split}/", 1)
+
+    return rename
