@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ._errors import ConfigError, RuleError
-from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, fail
+from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, ensure_parent, fail
 
 FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
 
@@ -56,7 +56,11 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
     color = fmt == "text" and output is None and sys.stdout.isatty()
     text = render(report, fmt, color=color, verbose=verbose)
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            ensure_parent(output)
+            output.write_text(text, encoding="utf-8")
+        except OSError as e:
+            fail(f"{output}: cannot write: {e.strerror or e}")
     else:
         click.echo(text, nl=not text.endswith("\n"))
     if fmt == "github" and os.environ.get("GITHUB_ACTIONS") == "true":

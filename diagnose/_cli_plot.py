@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ._errors import ConfigError, RuleError
-from .cli import EXIT_USAGE, fail
+from .cli import EXIT_USAGE, ensure_parent, fail
 
 _IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -96,6 +96,7 @@ def plot(runs, output, metrics, as_sweep, param, dpi, config_path, select, ignor
             fig = sweep_figure(report, param, metric, mode=mode)
         else:
             fig = run_figure(report.runs, report.findings, metrics=list(metrics) or None)
+        ensure_parent(output)
         save_figure(fig, output, dpi=dpi)
     except ValueError as e:
         fail(str(e))
@@ -126,6 +127,7 @@ def report_cmd(paths, output, title, max_plots, config_path, select, ignore, by,
     text = render(report, "html", title=title, max_plots=max_plots, plots=max_plots > 0, by=by,
                   mode=mode, group_by=list(group_by) or None)
     try:
+        ensure_parent(output)
         output.write_text(text, encoding="utf-8")
     except OSError as e:
         fail(f"{output}: cannot write: {e.strerror or e}")

@@ -50,6 +50,13 @@ def main() -> None:
     """Diagnose training curves: findings, likely causes and the next experiment."""
 
 
+def ensure_parent(path) -> None:
+    """Create the folder an output file goes into: `-o out/report.html` should just work."""
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def fail(message: str) -> "click.exceptions.Exit":
     """Print an error for the user and exit 2 (usage/config/unreadable input)."""
     click.echo(f"diagnose: error: {message}", err=True)
