@@ -331,7 +331,12 @@ class Layout:
                 seeds_inside = len({self.seeds[i] for i in idx}) > 1
                 out.append(Group(gid, "sweep", [ids[i] for i in idx],
                                  [p] + (["seed"] if seeds_inside else []), param=p))
-        if len(self.varying) >= 2:
+        # A mixed group compares runs of one family: every run sets every varying knob.
+        # Runs that do not even share their params (different projects in one folder)
+        # are not an experiment, and telling them "one knob at a time" would be noise.
+        same_family = all(self.settings[i].get(k) is not None
+                          for i in range(len(self.runs)) for k in self.varying)
+        if len(self.varying) >= 2 and same_family:
             idx = self.order(range(len(self.runs)))
             out.append(Group("mixed:" + ",".join(self.varying), "mixed", [ids[i] for i in idx],
                              list(self.varying)))

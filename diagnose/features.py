@@ -351,6 +351,14 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(med > 0, v / med, np.inf)
     cand = (resid / scale > 8) & (ratio > 1.5)
+    # a spike jumps up from where the loss just was: the steep fall at the start of
+    # training (first points far above the later level) is not one
+    k = max(3, w // 4)
+    cand[:k] = False
+    if cand.any():
+        idx = np.flatnonzero(cand)
+        before = np.array([np.median(v[i - k:i]) for i in idx])
+        cand[idx[v[idx] < 1.5 * before]] = False
     if not cand.any():
         return {"spike_count": 0}
     idx = np.flatnonzero(cand)
