@@ -346,11 +346,14 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
         resid = np.log(v) - np.log(med)
     else:
         resid = (v - med) / max(float(np.abs(med).max()), 1e-12)
-    mad = float(np.median(np.abs(resid - np.median(resid)))) * 1.4826
-    scale = max(mad, 1e-9)
+    # noise is judged locally (a wide rolling MAD): late, memorising phases are noisier
+    # in relative terms than the start, and one global scale would flag their wiggles
+    wide = min(n if n % 2 else n - 1, 5 * w + (5 * w + 1) % 2)
+    mad = rolling_median(np.abs(resid), wide) * 1.4826
+    scale = np.maximum(mad, 1e-9)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(med > 0, v / med, np.inf)
-    cand = (resid / scale > 8) & (ratio > 1.5)
+    cand = (resid / scale > 6) & (ratio > 1.5)
     # a spike jumps up from where the loss just was: the steep fall at the start of
     # training (first points far above the later level) is not one
     k = max(3, w // 4)
@@ -587,8 +590,13 @@ def nice(x: float) -> float:
 # ---------------------------------------------------------------------------------------
 # per-run summary for group rules
 # ---------------------------------------------------------------------------------------
-def run_summary(run: Run, metric: str = VAL, mode: str = "min") -> dict[str, Any]:
-    """The small numbers group rules need about one run (no raw curves)."""
+def run_summary(run: Run, metric: str = VAL, mode: str = "min",
+                ctx: RunContext | None = None) -> dict[str, Any]:
+    """The small numbers group rules need about one run (no raw curves).
+
+    ``ctx``: the context the run's features were computed in, so its smoothed
+    curves are reused rather than computed again.
+    """
     s, v = run.arrays(metric)
     ok = np.isfinite(v)
     s, v = s[ok], v[ok]
@@ -604,8 +612,7 @@ def run_summary(run: Run, metric: str = VAL, mode: str = "min") -> dict[str, Any
     out["final_train"] = float(tv[-1]) if len(tv) else None
     out["train_time"] = _float(run.results.get("train_time", run.env.get("train_time")))
     out["peak_memory"] = _float(run.env.get("peak_memory", run.results.get("peak_memory")))
-    ctx = RunContext(run)
-    si = still_improving(ctx)
+    si = still_improving(ctx if ctx is not None and ctx.run is run else RunContext(run))
     share = si.get("tail_share")
     out["still_improving"] = None if share is None else bool(share > 0.1 and (si.get("tail_drop_rel") or 0) > 0.01)
     out["errors"] = []
