@@ -38,11 +38,13 @@ def train_chapter_sweep(
     lrs: Sequence[float] = CHAPTER_LRS,
     steps: int = CHAPTER_STEPS,
     seeds: Sequence[int] = (MODEL_SEED,),
+    overwrite: bool = True,
 ) -> list[SweepRow]:
     """Train every (lr, seed); record each run under ``out_dir``; return the final rows.
 
     With one seed the run directories are ``lr=<lr>``; with several,
-    ``lr=<lr>/seed=<seed>``.
+    ``lr=<lr>/seed=<seed>``. The recipe is deterministic, so by default a rerun
+    replaces the logs it wrote before (``overwrite=False`` refuses instead).
     """
     import torch
     from torch import nn
@@ -83,7 +85,9 @@ def train_chapter_sweep(
             }
             identity = {"experiment_id": f"chapter-lr-sweep/{run_dir_name(lr, seed)}",
                         "data_version": f"toy-2d-seed{DATA_SEED}-180/60"}
-            with Recorder(path, params=params, identity=identity, num_classes=2) as rec:
+            with Recorder(
+                path, params=params, identity=identity, num_classes=2, overwrite=overwrite
+            ) as rec:
                 rec.watch(opt)
                 for step in range(steps):
                     logits = model(train_x)

@@ -1,0 +1,617 @@
+"""The Recorder: write a training run as a native run log, cheaply and crash-safely.
+
+Design, in the order it matters:
+
+- ``log()`` is a list append: values are kept as given (Python numbers, or detached
+  0-dim tensors on any device) and nothing is converted, so logging a CUDA loss never
+  synchronises the device. Conversion happens at flush, one batched transfer per device.
+- Flushes happen every ``flush_every`` records or ``flush_secs`` seconds (checked on
+  each ``log()``), at ``close()``, at context-manager exit and at interpreter exit.
+  A flush appends whole lines and hands them to the OS, so a process killed even by
+  SIGKILL leaves every flushed record on disk; at most the last ``flush_secs`` (or
+  ``flush_every`` records) are lost. A torn last line is skipped by the reader.
+- The Recorder never takes training down: bad values and I/O errors are dropped with
+  one warning per kind (counted in ``run.json``), unless ``strict=True``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import operator
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..readers import native
+from ..run import canonical_name
+from . import _env
+from ._tensors import global_grad_norm, tensor_type, to_floats
+
+__all__ = ["DEFAULT_FLUSH_EVERY", "DEFAULT_FLUSH_SECS", "Recorder"]
+
+#: Records buffered before a flush. At ~2 µs per record to format and write, a flush of
+#: 1000 records costs ~2 ms, and the per-flush fixed cost (a write call, one device
+#: transfer) is amortised to nothing.
+DEFAULT_FLUSH_EVERY = 1000
+#: Seconds between flushes: bounds what a killed process can lose.
+DEFAULT_FLUSH_SECS = 5.0
+
+#: Keys the log format reserves; a metric may not use them.
+_RESERVED = {"step", "wall_time"}
+#: Optimizer hyperparameters recorded when they change (lr is recorded every step).
+_HYPER = ("momentum", "weight_decay")
+
+_OPEN: set["Recorder"] = set()
+_VERSION = operator.attrgetter("_version")
+_time = time.time
+
+
+class Recorder:
+    """Record one training run to ``run_dir`` (``run.json`` + ``metrics.jsonl``).
+
+    ::
+
+        with Recorder("runs/lr=0.1", params={"lr": 0.1, "batch_size": 32}) as rec:
+            rec.watch(optimizer)
+            for step, (x, y) in enumerate(loader):
+                ...
+                rec.log(step, train_loss=loss)        # 0-dim tensor on any device: no sync
+                if step % 50 == 0:
+                    rec.log(step, val_loss=vl, val_acc=va)
+
+    Metric names are canonicalised (``train_loss`` -> ``train/loss``). ``epoch=`` is
+    stored in the reserved epoch column. An existing log in ``run_dir`` is an error
+    unless ``resume=True`` (append) or ``overwrite=True`` (replace it). Under
+    torch.distributed only rank 0 writes unless ``rank_zero_only=False``; other ranks
+    get a recorder whose methods do nothing. ``strict=True`` raises on bad values and
+    I/O errors instead of warning (for tests).
+    """
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike,
+        params: Mapping[str, Any] | None = None,
+        identity: Mapping[str, Any] | None = None,
+        num_classes: int | None = None,
+        *,
+        flush_every: int = DEFAULT_FLUSH_EVERY,
+        flush_secs: float = DEFAULT_FLUSH_SECS,
+        rank_zero_only: bool = True,
+        strict: bool = False,
+        resume: bool = False,
+        overwrite: bool = False,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.params: dict[str, Any] = dict(params or {})
+        self.identity: dict[str, Any] = dict(identity or {})
+        self.results: dict[str, Any] = {}
+        self.env: dict[str, Any] = {}
+        self.num_classes = num_classes
+        self.flush_every = max(1, int(flush_every))
+        self.flush_secs = float(flush_secs)
+        self.strict = strict
+        #: Reserved for live checking: set when a rule asks training to stop.
+        self.should_stop = False
+        self.status = "running"
+        #: Records written to disk so far (a crash keeps at least these).
+        self.records_flushed = 0
+        #: Records and values dropped because they could not be written or converted.
+        self.records_dropped = 0
+        self.values_dropped = 0
+        self.enabled = not rank_zero_only or _env.process_rank() == 0
+
+        # Pending records as parallel lists: no tuple per record, so less for the GC to see.
+        self._steps: list[int] = []
+        self._walls: list[float] = []
+        self._pending: list[dict[str, Any]] = []
+        self._tensors: list[Any] = []
+        self._versions: list[int] = []
+        self._optimizers: list[Any] = []
+        self._hyper_last: dict[str, float] = {}
+        self._grad_params: list[Any] = []
+        self._grad_norm: Any = None
+        self._grad_norm_queued = False
+        self._hooks: list[Any] = []
+        self._watching = False
+        self._last_step: int | None = None
+        self._keys: dict[str, str] = {}
+        self._warned: set[str] = set()
+        self._devices: set[str] = set()
+        self._best: tuple[str, float, int] | None = None
+        self._file: Any = None
+        self._tensor_cls: type | None = None
+        self._closed = False
+        self._t0 = time.perf_counter()
+        self._deadline = time.time() + self.flush_secs
+        self._error: str | None = None
+
+        if not self.enabled:
+            self._closed = True
+            self.log = self._ignore  # type: ignore[method-assign]
+            return
+        self._open(resume, overwrite)
+        self._capture_identity()
+        self._write_meta()
+        _OPEN.add(self)
+
+    # -- the hot path ------------------------------------------------------------------
+    def log(self, step: int, metrics: Mapping[str, Any] | None = None, /, **values: Any) -> None:
+        """Record metric values at ``step``: Python numbers or 0-dim tensors (never synced here).
+
+        Pass names as keywords (``train_loss=loss``) or a mapping (``{"val/acc": acc}``).
+        """
+        if metrics is not None:
+            values = {**metrics, **values}
+        if step.__class__ is not int:
+            step = self._as_step(step)
+        held = -1
+        for v in values.values():
+            c = v.__class__
+            if c is float or c is int:
+                continue
+            if c is self._tensor_cls and not v.requires_grad:
+                # The common tensor case, inline: queue it as it is; no conversion, no sync.
+                if held < 0:
+                    held = len(self._tensors)
+                self._tensors.append(v)
+                self._versions.append(v._version)
+                continue
+            if held >= 0:  # start this record over on the slow path
+                del self._tensors[held:], self._versions[held:]
+            self._hold(values)
+            break
+        if self._watching and step != self._last_step:
+            self._capture(values)
+        self._last_step = step
+        now = _time()
+        self._steps.append(step)
+        self._walls.append(now)
+        pending = self._pending
+        pending.append(values)
+        if len(pending) >= self.flush_every or now >= self._deadline:
+            self.flush()
+
+    # -- watching ----------------------------------------------------------------------
+    def watch(self, obj: Any) -> "Recorder":
+        """Record an optimizer's hyperparameters, or a model's gradient norm, at each log step.
+
+        Optimizer: ``lr`` every step; momentum, betas (``beta1``/``beta2``) and
+        weight_decay whenever they change; param groups after the first as
+        ``<name>/group_<i>``. Model: the global L2 gradient norm after each backward
+        pass, computed on the device, recorded as ``grad_norm`` at the next ``log()``
+        step. Returns the recorder, so ``rec.watch(opt).watch(model)`` works.
+        """
+        if not self.enabled:
+            return self
+        import torch
+
+        if isinstance(obj, torch.optim.Optimizer):
+            self._optimizers.append(obj)
+            self._autofill_params(obj)
+            self._write_meta()
+        elif isinstance(obj, torch.nn.Module):
+            self._watch_model(obj)
+        else:
+            raise TypeError(f"watch() takes a torch optimizer or module, not {type(obj).__name__}")
+        self._watching = True
+        return self
+
+    def log_grad_norm(self, model: Any, step: int) -> None:
+        """Record the global L2 gradient norm of ``model`` now, as ``grad_norm`` (no sync)."""
+        if self._closed:
+            return
+        norm = global_grad_norm(p for p in model.parameters() if p.requires_grad)
+        if norm is not None:
+            self.log(step, grad_norm=norm)
+
+    # -- flushing and closing ----------------------------------------------------------
+    def flush(self) -> None:
+        """Write every pending record to ``metrics.jsonl`` and hand it to the OS."""
+        self._deadline = _time() + self.flush_secs
+        pending = self._pending
+        if not pending or self._file is None:
+            return
+        steps, walls = self._steps, self._walls
+        self._steps, self._walls, self._pending = [], [], []
+        converted = iter(self._convert()) if self._tensors else None
+        keys = self._keys
+        fmt = native.format_value
+        out: list[str] = []
+        put = out.append
+        n = len(pending)
+        for step, wall, values in zip(steps, walls, pending):
+            put('{"step": %d, "wall_time": %.3f' % (step, wall))
+            for k, v in values.items():
+                c = v.__class__
+                if c is not float:
+                    if c is int:
+                        v = float(v)
+                    else:
+                        v = next(converted)  # type: ignore[arg-type]
+                        if v is None:
+                            continue
+                key = keys.get(k)
+                if key is None:
+                    key = self._key(k)
+                    if not key:
+                        continue
+                elif not key:
+                    continue
+                put(key)
+                put(repr(v) if v - v == 0.0 else fmt(v))
+                if key in _BEST_KEYS:
+                    self._track_best(key, v, step)
+            put("}\n")
+        try:
+            self._file.write("".join(out))
+            self._file.flush()
+        except (OSError, ValueError) as e:
+            self.records_dropped += n
+            self._problem("write", f"could not write {self.run_dir / native.METRICS_FILE}: {e}")
+            return
+        self.records_flushed += n
+
+    def close(self, status: str = "finished", error: str | None = None) -> None:
+        """Flush, then finish ``run.json`` (status, end time, train time, peak memory)."""
+        if self._closed:
+            return
+        self.flush()
+        self._closed = True
+        self.log = self._late  # type: ignore[method-assign]
+        _OPEN.discard(self)
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+        if self._file is not None:
+            try:
+                os.fsync(self._file.fileno())
+                self._file.close()
+            except (OSError, ValueError):
+                pass
+            self._file = None
+        self.status = status
+        if error:
+            self._error = error
+        self.results.setdefault("train_time", round(time.perf_counter() - self._t0, 3))
+        if self._best is not None:
+            name, value, step = self._best
+            self.results.setdefault("best_val_metric", value)
+            self.results.setdefault("best_val_metric_name", name)
+            self.results.setdefault("best_step", step)
+        self.env["end_time"] = _env.now_iso()
+        self.env.update(_env.peak_memory())
+        if not self._devices and "torch" in sys.modules:
+            torch = sys.modules["torch"]
+            cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+            self._devices.add(f"cuda:{torch.cuda.current_device()}" if cuda else "cpu")
+        if self._devices:
+            self.env["device"] = ", ".join(sorted(self._devices))
+            if any(d.startswith("cuda") for d in self._devices):
+                torch = sys.modules["torch"]
+                self.env["cuda_device_name"] = torch.cuda.get_device_name()
+        self._write_meta()
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close("finished")
+        else:
+            self.close("failed", f"{exc_type.__name__}: {exc}")
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.run_dir / native.METRICS_FILE
+
+    def __repr__(self) -> str:
+        return (
+            f"Recorder({str(self.run_dir)!r}, status={self.status!r}, "
+            f"flushed={self.records_flushed}, pending={len(self._pending)})"
+        )
+
+    # -- internals ---------------------------------------------------------------------
+    def _open(self, resume: bool, overwrite: bool) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.metrics_path
+        exists = path.exists() and path.stat().st_size > 0
+        if exists and not resume and not overwrite:
+            raise FileExistsError(
+                f"{path}: a run was already recorded here; pass resume=True to append to it, "
+                "overwrite=True to replace it, or choose another run_dir"
+            )
+        if overwrite:
+            for name in (native.METRICS_FILE, native.RUN_FILE):
+                (self.run_dir / name).unlink(missing_ok=True)
+            exists = False
+        self._file = open(path, "a", encoding="utf-8")
+        if exists:
+            with open(path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    # A previous process died mid-line: end it so our first record stays whole.
+                    self._file.write("\n")
+            self._keep_earlier_meta()
+
+    def _keep_earlier_meta(self) -> None:
+        """On resume, keep what the earlier run.json said unless this run says otherwise."""
+        try:
+            old = json.loads((self.run_dir / native.RUN_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        if not isinstance(old, dict):
+            old = {}
+        for name in ("params", "identity"):
+            earlier = old.get(name)
+            if isinstance(earlier, dict):
+                setattr(self, name, {**earlier, **getattr(self, name)})
+        first = (old.get("env") or {}).get("first_start_time") or (old.get("env") or {}).get(
+            "start_time")
+        if first:
+            self.env["first_start_time"] = first
+        self.env["resumed"] = True
+
+    def _capture_identity(self) -> None:
+        self.env.update(_env.machine_env())
+        self.env["start_time"] = _env.now_iso()
+        git = _env.git_version()
+        if git is not None:
+            commit, dirty = git
+            self.identity.setdefault("code_version", commit + ("-dirty" if dirty else ""))
+            self.env["git_commit"], self.env["git_dirty"] = commit, dirty
+        if "seed" in self.params:
+            self.identity.setdefault("seed", self.params["seed"])
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            self.identity.setdefault("seed", int(torch.initial_seed()))
+
+    def _meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"format": native.FORMAT_TAG, "version": 1}
+        if self.identity.get("experiment_id"):
+            meta["id"] = str(self.identity["experiment_id"])
+        meta.update(
+            status=self.status,
+            identity=self.identity,
+            params=self.params,
+            results=self.results,
+            env=self.env,
+        )
+        if self.num_classes is not None:
+            meta["num_classes"] = int(self.num_classes)
+        if self._error:
+            meta["error"] = self._error
+        if self.records_dropped or self.values_dropped:
+            meta["dropped"] = {"records": self.records_dropped, "values": self.values_dropped}
+        return meta
+
+    def _write_meta(self) -> None:
+        try:
+            native.write_json_atomic(self.run_dir / native.RUN_FILE, self._meta())
+        except OSError as e:
+            self._problem("meta", f"could not write {self.run_dir / native.RUN_FILE}: {e}")
+
+    def _key(self, name: Any) -> str:
+        """The JSON text before a metric's value, '' for names that cannot be written."""
+        if not isinstance(name, str):
+            self._problem("name", f"metric name {name!r} is not a string; dropped", 1)
+            key = ""
+        else:
+            canon = canonical_name(name)
+            if canon in _RESERVED:
+                self._problem(
+                    "name", f"metric name {name!r} is reserved by the log; dropped", 1
+                )
+                key = ""
+            else:
+                key = native.json_key(canon)
+        self._keys[name] = key
+        return key
+
+    def _as_step(self, step: Any) -> int:
+        try:
+            return operator.index(step)
+        except TypeError:
+            raise TypeError(f"step must be an int, got {type(step).__name__} {step!r}") from None
+
+    def _hold(self, values: dict[str, Any]) -> None:
+        """Slow path of ``log()``: queue tensors (no conversion), coerce or drop the rest.
+
+        Edits ``values`` in place (it is the recorder's own dict). Tensors are queued in
+        key order, the order in which ``flush`` meets them; only values of existing keys
+        change during the loop, the rest is fixed afterwards.
+        """
+        tensor = self._tensor_cls
+        if tensor is None:
+            tensor = self._tensor_cls = tensor_type()
+        queue, versions = self._tensors, self._versions
+        others: list[str] = []
+        for k, v in values.items():
+            c = v.__class__
+            if c is float or c is int:
+                continue
+            if tensor is not None and isinstance(v, tensor):
+                if v.requires_grad:
+                    v = values[k] = v.detach()  # never keep the autograd graph alive
+                queue.append(v)
+                versions.append(v._version)
+            else:
+                others.append(k)
+        for k in others:
+            self._coerce(values, k)
+
+    def _coerce(self, values: dict[str, Any], k: str) -> None:
+        """A value that is neither a float, an int nor a tensor: a float, or dropped."""
+        v = values.pop(k)
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__float__"):
+            self._problem("value", f"{k!r}: {type(v).__name__} is not a number", 1)
+        else:
+            try:
+                values[k] = float(v)  # numpy scalars, bools, Decimals: no device involved
+            except (TypeError, ValueError) as e:
+                self._problem("value", f"{k!r}: cannot convert {v!r} to float ({e})", 1)
+
+    def _convert(self) -> list[float | None]:
+        tensors, versions = self._tensors, self._versions
+        self._tensors, self._versions = [], []
+        if list(map(_VERSION, tensors)) != versions:
+            self._problem(
+                "inplace",
+                "a logged tensor was modified in place before it was written; the "
+                "modified value is recorded. Log a fresh tensor (or .clone()) instead",
+            )
+        self._devices.add(str(tensors[0].device))
+        vals = to_floats(tensors)
+        dropped = vals.count(None)
+        if dropped:
+            self._problem("shape", f"{dropped} tensor value(s) were not scalars; dropped",
+                          dropped)
+        return vals
+
+    def _capture(self, values: dict[str, Any]) -> None:
+        """Add the watched optimizers' hyperparameters and the pending grad norm to a record.
+
+        New keys go at the end of the record, after the values ``_hold`` kept, so the
+        held tensors stay in the order ``flush`` meets them.
+        """
+        if self._grad_norm is not None:
+            self._put(values, "grad_norm", self._grad_norm)
+            self._grad_norm = None
+        for opt_i, opt in enumerate(self._optimizers):
+            for g_i, group in enumerate(opt.param_groups):
+                first = opt_i == 0 and g_i == 0
+                suffix = "" if first else f"/group_{g_i}" + (f"/opt_{opt_i}" if opt_i else "")
+                lr = group.get("lr")
+                if lr is not None:
+                    self._put(values, "lr" + suffix, lr, only_changed=not first)
+                for name in _HYPER:
+                    if group.get(name) is not None:
+                        self._put(values, name + suffix, group[name], only_changed=True)
+                betas = group.get("betas")
+                if isinstance(betas, (tuple, list)) and len(betas) == 2:
+                    self._put(values, "beta1" + suffix, betas[0], only_changed=True)
+                    self._put(values, "beta2" + suffix, betas[1], only_changed=True)
+
+    def _put(self, values: dict[str, Any], name: str, v: Any, only_changed: bool = False) -> None:
+        """Add one watched value unless the user logged that name in this record."""
+        if name in values:
+            return
+        c = v.__class__
+        if c is float or c is int:
+            if only_changed:
+                if self._hyper_last.get(name) == v:
+                    return
+                self._hyper_last[name] = v
+            values[name] = v
+            return
+        tensor = tensor_type()
+        if tensor is not None and isinstance(v, tensor):
+            # Schedulers update a tensor lr in place: copy it (on the device, no sync).
+            v = v.detach().clone()
+            values[name] = v
+            self._tensors.append(v)
+            self._versions.append(v._version)
+            return
+        try:
+            values[name] = float(v)
+        except (TypeError, ValueError):
+            self._problem("value", f"watched {name!r} = {v!r} is not a number; dropped", 1)
+
+    def _autofill_params(self, opt: Any) -> None:
+        self.params.setdefault("optimizer", type(opt).__name__)
+        group = opt.param_groups[0] if opt.param_groups else {}
+        for name in ("lr", "weight_decay", "momentum"):
+            v = group.get(name)
+            if v is not None and (v.__class__ is float or v.__class__ is int):
+                self.params.setdefault(name, v)
+
+    def _watch_model(self, model: Any) -> None:
+        import torch
+
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            return
+        self._grad_params.extend(params)
+        self._devices.add(str(params[0].device))
+        engine = torch.autograd.Variable._execution_engine
+
+        def on_grad(_p: Any) -> None:
+            # Once per backward pass: compute the norm when all grads have been accumulated.
+            if not self._grad_norm_queued:
+                self._grad_norm_queued = True
+                engine.queue_callback(self._after_backward)
+
+        for p in params:
+            self._hooks.append(p.register_post_accumulate_grad_hook(on_grad))
+
+    def _after_backward(self) -> None:
+        self._grad_norm_queued = False
+        try:
+            self._grad_norm = global_grad_norm(self._grad_params)
+        except RuntimeError as e:
+            self._problem("grad_norm", f"grad norm failed: {e}")
+
+    def _track_best(self, key: str, v: float, step: int) -> None:
+        name, better = _BEST_KEYS[key]
+        if v - v != 0.0:
+            return
+        best = self._best
+        if best is None or (best[0] == name and better(v, best[1])) or (
+            best[0] != "val/loss" and name == "val/loss"
+        ):
+            self._best = (name, v, step)
+
+    def _late(self, step: Any, *args: Any, **kwargs: Any) -> None:
+        self._problem("closed", f"log(step={step!r}) after close(); ignored")
+
+    def _ignore(self, *args: Any, **kwargs: Any) -> None:
+        """``log`` of a recorder on a rank that does not write."""
+
+    def _problem(self, kind: str, message: str, dropped: int = 0) -> None:
+        """Raise in strict mode; otherwise warn once per kind of problem and carry on.
+
+        ``dropped`` values are counted in ``run.json`` whether or not the warning shows.
+        """
+        self.values_dropped += dropped
+        if self.strict:
+            raise ValueError(f"{self.run_dir}: {message}")
+        if kind not in self._warned:
+            self._warned.add(kind)
+            warnings.warn(
+                f"diagnose Recorder {self.run_dir}: {message} (warned once)",
+                RuntimeWarning,
+                stacklevel=_caller_level(),
+            )
+
+
+def _caller_level() -> int:
+    """``stacklevel`` that points a warning at the first frame outside this package."""
+    here = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == here:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+#: Canonical validation metrics tracked for ``results.best_val_metric``: lower or higher wins.
+_BEST_KEYS = {
+    native.json_key("val/loss"): ("val/loss", lambda new, old: new < old),
+    native.json_key("val/acc"): ("val/acc", lambda new, old: new > old),
+}
+
+
+@atexit.register
+def _close_all() -> None:
+    """Finish recorders the script never closed; a pending uncaught exception marks them failed."""
+    exc = getattr(sys, "last_value", None)
+    for rec in list(_OPEN):
+        try:
+            if exc is not None:
+                rec.close("failed", f"{type(exc).__name__}: {exc}")
+            else:
+                rec.close("finished")
+        except Exception:  # noqa: BLE001 - nothing may fail at interpreter exit
+            pass
