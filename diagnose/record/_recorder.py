@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import math
 import operator
 import os
 import sys
@@ -223,13 +224,17 @@ class Recorder:
         out: list[str] = []
         put = out.append
         n = len(pending)
+        last_ms, head = -1, ""
         for step, wall, values in zip(steps, walls, pending):
-            put('{"step": %d, "wall_time": %.3f' % (step, wall))
+            ms = int(wall * 1000.0 + 0.5)
+            if ms != last_ms:  # records logged within one millisecond share the text
+                last_ms, head = ms, ', "wall_time": %d.%03d' % divmod(ms, 1000)
+            put('{"step": %d%s' % (step, head))
             for k, v in values.items():
                 c = v.__class__
                 if c is not float:
                     if c is int:
-                        v = float(v)
+                        v = _int_value(v)
                     else:
                         v = next(converted)  # type: ignore[arg-type]
                         if v is None:
@@ -585,6 +590,14 @@ class Recorder:
                 RuntimeWarning,
                 stacklevel=_caller_level(),
             )
+
+
+def _int_value(v: int) -> float:
+    """An int metric as a float; beyond the float range, ±inf (it is written, not lost)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def _caller_level() -> int:
