@@ -153,6 +153,28 @@ def window(n: int, fraction: float = 0.05, lo: int = 1, hi: int = 501) -> int:
     return max(1, min(w, n if n % 2 else n - 1))
 
 
+_FILTER: dict[str, Any] = {"work": 0, "fn": None}
+
+
+def _median_filter(work: int) -> Callable | None:
+    """scipy's median filter, once enough medians were asked for to repay importing it.
+
+    Optional: without scipy the numpy path gives the same values, slower.
+    """
+    f = _FILTER
+    if f["fn"] is None:
+        f["work"] += work
+        if f["work"] < 20_000_000 or "scipy" in f:
+            return None
+        f["scipy"] = True
+        try:
+            from scipy.ndimage import median_filter
+        except ImportError:
+            return None
+        f["fn"] = median_filter
+    return f["fn"]
+
+
 def rolling_median(v: np.ndarray, w: int) -> np.ndarray:
     """Centred rolling median with edge padding, same length as ``v``.
 
@@ -165,6 +187,11 @@ def rolling_median(v: np.ndarray, w: int) -> np.ndarray:
     if w < 3 or n < 3:
         return v.astype(np.float64, copy=True)
     if n * w <= 4_000_000:
+        fast = _median_filter(n * w) if w <= n else None
+        if fast is not None and v.dtype == np.float64 and np.isfinite(v).all():
+            # the same medians of the same reflected windows (w is odd: each is one of
+            # the values, so the result is identical), an order of magnitude sooner
+            return fast(v, size=w, mode="mirror")
         from numpy.lib.stride_tricks import sliding_window_view
 
         half = w // 2
@@ -296,7 +323,7 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("peak_ratio", "peak_step", "final_ratio", "blowup_first_step", "blowup_last_step",
-         "blowup_value", "blowup_from")
+         "blowup_value", "blowup_from", "smooth_peak_ratio")
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the first one, where it happened, and where it ended.
 
@@ -316,6 +343,8 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     }
     _, sm = ctx.smoothed(TRAIN)
     out["final_ratio"] = _ratio(float(sm[-1]), first)
+    # the peak of the smoothed curve: a sustained rise lifts it, a one-batch spike does not
+    out["smooth_peak_ratio"] = _ratio(float(sm.max()), first)
     if first > 0:
         above = ~np.isfinite(v) | (v > 2 * first)
         if above.any():
@@ -373,6 +402,8 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
         after = v[b + 1: b + 1 + w]
         if len(after) == 0 or np.median(after) > before * 1.25:
             continue  # did not come back: that is divergence, not a spike
+        if float(np.max(v[a: b + 1] - med[a: b + 1])) < 0.01 * abs(float(v[0])):
+            continue  # a jump of a hundredth of the initial loss is noise at any ratio
         kept.append((a, b))
         max_ratio = max(max_ratio, float(np.max(ratio[a: b + 1])))
     if not kept:

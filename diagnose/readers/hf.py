@@ -120,9 +120,31 @@ def _load(p: Path) -> dict[str, Any]:
         raise ReadError(p, "JSON nested too deeply") from e
     except json.JSONDecodeError as e:
         raise ReadError(p, f"not valid JSON ({e.msg})", f"line {e.lineno} column {e.colno}") from e
+    except ValueError as e:  # an integer longer than Python converts
+        raise ReadError(p, f"not readable JSON ({e})") from e
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):
         raise ReadError(p, "no 'log_history' list: not a Trainer state file")
     return state
+
+
+def _num_labels(*dirs: Path) -> int | None:
+    """Classes from the model's ``config.json`` (``save_model`` writes it): ln(K) rules need K.
+
+    ``training_args.bin`` is a pickle and is never opened.
+    """
+    for d in dirs:
+        try:
+            cfg = json.loads((d / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        if not isinstance(cfg, dict):
+            continue
+        k = cfg.get("num_labels")
+        if not isinstance(k, int) and isinstance(cfg.get("id2label"), dict):
+            k = len(cfg["id2label"])
+        if isinstance(k, int) and not isinstance(k, bool) and k >= 2:
+            return k
+    return None
 
 
 def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str],
@@ -140,6 +162,7 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str
         rid = f"{run_dir.parent.name}/{rid}"
     run = Run(id=rid, metrics=EMPTY, params=params, path=str(run_dir), format="hf")
     run.warnings.extend(notes)
+    run.num_classes = _num_labels(run_dir, state_path.parent)
     if state.get("best_metric") is not None:
         run.results["best_val_metric"] = state["best_metric"]
     if state.get("trial_name"):
