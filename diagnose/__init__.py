@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import ConfigError, DiagnoseError, ReadError, RuleError
+from ._errors import ConfigError, DiagnoseError, ReadError, RuleError, StopTraining
 from ._version import __version__
 from .findings import Finding, Group, Report
 from .readers import discover, load, load_all
@@ -23,8 +23,9 @@ __all__ = [
     "ReadError",
     "Recorder",
     "Report",
-    "Run",
     "RuleError",
+    "Run",
+    "StopTraining",
     "__version__",
     "check",
     "discover",

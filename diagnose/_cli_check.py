@@ -20,7 +20,7 @@ def _csv(values: tuple[str, ...]) -> list[str] | None:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--select", multiple=True, help="Rules to enable: codes, prefixes, names, tags or ALL.")
 @click.option("--ignore", multiple=True, help="Rules to disable (same selectors; wins ties).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
@@ -37,10 +37,20 @@ def _csv(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--group-by", multiple=True, help="Group runs by path pattern, e.g. 'lr=*/seed=*'.")
 @click.option("--skip-unreadable", is_flag=True, help="Do not exit 2 because some input was unreadable.")
 @click.option("-v", "--verbose", is_flag=True, help="Show metric-name mapping and reader notes.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Processes that read and analyse runs; 0: one per CPU (used from 8 runs up), "
+                   "1: this process only.")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Run the per-run work on this Dask scheduler (tcp://host:8786); the workers "
+                   "read PATHS themselves. Needs diagnose[dask].")
 def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths, by, mode,
-          group_by, skip_unreadable, verbose, quiet) -> None:
-    """Check training runs under PATHS and report findings (exit 1 when any reach --fail-on)."""
+          group_by, skip_unreadable, verbose, quiet, jobs, dask_address) -> None:
+    """Check training runs under PATHS and report findings (exit 1 when any reach --fail-on).
+
+    PATHS may be folders, log files or URLs (s3://..., gs://...; needs fsspec and its backend).
+    """
+    from ._progress import Progress
     from .config import load_config
     from .engine import check as run_check
     from .report import render
@@ -50,9 +60,19 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
         cfg = load_config(config_path)
         cfg = cfg.merged(select=_csv(select), ignore=_csv(ignore), fail_on=fail_on)
         rules = load_rules(rules_paths or None)
-        report = run_check(paths, rules, cfg, by=by, mode=mode, group_by=list(group_by) or None)
     except (ConfigError, RuleError) as e:
         fail(str(e))
+    client = _dask_client(dask_address) if dask_address else None
+    try:
+        report = run_check(list(paths), rules, cfg, by=by, mode=mode,
+                           group_by=list(group_by) or None, executor=client,
+                           jobs=None if client else jobs, keep_metrics=False,
+                           progress=Progress(enabled=False if quiet else None))
+    except (ConfigError, RuleError) as e:
+        fail(str(e))
+    finally:
+        if client is not None:
+            client.close()
     color = fmt == "text" and output is None and sys.stdout.isatty()
     text = render(report, fmt, color=color, verbose=verbose)
     if output:
@@ -73,6 +93,18 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
         raise click.exceptions.Exit(EXIT_USAGE)
     blocking = report.at_or_above(cfg.fail_on)
     raise click.exceptions.Exit(EXIT_FINDINGS if blocking else EXIT_CLEAN)
+
+
+def _dask_client(address: str):
+    """A ``distributed.Client`` for ``--dask``, or a clear exit-2 message."""
+    try:
+        from distributed import Client
+    except ImportError:
+        fail("--dask needs Dask: pip install 'diagnose[dask]'")
+    try:
+        return Client(address, timeout=30)
+    except (OSError, TimeoutError, ValueError) as e:
+        fail(f"--dask {address}: cannot reach the scheduler ({e})")
 
 
 def _github_extras(report) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DiagnoseError", "ReadError", "RuleError", "ConfigError"]
+__all__ = ["ConfigError", "DiagnoseError", "ReadError", "RuleError", "StopTraining"]
 
 
 class DiagnoseError(Exception):
@@ -26,3 +26,24 @@ class RuleError(DiagnoseError):
 
 class ConfigError(DiagnoseError):
     """Bad configuration: unknown key, out-of-bounds parameter, bad selector."""
+
+
+class StopTraining(DiagnoseError):
+    """A live check found a problem at or above ``stop_on``: training should stop now.
+
+    Raised by :meth:`diagnose.Recorder.log`; ``findings`` are the findings that asked
+    for the stop (most severe first), ``step`` the step of the check and ``path`` the
+    ``findings.json`` they were written to.
+    """
+
+    def __init__(self, findings: list, step: int, path: object = None) -> None:
+        self.findings = list(findings)
+        self.step = step
+        self.path = None if path is None else str(path)
+        head = "; ".join(f"{f.rule} {f.name}: {f.message}" for f in self.findings[:3])
+        more = f" (+{len(self.findings) - 3} more)" if len(self.findings) > 3 else ""
+        where = f" (details in {self.path})" if self.path else ""
+        super().__init__(f"stopped training at step {step}: {head}{more}{where}")
+
+    def __reduce__(self) -> tuple:  # picklable despite the extra constructor arguments
+        return (type(self), (self.findings, self.step, self.path))

@@ -19,6 +19,8 @@ from .rules import Rule
 __all__ = ["Config", "find_pyproject", "load_config", "select_rules"]
 
 FAIL_ON = ("error", "warning", "info", "never")
+#: A pyproject.toml from an untrusted checkout is read only up to this size.
+MAX_CONFIG_BYTES = 4 << 20
 _KEYS = {"select", "ignore", "extend-select", "fail-on", "params", "per-run-ignores", "metrics",
          "by", "mode"}
 
@@ -92,11 +94,17 @@ def load_config(path: Path | None = None) -> Config:
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB; not read")
+        data = tomllib.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    except (ValueError, RecursionError) as e:  # an integer too long to convert, deep nesting
+        raise ConfigError(f"{path}: invalid TOML: {type(e).__name__}: {e}") from None
     section = data.get("tool", {}).get("diagnose")
     if section is None:
         return Config(source=str(path))

@@ -678,6 +678,27 @@ def is_train_metric(metric: str) -> bool:
     return canonical_name(metric).startswith("train/")
 
 
+def summary_specs(metric: str, mode: str, by: str | None) -> list[tuple[str, str]]:
+    """The ``(metric, mode)`` summaries :func:`selection_metric` reads besides the main one.
+
+    The engine has each run summarise these where it is analysed, so group rules
+    work on runs whose curves were not kept (parallel checks).
+    """
+    by = canonical_name(by or metric)
+    if not is_train_metric(by):
+        return []
+    specs = [(by, mode if metric == by else infer_mode(by))]
+    vals = ["val/" + by.split("/", 1)[1], "val/loss"] if is_train_metric(metric) else [metric]
+    specs += [(v, mode if v == metric else infer_mode(v)) for v in vals]
+    return list(dict.fromkeys(specs))
+
+
+def _summary_for(ctx: GroupContext, run: Run, metric: str, mode: str) -> dict[str, Any]:
+    """A run's summary of ``metric``: the one its analysis made, else computed from its curves."""
+    got = ((ctx.summaries.get(run.id) or {}).get("other") or {}).get(f"{metric}|{mode}")
+    return got if got is not None else run_summary(run, metric, mode)
+
+
 @group_feature("by_is_train", "by_metric", "by_pick", "val_pick", "same_pick")
 def selection_metric(ctx: GroupContext) -> dict[str, Any]:
     """Which setting a training metric picks (when asked to select by one) and which the validation metric picks."""
@@ -687,13 +708,13 @@ def selection_metric(ctx: GroupContext) -> dict[str, Any]:
         return out
     keys = [ctx.group.param] if ctx.group.param else [k for k in ctx.group.varying if k != "seed"]
     by_mode = ctx.mode if ctx.metric == by else infer_mode(by)
-    by_sums = {r.id: run_summary(r, by, by_mode) for r in ctx.runs}
+    by_sums = {r.id: _summary_for(ctx, r, by, by_mode) for r in ctx.runs}
     picks = [s for s in settings_of(ctx.runs, by_sums, keys, by_mode) if s.score is not None]
     out["by_pick"] = picks[0].label if picks else None
     val = counterpart(by, ctx.runs) if is_train_metric(ctx.metric) else ctx.metric
     if val:
         val_mode = ctx.mode if val == ctx.metric else infer_mode(val)
-        sums = {r.id: run_summary(r, val, val_mode) for r in ctx.runs}
+        sums = {r.id: _summary_for(ctx, r, val, val_mode) for r in ctx.runs}
         vpicks = [s for s in settings_of(ctx.runs, sums, keys, val_mode) if s.score is not None]
         if vpicks:
             out["val_pick"] = f"{vpicks[0].label} ({val} {_num(vpicks[0].score)})"

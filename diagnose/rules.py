@@ -39,6 +39,9 @@ MAX_EXPR_CHARS = 2000
 MAX_EXPR_NODES = 200
 MAX_EXPR_DEPTH = 32
 MAX_INT_DIGITS = 30
+#: Rule files come from untrusted repositories too: bounded size, bounded message formats.
+MAX_RULE_FILE_BYTES = 256 << 10
+MAX_FORMAT_NUMBER = 100  # widths and precisions in ``{name:spec}``
 
 _FUNCS: dict[str, tuple[Callable[..., Any], int, int]] = {
     # name: (function, min args, max args)
@@ -228,6 +231,9 @@ class Template:
             names.append(m.group(1))
             spec = m.group(2)
             if spec:
+                if any(int(n) > MAX_FORMAT_NUMBER for n in re.findall(r"\d+", spec)):
+                    raise RuleError(f"{where}: width or precision above {MAX_FORMAT_NUMBER} in "
+                                    f"{m.group(0)!r}")
                 try:
                     format(1.5, spec)
                 except ValueError:
@@ -405,11 +411,17 @@ def load_rules(paths: Iterable[str | Path] | None = None) -> list[Rule]:
 def parse_rule_file(path: Path) -> Rule:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(MAX_RULE_FILE_BYTES + 1)
+        if len(raw) > MAX_RULE_FILE_BYTES:
+            raise RuleError(f"{path}: larger than {MAX_RULE_FILE_BYTES >> 10} KiB; not a rule file")
+        data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise RuleError(f"{path}: invalid TOML: {e}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise RuleError(f"{path}: cannot read: {e}") from None
+    except (ValueError, RecursionError) as e:  # an integer too long to convert, deep nesting
+        raise RuleError(f"{path}: invalid TOML: {type(e).__name__}: {e}") from None
     return parse_rule(data, str(path))
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported when a table is first built, not on `import diagnose`
+    import pandas as pd
 
 __all__ = [
     "CANONICAL_METRICS",
     "IDENTITY_FIELDS",
+    "MetricsDropped",
     "PARAM_FIELDS",
     "RESULT_FIELDS",
     "Run",
@@ -99,12 +102,14 @@ def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
     return _ALIASES.get(_normalise(name), name)
 
 
-def tidy_metrics(rows: Any = None, **columns: Iterable[Any]) -> pd.DataFrame:
+def tidy_metrics(rows: Any = None, **columns: Iterable[Any]) -> "pd.DataFrame":
     """Build the canonical tidy metrics frame with the right dtypes.
 
     Accepts either a DataFrame/records (``rows``) or column iterables. NaN and
     ±inf values are kept as they are: they are evidence, not noise.
     """
+    import pandas as pd
+
     df = pd.DataFrame(rows if rows is not None else columns)
     if df.empty and "step" not in df.columns:
         df = pd.DataFrame({"step": [], "metric": [], "value": []})
@@ -121,18 +126,60 @@ def tidy_metrics(rows: Any = None, **columns: Iterable[Any]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+_EMPTY_STEPS = np.empty(0, dtype=np.int64)
+_EMPTY_VALUES = np.empty(0, dtype=np.float64)
+
+
+@dataclass
+class _Columns:
+    """A run's metrics as numpy arrays, grouped by metric (sorted names), sorted by step.
+
+    What readers with a fast path fill and features read; the pandas table is
+    built from it only when someone asks for ``run.metrics``.
+    """
+
+    names: list[str]
+    step: np.ndarray  # int64
+    value: np.ndarray  # float64
+    bounds: np.ndarray  # len(names) + 1 row offsets
+    #: per row, or one number for every row (NaN: the column is there but empty)
+    wall_time: np.ndarray | float | None = None
+    epoch: np.ndarray | float | None = None
+
+    def frame(self) -> "pd.DataFrame":
+        metric = np.repeat(np.array(self.names, dtype=object), np.diff(self.bounds))
+        extra = {k: (np.full(len(self.step), v) if isinstance(v, float) else v)
+                 for k, v in (("wall_time", self.wall_time), ("epoch", self.epoch))
+                 if v is not None}
+        return tidy_metrics(step=self.step, metric=metric, value=self.value, **extra)
+
+
+@dataclass(frozen=True)
+class _Info:
+    """What a run whose curves were dropped still says about itself (after parallel checks)."""
+
+    metric_names: list[str]
+    n_steps: int
+    step_range: tuple[int, int] | None
+
+
+class MetricsDropped(RuntimeError):
+    """The run's curves were not kept (it was analysed in a worker); reload it by path."""
+
+
 @dataclass(eq=False)
 class Run:
     """One training run.
 
     ``metrics`` is tidy: columns ``step`` (int64), ``metric`` (canonical name),
-    ``value`` (float64) and optionally ``wall_time`` and ``epoch``.
-    ``identity``/``params``/``results`` follow the chapter's experiment log;
-    extra keys are kept.
+    ``value`` (float64) and optionally ``wall_time`` and ``epoch``. It is built
+    lazily: readers may fill numpy arrays instead (:meth:`set_arrays`), which is
+    all the rules need. ``identity``/``params``/``results`` follow the chapter's
+    experiment log; extra keys are kept.
     """
 
     id: str
-    metrics: pd.DataFrame = field(default_factory=lambda: tidy_metrics())
+    metrics: "pd.DataFrame" = None  # type: ignore[assignment]  # a property, see below
     params: dict[str, Any] = field(default_factory=dict)
     identity: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
@@ -148,13 +195,89 @@ class Run:
     num_classes: int | None = None
 
     def __post_init__(self) -> None:
-        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.__dict__.setdefault("_arrays", {})
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        # replacing the metrics table must drop the arrays cached from the old one
-        if name == "metrics" and "_arrays" in self.__dict__:
-            self.__dict__["_arrays"] = {}
-        super().__setattr__(name, value)
+    # -- storage: a pandas table, numpy columns, or (after a parallel check) neither ------
+    def _get_metrics(self) -> "pd.DataFrame":
+        d = self.__dict__
+        frame = d.get("_frame")
+        if frame is None:
+            if d.get("_info") is not None:
+                raise MetricsDropped(
+                    f"run {self.id!r}: its curves were not kept after a parallel check; "
+                    f"read it again with diagnose.load({self.path!r})")
+            cols = d.get("_cols")
+            frame = cols.frame() if cols is not None else tidy_metrics()
+            d["_frame"] = frame
+        return frame
+
+    def _set_metrics(self, value: "pd.DataFrame | None") -> None:
+        # replacing the metrics table drops the arrays cached from the old one
+        d = self.__dict__
+        d["_frame"] = value
+        d["_cols"] = None
+        d["_info"] = None
+        d["_arrays"] = {}
+
+    def set_arrays(self, series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                   wall_time: Mapping[str, np.ndarray] | float | None = None,
+                   epoch: Mapping[str, np.ndarray] | float | None = None) -> None:
+        """Fill the metrics from per-metric ``(steps, values)``, steps strictly increasing.
+
+        The fast path for readers: no pandas table is built until ``run.metrics``
+        is read. ``wall_time``/``epoch`` (per metric, same lengths) become those
+        columns; a single number fills the column (NaN: present but empty, at no cost).
+        """
+        names = sorted(n for n, (st, _) in series.items() if len(st))
+        parts = [series[n] for n in names]
+        bounds = np.zeros(len(names) + 1, dtype=np.int64)
+        np.cumsum([len(p[0]) for p in parts], out=bounds[1:])
+
+        def cat(arrs: list[np.ndarray], dtype: Any) -> np.ndarray:
+            if not arrs:
+                return np.empty(0, dtype=dtype)
+            return np.concatenate(arrs).astype(dtype, copy=False)
+
+        cols = _Columns(names, cat([p[0] for p in parts], np.int64),
+                        cat([p[1] for p in parts], np.float64), bounds)
+        if wall_time is not None:
+            cols.wall_time = float(wall_time) if isinstance(wall_time, (int, float)) else \
+                cat([wall_time[n] for n in names], np.float64)
+        if epoch is not None:
+            cols.epoch = float(epoch) if isinstance(epoch, (int, float)) else \
+                cat([epoch[n] for n in names], np.float64)
+        self._set_metrics(None)
+        b = bounds.tolist()
+        self.__dict__["_cols"] = cols
+        self.__dict__["_arrays"] = {n: (cols.step[b[i]:b[i + 1]], cols.value[b[i]:b[i + 1]])
+                                    for i, n in enumerate(names)}
+
+    def without_metrics(self) -> "Run":
+        """A copy that keeps identity, params, notes and metric names but drops the curves.
+
+        What a parallel check sends back: formatters and group rules need no curves,
+        and ten thousand runs' tables would not fit in memory.
+        """
+        info = _Info(self.metric_names, self.n_steps, self.step_range)
+        light = Run(id=self.id, params=self.params, identity=self.identity, results=self.results,
+                    env=self.env, path=self.path, format=self.format, name_map=self.name_map,
+                    warnings=self.warnings, in_progress=self.in_progress,
+                    num_classes=self.num_classes)
+        light.__dict__["_info"] = info
+        return light
+
+    @property
+    def has_metrics(self) -> bool:
+        """False for a run whose curves were dropped (see :meth:`without_metrics`)."""
+        return self.__dict__.get("_info") is None
+
+    def _n_rows(self) -> int:
+        d = self.__dict__
+        if d.get("_frame") is not None:
+            return len(d["_frame"])
+        if d.get("_cols") is not None:
+            return len(d["_cols"].step)
+        return 0
 
     @classmethod
     def from_series(
@@ -194,6 +317,11 @@ class Run:
     @property
     def metric_names(self) -> list[str]:
         """Metric names present, sorted."""
+        d = self.__dict__
+        if d.get("_info") is not None:
+            return list(d["_info"].metric_names)
+        if d.get("_frame") is None:
+            return sorted(self._all_arrays())
         return sorted(self.metrics["metric"].unique().tolist()) if len(self.metrics) else []
 
     @property
@@ -202,6 +330,9 @@ class Run:
         return sorted({m.split("/", 1)[0] for m in self.metric_names if "/" in m})
 
     def has(self, metric: str) -> bool:
+        info = self.__dict__.get("_info")
+        if info is not None:
+            return metric in info.metric_names
         return metric in self._all_arrays()
 
     def arrays(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
@@ -209,12 +340,12 @@ class Run:
 
         Cached: rules call this many times, the frame is only grouped once.
         """
-        return self._all_arrays().get(
-            metric, (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
-        )
+        return self._all_arrays().get(metric, (_EMPTY_STEPS, _EMPTY_VALUES))
 
-    def series(self, metric: str) -> pd.Series:
+    def series(self, metric: str) -> "pd.Series":
         """One metric as a float64 Series indexed by step."""
+        import pandas as pd
+
         steps, values = self.arrays(metric)
         return pd.Series(values, index=pd.Index(steps, name="step"), name=metric)
 
@@ -227,23 +358,41 @@ class Run:
     @property
     def n_steps(self) -> int:
         """Number of distinct steps with any metric."""
+        d = self.__dict__
+        if d.get("_info") is not None:
+            return d["_info"].n_steps
+        if d.get("_frame") is None:
+            cols = d.get("_cols")
+            return int(len(np.unique(cols.step))) if cols is not None and len(cols.step) else 0
         return int(self.metrics["step"].nunique()) if len(self.metrics) else 0
 
     @property
     def step_range(self) -> tuple[int, int] | None:
         """First and last step over all metrics, or None for an empty run."""
+        info = self.__dict__.get("_info")
+        if info is not None:
+            return info.step_range
         arrs = self._all_arrays()
         if not arrs:
             return None
-        return (min(int(s[0]) for s, _ in arrs.values() if len(s)),
-                max(int(s[-1]) for s, _ in arrs.values() if len(s)))
+        cached = self.__dict__.get("_range")
+        if cached is not None and cached[0] is arrs:  # features ask for it many times
+            return cached[1]
+        rng = (min(int(s[0]) for s, _ in arrs.values() if len(s)),
+               max(int(s[-1]) for s, _ in arrs.values() if len(s)))
+        self.__dict__["_range"] = (arrs, rng)
+        return rng
 
     @property
     def seed(self) -> Any:
         return self.param("seed")
 
     def _all_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        if not self._arrays and len(self.metrics):
+        if self.__dict__.get("_info") is not None:
+            self._get_metrics()  # raises MetricsDropped: the curves are not here
+        if not self._arrays and self._n_rows():
+            import pandas as pd
+
             df = self.metrics
             codes, names = pd.factorize(df["metric"], sort=True)
             steps = df["step"].to_numpy(dtype=np.int64)
@@ -258,8 +407,9 @@ class Run:
         return self._arrays
 
     def invalidate(self) -> None:
-        """Drop cached arrays after ``metrics`` was replaced."""
-        self._arrays = {}
+        """Drop cached arrays after ``metrics`` was replaced (or edited in place)."""
+        if self.__dict__.get("_frame") is not None:
+            self.__dict__["_arrays"] = {}
 
     def _repr_html_(self) -> str:  # notebooks: the plot beside the findings
         from .report.html import run_html
@@ -271,6 +421,11 @@ class Run:
             f"Run(id={self.id!r}, format={self.format!r}, metrics={self.metric_names}, "
             f"steps={self.n_steps}, params={self.params!r})"
         )
+
+
+# A property over a dataclass field: the generated __init__ assigns through the setter.
+Run.metrics = property(Run._get_metrics, Run._set_metrics,  # type: ignore[assignment]
+                       doc="The tidy metrics table (built on first access from the arrays).")
 
 
 def is_number(x: Any) -> bool:

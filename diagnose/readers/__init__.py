@@ -81,6 +81,7 @@ def _detector(path: Path) -> tuple[str, ModuleType] | None:
 def _read(path: Path, name: str, mod: ModuleType, aliases: Mapping[str, str] | None
           ) -> list[Run]:
     """One claimed path's runs, with params from Hydra and ``key=value`` folders filled in."""
+    from ._notes import run_notes
     from ._params import with_extra_params
 
     try:
@@ -94,6 +95,7 @@ def _read(path: Path, name: str, mod: ModuleType, aliases: Mapping[str, str] | N
             r.format = name
         r.params, notes = with_extra_params(r.params, Path(r.path) if r.path else path)
         r.warnings.extend(notes)
+        r.warnings.extend(run_notes(r, Path(r.path) if r.path else path, aliases))
     return runs
 
 

@@ -6,7 +6,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dedupe_steps"]
+__all__ = ["dedupe_steps", "fits_int64"]
+
+#: The step column is int64: a step outside it cannot be stored (the row is skipped, and said).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def fits_int64(n: int) -> bool:
+    """Whether an integer step can be stored in the int64 step column."""
+    return INT64_MIN <= n <= INT64_MAX
 
 
 def dedupe_steps(df: Any, where: str, lines: Any = None) -> tuple[Any, list[str]]:
@@ -36,8 +44,8 @@ def dedupe_steps(df: Any, where: str, lines: Any = None) -> tuple[Any, list[str]
         repeats = df.duplicated(["metric", "step"], keep="first").to_numpy()
         first = df[repeats].iloc[0]
         notes.append(
-            f"{at(df.index[repeats][0])}: {int(dup.sum())} repeated step(s) (first: {first['metric']!r} at "
-            f"step {int(first['step'])}); kept the last value of each"
+            f"{at(df.index[repeats][0])}: {int(dup.sum())} repeated step(s) (first: "
+            f"{first['metric']!r} at step {int(first['step'])}); kept the last value of each"
         )
         df = df[~dup].reset_index(drop=True)
     return df, notes

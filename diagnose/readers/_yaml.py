@@ -26,17 +26,50 @@ class YAMLError(ValueError):
         super().__init__(message if line is None else f"line {line}: {message}")
 
 
+#: Bounds on a loaded document, counted as if every alias were a copy: an untrusted
+#: file with nested aliases ("billion laughs") is tiny on disk but expands to billions
+#: of values for whoever walks it, and a self-referencing alias never ends.
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+
 def load(text: str) -> Any:
-    """Parse YAML text safely; unknown or Python tags become the tag's text."""
+    """Parse YAML text safely; unknown or Python tags become the tag's text.
+
+    Raises :class:`YAMLError` for a document over :data:`MAX_NODES` values (aliases
+    expanded) or :data:`MAX_DEPTH` levels, and for one that contains itself.
+    """
     try:
         import yaml  # optional: only ever its safe loader
     except ImportError:
-        return _parse(text)
+        return _bounded(_parse(text))
     try:
-        return yaml.load(text, Loader=_safe_loader(yaml))
+        return _bounded(yaml.load(text, Loader=_safe_loader(yaml)))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise YAMLError(str(getattr(e, "problem", None) or e), mark.line + 1 if mark else None)
+
+
+def _bounded(doc: Any) -> Any:
+    left = MAX_NODES
+
+    def walk(obj: Any, depth: int) -> None:
+        nonlocal left
+        left -= 1
+        if left < 0:
+            raise YAMLError(f"more than {MAX_NODES} values once aliases are expanded")
+        if depth > MAX_DEPTH:
+            raise YAMLError(f"nested deeper than {MAX_DEPTH} levels (or refers to itself)")
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(k, depth + 1)
+                walk(v, depth + 1)
+        elif isinstance(obj, (list, tuple, set)):
+            for v in obj:
+                walk(v, depth + 1)
+
+    walk(doc, 0)
+    return doc
 
 
 _LOADER: Any = None

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._errors import ReadError
 from ..run import Run
+from ._common import fits_int64
 from ._frame import EMPTY, finish_metrics, parse_float
 
 __all__ = ["Table", "detect", "read", "read_table", "wide_columns"]
@@ -111,7 +112,7 @@ def detect(path: Path) -> bool:
     if _is_jsonl(path):
         try:
             rec = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         return isinstance(rec, dict) and _record_shape(rec) is not None
     cells = header_cells(line)
@@ -237,16 +238,19 @@ class Columns:
 
 
 def _int_cell(cell: str) -> int | None:
+    """An integer step from a cell, or None (not an integer, or beyond the int64 column)."""
     s = cell.strip()
     try:
-        return int(s)
+        n = int(s)
     except ValueError:
-        pass
-    try:
-        f = float(s)
-    except ValueError:
-        return None
-    return int(f) if math.isfinite(f) and f == int(f) else None
+        try:
+            f = float(s)
+        except ValueError:
+            return None
+        if not (math.isfinite(f) and f == int(f)):
+            return None
+        n = int(f)
+    return n if fits_int64(n) else None
 
 
 def _float_cells(cells: Iterable[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:

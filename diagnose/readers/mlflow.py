@@ -27,6 +27,7 @@ import numpy as np
 from .._errors import ReadError
 from ..run import Run
 from . import _yaml
+from ._common import fits_int64
 from ._frame import EMPTY, finish_metrics, parse_float
 from ._params import parse_value
 
@@ -241,6 +242,8 @@ def _read_metric_file(
             ts = int(parts[0])
             val = parse_float(parts[1])
             step = int(parts[2]) if len(parts) >= 3 else 0
+            if not (fits_int64(step) and fits_int64(ts)):
+                raise ValueError("step or timestamp outside the 64-bit range")
             dataset = parts[3] if len(parts) == 5 else None
         except ValueError:
             bad.append(i)
@@ -338,9 +341,10 @@ def _read_db_runs(p: Path, con: sqlite3.Connection, aliases: Mapping[str, str] |
                 "start_time": start, "end_time": end, "lifecycle_stage": stage, "user": user}
         run = _new_run(p, info, params.get(rid, {}), tags.get(rid, {}), [])
         m = con.execute(
-            "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? "
+            "SELECT key, value, timestamp, step, is_nan, rowid FROM metrics WHERE run_uuid = ? "
             "ORDER BY key, step, timestamp, rowid", (rid,)
         ).fetchall()
+        m = _typed_rows(m, f"{p} (run {rid})", run.warnings)
         keys = [r[0] for r in m]
         values = np.array([r[1] for r in m], dtype=np.float64)
         is_nan = np.array([bool(r[4]) for r in m], dtype=bool)
@@ -351,3 +355,21 @@ def _read_db_runs(p: Path, con: sqlite3.Connection, aliases: Mapping[str, str] |
                        f"{p} (run {rid})", wall_time=[r[2] / 1000.0 for r in m])
         runs.append(run)
     return runs
+
+
+def _typed_rows(rows: list[tuple], where: str, notes: list[str]) -> list[tuple]:
+    """Metric rows with the column types MLflow writes; others (a damaged or hand-edited
+    store: SQLite does not enforce types) are skipped and reported by rowid."""
+    out = []
+    bad: list[int] = []
+    for r in rows:
+        key, value, ts, step = r[:4]
+        if (isinstance(key, str) and type(step) is int and fits_int64(step)
+                and type(value) in (int, float) and type(ts) in (int, float)):
+            out.append(r)
+        else:
+            bad.append(r[5])
+    if bad:
+        notes.append(f"{where}: {len(bad)} metric row(s) with a wrong column type skipped "
+                     f"(first: rowid {bad[0]})")
+    return out

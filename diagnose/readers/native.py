@@ -3,11 +3,11 @@
 Format (version 1), documented in the README:
 
 - ``metrics.jsonl``: one JSON object per line, ``{"step": 12, "train/loss": 0.53}``;
-  reserved keys ``step`` (int), ``wall_time`` (float seconds since the epoch) and
-  ``epoch``. Every other key is a metric. Floats are written with ``repr`` (shortest
-  round-trip form), so values come back bit-exact. NaN and ±inf are not JSON, so they
-  are written as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``; the file
-  stays valid JSON Lines and the values come back exactly.
+  reserved keys ``step`` (int), ``wall_time`` (float seconds since the epoch, to the
+  millisecond) and ``epoch``. Every other key is a metric. Floats are written with
+  ``repr`` (shortest round-trip form), so values come back bit-exact. NaN and ±inf
+  are not JSON, so they are written as the strings ``"NaN"``, ``"Infinity"`` and
+  ``"-Infinity"``; the file stays valid JSON Lines and the values come back exactly.
 - ``run.json``: ``{"format": "diagnose-run", "version": 1, "id", "identity", "params",
   "results", "env", "status"}``; rewritten atomically (temp file + rename).
 """
@@ -18,6 +18,9 @@ import json
 import math
 import os
 import tempfile
+from collections import Counter
+from itertools import chain, compress, repeat
+from operator import contains, itemgetter
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,7 +28,7 @@ import numpy as np
 
 from .._errors import ReadError
 from ..run import Run, canonical_name, tidy_metrics
-from ._common import dedupe_steps
+from ._common import dedupe_steps, fits_int64
 
 METRICS_FILE = "metrics.jsonl"
 RUN_FILE = "run.json"
@@ -146,34 +149,48 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     if not run_dir.is_dir():
         raise ReadError(run_dir, "run directory does not exist")
     meta = _read_run_json(run_dir / RUN_FILE)
-    run = Run(
-        id=str(meta.get("id") or run_dir.name),
-        params=dict(meta.get("params") or {}),
-        identity=dict(meta.get("identity") or {}),
-        results=dict(meta.get("results") or {}),
-        env=dict(meta.get("env") or {}),
-        path=str(run_dir),
-        format="native",
-    )
-    if meta.get("num_classes") is not None:
-        run.num_classes = int(meta["num_classes"])
+    notes: list[str] = []
+    tables = {k: _meta_table(meta, k, run_dir / RUN_FILE, notes)
+              for k in ("params", "identity", "results", "env")}
+    rid = meta.get("id")
+    run = Run(id=str(rid) if isinstance(rid, (str, int)) and rid != "" else run_dir.name,
+              path=str(run_dir), format="native", **tables)
+    run.warnings.extend(notes)
+    k = meta.get("num_classes")
+    if k is not None:
+        if type(k) is int and k > 0:
+            run.num_classes = k
+        else:
+            run.warnings.append(f"{run_dir / RUN_FILE}: num_classes {k!r} is not a positive "
+                                "integer; ignored")
     metrics_path = run_dir / METRICS_FILE
     if metrics_path.exists():
-        try:
-            data = metrics_path.read_bytes()
-        except OSError as e:
-            raise ReadError(metrics_path, f"cannot read: {e.strerror or e}") from e
-        if not _read_metrics_fast(data, run, aliases):
-            run.metrics, notes, torn = _read_metrics(metrics_path, aliases, run.name_map, data)
-            run.warnings.extend(notes)
-        else:
+        torn = _read_metrics_columns(metrics_path, run, aliases)
+        if torn is None:
+            try:
+                data = metrics_path.read_bytes()
+            except OSError as e:
+                raise ReadError(metrics_path, f"cannot read: {e.strerror or e}") from e
             torn = False
+            if not _read_metrics_fast(data, run, aliases):
+                run.metrics, notes, torn = _read_metrics(metrics_path, aliases, run.name_map,
+                                                         data)
+                run.warnings.extend(notes)
     else:
         torn = False
         run.warnings.append(f"{metrics_path}: no metrics file; the run logged nothing")
     status = meta.get("status")
     run.in_progress = torn or status == "running"
     return [run]
+
+
+def _meta_table(meta: dict[str, Any], key: str, p: Path, notes: list[str]) -> dict[str, Any]:
+    """``meta[key]`` when it is a JSON object; anything else is ignored, and said."""
+    v = meta.get(key)
+    if v is None or isinstance(v, dict):
+        return dict(v or {})
+    notes.append(f"{p}: {key!r} is a {type(v).__name__}, not an object; ignored")
+    return {}
 
 
 def _read_run_json(p: Path) -> dict[str, Any]:
@@ -183,14 +200,135 @@ def _read_run_json(p: Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ReadError(p, f"cannot read: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise ReadError(p, "not UTF-8 text (a damaged file?)", f"byte {e.start}") from e
     try:
         meta = json.loads(text, parse_constant=lambda c: _NONFINITE_IN[c])
+    except RecursionError as e:
+        raise ReadError(p, "JSON nested too deeply") from e
     except ValueError as e:
         line = getattr(e, "lineno", None)
         raise ReadError(p, f"not valid JSON ({getattr(e, 'msg', e)})", f"line {line}") from e
     if not isinstance(meta, dict):
         raise ReadError(p, "expected a JSON object at the top level", "line 1")
     return meta
+
+
+#: Files at least this big (about 500 lines) are parsed with numpy (``_native_fast``);
+#: smaller ones with one ``json.loads`` (faster there: numpy's per-call cost dominates).
+COLUMNS_MIN_BYTES = 48 << 10
+
+
+def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
+                          ) -> bool | None:
+    """Large, well-formed ``metrics.jsonl`` files block by block with numpy.
+
+    Returns whether the last line was torn (skipped, with a note), or None when the
+    file is small or not in the strict layout (the callers' readers take it then).
+    Memory stays near the size of the columns (the file is never held whole), and
+    every value is exactly what ``json.loads`` would give (see ``_native_fast``).
+    """
+    from . import _native_fast
+
+    try:
+        if p.stat().st_size < COLUMNS_MIN_BYTES:
+            return None
+        with open(p, "rb") as f:
+            got = _native_fast.read_file(f)
+    except OSError as e:
+        raise ReadError(p, f"cannot read: {e.strerror or e}") from e
+    if got is None:
+        return None
+    blocks, tail = got
+    torn = False
+    if tail.strip():  # a last line without its newline: the writer may be mid-line
+        last = _tail_record(tail)
+        if last is None:
+            torn = True
+            n = sum(b.n_lines for b in blocks) + 1
+            run.warnings.append(f"{p}:{n}: torn last line skipped (the writer was interrupted)")
+        else:
+            blocks.append(last)
+    n_lines = sum(b.n_lines for b in blocks)
+    steps = np.concatenate([b.step for b in blocks]) if blocks else np.empty(0, np.int64)
+    keys: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    offset = 0
+    for b in blocks:
+        for k, (rows, vals) in b.fields.items():
+            keys.setdefault(k, []).append((rows + offset, vals))
+        offset += b.n_lines
+    del blocks
+    per_line: dict[str, np.ndarray | float] = {}
+    for k in ("wall_time", "epoch"):
+        parts = keys.pop(k, None)
+        if parts is None:
+            per_line[k] = math.nan
+        else:
+            col = np.full(n_lines, math.nan)
+            for rows, vals in parts:
+                col[rows] = vals
+            per_line[k] = col
+    series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    extra: dict[str, dict[str, np.ndarray] | float] = {
+        k: (v if isinstance(v, float) else {}) for k, v in per_line.items()}
+    name_map: dict[str, str] = {}
+    for k, parts in keys.items():
+        name = canonical_name(k, aliases)
+        if name in series:
+            return None  # two spellings of one metric: the line reader merges them
+        rows = np.concatenate([r for r, _ in parts]) if len(parts) > 1 else parts[0][0]
+        vals = np.concatenate([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
+        st = steps[rows]
+        if len(st) > 1 and not (st[1:] > st[:-1]).all():
+            return None  # repeated or backward steps: the line reader reports them
+        series[name] = (st, vals)
+        for col, v in per_line.items():
+            if not isinstance(v, float):
+                extra[col][name] = v[rows]  # type: ignore[index]
+        if name != k:
+            name_map[k] = name
+    run.set_arrays(series, wall_time=extra["wall_time"], epoch=extra["epoch"])
+    run.name_map.update(name_map)
+    return torn
+
+
+#: What :func:`parse_record` raises on a line that is not a record.
+BAD_RECORD = (ValueError, KeyError, UnicodeDecodeError, OverflowError, RecursionError)
+
+
+def parse_record(raw: bytes) -> tuple[int, list[tuple[str, float]], Any, Any]:
+    """One line: step, ``(metric, value)`` pairs, and the raw ``wall_time`` and ``epoch``.
+
+    Raises one of :data:`BAD_RECORD` for a line that is not a valid record.
+    """
+    rec = json.loads(raw)
+    if not isinstance(rec, dict):
+        raise ValueError("not a JSON object")
+    step = rec["step"]
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise ValueError(f"step must be an integer, got {step!r}")
+    if not fits_int64(step):
+        raise ValueError(f"step {step} is outside the 64-bit range")
+    parsed = [(k, decode_value(v)) for k, v in rec.items() if k not in RESERVED]
+    return step, parsed, rec.get("wall_time"), rec.get("epoch")
+
+
+def _tail_record(raw: bytes) -> Any:
+    """An unterminated last line as a one-line block, as the line reader takes it; None if torn."""
+    from ._native_fast import Parsed
+
+    try:
+        step, parsed, wall, epoch = parse_record(raw)
+    except BAD_RECORD:
+        return None
+    one = Parsed(1, np.array([step], dtype=np.int64))
+    row = np.zeros(1, dtype=np.int64)
+    for k, v in (("wall_time", wall), ("epoch", epoch)):
+        if isinstance(v, (int, float)):
+            one.fields[k] = (row, np.array([float(v)]))
+    for k, v in parsed:
+        one.fields[k] = (row, np.array([v]))
+    return one
 
 
 _NUMBER_TYPES = frozenset({float, int})
@@ -213,24 +351,22 @@ def _read_metrics_fast(data: bytes, run: Run, aliases: Mapping[str, str] | None)
         recs = json.loads(b"[" + data[:-1].replace(b"\n", b",") + b"]")
     except (ValueError, UnicodeDecodeError, RecursionError):
         return False
-    if len(recs) != n_lines or not all(type(r) is dict for r in recs):
+    if len(recs) != n_lines or set(map(type, recs)) != {dict}:
         return False
+    # column by column, with C-level loops (map, compress) rather than Python ones
     try:
-        steps = [r["step"] for r in recs]
+        steps = list(map(itemgetter("step"), recs))
     except KeyError:
         return False
     if set(map(type, steps)) - {int}:
         return False
     try:
         step_all = np.array(steps, dtype=np.int64)
-        wall_all = _float_column([r.get("wall_time") for r in recs])
-        epoch_all = _float_column([r.get("epoch") for r in recs])
+        wall_all = _float_column(list(map(dict.get, recs, repeat("wall_time"))))
+        epoch_all = _float_column(list(map(dict.get, recs, repeat("epoch"))))
     except (OverflowError, ValueError, TypeError):
         return False
-    counts: dict[str, int] = {}
-    for r in recs:
-        for k in r:
-            counts[k] = counts.get(k, 0) + 1
+    counts = Counter(chain.from_iterable(recs))  # keys in order of first appearance
     series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     walls: dict[str, np.ndarray] = {}
     epochs: dict[str, np.ndarray] = {}
@@ -243,11 +379,12 @@ def _read_metrics_fast(data: bytes, run: Run, aliases: Mapping[str, str] | None)
         if name in series:
             return False  # two spellings of one metric: rows interleave by line
         if c == n:
-            vals = [r[k] for r in recs]
+            vals = list(map(itemgetter(k), recs))
             rows = None
         else:
-            rows = [i for i, r in enumerate(recs) if k in r]
-            vals = [recs[i][k] for i in rows]
+            has = list(compress(recs, map(contains, recs, repeat(k))))
+            rows = list(compress(range(n), map(contains, recs, repeat(k))))
+            vals = list(map(itemgetter(k), has))
         types = set(map(type, vals))
         try:
             if types <= _NUMBER_TYPES:
@@ -308,22 +445,14 @@ def _read_metrics(
             continue
         is_last = i == len(lines)
         try:
-            rec = json.loads(raw)
-            if not isinstance(rec, dict):
-                raise ValueError("not a JSON object")
-            step = rec["step"]
-            if isinstance(step, bool) or not isinstance(step, int):
-                raise ValueError(f"step must be an integer, got {step!r}")
-            parsed = [(k, decode_value(v)) for k, v in rec.items() if k not in RESERVED]
-        except (ValueError, KeyError, UnicodeDecodeError) as e:
+            step, parsed, wall, epoch = parse_record(raw)
+        except BAD_RECORD as e:
             if is_last and last_unterminated:
                 torn = True
                 notes.append(f"{p}:{i}: torn last line skipped (the writer was interrupted)")
             else:
                 notes.append(f"{p}:{i}: corrupt line skipped ({_short(e)})")
             continue
-        wall = rec.get("wall_time")
-        epoch = rec.get("epoch")
         for k, v in parsed:
             name = canon.get(k)
             if name is None:

@@ -84,7 +84,11 @@ def detect(path: Path) -> bool:
         return False
     if _event_files(path):
         return True
-    return any(s.name.lower() in SPLIT_DIRS for s in _subdirs_with_events(path))
+    try:  # only split folders count: list those, not every subfolder
+        subs = sorted(c for c in path.iterdir() if c.name.lower() in SPLIT_DIRS and c.is_dir())
+    except OSError:
+        return False
+    return any(_event_files(s) for s in subs)
 
 
 # -- one event file ----------------------------------------------------------------------

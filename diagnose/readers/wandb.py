@@ -28,6 +28,7 @@ from .._errors import ReadError
 from ..run import Run
 from . import _protobuf as pb
 from . import _yaml
+from ._common import fits_int64
 from ._frame import finish_metrics, parse_float
 
 __all__ = ["detect", "read"]
@@ -173,11 +174,13 @@ def _read_log(path: Path, aliases: Mapping[str, str] | None) -> Run:
     walls: list[float] = []
     config: dict[str, Any] = {}
     exited = False
+    bad_steps: list[int] = []
     for off, rec in records:
         try:
             for f, _, body in pb.fields(rec):
                 if f == _R_HISTORY and isinstance(body, bytes):
-                    _history(body, steps, names, values, walls)
+                    if not _history(body, steps, names, values, walls):
+                        bad_steps.append(off)
                 elif f == _R_CONFIG and isinstance(body, bytes):
                     config.update(_config(body))
                 elif f == _R_RUN and isinstance(body, bytes):
@@ -186,6 +189,9 @@ def _read_log(path: Path, aliases: Mapping[str, str] | None) -> Run:
                     exited = True
         except pb.DecodeError as e:
             raise ReadError(path, f"malformed record ({e})", f"byte {off}") from None
+    if bad_steps:
+        run.warnings.append(f"{path}: {len(bad_steps)} history row(s) whose step is not a "
+                            f"64-bit integer skipped (first: byte {bad_steps[0]})")
     finish_metrics(run, steps, names, values, aliases, str(path), wall_time=walls)
     if torn is not None:
         run.warnings.append(
@@ -204,9 +210,12 @@ def _read_log(path: Path, aliases: Mapping[str, str] | None) -> Run:
 
 def _history(
     body: bytes, steps: list[int], names: list[str], values: list[float], walls: list[float]
-) -> None:
-    """HistoryRecord: repeated HistoryItem item = 1, HistoryStep step = 2 { num = 1 }."""
-    step = 0
+) -> bool:
+    """HistoryRecord: repeated HistoryItem item = 1, HistoryStep step = 2 { num = 1 }.
+
+    False (and nothing kept) when ``_step`` is not an integer the step column can hold.
+    """
+    step: int | float = 0
     row: list[tuple[str, float]] = []
     wall = math.nan
     for f, _, v in pb.fields(body):
@@ -216,7 +225,7 @@ def _history(
             if x is None:
                 continue
             if key == "_step":
-                step = int(x)
+                step = int(x) if math.isfinite(x) and fits_int64(int(x)) else math.nan
             elif key == "_timestamp":
                 wall = x
             elif not key.startswith("_"):
@@ -225,11 +234,14 @@ def _history(
             for f2, _, n in pb.fields(v):
                 if f2 == 1 and isinstance(n, int):
                     step = pb.as_int64(n)
+    if isinstance(step, float):
+        return False
     for key, x in row:
         steps.append(step)
         names.append(key)
         values.append(x)
         walls.append(wall)
+    return True
 
 
 def _config(body: bytes) -> dict[str, Any]:
@@ -240,7 +252,7 @@ def _config(body: bytes) -> dict[str, Any]:
             key, value_json = _item(v)
             try:
                 out[key] = json.loads(value_json)
-            except ValueError:
+            except (ValueError, RecursionError):
                 out[key] = value_json
     return out
 

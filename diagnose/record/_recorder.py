@@ -17,6 +17,7 @@ Design, in the order it matters:
 from __future__ import annotations
 
 import atexit
+import errno
 import json
 import math
 import operator
@@ -25,8 +26,9 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
+from .._errors import ReadError, StopTraining
 from ..readers import native
 from ..run import canonical_name
 from . import _env
@@ -47,6 +49,8 @@ _RESERVED = {"step", "wall_time"}
 _HYPER = ("momentum", "weight_decay")
 
 _OPEN: set["Recorder"] = set()
+#: ``_next_check`` when live checks are off: no step reaches it.
+_NEVER = sys.maxsize
 _VERSION = operator.attrgetter("_version")
 _time = time.time
 
@@ -70,6 +74,18 @@ class Recorder:
     torch.distributed only rank 0 writes unless ``rank_zero_only=False``; other ranks
     get a recorder whose methods do nothing. ``strict=True`` raises on bad values and
     I/O errors instead of warning (for tests).
+
+    Live checks (``check_every=N``): at most every N steps the rules that make sense
+    mid-run are applied to the run so far; findings go to ``findings.json`` in
+    ``run_dir`` and to ``on_finding(finding)`` (once per new finding). A finding at or
+    above ``stop_on`` (``"error"``; ``None`` never stops) raises
+    :class:`diagnose.StopTraining` from ``log()``, or with ``raise_on_stop=False`` sets
+    ``rec.should_stop``. ``rules``/``config`` choose the rules and their parameters
+    (default: the shipped rules and ``[tool.diagnose]`` of the nearest pyproject.toml).
+    ``check_budget`` caps the share of wall time the full rule evaluation may take;
+    a cheap check for NaN/inf and a rising loss still runs every N steps, so a run
+    that goes NaN/inf stops at the first check after it does (an all-finite blow-up
+    must hold at two checks in a row).
     """
 
     def __init__(
@@ -85,6 +101,13 @@ class Recorder:
         strict: bool = False,
         resume: bool = False,
         overwrite: bool = False,
+        check_every: int | None = None,
+        stop_on: str | None = "error",
+        on_finding: Callable[[Any], Any] | None = None,
+        rules: Sequence[Any] | None = None,
+        config: Any = None,
+        raise_on_stop: bool = True,
+        check_budget: float = 0.01,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.params: dict[str, Any] = dict(params or {})
@@ -95,8 +118,13 @@ class Recorder:
         self.flush_every = max(1, int(flush_every))
         self.flush_secs = float(flush_secs)
         self.strict = strict
-        #: Reserved for live checking: set when a rule asks training to stop.
+        #: Set when a live check finds something at or above ``stop_on``.
         self.should_stop = False
+        self.raise_on_stop = raise_on_stop
+        self.check_every = int(check_every) if check_every else None
+        #: The live checker (``check_every`` set, writing rank only), else None.
+        self.live: Any = None
+        self._next_check = _NEVER
         self.status = "running"
         #: Records written to disk so far (a crash keeps at least these).
         self.records_flushed = 0
@@ -134,7 +162,17 @@ class Recorder:
             self._closed = True
             self.log = self._ignore  # type: ignore[method-assign]
             return
+        if self.check_every:
+            from ._live import LiveChecker
+
+            # before opening the log: a bad rule selection fails without leaving files
+            self.live = LiveChecker(self.run_dir, every=self.check_every, stop_on=stop_on,
+                                    on_finding=on_finding, rules=rules, config=config,
+                                    budget=check_budget, started=self._t0)
+            self._next_check = -_NEVER
         self._open(resume, overwrite)
+        if self.live is not None and resume:
+            self._live_preload()
         self._capture_identity()
         self._write_meta()
         _OPEN.add(self)
@@ -175,6 +213,8 @@ class Recorder:
         pending.append(values)
         if len(pending) >= self.flush_every or now >= self._deadline:
             self.flush()
+        if step >= self._next_check:
+            self._check(step)
 
     # -- watching ----------------------------------------------------------------------
     def watch(self, obj: Any) -> "Recorder":
@@ -214,11 +254,15 @@ class Recorder:
         """Write every pending record to ``metrics.jsonl`` and hand it to the OS."""
         self._deadline = _time() + self.flush_secs
         pending = self._pending
-        if not pending or self._file is None:
+        if not pending:
+            return
+        if self._file is None and not self._reopen():
+            self._drop_pending()
             return
         steps, walls = self._steps, self._walls
         self._steps, self._walls, self._pending = [], [], []
         converted = iter(self._convert()) if self._tensors else None
+        feed = self.live.add if self.live is not None else None
         keys = self._keys
         fmt = native.format_value
         out: list[str] = []
@@ -248,15 +292,12 @@ class Recorder:
                     continue
                 put(key)
                 put(repr(v) if v - v == 0.0 else fmt(v))
+                if feed is not None:
+                    feed(key, step, v)
                 if key in _BEST_KEYS:
                     self._track_best(key, v, step)
             put("}\n")
-        try:
-            self._file.write("".join(out))
-            self._file.flush()
-        except (OSError, ValueError) as e:
-            self.records_dropped += n
-            self._problem("write", f"could not write {self.run_dir / native.METRICS_FILE}: {e}")
+        if not self._write("".join(out).encode("utf-8"), n):
             return
         self.records_flushed += n
 
@@ -265,6 +306,10 @@ class Recorder:
         if self._closed:
             return
         self.flush()
+        if self.live is not None:
+            self._final_check()
+            if self.should_stop and status == "finished":
+                status = "stopped"
         self._closed = True
         self.log = self._late  # type: ignore[method-assign]
         _OPEN.discard(self)
@@ -306,6 +351,8 @@ class Recorder:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is None:
             self.close("finished")
+        elif isinstance(exc, StopTraining):
+            self.close("stopped")
         else:
             self.close("failed", f"{exc_type.__name__}: {exc}")
 
@@ -318,6 +365,53 @@ class Recorder:
             f"Recorder({str(self.run_dir)!r}, status={self.status!r}, "
             f"flushed={self.records_flushed}, pending={len(self._pending)})"
         )
+
+    # -- live checks -------------------------------------------------------------------
+    def _check(self, step: int) -> None:
+        """A live check is due at ``step``: flush (one tensor transfer), check, maybe stop."""
+        live = self.live
+        first = self._next_check < 0
+        self._next_check = step + live.every
+        if first or self._closed:
+            return  # the first logged step only starts the schedule
+        self.flush()
+        try:
+            stop = live.check(step, self)
+        except Exception as e:  # noqa: BLE001 - a failed check must not end training
+            self._next_check = _NEVER
+            self._problem("live", f"live check at step {step} failed ({type(e).__name__}: {e}); "
+                                  "live checks are off for the rest of this run")
+            return
+        live.notify()  # the user's callback: its exceptions are the user's
+        if stop:
+            self.should_stop = True
+            self.results["stopped_at_step"] = step
+            self.results["stopped_by"] = [f.rule for f in stop]
+            self._write_meta()
+            if self.raise_on_stop:
+                raise StopTraining(stop, step, live.path)
+
+    def _live_preload(self) -> None:
+        """On resume, the live checks start from the run so far (one read of the log)."""
+        if not (self.metrics_path.exists() and self.metrics_path.stat().st_size):
+            return
+        try:
+            self.live.preload(native.read(self.run_dir)[0])
+        except (ReadError, OSError, ValueError) as e:
+            self._problem("live", f"live checks start without the earlier log: {e}")
+
+    def _final_check(self) -> None:
+        """At close: check what arrived since the last check; write ``findings.json``."""
+        live = self.live
+        step = self._last_step if self._last_step is not None else 0
+        try:
+            ran = live.full_checks
+            live.check(step, self, final=True)
+            if live.full_checks == ran:  # nothing new since the last check: still say so
+                live.write(self, step, final=True)
+            live.notify()
+        except Exception as e:  # noqa: BLE001 - closing must finish whatever happens
+            self._problem("live", f"final live check failed ({type(e).__name__}: {e})")
 
     # -- internals ---------------------------------------------------------------------
     def _open(self, resume: bool, overwrite: bool) -> None:
@@ -333,13 +427,13 @@ class Recorder:
             for name in (native.METRICS_FILE, native.RUN_FILE):
                 (self.run_dir / name).unlink(missing_ok=True)
             exists = False
-        self._file = open(path, "a", encoding="utf-8")
+        self._file = open(path, "ab", buffering=0)  # unbuffered: see _write
         if exists:
             with open(path, "rb") as f:
                 f.seek(-1, os.SEEK_END)
                 if f.read(1) != b"\n":
                     # A previous process died mid-line: end it so our first record stays whole.
-                    self._file.write("\n")
+                    self._file.write(b"\n")
             self._keep_earlier_meta()
 
     def _keep_earlier_meta(self) -> None:
@@ -456,7 +550,7 @@ class Recorder:
         else:
             try:
                 values[k] = float(v)  # numpy scalars, bools, Decimals: no device involved
-            except (TypeError, ValueError) as e:
+            except Exception as e:  # noqa: BLE001 - a user's __float__ may raise anything
                 self._problem("value", f"{k!r}: cannot convert {v!r} to float ({e})", 1)
 
     def _convert(self) -> list[float | None]:
@@ -575,6 +669,72 @@ class Recorder:
     def _ignore(self, *args: Any, **kwargs: Any) -> None:
         """``log`` of a recorder on a rank that does not write."""
 
+    #: The last write failed part-way and could not be cut back: start the next on a new line.
+    _torn_tail = False
+
+    def _write(self, data: bytes, n: int) -> bool:
+        """Append ``n`` records (``data``) to the log: all of them, or none on disk.
+
+        The file is unbuffered, so a failed write leaves no bytes behind in Python to
+        reappear later. A write that fails part-way (disk full, file size limit, file
+        made immutable) is cut back to the last whole line, so the records written once
+        space returns are whole. A log whose file was deleted (with its folder or not) is
+        noticed here too: what was just written went nowhere.
+        """
+        f = self._file
+        start = None
+        try:
+            fd = f.fileno()
+            start = os.fstat(fd).st_size
+            if self._torn_tail:
+                data = b"\n" + data
+            view = memoryview(data)
+            while view:
+                k = f.write(view)
+                if not k:
+                    raise OSError(errno.EIO, "the file system accepted no bytes")
+                view = view[k:]
+            gone = os.fstat(fd).st_nlink == 0
+        except (OSError, ValueError) as e:
+            self._torn_tail = start is not None and not _truncate(f, start)
+            self._drop(n, "write", f"could not write {self.metrics_path}: {e}")
+            return False
+        self._torn_tail = False
+        if gone:
+            self._close_file()
+            self._drop(n, "write", f"{self.metrics_path} was deleted (or its folder was); "
+                                   "records are dropped until it can be written again")
+            return False
+        return True
+
+    def _drop(self, n: int, kind: str, message: str) -> None:
+        self.records_dropped += n
+        self._problem(kind, message)
+
+    def _drop_pending(self) -> None:
+        """No log file to write to: count the pending records as dropped, keep none."""
+        n = len(self._pending)
+        self._steps, self._walls, self._pending = [], [], []
+        self._tensors, self._versions = [], []
+        self._drop(n, "write", f"{self.metrics_path} cannot be opened; records are dropped")
+
+    def _reopen(self) -> bool:
+        """Open the log again after it was lost, if its folder is there (never recreated)."""
+        if self._closed or not self.run_dir.is_dir():
+            return False
+        try:
+            self._file = open(self.metrics_path, "ab", buffering=0)
+        except OSError:
+            return False
+        return True
+
+    def _close_file(self) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        self._file = None
+
     def _problem(self, kind: str, message: str, dropped: int = 0) -> None:
         """Raise in strict mode; otherwise warn once per kind of problem and carry on.
 
@@ -590,6 +750,15 @@ class Recorder:
                 RuntimeWarning,
                 stacklevel=_caller_level(),
             )
+
+
+def _truncate(f: Any, size: int) -> bool:
+    """Cut the log back to ``size`` bytes (a partly written record); False if it cannot be."""
+    try:
+        os.ftruncate(f.fileno(), size)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _int_value(v: int) -> float:

@@ -130,7 +130,8 @@ def render(report: Report, *, color: bool = False, verbose: bool = False, **_: A
         elif compact:
             clean.append(run.id)
         else:
-            out.append(f"{paint('bold', run.id)}: {paint('ok', 'ok')}")
+            still = " (in progress)" if run.in_progress else ""  # judged on what is there so far
+            out.append(f"{paint('bold', run.id)}: {paint('ok', 'ok')}{still}")
     for run_id in sorted(per_run):  # findings naming a run the report does not hold
         _run_block(out, None, per_run[run_id], paint, verbose, run_id=run_id)
     if clean:

@@ -1,0 +1,79 @@
+"""Notes every run gets, whatever its format: what the log lacks that the user must know.
+
+A reader reports what its file says. These notes say what the *run* as read cannot
+support, each with what to do about it, because otherwise the checker answers "ok"
+for a log it could not judge at all:
+
+- a log with no values (empty, or a header only),
+- metrics that diagnose does not recognise (no loss it knows: the loss rules cannot run),
+- a metric logged against epoch numbers next to one logged against batch steps
+  (their curves do not line up, so any comparison of the two is wrong).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..run import Run
+
+__all__ = ["run_notes"]
+
+#: Canonical names the rules read; without any of them most rules cannot run.
+KNOWN = ("train/loss", "val/loss", "train/acc", "val/acc")
+#: A metric whose steps are 0..n-1 (or 1..n) with at least this many points, next to one
+#: reaching this many times further, was logged per epoch beside one logged per batch.
+EPOCH_MIN_POINTS = 3
+EPOCH_RATIO = 10
+
+
+def run_notes(run: Run, path: Path, aliases: Mapping[str, str] | None) -> list[str]:
+    """Notes for ``run`` (read from ``path``) that its reader could not know to give."""
+    names = run.metric_names
+    if not names:
+        if run.warnings:  # the reader already said why (torn, empty, not flushed yet)
+            return []
+        return [f"{path}: no metric values in this log (empty, or a header only): nothing "
+                + "to check yet"]
+    notes = []
+    if not any(n in KNOWN for n in names):
+        shown = ", ".join(repr(n) for n in names[:6]) + (", ..." if len(names) > 6 else "")
+        notes.append(
+            f"{path}: no loss or accuracy diagnose recognises ({', '.join(KNOWN)}), so the "
+            f"rules that read them did not run; found {shown}. Map yours in pyproject.toml: "
+            '[tool.diagnose.metrics] "my_loss" = "train/loss"'
+        )
+    notes.extend(_epoch_vs_step(run, path))
+    return notes
+
+
+def _per_epoch(name: str) -> bool:
+    """Metrics usually logged once per epoch: validation, test, epoch aggregates."""
+    return name.startswith(("val/", "test/", "eval")) or "epoch" in name
+
+
+def _epoch_vs_step(run: Run, path: Path) -> list[str]:
+    """A validation metric at steps 0..n-1 (epoch numbers) beside training far beyond."""
+    train = [(int(st[-1]), len(st), n) for n in run.metric_names if n.startswith("train/")
+             for st in [run.arrays(n)[0]] if len(st)]
+    if not train:
+        return []
+    end, points, other = max(train)
+    notes = []
+    for name in run.metric_names:
+        if not _per_epoch(name):
+            continue
+        steps = run.arrays(name)[0]
+        n = len(steps)
+        if n < EPOCH_MIN_POINTS or int(steps[0]) not in (0, 1):
+            continue
+        last = int(steps[-1])
+        if last - int(steps[0]) == n - 1 and end >= EPOCH_RATIO * last and \
+                points >= EPOCH_RATIO * n:
+            notes.append(
+                f"{path}: {name!r} is logged at steps {int(steps[0])}-{last} but {other!r} "
+                f"up to step {end}: {name!r} looks logged per epoch and {other!r} per batch, "
+                "so their curves do not line up (rules comparing them will be wrong); log "
+                "both against the same global step"
+            )
+    return notes

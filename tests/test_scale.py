@@ -1,0 +1,342 @@
+"""Scale: the numpy reader equals the JSON one, findings do not depend on where the
+work ran (this process, a process pool, threads, Dask, fsspec URLs), progress, and
+runs that come back without their curves."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import diagnose
+from diagnose._progress import Progress
+from diagnose.cli import main
+from diagnose.config import Config
+from diagnose.engine import check
+from diagnose.readers import _native_fast, native
+from diagnose.report import render
+from diagnose.run import MetricsDropped
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures"
+SINGLE = ["healthy-mlp-adam", "late-overfitting", "explosion", "spikes-recover", "flat-loss",
+          "generalization-gap"]
+GROUPS = ["seeds-high-variance", "seeds-low-variance", "chapter-sweep"]
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory) -> Path:
+    """Fixture runs (real training logs), two of them twice under another folder (same ids)."""
+    root = tmp_path_factory.mktemp("many")
+    for name in SINGLE + GROUPS:
+        shutil.copytree(FIX / name, root / name)
+    for name in ("healthy-mlp-adam", "explosion"):
+        shutil.copytree(FIX / name, root / "again" / name)
+    return root
+
+
+def as_json(report) -> str:
+    return render(report, "json")
+
+
+# ---------------------------------------------------------------------------------------
+# the numpy reader gives what json.loads gives, or gives up
+# ---------------------------------------------------------------------------------------
+def _number(rng: random.Random) -> str:
+    r = rng.random()
+    if r < 0.3:
+        return repr(rng.random() * 10 ** rng.randint(-30, 30))
+    if r < 0.4:
+        return repr(-rng.random() * 10 ** rng.randint(-8, 8))
+    if r < 0.5:
+        return str(rng.randint(-10**20, 10**20))
+    if r < 0.6:
+        return rng.choice(["0", "-0", "0.0", "-0.0", "1e5", "1E5", "1e+05", "1e-05", "-1.5e-300",
+                           "5e-324", "1.7976931348623157e308", "1e400",
+                           "123456789012345678901234567890", "0.000012345678901234567",
+                           "9007199254740993", "1.0000000000000002", "2.2250738585072014e-308"])
+    if r < 0.7:
+        return "%.3f" % (1.7e9 + rng.random())
+    return repr(float(np.float32(rng.random() * 3)))
+
+
+def test_numpy_lines_equal_json_loads() -> None:
+    rng = random.Random(5)
+    keys = ["train/loss", "val/loss", "lr", "wall_time", "epoch", "a", "é/x", "k" * 20, "x y"]
+    for _ in range(150):
+        lines, step = [], 0
+        for _ in range(rng.randint(1, 40)):
+            step += rng.randint(0, 3)
+            body = ", ".join(f'"{k}": {_number(rng)}' for k in rng.sample(keys, rng.randint(0, 4)))
+            lines.append('{"step": %d%s}' % (step, ", " + body if body else ""))
+        got = _native_fast.parse_block(("\n".join(lines) + "\n").encode())
+        assert got is not None
+        recs = [json.loads(line) for line in lines]
+        assert got.step.tolist() == [r["step"] for r in recs]
+        assert set(got.fields) == {k for r in recs for k in r} - {"step"}
+        for k, (rows, vals) in got.fields.items():
+            want_rows = [i for i, r in enumerate(recs) if k in r]
+            assert rows.tolist() == want_rows
+            want = [float(recs[i][k]) for i in want_rows]
+            # bit for bit, the sign of zero included
+            assert [struct_bits(x) for x in vals.tolist()] == [struct_bits(x) for x in want]
+
+
+def struct_bits(x: float) -> bytes:
+    return np.float64(x).tobytes()
+
+
+@pytest.mark.parametrize("line", [
+    b'{"step": 1, "a": 01}', b'{"step": 1, "a": 1.}', b'{"step": 1, "a": .5}',
+    b'{"step": 1, "a": +1}', b'{"step": 1, "a": NaN}', b'{"step": 1, "a": "NaN"}',
+    b'{"step": 1.0, "a": 1}', b'{"step": 1,"a": 1}', b'{"step": 1, "a": 1e}',
+    b'{"step": 1, "a": -}', b'{"step": 1, "a": 1, "a": 2}', b'{"step": 1, "a": true}',
+    b'{"step": 1, "a\\"b": 1}', b'{"a": 1, "step": 1}', b'{"step": 1, "a": 1} ',
+    b'{"step": 1, "a": 1-2}', b'{"step": 1, "": 1}', b'{"step": 1, "a": 1, "step": 2}',
+    b'{"step": 1, "a": 1e+-5}', b'{"step": 1, "a":\t1}',
+])
+def test_numpy_lines_give_up_on_anything_unusual(line: bytes) -> None:
+    good = b'{"step": 0, "a": 0.5}\n'
+    assert _native_fast.parse_block(good) is not None
+    assert _native_fast.parse_block(good + line + b"\n") is None
+
+
+def _write(path: Path, text: str) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "metrics.jsonl").write_text(text, encoding="utf-8")
+    (path / "run.json").write_text('{"format": "diagnose-run", "version": 1, "params": {}}\n')
+    return path
+
+
+def _body(n: int) -> str:
+    rng = np.random.default_rng(3)
+    out = []
+    for i in range(n):
+        extra = ', "val/loss": %r' % float(rng.random()) if i % 50 == 0 else ""
+        out.append('{"step": %d, "wall_time": %.3f, "loss": %r, "lr": %r%s}\n'
+                   % (i, 1.7e9 + i / 100, float(rng.random() * 2), 0.1, extra))
+    return "".join(out)
+
+
+def _line_by_line(path: Path, monkeypatch) -> diagnose.Run:
+    with monkeypatch.context() as m:
+        m.setattr(native, "_read_metrics_columns", lambda *a: None)
+        m.setattr(native, "_read_metrics_fast", lambda *a: False)
+        return native.read(path)[0]
+
+
+CASES = {
+    "clean": lambda b: b,
+    "torn-tail": lambda b: b[: len(b) - 20],
+    "unterminated-but-whole": lambda b: b[:-1],
+    "corrupt-middle": lambda b: b.replace('{"step": 7,', 'garbage\n{"step": 7,', 1),
+    "repeated-step": lambda b: b.replace('{"step": 9,', '{"step": 8,', 1),
+    "two-spellings": lambda b: b.replace('"loss"', '"train_loss"', 3),
+    "nan-strings": lambda b: b.replace('"lr": 0.1}', '"lr": "NaN"}', 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_reader_path_gives_the_same_run(case: str, tmp_path: Path, monkeypatch) -> None:
+    d = _write(tmp_path / case, CASES[case](_body(3000)))
+    monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 0)
+    slow = _line_by_line(d, monkeypatch)
+    fast = native.read(d)[0]
+    monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 1 << 40)  # the one-json.loads path
+    mid = native.read(d)[0]
+    for got in (fast, mid):
+        assert got.metric_names == slow.metric_names
+        for m in slow.metric_names:
+            (sa, va), (sb, vb) = got.arrays(m), slow.arrays(m)
+            assert np.array_equal(sa, sb) and np.array_equal(va, vb, equal_nan=True)
+        assert (got.name_map, got.warnings, got.in_progress, got.n_steps) == \
+            (slow.name_map, slow.warnings, slow.in_progress, slow.n_steps)
+        a = got.metrics.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)
+        b = slow.metrics.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)
+        assert a.equals(b)
+
+
+def test_long_file_is_read_in_blocks_by_threads(tmp_path: Path) -> None:
+    d = _write(tmp_path / "long", _body(20000))
+    with open(d / "metrics.jsonl", "rb") as f:
+        blocks, tail = _native_fast.read_file(f, block_bytes=64 << 10, threads=2)
+    assert len(blocks) > 10 and tail == b""
+    assert sum(b.n_lines for b in blocks) == 20000
+    steps = np.concatenate([b.step for b in blocks])
+    assert np.array_equal(steps, np.arange(20000))
+
+
+def test_scipy_median_filter_gives_the_numpy_medians() -> None:
+    pytest.importorskip("scipy")
+    from diagnose import features
+
+    rng = np.random.default_rng(11)
+    saved = dict(features._FILTER)
+    try:
+        for n in (3, 4, 25, 101, 1000):
+            for w in (3, 5, 21, 51):
+                if w > n:
+                    continue
+                v = rng.integers(0, 4, n).astype(float) if n % 2 else rng.standard_normal(n)
+                features._FILTER.clear()
+                features._FILTER.update(work=0, fn=None, scipy=True)  # numpy only
+                plain = features.rolling_median(v, w)
+                features._FILTER.update(work=10**9, fn=None)
+                features._FILTER.pop("scipy")
+                fast = features.rolling_median(v, w)
+                assert features._FILTER["fn"] is not None
+                assert np.array_equal(plain, fast)
+    finally:
+        features._FILTER.clear()
+        features._FILTER.update(saved)
+
+
+# ---------------------------------------------------------------------------------------
+# findings do not depend on where the work ran
+# ---------------------------------------------------------------------------------------
+def test_findings_identical_in_process_pool_and_threads(many: Path) -> None:
+    base = check([many])
+    assert len(base.runs) == 19 and base.findings
+    assert len({r.id for r in base.runs}) == len(base.runs)  # the copies were renamed
+    pooled = check([many], jobs=2)
+    with ThreadPoolExecutor(3) as ex:
+        threaded = check([many], executor=ex)
+    assert as_json(pooled) == as_json(base) == as_json(threaded)
+    assert not any(r.has_metrics for r in pooled.runs)
+    assert all(r.has_metrics for r in base.runs)
+
+
+def test_selecting_by_a_training_metric_needs_no_curves(many: Path) -> None:
+    base = check([many], by="train/loss")
+    pooled = check([many], jobs=2, by="train/loss")
+    assert as_json(pooled) == as_json(base)
+    assert any(f.rule == "DG306" for f in base.findings)  # its evidence needs the summaries
+
+
+def test_per_run_ignores_follow_the_renamed_id(many: Path) -> None:
+    cfg = Config(per_run_ignores={"again/*": ["DG102", "DG201"]})
+    base = check([many], config=cfg)
+    assert [f for f in base.findings if f.run == "explosion" and f.rule == "DG102"]
+    assert not [f for f in base.findings if f.run and f.run.startswith("again/")
+                and f.rule in ("DG102", "DG201")]
+    assert as_json(check([many], config=cfg, jobs=2)) == as_json(base)
+
+
+def test_cli_jobs_give_the_same_report(many: Path) -> None:
+    out = {}
+    for jobs in ("1", "2"):
+        r = CliRunner().invoke(main, ["check", str(many), "--jobs", jobs, "--format", "json",
+                                      "--fail-on", "never"], catch_exceptions=False)
+        assert r.exit_code == 0
+        out[jobs] = r.stdout
+    assert out["1"] == out["2"]
+    assert "diagnose [" not in r.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_runs_from_workers_keep_what_reports_need(many: Path) -> None:
+    full = {r.id: r for r in check([many]).runs}
+    for light in check([many], jobs=2).runs:
+        r = full[light.id]
+        assert (light.metric_names, light.n_steps, light.step_range, light.params, light.path) \
+            == (r.metric_names, r.n_steps, r.step_range, r.params, r.path)
+        assert light.has("train/loss") == r.has("train/loss")
+        with pytest.raises(MetricsDropped, match="diagnose.load"):
+            light.arrays("train/loss")
+
+
+def test_file_urls_read_through_fsspec(many: Path) -> None:
+    pytest.importorskip("fsspec")
+    local = check([many / "seeds-high-variance"])
+    url = (many / "seeds-high-variance").as_uri()
+    for jobs in (None, 2):
+        remote = check([url], jobs=jobs)
+        assert [r.path for r in remote.runs] == [url + "/" + Path(r.path).name for r in local.runs]
+        assert [f.to_dict() for f in remote.findings] == [f.to_dict() for f in local.findings]
+    missing = check([url + "-nope"])
+    assert missing.errors and "no such file" in missing.errors[0]
+
+
+def test_dask_local_cluster_gives_the_same_findings(many: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="Dask is an optional extra")
+    base = as_json(check([many]))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            assert as_json(check([many], executor=client)) == base
+        r = CliRunner().invoke(main, ["check", str(many), "--dask", cluster.scheduler_address,
+                                      "--format", "json", "--fail-on", "never"],
+                               catch_exceptions=False)
+    assert r.exit_code == 0 and r.stdout == base
+
+
+def test_dask_flag_without_a_scheduler_is_a_usage_error(many: Path) -> None:
+    pytest.importorskip("distributed")
+    r = CliRunner().invoke(main, ["check", str(many), "--dask", "no-port-here"])
+    assert r.exit_code == 2 and "--dask no-port-here: cannot reach the scheduler" in r.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# progress
+# ---------------------------------------------------------------------------------------
+def test_progress_bar_on_a_terminal_only() -> None:
+    quiet = io.StringIO()  # not a terminal
+    p = Progress(stream=quiet, delay=0, interval=0)
+    p.start()
+    p.found(10)
+    p.advance(3, 3)
+    p.close()
+    assert quiet.getvalue() == ""
+
+    tty = io.StringIO()
+    p = Progress(stream=tty, enabled=True, delay=0, interval=0)
+    p.start()
+    p.found(10)
+    p.walked()
+    p.advance(4, 5)
+    drawn = tty.getvalue().split("\r")[-1]  # the line as it stands now
+    assert "4/10 read" in drawn and "5 runs analysed" in drawn and "/s" in drawn
+    assert "ETA" in drawn and "ETA ?" not in drawn
+    assert "walking" in tty.getvalue()  # before the walk ended, no total and no ETA
+    p.close()
+    assert tty.getvalue().endswith("\r")
+
+
+def test_progress_counts_what_check_did(many: Path) -> None:
+    seen = []
+
+    class Spy(Progress):
+        def advance(self, read: int, analysed: int) -> None:
+            super().advance(read, analysed)
+            seen.append((self.read, self.analysed, self.total, self.final))
+
+    report = check([many], jobs=2, progress=Spy(enabled=False))
+    read, analysed, total, final = seen[-1]
+    assert final and read == total and analysed == len(report.runs)
+    assert [s[0] for s in seen] == sorted(s[0] for s in seen)
+
+
+def test_unreadable_inputs_reported_in_walk_order(tmp_path: Path, many: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "metrics.jsonl").write_text('{"step": 0, "train/loss": 1.0}\n')
+    (bad / "run.json").write_text("{not json")
+    inputs = [many / "explosion", tmp_path / "missing", bad]
+    a = check(inputs)
+    assert len(a.errors) == 2 and "missing" in a.errors[0] and "run.json" in a.errors[1]
+    assert check(inputs, jobs=2).errors == a.errors
+
+
+def test_nan_everywhere_still_checked(tmp_path: Path) -> None:
+    rows = [{"step": i, "train/loss": (math.nan if i > 5 else 2.0 - i / 10)} for i in range(40)]
+    text = "".join(native.dumps_record(r["step"], {"train/loss": r["train/loss"]}) for r in rows)
+    d = _write(tmp_path / "nan", text)
+    a, b = check([d]), check([d, d], jobs=2)
+    assert any(f.rule == "DG201" for f in a.findings)
+    assert [f.to_dict() for f in b.findings] == [f.to_dict() for f in a.findings]
