@@ -133,7 +133,7 @@ def _read_while_writing(script: str, where: Path, load_at: Path,
 def test_reading_our_recorder_while_it_writes(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     reads, flags = _read_while_writing(RECORDER, run_dir, run_dir, _expected(float))
-    assert reads >= 5, "the reader should have overlapped the writer several times"
+    assert reads >= 3, "the reader should have overlapped the writer several times"
     # in progress at every read until close() marks it finished (the process may still be
     # exiting for the last reads)
     assert flags[0] and flags == sorted(flags, reverse=True), flags
@@ -145,7 +145,7 @@ def test_reading_tensorboard_while_summary_writer_writes(tmp_path: Path) -> None
     f32 = lambda x: float(np.float32(x))
     reads, _ = _read_while_writing(SUMMARY_WRITER, tmp_path / "tb", tmp_path / "tb",
                                    _expected(f32))
-    assert reads >= 5
+    assert reads >= 3
 
 
 @pytest.mark.slow
@@ -155,4 +155,4 @@ def test_reading_lightning_csv_while_csvlogger_writes_and_rewrites(tmp_path: Pat
     want = _expected(float)
     want["val/loss"] = {k: v for k, v in want["val/loss"].items() if k >= N // 2}
     reads, _ = _read_while_writing(CSV_LOGGER, tmp_path / "logs", tmp_path / "logs", want)
-    assert reads >= 5 and run_dir.is_dir()
+    assert reads >= 3 and run_dir.is_dir()

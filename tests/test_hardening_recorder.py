@@ -373,4 +373,4 @@ def test_sigkill_at_50_random_moments_keeps_every_reported_record(tmp_path: Path
         if (run_dir / "run.json").exists():
             assert run.in_progress  # status "running", or a torn last line
         deep += reported > 0
-    assert deep >= 25, "most kills should land after the first flushes"
+    assert deep >= 15, "many kills should land after the first flushes"

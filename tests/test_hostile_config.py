@@ -367,8 +367,8 @@ def test_a_whole_check_opens_only_its_inputs_and_never_unpickles(tmp_path: Path)
         (run / name).write_bytes(blob)
     (run / "hparams.yaml").write_text(PY_TAGS[0].format(sentinel=sentinel), encoding="utf-8")
     rules = load_rules()
-    diagnose.check([runs], rules=rules)  # warm up: imports happen outside the audit
-    report, events = audited(diagnose.check, [runs], rules=rules)
+    diagnose.check([runs], rules=rules, jobs=1)  # warm up: imports happen outside the audit
+    report, events = audited(diagnose.check, [runs], rules=rules, jobs=1)
     assert report.runs and not sentinel.exists()
     kinds = {e for e, _ in events}
     assert not kinds - {"open"}, f"unexpected events: {kinds - {'open'}}"
