@@ -132,26 +132,50 @@ _EMPTY_VALUES = np.empty(0, dtype=np.float64)
 
 @dataclass
 class _Columns:
-    """A run's metrics as numpy arrays, grouped by metric (sorted names), sorted by step.
+    """A run's metrics as numpy arrays per metric (sorted names), each sorted by step.
 
     What readers with a fast path fill and features read; the pandas table is
-    built from it only when someone asks for ``run.metrics``.
+    built from it only when someone asks for ``run.metrics`` (no copy before that).
     """
 
-    names: list[str]
-    step: np.ndarray  # int64
-    value: np.ndarray  # float64
-    bounds: np.ndarray  # len(names) + 1 row offsets
-    #: per row, or one number for every row (NaN: the column is there but empty)
-    wall_time: np.ndarray | float | None = None
-    epoch: np.ndarray | float | None = None
+    series: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (steps int64, values float64)
+    #: per metric, or one number for every row (NaN: the column is there but empty)
+    wall_time: dict[str, np.ndarray] | float | None = None
+    epoch: dict[str, np.ndarray] | float | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(s) for s, _ in self.series.values())
+
+    def n_steps(self) -> int:
+        """Distinct steps over all metrics, without sorting them all when they nest."""
+        arrs = sorted((s for s, _ in self.series.values()), key=len, reverse=True)
+        if not arrs:
+            return 0
+        acc = arrs[0]
+        for a in arrs[1:]:
+            pos = np.searchsorted(acc, a)
+            new = a[(pos == len(acc)) | (acc[np.minimum(pos, len(acc) - 1)] != a)]
+            if len(new):
+                acc = np.union1d(acc, new)
+        return int(len(acc))
 
     def frame(self) -> "pd.DataFrame":
-        metric = np.repeat(np.array(self.names, dtype=object), np.diff(self.bounds))
-        extra = {k: (np.full(len(self.step), v) if isinstance(v, float) else v)
-                 for k, v in (("wall_time", self.wall_time), ("epoch", self.epoch))
+        names = list(self.series)
+        steps = [self.series[n][0] for n in names]
+        metric = np.repeat(np.array(names, dtype=object), [len(s) for s in steps])
+
+        def column(v: Any) -> np.ndarray:
+            if isinstance(v, float):
+                return np.full(len(metric), v)
+            return np.concatenate([v[n] for n in names]) if names else np.empty(0)
+
+        extra = {k: column(v) for k, v in (("wall_time", self.wall_time), ("epoch", self.epoch))
                  if v is not None}
-        return tidy_metrics(step=self.step, metric=metric, value=self.value, **extra)
+        return tidy_metrics(
+            step=np.concatenate(steps) if names else np.empty(0, dtype=np.int64), metric=metric,
+            value=np.concatenate([self.series[n][1] for n in names]) if names else np.empty(0),
+            **extra)
 
 
 @dataclass(frozen=True)
@@ -229,28 +253,18 @@ class Run:
         columns; a single number fills the column (NaN: present but empty, at no cost).
         """
         names = sorted(n for n, (st, _) in series.items() if len(st))
-        parts = [series[n] for n in names]
-        bounds = np.zeros(len(names) + 1, dtype=np.int64)
-        np.cumsum([len(p[0]) for p in parts], out=bounds[1:])
+        arrays = {n: (np.asarray(series[n][0], dtype=np.int64),
+                      np.asarray(series[n][1], dtype=np.float64)) for n in names}
 
-        def cat(arrs: list[np.ndarray], dtype: Any) -> np.ndarray:
-            if not arrs:
-                return np.empty(0, dtype=dtype)
-            return np.concatenate(arrs).astype(dtype, copy=False)
+        def per_metric(v: Any) -> dict[str, np.ndarray] | float | None:
+            if v is None or isinstance(v, (int, float)):
+                return None if v is None else float(v)
+            return {n: np.asarray(v[n], dtype=np.float64) for n in names}
 
-        cols = _Columns(names, cat([p[0] for p in parts], np.int64),
-                        cat([p[1] for p in parts], np.float64), bounds)
-        if wall_time is not None:
-            cols.wall_time = float(wall_time) if isinstance(wall_time, (int, float)) else \
-                cat([wall_time[n] for n in names], np.float64)
-        if epoch is not None:
-            cols.epoch = float(epoch) if isinstance(epoch, (int, float)) else \
-                cat([epoch[n] for n in names], np.float64)
+        cols = _Columns(arrays, per_metric(wall_time), per_metric(epoch))
         self._set_metrics(None)
-        b = bounds.tolist()
         self.__dict__["_cols"] = cols
-        self.__dict__["_arrays"] = {n: (cols.step[b[i]:b[i + 1]], cols.value[b[i]:b[i + 1]])
-                                    for i, n in enumerate(names)}
+        self.__dict__["_arrays"] = dict(arrays)
 
     def without_metrics(self) -> "Run":
         """A copy that keeps identity, params, notes and metric names but drops the curves.
@@ -276,7 +290,7 @@ class Run:
         if d.get("_frame") is not None:
             return len(d["_frame"])
         if d.get("_cols") is not None:
-            return len(d["_cols"].step)
+            return d["_cols"].n_rows
         return 0
 
     @classmethod
@@ -363,7 +377,7 @@ class Run:
             return d["_info"].n_steps
         if d.get("_frame") is None:
             cols = d.get("_cols")
-            return int(len(np.unique(cols.step))) if cols is not None and len(cols.step) else 0
+            return cols.n_steps() if cols is not None else 0
         return int(self.metrics["step"].nunique()) if len(self.metrics) else 0
 
     @property

@@ -12,10 +12,11 @@ import pytest
 import diagnose
 from diagnose import ReadError
 from diagnose.readers import FORMATS, discover
+from _real_logs import REAL_LOGS
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS_DIR = ROOT / "fixtures" / "formats"
-REAL = ROOT.parent / "shared" / "real-logs"
+REAL = REAL_LOGS
 REGISTERED = {name for name, _ in FORMATS}
 
 

@@ -16,10 +16,11 @@ import pytest
 import diagnose
 from diagnose._errors import ReadError
 from diagnose.readers import _crc32c, _protobuf as pb, tensorboard as tb
+from _real_logs import REAL_LOGS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "fixtures" / "formats" / "tensorboard"
-REAL = ROOT.parent / "shared" / "real-logs"
+REAL = REAL_LOGS
 CASES = sorted(p.name for p in FIX.iterdir() if (p / "expected.json").is_file()) if FIX.is_dir() \
     else []
 

@@ -14,9 +14,10 @@ import pytest
 import diagnose
 from diagnose._errors import ReadError
 from diagnose.readers import wandb
+from _real_logs import REAL_LOGS
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_DIR = ROOT.parent / "shared" / "real-logs" / "wandb-vqvae" / "wandb" / \
+RUN_DIR = REAL_LOGS / "wandb-vqvae" / "wandb" / \
     "run-20250315_162642-u87hyuws"
 BLOCK = 32768
 

@@ -22,10 +22,11 @@ import pytest
 import diagnose
 from diagnose import ReadError, Run
 from diagnose.readers import _params, _yaml, csv_generic, hf, lightning_csv, mlflow
+from _real_logs import REAL_LOGS
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS_DIR = ROOT / "fixtures" / "formats"
-REAL = ROOT.parent / "shared" / "real-logs"
+REAL = REAL_LOGS
 MY_FORMATS = {"lightning", "hf", "mlflow", "csv", "keras", "jsonl"}
 
 
