@@ -187,23 +187,30 @@ def rolling_median(v: np.ndarray, w: int) -> np.ndarray:
     if w < 3 or n < 3:
         return v.astype(np.float64, copy=True)
     if n * w <= 4_000_000:
-        fast = _median_filter(n * w) if w <= n else None
-        if fast is not None and v.dtype == np.float64 and np.isfinite(v).all():
-            # the same medians of the same reflected windows (w is odd: each is one of
-            # the values, so the result is identical), an order of magnitude sooner
-            return fast(v, size=w, mode="mirror")
-        from numpy.lib.stride_tricks import sliding_window_view
-
-        half = w // 2
-        return np.median(sliding_window_view(np.pad(v, half, mode="reflect"), w), axis=1)
+        return _rolling_median_exact(v, w)
     b = max(1, w // 5)
     nb = n // b
     blocks = np.median(v[: nb * b].reshape(nb, b), axis=1)
     if nb * b < n:
         blocks = np.append(blocks, np.median(v[nb * b:]))
     centres = np.minimum(np.arange(len(blocks)) * b + (b - 1) / 2, n - 1)
-    level = rolling_median(blocks, 5) if len(blocks) >= 5 else blocks
+    # the exact median of the 5 blocks around each point (at any length: 5 is small)
+    level = _rolling_median_exact(blocks, 5) if len(blocks) >= 5 else blocks
     return np.interp(np.arange(n, dtype=np.float64), centres, level)
+
+
+def _rolling_median_exact(v: np.ndarray, w: int) -> np.ndarray:
+    """The centred median of every window of ``w`` (odd) values, reflected at the ends."""
+    n = len(v)
+    fast = _median_filter(n * w) if w <= n else None
+    if fast is not None and v.dtype == np.float64 and np.isfinite(v).all():
+        # the same medians of the same reflected windows (w is odd: each is one of
+        # the values, so the result is identical), an order of magnitude sooner
+        return fast(v, size=w, mode="mirror")
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    half = w // 2
+    return np.median(sliding_window_view(np.pad(v, half, mode="reflect"), w), axis=1)
 
 
 def smooth(v: np.ndarray, fraction: float = 0.05) -> np.ndarray:

@@ -340,3 +340,12 @@ def test_nan_everywhere_still_checked(tmp_path: Path) -> None:
     a, b = check([d]), check([d, d], jobs=2)
     assert any(f.rule == "DG201" for f in a.findings)
     assert [f.to_dict() for f in b.findings] == [f.to_dict() for f in a.findings]
+
+
+def test_rolling_median_of_a_very_long_run_does_not_recurse_forever() -> None:
+    from diagnose.features import rolling_median
+
+    v = np.random.default_rng(2).random(900_000)
+    got = rolling_median(v, 9)  # blocks of one point: the level is an exact median of 5
+    assert got.shape == v.shape and np.isfinite(got).all()
+    assert abs(float(np.median(got)) - 0.5) < 0.05

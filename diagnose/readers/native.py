@@ -272,12 +272,14 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
     extra: dict[str, dict[str, np.ndarray] | float] = {
         k: (v if isinstance(v, float) else {}) for k, v in per_line.items()}
     name_map: dict[str, str] = {}
-    for k, parts in keys.items():
+    for k in list(keys):
+        parts = keys.pop(k)  # each block's pieces are let go once joined: memory stays low
         name = canonical_name(k, aliases)
         if name in series:
             return None  # two spellings of one metric: the line reader merges them
         rows = np.concatenate([r for r, _ in parts]) if len(parts) > 1 else parts[0][0]
         vals = np.concatenate([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
+        del parts
         st = steps[rows]
         if len(st) > 1 and not (st[1:] > st[:-1]).all():
             return None  # repeated or backward steps: the line reader reports them

@@ -31,7 +31,7 @@ from ._common import dedupe_steps
 from ._crc32c import (
     crc32c, crc32c_rows, crc32c_spans, masked, masked_crc32c, masked_crc32c_rows,
 )
-from ._frame import rename_map
+from ._frame import _needs_dedupe, rename_map
 from ._params import read_yaml_params
 
 __all__ = ["SPLIT_DIRS", "detect", "is_event_file", "read", "read_event_file"]
@@ -617,8 +617,10 @@ def _build(
     cols: dict[str, Any] = {"step": step, "metric": metric, "value": value, "wall_time": wall}
     if not np.isnan(epoch).all():
         cols["epoch"] = epoch
-    df, notes = dedupe_steps(tidy_metrics(**cols), str(path))
-    run.warnings.extend(notes)
+    df = tidy_metrics(**cols)
+    if _needs_dedupe(to_cat[code] if cats else code, step):  # else it would change nothing
+        df, notes = dedupe_steps(df, str(path))
+        run.warnings.extend(notes)
     run.metrics = df
     if not len(df):
         run.warnings.append(f"{path}: no scalar summaries (the run logged nothing yet)")
