@@ -51,6 +51,19 @@ def _finding(rule: Rule, env: Mapping[str, Any], *, run: str | None = None,
     )
 
 
+def _fires(rule: Rule, values: dict[str, Any], ctx: Any,
+           params: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any] | None:
+    """Compute the features ``rule`` still needs (cached in ``values``), then its condition.
+
+    Returns the rule's environment when it fires, else None.
+    """
+    missing = {n for n in rule.names if n in FEATURES and n not in values}
+    if missing:
+        values.update(compute(missing, ctx))
+    env = _env_for(rule, values, (params or {}).get(rule.code) or rule.defaults())
+    return env if rule.when.holds(env) else None
+
+
 def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[str, Any]] | None = None,
                  *, live: bool = False, ctx: RunContext | None = None) -> list[Finding]:
     """Findings of run-scope ``rules`` on ``run``. ``params``: rule code -> param values."""
@@ -63,12 +76,8 @@ def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[s
             continue
         if not set(rule.requires) <= present:
             continue
-        missing = {n for n in rule.names if n in FEATURES and n not in values}
-        if missing:
-            values.update(compute(missing, ctx))
-        p = (params or {}).get(rule.code) or rule.defaults()
-        env = _env_for(rule, values, p)
-        if rule.when.holds(env):
+        env = _fires(rule, values, ctx, params)
+        if env is not None:
             findings.append(_finding(rule, env, run=run.id))
     fired = {f.rule for f in findings}
     by_code = {r.code: r for r in rules}
@@ -104,12 +113,8 @@ def evaluate_group(group: Group, runs: Sequence[Run], summaries: Mapping[str, di
     for rule in rules:
         if rule.scope != "group" or group.kind not in rule.groups:
             continue
-        missing = {n for n in rule.names if n in FEATURES and n not in values}
-        if missing:
-            values.update(compute(missing, ctx))
-        p = (params or {}).get(rule.code) or rule.defaults()
-        env = _env_for(rule, values, p)
-        if rule.when.holds(env):
+        env = _fires(rule, values, ctx, params)
+        if env is not None:
             out.append(_finding(rule, env, group=group.id, runs=group.runs))
     return out
 
