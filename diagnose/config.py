@@ -8,13 +8,12 @@ ignore wins a tie. Unknown keys and out-of-bounds params are errors, not silence
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ._errors import ConfigError, RuleError
-from .rules import Rule
+from .rules import Rule, read_toml
 
 __all__ = ["Config", "find_pyproject", "load_config", "select_rules"]
 
@@ -93,18 +92,8 @@ def load_config(path: Path | None = None) -> Config:
     path = path or find_pyproject()
     if path is None:
         return Config()
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-        if len(raw) > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB; not read")
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from None
-    except (ValueError, RecursionError) as e:  # an integer too long to convert, deep nesting
-        raise ConfigError(f"{path}: invalid TOML: {type(e).__name__}: {e}") from None
+    data = read_toml(path, MAX_CONFIG_BYTES, ConfigError,
+                     f"larger than {MAX_CONFIG_BYTES >> 20} MiB; not read")
     section = data.get("tool", {}).get("diagnose")
     if section is None:
         return Config(source=str(path))

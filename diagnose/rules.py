@@ -408,20 +408,29 @@ def load_rules(paths: Iterable[str | Path] | None = None) -> list[Rule]:
     return sorted(rules, key=lambda r: r.code)
 
 
-def parse_rule_file(path: Path) -> Rule:
-    path = Path(path)
+def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> dict[str, Any]:
+    """Read an untrusted TOML file of at most ``limit`` bytes; every failure becomes ``error``.
+
+    Shared by rule files and ``[tool.diagnose]`` so both refuse the same hostile input.
+    """
     try:
         with open(path, "rb") as f:
-            raw = f.read(MAX_RULE_FILE_BYTES + 1)
-        if len(raw) > MAX_RULE_FILE_BYTES:
-            raise RuleError(f"{path}: larger than {MAX_RULE_FILE_BYTES >> 10} KiB; not a rule file")
-        data = tomllib.loads(raw.decode("utf-8"))
+            raw = f.read(limit + 1)
+        if len(raw) > limit:
+            raise error(f"{path}: {too_big}")
+        return tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as e:
-        raise RuleError(f"{path}: invalid TOML: {e}") from None
+        raise error(f"{path}: invalid TOML: {e}") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise RuleError(f"{path}: cannot read: {e}") from None
+        raise error(f"{path}: cannot read: {e}") from None
     except (ValueError, RecursionError) as e:  # an integer too long to convert, deep nesting
-        raise RuleError(f"{path}: invalid TOML: {type(e).__name__}: {e}") from None
+        raise error(f"{path}: invalid TOML: {type(e).__name__}: {e}") from None
+
+
+def parse_rule_file(path: Path) -> Rule:
+    path = Path(path)
+    data = read_toml(path, MAX_RULE_FILE_BYTES, RuleError,
+                     f"larger than {MAX_RULE_FILE_BYTES >> 10} KiB; not a rule file")
     return parse_rule(data, str(path))
 
 
