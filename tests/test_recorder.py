@@ -75,6 +75,88 @@ def test_round_trip_tensors_of_every_float_dtype_and_numbers(tmp_path):
         assert [bits(v) for v in got.tolist()] == [bits(v) for v in want], name
 
 
+def _value(kind: str, x: float):
+    """(value to log, float the log must hold or None when the value is dropped)."""
+    if kind == "float":
+        return x, x
+    if kind == "int":
+        return int(x * 1000), float(int(x * 1000))
+    if kind == "huge-int":
+        return 10**400, math.inf
+    if kind == "f32":
+        t = torch.tensor(x, dtype=torch.float32)
+        return t, t.item()
+    if kind == "grad":
+        t = torch.tensor(x, dtype=torch.float32, requires_grad=True) * 1.0
+        return t, t.item()
+    if kind == "int-tensor":
+        return torch.tensor(int(x)), float(int(x))
+    if kind == "np":
+        return np.float32(x), float(np.float32(x))
+    return None, None  # "none": a None the user passed is not a number
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(st.lists(st.tuples(
+    st.sampled_from(["a", "b", "val_loss", "val_acc", "x%d"]),
+    st.sampled_from(["float", "int", "huge-int", "f32", "grad", "int-tensor", "np", "none"]),
+    st.floats(-1e6, 1e6) | st.sampled_from([math.nan, math.inf, -math.inf])), max_size=4),
+    min_size=1, max_size=25), flush_every=st.integers(1, 9))
+def test_mixed_records_come_back_as_logged(tmp_path_factory, records, flush_every):
+    """Floats, ints, tensors with and without grad, NaN/inf, None in one record: the
+    batched writer and the value-by-value one (NaN, huge ints) must both keep each value."""
+    run_dir = tmp_path_factory.mktemp("mixed") / "run"
+    want: dict[str, dict[int, float]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with Recorder(run_dir, flush_every=flush_every) as rec:
+            for step, fields in enumerate(records):
+                values, expect = {}, {}
+                for name, kind, x in fields:
+                    if kind in ("int", "int-tensor") and not math.isfinite(x):
+                        kind = "float"
+                    values[name], expect[name] = _value(kind, x)
+                rec.log(step, values)
+                for name, v in expect.items():
+                    if v is not None:
+                        want.setdefault(diagnose.run.canonical_name(name), {})[step] = v
+    run = diagnose.load(run_dir)
+    assert sorted(run.metric_names) == sorted(want)
+    for name, by_step in want.items():
+        steps, got = run.arrays(name)
+        assert steps.tolist() == sorted(by_step)
+        assert [bits(v) for v in got.tolist()] == [bits(by_step[s]) for s in sorted(by_step)]
+    finite_val = [v for v in want.get("val/loss", {}).values() if math.isfinite(v)]
+    if finite_val:
+        meta = json.loads((run_dir / "run.json").read_text())
+        assert meta["results"]["best_val_metric"] == min(finite_val)
+
+
+def test_both_writers_produce_the_same_lines(tmp_path):
+    """The one-format-call writer and the value-by-value writer agree line for line."""
+    rec = Recorder(tmp_path / "run", flush_every=10**6, flush_secs=1e9)
+    w = torch.tensor(2.0, requires_grad=True)
+    for step in range(40):
+        values = {"train_loss": w * (1.0 / (step + 1)), "lr": 0.1, "count": step}
+        if step % 7 == 0:
+            values.update(val_loss=torch.tensor(step / 3), val_acc=0.5 + step / 100)
+        rec.log(step, values)
+    steps, walls, pending = rec._steps, rec._walls, rec._pending
+    converted = rec._convert()
+    fast = rec._format_fast(steps, walls, [dict(v) for v in pending], list(converted))
+    each = rec._format_each(steps, walls, pending, converted)
+    rec._steps, rec._walls, rec._pending = [], [], []
+    rec.close()
+    assert fast is not None
+    a = [json.loads(s) for s in fast.splitlines()]
+    b = [json.loads(s) for s in each.splitlines()]
+    assert len(a) == len(b) == 40
+    for x, y in zip(a, b):
+        assert abs(x.pop("wall_time") - y.pop("wall_time")) <= 0.0011
+        assert x == y and list(x) == list(y)
+
+
 def test_names_are_canonicalised_in_the_file(tmp_path):
     with Recorder(tmp_path / "run") as rec:
         rec.log(0, train_loss=1.0, val_acc=0.5)

@@ -5,6 +5,9 @@ Design, in the order it matters:
 - ``log()`` is a list append: values are kept as given (Python numbers, or detached
   0-dim tensors on any device) and nothing is converted, so logging a CUDA loss never
   synchronises the device. Conversion happens at flush, one batched transfer per device.
+- A flush formats its records in one ``%`` operation (a template per set of names), so
+  the per-value work happens in C; NaN/±inf and other rare cases take a value-by-value
+  path that writes the same lines.
 - Flushes happen every ``flush_every`` records or ``flush_secs`` seconds (checked on
   each ``log()``), at ``close()``, at context-manager exit and at interpreter exit.
   A flush appends whole lines and hands them to the OS, so a process killed even by
@@ -25,6 +28,7 @@ import os
 import sys
 import time
 import warnings
+from itertools import accumulate, chain, compress, count, repeat
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -141,6 +145,8 @@ class Recorder:
         self._versions: list[int] = []
         self._optimizers: list[Any] = []
         self._hyper_last: dict[str, float] = {}
+        #: (optimizer, group) -> its hyperparameters as last compared, for a quick skip.
+        self._group_last: dict[tuple[int, int], tuple[Any, ...]] = {}
         self._grad_params: list[Any] = []
         self._grad_norm: Any = None
         self._grad_norm_queued = False
@@ -148,6 +154,10 @@ class Recorder:
         self._watching = False
         self._last_step: int | None = None
         self._keys: dict[str, str] = {}
+        #: Record shape (its names in order) -> ``%`` template, None if a name is dropped.
+        self._templates: dict[tuple[Any, ...], str | None] = {}
+        #: Shapes holding val/loss or val/acc -> (position, key) of each.
+        self._best_slots: dict[tuple[Any, ...], tuple[tuple[int, str], ...]] = {}
         self._warned: set[str] = set()
         self._devices: set[str] = set()
         self._best: tuple[str, float, int] | None = None
@@ -187,20 +197,24 @@ class Recorder:
             values = {**metrics, **values}
         if step.__class__ is not int:
             step = self._as_step(step)
-        held = -1
-        for v in values.values():
+        queued = 0
+        for k, v in values.items():
             c = v.__class__
             if c is float or c is int:
                 continue
-            if c is self._tensor_cls and not v.requires_grad:
-                # The common tensor case, inline: queue it as it is; no conversion, no sync.
-                if held < 0:
-                    held = len(self._tensors)
+            if c is self._tensor_cls:
+                # The common tensor case, inline: queue it as it is (never keeping the
+                # autograd graph alive); no conversion, no sync. The record keeps None in
+                # its place, the queue's next value when it is written.
+                if v.requires_grad:
+                    v = v.detach()
                 self._tensors.append(v)
                 self._versions.append(v._version)
+                values[k] = None
+                queued += 1
                 continue
-            if held >= 0:  # start this record over on the slow path
-                del self._tensors[held:], self._versions[held:]
+            if queued:  # start this record over on the slow path
+                self._unqueue(values, queued)
             self._hold(values)
             break
         if self._watching and step != self._last_step:
@@ -261,13 +275,94 @@ class Recorder:
             return
         steps, walls = self._steps, self._walls
         self._steps, self._walls, self._pending = [], [], []
-        converted = iter(self._convert()) if self._tensors else None
+        converted = self._convert() if self._tensors else None
+        text = None
+        if self.live is None:
+            text = self._format_fast(steps, walls, pending, converted)
+        if text is None:
+            text = self._format_each(steps, walls, pending, converted)
+        n = len(pending)
+        if not self._write(text.encode("utf-8"), n):
+            return
+        self.records_flushed += n
+
+    def _format_fast(self, steps: list[int], walls: list[float], pending: list[dict[str, Any]],
+                     converted: list[float | None] | None) -> str | None:
+        """The records as ``metrics.jsonl`` text in one ``%`` operation; None for the slow path.
+
+        Records with the same keys share a template (``{"step": %d, "wall_time": %.3f,
+        "train/loss": %r}``): the chunk's format string is the templates joined, its
+        arguments every record's step, wall time and values in order, so the per-record
+        work happens in C. Anything unusual (a name that cannot be written, a NaN or ±inf,
+        an int beyond the float range, a tensor that did not convert, live checks that
+        must see each value) goes to :meth:`_format_each`, which handles every case.
+        """
+        shapes = list(map(tuple, pending))
+        templates = self._templates
+        try:
+            fmt = "".join(map(templates.__getitem__, shapes))
+        except KeyError:
+            for shape in set(shapes).difference(templates):
+                self._add_template(shape)
+            try:
+                fmt = "".join(map(templates.__getitem__, shapes))
+            except TypeError:  # a shape with a name that is not written
+                return None
+        except TypeError:
+            return None
+        args = list(chain.from_iterable(map(chain, zip(steps, walls), map(dict.values, pending))))
+        if converted is not None:
+            if None in converted:
+                return None
+            # the queued tensors' places: the Nones, found by iterators in C
+            at = list(compress(count(), map(operator.is_, args, repeat(None))))
+            if len(at) != len(converted):
+                return None
+            for i, v in zip(at, converted):
+                args[i] = v
+        try:
+            total = sum(args)
+        except (OverflowError, TypeError):
+            return None
+        if total - total != 0.0:  # a NaN or ±inf somewhere: written as strings, one by one
+            return None
+        slots = self._best_slots
+        if slots and not slots.keys().isdisjoint(shapes):
+            starts = list(accumulate(map(len, shapes), initial=0))
+            for r, shape in enumerate(shapes):
+                for j, key in slots.get(shape, ()):
+                    self._track_best(key, args[starts[r] + 2 * r + 2 + j], steps[r])
+        return fmt % tuple(args)
+
+    def _add_template(self, shape: tuple[Any, ...]) -> None:
+        """The ``%`` template for records with these keys (None if one is not written)."""
+        keys = self._keys
+        parts = ['{"step": %d, "wall_time": %.3f']
+        best = []
+        for j, name in enumerate(shape):
+            key = keys.get(name)
+            if key is None:
+                key = self._key(name)
+            if not key:
+                self._templates[shape] = None
+                return
+            parts.append(key.replace("%", "%%") + "%r")
+            if key in _BEST_KEYS:
+                best.append((j, key))
+        parts.append("}\n")
+        self._templates[shape] = "".join(parts)
+        if best:
+            self._best_slots[shape] = tuple(best)
+
+    def _format_each(self, steps: list[int], walls: list[float], pending: list[dict[str, Any]],
+                     converted: list[float | None] | None) -> str:
+        """The records as text one value at a time: NaN/±inf, dropped names, live checks."""
+        conv = iter(converted) if converted is not None else None
         feed = self.live.add if self.live is not None else None
         keys = self._keys
         fmt = native.format_value
         out: list[str] = []
         put = out.append
-        n = len(pending)
         last_ms, head = -1, ""
         for step, wall, values in zip(steps, walls, pending):
             ms = int(wall * 1000.0 + 0.5)
@@ -280,7 +375,7 @@ class Recorder:
                     if c is int:
                         v = _int_value(v)
                     else:
-                        v = next(converted)  # type: ignore[arg-type]
+                        v = next(conv)  # type: ignore[arg-type]
                         if v is None:
                             continue
                 key = keys.get(k)
@@ -297,9 +392,7 @@ class Recorder:
                 if key in _BEST_KEYS:
                     self._track_best(key, v, step)
             put("}\n")
-        if not self._write("".join(out).encode("utf-8"), n):
-            return
-        self.records_flushed += n
+        return "".join(out)
 
     def close(self, status: str = "finished", error: str | None = None) -> None:
         """Flush, then finish ``run.json`` (status, end time, train time, peak memory)."""
@@ -520,8 +613,10 @@ class Recorder:
         """Slow path of ``log()``: queue tensors (no conversion), coerce or drop the rest.
 
         Edits ``values`` in place (it is the recorder's own dict). Tensors are queued in
-        key order, the order in which ``flush`` meets them; only values of existing keys
-        change during the loop, the rest is fixed afterwards.
+        key order, the order in which ``flush`` meets them, and leave None in the record
+        (a None the user passed is not a number: dropped here, so every None left is a
+        queued tensor); only values of existing keys change during the loop, the rest is
+        fixed afterwards.
         """
         tensor = self._tensor_cls
         if tensor is None:
@@ -534,13 +629,29 @@ class Recorder:
                 continue
             if tensor is not None and isinstance(v, tensor):
                 if v.requires_grad:
-                    v = values[k] = v.detach()  # never keep the autograd graph alive
+                    v = v.detach()  # never keep the autograd graph alive
                 queue.append(v)
                 versions.append(v._version)
+                values[k] = None
             else:
                 others.append(k)
         for k in others:
             self._coerce(values, k)
+
+    def _unqueue(self, values: dict[str, Any], queued: int) -> None:
+        """Take back the last ``queued`` tensors of a record that goes to the slow path.
+
+        Before the value that sent it there, every None in the record is a placeholder
+        the fast path left, in queue order.
+        """
+        back = iter(self._tensors[-queued:])
+        del self._tensors[-queued:], self._versions[-queued:]
+        for k, v in values.items():
+            if v is None:
+                values[k] = next(back)
+                queued -= 1
+                if not queued:
+                    break
 
     def _coerce(self, values: dict[str, Any], k: str) -> None:
         """A value that is neither a float, an int nor a tensor: a float, or dropped."""
@@ -574,22 +685,34 @@ class Recorder:
         """Add the watched optimizers' hyperparameters and the pending grad norm to a record.
 
         New keys go at the end of the record, after the values ``_hold`` kept, so the
-        held tensors stay in the order ``flush`` meets them.
+        held tensors stay in the order ``flush`` meets them. Runs once per step, so the
+        common case is short: a float ``lr`` of the first group, and the other
+        hyperparameters skipped while they are the very objects last looked at.
         """
         if self._grad_norm is not None:
             self._put(values, "grad_norm", self._grad_norm)
             self._grad_norm = None
+        last = self._group_last
         for opt_i, opt in enumerate(self._optimizers):
             for g_i, group in enumerate(opt.param_groups):
                 first = opt_i == 0 and g_i == 0
                 suffix = "" if first else f"/group_{g_i}" + (f"/opt_{opt_i}" if opt_i else "")
                 lr = group.get("lr")
                 if lr is not None:
-                    self._put(values, "lr" + suffix, lr, only_changed=not first)
-                for name in _HYPER:
-                    if group.get(name) is not None:
-                        self._put(values, name + suffix, group[name], only_changed=True)
-                betas = group.get("betas")
+                    if first and lr.__class__ is float and "lr" not in values:
+                        values["lr"] = lr
+                    else:
+                        self._put(values, "lr" + suffix, lr, only_changed=not first)
+                hyper = (*map(group.get, _HYPER), group.get("betas"))
+                prev = last.get((opt_i, g_i))
+                if prev is not None and all(map(operator.is_, prev, hyper)):
+                    continue  # the same immutable values as last time: nothing to write
+                # tensors may change in place: never skipped by identity
+                last[opt_i, g_i] = hyper if all(map(_plain, hyper)) else None
+                for name, v in zip(_HYPER, hyper):
+                    if v is not None:
+                        self._put(values, name + suffix, v, only_changed=True)
+                betas = hyper[-1]
                 if isinstance(betas, (tuple, list)) and len(betas) == 2:
                     self._put(values, "beta1" + suffix, betas[0], only_changed=True)
                     self._put(values, "beta2" + suffix, betas[1], only_changed=True)
@@ -610,7 +733,7 @@ class Recorder:
         if tensor is not None and isinstance(v, tensor):
             # Schedulers update a tensor lr in place: copy it (on the device, no sync).
             v = v.detach().clone()
-            values[name] = v
+            values[name] = None
             self._tensors.append(v)
             self._versions.append(v._version)
             return
@@ -759,6 +882,14 @@ def _truncate(f: Any, size: int) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def _plain(v: Any) -> bool:
+    """A hyperparameter value that cannot change in place (no tensors): safe to skip by identity."""
+    c = v.__class__
+    if c is float or c is int or v is None:
+        return True
+    return (c is tuple or c is list) and all(x.__class__ is float or x.__class__ is int for x in v)
 
 
 def _int_value(v: int) -> float:

@@ -7,10 +7,13 @@ per device in :func:`to_floats`.
 
 from __future__ import annotations
 
+import operator
 import sys
 from typing import Any, Iterable
 
 __all__ = ["global_grad_norm", "tensor_type", "to_floats"]
+
+_IS_CPU = operator.attrgetter("is_cpu")
 
 
 def tensor_type() -> type | None:
@@ -22,6 +25,9 @@ def tensor_type() -> type | None:
 def to_floats(tensors: list[Any]) -> list[float | None]:
     """Python floats for single-value tensors, in order, in one transfer per device.
 
+    Plain CPU tensors of floating dtype are read one by one (``item``): there is no
+    transfer to batch, and that is cheaper than stacking.
+
     ``torch.stack`` then one ``.tolist()``: on a GPU that is one copy and one
     synchronisation per flush instead of one per logged value. Mixed dtypes follow
     torch's type promotion (float16/bfloat16/float32/float64 values stay exact; an
@@ -32,6 +38,15 @@ def to_floats(tensors: list[Any]) -> list[float | None]:
     """
     import torch
 
+    if all(map(_IS_CPU, tensors)) and set(map(type, tensors)) == {torch.Tensor}:
+        # No device to synchronise: reading each value is cheaper than building a stack.
+        try:
+            vals = list(map(torch.Tensor.item, tensors))
+        except (RuntimeError, ValueError):
+            pass  # a tensor of several values: the general path sorts it out
+        else:
+            if set(map(type, vals)) == {float}:
+                return vals
     with torch.no_grad():
         try:
             return _as_floats(torch.stack(tensors))
