@@ -5,7 +5,7 @@ it is loaded, so a bad rule fails loudly with the file and the piece named,
 never silently at check time.
 
 The condition language is a tiny subset of Python expressions, parsed with
-``ast.parse(mode="eval")`` and interpreted here. Only boolean operators,
+``ast.parse(mode="eval")`` and interpreted here (as nested closures). Only boolean operators,
 comparisons, ``+ - * /``, unary minus/not, numeric constants, declared names
 and a few allowlisted functions exist. There is no attribute access, no
 subscript, no string, no call of anything else: nothing to escape through.
@@ -72,6 +72,9 @@ class Expression:
         self.text = text
         self.tree = tree
         self.names = names
+        #: The tree turned into nested closures once, so evaluating a condition does
+        #: not dispatch on node types again for every run.
+        self._fn = _compile(tree.body)
 
     @classmethod
     def parse(cls, text: str, declared: Iterable[str] | None, where: str) -> "Expression":
@@ -141,11 +144,19 @@ class Expression:
 
     def evaluate(self, env: Mapping[str, Any]) -> Any:
         """Value of the condition; ``None`` when a needed value is missing."""
-        return _eval(self.tree.body, env)
+        return self._fn(env)
 
     def holds(self, env: Mapping[str, Any]) -> bool:
         """True only when the condition is definitely true."""
         return self.evaluate(env) is True
+
+    def __getstate__(self) -> dict[str, Any]:
+        # closures do not pickle (rules travel to worker processes): rebuilt on arrival
+        return {k: v for k, v in self.__dict__.items() if k != "_fn"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._fn = _compile(self.tree.body)
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -156,51 +167,92 @@ def _piece(text: str, node: ast.AST) -> str:
     return seg if seg is not None else type(node).__name__
 
 
-def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
+def _compile(node: ast.AST) -> Callable[[Mapping[str, Any]], Any]:
+    """``node`` as a function of the environment (the interpreter of the condition language).
+
+    Built from a tree :meth:`Expression.parse` accepted, so only its node types occur;
+    no Python code is generated or evaluated. Missing values (None, NaN truth values)
+    propagate like SQL NULL; ``and``/``or`` stop at the first operand that decides them,
+    which gives the same three-valued result (no operand has effects).
+    """
     if isinstance(node, ast.Constant):
-        return node.value
+        value = node.value
+        return lambda env: value
     if isinstance(node, ast.Name):
-        v = env.get(node.id)
-        return None if isinstance(v, str) else v
+        name = node.id
+
+        def lookup(env: Mapping[str, Any]) -> Any:
+            v = env.get(name)
+            return None if isinstance(v, str) else v
+        return lookup
     if isinstance(node, ast.BoolOp):
-        vals = [_truth(_eval(v, env)) for v in node.values]
-        if isinstance(node.op, ast.And):
-            return False if False in vals else (None if None in vals else True)
-        return True if True in vals else (None if None in vals else False)
+        parts = [_compile(v) for v in node.values]
+        decisive = isinstance(node.op, ast.Or)  # True decides "or", False decides "and"
+
+        def boolop(env: Mapping[str, Any]) -> Any:
+            unknown = False
+            for f in parts:
+                t = _truth(f(env))
+                if t is None:
+                    unknown = True
+                elif t is decisive:
+                    return decisive
+            return None if unknown else not decisive
+        return boolop
     if isinstance(node, ast.UnaryOp):
-        v = _eval(node.operand, env)
-        if v is None:
-            return None
+        operand = _compile(node.operand)
         if isinstance(node.op, ast.Not):
-            return not _truth(v)
-        return -v if isinstance(node.op, ast.USub) else +v
+            def not_(env: Mapping[str, Any]) -> Any:
+                v = operand(env)
+                return None if v is None else not _truth(v)
+            return not_
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+
+        def unary(env: Mapping[str, Any]) -> Any:
+            v = operand(env)
+            return None if v is None else (-v if sign < 0 else +v)
+        return unary
     if isinstance(node, ast.BinOp):
-        a, b = _eval(node.left, env), _eval(node.right, env)
-        if a is None or b is None:
-            return None
-        try:
-            return _BINOPS[type(node.op)](a, b)
-        except (OverflowError, ZeroDivisionError):
-            return None
+        left, right, op = _compile(node.left), _compile(node.right), _BINOPS[type(node.op)]
+
+        def binop(env: Mapping[str, Any]) -> Any:
+            a, b = left(env), right(env)
+            if a is None or b is None:
+                return None
+            try:
+                return op(a, b)
+            except (OverflowError, ZeroDivisionError):
+                return None
+        return binop
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, env)
-        result: Any = True
-        for op, right_node in zip(node.ops, node.comparators):
-            right = _eval(right_node, env)
-            if left is None or right is None:
-                result = None if result is not False else False
-            elif not _CMPOPS[type(op)](left, right):
-                return False
-            left = right
-        return result
+        first = _compile(node.left)
+        rest = [(_CMPOPS[type(op)], _compile(r)) for op, r in zip(node.ops, node.comparators)]
+
+        def compare(env: Mapping[str, Any]) -> Any:
+            left = first(env)
+            result: Any = True
+            for op, right_fn in rest:
+                right = right_fn(env)
+                if left is None or right is None:
+                    result = None
+                elif not op(left, right):
+                    return False
+                left = right
+            return result
+        return compare
     if isinstance(node, ast.Call):
-        args = [_eval(a, env) for a in node.args]
-        if any(a is None for a in args):
-            return None
-        try:
-            return _FUNCS[node.func.id][0](*args)  # type: ignore[attr-defined]
-        except (ValueError, OverflowError):
-            return None
+        fn = _FUNCS[node.func.id][0]  # type: ignore[attr-defined]
+        args = [_compile(a) for a in node.args]
+
+        def call(env: Mapping[str, Any]) -> Any:
+            vals = [a(env) for a in args]
+            if None in vals:
+                return None
+            try:
+                return fn(*vals)
+            except (ValueError, OverflowError):
+                return None
+        return call
     raise RuleError(f"unexpected node {type(node).__name__}")  # unreachable after parse()
 
 

@@ -78,6 +78,14 @@ def test_at_least_fifteen_escapes_tried():
         ("a > 1 or b > 1", {"b": 2}, True),  # unknown or true = true
         ("a > 1 and b > 1", {"b": 0}, False),  # unknown and false = false
         ("a > 1 and b > 1", {"b": 2}, None),
+        ("a > 1 or b > 1", {"b": 0}, None),  # unknown or false = unknown
+        ("a > 1 or b > 1 or c > 1", {"a": 0, "c": 2}, True),
+        ("b > 1 and a > 1", {"b": 2, "a": math.nan}, False),  # NaN compares false
+        ("isnan(a) and a > 1", {"a": math.nan}, False),
+        ("max(a, b) > 1", {"a": 2}, None),  # a missing argument: unknown
+        ("log(a) > 0", {"a": -1.0}, None),  # outside the domain: unknown
+        ("1 < a < b", {"a": 2}, None),
+        ("3 < a < b", {"a": 2}, False),
     ],
 )
 def test_evaluation(text, env, expected):
