@@ -11,9 +11,8 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
-from ..run import Run, canonical_name, tidy_metrics
+from ..run import Run, canonical_name
 from ._common import dedupe_steps
 
 __all__ = ["EMPTY", "NONFINITE", "finish_metrics", "parse_float", "rename_map"]
@@ -74,8 +73,8 @@ def rename_map(
     return out, notes
 
 
-#: Placeholder frame for a Run under construction (saves building one per Run).
-EMPTY = tidy_metrics()
+#: Metrics of a Run under construction: none yet (``finish_metrics`` fills them in).
+EMPTY = None
 
 
 def finish_metrics(
@@ -90,6 +89,8 @@ def finish_metrics(
     rename: Callable[[str], str] | None = None,
 ) -> None:
     """Fill ``run.metrics`` from raw columns in file order; record renames and notes on the run."""
+    import pandas as pd  # here, not at import: walking folders must not pay for pandas
+
     step_arr = np.asarray(steps, dtype=np.int64).reshape(-1)
     codes, uniques = pd.factorize(pd.Series(np.asarray(names, dtype=object).reshape(-1),
                                             dtype=object))

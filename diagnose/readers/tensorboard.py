@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-import pandas as pd
 
 from .._errors import ReadError
 from ..run import Run, tidy_metrics
@@ -613,6 +612,8 @@ def _build(
     canon = [mapping.get(n, n) for n in names]
     cats = sorted(set(canon))
     to_cat = np.array([cats.index(c) for c in canon], dtype=np.int64)
+    import pandas as pd  # not at import: detecting event files must not pay for pandas
+
     metric = pd.Categorical.from_codes(to_cat[code], categories=cats) if cats else []
     cols: dict[str, Any] = {"step": step, "metric": metric, "value": value, "wall_time": wall}
     if not np.isnan(epoch).all():
