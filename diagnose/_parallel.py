@@ -273,7 +273,14 @@ def make_pool(jobs: int) -> Executor:
 
     method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else None
     ctx = multiprocessing.get_context(method) if method else None
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_start)
+
+
+def _worker_start() -> None:
+    """A pool worker will analyse many runs: load what repays itself over many at once."""
+    from .features import expect_many_medians
+
+    expect_many_medians()
 
 
 def as_executor(executor: Any) -> tuple[Executor, int]:

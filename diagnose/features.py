@@ -175,6 +175,17 @@ def _median_filter(work: int) -> Callable | None:
     return f["fn"]
 
 
+def expect_many_medians() -> None:
+    """Load the fast median filter now: this process is about to analyse many runs.
+
+    A pool worker calls it at start, instead of first computing medians the slow way
+    until they would have paid for the import.
+    """
+    if _FILTER["fn"] is None and "scipy" not in _FILTER:
+        _FILTER["work"] = 1 << 62
+        _median_filter(0)
+
+
 def rolling_median(v: np.ndarray, w: int) -> np.ndarray:
     """Centred rolling median with edge padding, same length as ``v``.
 

@@ -21,8 +21,13 @@ CONTRACT_VERSION = 1
 
 def jsonable(obj: Any) -> Any:
     """``obj`` as plain JSON data (dicts keep their order, keys become strings)."""
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:  # most of a report: returned as is
+        return obj
+    if t is float:
+        return obj if obj - obj == 0.0 else json_number(obj)
     if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in obj.items()}
     if hasattr(obj, "ndim") and hasattr(obj, "tolist"):  # numpy arrays, pandas series
         items = obj.tolist()
         return [jsonable(v) for v in items] if isinstance(items, list) else jsonable(items)
@@ -56,7 +61,7 @@ def report_dict(report: Report) -> dict[str, Any]:
     findings = []
     for f in sorted_findings(report.findings):
         d = f.to_dict()
-        d["evidence"] = jsonable(f.evidence)  # nested values too, not only the top level
+        d["evidence"] = f.evidence  # converted below, nested values too
         findings.append(jsonable(d))
     return {
         "version": CONTRACT_VERSION,
@@ -69,8 +74,27 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def dumps(obj: Any) -> str:
-    """Indented strict JSON with a final newline."""
-    return json.dumps(obj, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    """Strict JSON, a final newline; a top-level object as one key per line, its lists as
+    one item per line.
+
+    A report of ten thousand runs stays easy to read and to ``grep`` (one run, one
+    finding per line), and each line is written by the json module's C encoder:
+    ``indent=`` would send the whole report through its pure-Python one.
+    """
+    if not isinstance(obj, dict) or not obj:
+        return _compact(obj) + "\n"
+    parts = []
+    for k, v in obj.items():
+        key = _compact(str(k))
+        if isinstance(v, list) and v:
+            items = ",\n    ".join(map(_compact, v))
+            parts.append(f"  {key}: [\n    {items}\n  ]")
+        else:
+            parts.append(f"  {key}: {_compact(v)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+_compact = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
 
 
 def render(report: Report, *, color: bool = False, verbose: bool = False, **_: Any) -> str:
