@@ -120,17 +120,33 @@ def _hashable(v: Any) -> Any:
     """Param values as comparable keys: floats rounded to 12 digits, lists as tuples."""
     if isinstance(v, bool) or v is None or isinstance(v, str):
         return v
+    t = type(v)
+    if (t is float or t is int) and v == v:  # a sweep repeats a few values over many runs
+        got = _HASHABLE.get((t, v))
+        if got is None:
+            got = _hashable_number(v)
+            if len(_HASHABLE) < 100_000:
+                _HASHABLE[t, v] = got
+        return got
     if is_number(v):
-        f = float(v)
-        if not math.isfinite(f):
-            return f
-        r = float(f"{f:.12g}")
-        return int(r) if r.is_integer() and isinstance(v, (int, np.integer)) else r
+        return _hashable_number(v)
     if isinstance(v, (list, tuple)):
         return tuple(_hashable(x) for x in v)
     if isinstance(v, dict):
         return json.dumps(v, sort_keys=True, default=str)
     return str(v)
+
+
+#: (type, value) -> ``_hashable`` of a float or int param (bounded).
+_HASHABLE: dict[tuple[type, Any], Any] = {}
+
+
+def _hashable_number(v: Any) -> Any:
+    f = float(v)
+    if not math.isfinite(f):
+        return f
+    r = float(f"{f:.12g}")
+    return int(r) if r.is_integer() and isinstance(v, (int, np.integer)) else r
 
 
 def _sort_key(v: Any) -> tuple:
@@ -298,8 +314,12 @@ class Layout:
         return text or "these runs"
 
     def order(self, idx: Iterable[int]) -> list[int]:
-        return sorted(idx, key=lambda i: (tuple(_sort_key(v) for v in self.key(i)),
-                                          _sort_key(self.seeds[i])))
+        keys = self.__dict__.get("_order_keys")
+        if keys is None:  # computed once: grouping sorts the same runs many times
+            keys = self.__dict__["_order_keys"] = [
+                (tuple(_sort_key(v) for v in self.key(i)), _sort_key(self.seeds[i]))
+                for i in range(len(self.runs))]
+        return sorted(idx, key=keys.__getitem__)
 
     def configs(self) -> dict[tuple, list[int]]:
         """Setting key (values of the varying params) -> run indices, in order."""
