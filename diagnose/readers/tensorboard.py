@@ -16,6 +16,7 @@ subfolders: Keras writes ``train/`` and ``validation/`` (the folder is the split
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -612,18 +613,27 @@ def _build(
     canon = [mapping.get(n, n) for n in names]
     cats = sorted(set(canon))
     to_cat = np.array([cats.index(c) for c in canon], dtype=np.int64)
-    import pandas as pd  # not at import: detecting event files must not pay for pandas
+    cat_code = to_cat[code] if cats else code
+    if not _needs_dedupe(cat_code, step):
+        # every metric's steps already increase: columns straight in, no table built
+        order = np.argsort(cat_code, kind="stable")
+        bounds = np.searchsorted(cat_code[order], np.arange(len(cats) + 1))
+        rows = {c: order[bounds[i]:bounds[i + 1]] for i, c in enumerate(cats)}
+        no_epoch = bool(np.isnan(epoch).all())
+        run.set_arrays({c: (step[r], value[r]) for c, r in rows.items()},
+                       wall_time={c: wall[r] for c, r in rows.items()},
+                       epoch=math.nan if no_epoch else {c: epoch[r] for c, r in rows.items()})
+    else:
+        import pandas as pd  # not at import: detecting event files must not pay for pandas
 
-    metric = pd.Categorical.from_codes(to_cat[code], categories=cats) if cats else []
-    cols: dict[str, Any] = {"step": step, "metric": metric, "value": value, "wall_time": wall}
-    if not np.isnan(epoch).all():
-        cols["epoch"] = epoch
-    df = tidy_metrics(**cols)
-    if _needs_dedupe(to_cat[code] if cats else code, step):  # else it would change nothing
-        df, notes = dedupe_steps(df, str(path))
+        metric = pd.Categorical.from_codes(cat_code, categories=cats) if cats else []
+        cols: dict[str, Any] = {"step": step, "metric": metric, "value": value, "wall_time": wall}
+        if not np.isnan(epoch).all():
+            cols["epoch"] = epoch
+        df, notes = dedupe_steps(tidy_metrics(**cols), str(path))
         run.warnings.extend(notes)
-    run.metrics = df
-    if not len(df):
+        run.metrics = df
+    if not len(step):
         run.warnings.append(f"{path}: no scalar summaries (the run logged nothing yet)")
     run.params, notes = _params(run_dir, hparams)
     run.warnings.extend(notes)
