@@ -66,7 +66,10 @@ def _skip_dir(name: str) -> bool:
 
 
 def _module(modname: str) -> ModuleType:
-    return importlib.import_module(modname)
+    mod = _MODULES.get(modname)
+    if mod is None:
+        mod = _MODULES[modname] = importlib.import_module(modname)
+    return mod
 
 
 def _detector(path: Path) -> tuple[str, ModuleType] | None:
@@ -76,6 +79,10 @@ def _detector(path: Path) -> tuple[str, ModuleType] | None:
         if mod.detect(path):
             return name, mod
     return None
+
+
+#: Reader modules by name once imported (a walk asks every detector about every folder).
+_MODULES: dict[str, ModuleType] = {}
 
 
 def _read(path: Path, name: str, mod: ModuleType, aliases: Mapping[str, str] | None
@@ -186,23 +193,31 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
     if not root.is_dir():
         return
 
-    def on_error(e: OSError) -> None:
-        errors.append(ReadError(e.filename or root, f"cannot list: {e.strerror or e}"))
-
-    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
-        here = Path(dirpath)
-        keep = []
-        entries = [(d, True) for d in sorted(dirnames)] + [(f, False) for f in sorted(filenames)]
+    # top-down, folders before files, each sorted; links are never followed; a claimed
+    # folder is not walked into. os.scandir tells dirs, files and links apart without a
+    # stat per entry.
+    todo = [root]
+    while todo:
+        here = todo.pop()
+        try:
+            with os.scandir(here) as it:
+                entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it
+                           if not e.is_symlink()]
+        except OSError as e:
+            errors.append(ReadError(e.filename or here, f"cannot list: {e.strerror or e}"))
+            continue
+        entries.sort(key=lambda ne: (not ne[1], ne[0]))
+        below = []
         for name, is_dir in entries:
-            p = here / name
-            if p.is_symlink() or (_skip_dir(name) if is_dir else is_ignored_file(name)):
+            if _skip_dir(name) if is_dir else is_ignored_file(name):
                 continue
+            p = here / name
             h = hit(p)
             if h is not None:
                 yield p, h
             elif is_dir:
-                keep.append(name)
-        dirnames[:] = keep  # claimed folders are not walked into
+                below.append(p)
+        todo.extend(reversed(below))  # depth first, in name order, as os.walk went
 
 
 def _unique_ids(runs: list[Run], root: Path, taken: set[str]) -> None:

@@ -105,7 +105,7 @@ def _is_jsonl(path: Path) -> bool:
 
 def detect(path: Path) -> bool:
     """A CSV/TSV/JSONL file (or Keras's ``*.log``) whose header names a step or epoch column."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if not path.is_file() or path.suffix.lower() not in SUFFIXES:
         return False
     line = first_line(path)

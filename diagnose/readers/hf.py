@@ -50,7 +50,7 @@ def _checkpoints(d: Path) -> list[tuple[int, Path]]:
 
 def detect(path: Path) -> bool:
     """An output folder with ``trainer_state.json`` (itself or in a checkpoint), or the file."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if path.is_dir():
         return (path / STATE_FILE).is_file() or bool(_checkpoints(path))
     return path.name == STATE_FILE

@@ -36,7 +36,7 @@ def _is_lightning_csv(p: Path) -> bool:
 
 def detect(path: Path) -> bool:
     """A ``version_N``-style folder holding ``metrics.csv`` with a ``step`` column, or that file."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if path.is_dir():
         return _is_lightning_csv(path / METRICS_FILE)
     return path.name == METRICS_FILE and _is_lightning_csv(path)

@@ -45,9 +45,9 @@ _MAX = sys.float_info.max
 # -- detection -----------------------------------------------------------------------------
 
 
-def _meta_kind(d: Path) -> str | None:
+def _meta_kind(d: Path | str) -> str | None:
     """``"run"`` or ``"experiment"`` from a folder's ``meta.yaml``, else None."""
-    meta = d / "meta.yaml"
+    meta = os.path.join(d, "meta.yaml")
     try:
         with open(meta, "rb") as f:
             head = f.read(8192).decode("utf-8", errors="replace")
@@ -69,7 +69,14 @@ def _subdirs(d: Path) -> list[Path]:
 
 
 def _is_root(d: Path) -> bool:
-    return any(_meta_kind(c) == "experiment" for c in _subdirs(d))
+    """A folder with an experiment folder in it (asked of every folder a walk meets: cheap)."""
+    try:
+        with os.scandir(d) as it:
+            subs = sorted(e.path for e in it
+                          if not e.name.startswith(".") and e.is_dir(follow_symlinks=True))
+    except OSError:
+        return False
+    return any(_meta_kind(c) == "experiment" for c in subs)
 
 
 def _is_db(p: Path) -> bool:
@@ -90,7 +97,7 @@ def _is_db(p: Path) -> bool:
 
 def detect(path: Path) -> bool:
     """An ``mlruns`` root, one experiment or run folder of it, or an MLflow SQLite file."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if path.is_file():
         return _is_db(path)
     if not path.is_dir():

@@ -127,7 +127,7 @@ def _jsonable(obj: Any) -> Any:
 
 
 def detect(path: Path) -> bool:
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if path.is_dir():
         return (path / METRICS_FILE).is_file() or _is_native_run_json(path / RUN_FILE)
     return path.name == METRICS_FILE

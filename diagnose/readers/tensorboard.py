@@ -77,7 +77,7 @@ def _subdirs_with_events(d: Path) -> list[Path]:
 
 def detect(path: Path) -> bool:
     """An event file, or a folder with event files in it or in split subfolders."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if path.is_file():
         return is_event_file(path)
     if not path.is_dir():

@@ -60,7 +60,7 @@ def _logs_in(d: Path) -> list[Path]:
 
 
 def detect(path: Path) -> bool:
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if path.is_dir():
         return bool(_logs_in(path))
     if _is_wandb_log(path):
