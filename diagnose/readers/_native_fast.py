@@ -6,26 +6,33 @@ The Recorder (and ``json.dumps`` with its default separators) writes lines like:
 
 A ten-million-step run is ten million such lines; ``json.loads`` would build forty
 million Python objects and spend most of a minute doing it. This module handles
-exactly that layout, a block of lines at a time, with array operations: the quotes
-locate the keys, the keys are told apart by a hash that is then verified exactly
-(``bytes.count`` of each key), and the numbers are parsed column by column.
+exactly that layout, a block of lines at a time, with array operations whose count
+does not grow with the number of keys or number shapes (small files are common,
+and there numpy's cost per call dominates): the quotes locate the keys and the
+values; the keys are told apart by a hash of their length and first and last eight
+bytes, sorted by it and verified exactly (longer keys by ``bytes.count``); the
+numbers are all parsed in one pass, eight bytes per 64-bit word (see
+:func:`parse_numbers`).
 
 It is strict: any line that is not ``{"step": <int>`` followed by ``, "<key>":
-<number>`` fields and ``}`` (other spacing, escapes, strings such as ``"NaN"``,
-``true``/``null``, a malformed number, a repeated key) makes it give up, and the
-caller reads the file with ``json``. So a file either parses here to exactly what
-``json.loads`` gives, or is not parsed here at all.
+<number>`` fields and ``}`` (other spacing, escapes, control characters, strings
+such as ``"NaN"``, ``true``/``null``, a malformed number such as ``01``, ``1.``,
+``+1`` or ``.5``, a repeated key, an empty key, a step that is not an integer below
+2**62) makes it give up, and the caller reads the file with ``json``. So a file
+either parses here to exactly what ``json.loads`` gives, or is not parsed here at all.
 
 Numbers are converted with correct rounding, as ``float()`` does: an exact
 multiplication or division when the digits and the power of ten are both exact
 in a double (Clinger's fast path); otherwise in 64-bit-mantissa long double
-with a check that rounding twice cannot have changed the result; otherwise
-(rare) with ``float()`` itself.
+unless the result lands exactly on a midpoint between two doubles (where rounding
+twice could differ); otherwise (rare: more than 19 significant digits, long
+exponents, tokens over 24 bytes) with ``float()`` itself.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,9 +47,8 @@ __all__ = ["BLOCK_BYTES", "Parsed", "parse_block", "parse_numbers", "read_file"]
 #: temporaries (a few times the block) stay small.
 BLOCK_BYTES = 8 << 20
 
-_QUOTE, _COLON, _SPACE, _COMMA, _LBRACE, _RBRACE, _NL = 34, 58, 32, 44, 123, 125, 10
+_QUOTE, _SPACE, _LBRACE, _RBRACE, _NL = 34, 32, 123, 125, 10
 _DOT, _MINUS, _PLUS, _ZERO = 46, 45, 43, 48
-_STEP = np.frombuffer(b"step", np.uint8)
 
 _POW10_F = np.array([10.0 ** k for k in range(23)])  # exact in a double
 _LD = np.longdouble
@@ -111,21 +117,29 @@ def read_file(f: BinaryIO, block_bytes: int = BLOCK_BYTES, threads: int | None =
     return out, rest
 
 
-def _words(buf: bytes, n: int, dtype: str) -> np.ndarray:
-    """Element i = the bytes at i, i+1, ... read as one little-endian word (unaligned)."""
+def _words(buf: bytes | np.ndarray, dtype: str, offset: int = 0) -> np.ndarray:
+    """Element i = the bytes at offset+i, offset+i+1, ... as one little-endian word (unaligned)."""
     size = np.dtype(dtype).itemsize
-    return np.ndarray((n,), dtype=dtype, buffer=buf, offset=0, strides=(1,))[: len(buf) - size + 1]
+    return np.ndarray((len(buf) - offset - size + 1,), dtype=dtype, buffer=buf, offset=offset,
+                      strides=(1,))
 
 
-def _word(text: bytes, dtype: str) -> int:
-    return int(np.frombuffer(text, dtype=dtype)[0])
+def _word(text: bytes, dtype: str) -> np.ndarray:
+    return np.frombuffer(text, dtype=dtype).reshape(())
+
+
+def _c(value: int, dtype: type = np.uint64) -> np.ndarray:
+    """A constant operand: a 0-d array costs ufuncs less than a scalar does."""
+    return np.array(value, dtype=dtype)
 
 
 _LINE_HEAD = _word(b'{"step":', "<u8")
-_KEY_END = _word(b'": \0', "<u4")
-_SEP = _word(b', "\0', "<u4")
-_LOW3 = 0xFFFFFF
+_KEY_END = _word(b": ", "<u2")
+_SEP = _word(b", ", "<u2")
 _PAD = 256  # zero bytes after a block: longer than any number parsed here
+_FRONT = 32  # zero bytes before it: numbers are read in windows that end where they end
+_ZPAD, _ZFRONT = b"\0" * _PAD, b"\0" * _FRONT
+_B = {c: _c(c, np.uint8) for c in (_SPACE, _QUOTE, _LBRACE, _RBRACE, _NL, _ZERO)}
 
 
 def parse_block(block: bytes) -> Parsed | None:
@@ -133,426 +147,477 @@ def parse_block(block: bytes) -> Parsed | None:
     n = len(block)
     if n == 0 or block[-1] != _NL or block.find(b"\\") >= 0:
         return None
-    buf = block + b"\0" * _PAD  # so that a word or a number's row can be read anywhere
-    padded = np.frombuffer(buf, np.uint8)
-    a = padded[:n]
-    u4, u8 = _words(buf, n, "<u4"), _words(buf, n, "<u8")
-    nl = np.flatnonzero(a == _NL)
-    n_lines = len(nl)
-    if int(np.count_nonzero(a < 32)) != n_lines:  # control characters: JSON strings forbid them
-        return None
-    starts = np.empty(n_lines, dtype=np.int64)
-    starts[0] = 0
-    starts[1:] = nl[:-1] + 1
-    if (nl - starts < 11).any() or (u8[starts] != _LINE_HEAD).any() or (a[nl - 1] != _RBRACE).any():
-        return None  # every line: {"step": ... }
-    qt = np.flatnonzero(a == _QUOTE)
-    if len(qt) % 2:
+    buf = b"".join((_ZFRONT, block, _ZPAD))  # so that a word or a window can be read anywhere
+    p = np.frombuffer(buf, np.uint8)
+    a = p[_FRONT:_FRONT + n]
+    scratch = np.empty(n, dtype=bool)  # one buffer for the whole-block tests
+    n_lines = int(np.count_nonzero(np.less(a, _B[_SPACE], out=scratch)))  # control characters
+    qt = np.flatnonzero(np.equal(a, _B[_QUOTE], out=scratch))
+    if not len(qt) or len(qt) % 2:
         return None
     op, cl = qt[0::2], qt[1::2]  # each key's opening and closing quote
-    if ((u4[cl] & _LOW3) != _KEY_END).any():
-        return None  # a key ends with '": '
     # a key opens a line after "{", or follows ", " (nothing else comes before a quote)
-    first = a[op - 1] == _LBRACE
-    if int(np.count_nonzero(first)) != n_lines:
+    first = p[_FRONT - 1:][op] == _B[_LBRACE]
+    line_op = op[first]
+    if len(line_op) != n_lines or int(line_op[0]) != 1:
         return None
-    if (op[first] != starts + 1).any() or (cl[first] != starts + 6).any():
+    if (_words(buf, "<u8", _FRONT - 1)[line_op] != _LINE_HEAD).any():
+        return None  # every line: {"step": ...
+    # ... and ends "}\n" right before the next line's "{" (or the block's end); the
+    # newlines found there are all the control characters there are
+    ends = np.empty(n_lines, dtype=np.int64)
+    ends[:-1] = line_op[1:]
+    ends[-1] = n + 1
+    if (p[_FRONT - 2:][ends] != _B[_NL]).any() or (p[_FRONT - 3:][ends] != _B[_RBRACE]).any():
         return None
-    other = ~first
-    rest = op[other]
-    if ((u4[rest - 2] & _LOW3) != _SEP).any():
+    if (_words(buf, "<u2", _FRONT + 1)[cl] != _KEY_END).any():
+        return None  # a key ends with '": '
+    if int(np.count_nonzero(_words(buf, "<u2", _FRONT - 2)[op] == _SEP)) != len(op) - n_lines:
+        return None  # a field is preceded by ", "
+    # the fields now tile every line: {"step": v(, "key": v)*}; their values, in p:
+    m = len(op)
+    vs = cl + (_FRONT + 3)
+    ve = np.empty(m, dtype=np.int64)
+    np.add(op[1:], _FRONT - 2, out=ve[:-1])
+    ve[:-1] -= first[1:]  # a line's last value ends before its "}"
+    ve[-1] = _FRONT + n - 2
+    got = parse_numbers(p, vs, ve, first)
+    if got is None:
+        return None  # not numbers, or a step that is not an integer (json.loads requires one)
+    floats, steps = got
+    out = Parsed(n_lines, steps)
+    line = np.cumsum(first)
+    line -= 1
+    fields = _group_keys(block, buf, op, cl, line, floats)
+    if fields is None or fields.pop("step", None) is None:
         return None
-    vs = cl + 3
-    ve = np.empty_like(vs)
-    ve[:-1] = op[1:] - 2
-    last = np.empty(len(op), dtype=bool)
-    last[:-1] = first[1:]
-    last[-1] = True
-    ve[last] = nl - 1
-    if (ve <= vs).any() or (cl - op < 2).any():
-        return None  # an empty value or an empty key
-    # the fields now tile every line: {"step": v(, "key": v)*}
-    values = parse_numbers(padded, vs, ve)
-    if values is None:
-        return None
-    nums, is_int, small_int = values
-    if not (is_int[first].all() and small_int[first].all()):
-        return None  # json.loads requires an integer step
-    out = Parsed(n_lines, nums.ints[first])
-    if not len(rest):
-        return out
-    keys = _key_ids(block, u8, rest, cl[other])
-    if keys is None:
-        return None
-    ids, names = keys
-    line = (np.cumsum(first) - 1)[other]
-    floats = nums.floats[other]
-    for k, name in enumerate(names):
-        sel = ids == k
-        rows = line[sel]
-        if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():
-            return None  # a key twice in one line (json.loads would keep the last)
-        if name == "step":
-            return None
-        out.fields[name] = (rows, floats[sel])
+    out.fields = fields
     return out
 
 
-def _key_ids(block: bytes, u8: np.ndarray, op: np.ndarray, cl: np.ndarray
-             ) -> tuple[np.ndarray, list[str]] | None:
-    """An id per field's key (0, 1, ... in order of first appearance) and the keys.
+# multipliers for the keys' hash (tried in turn when two keys share a bucket)
+_MIX = [tuple(_c(v) for v in vs) for vs in (
+    (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0xD6E8FEB86659FD93),
+    (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB),
+    (0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0x9E3779B97F4A7C15))]
+_MAX_KEYS = 256
 
-    Keys are told apart by their length and first eight bytes. Up to sixteen bytes,
-    length, first and last eight bytes are the key itself, compared exactly; a
-    longer key K is verified: it is on exactly the fields grouped with it iff
-    ``"K": `` occurs that many times in the block (it can only occur at a key: keys
-    hold no quote, and none starts with ``:``, which is checked). A group that
-    turns out to hold several keys is split by their last eight bytes too.
+
+def _group_keys(block: bytes, buf: bytes, op: np.ndarray, cl: np.ndarray,
+                line: np.ndarray, vals: np.ndarray
+                ) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """Each key's (line indices, values), keys in order of first appearance.
+
+    A key up to sixteen bytes is its length and its first and last eight bytes. The
+    fields are sorted (stably: a radix sort) by a 16-bit hash of those; a bucket
+    holding two different keys (checked exactly) is retried with another hash. A
+    longer key K is verified: it is on exactly the fields of its bucket iff ``"K": ``
+    occurs that many times in the block (it can only occur at a key: keys hold no
+    quote, and K does not start with ``": "``, which is checked; after a key's closing
+    quote come ``: ``, a number and ``, "`` or ``}``); if not (rare), the bucket's
+    keys are told apart one by one.
     """
-    klen = (cl - op - 1).astype(np.uint64)
-    head = u8[op + 1]
-    if ((head & np.uint64(0xFF)) == np.uint64(_COLON)).any():
-        return None
-    short = klen < 8
-    if short.any():  # the bytes after a short key are not part of it
-        head = np.where(short, head & ((np.uint64(1) << (np.minimum(klen, 7) * np.uint64(8)))
-                                       - np.uint64(1)), head)
-    h = head ^ (klen * np.uint64(0xC2B2AE3D27D4EB4F))
-    ids = np.full(len(h), -1, dtype=np.int64)
-    names: list[str] = []
-    tails: np.ndarray | None = None
-    while True:
-        free = ids < 0
-        if not free.any():
+    klen = cl - op
+    klen -= 1
+    head = _words(buf, "<u8", _FRONT + 1)[op]
+    head &= _BYTES_BELOW[0].take(klen + _AT, mode="clip")  # the bytes after a short key are not
+    tail = _words(buf, "<u8", _FRONT - 8)[cl]  # part of it
+    tail &= _BYTES_FROM.take((8 + _AT) - klen, mode="clip")
+    m = len(op)
+    for c1, c2, c3 in _MIX:
+        h = head * c1
+        h ^= tail * c2
+        h += klen.view(np.uint64)
+        h *= c3
+        h >>= _c(48)
+        bucket = h.astype(np.uint16)
+        order = np.argsort(bucket, kind="stable")
+        b = bucket.take(order)
+        same = b[1:] == b[:-1]  # the next field is in the same bucket
+        differ = head.take(order)
+        differ = differ[1:] != differ[:-1]
+        t = tail.take(order)
+        differ |= t[1:] != t[:-1]
+        t = klen.take(order)
+        differ |= t[1:] != t[:-1]
+        differ &= same
+        if not differ.any():
             break
-        if len(names) >= 256:
-            return None  # not a metrics log of a few keys
-        j = int(np.argmax(free))
-        same = free & (h == h[j])
-        raw = block[int(op[j]) + 1:int(cl[j])]
-        if len(raw) <= 16:
-            # length, first and last eight bytes spell a key this short out in full
-            if tails is None:
-                tails = np.where(short, np.uint64(0), u8[np.maximum(cl - 8, 0)])
-            same &= (head == head[j]) & (tails == tails[j]) & (klen == klen[j])
-        else:
-            want = block.count(b'"' + raw + b'": ')
-            if want != int(np.count_nonzero(same)):
-                if tails is None:  # same length and start: tell them apart by their end too
-                    tails = np.where(short, np.uint64(0), u8[np.maximum(cl - 8, 0)])
-                same &= tails == tails[j]
-                if want != int(np.count_nonzero(same)):
-                    return None
-        ids[same] = len(names)
+    else:
+        return None  # not a metrics log of a few keys
+    rows = line.take(order)
+    dup = rows[1:] <= rows[:-1]
+    dup &= same  # a key twice in one line (json.loads would keep the last): None, below
+    bounds = np.flatnonzero(~same)
+    if len(bounds) >= _MAX_KEYS:
+        return None  # not a metrics log of a few keys
+    bounds += 1
+    group_starts = [0, *bounds.tolist()]
+    group_ends = [*group_starts[1:], m]
+    with_dup = set()
+    if dup.any():
+        with_dup = set((np.searchsorted(bounds, np.flatnonzero(dup) + 1, side="right")).tolist())
+    firsts = order.take(group_starts).tolist()  # stable: each bucket's first field
+    vals = vals.take(order)
+    groups = []  # (first field, key, line indices, values)
+    for g, (i, s, e) in enumerate(zip(firsts, group_starts, group_ends)):
+        raw = block[int(op[i]) + 1:int(cl[i])]
+        if len(raw) <= 16 or (raw[:2] != b": " and block.count(b'"' + raw + b'": ') == e - s):
+            if g in with_dup:
+                return None
+            groups.append((i, raw, rows[s:e], vals[s:e]))
+            continue
+        # keys of one length, start and end that differ in the middle: told apart one by one
+        fields = order[s:e].tolist()
+        by_key: dict[bytes, list[int]] = {}
+        for j, f in enumerate(fields):
+            by_key.setdefault(block[int(op[f]) + 1:int(cl[f])], []).append(j)
+        for key, js in by_key.items():
+            sel = np.array(js)
+            r = rows[s:e][sel]
+            if len(r) > 1 and not (r[1:] > r[:-1]).all():
+                return None
+            groups.append((fields[js[0]], key, r, vals[s:e][sel]))
+    if len(groups) >= _MAX_KEYS:
+        return None
+    groups.sort(key=lambda group: group[0])
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for _, raw, r, v in groups:
+        if not raw:
+            return None  # an empty key
         try:
-            names.append(raw.decode("utf-8"))
+            out[raw.decode("utf-8")] = (r, v)
         except UnicodeDecodeError:
             return None
-    return ids, names
-
-
-@dataclass
-class _Numbers:
-    floats: np.ndarray  # float64 value of every token
-    ints: np.ndarray  # int64 value of integer tokens (0 elsewhere)
-
-
-def parse_numbers(a: np.ndarray, vs: np.ndarray, ve: np.ndarray
-                  ) -> tuple[_Numbers, np.ndarray, np.ndarray] | None:
-    """JSON numbers at ``a[vs:ve]``: their values, which are integers, which fit int64.
-
-    ``a`` must go on for at least ``_PAD`` bytes past the last token (rows are read
-    whole, whatever their length).
-    None when any token is not a JSON number (``01``, ``1.``, ``+1``, ``NaN``, ...).
-    Plain numbers (no exponent) are parsed in a few groups, one per sign and number
-    of integer digits, column by column over rows sorted by length; numbers with an
-    exponent (rare in logs) in groups of one length.
-    """
-    m = len(vs)
-    floats = np.empty(m, dtype=np.float64)
-    ints = np.zeros(m, dtype=np.int64)
-    is_int = np.zeros(m, dtype=bool)
-    small = np.zeros(m, dtype=bool)
-    lens = ve - vs
-    if lens.max() >= _PAD:
-        return None
-    # a dot or exponent inside a number follows a digit (in keys they mostly do not:
-    # fewer candidates to place)
-    after_digit = np.empty(len(a), dtype=bool)
-    after_digit[0] = False
-    np.less_equal(a[:-1] - _ZERO, 9, out=after_digit[1:])
-    dot = _first_in_values(a, vs, ve, (a == _DOT) & after_digit)
-    epos = _first_in_values(a, vs, ve, ((a | 0x20) == ord("e")) & after_digit)
-    if dot is None or epos is None:
-        return None  # two dots or two exponents in one number
-    neg = a[vs] == _MINUS
-    plain = epos < 0
-    # plain numbers: key = sign and integer digits (-1: an integer)
-    ndig = np.where(dot >= 0, dot - neg, -1)
-    out = (floats, ints, is_int, small, a, vs, ve)
-    key = (ndig + 2) * 2 + neg
-    for k in np.unique(key[plain]).tolist():
-        rows = np.flatnonzero(plain & (key == k))
-        if not _parse_plain(rows, bool(k % 2), k // 2 - 2, *out):
-            return None
-    expo = np.flatnonzero(~plain)
-    if len(expo):
-        el = lens[expo]
-        for length in np.unique(el).tolist():
-            idx = expo[el == length]
-            mat = sliding_window_view(a, length)[vs[idx]]
-            if not _parse_group(mat, length, idx, *out):
-                return None
-    return _Numbers(floats, ints), is_int, small
-
-
-def _first_in_values(a: np.ndarray, vs: np.ndarray, ve: np.ndarray, hit: np.ndarray
-                     ) -> np.ndarray | None:
-    """Position (from the token start) of the one ``hit`` byte in each token, -1 if none;
-    None when a token holds two."""
-    pos = np.flatnonzero(hit)
-    tok = np.searchsorted(vs, pos, side="right") - 1
-    inside = (tok >= 0) & (pos < ve[np.maximum(tok, 0)])
-    pos, tok = pos[inside], tok[inside]
-    out = np.full(len(vs), -1, dtype=np.int64)
-    if len(tok):
-        if (np.diff(tok) == 0).any():
-            return None
-        out[tok] = pos - vs[tok]
     return out
 
 
-def _parse_plain(rows: np.ndarray, neg: bool, n_int: int, floats: np.ndarray, ints: np.ndarray,
-                 is_int: np.ndarray, small: np.ndarray, a: np.ndarray, vs: np.ndarray,
-                 ve: np.ndarray) -> bool:
-    """Numbers without exponent, one sign and (``n_int``, -1 for integers) integer digits.
+#: Tokens up to this long are parsed as three 8-byte words; longer ones (rare) one by one.
+_MDIG = 24
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_U = np.uint64
+_AT = 40  # offset of column 0 in the tables below (indices run from -40 on)
 
-    Rows are sorted longest first, so column j is a prefix of the rows: the grammar
-    check and the mantissa (Horner's rule on exact uint64) cost one pass per column.
+
+def _table(k: int, fn) -> np.ndarray:
+    """fn(c) for c = the column, from word k's start, of each index (c clipped to 0..8)."""
+    return np.array([fn(min(max(i - _AT - 8 * k, 0), 8)) for i in range(2 * _AT + 8)],
+                    dtype=np.uint64)
+
+
+#: _BYTES_BELOW[k][_AT + c]: word k's bytes before column c (of the three words) set
+_BYTES_BELOW = [_table(k, lambda c: (1 << (8 * c)) - 1) for k in range(3)]
+#: _BYTES_FROM[_AT + c]: a word's bytes c, c+1, ... set
+_BYTES_FROM = ~_BYTES_BELOW[0]
+#: _DIGITS_FROM[k][_AT + c]: the low nibbles (digit values) of word k's bytes from column c
+_DIGITS_FROM = [~t & _U(0x0F0F0F0F0F0F0F0F) for t in _BYTES_BELOW]
+#: _ONES_FROM[k][_AT + c]: 1 in word k's bytes from column c
+_ONES_FROM = [~t & _U(0x0101010101010101) for t in _BYTES_BELOW]
+#: the bytes that may stand among a number's digits: 1 dot, 2 exponent mark, 3 "-", 4 "+"
+_CLASS = np.zeros(256, dtype=np.uint8)
+_CLASS[[_DOT, ord("e"), ord("E"), _MINUS, _PLUS]] = [1, 2, 2, 3, 4]
+_K30, _K80, _K0A, _K7 = _c(0x3030303030303030), _c(0x8080808080808080), _c(0x0A0A0A0A0A0A0A0A), _c(7)
+_K8, _K56, _K16, _K32 = _c(8), _c(56), _c(16), _c(32)
+_KM1, _KM2, _KM3 = _c(2561), _c(6553601), _c(42949672960001)
+_KL1, _KL2 = _c(0x00FF00FF00FF00FF), _c(0x0000FFFF0000FFFF)
+_K1000, _E16, _E8 = _c(1000), _c(10 ** 16), _c(10 ** 8)
+_K53, _K62 = _c(_TWO53), _c(1 << 62)
+
+
+def parse_numbers(a: np.ndarray, vs: np.ndarray, ve: np.ndarray, ints: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """The JSON numbers at ``a[vs:ve]`` as float64 (what ``float(json.loads(token))`` gives),
+    and the int64 values of the tokens selected by ``ints`` (a mask).
+
+    ``a`` must go on for at least ``_PAD`` bytes past the last token.
+    None when any token is not a JSON number (``01``, ``1.``, ``+1``, ``NaN``, ...),
+    or a token selected by ``ints`` is not an integer below 2**62 in magnitude.
+
+    All tokens are parsed at once, eight bytes per word: each token's last 24 bytes
+    are read as three words; the bytes that are not digits are located and checked
+    against the grammar (a sign first, one dot, one exponent mark with an optional
+    sign, digits around each); then the mantissa's digits, the dot dropped, are
+    right-aligned in the three words and combined eight at a time (the SWAR method of
+    simdjson). Tokens longer than 24 bytes (rare) are checked one by one.
     """
-    start = vs[rows] + neg
-    body = ve[rows] - start  # digits and dot
-    order = np.argsort((255 - body).astype(np.uint8), kind="stable")
-    rows, start, body = rows[order], start[order], body[order]
-    width = int(body[0])
-    tokens_int = n_int < 0
-    if tokens_int:
-        n_int = width  # all columns are digits
-        is_int[rows] = True
-    if int(body[-1]) < 1 or (not tokens_int and int(body[-1]) < n_int + 2):
-        return False  # "-", or "1." (a dot needs digits on both sides)
-    if n_int < 1:
-        return False  # ".5"
-    digits = np.ascontiguousarray(sliding_window_view(a, width)[start].T) - _ZERO
-    counts = np.bincount(body, minlength=width + 1)
-    upto = (len(rows) - np.cumsum(counts)[:width]).tolist()  # upto[j]: rows longer than j
-    M = np.zeros(len(rows), dtype=np.uint64)
-    ten = np.uint64(10)
-    for j in range(width):
-        if j == n_int and not tokens_int:
-            continue  # the dot (found there by the grouping)
-        col = digits[j, : upto[j]]
-        if col.max() > 9:
-            return False  # not a digit: a stray sign, dot or letter
-        head = M[: upto[j]]
-        head *= ten
-        head += col
-    # a leading zero may only stand alone ("0", "0.5", not "01", "01.5")
-    multi = body > 1 if tokens_int else np.full(len(rows), n_int > 1)
-    if (multi & (digits[0] == 0)).any():
-        return False
-    n_frac = np.zeros(len(rows), dtype=np.int64) if tokens_int else body - n_int - 1
-    digits = body - (0 if tokens_int else 1)
-    slow = digits > 19  # may have more significant digits than uint64 holds
-    return _convert(M, -n_frac, slow, neg, tokens_int, rows, floats, ints, small, a, vs, ve)
-
-
-def _parse_group(mat: np.ndarray, length: int, idx: np.ndarray, floats: np.ndarray,
-                 ints: np.ndarray, is_int: np.ndarray, small: np.ndarray,
-                 a: np.ndarray, vs: np.ndarray, ve: np.ndarray) -> bool:
-    """Tokens of one length: split by layout (sign, dot and exponent columns), then parse."""
-    out = (floats, ints, is_int, small, a, vs, ve)
-    lay = _layout_of(mat[0].tobytes())
-    if lay is not None and _all_match(mat, length, lay):  # the usual case: one layout
-        return _parse_layout(mat, length, *lay, idx, *out)
-    # several layouts (e.g. wall times and losses of one length): find each row's
-    # dot and exponent columns column by column (fast on a transposed copy)
-    cols = np.ascontiguousarray(mat.T)
-    n = len(mat)
-    dot = np.full(n, length, dtype=np.int64)
-    epos = np.full(n, length, dtype=np.int64)
-    for j in range(length - 1, -1, -1):  # right to left: the first occurrence wins
-        c = cols[j]
-        dot[c == _DOT] = j
-        epos[(c | 0x20) == ord("e")] = j
-    neg = cols[0] == _MINUS
-    col = mat[np.arange(n), np.minimum(epos + 1, length - 1)]
-    esign = (epos < length) & ((col == _MINUS) | (col == _PLUS))
-    layout = ((dot * (length + 1) + epos) * 2 + neg) * 2 + esign
-    for code in np.unique(layout).tolist():
-        sel = layout == code
-        i = int(np.argmax(sel))
-        lay = (int(dot[i]), int(epos[i]), bool(neg[i]), bool(esign[i]))
-        if not _parse_layout(mat[sel], length, *lay, idx[sel], *out):
-            return False
-    return True
-
-
-def _layout_of(tok: bytes) -> tuple[int, int, bool, bool] | None:
-    """(dot column, exponent column, negative, exponent sign) of one token; length if absent."""
-    n = len(tok)
-    dot = tok.find(b".")
-    e = max(tok.find(b"e"), tok.find(b"E")) if (b"e" in tok or b"E" in tok) else -1
-    if tok.count(b"e") + tok.count(b"E") > 1:
+    m = len(vs)
+    if m == 0:
+        return np.empty(0), (None if ints is None else np.empty(0, dtype=np.int64))
+    lens = ve - vs
+    longest = int(lens.max())
+    if longest >= _PAD or int(lens.min()) < 1:
         return None
-    esign = e >= 0 and e + 1 < n and tok[e + 1:e + 2] in (b"-", b"+")
-    return (dot if dot >= 0 else n, e if e >= 0 else n, tok[:1] == b"-", esign)
-
-
-def _all_match(mat: np.ndarray, length: int, lay: tuple[int, int, bool, bool]) -> bool:
-    """Every row has this layout: its special columns, and digits everywhere else."""
-    dot, epos, neg, esign = lay
-    n_special = int(dot < length) + int(epos < length) + int(neg) + int(esign)
-    if int(np.count_nonzero((mat - _ZERO) > 9)) != n_special * len(mat):
-        return False
-    if dot < length and (mat[:, dot] != _DOT).any():
-        return False
-    if epos < length and ((mat[:, epos] | 0x20) != ord("e")).any():
-        return False
-    if neg and (mat[:, 0] != _MINUS).any():
-        return False
-    if esign:
-        c = mat[:, epos + 1]
-        if ((c != _MINUS) & (c != _PLUS)).any():
-            return False
-    return True
-
-
-def _parse_layout(mat: np.ndarray, length: int, dot: int, epos: int, neg: bool, esign: bool,
-                  rows: np.ndarray, floats: np.ndarray, ints: np.ndarray, is_int: np.ndarray,
-                  small: np.ndarray, a: np.ndarray, vs: np.ndarray, ve: np.ndarray) -> bool:
-    """Tokens sharing one layout: check the JSON grammar column by column, then convert."""
-    i0 = 1 if neg else 0
-    int_end = min(dot, epos)
-    if int_end - i0 < 1:
-        return False  # no integer digits ("-", ".5", "e5")
-    has_dot, has_e = dot < length, epos < length
-    if has_dot and (dot > epos or (epos if has_e else length) - dot - 1 < 1):
-        return False  # "1.", "1.e5", or a dot in the exponent
-    exp0 = epos + 1 + (1 if esign else 0)
-    if has_e and length - exp0 < 1:
-        return False  # "1e", "1e-"
-    int_cols = list(range(i0, int_end))
-    frac_cols = list(range(dot + 1, epos if has_e else length)) if has_dot else []
-    exp_cols = list(range(exp0, length)) if has_e else []
-    n_int, n_frac = len(int_cols), len(frac_cols)
-    digits = mat[:, int_cols + frac_cols + exp_cols] - _ZERO
-    if (digits > 9).any():
-        return False  # a stray sign, dot, letter or second exponent
-    if n_int > 1 and (mat[:, i0] == _ZERO).any():
-        return False  # leading zero ("01")
-    n = len(mat)
-    n_mant = n_int + n_frac
-    tokens_int = not has_dot and not has_e
-    if tokens_int:
-        is_int[rows] = True
-    # the mantissa as an exact integer (rows of more than 19 significant digits wrap
-    # around and are marked slow)
-    M = np.zeros(n, dtype=np.uint64)
-    for j in range(n_mant):
-        M *= np.uint64(10)
-        M += digits[:, j]
-    if n_mant > 19:
-        nz = digits[:, :n_mant] != 0
-        lead = np.where(nz.any(axis=1), nz.argmax(axis=1), n_mant)
-        slow = (n_mant - lead) > 19
+    if int(vs.min()) < _FRONT:  # the windows reach before the first token
+        a = np.concatenate([np.zeros(_FRONT, np.uint8), a])
+        vs, ve = vs + _FRONT, ve + _FRONT
+    aw = _words(a, "<u8")
+    # win[:, i]: the 24 bytes that end token i (column 23 is its last byte), as three words
+    end = ve - _MDIG
+    win = np.empty((3, m), dtype=np.uint64)
+    for k in range(3):
+        win[k] = aw[end + 8 * k] if k else aw[end]
+    wide = None
+    if longest > _MDIG:  # checked one by one below; here they pass for "0"
+        wide = np.flatnonzero(lens > _MDIG)
+        lens = lens.copy()
+        lens[wide] = 1
+        win[:, wide] = _U(0x3030303030303030)
+    start = _MDIG - lens  # the column of each token's first byte
+    # the bytes of the tokens that are not digits: 1 in odd's bytes
+    at = start + _AT
+    odd = np.empty((m, 3), dtype=np.uint64)
+    for k in range(3):
+        if 8 * k + 8 <= _MDIG - longest:
+            odd[:, k] = 0  # no token reaches into this word
+            continue
+        w = win[k] ^ _K30  # a digit's byte is now 0-9
+        t = w | _K80
+        t -= _K0A
+        t |= w  # bit 7 of each byte: above 9
+        t >>= _K7
+        np.bitwise_and(t, _ONES_FROM[k].take(at), out=odd[:, k])
+    hit = np.flatnonzero(odd.view(np.bool_))
+    row, col = np.divmod(hit, _MDIG)
+    cls = _CLASS.take(a.take(end.take(row) + col))
+    counts = np.bincount(cls, minlength=5).tolist()
+    if counts[0]:
+        return None  # a letter, a space, ...
+    n_dot, n_e, n_minus, n_plus = counts[1:]
+    # the grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][-+]?[0-9]+)?
+    if n_dot:
+        sel = cls == 1
+        rd, cd = row[sel], col[sel]
+        if n_dot > 1 and (rd[1:] == rd[:-1]).any():
+            return None  # two dots
+    int_end = np.full(m, _MDIG, dtype=np.int64)  # the column after the integer digits
+    if n_e:
+        sel = cls == 2
+        re_, ce = row[sel], col[sel]
+        if n_e > 1 and (re_[1:] == re_[:-1]).any():
+            return None  # two exponent marks
+        int_end[re_] = ce
+        ecol = np.full(m, -9, dtype=np.int64)
+        ecol[re_] = ce
+    if n_dot:
+        int_end[rd] = cd
+    neg = None
+    esign = eneg = None
+    if n_minus or n_plus:
+        sel = cls >= 3
+        rs, cs, minus = row[sel], col[sel], cls[sel] == 3
+        lead = cs == start.take(rs)
+        if (lead & ~minus).any():
+            return None  # "+1"
+        rn = rs[lead]
+        neg = np.zeros(m, dtype=bool)
+        neg[rn] = True
+        if not lead.all():
+            if not n_e:
+                return None  # a sign inside a number
+            after = ~lead
+            rs, cs = rs[after], cs[after]
+            if (cs != ecol.take(rs) + 1).any():
+                return None  # a sign that is not first, nor right after the exponent mark
+            esign = np.zeros(m, dtype=np.int64)
+            esign[rs] = 1
+            eneg = np.zeros(m, dtype=bool)
+            eneg[rs] = minus[after]
+        digits_from = start + neg  # the first digit's column
     else:
-        slow = np.zeros(n, dtype=bool)
-    X = np.full(n, -n_frac, dtype=np.int64)
-    if has_e:
-        if len(exp_cols) > 4:
-            slow[:] = True
+        digits_from = start
+    n_int = int_end - digits_from
+    if int(n_int.min()) < 1:
+        return None  # no integer digits ("-", ".5", "e5")
+    vf = vs if neg is None else vs + neg
+    lead0 = a.take(vf) == _B[_ZERO]
+    lead0 &= n_int > 1
+    if lead0.any():
+        return None  # a leading zero ("01")
+    # the mantissa: the dot is cut out; the digits kept are the last (24 - keep)
+    keep = digits_from + _AT
+    cut = None
+    if n_dot:
+        if n_e:
+            after_dot = ecol.take(rd)
+            after_dot[after_dot < 0] = _MDIG
         else:
-            E = np.zeros(n, dtype=np.int64)
-            for j in range(n_mant, n_mant + len(exp_cols)):
-                E *= 10
-                E += digits[:, j]
-            if esign:
-                E = np.where(mat[:, epos + 1] == _MINUS, -E, E)
-            X += E
-    return _convert(M, X, slow, neg, tokens_int, rows, floats, ints, small, a, vs, ve)
-
-
-def _convert(M: np.ndarray, X: np.ndarray, slow: np.ndarray, neg: bool, tokens_int: bool,
-             rows: np.ndarray, floats: np.ndarray, ints: np.ndarray, small: np.ndarray,
-             a: np.ndarray, vs: np.ndarray, ve: np.ndarray) -> bool:
-    """``(-1 if neg) * M * 10**X`` correctly rounded into ``floats[rows]`` (and ``ints``).
-
-    ``slow`` rows (more than 19 significant digits) and the rare rows whose rounding
-    cannot be settled exactly here are converted by ``float()`` itself.
-    """
-    n = len(M)
-    out = np.empty(n, dtype=np.float64)
-    todo = ~slow
-    if tokens_int:
-        fits = todo & (M < np.uint64(1 << 62))
-        small[rows] = fits
-        vals = M.astype(np.int64)
-        ints[rows[fits]] = -vals[fits] if neg else vals[fits]
-    fast = todo & (M <= np.uint64(_TWO53)) & (np.abs(X) <= 22)
-    if fast.all():
-        out = _times_pow10(M.astype(np.float64), X)
-    elif fast.any():
-        out[fast] = _times_pow10(M[fast].astype(np.float64), X[fast])
-    rest = todo & ~fast
+            after_dot = _MDIG
+        if (cd >= after_dot - 1).any():
+            return None  # "1.", "1.e5", a dot in the exponent
+        keep[rd] += 1
+        cut = np.full(m, _AT, dtype=np.int64)
+        cut[rd] = cd + (_AT + 1)
+    M, slow = _mantissa(win, cut, keep)
+    is_int = None
+    if n_dot or n_e:
+        is_int = np.ones(m, dtype=bool)
+        if n_dot:
+            is_int[rd] = False
+    if n_e:  # in these rows the mantissa ends before the exponent mark, in other windows
+        is_int[re_] = False
+        shift = _MDIG - ce
+        ewin = np.empty((3, len(re_)), dtype=np.uint64)
+        e_end = end.take(re_) - shift
+        for k in range(3):
+            ewin[k] = aw[e_end + 8 * k]
+        ecut = None if cut is None else cut.take(re_)
+        if ecut is not None:
+            has = ecut > _AT
+            ecut[has] += shift[has]
+        eM, eslow = _mantissa(ewin, ecut, keep.take(re_) + shift)
+        M[re_] = eM
+        slow[re_] = eslow
+        n_exp = (_MDIG - 1) - ce
+        if esign is not None:
+            n_exp -= esign.take(re_)
+        if (n_exp < 1).any():
+            return None  # "1e", "1e-"
+        slow[re_[n_exp > 4]] = True
+        ed = sliding_window_view(a, 4)[ve.take(re_) - 4] - _ZERO
+        ed[np.arange(4) < (4 - n_exp)[:, None]] = 0
+        E = ed.astype(np.int64) @ np.array([1000, 100, 10, 1], dtype=np.int64)
+        if eneg is not None:
+            E[eneg.take(re_)] *= -1
+    if wide is not None:
+        slow[wide] = True
+    # the integers asked for: their int64 values, where they surely fit
+    got_ints = None
+    if ints is not None:
+        iM = M[ints]
+        if (iM >= _K62).any() or slow[ints].any() or (is_int is not None and not is_int[ints].all()):
+            return None
+        got_ints = iM.view(np.int64)
+        if neg is not None:
+            np.negative(got_ints, out=got_ints, where=neg[ints])
+    # correctly rounded floats: Clinger's fast path, long double, float()
+    out = M.astype(np.float64)
+    X = None
+    if n_dot:
+        X = np.zeros(m, dtype=np.int64)
+        X[rd] = cd + 1 - after_dot  # minus the digits after the dot
+    if n_e:
+        if X is None:
+            X = np.zeros(m, dtype=np.int64)
+        X[re_] += E
+        big = np.abs(X) > 22
+    if X is not None:
+        out = _times_pow10(out, X, None if not n_e else ~big)
+    rest = M > _K53
+    rest |= slow
+    if n_e:
+        rest |= big
     if rest.any():
-        ok = rest & (np.abs(X) <= 27) if _LD_OK else np.zeros(n, dtype=bool)
-        if ok.any():
-            got, safe = _via_longdouble(M[ok], X[ok])
-            sub = np.flatnonzero(ok)
-            out[sub[safe]] = got[safe]
-            slow[sub[~safe]] = True
-        slow |= rest & ~ok
-    if slow.any():
-        for j in np.flatnonzero(slow).tolist():
-            tok = a[vs[rows[j]]:ve[rows[j]]].tobytes()
-            if tokens_int and len(tok) > 300:
-                return False  # float(int) would overflow where json's int would not
-            out[j] = abs(float(tok))
-    if neg:
-        out = -out
-        if tokens_int:
-            out[out == 0] = 0.0  # json reads "-0" as the integer 0
-    floats[rows] = out
-    return True
+        rest = np.flatnonzero(rest)
+        rest = rest[~slow.take(rest)]
+        if len(rest):
+            Xr = np.zeros(len(rest), dtype=np.int64) if X is None else X.take(rest)
+            ok = np.abs(Xr) <= 27 if _LD_OK else np.zeros(len(rest), dtype=bool)
+            sub = rest[ok]
+            if len(sub):
+                got, safe = _via_longdouble(M.take(sub), Xr[ok])
+                out[sub[safe]] = got[safe]
+                slow[sub[~safe]] = True
+            slow[rest[~ok]] = True
+    if neg is not None:
+        out[rn] *= -1.0
+        z = rn[M.take(rn) == 0]  # "-0" is the integer 0 to json, "-0.0" the float -0.0
+        if len(z):
+            out[z if is_int is None else z[is_int.take(z)]] = 0.0
+    for j in np.flatnonzero(slow).tolist():
+        text = a[vs[j]:ve[j]].tobytes()
+        if wide is not None and len(text) > _MDIG:
+            if _NUMBER.fullmatch(text) is None:
+                return None
+            integer = b"." not in text and b"e" not in text and b"E" not in text
+            if ints is not None and ints[j]:
+                return None  # a step too long for int64
+        else:
+            integer = is_int is None or bool(is_int[j])
+        if integer:
+            if len(text) > 300:
+                return None  # float(int) would overflow where json's int would not
+            out[j] = float(int(text))
+        else:
+            out[j] = float(text)
+    return out, got_ints
 
 
-def _times_pow10(m: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """m * 10**x for exact m and |x| <= 22: one correctly rounded operation."""
-    if (x >= 0).all():
-        return m * _POW10_F[x]
-    if (x <= 0).all():
-        return m / _POW10_F[-x]
+def _mantissa(win: np.ndarray, cut: np.ndarray | None, keep: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The mantissas ending 24-byte windows (columns of three words; changed), and which
+    have more than 19 significant digits (wrong then).
+
+    A row's digits: the bytes from column ``keep - _AT`` on, after the one at ``cut -
+    _AT - 1`` (a dot) is dropped and the bytes before it moved up one.
+    """
+    for k in (2, 1, 0):  # right to left: word k - 1 is still whole when word k needs it
+        w = win[k]
+        if cut is not None:  # w's bytes before the cut: those of (w, word k - 1) moved up
+            moved = w << _K8
+            if k:
+                moved |= win[k - 1] >> _K56
+            moved ^= w
+            moved &= _BYTES_BELOW[k].take(cut)
+            w ^= moved
+        w &= _DIGITS_FROM[k].take(keep)
+    _eight_digits(win)
+    hi, mid, M = win
+    slow = hi >= _K1000  # a digit in the first five of 24 columns
+    M += hi * _E16
+    M += mid * _E8
+    return M, slow
+
+
+def _eight_digits(w: np.ndarray) -> np.ndarray:
+    """Eight digit values (bytes 0-9) per little-endian word, the first the most significant,
+    as one number (the SWAR method of simdjson); in place."""
+    w *= _KM1
+    w >>= _K8
+    w &= _KL1
+    w *= _KM2
+    w >>= _K16
+    w &= _KL2
+    w *= _KM3
+    w >>= _K32
+    return w
+
+
+def _times_pow10(m: np.ndarray, x: np.ndarray, where: np.ndarray | None) -> np.ndarray:
+    """m * 10**x, in place, where ``where`` (exact m and |x| <= 22: one correctly rounded
+    operation); anything elsewhere."""
+    if where is not None:
+        x = np.where(where, x, 0)
+    if int(x.max()) <= 0:
+        m /= _POW10_F.take(-x)
+        return m
+    if int(x.min()) >= 0:
+        m *= _POW10_F.take(x)
+        return m
     return np.where(x >= 0, m * _POW10_F[np.maximum(x, 0)], m / _POW10_F[np.maximum(-x, 0)])
 
 
 def _via_longdouble(M: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """M * 10**X rounded to double through long double; ``safe`` where that is exact rounding.
 
-    The long double result is within half its own ulp of the true value; rounding
-    it to double gives the correctly rounded double unless a halfway point between
-    two doubles lies within that distance, which is checked.
+    M and 10**|X| are exact in long double, so ``r`` is the true value x correctly
+    rounded to 64 bits. Rounding r to double gives x correctly rounded unless r is a
+    midpoint between two doubles (those are exact in long double; rounding is
+    monotonic, so x and r lie between the same two midpoints otherwise), which is
+    checked.
     """
     r = M.astype(_LD)
     pos = X >= 0
-    r[pos] = r[pos] * _POW10_LD[X[pos]]
-    r[~pos] = r[~pos] / _POW10_LD[-X[~pos]]
+    if pos.all():
+        r *= _POW10_LD.take(X)
+    elif not pos.any():
+        r /= _POW10_LD.take(-X)
+    else:
+        r = np.where(pos, r * _POW10_LD[np.maximum(X, 0)], r / _POW10_LD[np.maximum(-X, 0)])
     d = r.astype(np.float64)
-    up = np.nextafter(d, np.inf).astype(_LD)
-    down = np.nextafter(d, -np.inf).astype(_LD)
     dl = d.astype(_LD)
-    mid_up = (dl + up) / 2
-    mid_down = (dl + down) / 2
-    margin = np.spacing(np.abs(r)) * 2
-    safe = (np.abs(r - mid_up) > margin) & (np.abs(r - mid_down) > margin) & np.isfinite(d)
+    side = np.nextafter(d, np.where(r > dl, np.inf, -np.inf)).astype(_LD)  # the double past r
+    side += dl
+    side *= 0.5  # the midpoint between d and it
+    safe = r != side
+    safe &= np.isfinite(d)
     return d, safe
