@@ -11,6 +11,7 @@ experiment table, one decision and one next experiment.
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import io
 import json
@@ -175,6 +176,7 @@ def _parse_value(text: str) -> Any:
         return t
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_bookkeeping(key: str) -> bool:
     k = key.lower()
     if k in _BOOKKEEPING:
@@ -440,7 +442,10 @@ def settings_of(
     by_key: dict[tuple, Setting] = {}
     for run in runs:
         params = {k: _hashable(run.param(k)) for k in keys}
-        st = by_key.setdefault(tuple(params.values()), Setting(params, [], [], []))
+        key = tuple(params.values())
+        st = by_key.get(key)
+        if st is None:
+            st = by_key[key] = Setting(params, [], [], [])
         st.runs.append(run)
         s = summaries.get(run.id) or {}
         if finite(s.get(value)):

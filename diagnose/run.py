@@ -444,8 +444,13 @@ Run.metrics = property(Run._get_metrics, Run._set_metrics,  # type: ignore[assig
 
 def is_number(x: Any) -> bool:
     """True for ints/floats (not bools), NaN and inf included."""
+    t = type(x)
+    if t is float or t is int:
+        return True
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
 def finite(x: Any) -> bool:
+    if type(x) is float:
+        return x - x == 0.0
     return is_number(x) and math.isfinite(float(x))
