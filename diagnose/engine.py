@@ -57,11 +57,15 @@ def _fires(rule: Rule, values: dict[str, Any], ctx: Any,
 
     Returns the rule's environment when it fires, else None.
     """
-    missing = {n for n in rule.names if n in FEATURES and n not in values}
+    missing = {n for n in rule.names if n not in values and n in FEATURES}
     if missing:
         values.update(compute(missing, ctx))
-    env = _env_for(rule, values, (params or {}).get(rule.code) or rule.defaults())
-    return env if rule.when.holds(env) else None
+    rule_params = (params or {}).get(rule.code) or rule.defaults()
+    # the condition reads only the rule's own names: judge it on those, and build the
+    # whole environment (what messages may show) only for a rule that fires
+    if not rule.when.holds({**{n: values.get(n) for n in rule.when.names}, **rule_params}):
+        return None
+    return _env_for(rule, values, rule_params)
 
 
 def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[str, Any]] | None = None,
@@ -74,7 +78,7 @@ def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[s
     for rule in rules:
         if rule.scope != "run" or (live and not rule.live):
             continue
-        if not set(rule.requires) <= present:
+        if not present.issuperset(rule.requires):
             continue
         env = _fires(rule, values, ctx, params)
         if env is not None:

@@ -9,6 +9,7 @@ job, and ``key=value`` folder names (``sweep/lr=0.1/seed=2``, or Hydra's
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -114,14 +115,17 @@ def hydra_params(start: Path, levels: int = HYDRA_LEVELS) -> tuple[dict[str, Any
 
     Overrides win over the config because they are what the sweep set for this job.
     """
-    d = start if start.is_dir() else start.parent
-    for _ in range(levels + 1):
-        hydra = d / ".hydra"
-        if hydra.is_dir():
-            return _read_hydra(hydra)
-        if d.parent == d:
+    d = str(start)
+    if not os.path.isdir(d):
+        d = os.path.dirname(d)
+    for _ in range(levels + 1):  # plain strings: asked for every run a check reads
+        hydra = os.path.join(d, ".hydra")
+        if os.path.isdir(hydra):
+            return _read_hydra(Path(hydra))
+        up = os.path.dirname(d)
+        if up == d:
             break
-        d = d.parent
+        d = up
     return {}, []
 
 

@@ -164,7 +164,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             run.warnings.append(f"{run_dir / RUN_FILE}: num_classes {k!r} is not a positive "
                                 "integer; ignored")
     metrics_path = run_dir / METRICS_FILE
-    if metrics_path.exists():
+    if os.path.exists(metrics_path):
         torn = _read_metrics_columns(metrics_path, run, aliases)
         if torn is None:
             try:
@@ -194,10 +194,11 @@ def _meta_table(meta: dict[str, Any], key: str, p: Path, notes: list[str]) -> di
 
 
 def _read_run_json(p: Path) -> dict[str, Any]:
-    if not p.exists():
-        return {}
     try:
-        text = p.read_text(encoding="utf-8")
+        with open(p, "rb") as f:
+            text = f.read().decode("utf-8")
+    except FileNotFoundError:
+        return {}
     except OSError as e:
         raise ReadError(p, f"cannot read: {e.strerror or e}") from e
     except UnicodeDecodeError as e:
@@ -231,9 +232,9 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
     from . import _native_fast
 
     try:
-        if p.stat().st_size < COLUMNS_MIN_BYTES:
-            return None
         with open(p, "rb") as f:
+            if os.fstat(f.fileno()).st_size < COLUMNS_MIN_BYTES:
+                return None
             got = _native_fast.read_file(f)
     except OSError as e:
         raise ReadError(p, f"cannot read: {e.strerror or e}") from e
