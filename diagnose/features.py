@@ -387,10 +387,13 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
         return {"spike_count": 0}
     w = max(5, window(n, 0.02, lo=5, hi=201))
     med = rolling_median(v, w)
-    if (v > 0).all():
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = v / med  # how far above its local level each point is (reused below)
+    positive = bool((v > 0).all())  # then every median is positive too
+    if positive:
         # multiplicative noise: judge in log space, so early (large) and late (small)
         # losses are held to the same standard
-        resid = np.log(v) - np.log(med)
+        resid = np.log(q)
     else:
         resid = (v - med) / max(float(np.abs(med).max()), 1e-12)
     # noise is judged locally (a wide rolling MAD): late, memorising phases are noisier
@@ -398,8 +401,7 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     wide = min(n if n % 2 else n - 1, 5 * w + (5 * w + 1) % 2)
     mad = rolling_median(np.abs(resid), wide) * 1.4826
     scale = np.maximum(mad, 1e-9)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(med > 0, v / med, np.inf)
+    ratio = q if positive else np.where(med > 0, q, np.inf)
     cand = (resid / scale > 6) & (ratio > 1.5)
     # a spike jumps up from where the loss just was: the steep fall at the start of
     # training (first points far above the later level) is not one

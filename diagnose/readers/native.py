@@ -252,6 +252,7 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
             blocks.append(last)
     n_lines = sum(b.n_lines for b in blocks)
     steps = np.concatenate([b.step for b in blocks]) if blocks else np.empty(0, np.int64)
+    steps.flags.writeable = False  # shared by every metric logged on every line
     keys: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     offset = 0
     for b in blocks:
@@ -264,6 +265,10 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
         parts = keys.pop(k, None)
         if parts is None:
             per_line[k] = math.nan
+        elif sum(len(r) for r, _ in parts) == n_lines:  # on every line: the values are the column
+            col = np.concatenate([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
+            col.flags.writeable = False  # shared by every metric logged on every line
+            per_line[k] = col
         else:
             col = np.full(n_lines, math.nan)
             for rows, vals in parts:
@@ -278,16 +283,18 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
         name = canonical_name(k, aliases)
         if name in series:
             return None  # two spellings of one metric: the line reader merges them
-        rows = np.concatenate([r for r, _ in parts]) if len(parts) > 1 else parts[0][0]
+        every = sum(len(r) for r, _ in parts) == n_lines  # on every line (rows 0..n-1)
+        rows = None if every else (
+            np.concatenate([r for r, _ in parts]) if len(parts) > 1 else parts[0][0])
         vals = np.concatenate([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
         del parts
-        st = steps[rows]
+        st = steps if every else steps[rows]
         if len(st) > 1 and not (st[1:] > st[:-1]).all():
             return None  # repeated or backward steps: the line reader reports them
         series[name] = (st, vals)
         for col, v in per_line.items():
             if not isinstance(v, float):
-                extra[col][name] = v[rows]  # type: ignore[index]
+                extra[col][name] = v if every else v[rows]  # type: ignore[index]
         if name != k:
             name_map[k] = name
     run.set_arrays(series, wall_time=extra["wall_time"], epoch=extra["epoch"])
