@@ -261,17 +261,18 @@ def _assemble(res: Any, given: list[Run], paths: Sequence[Any], task: Any, cfg: 
 
     group_rules = [r for r in task.rules if r.scope == "group"]
     if len(run_list) > 1 and not task.live:
-        from .experiments import group_runs
+        from .experiments import group_runs, layouts_shared
 
-        report.groups = group_runs(run_list, group_by=group_by)
-        by_id = {r.id: r for r in run_list}
-        for g in report.groups:
-            members = [by_id[i] for i in g.runs if i in by_id]
-            report.findings.extend(
-                evaluate_group(g, members, {i: summaries[i] for i in g.runs if i in summaries},
-                               group_rules, task.params, metric=task.metric, mode=task.mode,
-                               by=cfg.by)
-            )
+        with layouts_shared():
+            report.groups = group_runs(run_list, group_by=group_by)
+            by_id = {r.id: r for r in run_list}
+            for g in report.groups:
+                members = [by_id[i] for i in g.runs if i in by_id]
+                report.findings.extend(
+                    evaluate_group(g, members, {i: summaries[i] for i in g.runs if i in summaries},
+                                   group_rules, task.params, metric=task.metric, mode=task.mode,
+                                   by=cfg.by)
+                )
     report.findings.sort(key=lambda f: f.sort_key())
     return report
 

@@ -10,6 +10,8 @@ experiment table, one decision and one next experiment.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import functools
 import html
@@ -20,7 +22,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -275,6 +277,19 @@ class Layout:
 
     @classmethod
     def of(cls, runs: Sequence[Run], group_by: str | Sequence[str] | None = None) -> "Layout":
+        cache = _LAYOUTS.get()
+        if cache is None:
+            return cls._of(runs, group_by)
+        key = (frozenset(map(id, runs)), tuple(_as_list(group_by)))
+        lay = cache.get(key)
+        if lay is None:
+            lay = cache[key] = cls._of(runs, group_by)
+            # the runs it compares give the same layout: a mixed group asks for that one
+            cache.setdefault((frozenset(map(id, lay.runs)), key[1]), lay)
+        return lay
+
+    @classmethod
+    def _of(cls, runs: Sequence[Run], group_by: str | Sequence[str] | None = None) -> "Layout":
         patterns = [compile_pattern(p) for p in _as_list(group_by)]
         kept: list[Run] = []
         settings: list[dict[str, Any]] = []
@@ -325,10 +340,14 @@ class Layout:
 
     def configs(self) -> dict[tuple, list[int]]:
         """Setting key (values of the varying params) -> run indices, in order."""
+        if "_configs" in self.__dict__:
+            return dict(self.__dict__["_configs"])
         out: dict[tuple, list[int]] = {}
         for i in self.order(range(len(self.runs))):
             out.setdefault(self.key(i), []).append(i)
-        return dict(sorted(out.items(), key=lambda kv: tuple(_sort_key(v) for v in kv[0])))
+        self.__dict__["_configs"] = dict(
+            sorted(out.items(), key=lambda kv: tuple(_sort_key(v) for v in kv[0])))
+        return dict(self.__dict__["_configs"])
 
     def groups(self) -> list[Group]:
         out: list[Group] = []
@@ -363,6 +382,24 @@ class Layout:
             out.append(Group("mixed:" + ",".join(self.varying), "mixed", [ids[i] for i in idx],
                              list(self.varying)))
         return out
+
+
+#: Layouts already worked out during one check (see :func:`layouts_shared`); None outside.
+_LAYOUTS: contextvars.ContextVar[dict[tuple, Layout] | None] = contextvars.ContextVar(
+    "diagnose_layouts", default=None)
+
+
+@contextlib.contextmanager
+def layouts_shared() -> Iterator[None]:
+    """Within one check, grouping and the group rules work out each layout once.
+
+    Only while the runs cannot change under it: the cache lives for the ``with`` block.
+    """
+    token = _LAYOUTS.set({})
+    try:
+        yield
+    finally:
+        _LAYOUTS.reset(token)
 
 
 def _as_list(x: str | Sequence[str] | None) -> list[str]:
