@@ -176,3 +176,27 @@ def test_on_run_callback_sees_every_run() -> None:
     seen = []
     found = discover([FORMATS_DIR / "hydra_sweep"], on_run=seen.append)
     assert seen == found.runs and len(seen) == 4
+
+
+# -- the walk's shortcut -------------------------------------------------------------------------
+
+
+def test_could_hold_never_rules_out_a_folder_its_format_claims() -> None:
+    """A walk skips a format for a folder when ``could_hold`` says no: that must never hide
+    a folder the format's ``detect`` claims (every folder of the format fixtures and the
+    real logs is tried, whichever format it belongs to)."""
+    from diagnose.readers import _module
+
+    roots = [FORMATS_DIR, ROOT / "fixtures"] + ([REAL] if REAL.is_dir() else [])
+    folders = {Path(d) for r in roots for d, _, _ in os.walk(r)}
+    claimed = 0
+    for d in sorted(folders):
+        names = set(os.listdir(d))
+        for fmt, modname in FORMATS:
+            mod = _module(modname)
+            could = getattr(mod, "could_hold", None)
+            if could is None or not mod.detect(d):
+                continue
+            claimed += 1
+            assert could(names), f"{fmt}.could_hold rules out {d}, which it claims"
+    assert claimed >= 20  # the check saw real claims of several formats

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -72,10 +72,20 @@ def _module(modname: str) -> ModuleType:
     return mod
 
 
-def _detector(path: Path) -> tuple[str, ModuleType] | None:
-    """The first format that claims ``path``. OSError propagates: the caller reports it."""
+def _detector(path: Path, names: Collection[str] | None = None
+              ) -> tuple[str, ModuleType] | None:
+    """The first format that claims ``path``. OSError propagates: the caller reports it.
+
+    ``names``: the folder's listing, when the caller has it. A format whose
+    ``could_hold(names)`` says no is not asked (most folders a walk meets hold no run,
+    and asking every format costs a dozen system calls).
+    """
     for name, modname in FORMATS:
         mod = _module(modname)
+        if names is not None:
+            could = getattr(mod, "could_hold", None)
+            if could is not None and not could(names):
+                continue
         if mod.detect(path):
             return name, mod
     return None
@@ -179,9 +189,9 @@ def discover(
 def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str, ModuleType]]]:
     """Claimed paths under ``root`` (``root`` itself when a format claims it), top-down."""
 
-    def hit(p: Path) -> tuple[str, ModuleType] | None:
+    def hit(p: Path, names: Collection[str] | None = None) -> tuple[str, ModuleType] | None:
         try:
-            return _detector(p)
+            return _detector(p, names)
         except OSError as e:
             errors.append(ReadError(p, f"cannot inspect: {e.strerror or e}"))
             return None
@@ -212,7 +222,13 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
             if _skip_dir(name) if is_dir else is_ignored_file(name):
                 continue
             p = here / name
-            h = hit(p)
+            listing = None
+            if is_dir:
+                try:
+                    listing = set(os.listdir(p))
+                except OSError:
+                    listing = None  # every format looks for itself (and reports the error)
+            h = hit(p, listing)
             if h is not None:
                 yield p, h
             elif is_dir:

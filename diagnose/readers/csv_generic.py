@@ -19,7 +19,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,11 @@ def header_cells(line: str) -> list[str]:
 
 def _is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in (".jsonl", ".ndjson")
+
+
+def could_hold(names: Collection[str]) -> bool:
+    """A folder is never a CSV log (only files are)."""
+    return False
 
 
 def detect(path: Path) -> bool:

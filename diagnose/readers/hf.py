@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,11 @@ def _checkpoints(d: Path) -> list[tuple[int, Path]]:
         if m and (c / STATE_FILE).is_file():
             out.append((int(m.group(1)), c / STATE_FILE))
     return sorted(out)
+
+
+def could_hold(names: Collection[str]) -> bool:
+    """Whether a folder listing these names can be a run (cheap, never wrong when False)."""
+    return STATE_FILE in names or any(_CHECKPOINT.match(n) for n in names)
 
 
 def detect(path: Path) -> bool:

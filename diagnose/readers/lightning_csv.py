@@ -11,7 +11,7 @@ not flushed yet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from .._errors import ReadError
@@ -32,6 +32,11 @@ def _is_lightning_csv(p: Path) -> bool:
     if p.stat().st_size == 0:
         return True  # created, nothing flushed yet
     return "step" in header_cells(first_line(p))
+
+
+def could_hold(names: Collection[str]) -> bool:
+    """Whether a folder listing these names can be a run (cheap, never wrong when False)."""
+    return METRICS_FILE in names
 
 
 def detect(path: Path) -> bool:

@@ -17,7 +17,7 @@ import math
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,16 @@ def _is_db(p: Path) -> bool:
         return {"runs", "metrics", "experiments"} <= tables
     except (OSError, sqlite3.Error, ReadError):
         return False
+
+
+def could_hold(names: Collection[str]) -> bool:
+    """Whether a folder listing these names can be a store, experiment or run (cheap).
+
+    A run or experiment folder has ``meta.yaml``; a store's experiment folders are
+    named by their numeric ids. (An oddly named experiment folder is still found: the
+    walk goes into it and it claims itself.)
+    """
+    return "meta.yaml" in names or any(n.isdigit() for n in names)
 
 
 def detect(path: Path) -> bool:

@@ -22,7 +22,7 @@ from collections import Counter
 from itertools import chain, compress, repeat
 from operator import contains, itemgetter
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 import numpy as np
 
@@ -124,6 +124,11 @@ def _jsonable(obj: Any) -> Any:
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     return str(obj)
+
+
+def could_hold(names: Collection[str]) -> bool:
+    """Whether a folder listing these names can be a run (cheap, never wrong when False)."""
+    return METRICS_FILE in names or RUN_FILE in names
 
 
 def detect(path: Path) -> bool:

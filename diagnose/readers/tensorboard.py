@@ -20,7 +20,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 import numpy as np
 
@@ -73,6 +73,11 @@ def _subdirs_with_events(d: Path) -> list[Path]:
     except OSError:
         return []
     return [s for s in subs if _event_files(s)]
+
+
+def could_hold(names: Collection[str]) -> bool:
+    """Whether a folder listing these names can be a run (cheap, never wrong when False)."""
+    return any(n.startswith(EVENT_PREFIX) or n.lower() in SPLIT_DIRS for n in names)
 
 
 def detect(path: Path) -> bool:

@@ -22,7 +22,7 @@ import re
 import struct
 import zlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from .._errors import ReadError
 from ..run import Run
@@ -57,6 +57,11 @@ def _logs_in(d: Path) -> list[Path]:
         return sorted(c for c in d.iterdir() if _is_wandb_log(c) and c.is_file())
     except OSError:
         return []
+
+
+def could_hold(names: Collection[str]) -> bool:
+    """Whether a folder listing these names can be a run (cheap, never wrong when False)."""
+    return any(n.startswith("run-") and n.endswith(".wandb") for n in names)
 
 
 def detect(path: Path) -> bool:
