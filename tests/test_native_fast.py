@@ -282,3 +282,32 @@ def test_is_fast_path_for_large_blocks_too() -> None:
              for i in range(5000)]
     got = check_block(block_of(lines))
     assert got is not None
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("block_bytes", [7, 64, 1000, 1 << 20])
+def test_read_file_buffers_and_sub_blocks(monkeypatch, threads: int, block_bytes: int) -> None:
+    """Reused read buffers, lines longer than a block, sub-blocks: the same lines as one block."""
+    monkeypatch.setattr(nf, "SUB_BYTES", 150)
+    lines = [recorder_line(i, 1.79e9 + i / 100, [("train/loss", 1 / (i + 1))]
+                           + ([("k" * 300, float(i))] if i % 17 == 0 else []))
+             for i in range(300)]
+    data = block_of(lines)
+    whole = nf.parse_block(data)
+    assert whole is not None
+    blocks, tail = nf.read_file(io.BytesIO(data + b'{"step": 3'), block_bytes=block_bytes,
+                                threads=threads)
+    assert tail == b'{"step": 3'
+    assert sum(b.n_lines for b in blocks) == 300
+    assert [s for b in blocks for s in b.step.tolist()] == whole.step.tolist()
+    for k, (rows, vals) in whole.fields.items():
+        got_rows, got_vals, off = [], [], 0
+        for b in blocks:
+            if k in b.fields:
+                got_rows += (b.fields[k][0] + off).tolist()
+                got_vals += [bits(x) for x in b.fields[k][1].tolist()]
+            off += b.n_lines
+        assert got_rows == rows.tolist()
+        assert got_vals == [bits(x) for x in vals.tolist()]
+    bad = data.replace(b'"step": 250,', b'"step": 250.5,')
+    assert nf.read_file(io.BytesIO(bad), block_bytes=block_bytes, threads=threads) is None

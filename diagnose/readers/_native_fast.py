@@ -43,9 +43,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["BLOCK_BYTES", "Parsed", "parse_block", "parse_numbers", "read_file"]
 
-#: Bytes parsed at once: large enough to amortise numpy calls, small enough that the
-#: temporaries (a few times the block) stay small.
-BLOCK_BYTES = 8 << 20
+#: Bytes read at once (into one of a few buffers that are reused: fresh memory costs a
+#: page fault per 4 KiB) and parsed by one thread.
+BLOCK_BYTES = 4 << 20
+#: At most about this many bytes (whole lines) are parsed at once: large enough to
+#: amortise numpy's per-call cost, small enough that the temporaries (about ten times
+#: the bytes, fresh memory from the system each time) stay small.
+SUB_BYTES = 2 << 20
 
 _QUOTE, _SPACE, _LBRACE, _RBRACE, _NL = 34, 32, 123, 125, 10
 _DOT, _MINUS, _PLUS, _ZERO = 46, 45, 43, 48
@@ -72,49 +76,90 @@ def read_file(f: BinaryIO, block_bytes: int = BLOCK_BYTES, threads: int | None =
     """Every complete line of an open ``metrics.jsonl``, block by block, and the bytes after
     the last newline (a line still being written); None when not the strict layout.
 
-    Long files are parsed by a few threads (numpy releases the GIL for the array work).
+    The file is read ``block_bytes`` at a time into a few reused buffers (fresh memory
+    costs a page fault per 4 KiB) and each is parsed ``SUB_BYTES`` of whole lines at a
+    time; long files by a few threads (numpy releases the GIL for the array work).
     """
     threads = threads if threads is not None else min(2, os.cpu_count() or 1)
+    block_bytes = max(block_bytes, 1)
+    first = f.read(block_bytes)
+    if len(first) < block_bytes:  # a short file: parsed here, as it is
+        first += f.read()  # (short reads: a pipe)
+        cut = first.rfind(b"\n") + 1
+        parsed = _parse_lines(first, cut) if cut else []
+        return None if parsed is None else (parsed, first[cut:])
     out: list[Parsed] = []
     pending: deque[Future] = deque()
     pool = None
+    # the buffer being filled and one per block being parsed (threads + 1 once threaded)
+    bufs = [bytearray(block_bytes)]
     rest = b""
+    i = 0
     try:
         while True:
-            chunk = f.read(block_bytes)
-            if not chunk:
+            buf = bufs[i % len(bufs)]
+            r = len(rest)
+            if len(buf) < r + block_bytes:  # a line longer than a block
+                buf = bufs[i % len(bufs)] = bytearray(r + block_bytes)
+            buf[:r] = rest
+            view = memoryview(buf)
+            if first:
+                got = len(first)
+                view[r:r + got] = first
+                first = b""
+            else:
+                got = f.readinto(view[r:r + block_bytes])
+            if not got:
                 break
-            buf = rest + chunk if rest else chunk
-            cut = buf.rfind(b"\n") + 1
+            size = r + got
+            cut = buf.rfind(b"\n", 0, size) + 1
+            rest = bytes(view[cut:size])
             if cut == 0:
-                rest = buf
                 continue
-            rest = buf[cut:]
-            if pool is None and (threads < 2 or len(chunk) < block_bytes):
-                parsed = parse_block(buf[:cut])  # a short file: no threads
+            if threads < 2:
+                parsed = _parse_lines(buf, cut)
                 if parsed is None:
                     return None
-                out.append(parsed)
+                out.extend(parsed)
                 continue
             if pool is None:
                 pool = ThreadPoolExecutor(threads)
-            pending.append(pool.submit(parse_block, buf[:cut]))
-            while len(pending) > threads:  # bounded: at most a few blocks in memory
+                bufs += [bytearray(block_bytes) for _ in range(threads)]
+            pending.append(pool.submit(_parse_lines, buf, cut))
+            i += 1  # the next buffer is free: at most `threads` blocks are pending
+            while len(pending) > threads:
                 parsed = pending.popleft().result()
                 if parsed is None:
                     return None
-                out.append(parsed)
+                out.extend(parsed)
         while pending:
             parsed = pending.popleft().result()
             if parsed is None:
                 return None
-            out.append(parsed)
+            out.extend(parsed)
     finally:
         if pool is not None:
             for fut in pending:
                 fut.cancel()
             pool.shutdown()
     return out, rest
+
+
+def _parse_lines(data: bytes | bytearray, n: int) -> list[Parsed] | None:
+    """The complete lines ``data[:n]``, ``SUB_BYTES`` at a time."""
+    out = []
+    view = memoryview(data)
+    s = 0
+    while s < n:
+        e = n if n - s <= SUB_BYTES + (SUB_BYTES >> 1) else data.rfind(b"\n", s, s + SUB_BYTES) + 1
+        if e <= s:  # a line longer than SUB_BYTES
+            e = data.find(b"\n", s + SUB_BYTES, n) + 1
+        parsed = _parse_padded(b"".join((_ZFRONT, view[s:e], _ZPAD)), e - s)
+        if parsed is None:
+            return None
+        out.append(parsed)
+        s = e
+    return out
 
 
 def _words(buf: bytes | np.ndarray, dtype: str, offset: int = 0) -> np.ndarray:
@@ -144,10 +189,16 @@ _B = {c: _c(c, np.uint8) for c in (_SPACE, _QUOTE, _LBRACE, _RBRACE, _NL, _ZERO)
 
 def parse_block(block: bytes) -> Parsed | None:
     """Parse complete lines (``block`` ends with a newline), or None if any line is unusual."""
-    n = len(block)
-    if n == 0 or block[-1] != _NL or block.find(b"\\") >= 0:
+    if not block:
         return None
-    buf = b"".join((_ZFRONT, block, _ZPAD))  # so that a word or a window can be read anywhere
+    # padded, so that a word or a window can be read anywhere
+    return _parse_padded(b"".join((_ZFRONT, block, _ZPAD)), len(block))
+
+
+def _parse_padded(buf: bytes, n: int) -> Parsed | None:
+    """parse_block of ``buf[_FRONT:_FRONT + n]``, which has zero bytes around it."""
+    if n == 0 or buf[_FRONT + n - 1] != _NL or buf.find(b"\\", _FRONT, _FRONT + n) >= 0:
+        return None
     p = np.frombuffer(buf, np.uint8)
     a = p[_FRONT:_FRONT + n]
     scratch = np.empty(n, dtype=bool)  # one buffer for the whole-block tests
@@ -188,7 +239,7 @@ def parse_block(block: bytes) -> Parsed | None:
     out = Parsed(n_lines, steps)
     line = np.cumsum(first)
     line -= 1
-    fields = _group_keys(block, buf, op, cl, line, floats)
+    fields = _group_keys(buf, n, op, cl, line, floats)
     if fields is None or fields.pop("step", None) is None:
         return None
     out.fields = fields
@@ -203,7 +254,7 @@ _MIX = [tuple(_c(v) for v in vs) for vs in (
 _MAX_KEYS = 256
 
 
-def _group_keys(block: bytes, buf: bytes, op: np.ndarray, cl: np.ndarray,
+def _group_keys(buf: bytes, n: int, op: np.ndarray, cl: np.ndarray,
                 line: np.ndarray, vals: np.ndarray
                 ) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
     """Each key's (line indices, values), keys in order of first appearance.
@@ -261,8 +312,9 @@ def _group_keys(block: bytes, buf: bytes, op: np.ndarray, cl: np.ndarray,
     vals = vals.take(order)
     groups = []  # (first field, key, line indices, values)
     for g, (i, s, e) in enumerate(zip(firsts, group_starts, group_ends)):
-        raw = block[int(op[i]) + 1:int(cl[i])]
-        if len(raw) <= 16 or (raw[:2] != b": " and block.count(b'"' + raw + b'": ') == e - s):
+        raw = buf[int(op[i]) + _FRONT + 1:int(cl[i]) + _FRONT]
+        if len(raw) <= 16 or (raw[:2] != b": " and
+                              buf.count(b'"' + raw + b'": ', _FRONT, _FRONT + n) == e - s):
             if g in with_dup:
                 return None
             groups.append((i, raw, rows[s:e], vals[s:e]))
@@ -271,7 +323,7 @@ def _group_keys(block: bytes, buf: bytes, op: np.ndarray, cl: np.ndarray,
         fields = order[s:e].tolist()
         by_key: dict[bytes, list[int]] = {}
         for j, f in enumerate(fields):
-            by_key.setdefault(block[int(op[f]) + 1:int(cl[f])], []).append(j)
+            by_key.setdefault(buf[int(op[f]) + _FRONT + 1:int(cl[f]) + _FRONT], []).append(j)
         for key, js in by_key.items():
             sel = np.array(js)
             r = rows[s:e][sel]
