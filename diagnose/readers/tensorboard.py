@@ -29,7 +29,12 @@ from ..run import Run, tidy_metrics
 from . import _protobuf as pb
 from ._common import dedupe_steps
 from ._crc32c import (
-    crc32c, crc32c_rows, crc32c_spans, masked, masked_crc32c, masked_crc32c_rows,
+    crc32c,
+    crc32c_rows,
+    crc32c_spans,
+    masked,
+    masked_crc32c,
+    masked_crc32c_rows,
 )
 from ._frame import _needs_dedupe, rename_map
 from ._params import read_yaml_params
