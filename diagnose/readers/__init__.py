@@ -204,35 +204,41 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
         return
 
     # top-down, folders before files, each sorted; links are never followed; a claimed
-    # folder is not walked into. os.scandir tells dirs, files and links apart without a
-    # stat per entry.
-    todo = [root]
-    while todo:
-        here = todo.pop()
+    # folder is not walked into. Each folder is listed once (os.scandir tells dirs, files
+    # and links apart without a stat per entry): the listing first tells the formats what
+    # the folder holds, then is walked.
+    Listing = list[tuple[str, bool, bool]]  # (name, is a folder, is a link)
+
+    def listing(d: Path) -> Listing | OSError:
         try:
-            with os.scandir(here) as it:
-                entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it
-                           if not e.is_symlink()]
+            with os.scandir(d) as it:
+                return [(e.name, e.is_dir(follow_symlinks=False), e.is_symlink()) for e in it]
         except OSError as e:
-            errors.append(ReadError(e.filename or here, f"cannot list: {e.strerror or e}"))
+            return e
+
+    todo: list[tuple[Path, Listing | OSError]] = [(root, listing(root))]
+    while todo:
+        here, listed = todo.pop()
+        if isinstance(listed, OSError):
+            errors.append(ReadError(listed.filename or here,
+                                    f"cannot list: {listed.strerror or listed}"))
             continue
-        entries.sort(key=lambda ne: (not ne[1], ne[0]))
+        entries = sorted(((name, is_dir) for name, is_dir, link in listed if not link),
+                         key=lambda ne: (not ne[1], ne[0]))
         below = []
         for name, is_dir in entries:
             if _skip_dir(name) if is_dir else is_ignored_file(name):
                 continue
             p = here / name
-            listing = None
-            if is_dir:
-                try:
-                    listing = set(os.listdir(p))
-                except OSError:
-                    listing = None  # every format looks for itself (and reports the error)
-            h = hit(p, listing)
+            inside = listing(p) if is_dir else None
+            # a folder that cannot be listed: every format looks for itself
+            names = None if inside is None or isinstance(inside, OSError) else \
+                {n for n, _, _ in inside}
+            h = hit(p, names)
             if h is not None:
                 yield p, h
             elif is_dir:
-                below.append(p)
+                below.append((p, inside))
         todo.extend(reversed(below))  # depth first, in name order, as os.walk went
 
 

@@ -62,21 +62,22 @@ def _meta_kind(d: Path | str) -> str | None:
 
 
 def _subdirs(d: Path) -> list[Path]:
+    """Sorted non-hidden subfolders (links followed); none when ``d`` cannot be listed.
+
+    Asked of every folder a walk meets (through ``_is_root``): one ``os.scandir``.
+    """
     try:
-        return sorted(c for c in d.iterdir() if c.is_dir() and not c.name.startswith("."))
+        with os.scandir(d) as it:
+            names = sorted(e.name for e in it
+                           if not e.name.startswith(".") and e.is_dir(follow_symlinks=True))
     except OSError:
         return []
+    return [Path(d, n) for n in names]
 
 
 def _is_root(d: Path) -> bool:
-    """A folder with an experiment folder in it (asked of every folder a walk meets: cheap)."""
-    try:
-        with os.scandir(d) as it:
-            subs = sorted(e.path for e in it
-                          if not e.name.startswith(".") and e.is_dir(follow_symlinks=True))
-    except OSError:
-        return False
-    return any(_meta_kind(c) == "experiment" for c in subs)
+    """A folder with an experiment folder in it."""
+    return any(_meta_kind(c) == "experiment" for c in _subdirs(d))
 
 
 def _is_db(p: Path) -> bool:

@@ -270,7 +270,7 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
         parts = keys.pop(k, None)
         if parts is None:
             per_line[k] = math.nan
-        elif sum(len(r) for r, _ in parts) == n_lines:  # on every line: the values are the column
+        elif _on_every_line(parts, n_lines):  # the values are the column
             col = np.concatenate([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
             col.flags.writeable = False  # shared by every metric logged on every line
             per_line[k] = col
@@ -288,7 +288,7 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
         name = canonical_name(k, aliases)
         if name in series:
             return None  # two spellings of one metric: the line reader merges them
-        every = sum(len(r) for r, _ in parts) == n_lines  # on every line (rows 0..n-1)
+        every = _on_every_line(parts, n_lines)  # rows 0..n-1: no gathers needed
         rows = None if every else (
             np.concatenate([r for r, _ in parts]) if len(parts) > 1 else parts[0][0])
         vals = np.concatenate([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
@@ -305,6 +305,11 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
     run.set_arrays(series, wall_time=extra["wall_time"], epoch=extra["epoch"])
     run.name_map.update(name_map)
     return torn
+
+
+def _on_every_line(parts: list[tuple[np.ndarray, np.ndarray]], n_lines: int) -> bool:
+    """Whether a key's (rows, values) pieces cover every line (a key is at most once a line)."""
+    return sum(len(r) for r, _ in parts) == n_lines
 
 
 #: What :func:`parse_record` raises on a line that is not a record.
