@@ -143,6 +143,26 @@ def test_unreadable_logs_are_reported_and_the_rest_still_read(tmp_path: Path) ->
         diagnose.load_all(tmp_path)  # the strict API raises the first problem
 
 
+def test_a_folder_that_cannot_be_listed_is_reported_and_the_rest_still_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # permissions do not stop root from listing: refuse one folder the way the OS would
+    shutil.copytree(FORMATS_DIR / "keras_csv", tmp_path / "a")
+    locked = tmp_path / "b" / "locked"
+    shutil.copytree(FORMATS_DIR / "lightning_direct", locked / "inside")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = discover([tmp_path])
+    assert len(found.runs) == 1 and _under(found.runs[0].path, tmp_path / "a")
+    assert [(Path(e.path), e.reason) for e in found.errors] == [
+        (locked, "cannot list: Permission denied")]
+
+
 def test_overlapping_roots_and_symlinks_do_not_double_count(tmp_path: Path) -> None:
     shutil.copytree(FORMATS_DIR / "lightning_direct", tmp_path / "x")
     os.symlink(tmp_path / "x", tmp_path / "link")
