@@ -76,8 +76,8 @@ def parse_trainer_state(path: Path) -> Series:
         if step is None:
             continue
         for k, v in e.items():
-            if k in ("step", "epoch") or k.startswith("train_") or k.endswith("_runtime") \
-                    or k.endswith("_per_second") or k in ("total_flos",):
+            if k in ("step", "epoch", "total_flos") or k.startswith("train_") \
+                    or k.endswith(("_runtime", "_per_second")):
                 continue
             x = _num(v)
             if x is not None:
@@ -226,8 +226,9 @@ def plot(ids: list[str], out: Path) -> None:
 def score(split: str, show_misses: bool) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     sys.path.insert(0, str(ROOT))
-    import diagnose
     from fresh_runs import COMPATIBLE, INFO_PATTERNS, Scored, tables
+
+    import diagnose
 
     rows = [r for r in read_manifest() if split == "all" or r["split"] == split]
     scored: list[Any] = []
@@ -244,6 +245,8 @@ def score(split: str, show_misses: bool) -> None:
                 note += f" READ ERROR: {e}"
             if not runs:
                 got["(run not read)"] = []
+                if not report.errors:
+                    note += " no run found and no read error reported"
             if len(runs) > 1:
                 note += f" ({len(runs)} runs read; findings pooled)"
             for run in runs:
