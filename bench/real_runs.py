@@ -1,0 +1,300 @@
+"""Score the rules on real training logs that other people committed to public repositories.
+
+    python bench/real_runs.py plot [--out DIR] [ID ...]     # curves to PNG, for labelling by eye
+    python bench/real_runs.py score [--split report|tuning|all] [--misses]
+
+The logs live in ``bench/real-runs/<id>/`` with their original file names; where each
+came from (repository, commit, path) and the labels read off its plot are in
+``bench/real-runs/MANIFEST.csv``. ``plot`` reads the files with its own small parsers
+(json, csv, tensorboard's ``EventAccumulator``), never with diagnose, so that a label
+does not depend on the code it judges. ``score`` runs ``diagnose.check`` on every run of
+the chosen split and prints precision/recall per pattern with the tables of
+``bench/fresh_runs.py`` (same counting, same compatible patterns), then one line per run.
+
+The split is fixed by the id alone (see ``split_of`` and ``bench/real-runs/README.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import re
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "bench" / "real-runs"
+MANIFEST = RUNS / "MANIFEST.csv"
+COLUMNS = ["id", "repository", "commit", "path", "writer", "labels", "why", "labelled_at", "split"]
+PATTERNS = ["flat_loss", "explosion", "generalization_gap", "late_overfitting", "loss_spikes",
+            "slow_convergence", "uniform_predictions"]
+
+
+def split_of(run_id: str) -> str:
+    """``report`` when the first byte of sha256(id) is even, else ``tuning`` (fixed before scoring)."""
+    return "report" if hashlib.sha256(run_id.encode()).digest()[0] % 2 == 0 else "tuning"
+
+
+def read_manifest() -> list[dict[str, str]]:
+    if not MANIFEST.exists():
+        return []
+    with MANIFEST.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+# =======================================================================================
+# independent parsers (for plotting only): name -> list of (step, value)
+# =======================================================================================
+Series = dict[str, list[tuple[float, float]]]
+
+
+def _num(v: Any) -> float | None:
+    if v is None or v == "":
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_json_loose(text: str) -> Any:
+    # Python's json accepts NaN/Infinity tokens already
+    return json.loads(text)
+
+
+def parse_trainer_state(path: Path) -> Series:
+    state = _parse_json_loose(path.read_text(encoding="utf-8"))
+    out: Series = defaultdict(list)
+    for e in state.get("log_history", []):
+        step = e.get("step")
+        if step is None:
+            continue
+        for k, v in e.items():
+            if k in ("step", "epoch", "total_flos") or k.startswith("train_") \
+                    or k.endswith(("_runtime", "_per_second")):
+                continue
+            x = _num(v)
+            if x is not None:
+                out[k].append((float(step), x))
+    return dict(out)
+
+
+def parse_csv_table(path: Path) -> Series:
+    """Lightning metrics.csv, Keras CSVLogger, YOLO results.csv: one column per metric."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        sample = fh.read(4096)
+        fh.seek(0)
+        delim = ";" if sample.count(";") > sample.count(",") else ","
+        rows = list(csv.reader(fh, delimiter=delim))
+    head = [h.strip() for h in rows[0]]
+    xcol = next((i for i, h in enumerate(head) if h in ("step", "Step")), None)
+    if xcol is None:
+        xcol = next((i for i, h in enumerate(head) if h.lower() == "epoch"), None)
+    out: Series = defaultdict(list)
+    for n, r in enumerate(rows[1:]):
+        x = _num(r[xcol]) if xcol is not None and xcol < len(r) else float(n)
+        if x is None:
+            continue
+        for i, h in enumerate(head):
+            if i == xcol or i >= len(r) or h.lower() in ("epoch", "step", "time", "lr", "lr-adam"):
+                continue
+            y = _num(r[i].strip())
+            if y is not None:
+                out[h].append((x, y))
+    return dict(out)
+
+
+def parse_events(folder: Path) -> Series:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out: Series = defaultdict(list)
+    for f in sorted(folder.rglob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(f), size_guidance={"scalars": 0, "tensors": 0})
+        acc.Reload()
+        prefix = f.parent.name + "/" if f.parent != folder else ""
+        for tag in acc.Tags().get("scalars", []):
+            out[prefix + tag] += [(float(e.step), float(e.value)) for e in acc.Scalars(tag)]
+        for tag in acc.Tags().get("tensors", []):
+            import numpy as np
+            from tensorboard.util import tensor_util
+
+            for e in acc.Tensors(tag):
+                arr = np.asarray(tensor_util.make_ndarray(e.tensor_proto))
+                if arr.size == 1 and arr.dtype.kind == "f":
+                    out[prefix + tag].append((float(e.step), float(arr.reshape(()))))
+    return {k: sorted(v) for k, v in out.items() if v}
+
+
+def parse_run(folder: Path) -> tuple[str, Series]:
+    """Find the one log in a run folder and parse it; returns (file, series)."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    for p in files:
+        if p.name == "trainer_state.json":
+            return str(p.relative_to(folder)), parse_trainer_state(p)
+    for p in files:
+        if p.name.startswith("events.out.tfevents"):
+            return str(p.relative_to(folder)), parse_events(folder)
+    for p in files:
+        if p.suffix in (".csv", ".log") and p.name not in ("MANIFEST.csv",):
+            return str(p.relative_to(folder)), parse_csv_table(p)
+    raise SystemExit(f"{folder}: no log found")
+
+
+def _kind(name: str) -> str:
+    n = name.lower()
+    if re.search(r"acc|f1|precision|recall|map|auc|iou|dice|wer|cer|bleu|rouge|score|metrics/", n):
+        return "metric"
+    if "loss" in n or "perplex" in n or "mse" in n or "mae" in n or n.endswith("cost"):
+        return "loss"
+    if "lr" in n or "learning_rate" in n or "grad_norm" in n or "epoch" in n:
+        return "other"
+    return "metric"
+
+
+def summary(series: Series) -> list[str]:
+    lines = []
+    for name, pts in sorted(series.items()):
+        if _kind(name) == "other" or not pts:
+            continue
+        vals = [v for _, v in pts]
+        fin = [(s, v) for s, v in pts if math.isfinite(v)]
+        if not fin:
+            lines.append(f"  {name}: n={len(pts)} all non-finite")
+            continue
+        lo = min(fin, key=lambda t: t[1])
+        hi = max(fin, key=lambda t: t[1])
+        nonfin = len(vals) - len(fin)
+        k = int(len(fin) * 0.8)
+        tail = ""
+        if len(fin) >= 5 and k < len(fin) - 1:
+            a, b = fin[k][1], fin[-1][1]
+            tail = f" at80%={a:.4g}@{fin[k][0]:g} tail_change={(b - a) / abs(b) if b else float('nan'):+.0%}"
+        lines.append(f"  {name}: n={len(pts)} first={fin[0][1]:.4g}@{fin[0][0]:g} last={fin[-1][1]:.4g}@{fin[-1][0]:g}"
+                     f" min={lo[1]:.4g}@{lo[0]:g} max={hi[1]:.4g}@{hi[0]:g}" + tail + (f" nonfinite={nonfin}" if nonfin else ""))
+    return lines
+
+
+def plot(ids: list[str], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    folders = [RUNS / i for i in ids] if ids else sorted(p for p in RUNS.iterdir() if p.is_dir())
+    for folder in folders:
+        try:
+            fname, series = parse_run(folder)
+        except Exception as e:  # noqa: BLE001 - a bench script reports and goes on
+            print(f"{folder.name}: PARSE FAILED {type(e).__name__}: {e}")
+            continue
+        losses = {k: v for k, v in series.items() if _kind(k) == "loss"}
+        metrics = {k: v for k, v in series.items() if _kind(k) == "metric"}
+        fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+        for k, pts in losses.items():
+            xs, ys = zip(*pts)
+            style = "-" if len(pts) > 60 else "o-"
+            axes[0].plot(xs, ys, style, ms=3, lw=1, label=k)
+            axes[1].plot(xs, ys, style, ms=3, lw=1, label=k)
+        axes[1].set_yscale("log")
+        for k, pts in list(metrics.items())[:8]:
+            xs, ys = zip(*pts)
+            axes[2].plot(xs, ys, "o-" if len(pts) <= 60 else "-", ms=3, lw=1, label=k)
+        axes[0].set_title(f"{folder.name}: {fname} (losses)")
+        axes[1].set_title("losses, log y")
+        axes[2].set_title("other metrics")
+        for ax in axes:
+            ax.grid(alpha=0.3)
+            if ax.lines:
+                ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / f"{folder.name}.png", dpi=70)
+        plt.close(fig)
+        print(f"{folder.name}: {fname} -> {out / (folder.name + '.png')}")
+        print("\n".join(summary(series)))
+
+
+# =======================================================================================
+# scoring (the counting of bench/fresh_runs.py, by import)
+# =======================================================================================
+def score(split: str, show_misses: bool) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    sys.path.insert(0, str(ROOT))
+    from fresh_runs import COMPATIBLE, INFO_PATTERNS, Scored, tables
+
+    import diagnose
+
+    rows = [r for r in read_manifest() if split == "all" or r["split"] == split]
+    scored: list[Any] = []
+    per_run: list[str] = []
+    for r in rows:
+        folder = RUNS / r["id"]
+        expected = {p for p in r["labels"].split(";") if p and p != "healthy"}
+        got: dict[str, list[Any]] = defaultdict(list)
+        note = ""
+        try:
+            report = diagnose.check([str(folder)])
+            runs = list(report.runs)
+            for e in report.errors:
+                note += f" READ ERROR: {e}"
+            if not runs:
+                got["(run not read)"] = []
+                if not report.errors:
+                    note += " no run found and no read error reported"
+            if len(runs) > 1:
+                note += f" ({len(runs)} runs read; findings pooled)"
+            for run in runs:
+                for f in report.for_run(run.id):
+                    if f.severity in ("error", "warning") and (not expected or f.pattern not in INFO_PATTERNS):
+                        got[f.pattern].append(f)
+        except Exception as e:  # noqa: BLE001 - a reader failure is a result, not a crash
+            got["(run not read)"] = []
+            note += f" FAILED {type(e).__name__}: {e}"
+        spec = argparse.Namespace(name=r["id"], pattern=r["labels"], about=r["why"])
+        scored.append(Scored(spec, folder, r["writer"], expected, dict(got), True, "", None))
+        allowed = set(expected)
+        for p in expected:
+            allowed |= COMPATIBLE.get(p, set())
+        missed = sorted(expected - set(got))
+        extra = sorted(set(got) - allowed)
+        mark = "ok" if not missed and not extra else "MISS" if missed and not extra else "FP" if extra and not missed else "MISS+FP"
+        per_run.append(f"| {r['id']} | {r['writer']} | {r['labels']} | {';'.join(sorted(got)) or '-'} | {mark} |{note}")
+        if show_misses and (missed or extra):
+            for fl in got.values():
+                for f in fl:
+                    per_run.append(f"|   | {f.rule} {f.severity}: {f.message} | | | |")
+    print(f"split: {split} ({len(rows)} runs)\n")
+    print(tables(scored))
+    print("\n| run | writer | labels | found (warning/error patterns) | verdict |")
+    print("|---|---|---|---|---|")
+    print("\n".join(per_run))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("plot")
+    p.add_argument("ids", nargs="*")
+    p.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "real-runs-plots")
+    s = sub.add_parser("score")
+    s.add_argument("--split", choices=["report", "tuning", "all"], default="report")
+    s.add_argument("--misses", action="store_true", help="print the findings of every wrong run")
+    sub.add_parser("split", help="print the split of every run folder")
+    a = ap.parse_args(argv)
+    if a.cmd == "plot":
+        plot(a.ids, a.out)
+    elif a.cmd == "score":
+        score(a.split, a.misses)
+    else:
+        for d in sorted(p for p in RUNS.iterdir() if p.is_dir()):
+            print(d.name, split_of(d.name))
+
+
+if __name__ == "__main__":
+    main()
