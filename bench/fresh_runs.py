@@ -80,6 +80,8 @@ from _fresh.writers import AGG, WRITE, WRITERS, logged_train
 #: Patterns scored (issue 14).
 PATTERNS = ["flat_loss", "explosion", "generalization_gap", "late_overfitting", "loss_spikes",
             "slow_convergence", "uniform_predictions"]
+#: For the agreement across intervals read as: a NaN/inf loss is the explosion it ends.
+SAME_AS = {"nonfinite": "explosion"}
 #: Writers per grid training (of the seven, rotating with recipe and seed).
 WRITERS_PER_RUN = 3
 INTERVALS = (1, 5, 10, 50)
@@ -234,16 +236,20 @@ def agreement(scored: list[Scored]) -> str:
             groups[(s.row.group, s.row.seed, s.source)][s.row.interval] = s
     full = {k: v for k, v in groups.items() if set(INTERVALS) <= set(v)}
     same = {k: len({frozenset(v[i].seen) for i in INTERVALS}) == 1 for k, v in full.items()}
+    # the same, reading a non-finite loss as the explosion it is (the scoring allows that pair)
+    merged = {k: len({frozenset(SAME_AS.get(p, p) for p in v[i].seen) for i in INTERVALS}) == 1
+              for k, v in full.items()}
     vis = {k for k, v in full.items() if all(v[i].label_ok for i in INTERVALS)}
     lines = ["| recipes (training x writer) logged at 1/5/10/50 | groups | same verdict at every interval |",
              "|---|---:|---:|"]
 
-    def row(title: str, keys: set) -> None:
+    def row(title: str, keys: set, same: dict = same) -> None:
         n = len(keys)
         k = sum(same[x] for x in keys)
         lines.append(f"| {title} | {n} | {k} ({k / n:.0%}) |" if n else f"| {title} | 0 | n/a |")
 
     row("all", set(full))
+    row("all, nonfinite read as explosion", set(full), merged)
     row("label visible at every interval", vis)
     by_label: dict[str, set] = defaultdict(set)
     for k, v in full.items():
@@ -473,7 +479,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = [r for r in rows if split_of(r.seed) == args.split]
     t1 = time.perf_counter()
     scored = score(rows)
-    header += f"; split {args.split}: {len(rows)} logs listed, {len(scored)} scored runs, scored in " \
+    header += f"; split {args.split}: {len(rows)} recipe logs, {len(scored)} scored runs (a native " \
+              f"Lightning run counts once per logger), scored in " \
               f"{time.perf_counter() - t1:.0f} s"
     if args.list_misses:
         print(list_misses(scored))

@@ -128,11 +128,11 @@ MSE = F.mse_loss
 
 
 # ---- healthy ------------------------------------------------------------------------------------
-@grid("g-h-k2-sgd", "healthy", "teacher K=2, MLP, SGD 0.1 constant, 1000 steps, bs 32")
+@grid("g-h-k2-sgd", "healthy", "teacher K=2, MLP, SGD 0.2 constant, 1000 steps, bs 32")
 def _(seed: int) -> Curve:
     seeded(seed)
     return train(teacher_data(6000, 1000, 10, 2, seed + 101, temp=0.2), mlp(10, 32, 2), optim="sgd",
-                 lr=0.1, steps=1000, bs=32, seed=seed)
+                 lr=0.2, steps=1000, bs=32, seed=seed)
 
 
 @grid("g-h-k10-adam-cosine", "healthy", "teacher K=10, Adam 2e-3 + cosine, 800 steps, bs 64")
@@ -392,10 +392,10 @@ def _(seed: int) -> Curve:
                  steps=1000, bs=32, seed=seed)
 
 
-@grid("g-slow-linreg-sgd", "slow_convergence", "linear regression (MSE ~2000), SGD lr 2e-4, 1000 steps")
+@grid("g-slow-linreg-sgd", "slow_convergence", "linear regression (MSE ~2000), SGD lr 1.2e-4, 1000 steps")
 def _(seed: int) -> Curve:
     seeded(seed)
-    return train(regression_data(2000, 400, 12, seed + 136), nn.Linear(12, 1), optim="sgd", lr=2e-4,
+    return train(regression_data(2000, 400, 12, seed + 136), nn.Linear(12, 1), optim="sgd", lr=1.2e-4,
                  steps=1000, bs=32, loss_fn=MSE, seed=seed)
 
 
