@@ -6,10 +6,10 @@
 
 Two kinds of runs (``--what``):
 
-- ``native`` (``bench/_fresh/legacy.py``, ``misses.py``): 44 recipes trained *by* the writer's
+- ``native`` (``bench/_fresh/legacy.py``, ``misses.py``): 46 recipes trained *by* the writer's
   framework or loop and logged once, at its own interval: ``SummaryWriter``, our ``Recorder``,
   Lightning (every run logged to ``CSVLogger`` and ``TensorBoardLogger`` at once), Hugging Face
-  ``Trainer`` (``trainer_state.json``);
+  ``Trainer`` (``trainer_state.json``), Keras ``fit`` with ``CSVLogger`` (torch backend);
 - ``grid`` (``bench/_fresh/grid.py``, ``writers.py``): 37 recipes trained once each with a
   plain torch loop that keeps every step, then written by three of seven writers (our
   ``Recorder``, ``SummaryWriter``, Lightning ``CSVLogger`` and ``TensorBoardLogger``, HF
