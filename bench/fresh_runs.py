@@ -29,6 +29,10 @@ diagnose's features. A log whose check fails (a one-step spike that a 50-step me
 set only; ``bench/RESULTS.md`` reports the report set. ``--split tuning|report|all`` picks
 which runs are scored.
 
+Needs the ``peers`` and ``fixtures`` extras (Lightning, transformers, TensorBoard, Keras 3 on
+the torch backend, MLflow; MLflow 3 needs ``MLFLOW_ALLOW_FILE_STORE=true`` for a file store,
+which the script sets). Four seeds take about 8 minutes in two processes on a shared 2-core VM.
+
 ``--rescore`` re-reads the runs and labels kept in each ``seed-N/runs.json``: after a rule or
 feature change, the same runs are judged again without training them.
 """
