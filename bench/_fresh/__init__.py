@@ -1,0 +1,1 @@
+"""Recipe modules and writers of `bench/fresh_runs.py` (see its docstring)."""
