@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import notebook  # noqa: F401  (registers the notebook displays)
 from ._errors import ConfigError, DiagnoseError, ReadError, RuleError, StopTraining
 from ._version import __version__
 from .findings import Finding, Group, Report
@@ -37,9 +38,9 @@ __all__ = [
 
 _LAZY = {
     "Recorder": ("diagnose.record", "Recorder"),
-    "check": ("diagnose.engine", "check"),
+    "check": ("diagnose.pipeline", "check"),
     "load_rules": ("diagnose.rules", "load_rules"),
-    "sweep": ("diagnose.experiments", "sweep"),
+    "sweep": ("diagnose.pipeline", "sweep"),
 }
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from ._errors import RuleError
+from .features import FEATURES
 from .findings import SEVERITIES
 
 __all__ = [
@@ -488,9 +489,6 @@ def parse_rule_file(path: Path) -> Rule:
 
 def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
     """Validate one rule's data (already parsed from TOML)."""
-    from . import experiments  # noqa: F401  (registers the group features)
-    from .features import FEATURES
-
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise RuleError(f"{where}: unknown key(s): {', '.join(sorted(unknown))}")

@@ -27,8 +27,11 @@ from typing import Any, Collection, Mapping
 import numpy as np
 
 from .._errors import ReadError
+from ..findings import jsonable
 from ..run import Run, canonical_name, tidy_metrics
+from . import _native_fast
 from ._common import dedupe_steps, fits_int64
+from ._native_fast import Parsed
 
 METRICS_FILE = "metrics.jsonl"
 RUN_FILE = "run.json"
@@ -97,7 +100,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".run.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_jsonable(obj), f, indent=2, sort_keys=False, allow_nan=False)
+            json.dump(jsonable(obj), f, indent=2, sort_keys=False, allow_nan=False)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
@@ -108,22 +111,6 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         except OSError:
             pass
         raise
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return encode_value(obj)
-    if isinstance(obj, (np.floating,)):
-        return _jsonable(float(obj))
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    return str(obj)
 
 
 def could_hold(names: Collection[str]) -> bool:
@@ -234,8 +221,6 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
     Memory stays near the size of the columns (the file is never held whole), and
     every value is exactly what ``json.loads`` would give (see ``_native_fast``).
     """
-    from . import _native_fast
-
     try:
         with open(p, "rb") as f:
             if os.fstat(f.fileno()).st_size < COLUMNS_MIN_BYTES:
@@ -335,8 +320,6 @@ def parse_record(raw: bytes) -> tuple[int, list[tuple[str, float]], Any, Any]:
 
 def _tail_record(raw: bytes) -> Any:
     """An unterminated last line as a one-line block, as the line reader takes it; None if torn."""
-    from ._native_fast import Parsed
-
     try:
         step, parsed, wall, epoch = parse_record(raw)
     except BAD_RECORD:

@@ -36,6 +36,7 @@ from .._errors import ReadError, StopTraining
 from ..readers import native
 from ..run import canonical_name
 from . import _env
+from ._live import LiveChecker
 from ._tensors import global_grad_norm, tensor_type, to_floats
 
 __all__ = ["DEFAULT_FLUSH_EVERY", "DEFAULT_FLUSH_SECS", "Recorder"]
@@ -173,8 +174,6 @@ class Recorder:
             self.log = self._ignore  # type: ignore[method-assign]
             return
         if self.check_every:
-            from ._live import LiveChecker
-
             # before opening the log: a bad rule selection fails without leaving files
             self.live = LiveChecker(self.run_dir, every=self.check_every, stop_on=stop_on,
                                     on_finding=on_finding, rules=rules, config=config,

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..findings import Finding
-from ..run import Run, canonical_name, is_number
+from ..grouping import SEED_KEYS, run_seed, tuning_stage
+from ..run import PARAM_FIELDS, Run, canonical_name, infer_mode, is_number
 from .text import sorted_findings, steps_label
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,8 +114,6 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
 # small helpers
 # ---------------------------------------------------------------------------------------
 def _mode(metric: str) -> str:
-    from ..experiments import infer_mode
-
     return infer_mode(metric)
 
 
@@ -166,8 +165,6 @@ def _colors(n: int) -> list[Any]:
 
 
 def _key_params(run: Run, limit: int = 5, skip: Iterable[str] = ()) -> str:
-    from ..run import PARAM_FIELDS
-
     keys = [k for k in PARAM_FIELDS if k in run.params] + sorted(
         k for k in run.params if k not in PARAM_FIELDS)
     keys = [k for k in keys if k not in set(skip)]
@@ -573,7 +570,6 @@ def _swept_param(runs: Sequence[Run], result: Any) -> str | None:
     for g in getattr(result, "groups", None) or []:
         if getattr(g, "param", None):
             return g.param
-    from ..experiments import SEED_KEYS, tuning_stage
 
     varying = _varying(runs, SEED_KEYS)
     return min(varying, key=lambda k: (tuning_stage(k), k)) if varying else None
@@ -637,7 +633,6 @@ def sweep_figure(
         raise ValueError(f"no run records {metric!r}; pass metric= one they record")
     settings = _settings(points)
     by_seed = param is None and len(settings) == 1 and len(points) > 1
-    from ..experiments import SEED_KEYS, run_seed
 
     if by_seed:  # one setting, several seeds: each seed its own point on the left
         x_of = {p.run.id: run_seed(p.run) for p in points}
@@ -684,8 +679,6 @@ def sweep_figure(
 
 def _setting_labels(runs: Sequence[Run]) -> dict[str, str]:
     """Without a swept param: runs pooled by their params other than the seed."""
-    from ..experiments import SEED_KEYS
-
     varying = _varying(runs, SEED_KEYS)
     return {r.id: ", ".join(f"{k}={_fmt_param(r.params.get(k))}" for k in varying) or "all runs"
             for r in runs}

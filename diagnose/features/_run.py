@@ -18,8 +18,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .findings import Group
-from .run import Run
+from ..findings import Group
+from ..run import Run
 
 __all__ = [
     "FEATURES",
