@@ -1,4 +1,4 @@
-"""`diagnose check`, `rules`, `explain`, `features`: thin wrappers over the engine."""
+"""`diagnose check`, `rules`, `explain`, `formats`: thin wrappers over the pipeline."""
 
 from __future__ import annotations
 
