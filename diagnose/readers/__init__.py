@@ -177,28 +177,26 @@ def discover(
     Unreadable runs are collected, not raised: the caller decides the exit code.
     """
     out = Discovery()
-    claimed: set[Path] = set()
-    for root in paths:
-        root = Path(root)
-        if not root.exists():
-            out.errors.append(ReadError(root, "no such file or directory"))
+    roots = list(paths)
+    by_root: list[list[Run]] = [[] for _ in roots]
+    for claim in iter_claims(roots):
+        if isinstance(claim, ReadError):
+            out.errors.append(claim)
             continue
-        first = len(out.runs)
-        for path, hit in _walk(root, out.errors):
-            real = path.resolve()
-            if real in claimed or any(a in claimed for a in real.parents):
-                continue
-            claimed.add(real)
-            try:
-                runs = _read(path, *hit, aliases)
-            except ReadError as e:
-                out.errors.append(e)
-                continue
-            for r in runs:
-                out.runs.append(r)
-                if on_run:
-                    on_run(r)
-        _unique_ids(out.runs[first:], root, {r.id for r in out.runs[:first]})
+        try:
+            runs = read_claim(claim, aliases)
+        except ReadError as e:
+            out.errors.append(e)
+            continue
+        for r in runs:
+            out.runs.append(r)
+            by_root[claim.root].append(r)
+            if on_run:
+                on_run(r)
+    taken: set[str] = set()
+    for root, runs in zip(roots, by_root):
+        unique_ids(runs, root, set(taken))
+        taken.update(r.id for r in runs)
     return out
 
 
