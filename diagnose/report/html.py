@@ -21,12 +21,12 @@ from ..sweeps import CARD_FIELDS
 from .plot import (
     INSTALL_HINT,
     PlotUnavailable,
-    _key_params,
     figure_data_uri,
     require_matplotlib,
     run_figure,
     sweep_figure,
 )
+from .plot.run import _key_params
 from .sweep import display_table, title
 from .text import findings_by_owner, plural, sorted_findings, steps_label, summary_line
 
