@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("diagnose.readers",),
     ("diagnose.grouping",),  # below features: the group features measure what it groups
     ("diagnose.features",),
-    ("diagnose.rules", "diagnose.config"),
+    ("diagnose.expressions", "diagnose.rules", "diagnose.config"),
     ("diagnose.engine",),
     ("diagnose.sweeps",),
     ("diagnose.pipeline",),

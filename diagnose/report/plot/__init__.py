@@ -6,8 +6,10 @@ functions only, and figures are drawn on an Agg canvas without pyplot, so neithe
 ``import diagnose`` nor a notebook's own matplotlib backend is touched.
 """
 
+# ruff: noqa: F401  (a package that re-exports its modules' names: see __all__)
 from __future__ import annotations
 
+from . import run, sweep
 from .run import (
     INSTALL_HINT,
     SEVERITY_COLORS,
@@ -20,14 +22,4 @@ from .run import (
 )
 from .sweep import sweep_figure
 
-__all__ = [
-    "INSTALL_HINT",
-    "SEVERITY_COLORS",
-    "PlotUnavailable",
-    "figure_bytes",
-    "figure_data_uri",
-    "require_matplotlib",
-    "run_figure",
-    "save_figure",
-    "sweep_figure",
-]
+__all__ = sorted([*run.__all__, "SEVERITY_COLORS", *sweep.__all__])
