@@ -89,7 +89,7 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
-def _num(x: Any, digits: int = 3) -> str:
+def num(x: Any, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     if isinstance(x, float):
@@ -130,7 +130,7 @@ def _hashable_number(v: Any) -> Any:
     return int(r) if r.is_integer() and isinstance(v, (int, np.integer)) else r
 
 
-def _sort_key(v: Any) -> tuple:
+def sort_key(v: Any) -> tuple:
     """Numbers before strings, numbers numerically; None first."""
     if v is None:
         return (0, 0.0, "")
@@ -219,7 +219,7 @@ class Layout:
         cache = _LAYOUTS.get()
         if cache is None:
             return cls._of(runs, group_by)
-        key = (frozenset(map(id, runs)), tuple(_as_list(group_by)))
+        key = (frozenset(map(id, runs)), tuple(as_list(group_by)))
         lay = cache.get(key)
         if lay is None:
             lay = cache[key] = cls._of(runs, group_by)
@@ -229,7 +229,7 @@ class Layout:
 
     @classmethod
     def _of(cls, runs: Sequence[Run], group_by: str | Sequence[str] | None = None) -> "Layout":
-        patterns = [compile_pattern(p) for p in _as_list(group_by)]
+        patterns = [compile_pattern(p) for p in as_list(group_by)]
         kept: list[Run] = []
         settings: list[dict[str, Any]] = []
         seeds: list[Any] = []
@@ -274,7 +274,7 @@ class Layout:
         keys = self.__dict__.get("_order_keys")
         if keys is None:  # computed once: grouping sorts the same runs many times
             keys = self.__dict__["_order_keys"] = [
-                (tuple(_sort_key(v) for v in self.key(i)), _sort_key(self.seeds[i]))
+                (tuple(sort_key(v) for v in self.key(i)), sort_key(self.seeds[i]))
                 for i in range(len(self.runs))]
         return sorted(idx, key=keys.__getitem__)
 
@@ -286,7 +286,7 @@ class Layout:
         for i in self.order(range(len(self.runs))):
             out.setdefault(self.key(i), []).append(i)
         self.__dict__["_configs"] = dict(
-            sorted(out.items(), key=lambda kv: tuple(_sort_key(v) for v in kv[0])))
+            sorted(out.items(), key=lambda kv: tuple(sort_key(v) for v in kv[0])))
         return dict(self.__dict__["_configs"])
 
     def groups(self) -> list[Group]:
@@ -342,7 +342,7 @@ def layouts_shared() -> Iterator[None]:
         _LAYOUTS.reset(token)
 
 
-def _as_list(x: str | Sequence[str] | None) -> list[str]:
+def as_list(x: str | Sequence[str] | None) -> list[str]:
     if x is None:
         return []
     return [x] if isinstance(x, str) else [p for p in x if p]
@@ -400,8 +400,8 @@ class Setting:
         if self.score is None:
             return "no finite value"
         if self.std is None:
-            return _num(self.score, digits)
-        return f"{_num(self.score, digits)} ± {_num(self.std, digits)}"
+            return num(self.score, digits)
+        return f"{num(self.score, digits)} ± {num(self.std, digits)}"
 
 
 def settings_of(
@@ -434,5 +434,5 @@ def settings_of(
     return sorted(
         by_key.values(),
         key=lambda st: (st.score is None, sign * st.score if st.score is not None else 0.0,
-                        tuple(_sort_key(v) for v in st.params.values())),
+                        tuple(sort_key(v) for v in st.params.values())),
     )

@@ -27,7 +27,7 @@ from .engine import analyse_run, evaluate_group
 from .features import expect_many_medians
 from .features.group import summary_specs
 from .findings import Finding, Report
-from .grouping import _as_list, group_runs, layouts_shared
+from .grouping import as_list, group_runs, layouts_shared
 from .readers import Claim, iter_claims, read_claim, unique_ids
 from .rules import Rule, load_rules
 from .run import Run, canonical_name, infer_mode, selection_metric
@@ -397,7 +397,7 @@ def sweep(
         runs_or_paths)
     if findings is None:  # the engine reads the paths, makes run ids unique, runs the rules
         report = check(items, None, config, by=by, mode=asked_mode,
-                       group_by=_as_list(group_by) or None)
+                       group_by=as_list(group_by) or None)
         runs, errors, findings = report.runs, list(report.errors), report.findings
     else:
         runs, errors = [r for r in items if isinstance(r, Run)], []

@@ -18,7 +18,7 @@ import numpy as np
 from .features import nice, run_summary
 from .features.group import MIN_SEEDS, edge_info, longer_budget
 from .findings import Finding, Group, jsonable
-from .grouping import Layout, Setting, _num, _sort_key, fmt, run_seed, settings_of, tuning_stage
+from .grouping import Layout, Setting, fmt, num, run_seed, settings_of, sort_key, tuning_stage
 from .run import PARAM_FIELDS, Run, counterpart, finite, infer_mode, is_number, is_train_metric
 
 __all__ = ["CARD_FIELDS", "SweepResult", "compare", "next_knob_text"]
@@ -202,7 +202,7 @@ def _plan(lay: Layout, settings: list[Setting], best: Setting | None, best_run: 
     fixed_keys = [k for k in lay.keys if k not in varying]
     fixed_parts = [f"{k}={_short(fmt(lay.settings[0][k]))}" for k in fixed_keys
                    if lay.settings[0].get(k) is not None] if lay.runs else []
-    seeds = sorted({s for s in lay.seeds if s is not None}, key=_sort_key)
+    seeds = sorted({s for s in lay.seeds if s is not None}, key=sort_key)
     if len(seeds) == 1:
         fixed_parts.insert(0, f"seed={fmt(seeds[0])}")
     for k in ("data_version", "code_version"):
@@ -210,7 +210,7 @@ def _plan(lay: Layout, settings: list[Setting], best: Setting | None, best_run: 
         if len(vals) == 1 and None not in vals:
             fixed_parts.insert(0, f"{k}={_short(str(vals.pop()))}")
     changed = [f"{k}: " + ", ".join(fmt(v) for v in sorted({s.get(k) for s in lay.settings},
-                                                            key=_sort_key)) for k in varying]
+                                                            key=sort_key)) for k in varying]
     if len(seeds) > 1:
         changed.append("seed: " + ", ".join(fmt(s) for s in seeds))
     order_words = "lowest" if mode == "min" else "highest"
@@ -219,7 +219,7 @@ def _plan(lay: Layout, settings: list[Setting], best: Setting | None, best_run: 
     if is_train_metric(by):
         vs = settings_of(lay.runs, val_sums, varying, infer_mode(val)) if val else []
         vs = [s for s in vs if s.score is not None]
-        pick = f"{vs[0].label} ({val} {_num(vs[0].score)})" if vs else "nothing (no validation metric logged)"
+        pick = f"{vs[0].label} ({val} {num(vs[0].score)})" if vs else "nothing (no validation metric logged)"
         warn = (f"Warning: {by} is a training metric; selection should use the validation "
                 f"metric, which picks {pick}.")
         notes.append(warn)
@@ -253,14 +253,14 @@ def _plan(lay: Layout, settings: list[Setting], best: Setting | None, best_run: 
         if len(seeds) > 1:
             question = "How much does the result vary across seeds?"
             decision = (f"Over {best.n} seeds the {metric_words} is {best.mean_std()} "
-                        f"(range {_num(min(best.best))} to {_num(max(best.best))}).")
+                        f"(range {num(min(best.best))} to {num(max(best.best))}).")
         elif best.n > 1:
             question = "Which of these runs is best? (their recorded params do not differ)"
-            decision = (f"{best_run.id} has the best {metric_words} ({_num(by_sums[best_run.id]['best'])}) "
+            decision = (f"{best_run.id} has the best {metric_words} ({num(by_sums[best_run.id]['best'])}) "
                         f"of {best.n} runs whose recorded params do not differ.")
         else:
             question = "Is this setting good enough to build on?"
-            decision = (f"One run: {best_run.id} reaches {by} {_num(best.score)} at step "
+            decision = (f"One run: {best_run.id} reaches {by} {num(best.score)} at step "
                         f"{by_sums[best_run.id].get('best_step')}.")
         card = _card(question, fixed_parts, changed, selection, best_desc, nxt)
         return {"decision": f"{decision}\nNext: {nxt}", "next": nxt, "card": card,
@@ -335,7 +335,7 @@ def _next_for_sweep(p: str, settings: list[Setting], best: Setting, lay: Layout,
         gap = abs(best.score - second.score)
         if spreads and max(spreads) >= gap:
             return (f"{best.label} and {second.label} are within seed noise "
-                    f"(gap {_num(gap)}, seed range up to {_num(max(spreads))}); stabilise "
+                    f"(gap {num(gap)}, seed range up to {num(max(spreads))}); stabilise "
                     "training (lower lr, warmup or clipping) or add seeds before choosing.")
     params = {**{k: v for k, v in lay.settings[0].items()}, **best.params}
     keep = best.label

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..findings import Group
-from ..grouping import Layout, Setting, _num, run_seed, settings_of
+from ..grouping import Layout, Setting, num, run_seed, settings_of
 from ..run import Run, canonical_name, counterpart, finite, infer_mode, is_number, is_train_metric
 from ._run import GroupContext, group_feature, nice, run_summary
 
@@ -288,6 +288,6 @@ def selection_metric(ctx: GroupContext) -> dict[str, Any]:
         sums = {r.id: _summary_for(ctx, r, val, val_mode) for r in ctx.runs}
         vpicks = [s for s in settings_of(ctx.runs, sums, keys, val_mode) if s.score is not None]
         if vpicks:
-            out["val_pick"] = f"{vpicks[0].label} ({val} {_num(vpicks[0].score)})"
+            out["val_pick"] = f"{vpicks[0].label} ({val} {num(vpicks[0].score)})"
             out["same_pick"] = float(bool(picks) and vpicks[0].label == picks[0].label)
     return out

@@ -26,7 +26,7 @@ from .plot import (
     run_figure,
     sweep_figure,
 )
-from .plot.run import _key_params
+from .plot.run import key_params
 from .sweep import display_table, title
 from .text import findings_by_owner, plural, sorted_findings, steps_label, summary_line
 
@@ -117,7 +117,7 @@ def _img(uri: str, alt: str) -> str:
 
 
 def _params_text(run: Run) -> str:
-    return _key_params(run, limit=8)
+    return key_params(run, limit=8)
 
 
 def _run_meta(run: Run) -> str:

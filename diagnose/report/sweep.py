@@ -10,7 +10,7 @@ import math
 from typing import Any, Sequence
 
 from ..findings import json_number
-from ..grouping import _num, fmt
+from ..grouping import fmt, num
 from ..run import finite
 from ..sweeps import CARD_FIELDS, SweepResult
 from .markdown import cell
@@ -78,10 +78,10 @@ def display_table(res: SweepResult) -> tuple[list[str], list[list[str]]]:
         cells = [name, *[fmt(r.get(k)) if r.get(k) is not None else "" for k in res.varying]]
         if "seed" in head:
             cells.append(fmt(r.get("seed")) if r.get("seed") is not None else "")
-        cells += [_num(r.get("best_val_metric")), _num(r.get("best_step")),
-                  _num(r.get("final_val_metric"))]
+        cells += [num(r.get("best_val_metric")), num(r.get("best_step")),
+                  num(r.get("final_val_metric"))]
         if res.val_metric != res.by:
-            cells.append(_num(r.get("best_by")))
+            cells.append(num(r.get("best_by")))
         tt = r.get("train_time")
         cells += [f"{tt:.3g}s" if finite(tt) else "", r.get("findings") or ""]
         if r.get("decision"):
@@ -102,7 +102,7 @@ def to_text(res: SweepResult) -> str:
     if any(s.n > 1 for s in res.settings):
         lines += ["", f"Settings, {res.by} best over steps, mean ± std over seeds:"]
         for s in res.settings:
-            rng = (f"  range {_num(min(s.best))}..{_num(max(s.best))}" if len(s.best) > 1
+            rng = (f"  range {num(min(s.best))}..{num(max(s.best))}" if len(s.best) > 1
                    else "")
             lines.append(f"  {s.label}: {s.mean_std()} ({s.n} run{'s' * (s.n != 1)}){rng}")
     group_findings = [f for f in res.findings if f.group]
@@ -135,8 +135,8 @@ def to_markdown(res: SweepResult) -> str:
                   "|---|---:|---:|---:|---:|"]
         for s in res.settings:
             lines.append(f"| {esc(s.label)} | {s.n} | {s.mean_std()} | "
-                         f"{_num(min(s.best)) if s.best else ''} | "
-                         f"{_num(max(s.best)) if s.best else ''} |")
+                         f"{num(min(s.best)) if s.best else ''} | "
+                         f"{num(max(s.best)) if s.best else ''} |")
     group_findings = [f for f in res.findings if f.group]
     if group_findings:
         lines += ["", "**Across runs**", ""]

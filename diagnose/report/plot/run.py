@@ -72,7 +72,7 @@ def require_matplotlib() -> None:
         raise PlotUnavailable(f"plots need matplotlib; install it with: {INSTALL_HINT}") from e
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -111,11 +111,7 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
 # ---------------------------------------------------------------------------------------
 # small helpers
 # ---------------------------------------------------------------------------------------
-def _mode(metric: str) -> str:
-    return infer_mode(metric)
-
-
-def _wants_log(values: Iterable[np.ndarray]) -> bool:
+def wants_log(values: Iterable[np.ndarray]) -> bool:
     """True when the finite values are all positive and span more than ``LOG_DECADES``."""
     parts = [np.asarray(v, dtype=float) for v in values]
     v = np.concatenate(parts) if parts else np.empty(0)
@@ -123,11 +119,11 @@ def _wants_log(values: Iterable[np.ndarray]) -> bool:
     return len(v) >= 2 and v.min() > 0 and math.log10(v.max() / v.min()) > LOG_DECADES
 
 
-def _fmt_value(v: float) -> str:
+def fmt_value(v: float) -> str:
     return f"{v:.4g}" if math.isfinite(v) else str(v)
 
 
-def _fmt_param(v: Any) -> str:
+def fmt_param(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
@@ -135,7 +131,7 @@ def _plain(v: Any) -> bool:
     return v is None or isinstance(v, (str, bool)) or is_number(v)
 
 
-def _varying(runs: Sequence[Run], skip: Iterable[str] = ()) -> list[str]:
+def varying_params(runs: Sequence[Run], skip: Iterable[str] = ()) -> list[str]:
     """Params (plain values only) that differ between runs, sorted by name."""
     skip = set(skip)
     keys = sorted({k for r in runs for k, v in r.params.items() if _plain(v) and k not in skip})
@@ -146,10 +142,10 @@ def run_labels(runs: Sequence[Run]) -> list[str]:
     """Short legend labels: the params that differ between runs (``lr=10``), else the ids."""
     if len(runs) < 2:
         return [r.id for r in runs]
-    varying = _varying(runs)
+    varying = varying_params(runs)
     if not varying:
         return [r.id for r in runs]
-    labels = [", ".join(f"{k}={_fmt_param(r.params.get(k))}" for k in varying) for r in runs]
+    labels = [", ".join(f"{k}={fmt_param(r.params.get(k))}" for k in varying) for r in runs]
     return labels if len(set(labels)) == len(labels) else [r.id for r in runs]
 
 
@@ -162,11 +158,11 @@ def _colors(n: int) -> list[Any]:
     return [cmap(x) for x in np.linspace(0.0, 0.92, n)]
 
 
-def _key_params(run: Run, limit: int = 5, skip: Iterable[str] = ()) -> str:
+def key_params(run: Run, limit: int = 5, skip: Iterable[str] = ()) -> str:
     keys = [k for k in PARAM_FIELDS if k in run.params] + sorted(
         k for k in run.params if k not in PARAM_FIELDS)
     keys = [k for k in keys if k not in set(skip)]
-    bits = [f"{k}={_fmt_param(run.params[k])}" for k in keys if _plain(run.params[k])]
+    bits = [f"{k}={fmt_param(run.params[k])}" for k in keys if _plain(run.params[k])]
     return ", ".join(bits[:limit]) + (", ..." if len(bits) > limit else "")
 
 
@@ -256,7 +252,7 @@ def run_figure(
     lines = _finding_lines(runs, found) if notes else []
     foot = [0.1 + 0.19 * len(lines)] if lines else []
     heights = [p.height for p in panels] + foot
-    fig = _new_figure(width, sum(heights) + 0.45)
+    fig = new_figure(width, sum(heights) + 0.45)
     grid = fig.add_gridspec(len(heights), 1, height_ratios=heights)
     axes: list[Axes] = []
     for i, panel in enumerate(panels):
@@ -315,7 +311,7 @@ def _draw_panel(ax: Axes, panel: Panel, runs: Sequence[Run], labels: Sequence[st
             bad_steps.append(steps[~np.isfinite(values)])
             if metric.startswith("val/"):
                 _mark_best(ax, steps, values, metric, c, None if multi else panel)
-    edge_marks = _finish_y(ax, series, bad_steps, panel)
+    edge_marks = finish_y(ax, series, bad_steps, panel)
     ax.set_ylabel(panel.ylabel)
     ax.grid(True, alpha=0.25, lw=0.6)
     if panel.key == "lr":
@@ -350,7 +346,7 @@ def _off_scale_cap(values: Sequence[np.ndarray]) -> float | None:
     return cap if top > cap else None
 
 
-def _finish_y(ax: Axes, series: Sequence[tuple[np.ndarray, np.ndarray]],
+def finish_y(ax: Axes, series: Sequence[tuple[np.ndarray, np.ndarray]],
               bad_steps: Sequence[np.ndarray], panel: Panel | None) -> bool:
     """Scale and limits of a panel, and the marks on its top edge; True if there are marks.
 
@@ -365,7 +361,7 @@ def _finish_y(ax: Axes, series: Sequence[tuple[np.ndarray, np.ndarray]],
                 color=NONFINITE_COLOR, fontsize=10)
     cap = None if panel is not None and panel.key == "lr" else _off_scale_cap(values)
     shown = [np.minimum(v, cap) for v in values] if cap else values
-    if _wants_log(shown):
+    if wants_log(shown):
         ax.set_yscale("log")
     elif panel is not None:
         _honest_limits(ax, panel, shown)
@@ -432,10 +428,10 @@ def _mark_best(ax: Axes, steps: np.ndarray, values: np.ndarray, metric: str, col
     if not ok.any():
         return
     s, v = steps[ok], values[ok]
-    i = int(np.argmin(v) if _mode(metric) == "min" else np.argmax(v))
+    i = int(np.argmin(v) if infer_mode(metric) == "min" else np.argmax(v))
     label = "_"
     if panel is not None:
-        label = f"best {_series_label(metric, panel)} {_fmt_value(float(v[i]))} @ step {int(s[i])}"
+        label = f"best {_series_label(metric, panel)} {fmt_value(float(v[i]))} @ step {int(s[i])}"
     ax.plot([s[i]], [v[i]], marker="*", ms=14, color=color or VAL_COLOR, mec="black", mew=0.8,
             ls="none", zorder=7, label=label)
 
@@ -525,7 +521,7 @@ def _finding_lines(runs: Sequence[Run], found: Sequence[Finding]) -> list[tuple[
 def _title(ax: Axes, runs: Sequence[Run], found: Sequence[Finding], title: str | None) -> None:
     if title is None:
         if len(runs) == 1:
-            params = _key_params(runs[0])
+            params = key_params(runs[0])
             title = runs[0].id + (f"\n{params}" if params else "")
         else:
             title = f"{len(runs)} runs"

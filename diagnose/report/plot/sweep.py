@@ -16,19 +16,18 @@ import numpy as np
 
 from ...findings import Finding
 from ...grouping import SEED_KEYS, run_seed, tuning_stage
-from ...run import Run, is_number
+from ...run import Run, infer_mode, is_number
 from .run import (
     NONFINITE_COLOR,
     TRAIN_COLOR,
     VAL_COLOR,
-    _finish_y,
-    _fmt_param,
-    _fmt_value,
-    _key_params,
-    _mode,
-    _new_figure,
-    _varying,
-    _wants_log,
+    finish_y,
+    fmt_param,
+    fmt_value,
+    key_params,
+    new_figure,
+    varying_params,
+    wants_log,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,7 +67,7 @@ def _swept_param(runs: Sequence[Run], result: Any) -> str | None:
         if getattr(g, "param", None):
             return g.param
 
-    varying = _varying(runs, SEED_KEYS)
+    varying = varying_params(runs, SEED_KEYS)
     return min(varying, key=lambda k: (tuning_stage(k), k)) if varying else None
 
 
@@ -120,7 +119,7 @@ def sweep_figure(
     param = param or _swept_param(runs, result)
     metric = metric or _default_metric(runs, result)
     mode = mode or (getattr(result, "mode", None) if metric == getattr(result, "by", None)
-                    else None) or _mode(metric)
+                    else None) or infer_mode(metric)
     errors = {f.run for f in found if f.severity == "error" and f.run}
     pooled = _setting_labels(runs) if param is None else {}
     points = [_point(r, r.param(param) if param else pooled[r.id], metric, mode, r.id in errors)
@@ -140,7 +139,7 @@ def sweep_figure(
     if not by_seed:
         left_settings = settings
 
-    fig = _new_figure(width, 4.6 + (0.25 if missing else 0))
+    fig = new_figure(width, 4.6 + (0.25 if missing else 0))
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.15]})
     left.set_label("sweep")
     right.set_label("curves")
@@ -155,12 +154,12 @@ def sweep_figure(
     nseeds = max(len(v) for v in settings.values())
     if title is None:
         what = (f"Sweep over {param}" if param else
-                f"{len(points)} seeds of one setting ({_key_params(points[0].run, 3, skip=SEED_KEYS)})"
+                f"{len(points)} seeds of one setting ({key_params(points[0].run, 3, skip=SEED_KEYS)})"
                 if by_seed else f"{len(runs)} runs")
         best = ("" if best_x is None or by_seed
-                else f" — best {param or 'setting'}: {_fmt_param(best_x)}")
+                else f" — best {param or 'setting'}: {fmt_param(best_x)}")
         title = f"{what}: {metric} ({mode}){best}"
-        also = [k for k in _varying(runs, SEED_KEYS) if k != param] if param else []
+        also = [k for k in varying_params(runs, SEED_KEYS) if k != param] if param else []
         if also:
             title += f"; {', '.join(also[:3])} also var{'y' if len(also) > 1 else 'ies'}"
         if nseeds > 1:
@@ -176,8 +175,8 @@ def sweep_figure(
 
 def _setting_labels(runs: Sequence[Run]) -> dict[str, str]:
     """Without a swept param: runs pooled by their params other than the seed."""
-    varying = _varying(runs, SEED_KEYS)
-    return {r.id: ", ".join(f"{k}={_fmt_param(r.params.get(k))}" for k in varying) or "all runs"
+    varying = varying_params(runs, SEED_KEYS)
+    return {r.id: ", ".join(f"{k}={fmt_param(r.params.get(k))}" for k in varying) or "all runs"
             for r in runs}
 
 
@@ -206,7 +205,7 @@ def _x_positions(ax: Axes, settings: Mapping[Any, list[_Point]], numeric: bool,
         if _is_log_spaced(xs):
             ax.set_xscale("log")
         if len(xs) <= 12:  # ticks at the values tried
-            ax.set_xticks(xs, [_fmt_param(x) for x in settings])
+            ax.set_xticks(xs, [fmt_param(x) for x in settings])
             ax.minorticks_off()
         return {x: float(x) for x in settings}
     ax.set_xticks(range(len(settings)), [textwrap.shorten(str(x), 18, placeholder="...")
@@ -262,15 +261,15 @@ def _draw_sweep_values(ax: Axes, settings: Mapping[Any, list[_Point]], xpos: Map
         ax.scatter(diverged, np.full(len(diverged), 0.96), transform=ax.get_xaxis_transform(),
                    marker="x", s=50, lw=2, color=NONFINITE_COLOR, clip_on=False, zorder=6,
                    label="final NaN/inf (diverged)")
-    if _wants_log([np.array(best_mean), np.array(final_mean)]):
+    if wants_log([np.array(best_mean), np.array(final_mean)]):
         ax.set_yscale("log")
     scored = [(m, x) for m, x in zip(best_mean, settings) if math.isfinite(m)]
     best_x = None
     if scored and len(settings) > 1 and compare:
         m, best_x = (min if mode == "min" else max)(scored, key=lambda t: t[0])
-        what = f"{name}={_fmt_param(best_x)}" if name else str(best_x)
+        what = f"{name}={fmt_param(best_x)}" if name else str(best_x)
         ax.plot([xpos[best_x]], [m], marker="*", ms=22, color="#ffd43b", mec="black", mew=1.0,
-                ls="none", zorder=7, label=f"best: {what} ({_fmt_value(m)})")
+                ls="none", zorder=7, label=f"best: {what} ({fmt_value(m)})")
     _pad_x(ax, list(xpos.values()))
     ax.legend(fontsize=8, loc="best", framealpha=0.85)
     return best_x
@@ -300,7 +299,7 @@ def _draw_sweep_curves(ax: Axes, settings: Mapping[Any, list[_Point]], metric: s
         steps, vals = _aligned([p.run for p in pts], metric)
         if not len(steps):
             continue
-        label = f"{param}={_fmt_param(x)}" if param else (str(x) if n > 1 else "mean")
+        label = f"{param}={fmt_param(x)}" if param else (str(x) if n > 1 else "mean")
         counts = np.isfinite(vals).sum(axis=0)
         mean = np.nanmean(np.where(counts > 0, vals, 0.0), axis=0)  # no all-NaN column warning
         mean[counts == 0] = np.nan
@@ -321,7 +320,7 @@ def _draw_sweep_curves(ax: Axes, settings: Mapping[Any, list[_Point]], metric: s
         for p in pts:
             s_, v_ = p.run.arrays(metric)
             bad.append(s_[~np.isfinite(v_)])
-    _finish_y(ax, series, bad, None)
+    finish_y(ax, series, bad, None)
     ax.set_xlabel("step")
     ax.set_ylabel(metric)
     ax.grid(True, alpha=0.25, lw=0.6)
