@@ -300,7 +300,7 @@ def _peek(stream: Iterator[Any], n: int) -> tuple[int, Iterator[Any]]:
     return count, itertools.chain(head, stream)
 
 
-def _assemble(res: Any, given: list[Run], paths: Sequence[Any], task: Any, cfg: Config,
+def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, cfg: Config,
               group_by: Sequence[str] | None) -> Report:
     """The report from per-item outcomes: unique ids, errors in walk order, group rules."""
     report = Report()
@@ -353,8 +353,8 @@ def _assemble(res: Any, given: list[Run], paths: Sequence[Any], task: Any, cfg: 
     return report
 
 
-def _renamed(run: Run, found: list[Finding], summary: dict[str, Any], old: str, claim: Any,
-             pos: int, task: Any, cfg: Config) -> tuple[list[Finding], dict[str, Any]]:
+def _renamed(run: Run, found: list[Finding], summary: dict[str, Any], old: str,
+             claim: Claim | None, pos: int, task: Task, cfg: Config) -> tuple[list[Finding], dict[str, Any]]:
     """A run's results after its id was made unique: findings name the new id.
 
     Per-run ignores match ids; when the new id selects other rules than the one

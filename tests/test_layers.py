@@ -149,3 +149,25 @@ def test_the_checker_sees_lazy_and_upward_imports(tmp_path):
              if isinstance(n, ast.ImportFrom)]
     assert sorted(found) == [(["diagnose.report"], 3), (["diagnose.run"], 1)]
     assert _layer("diagnose.report.html") > _layer("diagnose.engine") > _layer("diagnose.run")
+
+
+#: Optional libraries: imported inside the functions that need them, never at module level,
+#: so `import diagnose` and `diagnose check` stay light. An integration module is the one
+#: place its own framework is imported at the top (importing it means having it).
+OPTIONAL = {"torch", "matplotlib", "pandas", "dask", "distributed", "fsspec", "tensorboard",
+            "wandb", "lightning", "transformers", "scipy", "mlflow"}
+
+
+def test_optional_libraries_are_imported_lazily():
+    top = []
+    for mod, path in MODULES.items():
+        if mod.startswith("diagnose.integrations."):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in tree.body:
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [])
+            top += [f"{mod}:{node.lineno} imports {n}" for n in names
+                    if n.split(".")[0] in OPTIONAL]
+    assert not top, "\n".join(top)
