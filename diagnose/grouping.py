@@ -235,8 +235,8 @@ class Layout:
         seeds: list[Any] = []
         ungrouped: list[Run] = []
         for run in runs:
-            from_path = path_params(run.path, patterns) if run.path and (patterns or not run.params) \
-                else {}
+            wanted = run.path and (patterns or not run.params)
+            from_path = path_params(run.path, patterns) if wanted else {}
             for k, v in from_path.items():
                 run.params.setdefault(k, v)
             source = from_path if patterns else run.params

@@ -48,7 +48,8 @@ class Task:
     metric: str
     mode: str
     live: bool = False
-    #: (metric, mode) pairs summarised besides the selection metric (see :func:`diagnose.features.group.summary_specs`)
+    #: (metric, mode) pairs summarised besides the selection metric
+    #: (see :func:`diagnose.features.group.summary_specs`)
     extra: list[tuple[str, str]] = field(default_factory=list)
     keep_metrics: bool = False
     #: the parent's working directory: relative paths are opened against it elsewhere
@@ -354,7 +355,8 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
 
 
 def _renamed(run: Run, found: list[Finding], summary: dict[str, Any], old: str,
-             claim: Claim | None, pos: int, task: Task, cfg: Config) -> tuple[list[Finding], dict[str, Any]]:
+             claim: Claim | None, pos: int, task: Task, cfg: Config
+             ) -> tuple[list[Finding], dict[str, Any]]:
     """A run's results after its id was made unique: findings name the new id.
 
     Per-run ignores match ids; when the new id selects other rules than the one
@@ -364,7 +366,8 @@ def _renamed(run: Run, found: list[Finding], summary: dict[str, Any], old: str,
         return [r.code for r in task.rules if not ignored_for_run(r, run.path, rid, cfg)]
 
     if cfg.per_run_ignores and chosen(old) != chosen(run.id):
-        src = run if run.has_metrics or claim is None else read_claim(claim, cfg.metrics or None, task.cwd)[pos]
+        src = run if run.has_metrics or claim is None else \
+            read_claim(claim, cfg.metrics or None, task.cwd)[pos]
         src.id = run.id
         _, found, summary, _ = analyse(src, task)
         return found, summary

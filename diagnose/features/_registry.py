@@ -14,7 +14,8 @@ import numpy as np
 from ..findings import Group
 from ..run import Run
 
-__all__ = ["FEATURES", "FeatureSpec", "GroupContext", "Value", "compute", "feature", "group_feature"]
+__all__ = ["FEATURES", "FeatureSpec", "GroupContext", "Value", "compute", "feature",
+           "group_feature"]
 
 Value = float | int | str | None
 

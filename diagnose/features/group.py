@@ -1,7 +1,8 @@
-"""Group features: measurements over a seed group, a sweep or a mixed group (rules/DG3*.toml judge them).
+"""Group features: measurements over a seed group, a sweep or a mixed group.
 
-They read the per-run summaries the engine computed (never raw curves when a summary
-is there) and the layout :mod:`diagnose.grouping` found.
+The rules in ``rules/DG3*.toml`` judge them. They read the per-run summaries the
+engine computed (never raw curves when a summary is there) and the layout
+:mod:`diagnose.grouping` found.
 """
 
 from __future__ import annotations
