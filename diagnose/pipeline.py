@@ -142,7 +142,7 @@ def run_claims(items: Iterable[Claim | Run | ReadError], task: Task, executor: A
 
     ``items`` may be a generator (the walk): work is handed out as it is found, in
     batches that start small (workers get going at once) and grow (fewer messages).
-    ``progress`` (see :class:`diagnose.engine.Progress`) hears about items found and done.
+    ``progress`` (see :class:`Progress`) hears about items found and done.
     """
     res = Results()
     if executor is None:
