@@ -27,7 +27,7 @@ from typing import Any, Collection, Mapping
 import numpy as np
 
 from .._errors import ReadError
-from ..findings import jsonable
+from ..findings import json_number, jsonable
 from ..run import Run, canonical_name, tidy_metrics
 from . import _native_fast
 from ._common import dedupe_steps, fits_int64
@@ -38,19 +38,11 @@ RUN_FILE = "run.json"
 FORMAT_TAG = "diagnose-run"
 RESERVED = ("step", "wall_time", "epoch")
 
-_NONFINITE_OUT = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _NONFINITE_IN = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def encode_value(v: float) -> float | str:
-    """A float as written to ``metrics.jsonl``: itself, or a string for NaN/±inf."""
-    if v != v:
-        return "NaN"
-    return _NONFINITE_OUT.get(v, v)
-
-
 def decode_value(v: Any) -> float:
-    """Inverse of :func:`encode_value`. Raises ValueError on anything else."""
+    """Inverse of :func:`diagnose.findings.json_number`. Raises ValueError on anything else."""
     if isinstance(v, str):
         return _NONFINITE_IN[v] if v in _NONFINITE_IN else _raise(v)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -66,9 +58,7 @@ def format_value(v: float) -> str:
     """One value as JSON text: ``repr`` (shortest round-trip form) or a NaN/±inf string."""
     if v - v == 0.0:  # finite; False for NaN and ±inf
         return repr(v)
-    if v != v:
-        return '"NaN"'
-    return '"Infinity"' if v > 0 else '"-Infinity"'
+    return f'"{json_number(v)}"'
 
 
 def json_key(name: str) -> str:
