@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from .record import Recorder
+
 CHAPTER_LRS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 CHAPTER_STEPS = 40
 DATA_SEED = 11
@@ -48,8 +50,6 @@ def train_chapter_sweep(
     """
     import torch
     from torch import nn
-
-    from .record import Recorder
 
     torch.manual_seed(DATA_SEED)
     X = torch.randn(240, 2)

@@ -1,4 +1,4 @@
-"""`diagnose check`, `rules`, `explain`, `features`: thin wrappers over the engine."""
+"""`diagnose check`, `rules`, `explain`, `formats`: thin wrappers over the pipeline."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from pathlib import Path
 
 import click
 
+from . import pipeline
 from ._errors import ConfigError, RuleError
+from ._progress import Progress
 from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, ensure_parent, fail
+from .config import load_config
+from .readers import FORMATS
+from .report import render
+from .report.github import step_summary
+from .rules import load_rules
 
 FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
 
@@ -50,12 +57,6 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
 
     PATHS may be folders, log files or URLs (s3://..., gs://...; needs fsspec and its backend).
     """
-    from ._progress import Progress
-    from .config import load_config
-    from .engine import check as run_check
-    from .report import render
-    from .rules import load_rules
-
     try:
         cfg = load_config(config_path)
         cfg = cfg.merged(select=_csv(select), ignore=_csv(ignore), fail_on=fail_on)
@@ -64,7 +65,7 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
         fail(str(e))
     client = _dask_client(dask_address) if dask_address else None
     try:
-        report = run_check(list(paths), rules, cfg, by=by, mode=mode,
+        report = pipeline.check(list(paths), rules, cfg, by=by, mode=mode,
                            group_by=list(group_by) or None, executor=client,
                            jobs=None if client else jobs, keep_metrics=False,
                            progress=Progress(enabled=False if quiet else None))
@@ -109,10 +110,8 @@ def _dask_client(address: str):
 
 def _github_extras(report) -> None:
     """On GitHub Actions: annotations to stderr, summary appended to $GITHUB_STEP_SUMMARY."""
-    from .report import render
-
     try:
-        from .report.github import step_summary
+        pass
     except ImportError:  # formatter not available
         return
     click.echo(render(report, "github"), err=True)
@@ -126,8 +125,6 @@ def _github_extras(report) -> None:
 @click.option("--rules", "rules_paths", multiple=True, type=click.Path(exists=True, path_type=Path))
 def rules_cmd(rules_paths) -> None:
     """List the rules: code, name, pattern, severity, tags."""
-    from .rules import load_rules
-
     try:
         rules = load_rules(rules_paths or None)
     except RuleError as e:
@@ -143,8 +140,6 @@ def rules_cmd(rules_paths) -> None:
 @click.option("--rules", "rules_paths", multiple=True, type=click.Path(exists=True, path_type=Path))
 def explain(code, rules_paths) -> None:
     """Print a rule's documentation and parameters (by code or name)."""
-    from .rules import load_rules
-
     try:
         rules = load_rules(rules_paths or None)
     except RuleError as e:
@@ -159,8 +154,6 @@ def explain(code, rules_paths) -> None:
 @click.command()
 def formats() -> None:
     """List the log formats diagnose reads."""
-    from .readers import FORMATS
-
     for name, mod in FORMATS:
         import importlib
 

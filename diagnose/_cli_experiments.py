@@ -1,4 +1,4 @@
-"""`diagnose sweep`, `card` and `demo`: thin wrappers over :mod:`diagnose.experiments`."""
+"""`diagnose sweep`, `card` and `demo`: thin wrappers over :func:`diagnose.pipeline.sweep`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from typing import Any, Sequence
 
 import click
 
+from . import _chapter as chapter
+from . import pipeline
 from ._errors import ConfigError, RuleError
 from .cli import EXIT_USAGE, fail
+from .config import load_config
+from .report import render
+from .report.sweep import render as render_sweep
+from .sweeps import CARD_FIELDS
 
 SWEEP_FORMATS = ["text", "markdown", "csv", "json"]
 
@@ -35,12 +41,9 @@ def _common(fn):
 
 def _run_sweep(paths: Sequence[Path], by: str | None, mode: str | None,
                group_by: Sequence[str], config_path: Path | None):
-    from .config import load_config
-    from .experiments import sweep
-
     try:
         cfg = load_config(config_path)
-        result = sweep(paths, by=by or cfg.by, mode=mode or cfg.mode,
+        result = pipeline.sweep(paths, by=by or cfg.by, mode=mode or cfg.mode,
                        group_by=list(group_by) or None, config=cfg)
     except (ConfigError, RuleError, ValueError) as e:
         fail(str(e))
@@ -65,7 +68,7 @@ def _emit(text: str, output: Path | None) -> None:
 def sweep(paths, by, mode, group_by, config_path, output, fmt) -> None:
     """Compare runs: experiment table, best setting, decision and next experiment."""
     result = _run_sweep(paths, by, mode, group_by, config_path)
-    _emit(result.render(fmt), output)
+    _emit(render_sweep(result, fmt), output)
     if result.errors:
         raise click.exceptions.Exit(EXIT_USAGE)
 
@@ -77,8 +80,6 @@ def sweep(paths, by, mode, group_by, config_path, output, fmt) -> None:
 def card(paths, by, mode, group_by, config_path, output, fmt) -> None:
     """Print the tuning decision card of the runs under PATHS."""
     import json
-
-    from .experiments import CARD_FIELDS
 
     result = _run_sweep(paths, by, mode, group_by, config_path)
     if fmt == "json":
@@ -160,8 +161,6 @@ def demo(directory, lrs, steps, seeds) -> None:
     Runs are recorded under DIRECTORY (default: a new temporary folder), so
     `diagnose check DIRECTORY` and `diagnose sweep DIRECTORY` work afterwards.
     """
-    from . import _chapter as chapter
-
     try:
         import torch
     except ImportError:
@@ -189,17 +188,13 @@ def demo(directory, lrs, steps, seeds) -> None:
     finally:
         torch.set_num_threads(threads)
 
-    from .engine import check
-    from .experiments import sweep as compare
-    from .report import render
-
-    report = check([directory])
+    report = pipeline.check([directory])
     click.echo(f"\nRuns recorded under {directory}\n")
     click.echo("Findings")
     click.echo("========")
     click.echo(render(report, "text"))
-    result = compare(report.runs, findings=report.findings)
+    result = pipeline.sweep(report.runs, findings=report.findings)
     click.echo("Sweep")
     click.echo("=====")
-    click.echo(result.to_text())
+    click.echo(render_sweep(result, "text"))
     click.echo(f"Next: diagnose sweep {directory}  (or --format markdown|csv|json)")

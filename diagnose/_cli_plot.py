@@ -10,15 +10,18 @@ from typing import Any
 
 import click
 
+from . import pipeline
+from ._cli_check import _csv
 from ._errors import ConfigError, RuleError
 from .cli import EXIT_USAGE, ensure_parent, fail
+from .config import load_config
+from .report import render
+from .report.plot import PlotUnavailable, require_matplotlib, run_figure, save_figure, sweep_figure
 
 _IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _need_matplotlib() -> None:
-    from .report.plot import PlotUnavailable, require_matplotlib
-
     try:
         require_matplotlib()
     except PlotUnavailable as e:
@@ -29,13 +32,9 @@ def _checked(paths: tuple[Path, ...], config_path: Path | None, select: tuple[st
              ignore: tuple[str, ...], by: str | None, mode: str | None,
              group_by: tuple[str, ...]) -> Any:
     """Read the runs and run the rules once: the report both commands draw from."""
-    from ._cli_check import _csv
-    from .config import load_config
-    from .engine import check
-
     try:
         cfg = load_config(config_path).merged(select=_csv(select), ignore=_csv(ignore))
-        return check(paths, config=cfg, by=by, mode=mode, group_by=list(group_by) or None)
+        return pipeline.check(paths, config=cfg, by=by, mode=mode, group_by=list(group_by) or None)
     except (ConfigError, RuleError) as e:
         fail(str(e))
 
@@ -86,7 +85,6 @@ def plot(runs, output, metrics, as_sweep, param, dpi, config_path, select, ignor
     if output.suffix.lower() not in _IMAGE_SUFFIXES:
         fail(f"{output}: cannot tell the image format; end the name in .png, .svg or .pdf")
     _need_matplotlib()
-    from .report.plot import run_figure, save_figure, sweep_figure
 
     report = _checked(runs, config_path, select, ignore, by, mode, group_by)
     bad_input = _input_errors(report, runs, skip_unreadable)
@@ -120,7 +118,6 @@ def report_cmd(paths, output, title, max_plots, config_path, select, ignore, by,
                skip_unreadable) -> None:
     """Write one self-contained HTML report of the runs under PATHS (opens from disk)."""
     _need_matplotlib()
-    from .report import render
 
     report = _checked(paths, config_path, select, ignore, by, mode, group_by)
     bad_input = _input_errors(report, paths, skip_unreadable)

@@ -3,7 +3,7 @@
 Drawn on a terminal only (stderr, so reports piped from stdout stay clean) and
 only once a check has run for a moment; in CI logs and redirected output it
 draws nothing. The engine reports to any object with ``start``/``advance``/
-``close`` (:class:`diagnose.engine.Progress`); this is the one the CLI uses.
+``close`` (:class:`diagnose.pipeline.Progress`); this is the one the CLI uses.
 """
 
 from __future__ import annotations

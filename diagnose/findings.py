@@ -100,20 +100,6 @@ class Report:
             out[f.severity] = out.get(f.severity, 0) + 1
         return out
 
-    def _repr_html_(self) -> str:  # notebooks
-        from .report import render
-
-        return render(self, "html") if _has_html() else "<pre>" + render(self, "text") + "</pre>"
-
-
-def _has_html() -> bool:
-    try:
-        from .report import FORMATS
-
-        return "html" in FORMATS
-    except ImportError:
-        return False
-
 
 def json_number(v: Any) -> Any:
     """Evidence values as JSON-safe data: NaN/±inf become the strings used everywhere else."""
@@ -127,3 +113,25 @@ def json_number(v: Any) -> Any:
         except (TypeError, ValueError):
             return str(v)
     return v
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON data (dicts keep their order, keys become strings)."""
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:  # most of a report: returned as is
+        return obj
+    if t is float:
+        return obj if obj - obj == 0.0 else json_number(obj)
+    if isinstance(obj, dict):
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in obj.items()}
+    if hasattr(obj, "ndim") and hasattr(obj, "tolist"):  # numpy arrays, pandas series
+        items = obj.tolist()
+        return [jsonable(v) for v in items] if isinstance(items, list) else jsonable(items)
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return [jsonable(v) for v in sorted(obj, key=str)]
+    v = json_number(obj)
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    return str(v)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -24,6 +24,10 @@ __all__ = [
     "RESULT_FIELDS",
     "Run",
     "canonical_name",
+    "counterpart",
+    "infer_mode",
+    "is_train_metric",
+    "selection_metric",
     "tidy_metrics",
 ]
 
@@ -425,11 +429,6 @@ class Run:
         if self.__dict__.get("_frame") is not None:
             self.__dict__["_arrays"] = {}
 
-    def _repr_html_(self) -> str:  # notebooks: the plot beside the findings
-        from .report.html import run_html
-
-        return run_html(self)
-
     def __repr__(self) -> str:
         return (
             f"Run(id={self.id!r}, format={self.format!r}, metrics={self.metric_names}, "
@@ -454,3 +453,35 @@ def finite(x: Any) -> bool:
     if type(x) is float:
         return x - x == 0.0
     return is_number(x) and math.isfinite(float(x))
+
+
+# ---------------------------------------------------------------------------------------
+# the metric vocabulary: direction, train/val counterparts
+# ---------------------------------------------------------------------------------------
+_MAX_METRICS = re.compile(r"acc|f1|auc|precision|recall|score|bleu|rouge|iou|dice|map|r2|top\d",
+                          re.I)
+
+def infer_mode(metric: str) -> str:
+    """``max`` for accuracy-like metrics (acc, f1, auc, bleu, ...), else ``min``."""
+    return "max" if _MAX_METRICS.search(metric.rsplit("/", 1)[-1]) else "min"
+
+def counterpart(metric: str, runs: Sequence[Run]) -> str | None:
+    """The validation metric that matches a training one (train/acc -> val/acc), if logged."""
+    if not metric.startswith("train/"):
+        return metric
+    for cand in ("val/" + metric.split("/", 1)[1], "val/loss"):
+        if any(r.has(cand) for r in runs):
+            return cand
+    return None
+
+
+def is_train_metric(metric: str) -> bool:
+    return canonical_name(metric).startswith("train/")
+
+
+def selection_metric(by: str, mode: str | None = None) -> tuple[str, str]:
+    """The metric group rules judge by, and its direction: the validation counterpart of ``by``."""
+    metric = by
+    if metric.startswith("train/"):
+        metric = "val/" + metric.split("/", 1)[1]
+    return metric, mode or infer_mode(metric)

@@ -1,5 +1,5 @@
 """Where the shared real logs live: next to the checkout (``../shared/real-logs``), or where
-``DIAGNOSE_REAL_LOGS`` points, or the workplace's fixed location. Tests skip when absent."""
+``DIAGNOSE_REAL_LOGS`` points. Tests skip when absent."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def real_logs_dir() -> Path:
-    candidates = [os.environ.get("DIAGNOSE_REAL_LOGS"), ROOT.parent / "shared" / "real-logs",
-                  Path("/work/shared/real-logs")]
+    candidates = [os.environ.get("DIAGNOSE_REAL_LOGS"), ROOT.parent / "shared" / "real-logs"]
     for c in candidates:
         if c and Path(c).is_dir():
             return Path(c)

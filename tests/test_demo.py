@@ -12,7 +12,7 @@ from diagnose.cli import main
 
 torch = pytest.importorskip("torch")
 
-CHAPTER = Path("/work/shared/seed/tuning-strategy-chapter.txt")
+CHAPTER = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "tuning-strategy-chapter.txt"
 # The chapter's printed output (used when the chapter text is not on this machine).
 CHAPTER_LINES = [
     "lr_sweep",

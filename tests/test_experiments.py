@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 
 from diagnose import check
-from diagnose.experiments import group_runs, params_from_path, compile_pattern, sweep
+from diagnose import sweep
+from diagnose.grouping import compile_pattern, group_runs
+from diagnose.readers._params import path_params
+from diagnose.report.sweep import render as render_sweep
 from diagnose.features import GroupContext
 from diagnose.run import Run
 
@@ -157,8 +160,8 @@ def test_group_by_glob_and_regex_read_params_from_paths():
 
 
 def test_key_value_path_pieces_are_read_when_params_are_unknown():
-    assert params_from_path("/x/lr=0.3,bs=64/seed=2") == {"lr": 0.3, "bs": 64, "seed": 2}
-    assert params_from_path("/x/lr=0.3", [compile_pattern("{lr}/seed=*")]) == {}
+    assert path_params("/x/lr=0.3,bs=64/seed=2") == {"lr": 0.3, "bs": 64, "seed": 2}
+    assert path_params("/x/lr=0.3", [compile_pattern("{lr}/seed=*")]) == {}
 
 
 # ---------------------------------------------------------------------------------------
@@ -247,7 +250,7 @@ def test_selection_by_a_training_metric_warns_and_names_the_validation_pick(chap
 # sweep(): table, JSON contract, markdown, CSV
 # ---------------------------------------------------------------------------------------
 def test_sweep_json_follows_the_contract(chapter_sweep):
-    data = json.loads(sweep(chapter_sweep).to_json())
+    data = json.loads(render_sweep(sweep(chapter_sweep), "json"))
     assert {"best", "table", "decision", "next_experiment", "card"} <= set(data)
     assert {"run", "path", "params", "metric", "value"} <= set(data["best"])
     dirs = _run_dirs(chapter_sweep)
@@ -265,7 +268,7 @@ def test_sweep_json_follows_the_contract(chapter_sweep):
 
 
 def test_markdown_table_has_a_separator_row_and_one_row_per_run(chapter_sweep):
-    md = sweep(chapter_sweep).to_markdown().splitlines()
+    md = render_sweep(sweep(chapter_sweep), "markdown").splitlines()
     start = next(i for i, ln in enumerate(md) if ln.startswith("| run |"))
     header, sep = md[start], md[start + 1]
     n_cols = header.count("|") - 1
@@ -280,7 +283,7 @@ def test_markdown_table_has_a_separator_row_and_one_row_per_run(chapter_sweep):
 
 
 def test_csv_is_the_experiment_log(chapter_sweep):
-    rows = list(csv.DictReader(io.StringIO(sweep(chapter_sweep).to_csv())))
+    rows = list(csv.DictReader(io.StringIO(render_sweep(sweep(chapter_sweep), "csv"))))
     for col in ("experiment_id", "code_version", "data_version", "seed", "lr", "batch_size",
                 "optimizer", "weight_decay", "dropout", "epochs", "best_val_metric",
                 "best_step", "final_val_metric", "train_time", "findings"):

@@ -277,8 +277,7 @@ def materialise(seed: Seed, where: Path, data: bytes | None = None) -> tuple[Pat
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s.name)
 def test_every_seed_reads_cleanly(seed: Seed, tmp_path: Path) -> None:
     """Unmutated seeds load: the properties below start from readable files."""
-    if not seed.available():
-        pytest.skip(f"seed files missing for {seed.name}")
+    assert seed.available(), f"committed seed files missing for {seed.name}"
     root, target = materialise(seed, tmp_path)
     runs = read_outcome(root, target)
     assert isinstance(runs, list) and runs
@@ -319,8 +318,7 @@ def _property(seed: Seed, examples: int) -> Callable[[], None]:
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s.name)
 def test_damaged_input_gives_runs_or_a_read_error_naming_the_file(seed: Seed) -> None:
-    if not seed.available():
-        pytest.skip(f"seed files missing for {seed.name}")
+    assert seed.available(), f"committed seed files missing for {seed.name}"
     if seed.framed == "tensorboard":
         pytest.importorskip("tensorboard")
     examples = 10 if seed.name == "mlflow-sqlite" else 25
@@ -331,8 +329,7 @@ def test_damaged_input_gives_runs_or_a_read_error_naming_the_file(seed: Seed) ->
 @pytest.mark.parametrize("seed", [s for s in SEEDS if s.odd], ids=lambda s: s.name)
 def test_every_odd_line_at_the_start_middle_and_end(seed: Seed, tmp_path: Path) -> None:
     """Each odd line of the seed's format, spliced in at three places (no sampling)."""
-    if not seed.available():
-        pytest.skip(f"seed files missing for {seed.name}")
+    assert seed.available(), f"committed seed files missing for {seed.name}"
     data = seed.files[seed.target].read_bytes()
     for k, line in enumerate(seed.odd):
         for at in (0.0, 0.5, 1.0):

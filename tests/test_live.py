@@ -181,7 +181,7 @@ def replay(src: Path, dst: Path, **kwargs: Any) -> Recorder:
 
 
 def _offline(run_dir: Path) -> list[diagnose.Finding]:
-    from diagnose.engine import check
+    from diagnose.pipeline import check
 
     return check([run_dir]).findings
 

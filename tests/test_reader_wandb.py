@@ -210,3 +210,25 @@ def test_csv_detect_is_strict(tmp_path: Path, header: str) -> None:
     p = tmp_path / "metrics.csv"
     p.write_text(header + "\n0,1,2,3\n")
     assert not wandb.detect(p)
+
+
+# -- fixtures written by the real wandb library (fixtures/_formats_wandb.py) --------------------
+WANDB_FIXTURES = sorted((ROOT / "fixtures" / "formats" / "wandb").glob("*/expected.json"))
+
+
+def test_the_wandb_fixtures_are_there() -> None:
+    # committed files: a missing one is a failure, not a skip
+    assert {p.parent.name for p in WANDB_FIXTURES} >= {"explicit_steps", "implicit_steps"}
+
+
+@pytest.mark.parametrize("expected", WANDB_FIXTURES, ids=lambda p: p.parent.name)
+def test_reads_back_what_was_handed_to_wandb(expected: Path) -> None:
+    exp = json.loads(expected.read_text())
+    (run,) = diagnose.load_all(expected.parent)
+    assert run.format == "wandb"
+    assert run.params == exp["params"]
+    assert sorted(run.metric_names) == sorted(exp["metrics"])
+    for name, m in exp["metrics"].items():
+        steps, values = run.arrays(name)
+        assert steps.tolist() == m["steps"], name
+        np.testing.assert_array_equal(values, np.array(m["values"], dtype=float), err_msg=name)

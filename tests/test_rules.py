@@ -79,7 +79,7 @@ def test_inline_case(rule, case):
                                         params=spec.get("params"),
                                         num_classes=spec.get("num_classes")))
             runs[-1].results.update(spec.get("results") or {})  # train_time for cost rules
-        from diagnose.experiments import group_runs
+        from diagnose.grouping import group_runs
 
         groups = [g for g in group_runs(runs) if g.kind in rule.groups]
         by = case.get("by", "val/loss")

@@ -20,7 +20,7 @@ import diagnose
 from diagnose._progress import Progress
 from diagnose.cli import main
 from diagnose.config import Config
-from diagnose.engine import check
+from diagnose.pipeline import check
 from diagnose.readers import _native_fast, native
 from diagnose.report import render
 from diagnose.run import MetricsDropped

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ..record import Recorder
+
 __all__ = ["LiveCallback", "agree_to_stop", "finite", "is_number", "numbers", "report_finding"]
 
 log = logging.getLogger("diagnose")
@@ -77,8 +79,6 @@ class LiveCallback:
         self.last_run_dir: Path | None = None
 
     def _start(self, run_dir: str | os.PathLike, params: Mapping[str, Any], **opts: Any) -> None:
-        from ..record import Recorder
-
         num_classes = params.get("num_classes", params.get("num_labels"))
         self.recorder = Recorder(
             run_dir, params={**params, **self.params},

@@ -16,16 +16,35 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
+import shutil
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+import tempfile
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .._errors import ReadError
 from ..run import Run
+from ._notes import run_notes
+from ._params import with_extra_params
+from .tensorboard import EVENT_PREFIX, SPLIT_DIRS
 
-__all__ = ["FORMATS", "Discovery", "discover", "is_ignored_file", "load", "load_all"]
+__all__ = [
+    "FORMATS",
+    "Claim",
+    "Discovery",
+    "discover",
+    "is_ignored_file",
+    "is_url",
+    "iter_claims",
+    "load",
+    "load_all",
+    "read_claim",
+    "unique_ids",
+]
 
 #: (format name, module) — most specific first. Modules are imported lazily.
 #: The generic CSV/JSONL reader stays last: it claims any table with a step column.
@@ -98,9 +117,6 @@ _MODULES: dict[str, ModuleType] = {}
 def _read(path: Path, name: str, mod: ModuleType, aliases: Mapping[str, str] | None
           ) -> list[Run]:
     """One claimed path's runs, with params from Hydra and ``key=value`` folders filled in."""
-    from ._notes import run_notes
-    from ._params import with_extra_params
-
     try:
         runs = mod.read(path, aliases)
     except ReadError:
@@ -161,28 +177,26 @@ def discover(
     Unreadable runs are collected, not raised: the caller decides the exit code.
     """
     out = Discovery()
-    claimed: set[Path] = set()
-    for root in paths:
-        root = Path(root)
-        if not root.exists():
-            out.errors.append(ReadError(root, "no such file or directory"))
+    roots = list(paths)
+    by_root: list[list[Run]] = [[] for _ in roots]
+    for claim in iter_claims(roots):
+        if isinstance(claim, ReadError):
+            out.errors.append(claim)
             continue
-        first = len(out.runs)
-        for path, hit in _walk(root, out.errors):
-            real = path.resolve()
-            if real in claimed or any(a in claimed for a in real.parents):
-                continue
-            claimed.add(real)
-            try:
-                runs = _read(path, *hit, aliases)
-            except ReadError as e:
-                out.errors.append(e)
-                continue
-            for r in runs:
-                out.runs.append(r)
-                if on_run:
-                    on_run(r)
-        _unique_ids(out.runs[first:], root, {r.id for r in out.runs[:first]})
+        try:
+            runs = read_claim(claim, aliases)
+        except ReadError as e:
+            out.errors.append(e)
+            continue
+        for r in runs:
+            out.runs.append(r)
+            by_root[claim.root].append(r)
+            if on_run:
+                on_run(r)
+    taken: set[str] = set()
+    for root, runs in zip(roots, by_root):
+        unique_ids(runs, root, set(taken))
+        taken.update(r.id for r in runs)
     return out
 
 
@@ -256,3 +270,204 @@ def _unique_ids(runs: list[Run], root: Path, taken: set[str]) -> None:
         except ValueError:
             rel = r.path
         r.id = rel if rel.endswith(r.id) else f"{rel}/{r.id}"
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def is_url(p: Any) -> bool:
+    """True for ``scheme://...`` strings (read with fsspec), False for local paths."""
+    return isinstance(p, str) and bool(_URL.match(p))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One path a format claimed: a worker reads it into one or more runs."""
+
+    path: str  # as walked (relative stays relative) or a URL
+    fmt: str
+    root: int  # index of the input it was found under
+
+
+# ---------------------------------------------------------------------------------------
+# claims: what the pool and Dask hand out (discovery reads them in this process)
+# ---------------------------------------------------------------------------------------
+def iter_claims(paths: Sequence[str | os.PathLike]) -> Iterator[Claim | ReadError]:
+    """Claims under every input and the inputs that cannot be read, in walk order.
+
+    The same rules as :func:`diagnose.readers.discover`: the first format that
+    detects a path claims it whole, and nothing under a claimed path is claimed
+    again. A generator, so workers start on the first runs while the walk goes on.
+    """
+    claimed: set[str] = set()  # real paths claimed under earlier inputs
+    for i, root in enumerate(paths):
+        if is_url(root):
+            try:
+                found = _url_claims(str(root))
+            except (ImportError, OSError, ValueError) as e:
+                yield ReadError(root, f"cannot list: {_why(e)}")
+                continue
+            yield from (Claim(url, fmt, i) for url, fmt in found)
+            continue
+        root = Path(root)
+        if not root.exists():
+            yield ReadError(root, "no such file or directory")
+            continue
+        # the walk never follows a symbolic link, so a real path is the root's real path
+        # plus the rest; and within one walk nothing is claimed twice (a claimed folder is
+        # not walked into): only claims under earlier inputs need looking up
+        real_root, n_root = os.path.realpath(root), len(str(root))
+        mine: list[str] = []
+        errs: list[ReadError] = []
+        for path, (name, _mod) in _walk(root, errs):
+            yield from errs
+            errs.clear()
+            shown = str(path)
+            real = real_root + shown[n_root:] if shown.startswith(str(root)) else \
+                os.path.realpath(path)
+            if claimed and _under_any(real, claimed):
+                continue
+            mine.append(real)
+            yield Claim(shown, name, i)
+        yield from errs
+        claimed.update(mine)
+
+
+def _under_any(real: str, claimed: set[str]) -> bool:
+    """``real`` or one of its parent folders is in ``claimed``."""
+    p = real
+    while True:
+        if p in claimed:
+            return True
+        parent = os.path.dirname(p)
+        if parent == p:
+            return False
+        p = parent
+
+
+def _why(e: BaseException) -> str:
+    if isinstance(e, ImportError):
+        return f"reading URLs needs fsspec and the backend for this scheme ({e})"
+    return getattr(e, "strerror", None) or str(e) or type(e).__name__
+
+
+def _url_claims(url: str) -> list[tuple[str, str]]:
+    """(folder URL, format) for every native or TensorBoard run under ``url``."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(url)
+    if not fs.exists(root):
+        raise FileNotFoundError("no such file or directory")
+    found: dict[str, str] = {}
+    for f in sorted(fs.find(root)):
+        folder, _, name = f.rstrip("/").rpartition("/")
+        if name == "metrics.jsonl":
+            found.setdefault(folder, "native")
+        elif name.startswith(EVENT_PREFIX) and not name.endswith(".profile-empty"):
+            up, _, last = folder.rpartition("/")
+            found.setdefault(up if up and last.lower() in SPLIT_DIRS else folder, "tensorboard")
+    out: list[tuple[str, str]] = []
+    for folder in sorted(found):  # a folder under a claimed one belongs to it
+        if out and (folder + "/").startswith(out[-1][0] + "/"):
+            continue
+        out.append((folder, found[folder]))
+    return [(fs.unstrip_protocol(folder), fmt) for folder, fmt in out]
+
+
+def read_claim(claim: Claim, aliases: Mapping[str, str] | None = None,
+               cwd: str | None = None) -> list[Run]:
+    """The runs of one claim, read where this process can see them.
+
+    ``cwd``: the folder relative claims were walked from (a worker elsewhere opens them there).
+    """
+    mod = _module(dict(FORMATS)[claim.fmt])
+    if is_url(claim.path):
+        return _read_url(claim, mod, aliases)
+    path = claim.path
+    if not os.path.isabs(path) and cwd is not None and os.getcwd() != cwd:
+        # a worker elsewhere (a Dask cluster on a shared filesystem): open it from the
+        # parent's folder, and name it as the parent does
+        opened = os.path.join(cwd, path)
+        runs = _read(Path(opened), claim.fmt, mod, aliases)
+        _rename_paths(runs, opened, path)
+        return runs
+    return _read(Path(path), claim.fmt, mod, aliases)
+
+
+def _read_url(claim: Claim, mod: Any, aliases: Mapping[str, str] | None) -> list[Run]:
+    """Copy the claimed folder to a temporary one (same folder names), read it there."""
+    import fsspec
+
+    fs, remote = fsspec.core.url_to_fs(claim.path)
+    tmp = tempfile.mkdtemp(prefix="diagnose-")
+    try:
+        # mirror the remote folder names: ``lr=0.1/seed=2`` folders still give params
+        parts = [p for p in remote.strip("/").split("/") if p and p not in (".", "..")]
+        local = Path(tmp, *parts)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if fs.isdir(remote):
+                local.mkdir()
+                for f in fs.find(remote):
+                    dest = local / f[len(remote.rstrip("/")) + 1:]
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    fs.get_file(f, str(dest))
+            else:
+                fs.get_file(remote, str(local))
+        except OSError as e:
+            raise ReadError(claim.path, f"cannot copy: {_why(e)}") from e
+        try:
+            runs = _read(local, claim.fmt, mod, aliases)
+        except ReadError as e:
+            raise ReadError(e.path.replace(str(local), claim.path), e.reason, e.where) from e
+        _rename_paths(runs, str(local), claim.path)
+        return runs
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _rename_paths(runs: list[Run], opened: str, shown: str) -> None:
+    """Name runs (path, notes) by the path the user gave, not the one a worker opened."""
+    for r in runs:
+        if r.path and r.path.startswith(opened):
+            r.path = shown + r.path[len(opened):].replace(os.sep, "/" if is_url(shown) else os.sep)
+        r.warnings[:] = [w.replace(opened, shown) for w in r.warnings]
+
+
+def unique_ids(runs: Iterable[Run], root: str | os.PathLike | None = None,
+               taken: set[str] | None = None) -> None:
+    """Make run ids unique, in place.
+
+    Under one input ``root``: runs that share an id (or take one in ``taken``) get their
+    path below the root as id. Without a root (runs from several inputs): a repeated
+    id becomes the run's path, or gets ``#n``.
+    """
+    runs = list(runs)
+    if root is None:
+        _unique_ids_across(runs)
+        return
+    taken = set() if taken is None else taken
+    if not is_url(root):
+        _unique_ids(runs, Path(root), taken)
+        return
+    count: dict[str, int] = {}
+    for r in runs:
+        count[r.id] = count.get(r.id, 0) + 1
+    base = str(root).rstrip("/")
+    for r in runs:
+        if count[r.id] == 1 and r.id not in taken or not r.path:
+            continue
+        rel = r.path[len(base) + 1:] if r.path.startswith(base + "/") else r.path
+        r.id = rel if rel.endswith(r.id) else f"{rel}/{r.id}"
+
+
+def _unique_ids_across(runs: list[Run]) -> None:
+    """Make run ids unique (two runs named 'version_0' in different folders)."""
+    seen: dict[str, int] = {}
+    for r in runs:
+        if r.id in seen:
+            seen[r.id] += 1
+            r.id = r.path or f"{r.id}#{seen[r.id]}"
+            if r.id in seen:
+                r.id = f"{r.id}#{seen[r.id]}"
+        seen.setdefault(r.id, 0)

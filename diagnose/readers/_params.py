@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePath
 from typing import Any
 
 from . import _yaml
@@ -98,8 +98,22 @@ def read_yaml_params(path: Path) -> tuple[dict[str, Any], list[str]]:
     return flatten(data), []
 
 
-def path_params(path: Path) -> dict[str, Any]:
-    """``key=value`` folder names along ``path`` (nearest folder wins on repeated keys)."""
+def path_params(path: str | os.PathLike, patterns: Sequence[re.Pattern[str]] = ()) -> dict[str, Any]:
+    """``key=value`` folder names along ``path`` (nearest folder wins on repeated keys).
+
+    The one parser of params spelled in paths: ``lr=nan`` is NaN, ``wd=none`` is None
+    and ``opt=adam_lr=3`` is ``opt`` = ``"adam_lr=3"`` (the first ``=`` splits, as Hydra's
+    overrides do). With ``--group-by`` ``patterns`` (see
+    :func:`diagnose.grouping.compile_pattern`), the fields the first matching one
+    captures instead, and nothing when none matches.
+    """
+    if patterns:
+        posix = PurePath(path).as_posix()
+        for pat in patterns:
+            m = pat.search(posix)
+            if m:
+                return {k: parse_value(v) for k, v in m.groupdict().items() if v is not None}
+        return {}
     out: dict[str, Any] = {}
     for seg in Path(path).parts:
         parts = seg.split(",") if seg.count("=") > 1 else [seg]

@@ -144,10 +144,14 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             run = _read_run_dir(rd, name, aliases)
             if run.env.get("lifecycle_stage") != "deleted":
                 runs.append(run)
-    return _unique_ids(runs)
+    return _suffix_run_ids(runs)
 
 
-def _unique_ids(runs: list[Run]) -> list[Run]:
+def _suffix_run_ids(runs: list[Run]) -> list[Run]:
+    """MLflow's naming: a run name several runs share gets its run id's first 8 characters.
+
+    Ids unique across a walk are :func:`diagnose.readers.unique_ids`'s job.
+    """
     seen: dict[str, int] = {}
     for r in runs:
         seen[r.id] = seen.get(r.id, 0) + 1
@@ -323,7 +327,7 @@ def _read_db(p: Path, aliases: Mapping[str, str] | None) -> list[Run]:
         raise ReadError(p, f"cannot read: {e.strerror or e}") from e
     con = _connect(p)
     try:
-        return _unique_ids(_read_db_runs(p, con, aliases))
+        return _suffix_run_ids(_read_db_runs(p, con, aliases))
     except sqlite3.Error as e:
         raise ReadError(p, f"SQLite error: {e}") from e
     finally:

@@ -27,27 +27,22 @@ from typing import Any, Collection, Mapping
 import numpy as np
 
 from .._errors import ReadError
+from ..findings import json_number, jsonable
 from ..run import Run, canonical_name, tidy_metrics
+from . import _native_fast
 from ._common import dedupe_steps, fits_int64
+from ._native_fast import Parsed
 
 METRICS_FILE = "metrics.jsonl"
 RUN_FILE = "run.json"
 FORMAT_TAG = "diagnose-run"
 RESERVED = ("step", "wall_time", "epoch")
 
-_NONFINITE_OUT = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _NONFINITE_IN = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def encode_value(v: float) -> float | str:
-    """A float as written to ``metrics.jsonl``: itself, or a string for NaN/±inf."""
-    if v != v:
-        return "NaN"
-    return _NONFINITE_OUT.get(v, v)
-
-
 def decode_value(v: Any) -> float:
-    """Inverse of :func:`encode_value`. Raises ValueError on anything else."""
+    """Inverse of :func:`diagnose.findings.json_number`. Raises ValueError on anything else."""
     if isinstance(v, str):
         return _NONFINITE_IN[v] if v in _NONFINITE_IN else _raise(v)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -63,9 +58,7 @@ def format_value(v: float) -> str:
     """One value as JSON text: ``repr`` (shortest round-trip form) or a NaN/±inf string."""
     if v - v == 0.0:  # finite; False for NaN and ±inf
         return repr(v)
-    if v != v:
-        return '"NaN"'
-    return '"Infinity"' if v > 0 else '"-Infinity"'
+    return f'"{json_number(v)}"'
 
 
 def json_key(name: str) -> str:
@@ -76,8 +69,9 @@ def json_key(name: str) -> str:
 def dumps_record(step: int, values: Mapping[str, float], **extra: Any) -> str:
     """One ``metrics.jsonl`` line (with trailing newline).
 
-    Hand-formatted rather than ``json.dumps``: the Recorder writes every record through
-    here, and this is several times faster while producing the same JSON.
+    Hand-formatted rather than ``json.dumps`` (several times faster, the same JSON), from
+    the same ``json_key``/``format_value`` pieces the Recorder builds its lines from; tests
+    and scripts that write ``metrics.jsonl`` use it.
     """
     parts = ['{"step": ', str(int(step))]
     for k, v in extra.items():
@@ -97,7 +91,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".run.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_jsonable(obj), f, indent=2, sort_keys=False, allow_nan=False)
+            json.dump(jsonable(obj), f, indent=2, sort_keys=False, allow_nan=False)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
@@ -108,22 +102,6 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         except OSError:
             pass
         raise
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return encode_value(obj)
-    if isinstance(obj, (np.floating,)):
-        return _jsonable(float(obj))
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    return str(obj)
 
 
 def could_hold(names: Collection[str]) -> bool:
@@ -234,8 +212,6 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
     Memory stays near the size of the columns (the file is never held whole), and
     every value is exactly what ``json.loads`` would give (see ``_native_fast``).
     """
-    from . import _native_fast
-
     try:
         with open(p, "rb") as f:
             if os.fstat(f.fileno()).st_size < COLUMNS_MIN_BYTES:
@@ -335,8 +311,6 @@ def parse_record(raw: bytes) -> tuple[int, list[tuple[str, float]], Any, Any]:
 
 def _tail_record(raw: bytes) -> Any:
     """An unterminated last line as a one-line block, as the line reader takes it; None if torn."""
-    from ._native_fast import Parsed
-
     try:
         step, parsed, wall, epoch = parse_record(raw)
     except BAD_RECORD:

@@ -41,9 +41,15 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .. import engine
+from ..config import ignored_for_run, load_config, select_rules
 from ..features import RunContext
 from ..findings import Finding, Report, severity_rank
+from ..readers.native import write_json_atomic
+from ..report.json_ import report_dict
+from ..rules import load_rules
 from ..run import Run
+from ._env import now_iso
 
 __all__ = ["FINDINGS_FILE", "LIMIT", "STOP_LEVELS", "TRIGGER_RATIO", "LiveChecker"]
 
@@ -151,9 +157,7 @@ class _LiveContext(RunContext):
 
 
 def _takes_ctx() -> bool:
-    from ..engine import evaluate_run
-
-    return "ctx" in inspect.signature(evaluate_run).parameters
+    return "ctx" in inspect.signature(engine.evaluate_run).parameters
 
 
 class LiveChecker:
@@ -273,13 +277,11 @@ class LiveChecker:
         return run
 
     def _evaluate(self, rec: Any) -> list[Finding]:
-        from ..engine import evaluate_run
-
         run = self.run(rec)
         if self._ctx:
-            return evaluate_run(run, self.rules, self.params, live=True,
+            return engine.evaluate_run(run, self.rules, self.params, live=True,
                                 ctx=_LiveContext(run, live=True))
-        return evaluate_run(run, self.rules, self.params, live=True)
+        return engine.evaluate_run(run, self.rules, self.params, live=True)
 
     def _update(self, found: list[Finding], step: int, rec: Any, final: bool) -> list[Finding]:
         found.sort(key=lambda f: f.sort_key())
@@ -314,9 +316,6 @@ class LiveChecker:
     # -- findings.json -------------------------------------------------------------------
     def payload(self, rec: Any, step: int, final: bool = False) -> dict[str, Any]:
         """``findings.json``: the JSON report contract for this run, plus a ``live`` block."""
-        from ..report.json_ import report_dict
-        from ._env import now_iso
-
         out = report_dict(Report(runs=[self.run(rec, in_progress=not final)],
                                  findings=list(self.findings)))
         out["live"] = {
@@ -334,8 +333,6 @@ class LiveChecker:
         return out
 
     def write(self, rec: Any, step: int, final: bool = False) -> None:
-        from ..readers.native import write_json_atomic
-
         write_json_atomic(self.path, self.payload(rec, step, final))
 
 
@@ -347,9 +344,6 @@ def _resolve_rules(rules: Sequence[Any] | None, config: Any, run_dir: Path
     nearest pyproject.toml, as ``diagnose check`` would use, so selections, ignores and
     parameter overrides apply live too.
     """
-    from ..config import ignored_for_run, load_config, select_rules
-    from ..rules import load_rules
-
     cfg = config if config is not None else load_config()
     chosen = select_rules(list(rules) if rules is not None else load_rules(), cfg)
     chosen = [r for r in chosen if r.scope == "run" and r.live

@@ -20,23 +20,20 @@ Design, in the order it matters:
 from __future__ import annotations
 
 import atexit
-import errno
-import json
-import math
 import operator
 import os
 import sys
 import time
-import warnings
-from itertools import accumulate, chain, compress, count, repeat
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from .._errors import ReadError, StopTraining
 from ..readers import native
-from ..run import canonical_name
 from . import _env
-from ._tensors import global_grad_norm, tensor_type, to_floats
+from ._format import RecordFormatter
+from ._live import LiveChecker
+from ._sink import RecordSink
+from ._tensors import global_grad_norm, tensor_type
 
 __all__ = ["DEFAULT_FLUSH_EVERY", "DEFAULT_FLUSH_SECS", "Recorder"]
 
@@ -47,19 +44,16 @@ DEFAULT_FLUSH_EVERY = 1000
 #: Seconds between flushes: bounds what a killed process can lose.
 DEFAULT_FLUSH_SECS = 5.0
 
-#: Keys the log format reserves; a metric may not use them.
-_RESERVED = {"step", "wall_time"}
 #: Optimizer hyperparameters recorded when they change (lr is recorded every step).
 _HYPER = ("momentum", "weight_decay")
 
 _OPEN: set["Recorder"] = set()
 #: ``_next_check`` when live checks are off: no step reaches it.
 _NEVER = sys.maxsize
-_VERSION = operator.attrgetter("_version")
 _time = time.time
 
 
-class Recorder:
+class Recorder(RecordSink, RecordFormatter):
     """Record one training run to ``run_dir`` (``run.json`` + ``metrics.jsonl``).
 
     ::
@@ -173,8 +167,6 @@ class Recorder:
             self.log = self._ignore  # type: ignore[method-assign]
             return
         if self.check_every:
-            from ._live import LiveChecker
-
             # before opening the log: a bad rule selection fails without leaving files
             self.live = LiveChecker(self.run_dir, every=self.check_every, stop_on=stop_on,
                                     on_finding=on_finding, rules=rules, config=config,
@@ -286,113 +278,6 @@ class Recorder:
             return
         self.records_flushed += n
 
-    def _format_fast(self, steps: list[int], walls: list[float], pending: list[dict[str, Any]],
-                     converted: list[float | None] | None) -> str | None:
-        """The records as ``metrics.jsonl`` text in one ``%`` operation; None for the slow path.
-
-        Records with the same keys share a template (``{"step": %d, "wall_time": %.3f,
-        "train/loss": %r}``): the chunk's format string is the templates joined, its
-        arguments every record's step, wall time and values in order, so the per-record
-        work happens in C. Anything unusual (a name that cannot be written, a NaN or ±inf,
-        an int beyond the float range, a tensor that did not convert, live checks that
-        must see each value) goes to :meth:`_format_each`, which handles every case.
-        """
-        shapes = list(map(tuple, pending))
-        templates = self._templates
-        try:
-            fmt = "".join(map(templates.__getitem__, shapes))
-        except KeyError:
-            for shape in set(shapes).difference(templates):
-                self._add_template(shape)
-            try:
-                fmt = "".join(map(templates.__getitem__, shapes))
-            except TypeError:  # a shape with a name that is not written
-                return None
-        except TypeError:
-            return None
-        args = list(chain.from_iterable(map(chain, zip(steps, walls), map(dict.values, pending))))
-        if converted is not None:
-            if None in converted:
-                return None
-            # the queued tensors' places: the Nones, found by iterators in C
-            at = list(compress(count(), map(operator.is_, args, repeat(None))))
-            if len(at) != len(converted):
-                return None
-            for i, v in zip(at, converted):
-                args[i] = v
-        try:
-            total = sum(args)
-        except (OverflowError, TypeError):
-            return None
-        if total - total != 0.0:  # a NaN or ±inf somewhere: written as strings, one by one
-            return None
-        slots = self._best_slots
-        if slots and not slots.keys().isdisjoint(shapes):
-            starts = list(accumulate(map(len, shapes), initial=0))
-            for r, shape in enumerate(shapes):
-                for j, key in slots.get(shape, ()):
-                    self._track_best(key, args[starts[r] + 2 * r + 2 + j], steps[r])
-        return fmt % tuple(args)
-
-    def _add_template(self, shape: tuple[Any, ...]) -> None:
-        """The ``%`` template for records with these keys (None if one is not written)."""
-        keys = self._keys
-        parts = ['{"step": %d, "wall_time": %.3f']
-        best = []
-        for j, name in enumerate(shape):
-            key = keys.get(name)
-            if key is None:
-                key = self._key(name)
-            if not key:
-                self._templates[shape] = None
-                return
-            parts.append(key.replace("%", "%%") + "%r")
-            if key in _BEST_KEYS:
-                best.append((j, key))
-        parts.append("}\n")
-        self._templates[shape] = "".join(parts)
-        if best:
-            self._best_slots[shape] = tuple(best)
-
-    def _format_each(self, steps: list[int], walls: list[float], pending: list[dict[str, Any]],
-                     converted: list[float | None] | None) -> str:
-        """The records as text one value at a time: NaN/±inf, dropped names, live checks."""
-        conv = iter(converted) if converted is not None else None
-        feed = self.live.add if self.live is not None else None
-        keys = self._keys
-        fmt = native.format_value
-        out: list[str] = []
-        put = out.append
-        last_ms, head = -1, ""
-        for step, wall, values in zip(steps, walls, pending):
-            ms = int(wall * 1000.0 + 0.5)
-            if ms != last_ms:  # records logged within one millisecond share the text
-                last_ms, head = ms, ', "wall_time": %d.%03d' % divmod(ms, 1000)
-            put('{"step": %d%s' % (step, head))
-            for k, v in values.items():
-                c = v.__class__
-                if c is not float:
-                    if c is int:
-                        v = _int_value(v)
-                    else:
-                        v = next(conv)  # type: ignore[arg-type]
-                        if v is None:
-                            continue
-                key = keys.get(k)
-                if key is None:
-                    key = self._key(k)
-                    if not key:
-                        continue
-                elif not key:
-                    continue
-                put(key)
-                put(repr(v) if v - v == 0.0 else fmt(v))
-                if feed is not None:
-                    feed(key, step, v)
-                if key in _BEST_KEYS:
-                    self._track_best(key, v, step)
-            put("}\n")
-        return "".join(out)
 
     def close(self, status: str = "finished", error: str | None = None) -> None:
         """Flush, then finish ``run.json`` (status, end time, train time, peak memory)."""
@@ -507,101 +392,7 @@ class Recorder:
             self._problem("live", f"final live check failed ({type(e).__name__}: {e})")
 
     # -- internals ---------------------------------------------------------------------
-    def _open(self, resume: bool, overwrite: bool) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        path = self.metrics_path
-        exists = path.exists() and path.stat().st_size > 0
-        if exists and not resume and not overwrite:
-            raise FileExistsError(
-                f"{path}: a run was already recorded here; pass resume=True to append to it, "
-                "overwrite=True to replace it, or choose another run_dir"
-            )
-        if overwrite:
-            for name in (native.METRICS_FILE, native.RUN_FILE):
-                (self.run_dir / name).unlink(missing_ok=True)
-            exists = False
-        self._file = open(path, "ab", buffering=0)  # unbuffered: see _write
-        if exists:
-            with open(path, "rb") as f:
-                f.seek(-1, os.SEEK_END)
-                if f.read(1) != b"\n":
-                    # A previous process died mid-line: end it so our first record stays whole.
-                    self._file.write(b"\n")
-            self._keep_earlier_meta()
 
-    def _keep_earlier_meta(self) -> None:
-        """On resume, keep what the earlier run.json said unless this run says otherwise."""
-        try:
-            old = json.loads((self.run_dir / native.RUN_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = {}
-        if not isinstance(old, dict):
-            old = {}
-        for name in ("params", "identity"):
-            earlier = old.get(name)
-            if isinstance(earlier, dict):
-                setattr(self, name, {**earlier, **getattr(self, name)})
-        first = (old.get("env") or {}).get("first_start_time") or (old.get("env") or {}).get(
-            "start_time")
-        if first:
-            self.env["first_start_time"] = first
-        self.env["resumed"] = True
-
-    def _capture_identity(self) -> None:
-        self.env.update(_env.machine_env())
-        self.env["start_time"] = _env.now_iso()
-        git = _env.git_version()
-        if git is not None:
-            commit, dirty = git
-            self.identity.setdefault("code_version", commit + ("-dirty" if dirty else ""))
-            self.env["git_commit"], self.env["git_dirty"] = commit, dirty
-        if "seed" in self.params:
-            self.identity.setdefault("seed", self.params["seed"])
-        torch = sys.modules.get("torch")
-        if torch is not None:
-            self.identity.setdefault("seed", int(torch.initial_seed()))
-
-    def _meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = {"format": native.FORMAT_TAG, "version": 1}
-        if self.identity.get("experiment_id"):
-            meta["id"] = str(self.identity["experiment_id"])
-        meta.update(
-            status=self.status,
-            identity=self.identity,
-            params=self.params,
-            results=self.results,
-            env=self.env,
-        )
-        if self.num_classes is not None:
-            meta["num_classes"] = int(self.num_classes)
-        if self._error:
-            meta["error"] = self._error
-        if self.records_dropped or self.values_dropped:
-            meta["dropped"] = {"records": self.records_dropped, "values": self.values_dropped}
-        return meta
-
-    def _write_meta(self) -> None:
-        try:
-            native.write_json_atomic(self.run_dir / native.RUN_FILE, self._meta())
-        except OSError as e:
-            self._problem("meta", f"could not write {self.run_dir / native.RUN_FILE}: {e}")
-
-    def _key(self, name: Any) -> str:
-        """The JSON text before a metric's value, '' for names that cannot be written."""
-        if not isinstance(name, str):
-            self._problem("name", f"metric name {name!r} is not a string; dropped", 1)
-            key = ""
-        else:
-            canon = canonical_name(name)
-            if canon in _RESERVED:
-                self._problem(
-                    "name", f"metric name {name!r} is reserved by the log; dropped", 1
-                )
-                key = ""
-            else:
-                key = native.json_key(canon)
-        self._keys[name] = key
-        return key
 
     def _as_step(self, step: Any) -> int:
         try:
@@ -664,22 +455,6 @@ class Recorder:
             except Exception as e:  # noqa: BLE001 - a user's __float__ may raise anything
                 self._problem("value", f"{k!r}: cannot convert {v!r} to float ({e})", 1)
 
-    def _convert(self) -> list[float | None]:
-        tensors, versions = self._tensors, self._versions
-        self._tensors, self._versions = [], []
-        if list(map(_VERSION, tensors)) != versions:
-            self._problem(
-                "inplace",
-                "a logged tensor was modified in place before it was written; the "
-                "modified value is recorded. Log a fresh tensor (or .clone()) instead",
-            )
-        self._devices.add(str(tensors[0].device))
-        vals = to_floats(tensors)
-        dropped = vals.count(None)
-        if dropped:
-            self._problem("shape", f"{dropped} tensor value(s) were not scalars; dropped",
-                          dropped)
-        return vals
 
     def _capture(self, values: dict[str, Any]) -> None:
         """Add the watched optimizers' hyperparameters and the pending grad norm to a record.
@@ -776,112 +551,12 @@ class Recorder:
         except RuntimeError as e:
             self._problem("grad_norm", f"grad norm failed: {e}")
 
-    def _track_best(self, key: str, v: float, step: int) -> None:
-        name, better = _BEST_KEYS[key]
-        if v - v != 0.0:
-            return
-        best = self._best
-        if best is None or (best[0] == name and better(v, best[1])) or (
-            best[0] != "val/loss" and name == "val/loss"
-        ):
-            self._best = (name, v, step)
 
     def _late(self, step: Any, *args: Any, **kwargs: Any) -> None:
         self._problem("closed", f"log(step={step!r}) after close(); ignored")
 
     def _ignore(self, *args: Any, **kwargs: Any) -> None:
         """``log`` of a recorder on a rank that does not write."""
-
-    #: The last write failed part-way and could not be cut back: start the next on a new line.
-    _torn_tail = False
-
-    def _write(self, data: bytes, n: int) -> bool:
-        """Append ``n`` records (``data``) to the log: all of them, or none on disk.
-
-        The file is unbuffered, so a failed write leaves no bytes behind in Python to
-        reappear later. A write that fails part-way (disk full, file size limit, file
-        made immutable) is cut back to the last whole line, so the records written once
-        space returns are whole. A log whose file was deleted (with its folder or not) is
-        noticed here too: what was just written went nowhere.
-        """
-        f = self._file
-        start = None
-        try:
-            fd = f.fileno()
-            start = os.fstat(fd).st_size
-            if self._torn_tail:
-                data = b"\n" + data
-            view = memoryview(data)
-            while view:
-                k = f.write(view)
-                if not k:
-                    raise OSError(errno.EIO, "the file system accepted no bytes")
-                view = view[k:]
-            gone = os.fstat(fd).st_nlink == 0
-        except (OSError, ValueError) as e:
-            self._torn_tail = start is not None and not _truncate(f, start)
-            self._drop(n, "write", f"could not write {self.metrics_path}: {e}")
-            return False
-        self._torn_tail = False
-        if gone:
-            self._close_file()
-            self._drop(n, "write", f"{self.metrics_path} was deleted (or its folder was); "
-                                   "records are dropped until it can be written again")
-            return False
-        return True
-
-    def _drop(self, n: int, kind: str, message: str) -> None:
-        self.records_dropped += n
-        self._problem(kind, message)
-
-    def _drop_pending(self) -> None:
-        """No log file to write to: count the pending records as dropped, keep none."""
-        n = len(self._pending)
-        self._steps, self._walls, self._pending = [], [], []
-        self._tensors, self._versions = [], []
-        self._drop(n, "write", f"{self.metrics_path} cannot be opened; records are dropped")
-
-    def _reopen(self) -> bool:
-        """Open the log again after it was lost, if its folder is there (never recreated)."""
-        if self._closed or not self.run_dir.is_dir():
-            return False
-        try:
-            self._file = open(self.metrics_path, "ab", buffering=0)
-        except OSError:
-            return False
-        return True
-
-    def _close_file(self) -> None:
-        try:
-            self._file.close()
-        except OSError:
-            pass
-        self._file = None
-
-    def _problem(self, kind: str, message: str, dropped: int = 0) -> None:
-        """Raise in strict mode; otherwise warn once per kind of problem and carry on.
-
-        ``dropped`` values are counted in ``run.json`` whether or not the warning shows.
-        """
-        self.values_dropped += dropped
-        if self.strict:
-            raise ValueError(f"{self.run_dir}: {message}")
-        if kind not in self._warned:
-            self._warned.add(kind)
-            warnings.warn(
-                f"diagnose Recorder {self.run_dir}: {message} (warned once)",
-                RuntimeWarning,
-                stacklevel=_caller_level(),
-            )
-
-
-def _truncate(f: Any, size: int) -> bool:
-    """Cut the log back to ``size`` bytes (a partly written record); False if it cannot be."""
-    try:
-        os.ftruncate(f.fileno(), size)
-    except (OSError, ValueError):
-        return False
-    return True
 
 
 def _plain(v: Any) -> bool:
@@ -890,30 +565,6 @@ def _plain(v: Any) -> bool:
     if c is float or c is int or v is None:
         return True
     return (c is tuple or c is list) and all(x.__class__ is float or x.__class__ is int for x in v)
-
-
-def _int_value(v: int) -> float:
-    """An int metric as a float; beyond the float range, ±inf (it is written, not lost)."""
-    try:
-        return float(v)
-    except OverflowError:
-        return math.inf if v > 0 else -math.inf
-
-
-def _caller_level() -> int:
-    """``stacklevel`` that points a warning at the first frame outside this package."""
-    here = os.path.dirname(__file__)
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.dirname(frame.f_code.co_filename) == here:
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-#: Canonical validation metrics tracked for ``results.best_val_metric``: lower or higher wins.
-_BEST_KEYS = {
-    native.json_key("val/loss"): ("val/loss", lambda new, old: new < old),
-    native.json_key("val/acc"): ("val/acc", lambda new, old: new > old),
-}
 
 
 @atexit.register

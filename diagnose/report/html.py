@@ -15,7 +15,19 @@ from typing import Any
 
 from .._version import __version__
 from ..findings import SEVERITIES, Finding, Report, severity_rank
+from ..pipeline import check, sweep
 from ..run import Run
+from ..sweeps import CARD_FIELDS
+from .plot import (
+    INSTALL_HINT,
+    PlotUnavailable,
+    figure_data_uri,
+    require_matplotlib,
+    run_figure,
+    sweep_figure,
+)
+from .plot.run import key_params
+from .sweep import display_table, title
 from .text import findings_by_owner, plural, sorted_findings, steps_label, summary_line
 
 __all__ = ["MAX_PLOTS", "render", "run_html"]
@@ -105,9 +117,7 @@ def _img(uri: str, alt: str) -> str:
 
 
 def _params_text(run: Run) -> str:
-    from .plot import _key_params
-
-    return _key_params(run, limit=8)
+    return key_params(run, limit=8)
 
 
 def _run_meta(run: Run) -> str:
@@ -124,8 +134,6 @@ def _run_meta(run: Run) -> str:
 
 def _plot_uri(runs: Run | Sequence[Run], findings: Sequence[Finding], dpi: int) -> str | None:
     """The run's plot as a data URI; None when it has nothing plottable."""
-    from .plot import figure_data_uri, run_figure
-
     try:
         fig = run_figure(runs, findings, notes=False, title="")
     except ValueError:
@@ -154,8 +162,6 @@ def _plot_choice(runs: Sequence[Run], per_run: dict[str, list[Finding]], plots: 
     if not plots:
         return {r.id: False for r in runs}
     if not have_mpl:
-        from .plot import INSTALL_HINT
-
         return {r.id: f"Plots need matplotlib: {INSTALL_HINT}" for r in runs}
     if max_plots is None or len(runs) <= max_plots:
         return {r.id: True for r in runs}
@@ -197,14 +203,13 @@ def _sweep_section(report: Report, plots: bool, have_mpl: bool, dpi: int,
     """The sweep table, decision and card (and the sweep plots) when runs form groups."""
     if not report.groups or len(report.runs) < 2:
         return ""
-    from ..experiments import CARD_FIELDS, sweep
 
     res = sweep(report.runs, findings=report.findings,
                 **{k: v for k, v in sweep_opts.items() if v is not None})
-    out = ['<section class="sweep" id="sweep">', f"<h2>{_e(res._title())}</h2>"]
+    out = ['<section class="sweep" id="sweep">', f"<h2>{_e(title(res))}</h2>"]
     if plots and have_mpl:
         out += _sweep_plots(report, res, dpi)
-    head, body = res.display_table()
+    head, body = display_table(res)
     selected = {r["run"] for r in res.rows if r.get("decision")}
     anchors = {r.id: _anchor(i) for i, r in enumerate(report.runs)}
     rows = []
@@ -233,8 +238,6 @@ def _sweep_section(report: Report, plots: bool, have_mpl: bool, dpi: int,
 
 
 def _sweep_plots(report: Report, res: Any, dpi: int) -> list[str]:
-    from .plot import figure_data_uri, sweep_figure
-
     by_id = {r.id: r for r in report.runs}
     sweeps = [g for g in report.groups if g.kind == "sweep" and g.param]
     in_sweeps = {i for g in sweeps for i in g.runs}
@@ -258,8 +261,6 @@ def _sweep_plots(report: Report, res: Any, dpi: int) -> list[str]:
 
 
 def _has_matplotlib() -> bool:
-    from .plot import PlotUnavailable, require_matplotlib
-
     try:
         require_matplotlib()
     except PlotUnavailable:
@@ -333,8 +334,6 @@ def _run_index(runs: Sequence[Run], per_run: dict[str, list[Finding]]) -> str:
 def run_html(run: Run, findings: Iterable[Finding] | None = None, *, dpi: int = 80) -> str:
     """One run for a notebook cell: its plot beside its findings (checked now if not given)."""
     if findings is None:
-        from ..engine import check
-
         findings = check([run]).findings
     found = sorted_findings(f for f in findings if f.run == run.id)
     section = _run_section(0, run, found, True if _has_matplotlib() else

@@ -10,35 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..findings import Report, json_number
+from ..findings import Report, jsonable
 from ..run import Run
 from .text import sorted_findings
 
 __all__ = ["CONTRACT_VERSION", "jsonable", "render", "report_dict", "run_dict"]
 
 CONTRACT_VERSION = 1
-
-
-def jsonable(obj: Any) -> Any:
-    """``obj`` as plain JSON data (dicts keep their order, keys become strings)."""
-    t = type(obj)
-    if t is str or t is int or t is bool or obj is None:  # most of a report: returned as is
-        return obj
-    if t is float:
-        return obj if obj - obj == 0.0 else json_number(obj)
-    if isinstance(obj, dict):
-        return {k if type(k) is str else str(k): jsonable(v) for k, v in obj.items()}
-    if hasattr(obj, "ndim") and hasattr(obj, "tolist"):  # numpy arrays, pandas series
-        items = obj.tolist()
-        return [jsonable(v) for v in items] if isinstance(items, list) else jsonable(items)
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, (set, frozenset)):
-        return [jsonable(v) for v in sorted(obj, key=str)]
-    v = json_number(obj)
-    if v is None or isinstance(v, (str, bool, int, float)):
-        return v
-    return str(v)
 
 
 def run_dict(run: Run) -> dict[str, Any]:

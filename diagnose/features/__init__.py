@@ -1,0 +1,32 @@
+"""Measurements: small functions from a run (or a group of runs) to named numbers.
+
+Per-run features live in :mod:`diagnose.features._run`, group features (seed groups,
+sweeps) in :mod:`diagnose.features.group`; both register in ``FEATURES`` when this
+package is imported, so the rules and the engine know them only through the registry.
+"""
+
+# ruff: noqa: F401  (a package that re-exports its modules' names: see __all__)
+from __future__ import annotations
+
+from . import _run, group  # group: registers the group features
+from ._run import (  # noqa: F401  (_FILTER: the median filter's state, switched by tests)
+    _FILTER,
+    FEATURES,
+    FeatureSpec,
+    GroupContext,
+    RunContext,
+    compute,
+    expect_many_medians,
+    feature,
+    group_feature,
+    nan_if_none,
+    nice,
+    rolling_median,
+    run_summary,
+    smooth,
+    window,
+)
+
+#: The registry's names (from ``_run``) and the helpers other layers use.
+__all__ = sorted({*_run.__all__, "expect_many_medians", "nan_if_none", "nice", "rolling_median",
+                  "run_summary", "smooth"})

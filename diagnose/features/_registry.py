@@ -1,0 +1,96 @@
+"""The feature registry: what a feature function is given (a context) and how it is found.
+
+``@feature`` / ``@group_feature`` register a function under the names it provides;
+:func:`compute` evaluates the ones a rule still needs, each function once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..findings import Group
+from ..run import Run
+
+__all__ = ["FEATURES", "FeatureSpec", "GroupContext", "Value", "compute", "feature",
+           "group_feature"]
+
+Value = float | int | str | None
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One registered function and the names it provides."""
+
+    fn: Callable[[Any], Mapping[str, Value]]
+    provides: tuple[str, ...]
+    scope: str  # "run" | "group"
+    doc: str
+
+
+#: provided name -> spec (a function providing several names appears several times).
+FEATURES: dict[str, FeatureSpec] = {}
+
+
+def feature(*provides: str, scope: str = "run") -> Callable:
+    """Register ``fn(ctx) -> {name: value}`` as the provider of ``provides``."""
+
+    def deco(fn: Callable) -> Callable:
+        spec = FeatureSpec(fn, provides, scope, (fn.__doc__ or "").strip().split("\n")[0])
+        for name in provides:
+            if name in FEATURES and FEATURES[name].fn is not fn:
+                raise ValueError(f"feature name {name!r} registered twice")
+            FEATURES[name] = spec
+        return fn
+
+    return deco
+
+
+def group_feature(*provides: str) -> Callable:
+    """Register a feature over a group of runs (seed groups, sweeps)."""
+    return feature(*provides, scope="group")
+
+
+@dataclass
+class GroupContext:
+    """What a group-scope feature sees: the group, its runs, and per-run summaries.
+
+    ``summaries`` holds the small per-run numbers (best/final validation metric,
+    train time, ...) so group rules never touch raw curves.
+    """
+
+    group: Group
+    runs: list[Run]
+    summaries: dict[str, dict[str, Any]]
+    metric: str = "val/loss"
+    mode: str = "min"
+    #: The metric the user asked to select by (``--by``), may be a training metric.
+    by: str | None = None
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+
+def compute(names: set[str] | list[str], ctx: Any) -> dict[str, Value]:
+    """Evaluate the feature functions that provide ``names`` (each function once)."""
+    out: dict[str, Value] = {}
+    done: set[int] = set()
+    for name in names:
+        spec = FEATURES.get(name)
+        if spec is None or id(spec.fn) in done:
+            continue
+        done.add(id(spec.fn))
+        vals = spec.fn(ctx)
+        for k in spec.provides:
+            out[k] = _clean(vals.get(k))
+    return out
+
+
+def _clean(v: Any) -> Value:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return float(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    return float(v)

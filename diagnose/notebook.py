@@ -1,0 +1,42 @@
+"""Notebook display: the ``_repr_html_`` hooks of Run, Report and SweepResult.
+
+Registered from here, above the formatters, so that the model (``run.py``,
+``findings.py``, ``sweeps.py``) imports nothing above it. ``import diagnose``
+registers them.
+"""
+
+from __future__ import annotations
+
+from .findings import Report
+from .report import FORMATS, render
+from .report.html import run_html
+from .report.sweep import render as render_sweep
+from .run import Run
+from .sweeps import SweepResult
+
+__all__ = ["register"]
+
+
+def _report_html(report: Report) -> str:
+    if "html" in FORMATS:
+        return render(report, "html")
+    return "<pre>" + render(report, "text") + "</pre>"
+
+
+def _sweep_html(result: SweepResult) -> str:
+    return render_sweep(result, "html")
+
+
+def _sweep_text(result: SweepResult) -> str:
+    return render_sweep(result, "text")
+
+
+def register() -> None:
+    """Give Run (its plot beside its findings), Report and SweepResult their displays."""
+    Run._repr_html_ = run_html  # type: ignore[attr-defined]
+    Report._repr_html_ = _report_html  # type: ignore[attr-defined]
+    SweepResult._repr_html_ = _sweep_html  # type: ignore[attr-defined]
+    SweepResult.__str__ = _sweep_text  # type: ignore[method-assign]
+
+
+register()
