@@ -1,4 +1,4 @@
-"""`diagnose check`, `rules`, `explain`, `features`: thin wrappers over the engine."""
+"""`diagnose check`, `explain`, `formats`: thin wrappers over the engine."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ._errors import ConfigError, RuleError
+from ._cli_rules import EXTEND_OPTION, config_or_fail, rule_set
 from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, ensure_parent, fail
 
 FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
@@ -32,6 +33,7 @@ def _csv(values: tuple[str, ...]) -> list[str] | None:
               help="pyproject.toml to read [tool.diagnose] from [default: nearest].")
 @click.option("--rules", "rules_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Rule files or folders to use instead of the shipped set.")
+@EXTEND_OPTION
 @click.option("--by", help="Selection metric for group rules [default: val/loss].")
 @click.option("--mode", type=click.Choice(["min", "max"]), help="Whether lower or higher --by is better.")
 @click.option("--group-by", multiple=True, help="Group runs by path pattern, e.g. 'lr=*/seed=*'.")
@@ -44,7 +46,7 @@ def _csv(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run the per-run work on this Dask scheduler (tcp://host:8786); the workers "
                    "read PATHS themselves. Needs diagnose[dask].")
-def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths, by, mode,
+def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths, extend_paths, by, mode,
           group_by, skip_unreadable, verbose, quiet, jobs, dask_address) -> None:
     """Check training runs under PATHS and report findings (exit 1 when any reach --fail-on).
 
@@ -54,12 +56,10 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
     from .config import load_config
     from .engine import check as run_check
     from .report import render
-    from .rules import load_rules
-
     try:
         cfg = load_config(config_path)
         cfg = cfg.merged(select=_csv(select), ignore=_csv(ignore), fail_on=fail_on)
-        rules = load_rules(rules_paths or None)
+        rules = rule_set(cfg, rules_paths, extend_paths)
     except (ConfigError, RuleError) as e:
         fail(str(e))
     client = _dask_client(dask_address) if dask_address else None
@@ -122,31 +122,16 @@ def _github_extras(report) -> None:
             f.write(step_summary(report))
 
 
-@click.command("rules")
-@click.option("--rules", "rules_paths", multiple=True, type=click.Path(exists=True, path_type=Path))
-def rules_cmd(rules_paths) -> None:
-    """List the rules: code, name, pattern, severity, tags."""
-    from .rules import load_rules
-
-    try:
-        rules = load_rules(rules_paths or None)
-    except RuleError as e:
-        fail(str(e))
-    w = max((len(r.name) for r in rules), default=4)
-    for r in rules:
-        flag = "" if r.live else " (end only)"
-        click.echo(f"{r.code}  {r.name:<{w}}  {r.severity:<7}  {r.pattern:<22} {', '.join(r.tags)}{flag}")
-
-
 @click.command()
 @click.argument("code")
 @click.option("--rules", "rules_paths", multiple=True, type=click.Path(exists=True, path_type=Path))
-def explain(code, rules_paths) -> None:
+@EXTEND_OPTION
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="pyproject.toml to read [tool.diagnose] from [default: nearest].")
+def explain(code, rules_paths, extend_paths, config_path) -> None:
     """Print a rule's documentation and parameters (by code or name)."""
-    from .rules import load_rules
-
     try:
-        rules = load_rules(rules_paths or None)
+        rules = rule_set(config_or_fail(config_path), rules_paths, extend_paths)
     except RuleError as e:
         fail(str(e))
     for r in rules:

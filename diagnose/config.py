@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ._errors import ConfigError, RuleError
-from .rules import Rule, read_toml
+from .rules import Rule, code_prefix, read_toml
 
 __all__ = ["Config", "find_pyproject", "load_config", "select_rules"]
 
@@ -21,7 +21,7 @@ FAIL_ON = ("error", "warning", "info", "never")
 #: A pyproject.toml from an untrusted checkout is read only up to this size.
 MAX_CONFIG_BYTES = 4 << 20
 _KEYS = {"select", "ignore", "extend-select", "fail-on", "params", "per-run-ignores", "metrics",
-         "by", "mode"}
+         "by", "mode", "extend-rules"}
 
 
 @dataclass
@@ -39,6 +39,8 @@ class Config:
     #: selection metric for group rules and sweeps
     by: str = "val/loss"
     mode: str | None = None
+    #: a project's own rule files or folders, added to the shipped set (relative to the pyproject)
+    extend_rules: list[str] = field(default_factory=list)
     source: str = "defaults"
 
     def merged(self, **overrides: Any) -> "Config":
@@ -97,10 +99,10 @@ def load_config(path: Path | None = None) -> Config:
     section = data.get("tool", {}).get("diagnose")
     if section is None:
         return Config(source=str(path))
-    return config_from_mapping(section, f"{path}: [tool.diagnose]")
+    return config_from_mapping(section, f"{path}: [tool.diagnose]", base=Path(path).parent)
 
 
-def config_from_mapping(section: Mapping[str, Any], source: str) -> Config:
+def config_from_mapping(section: Mapping[str, Any], source: str, base: Path | None = None) -> Config:
     if not isinstance(section, Mapping):
         raise ConfigError(f"{source}: must be a table")
     unknown = set(section) - _KEYS
@@ -113,6 +115,9 @@ def config_from_mapping(section: Mapping[str, Any], source: str) -> Config:
             setattr(cfg, key.replace("-", "_"), _strs(section[key], f"{source}: {key}"))
     if "fail-on" in section:
         cfg.fail_on = section["fail-on"]
+    if "extend-rules" in section:
+        cfg.extend_rules = [str((base or Path.cwd()) / p)
+                            for p in _strs(section["extend-rules"], f"{source}: extend-rules")]
     for key in ("by", "mode"):
         if key in section:
             if not isinstance(section[key], str):
@@ -157,7 +162,7 @@ def _specificity(selector: str, rule: Rule) -> int | None:
         return 100
     if selector in rule.tags:
         return 1
-    if rule.code.startswith(selector) and selector[:2] == "DG":
+    if rule.code.startswith(selector) and len(selector) >= len(code_prefix(rule.code)):
         return 1 + len(selector)
     return None
 
