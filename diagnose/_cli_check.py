@@ -74,7 +74,13 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
         if client is not None:
             client.close()
     color = fmt == "text" and output is None and sys.stdout.isatty()
-    text = render(report, fmt, color=color, verbose=verbose)
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    extra = {}
+    if fmt == "github" and in_actions:
+        from ._locate import finding_locator
+
+        extra["where"] = finding_locator(report)
+    text = render(report, fmt, color=color, verbose=verbose, **extra)
     if output:
         try:
             ensure_parent(output)
@@ -83,8 +89,8 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
             fail(f"{output}: cannot write: {e.strerror or e}")
     else:
         click.echo(text, nl=not text.endswith("\n"))
-    if fmt == "github" and os.environ.get("GITHUB_ACTIONS") == "true":
-        _github_extras(report)
+    if fmt == "github" and in_actions:
+        _github_extras(report, text if output else None)
     for err in report.errors:
         click.echo(f"diagnose: unreadable: {err}", err=True)
     if not report.runs and not report.errors:
@@ -107,15 +113,18 @@ def _dask_client(address: str):
         fail(f"--dask {address}: cannot reach the scheduler ({e})")
 
 
-def _github_extras(report) -> None:
-    """On GitHub Actions: annotations to stderr, summary appended to $GITHUB_STEP_SUMMARY."""
-    from .report import render
+def _github_extras(report, annotations: str | None) -> None:
+    """On GitHub Actions: the summary appended to $GITHUB_STEP_SUMMARY.
 
+    ``annotations``: when the report went to a file, printed on stdout so the runner sees
+    them (once: stdout and stderr are both read for workflow commands).
+    """
     try:
         from .report.github import step_summary
     except ImportError:  # formatter not available
         return
-    click.echo(render(report, "github"), err=True)
+    if annotations:
+        click.echo(annotations, nl=not annotations.endswith("\n"))
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
         with open(target, "a", encoding="utf-8") as f:
