@@ -9,15 +9,12 @@ from pathlib import Path
 import click
 
 from ._errors import ConfigError, RuleError
+from ._cli_lint import lint_options, merge_selection, note_suppressions
+from ._cli_lint import statistics as lint_statistics
 from ._cli_rules import EXTEND_OPTION, config_or_fail, rule_set
 from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, ensure_parent, fail
 
 FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
-
-
-def _csv(values: tuple[str, ...]) -> list[str] | None:
-    out = [x.strip() for v in values for x in v.split(",") if x.strip()]
-    return out or None
 
 
 @click.command()
@@ -26,7 +23,9 @@ def _csv(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--ignore", multiple=True, help="Rules to disable (same selectors; wins ties).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
               help="Exit 1 when a finding at or above this severity exists [default: warning].")
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="text", show_default=True)
+@click.option("--output-format", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="text",
+              show_default=True)
+@lint_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE instead of stdout.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -46,8 +45,9 @@ def _csv(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run the per-run work on this Dask scheduler (tcp://host:8786); the workers "
                    "read PATHS themselves. Needs diagnose[dask].")
-def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths, extend_paths, by, mode,
-          group_by, skip_unreadable, verbose, quiet, jobs, dask_address) -> None:
+def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, statistics, exit_zero,
+          output, config_path, rules_paths, extend_paths, by, mode, group_by, skip_unreadable, verbose,
+          quiet, jobs, dask_address) -> None:
     """Check training runs under PATHS and report findings (exit 1 when any reach --fail-on).
 
     PATHS may be folders, log files or URLs (s3://..., gs://...; needs fsspec and its backend).
@@ -57,9 +57,9 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
     from .engine import check as run_check
     from .report import render
     try:
-        cfg = load_config(config_path)
-        cfg = cfg.merged(select=_csv(select), ignore=_csv(ignore), fail_on=fail_on)
+        cfg = load_config(config_path).merged(fail_on=fail_on)
         rules = rule_set(cfg, rules_paths, extend_paths)
+        cfg = merge_selection(cfg, rules, select, ignore, extend_select, extend_ignore)
     except (ConfigError, RuleError) as e:
         fail(str(e))
     client = _dask_client(dask_address) if dask_address else None
@@ -73,6 +73,7 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
     finally:
         if client is not None:
             client.close()
+    note_suppressions(report, verbose)
     color = fmt == "text" and output is None and sys.stdout.isatty()
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     extra = {}
@@ -80,7 +81,8 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
         from ._locate import finding_locator
 
         extra["where"] = finding_locator(report)
-    text = render(report, fmt, color=color, verbose=verbose, **extra)
+    text = (lint_statistics(report, fmt) if statistics
+            else render(report, fmt, color=color, verbose=verbose, **extra))
     if output:
         try:
             ensure_parent(output)
@@ -89,7 +91,7 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
             fail(f"{output}: cannot write: {e.strerror or e}")
     else:
         click.echo(text, nl=not text.endswith("\n"))
-    if fmt == "github" and in_actions:
+    if fmt == "github" and in_actions and not statistics:
         _github_extras(report, text if output else None)
     for err in report.errors:
         click.echo(f"diagnose: unreadable: {err}", err=True)
@@ -97,7 +99,7 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
         fail("no training runs found under " + ", ".join(map(str, paths)))
     if report.errors and not skip_unreadable:
         raise click.exceptions.Exit(EXIT_USAGE)
-    blocking = report.at_or_above(cfg.fail_on)
+    blocking = [] if exit_zero else report.at_or_above(cfg.fail_on)
     raise click.exceptions.Exit(EXIT_FINDINGS if blocking else EXIT_CLEAN)
 
 

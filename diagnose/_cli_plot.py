@@ -29,7 +29,7 @@ def _checked(paths: tuple[Path, ...], config_path: Path | None, select: tuple[st
              ignore: tuple[str, ...], by: str | None, mode: str | None,
              group_by: tuple[str, ...]) -> Any:
     """Read the runs and run the rules once: the report both commands draw from."""
-    from ._cli_check import _csv
+    from ._cli_lint import split_csv as _csv
     from .config import load_config
     from .engine import check
 
