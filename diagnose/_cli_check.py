@@ -89,14 +89,18 @@ def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, sta
             output.write_text(text, encoding="utf-8")
         except OSError as e:
             fail(f"{output}: cannot write: {e.strerror or e}")
-    else:
+    elif report.runs or fmt != "text":  # with nothing read, the messages below say it all
         click.echo(text, nl=not text.endswith("\n"))
     if fmt == "github" and in_actions and not statistics:
         _github_extras(report, text if output else None)
-    for err in report.errors:
-        click.echo(f"diagnose: unreadable: {err}", err=True)
+    if output or fmt != "text" or not report.runs:  # else the text report lists them
+        for err in report.errors:
+            click.echo(f"diagnose: unreadable: {err}", err=True)
     if not report.runs and not report.errors:
         fail("no training runs found under " + ", ".join(map(str, paths)))
+    if not report.runs and skip_unreadable:
+        fail("nothing was checked: every input was unreadable (--skip-unreadable skips "
+             "unreadable inputs only when others were read)")
     if report.errors and not skip_unreadable:
         raise click.exceptions.Exit(EXIT_USAGE)
     blocking = [] if exit_zero else report.at_or_above(cfg.fail_on)

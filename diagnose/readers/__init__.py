@@ -36,6 +36,8 @@ FORMATS: list[tuple[str, str]] = [
     ("mlflow", "diagnose.readers.mlflow"),
     ("wandb", "diagnose.readers.wandb"),
     ("tensorboard", "diagnose.readers.tensorboard"),
+    ("yolo", "diagnose.readers.yolo"),
+    ("keras", "diagnose.readers.keras_json"),
     ("csv", "diagnose.readers.csv_generic"),
 ]
 
@@ -168,11 +170,12 @@ def discover(
             out.errors.append(ReadError(root, "no such file or directory"))
             continue
         first = len(out.runs)
+        mine: set[Path] = set()  # within one walk nothing is claimed twice
         for path, hit in _walk(root, out.errors):
             real = path.resolve()
             if real in claimed or any(a in claimed for a in real.parents):
                 continue
-            claimed.add(real)
+            mine.add(real)
             try:
                 runs = _read(path, *hit, aliases)
             except ReadError as e:
@@ -182,6 +185,7 @@ def discover(
                 out.runs.append(r)
                 if on_run:
                     on_run(r)
+        claimed |= mine
         _unique_ids(out.runs[first:], root, {r.id for r in out.runs[:first]})
     return out
 
@@ -199,7 +203,8 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
     h = hit(root)
     if h is not None:
         yield root, h
-        return
+        if not _walks_on(h[0], root):
+            return
     if not root.is_dir():
         return
 
@@ -216,9 +221,9 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
         except OSError as e:
             return e
 
-    todo: list[tuple[Path, Listing | OSError]] = [(root, listing(root))]
+    todo: list[tuple[Path, Listing | OSError, bool]] = [(root, listing(root), h is not None)]
     while todo:
-        here, listed = todo.pop()
+        here, listed, claimed = todo.pop()
         if isinstance(listed, OSError):
             errors.append(ReadError(listed.filename or here,
                                     f"cannot list: {listed.strerror or listed}"))
@@ -229,17 +234,35 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
         for name, is_dir in entries:
             if _skip_dir(name) if is_dir else is_ignored_file(name):
                 continue
+            if claimed and not is_dir:
+                continue  # read with the run of ``here``
             p = here / name
             inside = listing(p) if is_dir else None
+            if claimed and (isinstance(inside, OSError) or _has_events(inside)):
+                continue  # the TensorBoard reader of ``here`` reads folders of event files
             # a folder that cannot be listed: every format looks for itself
             names = None if inside is None or isinstance(inside, OSError) else \
                 {n for n, _, _ in inside}
             h = hit(p, names)
             if h is not None:
                 yield p, h
+                if is_dir and _walks_on(h[0], p):
+                    below.append((p, inside, True))
             elif is_dir:
-                below.append((p, inside))
+                below.append((p, inside, False))
         todo.extend(reversed(below))  # depth first, in name order, as os.walk went
+
+
+def _walks_on(fmt: str, path: Path) -> bool:
+    """A TensorBoard folder is one run of its own event files and split folders; other
+    folders inside it (``good2/r1/metrics.csv`` beside ``good2/events...``) are runs too."""
+    return fmt == "tensorboard" and path.is_dir()
+
+
+def _has_events(listed: list[tuple[str, bool, bool]] | None) -> bool:
+    from .tensorboard import is_event_file
+
+    return any(is_event_file(Path(n)) for n, is_dir, _ in listed or () if not is_dir)
 
 
 def _unique_ids(runs: list[Run], root: Path, taken: set[str]) -> None:
