@@ -119,7 +119,6 @@ def plot(runs, output, metrics, as_sweep, param, dpi, config_path, select, ignor
 def report_cmd(paths, output, title, max_plots, config_path, select, ignore, by, mode, group_by,
                skip_unreadable) -> None:
     """Write one self-contained HTML report of the runs under PATHS (opens from disk)."""
-    _need_matplotlib()
     from .report import render
 
     report = _checked(paths, config_path, select, ignore, by, mode, group_by)
