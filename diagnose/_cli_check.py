@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ._errors import ConfigError, RuleError
-from ._cli_lint import lint_options, merge_selection, note_suppressions
+from ._cli_lint import lint_options, merge_selection, note_skipped, note_suppressions
 from ._cli_lint import statistics as lint_statistics
 from ._cli_rules import EXTEND_OPTION, config_or_fail, rule_set
 from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, ensure_parent, fail
@@ -74,6 +74,8 @@ def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, sta
         if client is not None:
             client.close()
     note_suppressions(report, verbose)
+    if verbose:
+        note_skipped(paths)
     color = fmt == "text" and output is None and sys.stdout.isatty()
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     extra = {}

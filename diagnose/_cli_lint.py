@@ -9,7 +9,8 @@ from typing import Any, Callable
 
 import click
 
-__all__ = ["lint_options", "merge_selection", "note_suppressions", "split_csv", "statistics"]
+__all__ = ["lint_options", "merge_selection", "note_skipped", "note_suppressions", "split_csv",
+           "statistics"]
 
 
 def lint_options(fn: Callable) -> Callable:
@@ -80,3 +81,11 @@ def note_suppressions(report: Any, verbose: bool) -> None:
             elif not s.valid:
                 run.warnings.append(f"not honoured: {s.selector} has no reason [{s.source}]; "
                                     "write why it is ignored")
+
+
+def note_skipped(paths: Any) -> None:
+    """Under --verbose: the files under ``paths`` that no reader knows (on stderr)."""
+    from .readers import skipped_files
+
+    for p in skipped_files(paths):
+        click.echo(f"diagnose: skipped (not a log format diagnose reads): {p}", err=True)

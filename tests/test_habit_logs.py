@@ -137,3 +137,15 @@ def test_an_event_file_does_not_hide_runs_in_subfolders(tmp_path):
     assert runs["csv"].path == str(good2 / "r1" / "history.csv")
     r = invoke("check", str(good2), "--output-format", "json")
     assert {x["format"] for x in json.loads(r.output)["runs"]} == {"tensorboard", "csv"}
+
+
+def test_verbose_lists_files_discovery_left_unread(tmp_path):
+    shutil.copytree(FORMATS.parent / "explosion", tmp_path / "r1")
+    (tmp_path / "notes.txt").write_text("lr sweep, see wiki\n", encoding="utf-8")
+    (tmp_path / "labels.csv").write_text("image,label\na.png,3\n", encoding="utf-8")
+    (tmp_path / "model.pt").write_bytes(b"\x80\x02")
+    quiet = CliRunner().invoke(main, ["check", str(tmp_path), "-q"])
+    assert "skipped" not in quiet.stderr
+    r = CliRunner().invoke(main, ["check", str(tmp_path), "-q", "--verbose"])
+    listed = {line.rsplit(": ", 1)[1] for line in r.stderr.splitlines() if "skipped" in line}
+    assert listed == {str(tmp_path / "notes.txt"), str(tmp_path / "labels.csv")}

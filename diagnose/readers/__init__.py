@@ -190,8 +190,23 @@ def discover(
     return out
 
 
-def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str, ModuleType]]]:
-    """Claimed paths under ``root`` (``root`` itself when a format claims it), top-down."""
+def skipped_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Files a walk of ``paths`` looked at and left unread: no format knows them
+    (``--verbose`` lists them; names that are never logs, like ``*.pt``, are not counted)."""
+    out: list[Path] = []
+    for root in paths:
+        if "://" not in str(root) and Path(root).exists():
+            for _ in _walk(Path(root), [], skipped=out):
+                pass
+    return out
+
+
+def _walk(root: Path, errors: list[ReadError], skipped: list[Path] | None = None
+          ) -> Iterator[tuple[Path, tuple[str, ModuleType]]]:
+    """Claimed paths under ``root`` (``root`` itself when a format claims it), top-down.
+
+    ``skipped`` collects the files no format claimed.
+    """
 
     def hit(p: Path, names: Collection[str] | None = None) -> tuple[str, ModuleType] | None:
         try:
@@ -206,6 +221,8 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
         if not _walks_on(h[0], root):
             return
     if not root.is_dir():
+        if skipped is not None and h is None:
+            skipped.append(root)
         return
 
     # top-down, folders before files, each sorted; links are never followed; a claimed
@@ -250,6 +267,8 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
                     below.append((p, inside, True))
             elif is_dir:
                 below.append((p, inside, False))
+            elif skipped is not None:
+                skipped.append(p)
         todo.extend(reversed(below))  # depth first, in name order, as os.walk went
 
 
