@@ -149,3 +149,15 @@ def test_verbose_lists_files_discovery_left_unread(tmp_path):
     r = CliRunner().invoke(main, ["check", str(tmp_path), "-q", "--verbose"])
     listed = {line.rsplit(": ", 1)[1] for line in r.stderr.splitlines() if "skipped" in line}
     assert listed == {str(tmp_path / "notes.txt"), str(tmp_path / "labels.csv")}
+
+
+def test_run_ids_keep_enough_path_to_be_recognisable(tmp_path, monkeypatch):
+    for d in ("lr=0.1/seed=1", "lr=0.1/seed=2", "lr=0.01/seed=1"):
+        (tmp_path / "sweep" / d).mkdir(parents=True)
+        shutil.copy(FORMATS / "csv_wide" / "history.csv", tmp_path / "sweep" / d)
+    monkeypatch.chdir(tmp_path)
+    r = invoke("check", "sweep/lr=0.1", "sweep/lr=0.01/seed=1", "--output-format", "json")
+    ids = {x["path"]: x["id"] for x in json.loads(r.output)["runs"]}
+    assert ids["sweep/lr=0.01/seed=1/history.csv"] == "lr=0.01/seed=1"
+    assert ids["sweep/lr=0.1/seed=2/history.csv"] == "seed=2"
+    assert len(set(ids.values())) == 3

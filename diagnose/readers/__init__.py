@@ -292,9 +292,25 @@ def _unique_ids(runs: list[Run], root: Path, taken: set[str]) -> None:
     for r in runs:
         if count[r.id] == 1 and r.id not in taken or not r.path:
             continue
-        base = root if root.is_dir() else root.parent
+        r.id = _qualified_id(r, root, taken)
+
+
+def _qualified_id(run: Run, root: Path, taken: set[str]) -> str:
+    """The run's path below ``root`` as its id; when that says nothing (the run is the
+    input itself) or is taken, below ``root``'s parent, and so on up (``lr=0.01/seed=1``)."""
+    p = Path(run.path).resolve()  # type: ignore[arg-type]
+    if p.is_file() and run.id == p.parent.name:
+        p = p.parent  # the id came from the folder: the folder is what to qualify
+    base = (root if root.is_dir() else root.parent).resolve()
+    for _ in range(16):
         try:
-            rel = Path(r.path).resolve().relative_to(base.resolve()).as_posix()
+            rel = p.relative_to(base).as_posix()
         except ValueError:
-            rel = r.path
-        r.id = rel if rel.endswith(r.id) else f"{rel}/{r.id}"
+            break
+        cand = rel if rel.endswith(run.id) else f"{rel}/{run.id}"
+        if rel != "." and cand not in taken:
+            return cand
+        if base.parent == base:
+            break
+        base = base.parent
+    return run.path if run.path.endswith(run.id) else f"{run.path}/{run.id}"  # type: ignore[union-attr]
