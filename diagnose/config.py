@@ -211,6 +211,11 @@ def select_rules(rules: list[Rule], cfg: Config) -> list[Rule]:
     select = list(cfg.select) + list(cfg.extend_select)
     ignore = list(cfg.ignore) + list(cfg.extend_ignore)
     validate_selectors(select + ignore, rules, cfg.source)
+    known = {r.code for r in rules} | {r.name for r in rules}
+    for key in cfg.params:
+        if key not in known:
+            raise ConfigError(f"{at(cfg.source)}[tool.diagnose.params.{key}] names no rule"
+                              f"{did_you_mean(key, known)}")
     return [r for r in rules if _enabled(r, select, ignore)]
 
 

@@ -129,3 +129,13 @@ def test_every_command_honours_the_run_folder_ignore(tmp_path):
 
 def _findings_column(text: str) -> dict[str, str]:
     return {row["lr"]: row["findings"] for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_params_for_a_misspelt_rule_are_an_error_with_a_suggestion(flat, tmp_path):
+    cfg = tmp_path / "pyproject.toml"
+    cfg.write_text("[tool.diagnose.params.flat-los]\nmax_drop = 0.1\n", encoding="utf-8")
+    r = invoke("check", str(flat), "--config", str(cfg))
+    assert r.exit_code == 2 and "did you mean 'flat-loss'?" in r.output
+    cfg.write_text("[tool.diagnose.params.flat-loss]\nmax_dro = 0.1\n", encoding="utf-8")
+    r = invoke("check", str(flat), "--config", str(cfg))
+    assert r.exit_code == 2 and "did you mean 'max_drop'?" in r.output
