@@ -1,4 +1,4 @@
-"""`diagnose check`, `rules`, `explain`, `formats`: thin wrappers over the pipeline."""
+"""`diagnose check`, `explain`, `formats`: thin wrappers over the pipeline."""
 
 from __future__ import annotations
 
@@ -9,21 +9,19 @@ from pathlib import Path
 import click
 
 from . import pipeline
+from ._cli_lint import lint_options, merge_selection, note_skipped, note_suppressions
+from ._cli_lint import statistics as lint_statistics
+from ._cli_rules import EXTEND_OPTION, config_or_fail, rule_set
 from ._errors import ConfigError, RuleError
+from ._locate import finding_locator
 from ._progress import Progress
 from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, ensure_parent, fail
 from .config import load_config
 from .readers import FORMATS
 from .report import render
 from .report.github import step_summary
-from .rules import load_rules
 
 FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
-
-
-def _csv(values: tuple[str, ...]) -> list[str] | None:
-    out = [x.strip() for v in values for x in v.split(",") if x.strip()]
-    return out or None
 
 
 @click.command()
@@ -32,13 +30,16 @@ def _csv(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--ignore", multiple=True, help="Rules to disable (same selectors; wins ties).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
               help="Exit 1 when a finding at or above this severity exists [default: warning].")
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="text", show_default=True)
+@click.option("--output-format", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="text",
+              show_default=True)
+@lint_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE instead of stdout.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="pyproject.toml to read [tool.diagnose] from [default: nearest].")
 @click.option("--rules", "rules_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Rule files or folders to use instead of the shipped set.")
+@EXTEND_OPTION
 @click.option("--by", help="Selection metric for group rules [default: val/loss].")
 @click.option("--mode", type=click.Choice(["min", "max"]), help="Whether lower or higher --by is better.")
 @click.option("--group-by", multiple=True, help="Group runs by path pattern, e.g. 'lr=*/seed=*'.")
@@ -51,16 +52,17 @@ def _csv(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run the per-run work on this Dask scheduler (tcp://host:8786); the workers "
                    "read PATHS themselves. Needs diagnose[dask].")
-def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths, by, mode,
-          group_by, skip_unreadable, verbose, quiet, jobs, dask_address) -> None:
+def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, statistics, exit_zero,
+          output, config_path, rules_paths, extend_paths, by, mode, group_by, skip_unreadable, verbose,
+          quiet, jobs, dask_address) -> None:
     """Check training runs under PATHS and report findings (exit 1 when any reach --fail-on).
 
     PATHS may be folders, log files or URLs (s3://..., gs://...; needs fsspec and its backend).
     """
     try:
-        cfg = load_config(config_path)
-        cfg = cfg.merged(select=_csv(select), ignore=_csv(ignore), fail_on=fail_on)
-        rules = load_rules(rules_paths or None)
+        cfg = load_config(config_path).merged(fail_on=fail_on)
+        rules = rule_set(cfg, rules_paths, extend_paths)
+        cfg = merge_selection(cfg, rules, select, ignore, extend_select, extend_ignore)
     except (ConfigError, RuleError) as e:
         fail(str(e))
     client = _dask_client(dask_address) if dask_address else None
@@ -74,25 +76,38 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
     finally:
         if client is not None:
             client.close()
+    note_suppressions(report, verbose)
+    if verbose:
+        note_skipped(paths)
     color = fmt == "text" and output is None and sys.stdout.isatty()
-    text = render(report, fmt, color=color, verbose=verbose)
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    extra = {}
+    if fmt == "github" and in_actions:
+
+        extra["where"] = finding_locator(report)
+    text = (lint_statistics(report, fmt) if statistics
+            else render(report, fmt, color=color, verbose=verbose, **extra))
     if output:
         try:
             ensure_parent(output)
             output.write_text(text, encoding="utf-8")
         except OSError as e:
             fail(f"{output}: cannot write: {e.strerror or e}")
-    else:
+    elif report.runs or fmt != "text":  # with nothing read, the messages below say it all
         click.echo(text, nl=not text.endswith("\n"))
-    if fmt == "github" and os.environ.get("GITHUB_ACTIONS") == "true":
-        _github_extras(report)
-    for err in report.errors:
-        click.echo(f"diagnose: unreadable: {err}", err=True)
+    if fmt == "github" and in_actions and not statistics:
+        _github_extras(report, text if output else None)
+    if output or fmt != "text" or not report.runs:  # else the text report lists them
+        for err in report.errors:
+            click.echo(f"diagnose: unreadable: {err}", err=True)
     if not report.runs and not report.errors:
         fail("no training runs found under " + ", ".join(map(str, paths)))
+    if not report.runs and skip_unreadable:
+        fail("nothing was checked: every input was unreadable (--skip-unreadable skips "
+             "unreadable inputs only when others were read)")
     if report.errors and not skip_unreadable:
         raise click.exceptions.Exit(EXIT_USAGE)
-    blocking = report.at_or_above(cfg.fail_on)
+    blocking = [] if exit_zero else report.at_or_above(cfg.fail_on)
     raise click.exceptions.Exit(EXIT_FINDINGS if blocking else EXIT_CLEAN)
 
 
@@ -108,40 +123,30 @@ def _dask_client(address: str):
         fail(f"--dask {address}: cannot reach the scheduler ({e})")
 
 
-def _github_extras(report) -> None:
-    """On GitHub Actions: annotations to stderr, summary appended to $GITHUB_STEP_SUMMARY."""
-    try:
-        pass
-    except ImportError:  # formatter not available
-        return
-    click.echo(render(report, "github"), err=True)
+def _github_extras(report, annotations: str | None) -> None:
+    """On GitHub Actions: the summary appended to $GITHUB_STEP_SUMMARY.
+
+    ``annotations``: when the report went to a file, printed on stdout so the runner sees
+    them (once: stdout and stderr are both read for workflow commands).
+    """
+    if annotations:
+        click.echo(annotations, nl=not annotations.endswith("\n"))
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
         with open(target, "a", encoding="utf-8") as f:
             f.write(step_summary(report))
 
 
-@click.command("rules")
-@click.option("--rules", "rules_paths", multiple=True, type=click.Path(exists=True, path_type=Path))
-def rules_cmd(rules_paths) -> None:
-    """List the rules: code, name, pattern, severity, tags."""
-    try:
-        rules = load_rules(rules_paths or None)
-    except RuleError as e:
-        fail(str(e))
-    w = max((len(r.name) for r in rules), default=4)
-    for r in rules:
-        flag = "" if r.live else " (end only)"
-        click.echo(f"{r.code}  {r.name:<{w}}  {r.severity:<7}  {r.pattern:<22} {', '.join(r.tags)}{flag}")
-
-
 @click.command()
 @click.argument("code")
 @click.option("--rules", "rules_paths", multiple=True, type=click.Path(exists=True, path_type=Path))
-def explain(code, rules_paths) -> None:
+@EXTEND_OPTION
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="pyproject.toml to read [tool.diagnose] from [default: nearest].")
+def explain(code, rules_paths, extend_paths, config_path) -> None:
     """Print a rule's documentation and parameters (by code or name)."""
     try:
-        rules = load_rules(rules_paths or None)
+        rules = rule_set(config_or_fail(config_path), rules_paths, extend_paths)
     except RuleError as e:
         fail(str(e))
     for r in rules:
@@ -154,6 +159,7 @@ def explain(code, rules_paths) -> None:
 @click.command()
 def formats() -> None:
     """List the log formats diagnose reads."""
+
     for name, mod in FORMATS:
         import importlib
 

@@ -1,6 +1,7 @@
 """`diagnose plot` and `diagnose report`: thin wrappers over report.plot and report.html.
 
-Both need matplotlib (the ``[plot]`` extra); without it they exit 2 with the install hint.
+`plot` needs matplotlib (the ``[plot]`` extra; without it, exit 2 with the install hint);
+`report` draws its curves as inline SVG and needs no extra.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 import click
 
 from . import pipeline
-from ._cli_check import _csv
+from ._cli_lint import split_csv as _csv
 from ._errors import ConfigError, RuleError
 from .cli import EXIT_USAGE, ensure_parent, fail
 from .config import load_config
@@ -117,7 +118,6 @@ def plot(runs, output, metrics, as_sweep, param, dpi, config_path, select, ignor
 def report_cmd(paths, output, title, max_plots, config_path, select, ignore, by, mode, group_by,
                skip_unreadable) -> None:
     """Write one self-contained HTML report of the runs under PATHS (opens from disk)."""
-    _need_matplotlib()
 
     report = _checked(paths, config_path, select, ignore, by, mode, group_by)
     bad_input = _input_errors(report, paths, skip_unreadable)

@@ -21,7 +21,8 @@ class _Group(click.Group):
 
     LAZY = {
         "check": "diagnose._cli_check:check",
-        "rules": "diagnose._cli_check:rules_cmd",
+        "rules": "diagnose._cli_rules:rules_cmd",
+        "features": "diagnose._cli_rules:features_cmd",
         "explain": "diagnose._cli_check:explain",
         "formats": "diagnose._cli_check:formats",
         "sweep": "diagnose._cli_experiments:sweep",

@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ._errors import ConfigError, RuleError
-from .rules import Rule, read_toml
+from ._suppress import run_suppressions
+from .rules import Rule, code_prefix, read_toml
 
 __all__ = ["Config", "find_pyproject", "load_config", "select_rules"]
 
 FAIL_ON = ("error", "warning", "info", "never")
 #: A pyproject.toml from an untrusted checkout is read only up to this size.
 MAX_CONFIG_BYTES = 4 << 20
-_KEYS = {"select", "ignore", "extend-select", "fail-on", "params", "per-run-ignores", "metrics",
-         "by", "mode"}
+_KEYS = {"select", "ignore", "extend-select", "extend-ignore", "fail-on", "params", "per-run-ignores", "metrics",
+         "by", "mode", "extend-rules"}
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Config:
     select: list[str] = field(default_factory=lambda: ["ALL"])
     ignore: list[str] = field(default_factory=list)
     extend_select: list[str] = field(default_factory=list)
+    extend_ignore: list[str] = field(default_factory=list)
     fail_on: str = "warning"
     #: rule name or code -> {param: value}
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -39,7 +41,10 @@ class Config:
     #: selection metric for group rules and sweeps
     by: str = "val/loss"
     mode: str | None = None
-    source: str = "defaults"
+    #: a project's own rule files or folders, added to the shipped set (relative to the pyproject)
+    extend_rules: list[str] = field(default_factory=list)
+    #: where the values came from, for messages ("" when nothing was read)
+    source: str = ""
 
     def merged(self, **overrides: Any) -> "Config":
         """A copy with CLI values (those not None) replacing the file's."""
@@ -51,9 +56,9 @@ class Config:
 
     def validate_basic(self) -> None:
         if self.fail_on not in FAIL_ON:
-            raise ConfigError(f"{self.source}: fail-on must be one of {', '.join(FAIL_ON)}, got {self.fail_on!r}")
+            raise ConfigError(f"{at(self.source)}fail-on must be one of {', '.join(FAIL_ON)}, got {self.fail_on!r}")
         if self.mode not in (None, "min", "max"):
-            raise ConfigError(f"{self.source}: mode must be 'min' or 'max', got {self.mode!r}")
+            raise ConfigError(f"{at(self.source)}mode must be 'min' or 'max', got {self.mode!r}")
 
     def rule_params(self, rule: Rule) -> dict[str, Any]:
         """The rule's defaults overridden by configured values (validated against bounds)."""
@@ -62,11 +67,12 @@ class Config:
             for pname, v in self.params.get(key, {}).items():
                 if pname not in rule.params:
                     raise ConfigError(
-                        f"{self.source}: [tool.diagnose.params.{key}] has unknown param {pname!r}; "
+                        f"{at(self.source)}[tool.diagnose.params.{key}] has unknown param {pname!r}"
+                        f"{did_you_mean(pname, rule.params)}; "
                         f"{rule.name} takes: {', '.join(rule.params) or 'none'}"
                     )
                 try:
-                    vals[pname] = rule.params[pname].check(v, f"{self.source}: params.{key}")
+                    vals[pname] = rule.params[pname].check(v, f"{at(self.source)}params.{key}")
                 except RuleError as e:
                     raise ConfigError(str(e)) from None
         return vals
@@ -97,22 +103,26 @@ def load_config(path: Path | None = None) -> Config:
     section = data.get("tool", {}).get("diagnose")
     if section is None:
         return Config(source=str(path))
-    return config_from_mapping(section, f"{path}: [tool.diagnose]")
+    return config_from_mapping(section, f"{path}: [tool.diagnose]", base=Path(path).parent)
 
 
-def config_from_mapping(section: Mapping[str, Any], source: str) -> Config:
+def config_from_mapping(section: Mapping[str, Any], source: str, base: Path | None = None) -> Config:
     if not isinstance(section, Mapping):
         raise ConfigError(f"{source}: must be a table")
     unknown = set(section) - _KEYS
     if unknown:
-        raise ConfigError(f"{source}: unknown key(s): {', '.join(sorted(unknown))}; "
-                          f"known: {', '.join(sorted(_KEYS))}")
+        raise ConfigError(f"{source}: unknown key(s): "
+                          + ", ".join(f"{k!r}{did_you_mean(k, _KEYS)}" for k in sorted(unknown))
+                          + f"; known: {', '.join(sorted(_KEYS))}")
     cfg = Config(source=source)
-    for key in ("select", "ignore", "extend-select"):
+    for key in ("select", "ignore", "extend-select", "extend-ignore"):
         if key in section:
             setattr(cfg, key.replace("-", "_"), _strs(section[key], f"{source}: {key}"))
     if "fail-on" in section:
         cfg.fail_on = section["fail-on"]
+    if "extend-rules" in section:
+        cfg.extend_rules = [str((base or Path.cwd()) / p)
+                            for p in _strs(section["extend-rules"], f"{source}: extend-rules")]
     for key in ("by", "mode"):
         if key in section:
             if not isinstance(section[key], str):
@@ -157,7 +167,7 @@ def _specificity(selector: str, rule: Rule) -> int | None:
         return 100
     if selector in rule.tags:
         return 1
-    if rule.code.startswith(selector) and selector[:2] == "DG":
+    if rule.code.startswith(selector) and len(selector) >= len(code_prefix(rule.code)):
         return 1 + len(selector)
     return None
 
@@ -166,7 +176,26 @@ def validate_selectors(selectors: Iterable[str], rules: list[Rule], where: str) 
     """Every selector must name something: a typo should not silently select nothing."""
     for s in selectors:
         if not any(_specificity(s, r) is not None for r in rules):
-            raise ConfigError(f"{where}: selector {s!r} matches no rule (codes, prefixes, names, tags or ALL)")
+            known = {"ALL", *(r.code for r in rules), *(r.name for r in rules),
+                     *(t for r in rules for t in r.tags)}
+            raise ConfigError(f"{at(where)}selector {s!r} matches no rule (codes, prefixes, names, "
+                              f"tags or ALL){did_you_mean(s, known)}")
+
+
+def at(source: str) -> str:
+    """``"source: "`` to prefix a message, or nothing when the value came from no file."""
+    return f"{source}: " if source else ""
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'fail-on'?"`` for a near miss (``fail_on``), else ``""``."""
+    import difflib
+
+    known = list(known)
+    norm = {k.replace("_", "-").lower(): k for k in known}
+    exact = norm.get(word.replace("_", "-").lower())
+    close = [exact] if exact else difflib.get_close_matches(word, known, n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _enabled(rule: Rule, select: list[str], ignore: list[str]) -> bool:
@@ -180,12 +209,21 @@ def _enabled(rule: Rule, select: list[str], ignore: list[str]) -> bool:
 def select_rules(rules: list[Rule], cfg: Config) -> list[Rule]:
     """The rules ``cfg`` enables."""
     select = list(cfg.select) + list(cfg.extend_select)
-    validate_selectors(select + list(cfg.ignore), rules, cfg.source)
-    return [r for r in rules if _enabled(r, select, cfg.ignore)]
+    ignore = list(cfg.ignore) + list(cfg.extend_ignore)
+    validate_selectors(select + ignore, rules, cfg.source)
+    known = {r.code for r in rules} | {r.name for r in rules}
+    for key in cfg.params:
+        if key not in known:
+            raise ConfigError(f"{at(cfg.source)}[tool.diagnose.params.{key}] names no rule"
+                              f"{did_you_mean(key, known)}")
+    return [r for r in rules if _enabled(r, select, ignore)]
 
 
 def ignored_for_run(rule: Rule, run_path: str | None, run_id: str, cfg: Config) -> bool:
-    """True when a per-run-ignores glob matching this run names this rule."""
+    """True when a per-run-ignores glob matching this run, or the run's own
+    ``diagnose-ignore`` (with a reason), names this rule."""
+    if any(x.valid and _specificity(x.selector, rule) is not None for x in run_suppressions(run_path)):
+        return True
     for pattern, selectors in cfg.per_run_ignores.items():
         if any(fnmatch.fnmatch(x, pattern) for x in (run_path or "", run_id) if x):
             if any(_specificity(s, rule) is not None for s in selectors):

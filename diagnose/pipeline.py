@@ -254,7 +254,7 @@ def check(
     """
     cfg = config or Config()
     cfg = cfg.merged(by=by, mode=mode)
-    all_rules = list(rules) if rules is not None else load_rules()
+    all_rules = list(rules) if rules is not None else load_rules(extend=cfg.extend_rules)
     active = select_rules(all_rules, cfg)
     params = {r.code: cfg.rule_params(r) for r in active}
     metric, sel_mode = selection_metric(cfg.by, cfg.mode)

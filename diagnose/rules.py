@@ -33,6 +33,7 @@ __all__ = [
     "Param",
     "Rule",
     "Template",
+    "code_prefix",
     "default_rules_dir",
     "load_rules",
 ]
@@ -126,7 +127,10 @@ _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
 _CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by"}
-_CODE_RE = re.compile(r"^DG\d{3}$")
+#: A code is a prefix (one to four capital letters and digits) and three digits: DG102, XY101.
+_CODE_RE = re.compile(r"^[A-Z][A-Z0-9]{0,3}\d{3}$")
+#: The prefix of the shipped rules; a project's own rules choose another.
+SHIPPED_PREFIX = "DG"
 _SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _PATTERN_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 GROUP_KINDS = ("seeds", "sweep", "mixed", "pattern")
@@ -139,21 +143,24 @@ def default_rules_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "rules"
 
 
-def load_rules(paths: Iterable[str | Path] | None = None) -> list[Rule]:
+def load_rules(paths: Iterable[str | Path] | None = None,
+               extend: Iterable[str | Path] = ()) -> list[Rule]:
     """Load and validate rule files (default: the shipped set), sorted by code.
 
-    Raises :class:`RuleError` naming the file and the offending piece.
+    ``extend``: a project's own rule files or folders, added to that set; their codes
+    use the project's own prefix (``DG`` is the shipped rules'). Raises
+    :class:`RuleError` naming the file and the offending piece.
     """
-    files: list[Path] = []
-    for p in [default_rules_dir()] if paths is None else paths:
-        p = Path(p)
-        if p.is_dir():
-            files.extend(sorted(p.glob("*.toml")))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise RuleError(f"{p}: no such rule file or directory")
-    rules = [parse_rule_file(f) for f in files]
+    base = _rule_files([default_rules_dir()] if paths is None else paths)
+    own = _rule_files(extend)
+    rules = [parse_rule_file(f) for f in base]
+    n_base = len(rules)
+    rules += [parse_rule_file(f) for f in own]
+    for r in rules[n_base:]:
+        if code_prefix(r.code).startswith(SHIPPED_PREFIX):
+            raise RuleError(f"{r.path}: code {r.code}: the prefix {SHIPPED_PREFIX} is reserved for "
+                            "the shipped rules; give your rules your own prefix (e.g. XY101)")
+    _check_prefixes(rules)
     seen: dict[str, str] = {}
     codes = {r.code for r in rules}
     for r in rules:
@@ -165,6 +172,36 @@ def load_rules(paths: Iterable[str | Path] | None = None) -> list[Rule]:
                 raise RuleError(f"{r.path}: {key!r} already used by {seen[key]}")
             seen[key] = r.path
     return sorted(rules, key=lambda r: r.code)
+
+
+def _rule_files(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files.extend(sorted(p.glob("*.toml")))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise RuleError(f"{p}: no such rule file or directory")
+    return files
+
+
+def code_prefix(code: str) -> str:
+    """``XY`` for ``XY101``: what a code selector must at least name."""
+    return code[:-3]
+
+
+def _check_prefixes(rules: list[Rule]) -> None:
+    """No prefix may begin another (``X`` and ``XY``): a selector would pick both sets."""
+    first: dict[str, str] = {}
+    for r in rules:
+        first.setdefault(code_prefix(r.code), r.path)
+    for a in first:
+        for b in first:
+            if a != b and b.startswith(a):
+                raise RuleError(f"{first[b]}: code prefix {b!r} clashes with {a!r} ({first[a]}): "
+                                f"selecting {a} would select both; choose another prefix")
 
 
 def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> dict[str, Any]:
@@ -203,7 +240,8 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
             raise RuleError(f"{where}: missing required key {k!r}")
     code, name, pattern = data["code"], data["name"], data["pattern"]
     if not isinstance(code, str) or not _CODE_RE.match(code):
-        raise RuleError(f"{where}: code must look like DG123, got {code!r}")
+        raise RuleError(f"{where}: code must be a prefix of one to four capital letters or digits "
+                        f"and three digits (DG123, XY101), got {code!r}")
     if not isinstance(name, str) or not _SLUG_RE.match(name):
         raise RuleError(f"{where}: name must be a lower-case slug, got {name!r}")
     if not isinstance(pattern, str) or not _PATTERN_RE.match(pattern):

@@ -59,6 +59,7 @@ _alias(
     "loss", "train_loss", "training_loss", "train/loss", "loss/train", "train/loss_step",
     "train_loss_step", "train/loss_epoch", "train_loss_epoch", "epoch_loss", "training/loss",
     "loss/training", "train/epoch_loss", "trainloss", "loss_train", "train/train_loss",
+    "train_loss_local", "train/loss_local", "loss_epoch", "loss_step", "train/total_loss",
 )
 _alias(
     "val/loss",

@@ -156,6 +156,7 @@ def compare(runs: Sequence[Run], findings: Sequence[Finding], by: str = "val/los
             per_run_codes.setdefault(f.run, []).append(f.rule)
     param_cols = [k for k in PARAM_FIELDS if any(k in r.params for r in runs)]
     param_cols += [k for k in keys if k not in param_cols]
+    param_cols += sorted({k for r in runs for k in r.params} - {*param_cols, *LOG_COLUMNS})  # csv: all
     best_ids = {r.id for r in best_setting.runs} if best_setting else set()
     order = [lay.runs[i] for i in lay.order(range(len(lay.runs)))] + lay.ungrouped
     rows = []

@@ -338,3 +338,27 @@ def test_next_experiment_moves_to_batch_size_once_lr_is_settled():
     assert res.best["params"]["lr"] == 1.0
     assert res.next_experiment.startswith("keep lr=1 fixed and compare batch_size=")
     assert math.isclose(res.best["mean"], 0.102)
+
+
+def test_sweep_csv_keeps_every_param(tmp_path):
+    """Constant params (model depth, data size) are part of the experiment log too."""
+    import csv as _csv
+    import io
+
+    from click.testing import CliRunner
+
+    from diagnose.cli import main
+
+    root = Path(__file__).resolve().parent.parent / "fixtures" / "chapter-sweep"
+    from diagnose import discover
+
+    runs = discover([root]).runs
+    every = {k for r in runs for k in r.params}
+    out = CliRunner().invoke(main, ["sweep", str(root), "--format", "csv"]).output
+    header = next(_csv.reader(io.StringIO(out)))
+    assert every <= set(header), every - set(header)
+    rows = list(_csv.DictReader(io.StringIO(out)))
+    by_path = {row["path"]: row for row in rows}
+    for r in runs:
+        for k, v in r.params.items():
+            assert by_path[r.path][k] == ("" if v is None else str(v)), (k, v)

@@ -265,11 +265,13 @@ def test_per_run_ignore_globs_are_matched_never_opened(tmp_path: Path) -> None:
     cfg = config_from_mapping({"per-run-ignores": {"/etc/*": ["ALL"], "../../**": ["ALL"],
                                                    "*" * 2000 + "x": ["ALL"]}}, "test")
     rule = load_rules()[0]
+    # the only files looked at are the run folder's own diagnose-ignore places
+    own = {Path(d).resolve() / n for d in ("/etc", ".") for n in ("run.json", "diagnose-ignore.toml")}
     t0 = time.perf_counter()
     hit, events = audited(ignored_for_run, rule, "/etc/passwd", "passwd", cfg)
-    assert hit is True and not opened_paths(events)
+    assert hit is True and opened_paths(events) <= own
     miss, events = audited(ignored_for_run, rule, "a" * 3000, "a", cfg)
-    assert miss is False and not opened_paths(events)
+    assert miss is False and opened_paths(events) <= own
     assert time.perf_counter() - t0 < FAST
 
 

@@ -99,8 +99,9 @@ def test_summary_counts_by_severity_match_the_findings(sweep_report):
 def test_one_image_per_run_beside_its_findings_and_next_experiment(sweep_report):
     report, text = sweep_report
     doc = _parse(text)
-    imgs = [t for t in doc.inside("#runs") if t[0] == "img"]
-    assert len(imgs) == len(report.runs)
+    svgs = [t for t in doc.inside("#runs") if t[0] == "svg"]
+    assert len(svgs) == len(report.runs)
+    assert not [t for t in doc.inside("#runs") if t[0] == "img"]
     for i, run in enumerate(report.runs):
         section = doc.texts(f"section#run-{i + 1}.")
         assert run.id in section
@@ -131,17 +132,18 @@ def test_no_sweep_section_for_a_single_run():
     report = diagnose.check([run])
     doc = _parse(render(report, "html"))
     assert not doc.inside("#sweep") and not [t for t in doc.tags if t[1].get("id") == "sweep"]
-    assert len([t for t in doc.tags if t[0] == "img"]) == 1
+    assert len([t for t in doc.tags if t[0] == "svg"]) == 1
 
 
-def test_without_matplotlib_the_report_still_renders_with_the_hint(monkeypatch):
+def test_without_matplotlib_the_report_draws_the_curves_itself(monkeypatch):
     for name in {"matplotlib", *(m for m in sys.modules if m.startswith("matplotlib."))}:
         monkeypatch.setitem(sys.modules, name, None)
     report = diagnose.check(chapter_sweep()[:2])
     text = render(report, "html")
     doc = _parse(text)
     assert not [t for t in doc.tags if t[0] == "img"]
-    assert 'pip install "diagnose[plot]"' in doc.texts("#runs")
+    assert len([t for t in doc.inside("#runs") if t[0] == "svg"]) == len(report.runs)
+    assert 'pip install "diagnose[plot]"' in doc.texts("#sweep")  # only the sweep plot needs it
     assert all(f.message in doc.texts("#runs") for f in report.findings if f.run)
 
 
@@ -150,10 +152,10 @@ def test_notebook_reprs_show_the_plot_and_the_findings():
     runs = chapter_sweep()[-2:]
     report = diagnose.check(runs)
     doc = _parse(report._repr_html_())
-    assert len([t for t in doc.tags if t[0] == "img"]) >= len(runs)
+    assert len([t for t in doc.tags if t[0] == "svg"]) >= len(runs)
     run = next(r for r in runs if report.for_run(r.id))
     doc = _parse(run._repr_html_())
-    assert len([t for t in doc.tags if t[0] == "img"]) == 1
+    assert len([t for t in doc.tags if t[0] == "svg"]) == 1
     text = " ".join(t for t, _ in doc.text)
     for f in report.for_run(run.id):
         assert f.rule in text and f.next_experiment in text
@@ -161,14 +163,13 @@ def test_notebook_reprs_show_the_plot_and_the_findings():
 
 
 def test_cli_report_writes_the_file(tmp_path):
-    pytest.importorskip("matplotlib")
     src = write_native(chapter_sweep()[:2], tmp_path / "runs")
     out = tmp_path / "r.html"
     res = CliRunner().invoke(main, ["report", str(src), "-o", str(out), "--title", "lr sweep"])
     assert res.exit_code == 0, res.output
     doc = _parse(out.read_text(encoding="utf-8"))
     assert [t for t in doc.text if t[0] == "lr sweep"]
-    assert len([t for t in doc.inside("#runs") if t[0] == "img"]) == 2
+    assert len([t for t in doc.inside("#runs") if t[0] == "svg"]) == 2
     res = CliRunner().invoke(main, ["report", str(tmp_path / "missing"), "-o", str(out)])
     assert res.exit_code == 2
 
@@ -195,4 +196,36 @@ def test_report_opens_in_headless_chromium(tmp_path, sweep_report):
     assert ink > 0.05, ink  # text, tables and the inline plots were painted
     colours = len(np.unique(img.reshape(-1, 3)[::7], axis=0))
     assert colours > 200, colours  # plots (anti-aliased curves), not just black text
+    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                    "(apt-get install -y chromium)")
+def test_report_fits_an_1100_px_page(tmp_path, sweep_report):
+    """Laid out by Chromium at 1100 px: the page does not scroll sideways, and every table
+    fits the page or sits in its own scrolling box."""
+    import re
+
+    _, text = sweep_report
+    probe = ("<script>window.onload=function(){var out=[document.documentElement.scrollWidth,"
+             "window.innerWidth];document.querySelectorAll('table').forEach(function(t){"
+             "var r=t.getBoundingClientRect(),box=t.closest('.scroll');out.push(Math.ceil(r.right)"
+             "+(box?'s'+Math.ceil(box.getBoundingClientRect().right):''));});"
+             "document.title='W '+out.join(' ');}</script>")
+    page = tmp_path / "probe.html"
+    page.write_text(text.replace("</body>", probe + "</body>"), encoding="utf-8")
+    res = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+                          "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+                          "--window-size=1100,2000", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120, check=False)
+    title = re.search(r"<title>W ([^<]*)</title>", res.stdout)
+    assert title, res.stderr[-2000:]
+    nums = title.group(1).split()
+    page_w, view_w = int(nums[0]), int(nums[1])
+    assert page_w <= view_w <= 1100
+    tables = nums[2:]
+    assert tables
+    for t in tables:
+        right, _, box = t.partition("s")
+        assert int(box or right) <= view_w, tables
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)

@@ -15,19 +15,20 @@ PKG = Path(__file__).resolve().parent.parent / "diagnose"
 #: An entry names a module or a package (everything under it).
 LAYERS: list[tuple[str, ...]] = [
     ("diagnose._version", "diagnose._errors", "diagnose.run", "diagnose.findings"),
-    ("diagnose.readers",),
+    ("diagnose.readers", "diagnose._suppress"),  # _suppress: diagnose-ignore files in run folders
     ("diagnose.grouping",),  # below features: the group features measure what it groups
     ("diagnose.features",),
     ("diagnose.expressions", "diagnose.rules", "diagnose.config"),
     ("diagnose.engine",),
+    ("diagnose.rule_cases",),  # a rule's inline cases, run through the engine
     ("diagnose.sweeps",),
     ("diagnose.pipeline",),
-    ("diagnose.report",),
+    ("diagnose.report", "diagnose._locate"),  # _locate: a finding's line in its log file
     ("diagnose.notebook",),
     ("diagnose.record",),
     ("diagnose.integrations", "diagnose._chapter"),
     ("diagnose.cli", "diagnose._cli_check", "diagnose._cli_experiments", "diagnose._cli_plot",
-     "diagnose._progress"),
+     "diagnose._cli_rules", "diagnose._cli_lint", "diagnose._progress"),
     ("diagnose",),  # the public facade: __init__.py
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import zipfile
@@ -15,7 +16,9 @@ RULE_FILES = sorted(p.name for p in (ROOT / "rules").glob("*.toml"))
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    out = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    # a PYTHONPATH pointing at a checkout would shadow the venv's installed copy
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, **kw)
     assert out.returncode == 0, f"{' '.join(map(str, cmd))}\n{out.stdout}\n{out.stderr}"
     return out
 

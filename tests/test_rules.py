@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from diagnose.engine import evaluate_group, evaluate_run
-from diagnose.features import FEATURES, run_summary
-from diagnose.findings import Group
+from diagnose.features import FEATURES
+from diagnose.rule_cases import run_case
 from diagnose.rules import DOC_HEADINGS, default_rules_dir, load_rules
-from diagnose.run import Run
 
 RULES = load_rules()
 RULE_FILES = sorted(default_rules_dir().glob("*.toml"))
@@ -67,34 +65,9 @@ def _cases():
 
 @pytest.mark.parametrize("rule,case", list(_cases()))
 def test_inline_case(rule, case):
-    params = {**rule.defaults(), **case.get("config", {})}
-    if rule.scope == "run":
-        run = Run.from_series(case["series"], case.get("steps"), params=case.get("params"),
-                              num_classes=case.get("num_classes"))
-        found = evaluate_run(run, [rule], {rule.code: params})
-    else:
-        runs = []
-        for i, spec in enumerate(case["runs"]):
-            runs.append(Run.from_series(spec["series"], spec.get("steps"), id=f"r{i}",
-                                        params=spec.get("params"),
-                                        num_classes=spec.get("num_classes")))
-            runs[-1].results.update(spec.get("results") or {})  # train_time for cost rules
-        from diagnose.grouping import group_runs
-
-        groups = [g for g in group_runs(runs) if g.kind in rule.groups]
-        by = case.get("by", "val/loss")
-        metric = "val/" + by.split("/", 1)[1] if by.startswith("train/") else by
-        mode = "max" if metric.endswith("acc") else "min"
-        summaries = {r.id: run_summary(r, metric, mode) for r in runs}
-        found = []
-        for g in groups:
-            members = [r for r in runs if r.id in g.runs]
-            found += evaluate_group(g, members, summaries, [rule], {rule.code: params},
-                                    metric=metric, mode=mode, by=by)
+    result = run_case(rule, case)
+    assert result.ok, f"{rule.code} case {case['name']!r}: {result.reason}"
     if case["expect"] == "fail":
-        assert found, f"{rule.code} should fire on case {case['name']!r}"
-        f = found[0]
-        assert f.rule == rule.code and f.message and f.next_experiment
-        assert "n/a" not in f.message
+        assert result.findings[0].rule == rule.code
     else:
-        assert not found, f"{rule.code} fired on pass case {case['name']!r}: {found[0].message}"
+        assert not result.findings

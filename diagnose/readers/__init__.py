@@ -30,7 +30,7 @@ from .._errors import ReadError
 from ..run import Run
 from ._notes import run_notes
 from ._params import with_extra_params
-from .tensorboard import EVENT_PREFIX, SPLIT_DIRS
+from .tensorboard import EVENT_PREFIX, SPLIT_DIRS, is_event_file
 
 __all__ = [
     "FORMATS",
@@ -55,6 +55,8 @@ FORMATS: list[tuple[str, str]] = [
     ("mlflow", "diagnose.readers.mlflow"),
     ("wandb", "diagnose.readers.wandb"),
     ("tensorboard", "diagnose.readers.tensorboard"),
+    ("yolo", "diagnose.readers.yolo"),
+    ("keras", "diagnose.readers.keras_json"),
     ("csv", "diagnose.readers.csv_generic"),
 ]
 
@@ -200,8 +202,23 @@ def discover(
     return out
 
 
-def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str, ModuleType]]]:
-    """Claimed paths under ``root`` (``root`` itself when a format claims it), top-down."""
+def skipped_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Files a walk of ``paths`` looked at and left unread: no format knows them
+    (``--verbose`` lists them; names that are never logs, like ``*.pt``, are not counted)."""
+    out: list[Path] = []
+    for root in paths:
+        if "://" not in str(root) and Path(root).exists():
+            for _ in _walk(Path(root), [], skipped=out):
+                pass
+    return out
+
+
+def _walk(root: Path, errors: list[ReadError], skipped: list[Path] | None = None
+          ) -> Iterator[tuple[Path, tuple[str, ModuleType]]]:
+    """Claimed paths under ``root`` (``root`` itself when a format claims it), top-down.
+
+    ``skipped`` collects the files no format claimed.
+    """
 
     def hit(p: Path, names: Collection[str] | None = None) -> tuple[str, ModuleType] | None:
         try:
@@ -213,8 +230,11 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
     h = hit(root)
     if h is not None:
         yield root, h
-        return
+        if not _walks_on(h[0], root):
+            return
     if not root.is_dir():
+        if skipped is not None and h is None:
+            skipped.append(root)
         return
 
     # top-down, folders before files, each sorted; links are never followed; a claimed
@@ -230,9 +250,9 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
         except OSError as e:
             return e
 
-    todo: list[tuple[Path, Listing | OSError]] = [(root, listing(root))]
+    todo: list[tuple[Path, Listing | OSError, bool]] = [(root, listing(root), h is not None)]
     while todo:
-        here, listed = todo.pop()
+        here, listed, claimed = todo.pop()
         if isinstance(listed, OSError):
             errors.append(ReadError(listed.filename or here,
                                     f"cannot list: {listed.strerror or listed}"))
@@ -243,17 +263,35 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
         for name, is_dir in entries:
             if _skip_dir(name) if is_dir else is_ignored_file(name):
                 continue
+            if claimed and not is_dir:
+                continue  # read with the run of ``here``
             p = here / name
             inside = listing(p) if is_dir else None
+            if claimed and (isinstance(inside, OSError) or _has_events(inside)):
+                continue  # the TensorBoard reader of ``here`` reads folders of event files
             # a folder that cannot be listed: every format looks for itself
             names = None if inside is None or isinstance(inside, OSError) else \
                 {n for n, _, _ in inside}
             h = hit(p, names)
             if h is not None:
                 yield p, h
+                if is_dir and _walks_on(h[0], p):
+                    below.append((p, inside, True))
             elif is_dir:
-                below.append((p, inside))
+                below.append((p, inside, False))
+            elif skipped is not None:
+                skipped.append(p)
         todo.extend(reversed(below))  # depth first, in name order, as os.walk went
+
+
+def _walks_on(fmt: str, path: Path) -> bool:
+    """A TensorBoard folder is one run of its own event files and split folders; other
+    folders inside it (``good2/r1/metrics.csv`` beside ``good2/events...``) are runs too."""
+    return fmt == "tensorboard" and path.is_dir()
+
+
+def _has_events(listed: list[tuple[str, bool, bool]] | None) -> bool:
+    return any(is_event_file(Path(n)) for n, is_dir, _ in listed or () if not is_dir)
 
 
 def _unique_ids(runs: list[Run], root: Path, taken: set[str]) -> None:
@@ -264,12 +302,29 @@ def _unique_ids(runs: list[Run], root: Path, taken: set[str]) -> None:
     for r in runs:
         if count[r.id] == 1 and r.id not in taken or not r.path:
             continue
-        base = root if root.is_dir() else root.parent
+        r.id = _qualified_id(r, root, taken)
+
+
+def _qualified_id(run: Run, root: Path, taken: set[str]) -> str:
+    """The run's path below ``root`` as its id; when that says nothing (the run is the
+    input itself) or is taken, below ``root``'s parent, and so on up (``lr=0.01/seed=1``)."""
+    p = Path(run.path).resolve()  # type: ignore[arg-type]
+    if p.is_file() and run.id == p.parent.name:
+        p = p.parent  # the id came from the folder: the folder is what to qualify
+    base = (root if root.is_dir() else root.parent).resolve()
+    for _ in range(16):
         try:
-            rel = Path(r.path).resolve().relative_to(base.resolve()).as_posix()
+            rel = p.relative_to(base).as_posix()
         except ValueError:
-            rel = r.path
-        r.id = rel if rel.endswith(r.id) else f"{rel}/{r.id}"
+            break
+        cand = rel if rel.endswith(run.id) else f"{rel}/{run.id}"
+        if rel != "." and cand not in taken:
+            return cand
+        if base.parent == base:
+            break
+        base = base.parent
+    return run.path if run.path.endswith(run.id) else f"{run.path}/{run.id}"  # type: ignore[union-attr]
+
 
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")

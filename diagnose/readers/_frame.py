@@ -40,6 +40,11 @@ def parse_float(text: str) -> float:
         return v
 
 
+#: spellings of a test-set loss, used as the validation loss when a log has no other
+TEST_LOSS = frozenset({"test_loss", "test/loss", "loss/test", "test/epoch_loss", "test_loss_epoch",
+                       "test/loss_epoch", "eval/test_loss"})
+
+
 def rename_map(
     counts: Mapping[str, int],
     aliases: Mapping[str, str] | None,
@@ -53,11 +58,17 @@ def rename_map(
     the others keep their own names, so no series is silently merged into another.
     """
     target = {raw: (rename or (lambda r: canonical_name(r, aliases)))(raw) for raw in counts}
+    notes: list[str] = []
+    if "val/loss" not in target.values():
+        # a test loss is the only held-out loss: the rules read it as the validation loss
+        test = [r for r, t in target.items() if t in TEST_LOSS]
+        if len(test) == 1:
+            target[test[0]] = "val/loss"
+            notes.append(f"{test[0]!r} read as 'val/loss': no other validation loss in this log")
     by_target: dict[str, list[str]] = {}
     for raw, t in target.items():
         by_target.setdefault(t, []).append(raw)
     out: dict[str, str] = {}
-    notes: list[str] = []
     for t, raws in by_target.items():
         if len(raws) == 1:
             out[raws[0]] = t

@@ -43,8 +43,22 @@ def run_notes(run: Run, path: Path, aliases: Mapping[str, str] | None) -> list[s
             f"rules that read them did not run; found {shown}. Map yours in pyproject.toml: "
             '[tool.diagnose.metrics] "my_loss" = "train/loss"'
         )
+    else:
+        notes.extend(_unmapped_losses(names, path))
     notes.extend(_epoch_vs_step(run, path))
     return notes
+
+
+def _unmapped_losses(names: list[str], path: Path) -> list[str]:
+    """A run missing train/ or val/loss while other columns are called ``...loss...``."""
+    missing = [k for k in ("train/loss", "val/loss") if k not in names]
+    lossy = [n for n in names if "loss" in n.lower() and n not in KNOWN]
+    if not missing or not lossy:
+        return []
+    shown = ", ".join(repr(n) for n in lossy[:6]) + (", ..." if len(lossy) > 6 else "")
+    return [f"{path}: no {' or '.join(missing)} read, but losses under names diagnose does not "
+            f"map: {shown}; if one is it, map it in pyproject.toml: [tool.diagnose.metrics] "
+            f'"{lossy[0]}" = "{missing[0]}"']
 
 
 def _per_epoch(name: str) -> bool:

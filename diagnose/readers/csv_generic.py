@@ -113,6 +113,8 @@ def detect(path: Path) -> bool:
     path = path if isinstance(path, Path) else Path(path)
     if not path.is_file() or path.suffix.lower() not in SUFFIXES:
         return False
+    if path.stat().st_size == 0 and path.stem.lower() in GENERIC_STEMS:
+        return True  # an empty log (training.log, metrics.csv): read says so, naming it
     line = first_line(path)
     if _is_jsonl(path):
         try:

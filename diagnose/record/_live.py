@@ -345,7 +345,7 @@ def _resolve_rules(rules: Sequence[Any] | None, config: Any, run_dir: Path
     parameter overrides apply live too.
     """
     cfg = config if config is not None else load_config()
-    chosen = select_rules(list(rules) if rules is not None else load_rules(), cfg)
+    chosen = select_rules(list(rules) if rules is not None else load_rules(extend=cfg.extend_rules), cfg)
     chosen = [r for r in chosen if r.scope == "run" and r.live
               and not ignored_for_run(r, str(run_dir), run_dir.name, cfg)]
     params: Mapping[str, dict[str, Any]] = {r.code: cfg.rule_params(r) for r in chosen}

@@ -1,7 +1,8 @@
 """The one-file HTML report, and the notebook display of reports and runs.
 
-Everything is inline: CSS in one ``<style>``, plots as base64 PNG ``<img>`` data
-URIs. No script, no font or image fetched: the file opens from disk, survives
+Everything is inline: CSS in one ``<style>``, each run's curves as SVG drawn by
+``_svg`` (no plotting library needed), sweep plots as base64 PNG ``<img>`` data URIs
+when matplotlib is installed. No script, no font or image fetched: the file opens from disk, survives
 being mailed or kept as a CI artifact, and reads with JavaScript off. CSS
 selectors are scoped under ``.dgn`` so the same markup can sit in a notebook
 cell without restyling the notebook.
@@ -18,14 +19,8 @@ from ..findings import SEVERITIES, Finding, Report, severity_rank
 from ..pipeline import check, sweep
 from ..run import Run
 from ..sweeps import CARD_FIELDS
-from .plot import (
-    INSTALL_HINT,
-    PlotUnavailable,
-    figure_data_uri,
-    require_matplotlib,
-    run_figure,
-    sweep_figure,
-)
+from ._svg import run_svg
+from .plot import INSTALL_HINT, PlotUnavailable, figure_data_uri, require_matplotlib, sweep_figure
 from .plot.run import key_params
 from .sweep import display_table, title
 from .text import findings_by_owner, plural, sorted_findings, steps_label, summary_line
@@ -46,7 +41,8 @@ line-height:1.45;max-width:1400px;margin:0 auto;padding:0 16px 32px}
 border-bottom:2px solid #e6e6e6;padding-bottom:.2em}.dgn h3{font-size:1.08em;margin:0 0 .2em;
 word-break:break-all}
 .dgn .meta{color:#5f6368;font-size:.9em;margin:.1em 0 .6em;word-break:break-all}
-.dgn .scroll{overflow-x:auto;max-width:100%}
+.dgn .scroll{overflow-x:auto;max-width:100%}.dgn .scroll table{font-size:.8em}
+.dgn td a{overflow-wrap:anywhere}
 .dgn table{border-collapse:collapse;margin:.4em 0 1em;font-size:.9em}
 .dgn th,.dgn td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 .dgn th{background:#f4f5f7}.dgn td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -132,22 +128,12 @@ def _run_meta(run: Run) -> str:
     return f'<p class="meta">{_e(" · ".join(bits))}</p>'
 
 
-def _plot_uri(runs: Run | Sequence[Run], findings: Sequence[Finding], dpi: int) -> str | None:
-    """The run's plot as a data URI; None when it has nothing plottable."""
-    try:
-        fig = run_figure(runs, findings, notes=False, title="")
-    except ValueError:
-        return None
-    return figure_data_uri(fig, dpi=dpi)
-
-
 def _run_section(i: int, run: Run, found: Sequence[Finding], plot: bool | str, dpi: int) -> str:
     parts = [f'<section class="run" id="{_anchor(i)}">',
              f"<h3>{_e(run.id)} {_verdict(found)}</h3>", _run_meta(run), '<div class="cols">']
     if plot is True:
-        uri = _plot_uri(run, found, dpi)
-        parts.append(f"<figure>{_img(uri, f'curves of {run.id} with its findings')}</figure>"
-                     if uri else '<p class="note">No metrics to plot.</p>')
+        svg = run_svg(run, found)
+        parts.append(f"<figure>{svg}</figure>" if svg else '<p class="note">No metrics to plot.</p>')
     elif plot:
         parts.append(f'<p class="note">{_e(str(plot))}</p>')
     side = [_finding_block(f) for f in found] or ['<p class="okmsg">No findings: every rule passed.</p>']
@@ -157,12 +143,10 @@ def _run_section(i: int, run: Run, found: Sequence[Finding], plot: bool | str, d
 
 
 def _plot_choice(runs: Sequence[Run], per_run: dict[str, list[Finding]], plots: bool,
-                 max_plots: int | None, have_mpl: bool) -> dict[str, bool | str]:
+                 max_plots: int | None) -> dict[str, bool | str]:
     """Which runs get a plot: the most severe first when there are more than ``max_plots``."""
     if not plots:
         return {r.id: False for r in runs}
-    if not have_mpl:
-        return {r.id: f"Plots need matplotlib: {INSTALL_HINT}" for r in runs}
     if max_plots is None or len(runs) <= max_plots:
         return {r.id: True for r in runs}
     rank = sorted(range(len(runs)), key=lambda i: (
@@ -209,6 +193,8 @@ def _sweep_section(report: Report, plots: bool, have_mpl: bool, dpi: int,
     out = ['<section class="sweep" id="sweep">', f"<h2>{_e(title(res))}</h2>"]
     if plots and have_mpl:
         out += _sweep_plots(report, res, dpi)
+    elif plots:
+        out.append(f'<p class="note">The sweep plot needs matplotlib: {_e(INSTALL_HINT)}</p>')
     head, body = display_table(res)
     selected = {r["run"] for r in res.rows if r.get("decision")}
     anchors = {r.id: _anchor(i) for i, r in enumerate(report.runs)}
@@ -295,9 +281,9 @@ def render(
     plots when runs form groups; then each run's plot beside its findings, their
     causes and next experiments. ``by``/``mode``/``group_by`` go to the sweep.
     """
-    have_mpl = plots and _has_matplotlib()
+    have_mpl = plots and _has_matplotlib()  # sweep plots; run curves are the project's SVG
     per_run, per_group = findings_by_owner(report)
-    choice = _plot_choice(report.runs, per_run, plots, max_plots, have_mpl)
+    choice = _plot_choice(report.runs, per_run, plots, max_plots)
     body = [f'<div class="dgn"><h1>{_e(title)}</h1>',
             (f'<p class="meta">diagnose {_e(__version__)} · {_e(plural(len(report.runs), "run"))}'
             f" · {_e(plural(len(report.findings), 'finding'))}</p>"),
@@ -334,8 +320,8 @@ def _run_index(runs: Sequence[Run], per_run: dict[str, list[Finding]]) -> str:
 def run_html(run: Run, findings: Iterable[Finding] | None = None, *, dpi: int = 80) -> str:
     """One run for a notebook cell: its plot beside its findings (checked now if not given)."""
     if findings is None:
+
         findings = check([run]).findings
     found = sorted_findings(f for f in findings if f.run == run.id)
-    section = _run_section(0, run, found, True if _has_matplotlib() else
-                           _plot_choice([run], {}, True, None, False)[run.id], dpi)
+    section = _run_section(0, run, found, True, dpi)
     return f'<div class="dgn"><style>{_CSS}</style>{section}</div>'

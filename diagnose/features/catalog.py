@@ -1,0 +1,162 @@
+"""What each feature name means for someone writing a rule: its unit and one line.
+
+The registry (``features.FEATURES``) knows which function provides a name and its
+scope; this table adds, per name, the unit a threshold is written in and a line of
+documentation, for ``diagnose features``. Units: ``loss`` (the metric's own
+scale), ``metric`` (the selection metric's scale), ``ratio`` (a quotient, 1 = equal),
+``fraction`` (0..1 of the run or of a drop), ``relative`` (a change over a base value),
+``step``, ``count``, ``flag`` (1 or 0), ``text`` (for messages only), ``seconds``,
+``bytes`` and ``param`` (the run's own setting, in its units).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CATALOG"]
+
+_T = """
+train_points      count     finite points of the train loss
+train_first       loss      first finite train loss (raw)
+train_start       loss      first value of the smoothed train loss
+train_end         loss      last value of the smoothed train loss
+train_min         loss      lowest smoothed train loss
+train_drop        relative  how much the smoothed train loss fell, over its first value
+first_step        step      first step of the run
+last_step         step      last step of the run
+steps_run         step      last step minus first step
+decel             ratio     drop in the first half of the steps over the drop in the second (1 = straight line)
+nonfinite         count     NaN/inf values in every metric of the run
+nonfinite_train   count     NaN/inf values in the train loss
+first_nonfinite_step step   first step with a NaN/inf value in any metric
+nonfinite_metric  text      the metric with the first NaN/inf value
+peak_ratio_before_nonfinite ratio largest train loss before the first NaN over the first value
+nonfinite_after_growth flag the train loss grew (x1.5) before turning NaN/inf: divergence, not a bug
+nonfinite_note    text      a phrase for messages naming the NaN/inf values (empty when none)
+peak_ratio        ratio     largest finite train loss over the first one
+peak_step         step      step of the largest finite train loss
+final_ratio       ratio     last smoothed train loss over the first raw value
+blowup_first_step step      first step where the train loss is above twice its first value or NaN/inf
+blowup_last_step  step      last such step
+blowup_value      loss      largest finite train loss
+blowup_from       loss      first finite train loss (what the blow-up is measured from)
+smooth_peak_ratio ratio     peak of the smoothed train loss over its first value (spikes do not lift it)
+spike_count       count     isolated upward spikes of the train loss that came back down
+spike_max_ratio   ratio     largest spike over the local median level
+spike_first_step  step      step of the first spike
+spike_last_step   step      step of the last spike
+oscillation       ratio     total variation of the smoothed train loss over its range (1 = monotone)
+val_points        count     finite points of the validation loss
+val_first         loss      first smoothed validation loss
+val_best          loss      lowest smoothed validation loss
+val_best_step     step      step of the lowest smoothed validation loss
+val_best_pos      fraction  where in the run the best validation loss came (0 = start, 1 = end)
+val_end           loss      last smoothed validation loss
+val_rise          relative  rise of the validation loss from its best to its end, over the best
+val_rise_of_drop  fraction  that rise over the drop from the first value to the best
+val_last_step     step      last step with a validation value
+val_evals_after_best count  validation points after the best one
+train_drop_after_best relative how much the train loss kept falling after the best validation step
+gap_end           loss      validation minus train loss at the last validation step
+gap_ratio_end     ratio     validation over train loss at the last validation step
+gap_rel_end       relative  gap_end over the first train loss
+gap_best          loss      validation minus train loss at the best validation step
+gap_ratio_best    ratio     validation over train loss at the best validation step
+gap_rel_best      relative  gap_best over the first train loss
+train_at_val_end  loss      smoothed train loss at the last validation step
+train_at_val_best loss      smoothed train loss at the best validation step
+gap_first_step    step      first step where validation exceeds train by a tenth of the first train loss
+acc_gap_end       fraction  train minus validation accuracy at the end
+train_acc_end     fraction  last smoothed train accuracy
+val_acc_end       fraction  last smoothed validation accuracy
+val_acc_best      fraction  highest smoothed validation accuracy
+tail_share        fraction  share of the total improvement made in the last 20 % of the run
+tail_drop_rel     relative  drop over the last 20 % of the run, over the last value
+tail_metric       text      the metric tail_share was measured on (val/loss, else train/loss)
+tail_start_step   step      step where the last 20 % of the run begins
+num_classes       count     number of classes K (run setting or params)
+lnk               loss      ln(K): the cross-entropy of uniform predictions
+lnk_ratio_end     ratio     last smoothed train loss over ln(K)
+lnk_ratio_val     ratio     last smoothed validation loss over ln(K)
+second_half_change relative change of the train loss over the second half of the run
+at_chance         flag      the loss settled within 5 % of ln(K): uniform predictions
+chance_note       text      a phrase for messages naming ln(K) (empty when not near it)
+lr                param     the run's learning rate (its param, else the largest logged lr)
+lr_x3             param     three times lr, rounded as people write it
+lr_x10            param     ten times lr, rounded
+lr_div3           param     a third of lr, rounded
+lr_div10          param     a tenth of lr, rounded
+batch_size        param     the run's batch size
+seed              param     the run's seed
+optimizer         text      the run's optimizer
+weight_decay      param     the run's weight decay
+dropout           param     the run's dropout
+epochs            param     the run's epochs
+steps_x2          step      twice the run's last step (a longer budget to try)
+wd_up             param     a larger weight decay to try (x10, or 1e-4 from none)
+dropout_up        param     a larger dropout to try (+0.2, at most 0.5)
+val_metric        text      the selection metric of the group
+members           text      the group's run ids
+setting           text      the group's setting label
+n_seeds           count     seeds in the group
+best_mean         metric    mean over seeds of each run's best selection metric
+best_std          metric    standard deviation of those bests
+best_min          metric    lowest of those bests
+best_max          metric    highest of those bests
+spread            metric    range (max - min) of the bests
+final_mean        metric    mean over seeds of the final selection metric
+final_std         metric    standard deviation of the finals
+final_min         metric    lowest final
+final_max         metric    highest final
+final_spread      metric    range of the finals
+spread_rel        relative  the larger range over the metric's scale
+n_failed          count     seeds with an error finding (divergence, NaN)
+swept             text      the parameter(s) the sweep varies
+n_settings        count     settings in the sweep
+best_setting      text      label of the best setting (mean over its seeds)
+best_score        metric    the best setting's mean score
+best_n_seeds      count     seeds behind the best setting
+best_run          text      the best run of the best setting
+runner_up         text      label of the second-best setting
+runner_up_score   metric    the runner-up's mean score
+gap               metric    distance between the best and runner-up scores
+gap_rel           relative  that gap over the metric's scale
+seed_spread_top   metric    the larger seed range of the best and runner-up
+spread_vs_gap     ratio     seed_spread_top over gap (above 1: reseeding could swap them)
+n_values          count     numeric values of the swept param tried
+range_lo          param     lowest value tried
+range_hi          param     highest value tried
+log_spaced        flag      the values span at least 10x and are positive
+local             flag      the best value's neighbours are close enough to call it a local optimum
+best_at_edge      flag      the best value is the lowest or highest tried
+edge              text      which edge: lowest or highest
+best_value        param     the swept param's value in the best setting
+beyond            param     the next value past the edge to try
+best_still_improving flag   the best run was still improving when its budget ran out
+best_last_step    step      last step of the best run
+longer_budget     step      twice that budget, rounded
+time_lo           seconds   shortest train time in the group
+time_hi           seconds   longest train time
+time_ratio        ratio     longest over shortest train time
+best_time         seconds   the best run's train time
+mem_lo            bytes     lowest peak memory in the group
+mem_hi            bytes     highest peak memory
+mem_ratio         ratio     highest over lowest peak memory
+best_mem          bytes     the best run's peak memory
+n_varying         count     knobs that vary among the compared runs
+varying           text      those knobs
+first_knob        text      the first of them
+n_configs         count     distinct settings compared
+n_confounded      count     settings with no neighbour differing in one knob only
+confounded        text      the first few such settings
+by_is_train       flag      the selection metric (--by) is a training metric
+by_metric         text      the selection metric, canonical name
+by_pick           text      the setting the --by metric picks
+val_pick          text      the setting the validation metric picks, with its score
+same_pick         flag      both pick the same setting
+run_count         count     runs in the group (group rules only)
+"""
+
+#: feature name -> (unit, one-line doc)
+CATALOG: dict[str, tuple[str, str]] = {}
+for _line in _T.strip().splitlines():
+    _name, _unit, _doc = _line.split(None, 2)
+    CATALOG[_name] = (_unit, _doc)

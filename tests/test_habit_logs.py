@@ -1,0 +1,163 @@
+"""Logs people have: YOLO results.csv, Keras History JSON, loss names, empty and nested logs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import diagnose
+from diagnose.cli import main
+from diagnose.run import canonical_name
+
+FORMATS = Path(__file__).parent.parent / "fixtures" / "formats"
+YOLO = FORMATS / "yolo" / "train"
+KERAS = FORMATS / "keras_history"
+WANDB = FORMATS / "wandb_names"
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _columns(path: Path) -> dict[str, list[float]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return {k.strip(): [float(r[k]) for r in rows] for k in rows[0]}
+
+
+def test_yolo_results_csv_written_by_ultralytics():
+    runs = diagnose.load_all(YOLO.parent)
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.format == "yolo" and run.id == "yolo/train"
+    cols = _columns(YOLO / "results.csv")
+    epochs = np.array(cols["epoch"], dtype=np.int64)
+    for split in ("train", "val"):
+        want = sum(np.array(cols[f"{split}/{c}_loss"]) for c in ("box", "cls", "dfl"))
+        steps, values = run.arrays(f"{split}/loss")
+        assert np.array_equal(steps, epochs)
+        assert np.allclose(values, want, rtol=1e-12)
+        assert np.array_equal(run.arrays(f"{split}/box_loss")[1], cols[f"{split}/box_loss"])
+    assert np.array_equal(run.arrays("val/mAP50-95")[1], cols["metrics/mAP50-95(B)"])
+    assert np.array_equal(run.arrays("val/mAP50")[1], cols["metrics/mAP50(B)"])
+    assert np.array_equal(run.arrays("lr")[1], cols["lr/pg0"])
+    args = (YOLO / "args.yaml").read_text(encoding="utf-8")
+    assert f"lr0: {run.params['lr']}" in args and f"batch: {run.params['batch_size']}" in args
+    assert run.results["train_time"] == cols["time"][-1]
+
+
+def test_yolo_is_checked_and_the_map_is_a_higher_is_better_score():
+    from diagnose.run import infer_mode
+
+    assert infer_mode("val/mAP50-95") == "max"
+    r = invoke("check", str(YOLO.parent), "--verbose")
+    assert r.exit_code in (0, 1)
+    assert "yolo/train" in r.output and "(yolo," in r.output
+    assert "no loss or accuracy" not in r.output and "results.csv/train" not in r.output
+
+
+def test_keras_history_json_written_by_keras():
+    runs = {r.id: r for r in diagnose.load_all(KERAS)}
+    assert set(runs) == {"keras_history", "cnn"}
+    for run, name in ((runs["keras_history"], "history.json"), (runs["cnn"], "cnn_history.json")):
+        data = json.loads((KERAS / name).read_text(encoding="utf-8"))
+        assert run.format == "keras"
+        for raw, canon in (("loss", "train/loss"), ("val_loss", "val/loss"),
+                           ("accuracy", "train/acc"), ("val_accuracy", "val/acc")):
+            steps, values = run.arrays(canon)
+            assert np.array_equal(steps, np.arange(len(data[raw])))
+            assert np.array_equal(values, data[raw])
+
+
+def test_a_damaged_history_json_is_an_error_not_silence(tmp_path):
+    (tmp_path / "history.json").write_text('{"loss": [0.5, 0.4', encoding="utf-8")
+    r = invoke("check", str(tmp_path))
+    assert r.exit_code == 2 and "history.json" in r.output and "not valid JSON" in r.output
+
+
+@pytest.mark.parametrize("name", ["train_loss_local", "loss_epoch", "training_loss", "epoch_loss"])
+def test_train_loss_spellings(name):
+    assert canonical_name(name) == "train/loss"
+
+
+@pytest.mark.parametrize("name", ["valid_loss", "validation_loss", "eval/loss"])
+def test_validation_loss_spellings(name):
+    assert canonical_name(name) == "val/loss"
+
+
+def test_wandb_run_with_train_loss_local_and_test_loss():
+    run = diagnose.load_all(WANDB)[0]
+    assert run.name_map == {"train_loss_local": "train/loss", "test_loss": "val/loss"}
+    steps, _ = run.arrays("val/loss")
+    assert list(steps) == list(range(9, 120, 10))
+    assert len(run.arrays("train/loss")[0]) == 120
+    assert any("'test_loss' read as 'val/loss'" in w for w in run.warnings)
+    assert run.params["lr"] == 0.1
+
+
+def test_losses_under_unmapped_names_get_a_note_naming_them(tmp_path):
+    data = json.loads((KERAS / "history.json").read_text(encoding="utf-8"))
+    renamed = {"loss": data["loss"], "heldout_objective_loss": data["val_loss"]}
+    (tmp_path / "history.json").write_text(json.dumps(renamed), encoding="utf-8")
+    r = invoke("check", str(tmp_path))
+    assert "'heldout_objective_loss'" in r.output and "[tool.diagnose.metrics]" in r.output
+    assert '"heldout_objective_loss" = "val/loss"' in r.output
+
+
+def test_an_empty_log_is_one_message_naming_it(tmp_path):
+    log = tmp_path / "run1" / "training.log"
+    log.parent.mkdir()
+    log.write_bytes(b"")
+    r = CliRunner().invoke(main, ["check", str(tmp_path)])
+    assert r.exit_code == 2
+    assert r.stdout == ""
+    assert r.stderr.count("\n") == 1 and str(log) in r.stderr and "empty" in r.stderr
+
+
+def test_skip_unreadable_with_nothing_readable_exits_2(tmp_path):
+    (tmp_path / "history.json").write_text("{", encoding="utf-8")
+    r = invoke("check", str(tmp_path), "--skip-unreadable")
+    assert r.exit_code == 2 and "every input was unreadable" in r.output
+
+
+def test_an_event_file_does_not_hide_runs_in_subfolders(tmp_path):
+    good2 = tmp_path / "good2"
+    shutil.copytree(FORMATS / "tensorboard" / "simple", good2)
+    (good2 / "expected.json").unlink(missing_ok=True)
+    (good2 / "r1").mkdir()
+    shutil.copy(FORMATS / "csv_wide" / "history.csv", good2 / "r1" / "history.csv")
+    runs = {r.format: r for r in diagnose.load_all(good2)}
+    assert set(runs) == {"tensorboard", "csv"}
+    assert runs["csv"].path == str(good2 / "r1" / "history.csv")
+    r = invoke("check", str(good2), "--output-format", "json")
+    assert {x["format"] for x in json.loads(r.output)["runs"]} == {"tensorboard", "csv"}
+
+
+def test_verbose_lists_files_discovery_left_unread(tmp_path):
+    shutil.copytree(FORMATS.parent / "explosion", tmp_path / "r1")
+    (tmp_path / "notes.txt").write_text("lr sweep, see wiki\n", encoding="utf-8")
+    (tmp_path / "labels.csv").write_text("image,label\na.png,3\n", encoding="utf-8")
+    (tmp_path / "model.pt").write_bytes(b"\x80\x02")
+    quiet = CliRunner().invoke(main, ["check", str(tmp_path), "-q"])
+    assert "skipped" not in quiet.stderr
+    r = CliRunner().invoke(main, ["check", str(tmp_path), "-q", "--verbose"])
+    listed = {line.rsplit(": ", 1)[1] for line in r.stderr.splitlines() if "skipped" in line}
+    assert listed == {str(tmp_path / "notes.txt"), str(tmp_path / "labels.csv")}
+
+
+def test_run_ids_keep_enough_path_to_be_recognisable(tmp_path, monkeypatch):
+    for d in ("lr=0.1/seed=1", "lr=0.1/seed=2", "lr=0.01/seed=1"):
+        (tmp_path / "sweep" / d).mkdir(parents=True)
+        shutil.copy(FORMATS / "csv_wide" / "history.csv", tmp_path / "sweep" / d)
+    monkeypatch.chdir(tmp_path)
+    r = invoke("check", "sweep/lr=0.1", "sweep/lr=0.01/seed=1", "--output-format", "json")
+    ids = {x["path"]: x["id"] for x in json.loads(r.output)["runs"]}
+    assert ids["sweep/lr=0.01/seed=1/history.csv"] == "lr=0.01/seed=1"
+    assert ids["sweep/lr=0.1/seed=2/history.csv"] == "seed=2"
+    assert len(set(ids.values())) == 3
