@@ -138,7 +138,7 @@ class Progress(Protocol):
 
 
 def check(
-    runs: Iterable[Run | str | os.PathLike],
+    runs: Iterable[Run | str | os.PathLike] | Run | str | os.PathLike,
     rules: Sequence[Rule] | None = None,
     config: Config | None = None,
     *,
@@ -176,6 +176,8 @@ def check(
 
     given: list[Run] = []
     paths: list[str | os.PathLike] = []
+    if isinstance(runs, (str, bytes, os.PathLike, Run)):  # one path: never its characters
+        runs = [runs]
     for r in runs:
         (given if isinstance(r, Run) else paths).append(r)
     # the walk is a generator: with workers, reading starts while it goes on
@@ -235,7 +237,9 @@ def _assemble(res: Any, given: list[Run], paths: Sequence[Any], task: Any, cfg: 
             keyed_errors.append(((o.index - k, 1, 0), o.read_error()))
         for pos, (run, found, summary, analysed_id) in enumerate(o.runs):
             entries.append((run, found, summary, analysed_id, o.index, pos))
-    report.errors = [str(e) for _, e in sorted(keyed_errors, key=lambda x: x[0])]
+    ordered = [e for _, e in sorted(keyed_errors, key=lambda x: x[0])]
+    report.errors = [str(e) for e in ordered if not getattr(e, "skipped", False)]
+    report.notes = [str(e) for e in ordered if getattr(e, "skipped", False)]
 
     # ids: unique within each input (as discovery does), then across everything
     by_root: dict[int, list[Run]] = {}
