@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ._errors import ConfigError, RuleError
+from ._escape import escape
 from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, ensure_parent, fail
 
 FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
@@ -85,8 +86,11 @@ def check(paths, select, ignore, fail_on, fmt, output, config_path, rules_paths,
         click.echo(text, nl=not text.endswith("\n"))
     if fmt == "github" and os.environ.get("GITHUB_ACTIONS") == "true":
         _github_extras(report)
-    for err in report.errors:
-        click.echo(f"diagnose: unreadable: {err}", err=True)
+    for note in report.notes:
+        click.echo(f"diagnose: skipped: {escape(note)}", err=True)
+    # the text report on stdout lists unreadable inputs already: once is enough
+    for err in [] if fmt == "text" and output is None else report.errors:
+        click.echo(f"diagnose: unreadable: {escape(err)}", err=True)
     if not report.runs and not report.errors:
         fail("no training runs found under " + ", ".join(map(str, paths)))
     if report.errors and not skip_unreadable:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from types import ModuleType
 
 from .._errors import ReadError
 from ..run import Run
+from ._safe_open import not_regular_reason
 
 __all__ = ["FORMATS", "Discovery", "discover", "is_ignored_file", "load", "load_all"]
 
@@ -52,7 +54,13 @@ IGNORED_SUFFIXES = (
 )
 #: Exceptions a reader may let through on bad input; turned into ReadError naming the path.
 _READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError,
-                sqlite3.Error)
+                ArithmeticError, AttributeError, UnicodeError, sqlite3.Error)
+
+
+class Skipped(ReadError):
+    """Not an error: something a walk passed over (a FIFO, a device), said in a note."""
+
+    skipped = True
 
 
 def is_ignored_file(name: str) -> bool:
@@ -147,6 +155,8 @@ class Discovery:
 
     runs: list[Run] = field(default_factory=list)
     errors: list[ReadError] = field(default_factory=list)
+    #: things passed over, with why (a FIFO or device named like a log)
+    notes: list[str] = field(default_factory=list)
 
 
 def discover(
@@ -183,6 +193,8 @@ def discover(
                 if on_run:
                     on_run(r)
         _unique_ids(out.runs[first:], root, {r.id for r in out.runs[:first]})
+    out.notes.extend(str(e) for e in out.errors if isinstance(e, Skipped))
+    out.errors = [e for e in out.errors if not isinstance(e, Skipped)]
     return out
 
 
@@ -196,25 +208,45 @@ def _walk(root: Path, errors: list[ReadError]) -> Iterator[tuple[Path, tuple[str
             errors.append(ReadError(p, f"cannot inspect: {e.strerror or e}"))
             return None
 
+    try:
+        mode = root.stat().st_mode
+    except OSError as e:
+        errors.append(ReadError(root, f"cannot inspect: {e.strerror or e}"))
+        return
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):  # a FIFO would block the detectors
+        errors.append(ReadError(root, not_regular_reason(mode)))
+        return
     h = hit(root)
     if h is not None:
         yield root, h
         return
-    if not root.is_dir():
+    if not stat.S_ISDIR(mode):
         return
 
     # top-down, folders before files, each sorted; links are never followed; a claimed
     # folder is not walked into. Each folder is listed once (os.scandir tells dirs, files
     # and links apart without a stat per entry): the listing first tells the formats what
     # the folder holds, then is walked.
-    Listing = list[tuple[str, bool, bool]]  # (name, is a folder, is a link)
+    Listing = list[tuple[str, bool, bool]]  # (name, is a folder, is a link or not a file)
 
     def listing(d: Path) -> Listing | OSError:
         try:
             with os.scandir(d) as it:
-                return [(e.name, e.is_dir(follow_symlinks=False), e.is_symlink()) for e in it]
+                return [(e.name, e.is_dir(follow_symlinks=False), e.is_symlink()
+                         or not (e.is_dir(follow_symlinks=False) or _is_file(e))) for e in it]
         except OSError as e:
             return e
+
+    def _is_file(e: os.DirEntry) -> bool:
+        if e.is_file(follow_symlinks=False):
+            return True
+        if not is_ignored_file(e.name):  # a FIFO, socket or device: never opened
+            try:
+                why = not_regular_reason(e.stat(follow_symlinks=False).st_mode)
+            except OSError as err:
+                why = f"cannot inspect: {err.strerror or err}"
+            errors.append(Skipped(e.path, why))
+        return False
 
     todo: list[tuple[Path, Listing | OSError]] = [(root, listing(root))]
     while todo:
