@@ -253,9 +253,22 @@ def work_one(index: int, item: Claim | Run, task: Task) -> Outcome:
         return Outcome(index, [analyse(item, task)])
     try:
         runs = read_claim(item, task)
+        return Outcome(index, [analyse(r, task) for r in runs])
     except ReadError as e:
         return Outcome(index, error=(e.path, e.reason, e.where))
-    return Outcome(index, [analyse(r, task) for r in runs])
+    except Exception as e:  # noqa: BLE001 - a bug of ours: name the input, exit 2, go on
+        if os.environ.get("DIAGNOSE_DEBUG"):
+            raise
+        return Outcome(index, error=(item.path, internal_error(e), None))
+
+
+def internal_error(e: BaseException) -> str:
+    """One line for an unexpected exception: what it was, and what to do."""
+    from ._escape import escape
+
+    msg = escape(str(e))
+    return (f"internal error ({type(e).__name__}: {msg[:200]}); please report it with this "
+            "file (DIAGNOSE_DEBUG=1 shows the traceback)")
 
 
 def work_chunk(items: list[tuple[int, Claim | Run]], task: Task) -> list[Outcome]:

@@ -7,6 +7,7 @@ Exit codes work as linters use them: 0 clean, 1 findings at or above --fail-on,
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -42,6 +43,27 @@ class _Group(click.Group):
             except (ImportError, AttributeError):
                 return None
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        """No traceback for any input: an error diagnose did not expect exits 2, said in one
+        line (exit 1 means findings, and CI must not read a crash as findings)."""
+        from ._errors import DiagnoseError
+        from ._escape import escape
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except DiagnoseError as e:
+            fail(escape(e))
+        except Exception as e:  # noqa: BLE001
+            if os.environ.get("DIAGNOSE_DEBUG"):
+                raise
+            where = f" (reading {e.filename})" if getattr(e, "filename", None) else ""
+            click.echo(f"diagnose: internal error{escape(where)}: {type(e).__name__}: "
+                       f"{escape(e)[:300]}; rerun with DIAGNOSE_DEBUG=1 for the traceback and "
+                       "please report it", err=True)
+            raise click.exceptions.Exit(EXIT_USAGE) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -30,4 +30,7 @@ def render(report: Report, fmt: str = "text", **options: object) -> str:
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}") from None
     modname, fn = target.split(":")
-    return getattr(importlib.import_module(modname), fn)(report, **options)
+    from .._escape import encodable
+
+    # a lone surrogate (a run id or metric name from JSON) cannot be written as UTF-8
+    return encodable(getattr(importlib.import_module(modname), fn)(report, **options))

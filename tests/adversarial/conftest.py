@@ -90,9 +90,13 @@ def no_traceback(r: Result) -> None:
     assert "Traceback" not in r.both, r.both[-3000:]
 
 
-def healthy_run(dest: Path, run_id: str | None = None) -> Path:
+#: A native run whose loss explodes (a finding at error severity).
+EXPLOSION = FIXTURES / "explosion"
+
+
+def healthy_run(dest: Path, run_id: str | None = None, src: Path = HEALTHY) -> Path:
     """A copy of a real native run; ``run_id`` replaces its id in run.json."""
-    shutil.copytree(HEALTHY, dest)
+    shutil.copytree(src, dest)
     if run_id is not None:
         import json
 
