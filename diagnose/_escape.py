@@ -27,8 +27,14 @@ _BAD_OR_NL = re.compile(f"[{_UNSAFE}\n\t]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
 def _code(m: re.Match[str]) -> str:
-    c = ord(m.group())
+    ch = m.group()
+    if ch in _NAMED:
+        return _NAMED[ch]
+    c = ord(ch)
     return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
 
