@@ -195,6 +195,9 @@ def _run_block(
             out.append("  " + paint("dim", more))
     if not found and run is not None and not run.n_steps:
         out.append("  " + paint("dim", "not checked: no usable steps"))
+    elif not found and verbose and run is not None and run.warnings:
+        # not a plain "ok": the notes say what the log lacks (dropped records, torn lines)
+        out.append("  " + paint("dim", "no findings in what could be read (see the notes)"))
     elif not found and verbose:
         out.append("  " + paint("ok", "ok"))
 
