@@ -1042,7 +1042,9 @@ def _csv_cell(v: Any) -> Any:
         return ""
     if isinstance(v, float):
         return repr(v) if math.isfinite(v) else json_number(v)
-    return v
+    from ._escape import csv_safe
+
+    return csv_safe(v)  # no spreadsheet formula from a run name or param
 
 
 def _numeric_column(body: Sequence[Sequence[str]], i: int) -> bool:
@@ -1054,7 +1056,9 @@ def _numeric_column(body: Sequence[Sequence[str]], i: int) -> bool:
 
 
 def _md_cell(s: Any) -> str:
-    return str(s).replace("|", "\\|").replace("\n", " ")
+    from ._escape import markdown_inline
+
+    return markdown_inline(str(s)).replace("|", "\\|").replace("\n", " ")
 
 
 def sweep(
