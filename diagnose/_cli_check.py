@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ._errors import ConfigError, RuleError
-from ._escape import escape
+from ._escape import encodable, escape
 from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, ensure_parent, fail
 
 FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
@@ -123,7 +123,7 @@ def _github_extras(report) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
         with open(target, "a", encoding="utf-8") as f:
-            f.write(step_summary(report))
+            f.write(encodable(step_summary(report)))
 
 
 @click.command("rules")

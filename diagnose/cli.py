@@ -81,7 +81,9 @@ def ensure_parent(path) -> None:
 
 def fail(message: str) -> "click.exceptions.Exit":
     """Print an error for the user and exit 2 (usage/config/unreadable input)."""
-    click.echo(f"diagnose: error: {message}", err=True)
+    from ._escape import escape
+
+    click.echo(f"diagnose: error: {escape(message, newlines=True)}", err=True)
     raise click.exceptions.Exit(EXIT_USAGE)
 
 

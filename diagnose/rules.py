@@ -465,8 +465,11 @@ def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> d
 
     Shared by rule files and ``[tool.diagnose]`` so both refuse the same hostile input.
     """
+    from ._errors import ReadError
+    from .readers._safe_open import open_regular
+
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO would block; a device never ends
             raw = f.read(limit + 1)
         if len(raw) > limit:
             raise error(f"{path}: {too_big}")
@@ -475,6 +478,8 @@ def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> d
         raise error(f"{path}: invalid TOML: {e}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise error(f"{path}: cannot read: {e}") from None
+    except ReadError as e:
+        raise error(str(e)) from None
     except (ValueError, RecursionError) as e:  # an integer too long to convert, deep nesting
         raise error(f"{path}: invalid TOML: {type(e).__name__}: {e}") from None
 

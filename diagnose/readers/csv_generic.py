@@ -354,7 +354,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     table = read_table(path)
     if not table.header:
         raise ReadError(path, "empty file: no header line", "line 1")
-    _refuse_garbage(table)
+    refuse_garbage(table)
     if table.col("metric") is not None and table.col("value") is not None:
         return _tidy_runs(table, aliases)
     step_col = table.col(*STEP_COLUMNS)
@@ -378,7 +378,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     return runs
 
 
-def _refuse_garbage(table: Table) -> None:
+def refuse_garbage(table: Table) -> None:
     """A table none of whose data lines parses (right width, an integer step) is unreadable,
     not an empty run: random bytes under a plausible header must not pass as healthy."""
     step_col = table.col(*STEP_COLUMNS, "epoch")

@@ -163,11 +163,12 @@ def _unique_ids(runs: list[Run]) -> list[Run]:
 
 
 def _load_meta(p: Path, notes: list[str]) -> dict[str, Any]:
-    try:
-        text = read_bytes(p, META_MAX_BYTES).decode("utf-8", errors="replace")
-    except ReadError as e:
-        notes.append(f"{e}; run name and times unknown")
+    raw = read_prefix(p, META_MAX_BYTES)  # a bigger one is read as far as its first MiB
+    if raw is None:
+        notes.append(f"{p}: not readable (missing, or not a regular file); run name and "
+                     "times unknown")
         return {}
+    text = raw.decode("utf-8", errors="replace")
     try:
         data = _yaml.load(text)
     except (_yaml.YAMLError, RecursionError, ValueError) as e:

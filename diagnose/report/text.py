@@ -99,6 +99,8 @@ def summary_line(report: Report) -> str:
     if empty:  # a run with nothing in it was not checked: never "passed"
         unreadable += f"; {plural(empty, 'run')} had no usable steps (nothing checked)"
     if not report.findings:
+        if not report.runs:
+            return f"No runs checked{unreadable}."
         if report.errors or empty:
             return f"No findings in {n_runs}{unreadable}."
         return f"All checks passed: {n_runs}, no findings."

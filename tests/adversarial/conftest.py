@@ -63,9 +63,9 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     """``diagnose ARGS`` in a subprocess, memory-capped and timed; its peak RSS recorded.
 
     A timeout fails the test (subprocess raises), as a hang should."""
-    e = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1",
-         "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
-    e.pop("GITHUB_ACTIONS", None)
+    e = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
+    e.update({"PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+              "MKL_NUM_THREADS": "1", **(env or {})})
     p = subprocess.run([sys.executable, "-c", _PROBE, *args], cwd=cwd, env=e,
                        capture_output=True, text=True, errors="backslashreplace",
                        timeout=timeout, preexec_fn=_limits(mem))

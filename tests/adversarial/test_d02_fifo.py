@@ -50,3 +50,17 @@ def test_a_fifo_given_by_name_is_an_unreadable_input(tmp_path: Path, name: str) 
     r = run_cli("check", str(tmp_path / name), "-q", "--format", "json", timeout=10)
     no_traceback(r)
     assert r.code == 2 and name in r.err and "FIFO" in r.err, r.both
+
+
+def test_a_fifo_as_config_or_rule_file_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    healthy_run(tmp_path / "runs" / "good")
+    os.mkfifo(tmp_path / "pyproject.toml")
+    r = run_cli("check", "runs", "-q", "--config", "pyproject.toml", cwd=tmp_path, timeout=10)
+    no_traceback(r)
+    assert r.code == 2 and "pyproject.toml" in r.err and "FIFO" in r.err, r.both
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    os.mkfifo(rules / "DG999-x.toml")
+    r = run_cli("check", "runs", "-q", "--rules", "rules", cwd=tmp_path, timeout=10)
+    no_traceback(r)
+    assert r.code == 2 and "DG999-x.toml" in r.err and "FIFO" in r.err, r.both

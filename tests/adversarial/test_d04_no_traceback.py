@@ -43,6 +43,15 @@ def test_lone_surrogates_never_crash_an_output_format(tmp_path: Path, fmt: str) 
         json.loads(r.out)
 
 
+def test_lone_surrogates_in_the_github_step_summary(tmp_path: Path) -> None:
+    _surrogate_run(tmp_path / "runs" / "s")
+    summary = tmp_path / "summary.md"
+    r = run_cli("check", str(tmp_path / "runs"), "-q", "--format", "github", timeout=10,
+                env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    no_traceback(r)
+    assert r.code == 1 and "\\ud800" in summary.read_text(encoding="utf-8"), r.both
+
+
 def test_lone_surrogates_in_the_html_report(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     _surrogate_run(tmp_path / "runs" / "s")

@@ -71,3 +71,12 @@ def test_colour_keeps_only_the_reports_own_codes(tmp_path: Path) -> None:
     assert codes and codes <= {"\x1b[0m", "\x1b[1;31m", "\x1b[1;33m", "\x1b[1;36m",
                                "\x1b[1m", "\x1b[2m", "\x1b[32m"}
     assert "\x07" not in text and "\r" not in text and "\x1b]" not in text
+
+
+def test_error_lines_escape_control_characters(tmp_path: Path) -> None:
+    empty = tmp_path / ("empty" + HOSTILE)
+    empty.mkdir()
+    r = run_cli("check", str(empty), "-q", timeout=10)
+    no_traceback(r)
+    assert r.code == 2 and "diagnose: error: no training runs found" in r.err, r.both
+    assert not CONTROL.search(r.err) and "\\x1b[2J" in r.err, repr(r.err)

@@ -36,6 +36,17 @@ def test_garbage_under_a_csv_header_is_unreadable(tmp_path: Path) -> None:
     assert "history.csv" in r.err and "no data line parses" in r.err
 
 
+def test_garbage_under_a_lightning_header_is_unreadable(tmp_path: Path) -> None:
+    run = tmp_path / "lightning_logs" / "version_0"
+    run.mkdir(parents=True)
+    (run / "metrics.csv").write_bytes(b"epoch,step,train_loss\n" + _random_bytes(100_000)
+                                      + b"\n")
+    r = run_cli("check", str(tmp_path / "lightning_logs"), "-q", "--format", "json",
+                timeout=10)
+    no_traceback(r)
+    assert r.code == 2 and "metrics.csv" in r.err and "no data line parses" in r.err, r.both
+
+
 def test_a_run_with_zero_steps_is_never_ok(tmp_path: Path) -> None:
     run = healthy_run(tmp_path / "runs" / "empty")
     (run / "metrics.jsonl").write_bytes(b"")
@@ -45,3 +56,9 @@ def test_a_run_with_zero_steps_is_never_ok(tmp_path: Path) -> None:
         assert "All checks passed" not in r.out and ": ok" not in r.out, r.out
         assert "no usable steps" in r.out
         assert "  ok" not in r.out.splitlines()
+
+
+def test_no_runs_is_never_passed(tmp_path: Path) -> None:
+    (tmp_path / "nothing").mkdir()
+    r = run_cli("check", str(tmp_path / "nothing"), "-q", timeout=10)
+    assert r.code == 2 and "All checks passed" not in r.out, r.both
