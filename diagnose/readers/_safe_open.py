@@ -33,6 +33,7 @@ DEFAULT_MAX_BYTES = 64 << 30
 #: What detection reads of a file at most (a header line longer than this is no log's).
 DETECT_BYTES = 1 << 20
 _CHUNK = 16 << 20
+_LINE_CHUNK = 64 << 10
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | \
     getattr(os, "O_BINARY", 0)
@@ -163,9 +164,26 @@ def first_line(path: Path, n: int = DETECT_BYTES) -> bytes | None:
 
     None also when the line does not end within the prefix: no log has such a header.
     """
-    head = read_prefix(path, n)
-    if head is None:
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (OSError, ValueError):
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        os.set_blocking(fd, True)
+        head = b""
+        while len(head) < n:  # most headers end in the first read
+            more = os.read(fd, min(_LINE_CHUNK, n - len(head)))
+            if not more:
+                break
+            head += more
+            if b"\n" in more:
+                break
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     line, nl, _ = head.partition(b"\n")
     if not nl and len(head) >= n:
         return None

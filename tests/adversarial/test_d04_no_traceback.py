@@ -108,7 +108,8 @@ def test_tool_not_a_table_in_the_recorder_is_a_config_error(tmp_path: Path) -> N
     assert r.code == 0 and r.out.startswith("ConfigError") and "'tool'" in r.out, r.both
 
 
-@pytest.mark.parametrize("rid", ["$\\foo{$", "$" + "{" * 400 + "x" + "}" * 400 + "$"])
+@pytest.mark.parametrize("rid", ["$\\foo{$", "$" + "{" * 400 + "x" + "}" * 400 + "$"],
+                         ids=["bad-math", "deep-math"])
 def test_matplotlib_math_in_a_run_id_is_drawn_as_text(tmp_path: Path, rid: str) -> None:
     pytest.importorskip("matplotlib")
     healthy_run(tmp_path / "runs" / "m", run_id=rid)
