@@ -66,7 +66,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     e = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
     e.update({"PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
               "MKL_NUM_THREADS": "1", **(env or {})})
-    p = subprocess.run([sys.executable, "-c", _PROBE, *args], cwd=cwd, env=e,
+    p = subprocess.run([sys.executable, "-c", _PROBE, *args], cwd=cwd, env=e, check=False,
                        capture_output=True, text=True, errors="backslashreplace",
                        timeout=timeout, preexec_fn=_limits(mem))
     err, rss = p.stderr, 0
@@ -80,7 +80,8 @@ def run_py(code: str, *, cwd: Path | None = None, mem: int = MEM_CAP,
            timeout: float = TIMEOUT) -> Result:
     """Python ``code`` in a capped, timed subprocess that imports this checkout."""
     e = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
-    p = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=e, capture_output=True,
+    p = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=e, check=False,
+                       capture_output=True,
                        text=True, errors="backslashreplace", timeout=timeout,
                        preexec_fn=_limits(mem))
     return Result(p.returncode, p.stdout, p.stderr)

@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import healthy_run, no_traceback, run_cli
 
 

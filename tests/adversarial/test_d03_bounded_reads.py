@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import healthy_run, no_traceback, run_cli
 
 
@@ -54,9 +53,7 @@ def test_detection_reads_a_prefix_not_a_200_mb_line(tmp_path: Path) -> None:
     small = run_cli("check", str(tmp_path / "runs"), "-q", timeout=10)
     assert small.code in (0, 1) and small.maxrss_kib, small.both
     with open(tmp_path / "runs" / "data.csv", "wb") as f:  # one line, no newline, no log
-        chunk = b"x" * (1 << 20)
-        for _ in range(200):
-            f.write(chunk)
+        f.writelines(b"x" * (1 << 20) for _ in range(200))
     big = run_cli("check", str(tmp_path / "runs"), "-q", timeout=10)
     no_traceback(big)
     assert big.code == small.code, big.both

@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import EXPLOSION, FIXTURES, ROOT, healthy_run, no_traceback, run_cli, run_py
 
 FORMATS = ["text", "json", "markdown", "github", "junit", "sarif"]

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import EXPLOSION, healthy_run, no_traceback, run_cli
 
 HOSTILE = "x\x1b[2J\x1b]0;pwned\x07\rover\x9b31m\u202eevil"

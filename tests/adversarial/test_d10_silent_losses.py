@@ -15,7 +15,6 @@ import struct
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, healthy_run, no_traceback, run_cli
 
 TB = FIXTURES / "formats" / "tensorboard" / "simple"

@@ -11,13 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import healthy_run, no_traceback, run_cli
 
 CASES = {
     "unknown rule": ('[tool.diagnose.params.no-such-rule]\nmax_drop = 0.1\n', "names no rule"),
-    "ignored rule, bad value": ('[tool.diagnose]\nignore = ["flat-loss"]\n'
-                                '[tool.diagnose.params.flat-loss]\nmax_drop = "evil"\n',
+    "ignored rule, bad value": (('[tool.diagnose]\nignore = ["flat-loss"]\n'
+                                 '[tool.diagnose.params.flat-loss]\nmax_drop = "evil"\n'),
                                 "max_drop"),
     "metric not canonical": ('[tool.diagnose.metrics]\n"objective" = "banana"\n',
                              "not a canonical metric name"),
