@@ -13,6 +13,7 @@ from ._cli_lint import lint_options, merge_selection, note_skipped, note_suppres
 from ._cli_lint import statistics as lint_statistics
 from ._cli_rules import EXTEND_OPTION, config_or_fail, rule_set
 from ._errors import ConfigError, RuleError
+from ._escape import encodable, escape
 from ._locate import finding_locator
 from ._progress import Progress
 from .cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, ensure_parent, fail
@@ -97,9 +98,11 @@ def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, sta
         click.echo(text, nl=not text.endswith("\n"))
     if fmt == "github" and in_actions and not statistics:
         _github_extras(report, text if output else None)
+    for note in report.notes:
+        click.echo(f"diagnose: skipped: {escape(note)}", err=True)
     if output or fmt != "text" or not report.runs:  # else the text report lists them
         for err in report.errors:
-            click.echo(f"diagnose: unreadable: {err}", err=True)
+            click.echo(f"diagnose: unreadable: {escape(err)}", err=True)
     if not report.runs and not report.errors:
         fail("no training runs found under " + ", ".join(map(str, paths)))
     if not report.runs and skip_unreadable:
@@ -134,7 +137,7 @@ def _github_extras(report, annotations: str | None) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if target:
         with open(target, "a", encoding="utf-8") as f:
-            f.write(step_summary(report))
+            f.write(encodable(step_summary(report)))
 
 
 @click.command()

@@ -11,6 +11,7 @@ import click
 from . import _chapter as chapter
 from . import pipeline
 from ._errors import ConfigError, RuleError
+from ._escape import encodable, escape, escape_output, markdown_inline
 from .cli import EXIT_USAGE, fail
 from .config import load_config
 from .report import render
@@ -40,21 +41,30 @@ def _common(fn):
 
 
 def _run_sweep(paths: Sequence[Path], by: str | None, mode: str | None,
-               group_by: Sequence[str], config_path: Path | None):
+               group_by: Sequence[str], config_path: Path | None, *, shown: bool = False):
+    """The sweep of ``paths``; unreadable inputs go to stderr unless ``shown`` (the text
+    report on stdout lists them already: once is enough)."""
     try:
         cfg = load_config(config_path)
         result = pipeline.sweep(paths, by=by or cfg.by, mode=mode or cfg.mode,
                        group_by=list(group_by) or None, config=cfg)
     except (ConfigError, RuleError, ValueError) as e:
         fail(str(e))
-    for err in result.errors:
-        click.echo(f"diagnose: unreadable: {err}", err=True)
+    for err in [] if shown else result.errors:
+        click.echo(f"diagnose: unreadable: {escape(err)}", err=True)
     if not result.runs:
         fail("no training runs found under " + ", ".join(map(str, paths)))
     return result
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _card_cell(value: Any) -> str:
+    return markdown_inline(str(value)).replace("|", "\\|").replace("\n", " ")
+
+
+def _emit(text: str, output: Path | None, fmt: str = "text") -> None:
+    # run ids and params come from the logs: no control character reaches a terminal or
+    # a document (JSON escapes them itself), and no lone surrogate breaks the write
+    text = encodable(text) if fmt in ("json", "csv") else escape_output(text)
     if output:
         output.write_text(text, encoding="utf-8")
     else:
@@ -67,8 +77,9 @@ def _emit(text: str, output: Path | None) -> None:
               show_default=True, help="csv is the reusable experiment log.")
 def sweep(paths, by, mode, group_by, config_path, output, fmt) -> None:
     """Compare runs: experiment table, best setting, decision and next experiment."""
-    result = _run_sweep(paths, by, mode, group_by, config_path)
-    _emit(render_sweep(result, fmt), output)
+    result = _run_sweep(paths, by, mode, group_by, config_path,
+                        shown=fmt == "text" and output is None)
+    _emit(render_sweep(result, fmt), output, fmt)
     if result.errors:
         raise click.exceptions.Exit(EXIT_USAGE)
 
@@ -86,13 +97,13 @@ def card(paths, by, mode, group_by, config_path, output, fmt) -> None:
         text = json.dumps({"decision": result.decision, "card": result.card}, indent=2) + "\n"
     elif fmt == "markdown":
         text = "\n".join(["| Decision card | |", "|---|---|"]
-                         + [f"| **{k}** | {result.card[k]} |" for k in CARD_FIELDS]
+                         + [f"| **{k}** | {_card_cell(result.card[k])} |" for k in CARD_FIELDS]
                          + ["", "**Decision:** " + result.decision.replace("\n", "  \n")]) + "\n"
     else:
         w = max(map(len, CARD_FIELDS))
         text = "\n".join([f"{k.ljust(w)}  {result.card[k]}" for k in CARD_FIELDS]
                          + ["", result.decision]) + "\n"
-    _emit(text, output)
+    _emit(text, output, fmt)
     if result.errors:
         raise click.exceptions.Exit(EXIT_USAGE)
 

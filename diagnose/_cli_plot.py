@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import click
 from . import pipeline
 from ._cli_lint import split_csv as _csv
 from ._errors import ConfigError, RuleError
+from ._escape import escape
 from .cli import EXIT_USAGE, ensure_parent, fail
 from .config import load_config
 from .report import render
@@ -29,6 +31,17 @@ def _need_matplotlib() -> None:
         fail(str(e))
 
 
+def _plain_text() -> Any:
+    """Labels drawn as they are: a run id or param like ``$\\foo{$`` is text, not
+    matplotlib math (which fails on it, or recurses on a deep one). Without matplotlib
+    (the report's curves are SVG) there is nothing to switch off."""
+    try:
+        import matplotlib
+    except ImportError:
+        return contextlib.nullcontext()
+    return matplotlib.rc_context({"text.parse_math": False})
+
+
 def _checked(paths: tuple[Path, ...], config_path: Path | None, select: tuple[str, ...],
              ignore: tuple[str, ...], by: str | None, mode: str | None,
              group_by: tuple[str, ...]) -> Any:
@@ -42,8 +55,10 @@ def _checked(paths: tuple[Path, ...], config_path: Path | None, select: tuple[st
 
 def _input_errors(report: Any, paths: tuple[Path, ...], skip_unreadable: bool) -> bool:
     """Print unreadable inputs; True when they should make the command exit 2."""
+    for note in report.notes:
+        click.echo(f"diagnose: skipped: {escape(note)}", err=True)
     for err in report.errors:
-        click.echo(f"diagnose: unreadable: {err}", err=True)
+        click.echo(f"diagnose: unreadable: {escape(err)}", err=True)
     if not report.runs:
         fail("no training runs found under " + ", ".join(map(str, paths)))
     return bool(report.errors) and not skip_unreadable
@@ -90,13 +105,14 @@ def plot(runs, output, metrics, as_sweep, param, dpi, config_path, select, ignor
     report = _checked(runs, config_path, select, ignore, by, mode, group_by)
     bad_input = _input_errors(report, runs, skip_unreadable)
     try:
-        if as_sweep or param:
-            metric = metrics[0] if metrics else by
-            fig = sweep_figure(report, param, metric, mode=mode)
-        else:
-            fig = run_figure(report.runs, report.findings, metrics=list(metrics) or None)
-        ensure_parent(output)
-        save_figure(fig, output, dpi=dpi)
+        with _plain_text():
+            if as_sweep or param:
+                metric = metrics[0] if metrics else by
+                fig = sweep_figure(report, param, metric, mode=mode)
+            else:
+                fig = run_figure(report.runs, report.findings, metrics=list(metrics) or None)
+            ensure_parent(output)
+            save_figure(fig, output, dpi=dpi)
     except ValueError as e:
         fail(str(e))
     except OSError as e:
@@ -121,8 +137,9 @@ def report_cmd(paths, output, title, max_plots, config_path, select, ignore, by,
 
     report = _checked(paths, config_path, select, ignore, by, mode, group_by)
     bad_input = _input_errors(report, paths, skip_unreadable)
-    text = render(report, "html", title=title, max_plots=max_plots, plots=max_plots > 0, by=by,
-                  mode=mode, group_by=list(group_by) or None)
+    with _plain_text():
+        text = render(report, "html", title=title, max_plots=max_plots, plots=max_plots > 0,
+                      by=by, mode=mode, group_by=list(group_by) or None)
     try:
         ensure_parent(output)
         output.write_text(text, encoding="utf-8")

@@ -16,9 +16,9 @@ calls for one run's rules, which follow each other, share one reading.
 from __future__ import annotations
 
 import json
+import time
 import tomllib
 from dataclasses import dataclass
-import time
 from pathlib import Path
 
 __all__ = ["IGNORE_FILE", "IGNORE_KEY", "Suppression", "run_suppressions"]

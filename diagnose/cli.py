@@ -7,10 +7,13 @@ Exit codes work as linters use them: 0 clean, 1 findings at or above --fail-on,
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
 
+from ._errors import DiagnoseError
+from ._escape import escape
 from ._version import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -44,6 +47,24 @@ class _Group(click.Group):
                 return None
         return super().get_command(ctx, name)
 
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        """No traceback for any input: an error diagnose did not expect exits 2, said in one
+        line (exit 1 means findings, and CI must not read a crash as findings)."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except DiagnoseError as e:
+            fail(escape(e))
+        except Exception as e:  # noqa: BLE001
+            if os.environ.get("DIAGNOSE_DEBUG"):
+                raise
+            where = f" (reading {e.filename})" if getattr(e, "filename", None) else ""
+            click.echo(f"diagnose: internal error{escape(where)}: {type(e).__name__}: "
+                       f"{escape(e)[:300]}; rerun with DIAGNOSE_DEBUG=1 for the traceback and "
+                       "please report it", err=True)
+            raise click.exceptions.Exit(EXIT_USAGE) from None
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="diagnose")
@@ -60,7 +81,7 @@ def ensure_parent(path) -> None:
 
 def fail(message: str) -> "click.exceptions.Exit":
     """Print an error for the user and exit 2 (usage/config/unreadable input)."""
-    click.echo(f"diagnose: error: {message}", err=True)
+    click.echo(f"diagnose: error: {escape(message, newlines=True)}", err=True)
     raise click.exceptions.Exit(EXIT_USAGE)
 
 

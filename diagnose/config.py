@@ -8,6 +8,7 @@ ignore wins a tie. Unknown keys and out-of-bounds params are errors, not silence
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -15,12 +16,17 @@ from typing import Any, Iterable, Mapping
 from ._errors import ConfigError, RuleError
 from ._suppress import run_suppressions
 from .rules import Rule, code_prefix, read_toml
+from .run import CANONICAL_METRICS, canonical_name
 
 __all__ = ["Config", "find_pyproject", "load_config", "select_rules"]
 
 FAIL_ON = ("error", "warning", "info", "never")
 #: A pyproject.toml from an untrusted checkout is read only up to this size.
 MAX_CONFIG_BYTES = 4 << 20
+#: Longest glob, selector or metric name, and most entries in one table, the config takes.
+MAX_PATTERN_CHARS = 4096
+MAX_ENTRIES = 10_000
+_METRIC_NAME = re.compile(r"[A-Za-z_][\w.\-]*(/[\w.\-]+)+")
 _KEYS = {"select", "ignore", "extend-select", "extend-ignore", "fail-on", "params", "per-run-ignores", "metrics",
          "by", "mode", "extend-rules"}
 
@@ -100,7 +106,11 @@ def load_config(path: Path | None = None) -> Config:
         return Config()
     data = read_toml(path, MAX_CONFIG_BYTES, ConfigError,
                      f"larger than {MAX_CONFIG_BYTES >> 20} MiB; not read")
-    section = data.get("tool", {}).get("diagnose")
+    tool = data.get("tool", {})
+    if not isinstance(tool, Mapping):
+        raise ConfigError(f"{path}: 'tool' must be a table ([tool.diagnose]), not "
+                          f"{type(tool).__name__}")
+    section = tool.get("diagnose")
     if section is None:
         return Config(source=str(path))
     return config_from_mapping(section, f"{path}: [tool.diagnose]", base=Path(path).parent)
@@ -139,13 +149,50 @@ def config_from_mapping(section: Mapping[str, Any], source: str, base: Path | No
                         raise ConfigError(f"{source}: params.{rule} must be a table")
                 setattr(cfg, attr, {str(k): dict(t) for k, t in v.items()})
             elif key == "per-run-ignores":
+                _bounded(v, f"{source}: per-run-ignores")
                 setattr(cfg, attr, {str(k): _strs(t, f"{source}: per-run-ignores.{k}") for k, t in v.items()})
             else:
-                if not all(isinstance(x, str) for x in v.values()):
-                    raise ConfigError(f"{source}: metrics values must be canonical metric names")
+                _bounded(v, f"{source}: metrics")
+                for k, x in v.items():
+                    _check_metric_name(x, f"{source}: metrics.{k!r}")
                 setattr(cfg, attr, {str(k): str(x) for k, x in v.items()})
     cfg.validate_basic()
     return cfg
+
+
+def _bounded(table: Mapping[str, Any], where: str) -> None:
+    """Patterns and names from an untrusted pyproject.toml stay small: a 4 MB glob is
+    matched against every run id and path (35 s and 1.9 GB for one run)."""
+    if len(table) > MAX_ENTRIES:
+        raise ConfigError(f"{where}: {len(table)} entries; at most {MAX_ENTRIES}")
+    for k in table:
+        if len(str(k)) > MAX_PATTERN_CHARS:
+            raise ConfigError(f"{where}: key of {len(str(k))} characters; at most "
+                              f"{MAX_PATTERN_CHARS}")
+
+
+def _check_metric_name(name: Any, where: str) -> None:
+    """A ``[tool.diagnose.metrics]`` value: a canonical name, ``split/name`` or lr/grad_norm."""
+    ok = isinstance(name, str) and (name in CANONICAL_METRICS or (
+        len(name) <= MAX_PATTERN_CHARS and _METRIC_NAME.fullmatch(name) is not None
+        and canonical_name(name) == name))
+    if not ok:
+        shown = repr(name)[:80]
+        raise ConfigError(f"{where}: {shown} is not a canonical metric name (one of "
+                          f"{', '.join(CANONICAL_METRICS)}, or split/name like 'test/loss')")
+
+
+def validate_params(rules: Iterable[Rule], cfg: Config) -> None:
+    """Every ``[tool.diagnose.params.X]`` names a rule, and its values are valid, whether
+    the rule is selected or not (an ignored rule's bad value is still a mistake)."""
+    rules = list(rules)
+    known = {r.code for r in rules} | {r.name for r in rules}
+    for key in cfg.params:
+        if key not in known:
+            raise ConfigError(f"{at(cfg.source)}[tool.diagnose.params.{key}] names no rule"
+                              f"{did_you_mean(key, known)} (`diagnose rules` lists codes and names)")
+    for r in rules:
+        cfg.rule_params(r)
 
 
 def _strs(v: Any, where: str) -> list[str]:
@@ -153,6 +200,9 @@ def _strs(v: Any, where: str) -> list[str]:
         v = [x.strip() for x in v.split(",") if x.strip()]
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         raise ConfigError(f"{where}: must be a list of strings")
+    if len(v) > MAX_ENTRIES or any(len(x) > MAX_PATTERN_CHARS for x in v):
+        raise ConfigError(f"{where}: at most {MAX_ENTRIES} entries of at most "
+                          f"{MAX_PATTERN_CHARS} characters")
     return list(v)
 
 
@@ -211,11 +261,7 @@ def select_rules(rules: list[Rule], cfg: Config) -> list[Rule]:
     select = list(cfg.select) + list(cfg.extend_select)
     ignore = list(cfg.ignore) + list(cfg.extend_ignore)
     validate_selectors(select + ignore, rules, cfg.source)
-    known = {r.code for r in rules} | {r.name for r in rules}
-    for key in cfg.params:
-        if key not in known:
-            raise ConfigError(f"{at(cfg.source)}[tool.diagnose.params.{key}] names no rule"
-                              f"{did_you_mean(key, known)}")
+    validate_params(rules, cfg)
     return [r for r in rules if _enabled(r, select, ignore)]
 
 

@@ -83,6 +83,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: things the walk passed over, with why (a FIFO or device named like a log)
+    notes: list[str] = field(default_factory=list)
 
     def for_run(self, run_id: str) -> list[Finding]:
         return [f for f in self.findings if f.run == run_id]

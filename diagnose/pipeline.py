@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ._errors import ReadError
+from ._escape import escape
 from .config import Config, ignored_for_run, select_rules
 from .engine import analyse_run, evaluate_group
 from .features import expect_many_medians
@@ -86,9 +87,20 @@ def work_one(index: int, item: Claim | Run, task: Task) -> Outcome:
         return Outcome(index, [analyse(item, task)])
     try:
         runs = read_claim(item, task.config.metrics or None, task.cwd)
+        return Outcome(index, [analyse(r, task) for r in runs])
     except ReadError as e:
         return Outcome(index, error=(e.path, e.reason, e.where))
-    return Outcome(index, [analyse(r, task) for r in runs])
+    except Exception as e:  # noqa: BLE001 - a bug of ours: name the input, exit 2, go on
+        if os.environ.get("DIAGNOSE_DEBUG"):
+            raise
+        return Outcome(index, error=(item.path, internal_error(e), None))
+
+
+def internal_error(e: BaseException) -> str:
+    """One line for an unexpected exception: what it was, and what to do."""
+    msg = escape(str(e))
+    return (f"internal error ({type(e).__name__}: {msg[:200]}); please report it with this "
+            "file (DIAGNOSE_DEBUG=1 shows the traceback)")
 
 
 def work_chunk(items: list[tuple[int, Claim | Run]], task: Task) -> list[Outcome]:
@@ -225,7 +237,7 @@ class Progress(Protocol):
 
 
 def check(
-    runs: Iterable[Run | str | os.PathLike],
+    runs: Iterable[Run | str | os.PathLike] | Run | str | os.PathLike,
     rules: Sequence[Rule] | None = None,
     config: Config | None = None,
     *,
@@ -261,6 +273,8 @@ def check(
 
     given: list[Run] = []
     paths: list[str | os.PathLike] = []
+    if isinstance(runs, (str, bytes, os.PathLike, Run)):  # one path: never its characters
+        runs = [runs]
     for r in runs:
         (given if isinstance(r, Run) else paths).append(r)
     # the walk is a generator: with workers, reading starts while it goes on
@@ -314,7 +328,9 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
             keyed_errors.append(((o.index - k, 1, 0), o.read_error()))
         for pos, (run, found, summary, analysed_id) in enumerate(o.runs):
             entries.append((run, found, summary, analysed_id, o.index, pos))
-    report.errors = [str(e) for _, e in sorted(keyed_errors, key=lambda x: x[0])]
+    ordered = [e for _, e in sorted(keyed_errors, key=lambda x: x[0])]
+    report.errors = [str(e) for e in ordered if not getattr(e, "skipped", False)]
+    report.notes = [str(e) for e in ordered if getattr(e, "skipped", False)]
 
     # ids: unique within each input (as discovery does), then across everything
     by_root: dict[int, list[Run]] = {}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ._errors import RuleError
+from ._errors import ReadError, RuleError
 from .expressions import (  # noqa: F401  (the limits stay importable from here)
     MAX_EXPR_CHARS,
     MAX_EXPR_DEPTH,
@@ -27,6 +27,7 @@ from .expressions import (  # noqa: F401  (the limits stay importable from here)
 )
 from .features import FEATURES
 from .findings import SEVERITIES
+from .readers._safe_open import open_regular
 
 __all__ = [
     "Expression",
@@ -210,7 +211,7 @@ def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> d
     Shared by rule files and ``[tool.diagnose]`` so both refuse the same hostile input.
     """
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO would block; a device never ends
             raw = f.read(limit + 1)
         if len(raw) > limit:
             raise error(f"{path}: {too_big}")
@@ -219,6 +220,8 @@ def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> d
         raise error(f"{path}: invalid TOML: {e}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise error(f"{path}: cannot read: {e}") from None
+    except ReadError as e:
+        raise error(str(e)) from None
     except (ValueError, RecursionError) as e:  # an integer too long to convert, deep nesting
         raise error(f"{path}: invalid TOML: {type(e).__name__}: {e}") from None
 

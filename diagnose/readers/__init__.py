@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from .._errors import ReadError
 from ..run import Run
 from ._notes import run_notes
 from ._params import with_extra_params
+from ._safe_open import not_regular_reason
 from .tensorboard import EVENT_PREFIX, SPLIT_DIRS, is_event_file
 
 __all__ = [
@@ -73,7 +75,13 @@ IGNORED_SUFFIXES = (
 )
 #: Exceptions a reader may let through on bad input; turned into ReadError naming the path.
 _READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError,
-                sqlite3.Error)
+                ArithmeticError, AttributeError, UnicodeError, sqlite3.Error)
+
+
+class Skipped(ReadError):
+    """Not an error: something a walk passed over (a FIFO, a device), said in a note."""
+
+    skipped = True
 
 
 def is_ignored_file(name: str) -> bool:
@@ -165,6 +173,8 @@ class Discovery:
 
     runs: list[Run] = field(default_factory=list)
     errors: list[ReadError] = field(default_factory=list)
+    #: things passed over, with why (a FIFO or device named like a log)
+    notes: list[str] = field(default_factory=list)
 
 
 def discover(
@@ -199,6 +209,8 @@ def discover(
     for root, runs in zip(roots, by_root):
         unique_ids(runs, root, set(taken))
         taken.update(r.id for r in runs)
+    out.notes.extend(str(e) for e in out.errors if isinstance(e, Skipped))
+    out.errors = [e for e in out.errors if not isinstance(e, Skipped)]
     return out
 
 
@@ -227,12 +239,20 @@ def _walk(root: Path, errors: list[ReadError], skipped: list[Path] | None = None
             errors.append(ReadError(p, f"cannot inspect: {e.strerror or e}"))
             return None
 
+    try:
+        mode = root.stat().st_mode
+    except OSError as e:
+        errors.append(ReadError(root, f"cannot inspect: {e.strerror or e}"))
+        return
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):  # a FIFO would block the detectors
+        errors.append(ReadError(root, not_regular_reason(mode)))
+        return
     h = hit(root)
     if h is not None:
         yield root, h
         if not _walks_on(h[0], root):
             return
-    if not root.is_dir():
+    if not stat.S_ISDIR(mode):
         if skipped is not None and h is None:
             skipped.append(root)
         return
@@ -241,14 +261,26 @@ def _walk(root: Path, errors: list[ReadError], skipped: list[Path] | None = None
     # folder is not walked into. Each folder is listed once (os.scandir tells dirs, files
     # and links apart without a stat per entry): the listing first tells the formats what
     # the folder holds, then is walked.
-    Listing = list[tuple[str, bool, bool]]  # (name, is a folder, is a link)
+    Listing = list[tuple[str, bool, bool]]  # (name, is a folder, is a link or not a file)
 
     def listing(d: Path) -> Listing | OSError:
         try:
             with os.scandir(d) as it:
-                return [(e.name, e.is_dir(follow_symlinks=False), e.is_symlink()) for e in it]
+                return [(e.name, e.is_dir(follow_symlinks=False), e.is_symlink()
+                         or not (e.is_dir(follow_symlinks=False) or _is_file(e))) for e in it]
         except OSError as e:
             return e
+
+    def _is_file(e: os.DirEntry) -> bool:
+        if e.is_file(follow_symlinks=False):
+            return True
+        if not is_ignored_file(e.name):  # a FIFO, socket or device: never opened
+            try:
+                why = not_regular_reason(e.stat(follow_symlinks=False).st_mode)
+            except OSError as err:
+                why = f"cannot inspect: {err.strerror or err}"
+            errors.append(Skipped(e.path, why))
+        return False
 
     todo: list[tuple[Path, Listing | OSError, bool]] = [(root, listing(root), h is not None)]
     while todo:
@@ -324,7 +356,6 @@ def _qualified_id(run: Run, root: Path, taken: set[str]) -> str:
             break
         base = base.parent
     return run.path if run.path.endswith(run.id) else f"{run.path}/{run.id}"  # type: ignore[union-attr]
-
 
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")

@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
+from .._errors import ReadError
 from . import _yaml
+from ._safe_open import read_bytes
 
 __all__ = [
     "flatten",
@@ -82,14 +84,22 @@ def _flatten_into(obj: Any, prefix: str, out: dict[str, Any]) -> None:
         out[prefix] = obj
 
 
+#: A params YAML file bigger than this is not one (and is not read whole).
+PARAMS_MAX_BYTES = 16 << 20
+
+
+def _text(path: Path) -> str:
+    return read_bytes(path, PARAMS_MAX_BYTES).decode("utf-8", errors="replace")
+
+
 def read_yaml_params(path: Path) -> tuple[dict[str, Any], list[str]]:
     """A YAML mapping file (``hparams.yaml``, ``config.yaml``) as flat params, and notes.
 
     A file that cannot be parsed gives no params and a note; the metrics stay readable.
     """
     try:
-        data = _yaml.load(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, _yaml.YAMLError, RecursionError) as e:
+        data = _yaml.load(_text(path))
+    except (OSError, ReadError, _yaml.YAMLError, RecursionError) as e:
         return {}, [f"{path}: params not read ({e})"]
     if data is None:
         return {}, []
@@ -149,8 +159,8 @@ def _read_hydra(hydra: Path) -> tuple[dict[str, Any], list[str]]:
     cfg = hydra / "config.yaml"
     if cfg.is_file():
         try:
-            config = _yaml.load(cfg.read_text(encoding="utf-8", errors="replace")) or {}
-        except (OSError, _yaml.YAMLError, RecursionError) as e:
+            config = _yaml.load(_text(cfg)) or {}
+        except (OSError, ReadError, _yaml.YAMLError, RecursionError) as e:
             notes.append(f"{cfg}: params not read ({e})")
     if not isinstance(config, dict):
         notes.append(f"{cfg}: params not read (expected a mapping)")
@@ -158,8 +168,8 @@ def _read_hydra(hydra: Path) -> tuple[dict[str, Any], list[str]]:
     ovr = hydra / "overrides.yaml"
     if ovr.is_file():
         try:
-            items = _yaml.load(ovr.read_text(encoding="utf-8", errors="replace")) or []
-        except (OSError, _yaml.YAMLError, RecursionError) as e:
+            items = _yaml.load(_text(ovr)) or []
+        except (OSError, ReadError, _yaml.YAMLError, RecursionError) as e:
             items = []
             notes.append(f"{ovr}: overrides not read ({e})")
         for item in items if isinstance(items, list) else []:

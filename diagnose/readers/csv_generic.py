@@ -30,6 +30,8 @@ from .._errors import ReadError
 from ..run import Run
 from ._common import fits_int64
 from ._frame import EMPTY, finish_metrics, parse_float
+from ._safe_open import first_line as _first_line
+from ._safe_open import read_bytes
 
 __all__ = ["Table", "detect", "read", "read_table", "wide_columns"]
 
@@ -40,7 +42,6 @@ RUN_COLUMN = "run"
 MISSING = {"", "na", "n/a", "null", "none"}
 #: File stems that say nothing about the run; the folder name is used instead.
 GENERIC_STEMS = {"metrics", "training", "history", "log", "logs", "train", "results", "progress"}
-_PEEK = 65536
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Table:
     lines: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     torn: bool = False
+    #: data lines skipped as unreadable (wrong number of fields, a CSV error)
+    skipped: int = 0
     #: The last row kept is the file's last line and has no newline: complete-looking,
     #: but a writer that always ends lines (Lightning, Keras, MLflow) was cut off there.
     open_tail: bool = False
@@ -80,9 +83,9 @@ class Table:
 
 
 def first_line(path: Path) -> str:
-    with open(path, "rb") as f:
-        head = f.read(_PEEK)
-    return head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip("\r")
+    """The header line ("" for a FIFO, a device or a line that does not end in the prefix)."""
+    line = _first_line(path)
+    return "" if line is None else line.decode("utf-8-sig", errors="replace").strip("\r")
 
 
 def _delimiter(line: str) -> str:
@@ -142,10 +145,7 @@ def _record_shape(rec: Mapping[str, Any]) -> str | None:
 
 def read_text(path: Path) -> tuple[str, list[str]]:
     """A file's text (UTF-8, BOM dropped); undecodable bytes are replaced and reported."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ReadError(path, f"cannot read: {e.strerror or e}") from e
+    data = read_bytes(path)
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as e:
@@ -174,6 +174,7 @@ def read_table(path: Path, text: str | None = None) -> Table:
             break
         except csv.Error as e:
             table.notes.append(f"{path}:{reader.line_num}: unreadable line skipped ({e})")
+            table.skipped += 1
             continue
         raw.append((reader.line_num, row))
     if not raw:
@@ -198,6 +199,7 @@ def read_table(path: Path, text: str | None = None) -> Table:
         table.rows.append(row)
         table.lines.append(line)
         table.open_tail = k == len(raw) - 1 and unterminated
+    table.skipped += len(bad)
     if bad:
         table.notes.append(
             f"{path}: {len(bad)} line(s) with a field count other than the header's "
@@ -354,6 +356,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     table = read_table(path)
     if not table.header:
         raise ReadError(path, "empty file: no header line", "line 1")
+    refuse_garbage(table)
     if table.col("metric") is not None and table.col("value") is not None:
         return _tidy_runs(table, aliases)
     step_col = table.col(*STEP_COLUMNS)
@@ -375,6 +378,19 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         cols.finish(run, aliases, str(path))
         runs.append(run)
     return runs
+
+
+def refuse_garbage(table: Table) -> None:
+    """A table none of whose data lines parses (right width, an integer step) is unreadable,
+    not an empty run: random bytes under a plausible header must not pass as healthy."""
+    step_col = table.col(*STEP_COLUMNS, "epoch")
+    if step_col is None or not (table.rows or table.skipped):
+        return
+    if any(_int_cell(row[step_col]) is not None for row in table.rows):
+        return
+    raise ReadError(table.path, f"no data line parses ({len(table.rows) + table.skipped} "
+                    "line(s), none with the header's width and an integer step); not a "
+                    "metrics table, or destroyed", f"line {table.lines[0] if table.lines else 2}")
 
 
 def _split_by_run(table: Table) -> list[tuple[str, Table]]:

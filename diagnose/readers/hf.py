@@ -22,7 +22,9 @@ from typing import Any
 
 from .._errors import ReadError
 from ..run import Run, canonical_name
+from ._common import fits_int64
 from ._frame import EMPTY, finish_metrics
+from ._safe_open import DETECT_BYTES, read_bytes
 
 __all__ = ["detect", "read"]
 
@@ -112,9 +114,7 @@ def _int(v: Any) -> int:
 
 def _load(p: Path) -> dict[str, Any]:
     try:
-        text = p.read_bytes().decode("utf-8")
-    except OSError as e:
-        raise ReadError(p, f"cannot read: {e.strerror or e}") from e
+        text = read_bytes(p).decode("utf-8")
     except UnicodeDecodeError as e:
         raise ReadError(p, "not UTF-8 text (a damaged file?)", f"byte {e.start}") from e
     if not text.strip():
@@ -132,6 +132,14 @@ def _load(p: Path) -> dict[str, Any]:
     return state
 
 
+def _float(v: int | float) -> float:
+    """A JSON number as a float; an integer too large for one is +-inf (as float() says)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
 def _num_labels(*dirs: Path) -> int | None:
     """Classes from the model's ``config.json`` (``save_model`` writes it): ln(K) rules need K.
 
@@ -139,8 +147,8 @@ def _num_labels(*dirs: Path) -> int | None:
     """
     for d in dirs:
         try:
-            cfg = json.loads((d / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
+            cfg = json.loads(read_bytes(d / "config.json", DETECT_BYTES).decode("utf-8"))
+        except (OSError, ReadError, ValueError, RecursionError):
             continue
         if not isinstance(cfg, dict):
             continue
@@ -184,22 +192,22 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str
             summary = entry
             continue
         step = entry.get("step")
-        if isinstance(step, bool) or not isinstance(step, int):
+        if isinstance(step, bool) or not isinstance(step, int) or not fits_int64(step):
             skipped += 1
             continue
         epoch = entry.get("epoch")
-        epoch = float(epoch) if isinstance(epoch, (int, float)) and not isinstance(epoch, bool) \
+        epoch = _float(epoch) if isinstance(epoch, (int, float)) and not isinstance(epoch, bool) \
             else math.nan
         for k, v in entry.items():
             if k in _NOT_METRICS or isinstance(v, bool) or not isinstance(v, (int, float)):
                 continue
             steps.append(step)
             names.append(k)
-            values.append(float(v))
+            values.append(_float(v))
             epochs.append(epoch)
     if skipped:
         run.warnings.append(f"{state_path}: {skipped} log_history entr(ies) without an integer "
-                            "step skipped")
+                            "step (that fits 64 bits) skipped")
     if summary is not None:
         if isinstance(summary.get("train_runtime"), (int, float)):
             run.results["train_time"] = float(summary["train_runtime"])

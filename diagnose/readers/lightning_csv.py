@@ -18,7 +18,7 @@ from .._errors import ReadError
 from ..run import Run
 from ._frame import EMPTY
 from ._params import read_yaml_params
-from .csv_generic import Columns, first_line, header_cells, read_table, wide_columns
+from .csv_generic import Columns, first_line, header_cells, read_table, refuse_garbage, wide_columns
 
 __all__ = ["detect", "read"]
 
@@ -62,6 +62,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     run.warnings.extend(notes)
     table = read_table(metrics)
     table.drop_open_tail()  # the csv module ends every row it writes
+    refuse_garbage(table)
     run.warnings.extend(table.notes)
     if not table.header:
         run.in_progress = True

@@ -30,6 +30,10 @@ from . import _yaml
 from ._common import fits_int64
 from ._frame import EMPTY, finish_metrics, parse_float
 from ._params import parse_value
+from ._safe_open import open_regular, read_bytes, read_prefix
+
+#: meta.yaml, tags and params files are small; a bigger one is not MLflow's.
+META_MAX_BYTES = 1 << 20
 
 __all__ = ["detect", "read"]
 
@@ -48,11 +52,10 @@ _MAX = sys.float_info.max
 def _meta_kind(d: Path | str) -> str | None:
     """``"run"`` or ``"experiment"`` from a folder's ``meta.yaml``, else None."""
     meta = os.path.join(d, "meta.yaml")
-    try:
-        with open(meta, "rb") as f:
-            head = f.read(8192).decode("utf-8", errors="replace")
-    except OSError:
+    raw = read_prefix(meta, 8192)  # never blocks on a FIFO
+    if raw is None:
         return None
+    head = raw.decode("utf-8", errors="replace")
     keys = {line.split(":", 1)[0].strip() for line in head.splitlines() if ":" in line}
     if "run_uuid" in keys or "run_id" in keys:
         return "run"
@@ -86,9 +89,8 @@ def _is_db(p: Path) -> bool:
     if p.suffix.lower() not in DB_SUFFIXES:
         return False
     try:
-        with open(p, "rb") as f:
-            if f.read(16) != _SQLITE_MAGIC:
-                return False
+        if read_prefix(p, 16) != _SQLITE_MAGIC:
+            return False
         with closing(_connect(p)) as con:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
         return {"runs", "metrics", "experiments"} <= tables
@@ -165,15 +167,36 @@ def _suffix_run_ids(runs: list[Run]) -> list[Run]:
 
 
 def _load_meta(p: Path, notes: list[str]) -> dict[str, Any]:
+    raw = read_prefix(p, META_MAX_BYTES)  # a bigger one is read as far as its first MiB
+    if raw is None:
+        notes.append(f"{p}: not readable (missing, or not a regular file); run name and "
+                     "times unknown")
+        return {}
+    text = raw.decode("utf-8", errors="replace")
     try:
-        data = _yaml.load(p.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, _yaml.YAMLError, RecursionError) as e:
-        notes.append(f"{p}: not read ({e}); run name and times unknown")
-        return {}
+        data = _yaml.load(text)
+    except (_yaml.YAMLError, RecursionError, ValueError) as e:
+        data = None
+        why = f"not valid YAML ({e})"
+    else:
+        why = "not a mapping"
     if not isinstance(data, dict):
-        notes.append(f"{p}: not a mapping; run name and times unknown")
-        return {}
+        # MLflow writes flat ``key: value`` lines: read those as they are, so that a damaged
+        # file still says what it can (above all ``lifecycle_stage: deleted``)
+        data = _flat_lines(text)
+        notes.append(f"{p}: {why}; read its 'key: value' lines as plain text")
     return data
+
+
+def _flat_lines(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for line in text.splitlines():
+        if ":" not in line or line[:1].isspace() or line.startswith("#"):
+            continue
+        k, _, v = line.partition(":")
+        v = v.strip().strip("'\"")
+        out.setdefault(k.strip(), int(v) if v.isdigit() else v)
+    return out
 
 
 def _experiment_name(exp_dir: Path) -> str | None:
@@ -224,9 +247,9 @@ def _read_run_dir(rd: Path, experiment: str | None, aliases: Mapping[str, str] |
 
 def _read_small(f: Path, notes: list[str]) -> str | None:
     try:
-        return f.read_bytes().decode("utf-8", errors="replace")
-    except OSError as e:
-        notes.append(f"{f}: not read ({e.strerror or e})")
+        return read_bytes(f, META_MAX_BYTES).decode("utf-8", errors="replace")
+    except ReadError as e:
+        notes.append(f"{e}; not read")
         return None
 
 
@@ -238,9 +261,9 @@ def _read_metric_file(
     Bad lines are skipped and reported.
     """
     try:
-        text = f.read_bytes().decode("utf-8", errors="replace")
-    except OSError as e:
-        notes.append(f"{f}: not read ({e.strerror or e})")
+        text = read_bytes(f).decode("utf-8", errors="replace")
+    except ReadError as e:
+        notes.append(f"{e}; not read")
         return False
     lines = text.split("\n")
     unterminated = bool(text) and not text.endswith("\n")
@@ -320,7 +343,7 @@ def _connect(p: Path) -> sqlite3.Connection:
 
 def _read_db(p: Path, aliases: Mapping[str, str] | None) -> list[Run]:
     try:
-        with open(p, "rb") as f:
+        with open_regular(p) as f:
             if f.read(16) != _SQLITE_MAGIC:
                 raise ReadError(p, "not an SQLite database (bad header)", "byte 0")
     except OSError as e:

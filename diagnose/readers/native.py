@@ -32,6 +32,7 @@ from ..run import Run, canonical_name, tidy_metrics
 from . import _native_fast
 from ._common import dedupe_steps, fits_int64
 from ._native_fast import Parsed
+from ._safe_open import open_regular, read_bytes, read_prefix
 
 METRICS_FILE = "metrics.jsonl"
 RUN_FILE = "run.json"
@@ -117,11 +118,12 @@ def detect(path: Path) -> bool:
 
 
 def _is_native_run_json(p: Path) -> bool:
-    if not p.is_file():
+    head = read_prefix(p)  # None for a FIFO or device: never opened blocking
+    if head is None:
         return False
     try:
-        return json.loads(p.read_text(encoding="utf-8")).get("format") == FORMAT_TAG
-    except (OSError, ValueError, AttributeError):
+        return json.loads(head.decode("utf-8")).get("format") == FORMAT_TAG
+    except (ValueError, AttributeError, RecursionError):
         return False
 
 
@@ -146,14 +148,12 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         else:
             run.warnings.append(f"{run_dir / RUN_FILE}: num_classes {k!r} is not a positive "
                                 "integer; ignored")
+    run.warnings.extend(_dropped_notes(meta.get("dropped"), run_dir / RUN_FILE))
     metrics_path = run_dir / METRICS_FILE
     if os.path.exists(metrics_path):
         torn = _read_metrics_columns(metrics_path, run, aliases)
         if torn is None:
-            try:
-                data = metrics_path.read_bytes()
-            except OSError as e:
-                raise ReadError(metrics_path, f"cannot read: {e.strerror or e}") from e
+            data = read_bytes(metrics_path)
             torn = False
             if not _read_metrics_fast(data, run, aliases):
                 run.metrics, notes, torn = _read_metrics(metrics_path, aliases, run.name_map,
@@ -167,6 +167,23 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     return [run]
 
 
+def _dropped_notes(dropped: Any, p: Path) -> list[str]:
+    """What the Recorder could not write (``"dropped"`` in run.json): the log is incomplete."""
+    if isinstance(dropped, dict):
+        records, values = dropped.get("records"), dropped.get("values")
+    else:
+        records, values = dropped, None
+    notes = []
+    if type(records) is int and records > 0:
+        notes.append(f"{p}: {records} record(s) were dropped while recording (disk full, or "
+                     "the folder was unwritable): the run is incomplete, steps are missing "
+                     "from the log")
+    if type(values) is int and values > 0:
+        notes.append(f"{p}: {values} value(s) were dropped while recording (not numbers, or "
+                     "bad names): some metrics are missing from the log")
+    return notes
+
+
 def _meta_table(meta: dict[str, Any], key: str, p: Path, notes: list[str]) -> dict[str, Any]:
     """``meta[key]`` when it is a JSON object; anything else is ignored, and said."""
     v = meta.get(key)
@@ -177,13 +194,10 @@ def _meta_table(meta: dict[str, Any], key: str, p: Path, notes: list[str]) -> di
 
 
 def _read_run_json(p: Path) -> dict[str, Any]:
-    try:
-        with open(p, "rb") as f:
-            text = f.read().decode("utf-8")
-    except FileNotFoundError:
+    if not os.path.exists(p):
         return {}
-    except OSError as e:
-        raise ReadError(p, f"cannot read: {e.strerror or e}") from e
+    try:
+        text = read_bytes(p).decode("utf-8")
     except UnicodeDecodeError as e:
         raise ReadError(p, "not UTF-8 text (a damaged file?)", f"byte {e.start}") from e
     try:
@@ -213,7 +227,7 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
     every value is exactly what ``json.loads`` would give (see ``_native_fast``).
     """
     try:
-        with open(p, "rb") as f:
+        with open_regular(p) as f:
             if os.fstat(f.fileno()).st_size < COLUMNS_MIN_BYTES:
                 return None
             got = _native_fast.read_file(f)
@@ -416,10 +430,7 @@ def _read_metrics(
     data: bytes | None = None,
 ) -> tuple[Any, list[str], bool]:
     if data is None:
-        try:
-            data = p.read_bytes()
-        except OSError as e:
-            raise ReadError(p, f"cannot read: {e.strerror or e}") from e
+        data = read_bytes(p)
     notes: list[str] = []
     torn = False
     lines = data.split(b"\n")
@@ -434,6 +445,8 @@ def _read_metrics(
     epochs: list[float] = []
     line_of: list[int] = []
     canon: dict[str, str] = {}
+    good = 0
+    corrupt: list[int] = []
     for i, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -445,8 +458,12 @@ def _read_metrics(
                 torn = True
                 notes.append(f"{p}:{i}: torn last line skipped (the writer was interrupted)")
             else:
+                if not corrupt:
+                    first_why = _short(e)
+                corrupt.append(i)
                 notes.append(f"{p}:{i}: corrupt line skipped ({_short(e)})")
             continue
+        good += 1
         for k, v in parsed:
             name = canon.get(k)
             if name is None:
@@ -459,6 +476,10 @@ def _read_metrics(
             values.append(v)
             walls.append(float(wall) if isinstance(wall, (int, float)) else math.nan)
             epochs.append(float(epoch) if isinstance(epoch, (int, float)) else math.nan)
+    if corrupt and not good:  # random bytes are not an empty run
+        raise ReadError(p, f"no line is a metrics record ({len(corrupt)} corrupt line(s); "
+                        f"first: {first_why}); not a diagnose log, or destroyed",
+                        f"line {corrupt[0]}")
     df = tidy_metrics(step=steps, metric=metrics, value=values, wall_time=walls, epoch=epochs)
     df, more = dedupe_steps(df, str(p), line_of)
     notes.extend(more)

@@ -38,6 +38,7 @@ from ._crc32c import (
 )
 from ._frame import _needs_dedupe, rename_map
 from ._params import read_yaml_params
+from ._safe_open import open_regular
 
 __all__ = ["SPLIT_DIRS", "detect", "is_event_file", "read", "read_event_file"]
 
@@ -121,7 +122,7 @@ class EventScalars:
 def _load(path: Path) -> np.ndarray:
     """The file's bytes plus zero padding (the bulk decoders read a little past ends)."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # never a FIFO; at most the read cap
             size = f.seek(0, 2)
             f.seek(0)
             buf = np.zeros(size + pb.PAD, dtype=np.uint8)
@@ -165,8 +166,40 @@ def _frame(path: Path, buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, int | N
         mv = memoryview(buf)
         if masked_crc32c(mv[torn : torn + 8]) != struct.unpack_from("<I", mv, torn + 8)[0]:
             raise ReadError(path, "corrupt record length (CRC mismatch)", f"byte {torn}")
+        nxt = _next_record(buf, torn + 1, size)
+        if nxt is not None:  # not a tail at all: a length that lies, with records after it
+            claimed = struct.unpack_from("<Q", mv, torn)[0]
+            raise ReadError(path, f"record length {claimed} runs past the end of the file, "
+                            f"yet a valid record follows at byte {nxt}: a corrupt or forged "
+                            "length (not a torn tail); the records after it were not read",
+                            f"byte {torn}")
     _check_data_crc(path, buf, offs, lengths)
     return offs, lengths, torn
+
+
+#: How far past a "torn tail" to look for a valid record (a lying length hides the rest).
+_RESYNC_BYTES = 1 << 20
+
+
+def _next_record(buf: np.ndarray, start: int, size: int) -> int | None:
+    """The first offset in ``[start, start + _RESYNC_BYTES)`` where a whole record with
+    both CRCs valid starts, else None. A true torn tail holds none (2^-64 by chance)."""
+    end = min(size - _HEADER - _FOOTER, start + _RESYNC_BYTES)
+    if end < start:
+        return None
+    win = np.lib.stride_tricks.sliding_window_view(buf[: end + _HEADER], _HEADER)[start : end + 1]
+    ok = masked_crc32c_rows(np.ascontiguousarray(win[:, :8])) == \
+        np.ascontiguousarray(win[:, 8:]).view("<u4").reshape(-1)
+    mv = memoryview(buf)
+    for i in np.flatnonzero(ok).tolist():
+        off = start + i
+        n = struct.unpack_from("<Q", mv, off)[0]
+        if off + _HEADER + n + _FOOTER > size:
+            continue
+        data = mv[off + _HEADER : off + _HEADER + n]
+        if masked_crc32c(data) == struct.unpack_from("<I", mv, off + _HEADER + n)[0]:
+            return off
+    return None
 
 
 def _rows(buf: np.ndarray, offs: np.ndarray, width: int) -> np.ndarray:
@@ -314,6 +347,7 @@ def read_event_file(path: Path) -> EventScalars:
         out = _decode(buf, offs, lengths)
     except _Malformed as e:
         raise ReadError(path, "malformed Event record", f"byte {int(offs[e.event])}") from None
+    out.notes[:] = [f"{path}: {n}" for n in out.notes]
     if torn is not None:
         out.torn = True
         out.notes.append(
@@ -367,8 +401,13 @@ def _decode(buf: np.ndarray, offs: np.ndarray, lengths: np.ndarray) -> EventScal
     step = np.zeros(len(e), dtype=np.int64)
     has = r_step[e] >= 0
     step[has] = ev.value[r_step[e[has]]].view(np.int64)
-    hparams = _hparams(buf, vs, r_tag, plugin, plugin_names, r_pdata, pd_fields)
-    return EventScalars(step, wall, value[keep], tag_codes, tags, hparams)
+    bad_hparams: list[int] = []
+    hparams = _hparams(buf, vs, r_tag, plugin, plugin_names, r_pdata, pd_fields, bad_hparams)
+    out = EventScalars(step, wall, value[keep], tag_codes, tags, hparams)
+    if bad_hparams:  # read_event_file names the file
+        out.notes.append(f"{len(bad_hparams)} hparams record(s) could not be decoded; their "
+                         "hyperparameters are missing from the run's params")
+    return out
 
 
 def _take(values: np.ndarray, rows: np.ndarray, default: int) -> np.ndarray:
@@ -486,8 +525,11 @@ def _hparams(
     plugin_names: list[str],
     r_pdata: np.ndarray,
     pdf: pb.Fields,
+    bad: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Hyperparameters from the hparams plugin's session_start_info, if logged."""
+    """Hyperparameters from the hparams plugin's session_start_info, if logged.
+
+    Records that do not decode are skipped; their value indexes go to ``bad``."""
     if "hparams" not in plugin_names:
         return {}
     out: dict[str, Any] = {}
@@ -500,8 +542,9 @@ def _hparams(
         try:
             content = bytes(buf[pdf.pos[rc] : pdf.pos[rc] + pdf.size[rc]])
             out.update(_session_start_hparams(content))
-        except pb.DecodeError:
-            continue
+        except (pb.DecodeError, ValueError, UnicodeDecodeError):
+            if bad is not None:
+                bad.append(v)
     return out
 
 

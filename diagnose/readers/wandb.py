@@ -16,6 +16,7 @@ metric, ``"<run> - <metric>"``, ``"<run> - <metric>__MIN"``, ``"<run> - <metric>
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
@@ -30,6 +31,8 @@ from . import _protobuf as pb
 from . import _yaml
 from ._common import fits_int64
 from ._frame import finish_metrics, parse_float
+from ._safe_open import first_line, open_regular, read_bytes
+from ._safe_open import read_text as safe_read_text
 
 __all__ = ["detect", "read"]
 
@@ -165,10 +168,7 @@ def _number(value_json: str) -> float | None:
 
 
 def _read_log(path: Path, aliases: Mapping[str, str] | None) -> Run:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ReadError(path, f"cannot read: {e.strerror or e}") from e
+    data = read_bytes(path)
     records, torn = _records(path, data)
     run_dir = path.parent
     run_id = path.stem[len("run-"):]
@@ -284,8 +284,8 @@ def _params(run_dir: Path, from_log: dict[str, Any]) -> tuple[dict[str, Any], li
     if not y.is_file():
         return params, []
     try:
-        loaded = _yaml.load(y.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, _yaml.YAMLError, RecursionError) as e:
+        loaded = _yaml.load(safe_read_text(y, errors="replace"))
+    except (OSError, ReadError, _yaml.YAMLError, RecursionError) as e:
         return params, [f"{y}: params not read ({e})"]
     if isinstance(loaded, dict):
         for k, v in loaded.items():
@@ -298,8 +298,8 @@ def _metadata(run_dir: Path, run: Run) -> None:
     """Code version and environment from ``files/wandb-metadata.json``, if there."""
     p = run_dir / "files" / "wandb-metadata.json"
     try:
-        meta = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = json.loads(safe_read_text(p))
+    except (OSError, ReadError, ValueError, RecursionError):
         return
     if not isinstance(meta, dict):
         return
@@ -316,10 +316,12 @@ def _metadata(run_dir: Path, run: Run) -> None:
 
 def _csv_columns(path: Path) -> list[str] | None:
     """The header if it has the export's shape: a step column, then ``<run> - <metric>``."""
+    line = first_line(path)  # a small prefix: never the whole file, never a FIFO
+    if line is None:
+        return None
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            header = next(csv.reader(f), None)
-    except (OSError, UnicodeDecodeError, csv.Error):
+        header = next(csv.reader([line.decode("utf-8-sig").rstrip("\r")]), None)
+    except (UnicodeDecodeError, csv.Error):
         return None
     if not header or len(header) < 2 or not header[0].strip():
         return None
@@ -340,7 +342,7 @@ def _read_csv(path: Path, aliases: Mapping[str, str] | None) -> list[Run]:
             cols.append((i, m.group("run"), m.group("metric")))
     per_run: dict[str, tuple[list[int], list[str], list[float]]] = {}
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with io.TextIOWrapper(open_regular(path), newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             next(reader)
             for row in reader:

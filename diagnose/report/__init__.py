@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from .._escape import encodable
 from ..findings import Report
 
 __all__ = ["FORMATS", "render"]
@@ -30,4 +31,5 @@ def render(report: Report, fmt: str = "text", **options: object) -> str:
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}") from None
     modname, fn = target.split(":")
-    return getattr(importlib.import_module(modname), fn)(report, **options)
+    # a lone surrogate (a run id or metric name from JSON) cannot be written as UTF-8
+    return encodable(getattr(importlib.import_module(modname), fn)(report, **options))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._escape import markdown_inline
 from ..findings import SEVERITIES, Finding, Report
 from .text import sorted_findings, steps_label, summary_line
 
@@ -18,9 +19,9 @@ _FINDING_COLUMNS = ("Run", "Rule", "Severity", "Steps", "Message", "Next experim
 
 
 def cell(text: Any) -> str:
-    """Text safe inside a table cell: pipes escaped, newlines as ``<br>``, no raw HTML."""
-    s = str(text).replace("\\", "\\\\").replace("|", "\\|")
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe inside a table cell: pipes escaped, newlines as ``<br>``, no raw HTML, and
+    no link or image (``[``/``]`` escaped): run names come from the logs."""
+    s = markdown_inline(str(text)).replace("|", "\\|")  # no link, image or HTML
     return "<br>".join(part.strip() for part in s.splitlines()) if s else ""
 
 

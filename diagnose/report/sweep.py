@@ -9,6 +9,7 @@ import json
 import math
 from typing import Any, Sequence
 
+from .._escape import csv_safe
 from ..findings import json_number
 from ..grouping import fmt, num
 from ..run import finite
@@ -31,7 +32,7 @@ def _csv_cell(v: Any) -> Any:
         return ""
     if isinstance(v, float):
         return repr(v) if math.isfinite(v) else json_number(v)
-    return v
+    return csv_safe(v)  # no spreadsheet formula from a run name or param
 
 
 def _numeric_column(body: Sequence[Sequence[str]], i: int) -> bool:

@@ -12,6 +12,7 @@ import math
 import textwrap
 from typing import Any, Iterable
 
+from .._escape import escape_output
 from ..findings import Finding, Group, Report
 from ..run import Run
 
@@ -94,8 +95,13 @@ def summary_line(report: Report) -> str:
     unreadable = (
         f"; {plural(len(report.errors), 'input')} could not be read" if report.errors else ""
     )
+    empty = sum(1 for r in report.runs if not r.n_steps)
+    if empty:  # a run with nothing in it was not checked: never "passed"
+        unreadable += f"; {plural(empty, 'run')} had no usable steps (nothing checked)"
     if not report.findings:
-        if report.errors:
+        if not report.runs:
+            return f"No runs checked{unreadable}."
+        if report.errors or empty:
             return f"No findings in {n_runs}{unreadable}."
         return f"All checks passed: {n_runs}, no findings."
     c = report.counts()
@@ -125,7 +131,7 @@ def render(report: Report, *, color: bool = False, verbose: bool = False, **_: A
 
     for run in report.runs:
         found = per_run.pop(run.id, [])
-        if found or run.warnings or verbose:
+        if found or run.warnings or verbose or not run.n_steps:
             _run_block(out, run, found, paint, verbose)
         elif compact:
             clean.append(run.id)
@@ -159,7 +165,10 @@ def render(report: Report, *, color: bool = False, verbose: bool = False, **_: A
     if out:
         out.append("")
     out.append(paint("bold", summary_line(report)))
-    return "\n".join(line.rstrip() for line in out) + "\n"
+    text = "\n".join(line.rstrip() for line in out) + "\n"
+    # run ids, paths, metric names and notes come from the logs: no control character of
+    # theirs reaches the terminal (only the colour codes painted here)
+    return escape_output(text, keep=(*_STYLES.values(), _RESET) if color else ())
 
 
 def _run_block(
@@ -186,7 +195,12 @@ def _run_block(
         if hidden:
             more = f"... and {plural(hidden, 'more reader warning')} (--verbose shows them)"
             out.append("  " + paint("dim", more))
-    if not found and verbose:
+    if not found and run is not None and not run.n_steps:
+        out.append("  " + paint("dim", "not checked: no usable steps"))
+    elif not found and verbose and run is not None and run.warnings:
+        # not a plain "ok": the notes say what the log lacks (dropped records, torn lines)
+        out.append("  " + paint("dim", "no findings in what could be read (see the notes)"))
+    elif not found and verbose:
         out.append("  " + paint("ok", "ok"))
 
 
