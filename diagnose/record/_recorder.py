@@ -15,6 +15,7 @@ Design, in the order it matters:
   ``flush_every`` records) are lost. A torn last line is skipped by the reader.
 - The Recorder never takes training down: bad values and I/O errors are dropped with
   one warning per kind (counted in ``run.json``), unless ``strict=True``.
+- One writer per folder: a lock taken at construction (see ``_sink``).
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class Recorder(RecordSink, RecordFormatter):
 
     Metric names are canonicalised (``train_loss`` -> ``train/loss``). ``epoch=`` is
     stored in the reserved epoch column. An existing log in ``run_dir`` is an error
-    unless ``resume=True`` (append) or ``overwrite=True`` (replace it). Under
+    unless ``resume=True`` (append) or ``overwrite=True`` (replace it); a folder another
+    open Recorder is writing is refused (``FileExistsError`` naming its pid). Under
     torch.distributed only rank 0 writes unless ``rank_zero_only=False``; other ranks
     get a recorder whose methods do nothing. ``strict=True`` raises on bad values and
     I/O errors instead of warning (for tests).
@@ -322,6 +324,7 @@ class Recorder(RecordSink, RecordFormatter):
                 torch = sys.modules["torch"]
                 self.env["cuda_device_name"] = torch.cuda.get_device_name()
         self._write_meta()
+        self._unlock()  # last: a resumer finds run.json finished
 
     def __enter__(self) -> "Recorder":
         return self
