@@ -15,7 +15,9 @@ Design, in the order it matters:
   ``flush_every`` records) are lost. A torn last line is skipped by the reader.
 - The Recorder never takes training down: bad values and I/O errors are dropped with
   one warning per kind (counted in ``run.json``), unless ``strict=True``.
-- One writer per folder: a lock taken at construction (see ``_sink``).
+- One writer per folder (a lock taken at construction, see ``_sink``); one writing
+  process: a forked child's copy (DataLoader workers, multiprocessing) never writes the
+  parent's buffer, log or ``run.json``, and values logged in it warn once.
 """
 
 from __future__ import annotations
@@ -163,6 +165,8 @@ class Recorder(RecordSink, RecordFormatter):
         self._t0 = time.perf_counter()
         self._deadline = time.time() + self.flush_secs
         self._error: str | None = None
+        #: The process that writes; a forked child's copy writes nothing (``_forked``).
+        self._pid = os.getpid()
 
         if not self.enabled:
             self._closed = True
@@ -555,6 +559,23 @@ class Recorder(RecordSink, RecordFormatter):
             self._problem("grad_norm", f"grad norm failed: {e}")
 
 
+    def _forked(self) -> None:
+        """In a forked child: this copy writes nothing; the buffer, files, lock and status
+        stay the parent's. Its open files are let go of (closing a copy of a locked
+        descriptor keeps the parent's lock)."""
+        self._steps, self._walls, self._pending = [], [], []
+        self._tensors, self._versions = [], []
+        self._closed = True
+        self.enabled = False
+        self._file = self._lock_file = None
+        self._next_check = _NEVER
+        self.log = self._in_child  # type: ignore[method-assign]
+
+    def _in_child(self, step: Any, *args: Any, **kwargs: Any) -> None:
+        self._problem("fork", f"log(step={step!r}) in a forked child process (pid {os.getpid()}): "
+                              "values logged outside the process that created the Recorder are "
+                              "not recorded; log them from that process")
+
     def _late(self, step: Any, *args: Any, **kwargs: Any) -> None:
         self._problem("closed", f"log(step={step!r}) after close(); ignored")
 
@@ -568,6 +589,17 @@ def _plain(v: Any) -> bool:
     if c is float or c is int or v is None:
         return True
     return (c is tuple or c is list) and all(x.__class__ is float or x.__class__ is int for x in v)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child never writes its parent's recorders (nor closes them at exit)."""
+    for rec in list(_OPEN):
+        rec._forked()
+    _OPEN.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

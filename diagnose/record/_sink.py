@@ -8,7 +8,8 @@ One writer per folder: the Recorder holds an exclusive ``flock`` on ``.recorder.
 the run folder from construction to ``close()``, so a second Recorder on the folder (in
 this process or another) fails at construction, naming the holder's pid. The kernel
 drops the lock when its holder dies, SIGKILL included, so there is no stale lock to
-clear: the next ``Recorder(..., resume=True)`` takes it.
+clear: the next ``Recorder(..., resume=True)`` takes it. A forked child inherits the
+lock but never releases it (closing its copy keeps the parent's lock).
 """
 
 from __future__ import annotations
@@ -172,6 +173,8 @@ class RecordSink:
         return meta
 
     def _write_meta(self) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked child's copy: run.json is the parent's
         try:
             native.write_json_atomic(self.run_dir / native.RUN_FILE, self._meta())
         except OSError as e:
@@ -190,6 +193,8 @@ class RecordSink:
         noticed here too: what was just written went nowhere.
         """
         f = self._file
+        if os.getpid() != self._pid:
+            return False  # a forked child's copy: the log is the parent's
         start = None
         try:
             fd = f.fileno()
