@@ -354,6 +354,8 @@ class Recorder(RecordSink, RecordFormatter):
     # -- live checks -------------------------------------------------------------------
     def _check(self, step: int) -> None:
         """A live check is due at ``step``: flush (one tensor transfer), check, maybe stop."""
+        if self._next_check == _NEVER:
+            return  # checks are off: only a step of sys.maxsize or more gets here
         live = self.live
         first = self._next_check < 0
         self._next_check = step + live.every
