@@ -61,7 +61,7 @@ def _start(run_dir: Path, first: int, resume: bool = False) -> subprocess.Popen:
 def _first_line(proc: subprocess.Popen) -> str:
     line = proc.stdout.readline()
     if not line:
-        out, err = proc.communicate(timeout=TIMEOUT)
+        _, err = proc.communicate(timeout=TIMEOUT)
         pytest.fail(f"writer said nothing (exit {proc.returncode}): {err[-2000:]}")
     return line.strip()
 
@@ -125,7 +125,7 @@ def test_a_sigkilled_writer_leaves_no_stale_lock(first_writer) -> None:
     first.communicate(timeout=TIMEOUT)
     resumed = _start(run_dir, 3, resume=True)
     assert _first_line(resumed).startswith("ready ")  # the kernel dropped the dead one's lock
-    code, out, err = _finish(resumed)
+    code, _, err = _finish(resumed)
     assert code == 0, err
     assert diagnose.load(run_dir).arrays("train/loss")[0].tolist() == [0, 1, 2, 3, 4, 5]
 
