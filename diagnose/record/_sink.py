@@ -52,10 +52,6 @@ class RecordSink:
         if torch is not None:
             self.identity.setdefault("seed", int(torch.initial_seed()))
 
-    #: The locked ``.recorder.lock`` (a file object: a Recorder that fails in ``__init__``
-    #: lets go of it when it is collected); None when no lock is held.
-    _lock_file: Any = None
-
     def _open(self, resume: bool, overwrite: bool) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._lock()
@@ -64,6 +60,10 @@ class RecordSink:
         except BaseException:
             self._unlock()
             raise
+
+    #: The locked ``.recorder.lock`` (a file object: a Recorder that fails in ``__init__``
+    #: lets go of it when it is collected); None when no lock is held.
+    _lock_file: Any = None
 
     def _lock(self) -> None:
         """Hold the run folder: a second writer is refused here, at construction."""
