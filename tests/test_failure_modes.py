@@ -84,6 +84,15 @@ def test_two_runs_in_one_folder_the_recorder_refuses(tmp_path: Path) -> None:
         Recorder(tmp_path / "run")
 
 
+def test_two_runs_in_one_folder_a_second_open_writer_is_refused(tmp_path: Path) -> None:
+    """While a Recorder is open (nothing flushed yet), a second one fails at construction;
+    two processes: tests/adversarial/test_recorder_contention.py."""
+    with Recorder(tmp_path / "run") as rec:
+        rec.log(0, train_loss=1.0)
+        with pytest.raises(FileExistsError, match=r"another Recorder is recording this run \("):
+            Recorder(tmp_path / "run", resume=True)
+
+
 def test_two_runs_in_one_tensorboard_folder_read_as_a_restart(tmp_path: Path) -> None:
     """Two SummaryWriter sessions into one logdir: one run, restarted; the later one wins."""
     pytest.importorskip("tensorboard")

@@ -230,7 +230,8 @@ def _history(
             if x is None:
                 continue
             if key == "_step":
-                step = int(x) if math.isfinite(x) and fits_int64(int(x)) else math.nan
+                # 2.7 is no step (int() would make it 2 and overwrite the real step 2)
+                step = int(x) if x.is_integer() and fits_int64(int(x)) else math.nan
             elif key == "_timestamp":
                 wall = x
             elif not key.startswith("_"):

@@ -131,6 +131,9 @@ class RecordFormatter:
                 if c is not float:
                     if c is int:
                         v = _int_value(v)
+                        if v - v != 0.0:
+                            self._problem("int", f"{k!r}: the int at step {step} is beyond "
+                                                 f"the float range; recorded as {v}")
                     else:
                         v = next(conv)  # type: ignore[arg-type]
                         if v is None:

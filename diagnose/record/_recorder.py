@@ -15,6 +15,9 @@ Design, in the order it matters:
   ``flush_every`` records) are lost. A torn last line is skipped by the reader.
 - The Recorder never takes training down: bad values and I/O errors are dropped with
   one warning per kind (counted in ``run.json``), unless ``strict=True``.
+- One writer per folder (a lock taken at construction, see ``_sink``); one writing
+  process: a forked child's copy (DataLoader workers, multiprocessing) never writes the
+  parent's buffer, log or ``run.json``, and values logged in it warn once.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ class Recorder(RecordSink, RecordFormatter):
 
     Metric names are canonicalised (``train_loss`` -> ``train/loss``). ``epoch=`` is
     stored in the reserved epoch column. An existing log in ``run_dir`` is an error
-    unless ``resume=True`` (append) or ``overwrite=True`` (replace it). Under
+    unless ``resume=True`` (append) or ``overwrite=True`` (replace it); a folder another
+    open Recorder is writing is refused (``FileExistsError`` naming its pid). Under
     torch.distributed only rank 0 writes unless ``rank_zero_only=False``; other ranks
     get a recorder whose methods do nothing. ``strict=True`` raises on bad values and
     I/O errors instead of warning (for tests).
@@ -161,6 +165,8 @@ class Recorder(RecordSink, RecordFormatter):
         self._t0 = time.perf_counter()
         self._deadline = time.time() + self.flush_secs
         self._error: str | None = None
+        #: The process that writes; a forked child's copy writes nothing (``_forked``).
+        self._pid = os.getpid()
 
         if not self.enabled:
             self._closed = True
@@ -322,6 +328,7 @@ class Recorder(RecordSink, RecordFormatter):
                 torch = sys.modules["torch"]
                 self.env["cuda_device_name"] = torch.cuda.get_device_name()
         self._write_meta()
+        self._unlock()  # last: a resumer finds run.json finished
 
     def __enter__(self) -> "Recorder":
         return self
@@ -347,6 +354,8 @@ class Recorder(RecordSink, RecordFormatter):
     # -- live checks -------------------------------------------------------------------
     def _check(self, step: int) -> None:
         """A live check is due at ``step``: flush (one tensor transfer), check, maybe stop."""
+        if self._next_check == _NEVER:
+            return  # checks are off: only a step of sys.maxsize or more gets here
         live = self.live
         first = self._next_check < 0
         self._next_check = step + live.every
@@ -552,6 +561,23 @@ class Recorder(RecordSink, RecordFormatter):
             self._problem("grad_norm", f"grad norm failed: {e}")
 
 
+    def _forked(self) -> None:
+        """In a forked child: this copy writes nothing; the buffer, files, lock and status
+        stay the parent's. Its open files are let go of (closing a copy of a locked
+        descriptor keeps the parent's lock)."""
+        self._steps, self._walls, self._pending = [], [], []
+        self._tensors, self._versions = [], []
+        self._closed = True
+        self.enabled = False
+        self._file = self._lock_file = None
+        self._next_check = _NEVER
+        self.log = self._in_child  # type: ignore[method-assign]
+
+    def _in_child(self, step: Any, *args: Any, **kwargs: Any) -> None:
+        self._problem("fork", f"log(step={step!r}) in a forked child process (pid {os.getpid()}): "
+                              "values logged outside the process that created the Recorder are "
+                              "not recorded; log them from that process")
+
     def _late(self, step: Any, *args: Any, **kwargs: Any) -> None:
         self._problem("closed", f"log(step={step!r}) after close(); ignored")
 
@@ -565,6 +591,17 @@ def _plain(v: Any) -> bool:
     if c is float or c is int or v is None:
         return True
     return (c is tuple or c is list) and all(x.__class__ is float or x.__class__ is int for x in v)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child never writes its parent's recorders (nor closes them at exit)."""
+    for rec in list(_OPEN):
+        rec._forked()
+    _OPEN.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

@@ -3,6 +3,13 @@
 A flush hands whole lines to an unbuffered file; a write that fails part-way is cut back
 to the last whole line; a log whose file was deleted is noticed and reopened when its
 folder is back. Problems are counted in ``run.json`` and warned about once per kind.
+
+One writer per folder: the Recorder holds an exclusive ``flock`` on ``.recorder.lock`` in
+the run folder from construction to ``close()``, so a second Recorder on the folder (in
+this process or another) fails at construction, naming the holder's pid. The kernel
+drops the lock when its holder dies, SIGKILL included, so there is no stale lock to
+clear: the next ``Recorder(..., resume=True)`` takes it. A forked child inherits the
+lock but never releases it (closing its copy keeps the parent's lock).
 """
 
 from __future__ import annotations
@@ -17,7 +24,15 @@ from typing import Any
 from ..readers import native
 from . import _env
 
-__all__ = ["RecordSink"]
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock is taken
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["LOCK_FILE", "RecordSink"]
+
+#: The run folder's lock file, held (``flock``) by the Recorder writing there.
+LOCK_FILE = ".recorder.lock"
 
 
 class RecordSink:
@@ -39,6 +54,67 @@ class RecordSink:
 
     def _open(self, resume: bool, overwrite: bool) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            self._open_log(resume, overwrite)
+        except BaseException:
+            self._unlock()
+            raise
+
+    #: The locked ``.recorder.lock`` (a file object: a Recorder that fails in ``__init__``
+    #: lets go of it when it is collected); None when no lock is held.
+    _lock_file: Any = None
+
+    def _lock(self) -> None:
+        """Hold the run folder: a second writer is refused here, at construction."""
+        if fcntl is None:
+            return
+        path = self.run_dir / LOCK_FILE
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            f = os.fdopen(fd, "r+b", buffering=0)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _holder(f)
+                f.close()
+                who = ("this process holds an open Recorder on it" if holder == os.getpid()
+                       else f"pid {holder} is writing it" if holder
+                       else "another process is writing it")
+                raise FileExistsError(
+                    f"{self.run_dir}: another Recorder is recording this run ({who}); "
+                    "one writer per folder: close() the other one first (then pass resume=True "
+                    "to append to its run), or choose another run_dir"
+                ) from None
+            except OSError as e:  # a file system without locks (some network file systems)
+                f.close()
+                self._problem("lock", f"cannot lock {path} ({e}); a second Recorder on this "
+                                      "folder would not be refused")
+                return
+            if _same_file(path, f):
+                break
+            f.close()  # its holder removed it as we locked it: lock the new one
+        try:
+            f.truncate(0)
+            f.write(b"%d\n" % os.getpid())
+        except OSError:
+            pass  # the pid is for the message only; the lock holds without it
+        self._lock_file = f
+
+    def _unlock(self) -> None:
+        """Let go of the run folder (removing the lock file while still holding it)."""
+        f, self._lock_file = self._lock_file, None
+        if f is None:
+            return
+        path = self.run_dir / LOCK_FILE
+        try:
+            if _same_file(path, f):
+                path.unlink()
+        except OSError:
+            pass
+        f.close()
+
+    def _open_log(self, resume: bool, overwrite: bool) -> None:
         path = self.metrics_path
         exists = path.exists() and path.stat().st_size > 0
         if exists and not resume and not overwrite:
@@ -97,6 +173,8 @@ class RecordSink:
         return meta
 
     def _write_meta(self) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked child's copy: run.json is the parent's
         try:
             native.write_json_atomic(self.run_dir / native.RUN_FILE, self._meta())
         except OSError as e:
@@ -115,6 +193,8 @@ class RecordSink:
         noticed here too: what was just written went nowhere.
         """
         f = self._file
+        if os.getpid() != self._pid:
+            return False  # a forked child's copy: the log is the parent's
         start = None
         try:
             fd = f.fileno()
@@ -183,6 +263,24 @@ class RecordSink:
                 RuntimeWarning,
                 stacklevel=_caller_level(),
             )
+
+
+def _holder(f: Any) -> int | None:
+    """The pid written in a lock file (None if it is not there yet)."""
+    try:
+        f.seek(0)
+        return int(f.read(32).split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _same_file(path: os.PathLike, f: Any) -> bool:
+    """True if ``path`` still names the open file ``f`` (not removed or replaced)."""
+    try:
+        a, b = os.stat(path), os.fstat(f.fileno())
+    except OSError:
+        return False
+    return (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev)
 
 
 def _truncate(f: Any, size: int) -> bool:
