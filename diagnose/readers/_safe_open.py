@@ -132,19 +132,31 @@ def read_text(path: str | os.PathLike, cap: int | None = None, errors: str = "st
 
 def read_prefix(path: str | os.PathLike, n: int = DETECT_BYTES) -> bytes | None:
     """The first ``n`` bytes of a regular file, or None (missing, unreadable, not regular)."""
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except (OSError, ValueError):
+    fd = _regular_fd(path)
+    if fd is None:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        os.set_blocking(fd, True)
         return os.read(fd, n)
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def _regular_fd(path: str | os.PathLike) -> int | None:
+    """A blocking descriptor of a regular file (the caller closes it), or None."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (OSError, ValueError):
+        return None
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.set_blocking(fd, True)
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def _too_big(size: int, limit: int) -> str:
@@ -164,14 +176,10 @@ def first_line(path: Path, n: int = DETECT_BYTES) -> bytes | None:
 
     None also when the line does not end within the prefix: no log has such a header.
     """
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except (OSError, ValueError):
+    fd = _regular_fd(path)
+    if fd is None:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        os.set_blocking(fd, True)
         head = b""
         while len(head) < n:  # most headers end in the first read
             more = os.read(fd, min(_LINE_CHUNK, n - len(head)))
