@@ -389,9 +389,18 @@ class Rule:
     path: str = ""
     #: every name the rule reads: condition, templates, step range
     names: frozenset[str] = field(default_factory=frozenset)
+    #: alternative causes, the first whose condition holds replaces ``cause``
+    causes: tuple[tuple[Expression, Template], ...] = ()
 
     def defaults(self) -> dict[str, float | int]:
         return {k: p.default for k, p in self.params.items()}
+
+    def cause_for(self, env: Mapping[str, Any]) -> Template:
+        """The cause that fits the evidence: the first alternative whose condition holds."""
+        for when, text in self.causes:
+            if when.holds(env):
+                return text
+        return self.cause
 
     def explain(self) -> str:
         """The rule's documentation, as `diagnose explain` prints it."""
@@ -415,7 +424,8 @@ class Rule:
 
 
 _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "live", "requires",
-             "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by"}
+             "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by",
+             "causes"}
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
 _CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by"}
@@ -447,6 +457,7 @@ def load_rules(paths: Iterable[str | Path] | None = None) -> list[Rule]:
         else:
             raise RuleError(f"{p}: no such rule file or directory")
     rules = [parse_rule_file(f) for f in files]
+    _register_feature_params(rules)
     seen: dict[str, str] = {}
     codes = {r.code for r in rules}
     for r in rules:
@@ -458,6 +469,31 @@ def load_rules(paths: Iterable[str | Path] | None = None) -> list[Rule]:
                 raise RuleError(f"{r.path}: {key!r} already used by {seen[key]}")
             seen[key] = r.path
     return sorted(rules, key=lambda r: r.code)
+
+
+def _register_feature_params(rules: Iterable[Rule]) -> None:
+    """Give the features the defaults of the thresholds they read (declared in rule files).
+
+    Each such parameter is declared by one rule file; a second declaration is an error.
+    """
+    from .features import PARAM_DEFAULTS, feature_params
+
+    wanted = feature_params()
+    owner: dict[str, str] = {}
+    for r in rules:
+        for name, p in r.params.items():
+            if name not in wanted:
+                continue
+            if name in owner and owner[name] != r.path:
+                raise RuleError(f"{r.path}: params.{name} is read by a feature and already "
+                                f"declared by {owner[name]}; declare it once")
+            owner[name] = r.path
+            PARAM_DEFAULTS[name] = p.default
+
+
+def _load_feature_defaults() -> None:
+    """Fill the features' parameter defaults from the shipped rule files."""
+    load_rules()
 
 
 def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> dict[str, Any]:
@@ -597,9 +633,22 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
                 raise RuleError(f"{cw}: config names unknown param {k!r}")
             params[k].check(v, cw)
 
+    causes = []
+    raw_causes = data.get("causes", [])
+    if not isinstance(raw_causes, list):
+        raise RuleError(f"{where}: causes must be an array of tables ([[causes]])")
+    for i, c in enumerate(raw_causes):
+        cw = f"{where}: causes[{i}]"
+        if not isinstance(c, dict) or set(c) != {"when", "cause"}:
+            raise RuleError(f"{cw}: must be a table with exactly `when` and `cause`")
+        causes.append((Expression.parse(c["when"], declared, f"{cw}.when"),
+                       Template(c["cause"], declared, f"{cw}.cause")))
+
     names = set(when.names)
     for t in templates.values():
         names |= t.names
+    for cw_, ct in causes:
+        names |= cw_.names | ct.names
     if steps:
         names |= set(steps)
     return Rule(
@@ -609,6 +658,7 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         next=templates["next"], params=params, docs={k: str(v) for k, v in docs.items()},
         cases=list(cases), scope=scope, groups=groups, live=live, requires=requires,
         steps=steps, suppressed_by=suppressed_by, path=where, names=frozenset(names),
+        causes=tuple(causes),
     )
 
 
@@ -616,3 +666,13 @@ def _str_list(v: Any, where: str) -> list[str]:
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         raise RuleError(f"{where}: must be a list of strings")
     return list(v)
+
+
+def _hook() -> None:
+    from .features import DEFAULTS_LOADER
+
+    if not DEFAULTS_LOADER:
+        DEFAULTS_LOADER.append(_load_feature_defaults)
+
+
+_hook()
