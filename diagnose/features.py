@@ -304,13 +304,16 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
-         "train_drop", "train_trend_z", "first_step", "last_step", "steps_run", "decel")
+         "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
+         "last_step", "steps_run", "decel")
 def train_curve(ctx: RunContext) -> dict[str, Value]:
     """Where the train loss starts and ends (logged and smoothed), how much it fell, and its trend.
 
-    ``train_trend_z``: the Mann-Kendall statistic of the whole curve (about N(0, 1) for a
-    loss without trend; strongly negative for a falling one), so a short noisy run is not
-    judged by its two end points.
+    Trend measures over the whole run, so a short noisy run is not judged by its two end
+    points: ``train_trend_z`` (Mann-Kendall: about N(0, 1) without trend, strongly negative
+    for a falling loss), ``train_trend_drop`` (the Theil-Sen line's fall over the run,
+    relative to the median loss) and ``train_level_drop`` (median of the first fifth of the
+    logged points against the median of the last fifth, relative to the first).
     """
     s, v = ctx.smoothed(TRAIN)
     _, raw = ctx.finite(TRAIN)
@@ -327,6 +330,8 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
         "train_min": float(v.min()),
         "train_drop": float(v[0] - v[-1]) / abs(float(v[0])) if v[0] else None,
         "train_trend_z": mann_kendall_z(raw),
+        "train_trend_drop": theil_sen_drop(ctx.finite(TRAIN)[0], raw),
+        "train_level_drop": _level_drop(raw),
         "decel": _decel(s, v),
         "first_step": first,
         "last_step": last,
@@ -344,12 +349,43 @@ def mann_kendall_z(v: np.ndarray, most: int = 400) -> float | None:
     if n < MIN_POINTS_TREND:
         return None
     if n > most:
-        v = v[np.linspace(0, n - 1, most).astype(np.int64)]
+        v = v[_thin(v, most)]
         n = most
     d = np.sign(v[None, :] - v[:, None])
     s = float(np.triu(d, 1).sum())
     var = n * (n - 1) * (2 * n + 5) / 18.0
     return (s - np.sign(s)) / math.sqrt(var)
+
+
+def _thin(v: np.ndarray, most: int) -> np.ndarray:
+    """Evenly spaced indices of at most ``most`` of ``len(v)`` points."""
+    return np.linspace(0, len(v) - 1, min(len(v), most)).astype(np.int64)
+
+
+def theil_sen_drop(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
+    """How far the Theil-Sen line (median of pairwise slopes) falls over the run, relative
+    to the median value: robust to spikes and to where the two end points happen to land."""
+    if len(v) < MIN_POINTS_TREND:
+        return None
+    idx = _thin(v, most)
+    x, y = s[idx].astype(np.float64), v[idx]
+    i, j = np.triu_indices(len(x), 1)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    if not ok.any():
+        return None
+    slope = float(np.median((y[j] - y[i])[ok] / dx[ok]))
+    level = float(np.median(y))
+    return -slope * float(x[-1] - x[0]) / abs(level) if level else None
+
+
+def _level_drop(v: np.ndarray) -> float | None:
+    """Median of the first fifth over the median of the last fifth, as a relative fall."""
+    if len(v) < MIN_POINTS_SHAPE:
+        return None
+    q = max(1, len(v) // 5)
+    a, b = float(np.median(v[:q])), float(np.median(v[-q:]))
+    return (a - b) / abs(a) if a else None
 
 
 def _decel(s: np.ndarray, v: np.ndarray) -> float | None:
@@ -597,14 +633,16 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("val_points", "val_first", "val_best", "val_best_step", "val_best_pos", "val_end",
-         "val_last", "val_rise", "val_rise_of_drop", "val_last_step", "val_evals_after_best",
-         "val_trend_after_best", "train_drop_after_best")
+         "val_last", "val_rise", "val_rise_of_drop", "val_rise_of_scale", "val_last_step",
+         "val_evals_after_best", "val_trend_after_best", "train_drop_after_best")
 def validation_curve(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss and its step, and how far the curve rose afterwards.
 
     ``val_best``/``val_best_step`` are logged values (what the user finds in the log and
     what ``sweep`` selects); the rise is judged on the smoothed curve (``val_rise``,
-    relative to the smoothed minimum) and by its Mann-Kendall trend after the best.
+    relative to the smoothed minimum), by its Mann-Kendall trend after the best, and
+    against the run's scale (``val_rise_of_scale``: the rise over the first logged train
+    loss, so a doubling of a loss of 1e-6 is not mistaken for overfitting).
     """
     s, v = ctx.smoothed(VAL)
     rs, rv = ctx.finite(VAL)
@@ -629,6 +667,9 @@ def validation_curve(ctx: RunContext) -> dict[str, Value]:
     }
     drop = float(v[0] - v[j])
     out["val_rise_of_drop"] = (float(v[-1] - v[j]) / drop) if drop > 0 else None
+    _, traw = ctx.finite(TRAIN)
+    scale = abs(float(traw[0])) if len(traw) else abs(float(rv[0]))
+    out["val_rise_of_scale"] = float(v[-1] - v[j]) / scale if scale else None
     ts, tv = ctx.smoothed(TRAIN)
     if len(tv):
         t_best, t_end = _at(ts, tv, np.array([rs[i], rs[-1]]))
