@@ -683,7 +683,7 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     """Validation minus train loss at the end (the final model) and at the best validation step.
 
     Train is smoothed and read at the validation steps; validation is as logged;
-    ``gap_rel_*`` divides by the initial train loss so the size is judged against the
+    ``gap_rel_*`` divides by the first logged train loss so the size is judged against the
     task's own scale. ``gap_first_step``: where the gap first exceeds ``gap_start`` of it.
     """
     vs, vv = ctx.finite(VAL)
@@ -693,7 +693,7 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     train_at = _at(ts, tv, vs)
     i = int(np.argmin(vv))
     _, vsm = ctx.smoothed(VAL)
-    scale = abs(float(tv[0])) or None
+    scale = abs(float(ctx.finite(TRAIN)[1][0])) or None
     out: dict[str, Value] = {
         "train_at_val_end": float(train_at[-1]),
         "train_at_val_best": float(train_at[i]),

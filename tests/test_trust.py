@@ -200,6 +200,22 @@ def test_case08_wiggles_of_a_tiny_loss_are_not_spikes():
     assert "loss_spikes" not in patterns(report), [f.message for f in report.findings]
 
 
+def test_case08_a_loss_that_bounces_all_run_is_not_ok_and_its_healthy_neighbour_is():
+    fast, calm = TRUST / "bouncing-sgd" / "lr=3", TRUST / "bouncing-sgd" / "lr=1"
+    _, vf = logged(diagnose.load(fast), "val/loss")
+    _, vc = logged(diagnose.load(calm), "val/loss")
+    _, tf = logged(diagnose.load(fast), "train/loss")
+    # the label: lr=3 ends with validation twice as bad as lr=1, its train loss jumping by
+    # more than ln 2 in the second half
+    assert vf[-3:].mean() > 2 * vc[-3:].mean()
+    half = tf[len(tf) // 2:]
+    assert np.percentile(half, 90) - np.percentile(half, 10) > 0.5 * math.log(2)
+    report = check(fast, calm)
+    by_id = {r.path: r.id for r in report.runs}
+    assert patterns(report, by_id[str(fast)]) & {"explosion", "loss_spikes"}
+    assert not patterns(report, by_id[str(calm)]), [f.message for f in report.for_run(by_id[str(calm)])]
+
+
 # -- 9. still-improving on a rising curve, and "% lower" ------------------------------------
 def test_case09_no_still_improving_when_validation_ends_above_its_lowest():
     run = diagnose.load(TRUST / "adam-lr1")
