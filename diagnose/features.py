@@ -461,8 +461,9 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in every metric (all points, never sampled) and where they start.
 
     The loss "grew first" when it climbed above ``growth_ratio`` times where it started, or
-    when its first logged value was already ``max_init_ratio`` times ln K (the blow-up
-    happened inside the first logging window).
+    when the growth was hidden inside the first logging window: its first logged value was
+    already ``max_init_ratio`` times ln K, or the log is sparse (logged every few steps) and
+    turned non-finite at or right after its first point.
     """
     total, first_step, first_metric = 0, None, None
     for name in ctx.run.metric_names:
@@ -482,7 +483,10 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     peak_before = _ratio(float(before.max()), float(before[0])) if len(before) else None
     k = classes(ctx)["k"]
     init_high = bool(len(before) and k and before[0] > ctx.param("max_init_ratio") * math.log(k))
-    grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high
+    gaps = np.diff(s)
+    sparse = bool(len(gaps) and float(np.median(gaps)) > 1)
+    hidden = n_train > 0 and sparse and len(before) <= 1
+    grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden
     return {
         "nonfinite": total,
         "nonfinite_train": n_train,
@@ -499,7 +503,7 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
 
 @feature("peak_ratio", "peak_step", "final_ratio", "blowup_first_step", "blowup_last_step",
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
-         "end_over_chance", "val_min_over_chance", "blowup_note",
+         "end_over_chance", "val_min_over_chance", "blowup_note", "blowup_story",
          params=("blowup_factor", "chance_acc_tol", "chance_loss_tol"))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over where the run started, where it happened, where it ended.
@@ -512,7 +516,9 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     s, v = ctx.arrays(TRAIN)
     fs, fv = ctx.finite(TRAIN)
     if len(fv) == 0:
-        return {}
+        return {"blowup_story": "no logged train loss is finite", "blowup_note": "",
+                "blowup_first_step": int(s[0]) if len(s) else None,
+                "blowup_last_step": int(s[-1]) if len(s) else None}
     first = float(fv[0])
     k = classes(ctx)["k"]
     lnk = math.log(k) if k else None
@@ -540,10 +546,15 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     if "blowup_first_step" not in out:
         out["blowup_first_step"] = int(fs[0])
         out["blowup_last_step"] = int(fs[i])
+    out["blowup_story"] = (f"logged {first:.4g} at step {int(fs[0])}, {float(fv[i]):.4g} at step "
+                           f"{int(fs[i])} ({float(fv[i]) / first if first else math.inf:.3g}x), "
+                           f"last finite value {float(fv[-1]):.4g} at step {int(fs[-1])}; smoothed, "
+                           f"it ends at {float(sm[-1]):.4g} ({float(sm[-1]) / first if first else math.inf:.3g}x "
+                           f"its first value)")
     if lnk:
-        out["blowup_note"] = (f"; ln({k}) = {lnk:.3g} is the loss of uniform predictions: the first "
-                              f"logged train loss is {first / lnk:.3g}x it, the last "
-                              f"{float(fv[-1]) / lnk:.3g}x")
+        out["blowup_note"] = (f"; ln({k}) = {lnk:.3g} is the loss of uniform predictions (chance "
+                              f"level): the first logged train loss is {first / lnk:.3g}x it, the "
+                              f"smoothed end {float(sm[-1]) / lnk:.3g}x")
     else:
         out["blowup_note"] = ""
     return out
