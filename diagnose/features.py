@@ -561,14 +561,15 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("spike_count", "spike_max_ratio", "spike_first_step", "spike_last_step",
-         params=("spike_z", "spike_min_ratio", "spike_recover_share", "spike_min_height"))
+         params=("spike_z", "spike_min_ratio", "spike_recover_share", "spike_min_height",
+                 "chance_acc_tol", "chance_loss_tol"))
 def spikes(ctx: RunContext) -> dict[str, Value]:
     """Isolated upward spikes of the train loss that come back down.
 
     A point is a spike when it is far above the local rolling median, both relatively
     (``spike_min_ratio``) and against the run's own noise (robust z above ``spike_z``,
     MAD-scaled), and tall on the run's own scale (``spike_min_height`` of the first
-    loss); it counts only if the loss afterwards falls back at least
+    loss, or of ln K when that is larger: a classifier's scale is chance level); it counts only if the loss afterwards falls back at least
     ``spike_recover_share`` of the way to its earlier level. Consecutive spike points
     form one event.
     """
@@ -608,7 +609,9 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     idx = np.flatnonzero(cand)
     events = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
     kept, max_ratio = [], 0.0
-    min_height = ctx.param("spike_min_height") * abs(float(v[0]))
+    n_classes = classes(ctx)["k"]
+    scale = max(abs(float(v[0])), math.log(n_classes) if n_classes else 0.0)
+    min_height = ctx.param("spike_min_height") * scale
     share = ctx.param("spike_recover_share")
     for ev in events:
         a, b = int(ev[0]), int(ev[-1])
@@ -722,14 +725,15 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
-@feature("acc_gap_end", "acc_gap_best", "train_acc_end", "val_acc_end", "val_acc_best",
-         "acc_note")
+@feature("acc_gap_end", "acc_gap_best", "acc_logged", "train_acc_end", "val_acc_end",
+         "val_acc_best", "acc_note")
 def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
     """Train minus validation accuracy (in points of 0..1) at the end and at the best validation loss.
 
-    Train accuracy is smoothed and read at the validation steps; None when either is not logged.
+    Train accuracy is smoothed and read at the validation steps; None when either is not
+    logged (``acc_logged`` is 1 when both are).
     """
-    out: dict[str, Value] = {"acc_note": ""}
+    out: dict[str, Value] = {"acc_note": "", "acc_logged": 0.0}
     vs, vv = ctx.finite("val/acc")
     ts, tv = ctx.smoothed("train/acc")
     if len(vv):
@@ -738,6 +742,7 @@ def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
     if len(tv):
         out["train_acc_end"] = float(tv[-1])
     if len(vv) and len(tv):
+        out["acc_logged"] = 1.0
         _, vsm = ctx.smoothed("val/acc")
         t_end = float(_at(ts, tv, vs[-1:])[0])
         out["acc_gap_end"] = t_end - float(vsm[-1])
