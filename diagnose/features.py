@@ -415,8 +415,11 @@ def _median_tail(ctx: RunContext, metric: str) -> float | None:
 def classes(ctx: RunContext) -> dict[str, Any]:
     """K from the config and K read off the curves (validation accuracy ~ 1/K all run).
 
-    ``k``: the number of classes the loss is judged against: the config's, unless the
-    curves contradict it (accuracy at 1/K' with the loss at ln K'), then the curves'.
+    The curves name K' when the median validation accuracy is about 1/K' and either the
+    loss sits at ln K' or the accuracy has no trend (a model still learning passes through
+    1/K' on its way up: that is no evidence). ``k``: the number of classes the loss is
+    judged against: the config's, unless the curves contradict it (accuracy at 1/K' with
+    the loss at ln K'), then the curves'.
     """
     key = "classes"
     if key in ctx._cache:
@@ -439,10 +442,12 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         if a > 0:
             near = [kk for kk in range(max(2, int(round(1 / a)) - 1), int(round(1 / a)) + 2)
                     if abs(a * kk - 1) <= tol]
-            if near:
-                fitting = [kk for kk in near if fits(kk)]
-                k_acc = (min(fitting, key=lambda kk: abs(loss / math.log(kk) - 1)) if fitting
-                         else min(near, key=lambda kk: abs(a * kk - 1)))
+            fitting = [kk for kk in near if fits(kk)]
+            z = mann_kendall_z(acc)
+            if fitting:
+                k_acc = min(fitting, key=lambda kk: abs(loss / math.log(kk) - 1))
+            elif near and (z is None or abs(z) < ctx.param("chance_acc_trend_z")):
+                k_acc = min(near, key=lambda kk: abs(a * kk - 1))
     k = k_cfg or k_acc
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
         k = k_acc
@@ -456,7 +461,8 @@ def classes(ctx: RunContext) -> dict[str, Any]:
 
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
-         params=("growth_ratio", "max_init_ratio", "chance_acc_tol", "chance_loss_tol"))
+         params=("growth_ratio", "max_init_ratio", "chance_acc_tol", "chance_loss_tol",
+                 "chance_acc_trend_z"))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in every metric (all points, never sampled) and where they start.
 
@@ -503,8 +509,9 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
 
 @feature("peak_ratio", "peak_step", "final_ratio", "blowup_first_step", "blowup_last_step",
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
-         "end_over_chance", "val_min_over_chance", "blowup_note", "blowup_story",
-         params=("blowup_factor", "chance_acc_tol", "chance_loss_tol"))
+         "end_over_chance", "peak_over_chance", "val_min_over_chance", "val_end_over_chance",
+         "blowup_note", "blowup_story",
+         params=("blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over where the run started, where it happened, where it ended.
 
@@ -535,7 +542,9 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         "smooth_peak_ratio": _ratio(float(sm.max()), first),
         "init_over_chance": first / lnk if lnk else 0.0,
         "end_over_chance": float(sm[-1]) / lnk if lnk else 0.0,
+        "peak_over_chance": float(fv[i]) / lnk if lnk else 0.0,
         "val_min_over_chance": float(vv.min()) / lnk if lnk and len(vv) else 0.0,
+        "val_end_over_chance": float(vv[-1]) / lnk if lnk and len(vv) else 0.0,
     }
     if first > 0:
         above = ~np.isfinite(v) | (v > ctx.param("blowup_factor") * first)
@@ -562,7 +571,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
 
 @feature("spike_count", "spike_max_ratio", "spike_first_step", "spike_last_step",
          params=("spike_z", "spike_min_ratio", "spike_recover_share", "spike_min_height",
-                 "chance_acc_tol", "chance_loss_tol"))
+                 "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
 def spikes(ctx: RunContext) -> dict[str, Value]:
     """Isolated upward spikes of the train loss that come back down.
 
@@ -787,7 +796,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",
          "chance_dev", "chance_dev_val", "chance_note", "k_note",
-         params=("chance_acc_tol", "chance_loss_tol"))
+         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
 def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     """Train/validation loss against ln(K), the cross-entropy of uniform predictions over K classes.
 
