@@ -459,6 +459,19 @@ def classes(ctx: RunContext) -> dict[str, Any]:
     return out
 
 
+def run_scale(ctx: RunContext) -> float | None:
+    """The loss scale of the run: its first finite train loss, or ln K when that is larger.
+
+    A classifier starts near ln K (uniform predictions); a log whose first point comes after
+    the model already learned would otherwise make every later wiggle look huge.
+    """
+    _, v = ctx.finite(TRAIN)
+    if not len(v):
+        return None
+    k = classes(ctx)["k"]
+    return max(abs(float(v[0])), math.log(k) if k else 0.0) or None
+
+
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
          params=("growth_ratio", "max_init_ratio", "chance_acc_tol", "chance_loss_tol",
@@ -509,11 +522,15 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
 
 @feature("peak_ratio", "peak_step", "final_ratio", "blowup_first_step", "blowup_last_step",
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
-         "end_over_chance", "peak_over_chance", "val_min_over_chance", "val_end_over_chance",
+         "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
+         "val_end_over_chance",
          "blowup_note", "blowup_story",
          params=("blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
 def explosion(ctx: RunContext) -> dict[str, Value]:
-    """Largest finite train loss over where the run started, where it happened, where it ended.
+    """Largest finite train loss over the run's scale, where it happened, where it ended.
+
+    Ratios are taken against :func:`run_scale` (the first loss, or ln K when larger);
+    ``end_over_first`` against the first logged value itself.
 
     For classification the run's scale is ln K (the loss of uniform predictions), so a
     blow-up inside the first logging window (a first logged loss far above ln K) shows,
@@ -529,17 +546,19 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     first = float(fv[0])
     k = classes(ctx)["k"]
     lnk = math.log(k) if k else None
+    ref = run_scale(ctx)
     i = int(np.argmax(fv))
     _, sm = ctx.smoothed(TRAIN)
     _, vv = ctx.finite(VAL)
     out: dict[str, Value] = {
-        "peak_ratio": _ratio(float(fv[i]), first),
+        "peak_ratio": _ratio(float(fv[i]), ref),
         "peak_step": int(fs[i]),
         "blowup_value": float(fv[i]),
         "blowup_from": first,
-        "final_ratio": _ratio(float(sm[-1]), first),
+        "final_ratio": _ratio(float(sm[-1]), ref),
+        "end_over_first": _ratio(float(sm[-1]), first),
         # the peak of the smoothed curve: a sustained rise lifts it, a one-batch spike does not
-        "smooth_peak_ratio": _ratio(float(sm.max()), first),
+        "smooth_peak_ratio": _ratio(float(sm.max()), ref),
         "init_over_chance": first / lnk if lnk else 0.0,
         "end_over_chance": float(sm[-1]) / lnk if lnk else 0.0,
         "peak_over_chance": float(fv[i]) / lnk if lnk else 0.0,
@@ -618,9 +637,7 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     idx = np.flatnonzero(cand)
     events = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
     kept, max_ratio = [], 0.0
-    n_classes = classes(ctx)["k"]
-    scale = max(abs(float(v[0])), math.log(n_classes) if n_classes else 0.0)
-    min_height = ctx.param("spike_min_height") * scale
+    min_height = ctx.param("spike_min_height") * (run_scale(ctx) or 0.0)
     share = ctx.param("spike_recover_share")
     for ev in events:
         a, b = int(ev[0]), int(ev[-1])
@@ -656,8 +673,10 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("val_points", "val_first", "val_best", "val_best_step", "val_best_pos", "val_end",
-         "val_last", "val_rise", "val_rise_of_drop", "val_rise_of_scale", "val_last_step",
-         "val_evals_after_best", "val_trend_after_best", "train_drop_after_best")
+         "val_last", "val_rise", "val_rise_of_drop", "val_rise_of_scale", "val_improvement",
+         "val_last_step",
+         "val_evals_after_best", "val_trend_after_best", "train_drop_after_best",
+         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
 def validation_curve(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss and its step, and how far the curve rose afterwards.
 
@@ -690,8 +709,8 @@ def validation_curve(ctx: RunContext) -> dict[str, Value]:
     }
     drop = float(v[0] - v[j])
     out["val_rise_of_drop"] = (float(v[-1] - v[j]) / drop) if drop > 0 else None
-    _, traw = ctx.finite(TRAIN)
-    scale = abs(float(traw[0])) if len(traw) else abs(float(rv[0]))
+    out["val_improvement"] = float(rv[0] - rv[i]) / abs(float(rv[0])) if rv[0] else None
+    scale = run_scale(ctx) or abs(float(rv[0]))
     out["val_rise_of_scale"] = float(v[-1] - v[j]) / scale if scale else None
     ts, tv = ctx.smoothed(TRAIN)
     if len(tv):
@@ -701,7 +720,8 @@ def validation_curve(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
-         "train_at_val_end", "train_at_val_best", "gap_first_step", params=("gap_start",))
+         "train_at_val_end", "train_at_val_best", "gap_first_step",
+         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
 def loss_gap(ctx: RunContext) -> dict[str, Value]:
     """Validation minus train loss at the end (the final model) and at the best validation step.
 
@@ -716,7 +736,7 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     train_at = _at(ts, tv, vs)
     i = int(np.argmin(vv))
     _, vsm = ctx.smoothed(VAL)
-    scale = abs(float(ctx.finite(TRAIN)[1][0])) or None
+    scale = run_scale(ctx)
     out: dict[str, Value] = {
         "train_at_val_end": float(train_at[-1]),
         "train_at_val_best": float(train_at[i]),
