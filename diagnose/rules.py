@@ -425,7 +425,7 @@ class Rule:
 
 _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "live", "requires",
              "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by",
-             "causes"}
+             "causes", "evidence"}
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
 _CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by"}
@@ -649,6 +649,11 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         names |= t.names
     for cw_, ct in causes:
         names |= cw_.names | ct.names
+    extra_evidence = _str_list(data.get("evidence", []), f"{where}: evidence")
+    unknown_evidence = sorted(set(extra_evidence) - declared)
+    if unknown_evidence:
+        raise RuleError(f"{where}: evidence names undeclared value(s): {', '.join(unknown_evidence)}")
+    names |= set(extra_evidence)
     if steps:
         names |= set(steps)
     return Rule(
