@@ -454,7 +454,9 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         note = (f"; the config says {k_cfg} classes, but validation accuracy "
                 f"{float(np.median(acc)):.3g} and loss {loss:.4g} are those of uniform "
                 f"predictions over {k_acc} classes (ln {k_acc} = {math.log(k_acc):.4g})")
-    out = {"k": k, "k_config": k_cfg, "k_acc": k_acc, "note": note}
+    source = (f" (K = {k} read off the validation accuracy, {float(np.median(acc)):.3g} ~ 1/{k}: "
+              "no number of classes was recorded)") if k and not k_cfg else ""
+    out = {"k": k, "k_config": k_cfg, "k_acc": k_acc, "note": note, "source": source}
     ctx._cache[key] = out
     return out
 
@@ -581,8 +583,8 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
                            f"its first value)")
     if lnk:
         out["blowup_note"] = (f"; ln({k}) = {lnk:.3g} is the loss of uniform predictions (chance "
-                              f"level): the first logged train loss is {first / lnk:.3g}x it, the "
-                              f"smoothed end {float(sm[-1]) / lnk:.3g}x")
+                              f"level){classes(ctx)['source']}: the first logged train loss is "
+                              f"{first / lnk:.3g}x it, the smoothed end {float(sm[-1]) / lnk:.3g}x")
     else:
         out["blowup_note"] = ""
     return out

@@ -420,6 +420,10 @@ class Rule:
                 )
             lines += [f"## {heading}", body or "(none)", ""]
         lines += ["## Condition", self.when.text]
+        if self.causes:
+            lines += ["", "## Causes (the first whose condition holds, else the one above)"]
+            lines += [f"- when {w.text}: {c.text}" for w, c in self.causes]
+            lines += [f"- otherwise: {self.cause.text}"]
         return "\n".join(lines).rstrip() + "\n"
 
 
