@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from .features import FEATURES, GroupContext, RunContext, compute, run_summary
+from .features import FEATURES, GroupContext, RunContext, compute, feature_params, run_summary
 from .findings import Finding, Group
 from .rules import Rule
 from .run import Run
@@ -35,7 +35,7 @@ def _finding(rule: Rule, env: Mapping[str, Any], *, run: str | None = None,
     evidence = {k: env.get(k) for k in sorted(rule.names) if k in env}
     return Finding(
         rule=rule.code, name=rule.name, pattern=rule.pattern, severity=rule.severity,
-        message=rule.message.render(env), cause=rule.cause.render(env),
+        message=rule.message.render(env), cause=rule.cause_for(env).render(env),
         next_experiment=rule.next.render(env), run=run, group=group,
         runs=list(runs) if runs else ([run] if run else []), steps=steps,
         evidence=evidence, tags=list(rule.tags),
@@ -63,6 +63,7 @@ def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[s
                  *, live: bool = False, ctx: RunContext | None = None) -> list[Finding]:
     """Findings of run-scope ``rules`` on ``run``. ``params``: rule code -> param values."""
     ctx = ctx if ctx is not None else RunContext(run, live=live)
+    ctx.params.update(_feature_params(rules, params))
     values: dict[str, Any] = {}
     findings = []
     present = set(run.metric_names)
@@ -77,6 +78,18 @@ def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[s
     fired = {f.rule for f in findings}
     by_code = {r.code: r for r in rules}
     return [f for f in findings if not fired.intersection(by_code[f.rule].suppressed_by)]
+
+
+def _feature_params(rules: Sequence[Rule],
+                    params: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
+    """The configured values of the thresholds features read (the rest keep their defaults)."""
+    wanted = feature_params()
+    out: dict[str, Any] = {}
+    for r in rules:
+        for k, v in ((params or {}).get(r.code) or {}).items():
+            if k in wanted and k in r.params:
+                out[k] = v
+    return out
 
 
 def analyse_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[str, Any]],

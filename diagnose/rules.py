@@ -25,7 +25,7 @@ from .expressions import (  # noqa: F401  (the limits stay importable from here)
     Expression,
     Template,
 )
-from .features import FEATURES
+from .features import DEFAULTS_LOADER, FEATURES, PARAM_DEFAULTS, feature_params
 from .findings import SEVERITIES
 from .readers._safe_open import open_regular
 
@@ -98,9 +98,18 @@ class Rule:
     path: str = ""
     #: every name the rule reads: condition, templates, step range
     names: frozenset[str] = field(default_factory=frozenset)
+    #: alternative causes, the first whose condition holds replaces ``cause``
+    causes: tuple[tuple[Expression, Template], ...] = ()
 
     def defaults(self) -> dict[str, float | int]:
         return {k: p.default for k, p in self.params.items()}
+
+    def cause_for(self, env: Mapping[str, Any]) -> Template:
+        """The cause that fits the evidence: the first alternative whose condition holds."""
+        for when, text in self.causes:
+            if when.holds(env):
+                return text
+        return self.cause
 
     def explain(self) -> str:
         """The rule's documentation, as `diagnose explain` prints it."""
@@ -120,11 +129,16 @@ class Rule:
                 )
             lines += [f"## {heading}", body or "(none)", ""]
         lines += ["## Condition", self.when.text]
+        if self.causes:
+            lines += ["", "## Causes (the first whose condition holds, else the one above)"]
+            lines += [f"- when {w.text}: {c.text}" for w, c in self.causes]
+            lines += [f"- otherwise: {self.cause.text}"]
         return "\n".join(lines).rstrip() + "\n"
 
 
 _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "live", "requires",
-             "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by"}
+             "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by",
+             "causes", "evidence"}
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
 _CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by"}
@@ -162,6 +176,7 @@ def load_rules(paths: Iterable[str | Path] | None = None,
             raise RuleError(f"{r.path}: code {r.code}: the prefix {SHIPPED_PREFIX} is reserved for "
                             "the shipped rules; give your rules your own prefix (e.g. XY101)")
     _check_prefixes(rules)
+    _register_feature_params(rules)
     seen: dict[str, str] = {}
     codes = {r.code for r in rules}
     for r in rules:
@@ -203,6 +218,29 @@ def _check_prefixes(rules: list[Rule]) -> None:
             if a != b and b.startswith(a):
                 raise RuleError(f"{first[b]}: code prefix {b!r} clashes with {a!r} ({first[a]}): "
                                 f"selecting {a} would select both; choose another prefix")
+
+
+def _register_feature_params(rules: Iterable[Rule]) -> None:
+    """Give the features the defaults of the thresholds they read (declared in rule files).
+
+    Each such parameter is declared by one rule file; a second declaration is an error.
+    """
+    wanted = feature_params()
+    owner: dict[str, str] = {}
+    for r in rules:
+        for name, p in r.params.items():
+            if name not in wanted:
+                continue
+            if name in owner and owner[name] != r.path:
+                raise RuleError(f"{r.path}: params.{name} is read by a feature and already "
+                                f"declared by {owner[name]}; declare it once")
+            owner[name] = r.path
+            PARAM_DEFAULTS[name] = p.default
+
+
+def _load_feature_defaults() -> None:
+    """Fill the features' parameter defaults from the shipped rule files."""
+    load_rules()
 
 
 def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> dict[str, Any]:
@@ -342,9 +380,27 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
                 raise RuleError(f"{cw}: config names unknown param {k!r}")
             params[k].check(v, cw)
 
+    causes = []
+    raw_causes = data.get("causes", [])
+    if not isinstance(raw_causes, list):
+        raise RuleError(f"{where}: causes must be an array of tables ([[causes]])")
+    for i, c in enumerate(raw_causes):
+        cw = f"{where}: causes[{i}]"
+        if not isinstance(c, dict) or set(c) != {"when", "cause"}:
+            raise RuleError(f"{cw}: must be a table with exactly `when` and `cause`")
+        causes.append((Expression.parse(c["when"], declared, f"{cw}.when"),
+                       Template(c["cause"], declared, f"{cw}.cause")))
+
     names = set(when.names)
     for t in templates.values():
         names |= t.names
+    for cw_, ct in causes:
+        names |= cw_.names | ct.names
+    extra_evidence = _str_list(data.get("evidence", []), f"{where}: evidence")
+    unknown_evidence = sorted(set(extra_evidence) - declared)
+    if unknown_evidence:
+        raise RuleError(f"{where}: evidence names undeclared value(s): {', '.join(unknown_evidence)}")
+    names |= set(extra_evidence)
     if steps:
         names |= set(steps)
     return Rule(
@@ -354,6 +410,7 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         next=templates["next"], params=params, docs={k: str(v) for k, v in docs.items()},
         cases=list(cases), scope=scope, groups=groups, live=live, requires=requires,
         steps=steps, suppressed_by=suppressed_by, path=where, names=frozenset(names),
+        causes=tuple(causes),
     )
 
 
@@ -361,3 +418,11 @@ def _str_list(v: Any, where: str) -> list[str]:
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         raise RuleError(f"{where}: must be a list of strings")
     return list(v)
+
+
+def _hook() -> None:
+    if not DEFAULTS_LOADER:
+        DEFAULTS_LOADER.append(_load_feature_defaults)
+
+
+_hook()

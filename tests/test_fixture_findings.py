@@ -28,7 +28,7 @@ PATTERN_FIXTURES = {
 }
 HEALTHY = sorted(p.name for p in FIX.glob("healthy-*"))
 SNAPSHOT_FIXTURES = sorted(
-    [p.name for p in FIX.iterdir() if p.is_dir() and p.name not in ("formats", "__pycache__")]
+    [p.name for p in FIX.iterdir() if p.is_dir() and p.name not in ("formats", "trust", "__pycache__")]
 )
 
 

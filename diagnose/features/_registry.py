@@ -14,8 +14,8 @@ import numpy as np
 from ..findings import Group
 from ..run import Run
 
-__all__ = ["FEATURES", "FeatureSpec", "GroupContext", "Value", "compute", "feature",
-           "group_feature"]
+__all__ = ["DEFAULTS_LOADER", "FEATURES", "PARAM_DEFAULTS", "FeatureSpec", "GroupContext",
+           "Value", "compute", "feature", "feature_params", "group_feature"]
 
 Value = float | int | str | None
 
@@ -28,17 +28,36 @@ class FeatureSpec:
     provides: tuple[str, ...]
     scope: str  # "run" | "group"
     doc: str
+    #: rule parameters (``[params.*]`` of some rule file) the measurement reads
+    params: tuple[str, ...] = ()
 
 
 #: provided name -> spec (a function providing several names appears several times).
 FEATURES: dict[str, FeatureSpec] = {}
 
+#: Parameter name -> default, for the parameters features read. Filled by the rule loader
+#: from the ``[params.*]`` tables of the rule files that declare them: the thresholds live
+#: in the rule files, documented and bounded, never in the features.
+PARAM_DEFAULTS: dict[str, float | int] = {}
+#: Set by the rule loader: fills PARAM_DEFAULTS from the shipped rule files on first need
+#: (a worker process that received rules but never loaded them).
+DEFAULTS_LOADER: list[Callable[[], None]] = []
 
-def feature(*provides: str, scope: str = "run") -> Callable:
-    """Register ``fn(ctx) -> {name: value}`` as the provider of ``provides``."""
+
+def feature_params() -> set[str]:
+    """Every parameter name some feature reads."""
+    return {p for spec in FEATURES.values() for p in spec.params}
+
+
+def feature(*provides: str, scope: str = "run", params: tuple[str, ...] = ()) -> Callable:
+    """Register ``fn(ctx) -> {name: value}`` as the provider of ``provides``.
+
+    ``params``: the rule parameters the function reads through ``RunContext.param``.
+    """
 
     def deco(fn: Callable) -> Callable:
-        spec = FeatureSpec(fn, provides, scope, (fn.__doc__ or "").strip().split("\n")[0])
+        spec = FeatureSpec(fn, provides, scope, (fn.__doc__ or "").strip().split("\n")[0],
+                           tuple(params))
         for name in provides:
             if name in FEATURES and FEATURES[name].fn is not fn:
                 raise ValueError(f"feature name {name!r} registered twice")

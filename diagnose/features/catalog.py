@@ -153,6 +153,29 @@ by_pick           text      the setting the --by metric picks
 val_pick          text      the setting the validation metric picks, with its score
 same_pick         flag      both pick the same setting
 run_count         count     runs in the group (group rules only)
+train_last        loss      last logged train loss (raw)
+train_trend_z     ratio     Mann-Kendall z of the raw train loss over the whole run (negative: falling)
+train_trend_drop  relative  how far the Theil-Sen line of the train loss falls over the run, over its median
+train_level_drop  relative  median of the first fifth minus median of the last fifth, over the first
+init_over_chance  ratio     first logged train loss over ln K
+end_over_chance   ratio     last smoothed train loss over ln K
+end_over_first    ratio     last smoothed train loss over the first logged one
+peak_over_chance  ratio     largest finite train loss over ln K
+val_min_over_chance ratio   lowest validation loss over ln K
+val_end_over_chance ratio   last validation loss over ln K
+blowup_story      text      the blow-up told in logged values: first, peak and last loss with their steps
+blowup_note       text      what ln K says about those values (chance level), or empty
+val_last          loss      last logged validation loss
+val_improvement   relative  first validation loss minus the lowest, over the first
+val_rise_of_scale fraction  rise of the validation loss after its lowest point, over the run's scale
+val_trend_after_best ratio  Mann-Kendall z of the validation loss from its lowest point on (positive: rising)
+tail_val_rise     relative  last validation loss over its lowest, minus 1
+acc_logged        flag      train and validation accuracy are both logged
+acc_gap_best      fraction  train minus validation accuracy at the best validation loss (points of 0..1)
+acc_note          text      the accuracy gap in words, or empty
+chance_dev        ratio     |last smoothed train loss / ln K - 1| (0: at chance level)
+chance_dev_val    ratio     the same for the validation loss (0 without validation)
+k_note            text      a note when the configured class count contradicts the curves, or empty
 """
 
 #: feature name -> (unit, one-line doc)

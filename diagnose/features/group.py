@@ -16,7 +16,7 @@ from ..findings import Group
 from ..grouping import Layout, Setting, num, run_seed, settings_of
 from ..run import Run, canonical_name, counterpart, finite, infer_mode, is_number, is_train_metric
 from ._registry import GroupContext, group_feature
-from ._run import nice, run_summary
+from ._summary import nice, run_summary
 
 #: Neighbours closer than this ratio count as a local (refined) search on a log axis.
 _LOCAL_RATIO = 3.5
