@@ -21,7 +21,9 @@ FAIL_ON = ("error", "warning", "info", "never")
 #: A pyproject.toml from an untrusted checkout is read only up to this size.
 MAX_CONFIG_BYTES = 4 << 20
 _KEYS = {"select", "ignore", "extend-select", "fail-on", "params", "per-run-ignores", "metrics",
-         "by", "mode"}
+         "by", "mode", "at"}
+#: Which value of a run the sweep compares: the last evaluation (the chapter's) or the best.
+AT = ("final", "best")
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Config:
     #: selection metric for group rules and sweeps
     by: str = "val/loss"
     mode: str | None = None
+    #: ``final`` (last evaluation, the chapter's rule) or ``best`` (best step; checkpoints kept)
+    at: str = "final"
     source: str = "defaults"
 
     def merged(self, **overrides: Any) -> "Config":
@@ -54,6 +58,8 @@ class Config:
             raise ConfigError(f"{self.source}: fail-on must be one of {', '.join(FAIL_ON)}, got {self.fail_on!r}")
         if self.mode not in (None, "min", "max"):
             raise ConfigError(f"{self.source}: mode must be 'min' or 'max', got {self.mode!r}")
+        if self.at not in AT:
+            raise ConfigError(f"{self.source}: at must be 'final' or 'best', got {self.at!r}")
 
     def rule_params(self, rule: Rule) -> dict[str, Any]:
         """The rule's defaults overridden by configured values (validated against bounds)."""
@@ -113,7 +119,7 @@ def config_from_mapping(section: Mapping[str, Any], source: str) -> Config:
             setattr(cfg, key.replace("-", "_"), _strs(section[key], f"{source}: {key}"))
     if "fail-on" in section:
         cfg.fail_on = section["fail-on"]
-    for key in ("by", "mode"):
+    for key in ("by", "mode", "at"):
         if key in section:
             if not isinstance(section[key], str):
                 raise ConfigError(f"{source}: {key} must be a string")

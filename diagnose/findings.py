@@ -83,6 +83,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: run id -> the per-run summary the group rules read (sweeps read the same numbers)
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def for_run(self, run_id: str) -> list[Finding]:
         return [f for f in self.findings if f.run == run_id]

@@ -337,6 +337,7 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
         report.findings.extend(found)
         summaries[run.id] = summary
     report.runs = run_list
+    report.summaries = summaries
 
     group_rules = [r for r in task.rules if r.scope == "group"]
     if len(run_list) > 1 and not task.live:
@@ -348,7 +349,7 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
                 report.findings.extend(
                     evaluate_group(g, members, {i: summaries[i] for i in g.runs if i in summaries},
                                    group_rules, task.params, metric=task.metric, mode=task.mode,
-                                   by=cfg.by)
+                                   by=cfg.by, at=cfg.at)
                 )
     report.findings.sort(key=lambda f: f.sort_key())
     return report
