@@ -27,6 +27,9 @@ def _common(fn):
         click.option("--by", help="Selection metric [default: val/loss, or [tool.diagnose] by]."),
         click.option("--mode", type=click.Choice(["min", "max"]),
                      help="Whether lower or higher --by is better [default: from the name]."),
+        click.option("--at", type=click.Choice(["final", "best"]),
+                     help="Compare each run's final value (last evaluation) or its best step "
+                          "(only when its checkpoint was kept) [default: final, or [tool.diagnose] at]."),
         click.option("--group-by", multiple=True,
                      help="Read params from run paths: 'lr=*/seed=*' or a regex with named groups."),
         click.option("--config", "config_path",
@@ -39,12 +42,12 @@ def _common(fn):
     return fn
 
 
-def _run_sweep(paths: Sequence[Path], by: str | None, mode: str | None,
+def _run_sweep(paths: Sequence[Path], by: str | None, mode: str | None, at: str | None,
                group_by: Sequence[str], config_path: Path | None):
     try:
         cfg = load_config(config_path)
         result = pipeline.sweep(paths, by=by or cfg.by, mode=mode or cfg.mode,
-                       group_by=list(group_by) or None, config=cfg)
+                                group_by=list(group_by) or None, config=cfg, at=at)
     except (ConfigError, RuleError, ValueError) as e:
         fail(str(e))
     for err in result.errors:
@@ -65,9 +68,9 @@ def _emit(text: str, output: Path | None) -> None:
 @_common
 @click.option("--format", "fmt", type=click.Choice(SWEEP_FORMATS), default="text",
               show_default=True, help="csv is the reusable experiment log.")
-def sweep(paths, by, mode, group_by, config_path, output, fmt) -> None:
+def sweep(paths, by, mode, at, group_by, config_path, output, fmt) -> None:
     """Compare runs: experiment table, best setting, decision and next experiment."""
-    result = _run_sweep(paths, by, mode, group_by, config_path)
+    result = _run_sweep(paths, by, mode, at, group_by, config_path)
     _emit(render_sweep(result, fmt), output)
     if result.errors:
         raise click.exceptions.Exit(EXIT_USAGE)
@@ -77,11 +80,11 @@ def sweep(paths, by, mode, group_by, config_path, output, fmt) -> None:
 @_common
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
-def card(paths, by, mode, group_by, config_path, output, fmt) -> None:
+def card(paths, by, mode, at, group_by, config_path, output, fmt) -> None:
     """Print the tuning decision card of the runs under PATHS."""
     import json
 
-    result = _run_sweep(paths, by, mode, group_by, config_path)
+    result = _run_sweep(paths, by, mode, at, group_by, config_path)
     if fmt == "json":
         text = json.dumps({"decision": result.decision, "card": result.card}, indent=2) + "\n"
     elif fmt == "markdown":
@@ -193,7 +196,7 @@ def demo(directory, lrs, steps, seeds) -> None:
     click.echo("Findings")
     click.echo("========")
     click.echo(render(report, "text"))
-    result = pipeline.sweep(report.runs, findings=report.findings)
+    result = pipeline.sweep(report.runs, findings=report.findings, summaries=report.summaries)
     click.echo("Sweep")
     click.echo("=====")
     click.echo(render_sweep(result, "text"))

@@ -524,14 +524,10 @@ def group_runs(runs: Sequence[Run], group_by: str | Sequence[str] | None = None)
 # settings: runs sharing params, their seeds pooled
 # ---------------------------------------------------------------------------------------
 def diverged(summary: Mapping[str, Any] | None, mode: str) -> bool:
-    """A run that is never selected: it ended with an error finding, its metric ended
-    non-finite, or (a minimised metric) it ended above its first evaluation."""
-    if not summary:
-        return False
-    if summary.get("errors") or summary.get("ends_nonfinite"):
-        return True
-    f, first = summary.get("final"), summary.get("first")
-    return bool(mode == "min" and finite(f) and finite(first) and f > first)
+    """A run that is never selected: it ended with an error finding (an explosion, NaN)
+    or its metric ended non-finite. (A validation loss that rises by overfitting is not
+    divergence: the final value already ranks it.)"""
+    return bool(summary and (summary.get("errors") or summary.get("ends_nonfinite")))
 
 
 @dataclass

@@ -385,6 +385,8 @@ def sweep(
     group_by: str | Sequence[str] | None = None,
     findings: Sequence[Finding] | None = None,
     config: Config | None = None,
+    at: str | None = None,
+    summaries: dict[str, dict[str, Any]] | None = None,
 ) -> SweepResult:
     """Compare runs: the experiment table, the best setting, the decision and the next experiment.
 
@@ -392,19 +394,25 @@ def sweep(
     when ``by`` is a training metric the selection still follows it, and the
     card names what the validation metric would have picked. ``findings`` (with
     Run objects, e.g. a Report's runs and findings) skips the rule engine; ``config`` (a
-    :class:`diagnose.config.Config`) selects rules and maps metric names.
+    :class:`diagnose.config.Config`) selects rules and maps metric names. ``at``:
+    compare each run's ``final`` value (the last evaluation; default, or ``at`` in
+    the config) or its ``best`` step. ``summaries`` (a Report's) are the numbers the
+    check read; the sweep reads the same ones.
     """
+    cfg = (config or Config()).merged(at=at)
+    at = cfg.at
     aliases = (config.metrics or None) if config is not None else None
     by = canonical_name(by, aliases)
     asked_mode, mode = mode, mode or infer_mode(by)
     items = [runs_or_paths] if isinstance(runs_or_paths, (str, os.PathLike, Run)) else list(
         runs_or_paths)
     if findings is None:  # the engine reads the paths, makes run ids unique, runs the rules
-        report = check(items, None, config, by=by, mode=asked_mode,
+        report = check(items, None, cfg, by=by, mode=asked_mode,
                        group_by=as_list(group_by) or None)
         runs, errors, findings = report.runs, list(report.errors), report.findings
+        summaries = report.summaries
     else:
         runs, errors = [r for r in items if isinstance(r, Run)], []
         if len(runs) != len(items):
             raise ValueError("sweep(findings=...) takes Run objects (a Report's runs), not paths")
-    return compare(runs, findings, by, mode, group_by, errors)
+    return compare(runs, findings, by, mode, group_by, errors, at=at, summaries=summaries)
