@@ -67,13 +67,16 @@ def group_info(ctx: GroupContext) -> dict[str, Any]:
 ACC = "val/acc"
 
 
-@group_feature("gain", "spread_gain", "has_acc", "acc_spread_pts", "acc_min", "acc_max")
+@group_feature("gain", "spread_gain", "n_blown", "has_acc", "acc_spread_pts", "acc_min", "acc_max")
 def seed_spread_scale(ctx: GroupContext) -> dict[str, Any]:
     """The seeds' spread against what training achieved, and in accuracy points.
 
     ``gain``: the mean improvement of the metric from its first evaluation to its best;
-    ``spread_gain``: the larger range of the seeds' best and final values over ``gain``
-    (0.04 of a 0.9 improvement is 0.04; one seed that never learned is about 1);
+    ``spread_gain``: the range of the seeds' best values over ``gain`` (0.04 of a 0.9
+    improvement is 0.04; one seed that never learned is about 1). Final values are not
+    compared this way: seeds that overfit end far apart in loss while agreeing in
+    accuracy; ``n_blown`` counts the seeds that ended above their first evaluation (worse
+    than untrained), the final-value sign of instability;
     ``acc_spread_pts``: the range of the seeds' final ``val/acc`` in percentage points
     (when an accuracy is logged, 0..1 or 0..100).
     """
@@ -81,12 +84,14 @@ def seed_spread_scale(ctx: GroupContext) -> dict[str, Any]:
     gains = [abs(float(s["first"]) - float(s["best"])) for s in sums.values()
              if finite(s.get("first")) and finite(s.get("best"))]
     out: dict[str, Any] = {"has_acc": 0.0}
-    spread = seed_spread(ctx)
-    ranges = [v for v in (spread.get("spread"), spread.get("final_spread")) if v is not None]
-    if gains and ranges:
+    spread = seed_spread(ctx).get("spread")
+    if gains and spread is not None:
         gain = float(np.mean(gains))
         out["gain"] = gain
-        out["spread_gain"] = max(ranges) / gain if gain > 0 else math.inf
+        out["spread_gain"] = spread / gain if gain > 0 else math.inf
+    sign = 1.0 if ctx.mode == "min" else -1.0
+    out["n_blown"] = sum(1 for s in sums.values() if finite(s.get("final")) and finite(s.get("first"))
+                         and sign * (float(s["final"]) - float(s["first"])) > 0)
     accs = []
     for r in ctx.runs:
         s = sums[r.id] if ctx.metric == ACC else _summary_for(ctx, r, ACC, "max")
