@@ -148,3 +148,16 @@ def test_sweep_reads_the_numbers_check_read_without_curves():
     assert not any(r.has_metrics for r in report.runs)
     res = sweep(report.runs, findings=report.findings, summaries=report.summaries)
     assert res.best is not None and "No run has a finite" not in res.decision
+
+
+def test_the_plot_stars_the_selection_and_names_final():
+    pytest.importorskip("matplotlib")
+    from diagnose.report.plot import sweep_figure
+
+    report = check(_lr_sweep(math.nan))
+    res = sweep(report.runs, findings=report.findings, summaries=report.summaries)
+    fig = sweep_figure(res)
+    left = next(a for a in fig.axes if a.get_label() == "sweep")
+    labels = [t.get_text() for t in left.get_legend().get_texts()]
+    assert any(t.startswith("selected: lr=1 (final") and "best" in t for t in labels), labels
+    assert "by its final value" in fig._suptitle.get_text()

@@ -75,8 +75,8 @@ def seed_spread_scale(ctx: GroupContext) -> dict[str, Any]:
     ``spread_gain``: the range of the seeds' best values over ``gain`` (0.04 of a 0.9
     improvement is 0.04; one seed that never learned is about 1). Final values are not
     compared this way: seeds that overfit end far apart in loss while agreeing in
-    accuracy; ``n_blown`` counts the seeds that ended above their first evaluation (worse
-    than untrained), the final-value sign of instability;
+    accuracy; ``n_blown`` counts the seeds that blew up by the end (a loss ending above
+    twice its first evaluation, a score ending below its first), the final-value sign;
     ``acc_spread_pts``: the range of the seeds' final ``val/acc`` in percentage points
     (when an accuracy is logged, 0..1 or 0..100).
     """
@@ -89,9 +89,13 @@ def seed_spread_scale(ctx: GroupContext) -> dict[str, Any]:
         gain = float(np.mean(gains))
         out["gain"] = gain
         out["spread_gain"] = spread / gain if gain > 0 else math.inf
-    sign = 1.0 if ctx.mode == "min" else -1.0
-    out["n_blown"] = sum(1 for s in sums.values() if finite(s.get("final")) and finite(s.get("first"))
-                         and sign * (float(s["final"]) - float(s["first"])) > 0)
+    def blown(s: dict[str, Any]) -> bool:
+        f, first = s.get("final"), s.get("first")
+        if not (finite(f) and finite(first)):
+            return bool(s.get("ends_nonfinite"))
+        return f > 2 * abs(first) if ctx.mode == "min" else f < first
+
+    out["n_blown"] = sum(1 for s in sums.values() if blown(s))
     accs = []
     for r in ctx.runs:
         s = sums[r.id] if ctx.metric == ACC else _summary_for(ctx, r, ACC, "max")
