@@ -31,7 +31,7 @@ from .grouping import as_list, group_runs, layouts_shared
 from .readers import Claim, iter_claims, read_claim, unique_ids
 from .rules import Rule, load_rules
 from .run import Run, canonical_name, infer_mode, selection_metric
-from .sweeps import SweepResult, compare
+from .sweeps import SweepResult, compare, validation_sets
 
 __all__ = ["Outcome", "Results", "Task", "check", "make_pool", "run_claims", "sweep"]
 
@@ -409,7 +409,12 @@ def sweep(
     if findings is None:  # the engine reads the paths, makes run ids unique, runs the rules
         report = check(items, None, cfg, by=by, mode=asked_mode,
                        group_by=as_list(group_by) or None)
-        runs, errors, findings = report.runs, list(report.errors), report.findings
+        sets = validation_sets(report.runs, by)
+        errors = list(report.errors)
+        if sets[0] != by:  # several evaluation sets and no `by`: the group rules judge the first
+            report = check(report.runs, None, cfg, by=sets[0], mode=None,
+                           group_by=as_list(group_by) or None)
+        runs, findings = report.runs, report.findings
         summaries = report.summaries
     else:
         runs, errors = [r for r in items if isinstance(r, Run)], []

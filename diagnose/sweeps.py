@@ -22,7 +22,28 @@ from .grouping import (Layout, Setting, diverged, fmt, num, run_seed, settings_o
                        tuning_stage)
 from .run import PARAM_FIELDS, Run, counterpart, finite, infer_mode, is_number, is_train_metric
 
-__all__ = ["CARD_FIELDS", "SweepResult", "compare", "next_knob_text"]
+__all__ = ["CARD_FIELDS", "SweepResult", "compare", "next_knob_text", "validation_sets"]
+
+#: Evaluation sets never used to select (the chapter evaluates on test once, at the end).
+_NOT_VALIDATION = {"train", "test", "lr", "grad_norm", "epoch"}
+
+
+def validation_sets(runs: Sequence[Run], by: str) -> list[str]:
+    """The metrics ``by`` may mean: itself when a run logs it; else, for ``val/<m>``, the
+    ``<set>/<m>`` of each other evaluation set the runs log (HF ``eval_<set>_<m>``,
+    Lightning ``val/<set>/<m>``, Keras ``val_<set>_<m>``), in the order first seen."""
+    if not runs or any(r.has(by) for r in runs) or not by.startswith("val/"):
+        return [by]
+    m = by.split("/", 1)[1]
+    seen: dict[str, None] = {}
+    for r in runs:
+        for name in r.metric_names:
+            head, _, tail = name.rpartition("/")
+            if tail == m and head and head.split("/")[0] not in _NOT_VALIDATION:
+                seen.setdefault(name, None)
+            elif name.startswith("val_") and name.endswith("_" + m) and len(name) > 5 + len(m):
+                seen.setdefault(name, None)
+    return list(seen) or [by]
 
 # ---------------------------------------------------------------------------------------
 # the next experiment, by the chapter's order
@@ -177,6 +198,12 @@ def compare(runs: Sequence[Run], findings: Sequence[Finding], by: str = "val/los
     if at not in ("final", "best"):
         raise ValueError(f"at must be 'final' or 'best', got {at!r}")
     runs, errors = list(runs), list(errors)
+    sets = validation_sets(runs, by)
+    set_note = ""
+    if sets[0] != by:
+        set_note = (f"No run logs {by}; its evaluation sets are {', '.join(sets)}: selecting by "
+                    f"{sets[0]}, the first (--by picks another).")
+        by, mode = sets[0], infer_mode(sets[0])
     val = counterpart(by, runs) if is_train_metric(by) else by
     val_mode = mode if val == by else infer_mode(val or "")
     lay = Layout.of(runs, group_by)
@@ -251,7 +278,8 @@ def compare(runs: Sequence[Run], findings: Sequence[Finding], by: str = "val/los
     res = SweepResult(by=by, mode=mode, val_metric=val, rows=rows, param_columns=param_cols,
                       settings=settings, groups=groups, findings=list(findings), best=best,
                       decision=plan["decision"], next_experiment=plan["next"], card=plan["card"],
-                      varying=list(keys), runs=runs, errors=errors, notes=plan["notes"], at=at)
+                      varying=list(keys), runs=runs, errors=errors,
+                      notes=([set_note] if set_note else []) + plan["notes"], at=at)
     return res
 
 

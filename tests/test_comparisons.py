@@ -161,3 +161,20 @@ def test_the_plot_stars_the_selection_and_names_final():
     labels = [t.get_text() for t in left.get_legend().get_texts()]
     assert any(t.startswith("selected: lr=1 (final") and "best" in t for t in labels), labels
     assert "by its final value" in fig._suptitle.get_text()
+
+
+# --- 5. several evaluation sets --------------------------------------------------------------
+def test_without_val_loss_the_first_evaluation_set_selects_and_says_so():
+    def run(rid, lr, m, mm):
+        r = Run.from_series({"train/loss": [1.0, 0.5, 0.3], "mnli_m/loss": m, "mnli_mm/loss": mm},
+                            id=rid, params={"lr": lr})
+        r.path = f"glue/{rid}"
+        return r
+
+    runs = [run("a", 0.1, [1.0, 0.6, 0.5], [1.0, 0.5, 0.4]),
+            run("b", 1.0, [1.0, 0.5, 0.4], [1.0, 0.6, 0.5])]
+    res = sweep(runs)
+    assert res.by == "mnli_m/loss" and res.best["params"]["lr"] == 1.0
+    assert any("evaluation sets are mnli_m/loss, mnli_mm/loss" in n for n in res.notes)
+    other = sweep(runs, by="mnli_mm/loss")
+    assert other.best["params"]["lr"] == 0.1
