@@ -95,7 +95,9 @@ def run_diverged(rows: list[dict[str, float]]) -> bool:
     return (not all(math.isfinite(v) for v in vals)) or rows[-1]["train_loss"] > rows[0]["train_loss"]
 
 
-def make_sweep(args: tuple[Path, int]) -> tuple[int, float | None]:
+def make_sweep(args: tuple[Path, int]) -> tuple[int, tuple[float | None, float | None, bool]]:
+    """One sweep; returns (the chapter's pick, the best-over-steps pick of the old code, whether
+    a setting diverged)."""
     out, t = args
     torch.set_num_threads(1)
     rng = np.random.default_rng(1500 + t)
@@ -103,14 +105,17 @@ def make_sweep(args: tuple[Path, int]) -> tuple[int, float | None]:
     optim = ["sgd", "adam", "sgdm"][t % 3]
     if optim == "sgd":
         base *= 30
-    finals = {}
+    finals, bests = {}, {}
     for i in range(5):
         lr = float(f"{base * 10 ** (i * 0.75):.3g}")
         rows = train(t, lr, 1, n_train=300, init_scale=1.0, optim=optim)
         write(out / "sweeps" / f"task{t:02d}" / f"lr={lr},seed=1", rows)
         finals[lr] = None if run_diverged(rows) else rows[-1]["val_loss"]
+        vals = [r["val_loss"] for r in rows if math.isfinite(r["val_loss"])]
+        bests[lr] = min(vals) if vals else math.inf
     ok = {lr: v for lr, v in finals.items() if v is not None and math.isfinite(v)}
-    return t, (min(ok, key=ok.get) if ok else None)
+    return t, (min(ok, key=ok.get) if ok else None, min(bests, key=bests.get),
+               any(v is None for v in finals.values()))
 
 
 def make_group(args: tuple[Path, int]) -> tuple[int, bool]:
@@ -141,7 +146,9 @@ def make(out: Path, jobs: int = 2) -> dict:
     with Pool(jobs) as pool:
         sweeps = dict(pool.map(make_sweep, [(out, t) for t in range(N_SWEEPS)]))
         groups = dict(pool.map(make_group, [(out, t) for t in range(N_GROUPS)]))
-    return {"sweeps": sweeps, "groups": groups}
+    return {"sweeps": {t: v[0] for t, v in sweeps.items()},
+            "old_pick": {t: v[1] for t, v in sweeps.items()},
+            "diverged": {t: v[2] for t, v in sweeps.items()}, "groups": groups}
 
 
 def score(out: Path, truth: dict) -> dict:
@@ -201,8 +208,13 @@ def main() -> None:
           f"by the label; runs under {out}")
     for name in ("tuning", "report"):
         a, n, misses = res[f"sweeps_{name}"]
+        mine = [t for t in truth["sweeps"] if (t % 2 == 1) == (name == "report")]
+        old = sum(truth["old_pick"][t] == truth["sweeps"][t] for t in mine)
+        div = sum(truth["diverged"][t] for t in mine)
         print(f"[{name}] sweeps: selected == chapter's rule in {a}/{n} ({100 * a / n:.1f}%)"
-              + (f"; misses (task, want, got): {misses}" if misses else ""))
+              + (f"; misses (task, want, got): {misses}" if misses else "")
+              + f"; {div} of them have a diverged setting; the best-over-steps pick among all "
+                f"settings (the old selection) agrees in {old}/{n}")
         for folder in ("seeds", "seeds_loss_only"):
             m = res[f"{folder}_{name}"]
             print(f"[{name}] {folder}: precision {m['precision']:.3f} recall {m['recall']:.3f} "
