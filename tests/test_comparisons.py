@@ -178,3 +178,15 @@ def test_without_val_loss_the_first_evaluation_set_selects_and_says_so():
     assert any("evaluation sets are mnli_m/loss, mnli_mm/loss" in n for n in res.notes)
     other = sweep(runs, by="mnli_mm/loss")
     assert other.best["params"]["lr"] == 0.1
+
+
+def test_at_in_pyproject_and_its_bounds(tmp_path):
+    from diagnose._errors import ConfigError
+    from diagnose.config import load_config
+
+    good = tmp_path / "pyproject.toml"
+    good.write_text('[tool.diagnose]\nat = "best"\n')
+    assert load_config(good).at == "best"
+    good.write_text('[tool.diagnose]\nat = "last"\n')
+    with pytest.raises(ConfigError, match="at must be"):
+        load_config(good)
