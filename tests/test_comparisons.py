@@ -190,3 +190,13 @@ def test_at_in_pyproject_and_its_bounds(tmp_path):
     good.write_text('[tool.diagnose]\nat = "last"\n')
     with pytest.raises(ConfigError, match="at must be"):
         load_config(good)
+
+
+@pytest.mark.parametrize("names", [("val/mnli/loss", "val/snli/loss"),  # Lightning
+                                   ("val_mnli_loss", "val_snli_loss")])  # Keras
+def test_lightning_and_keras_evaluation_sets_are_validation_sets(names):
+    from diagnose.sweeps import validation_sets
+
+    r = Run.from_series({"train/loss": [1.0, 0.5], names[0]: [1.0, 0.6], names[1]: [1.0, 0.7],
+                         "test/loss": [1.0, 0.1]}, id="a")
+    assert validation_sets([r], "val/loss") == list(names)
