@@ -28,6 +28,9 @@ def _common(fn):
         click.option("--by", help="Selection metric [default: val/loss, or [tool.diagnose] by]."),
         click.option("--mode", type=click.Choice(["min", "max"]),
                      help="Whether lower or higher --by is better [default: from the name]."),
+        click.option("--at", type=click.Choice(["final", "best"]),
+                     help="Compare each run's final value (last evaluation) or its best step "
+                          "(only when its checkpoint was kept) [default: final, or [tool.diagnose] at]."),
         click.option("--group-by", multiple=True,
                      help="Read params from run paths: 'lr=*/seed=*' or a regex with named groups."),
         click.option("--config", "config_path",
@@ -40,14 +43,14 @@ def _common(fn):
     return fn
 
 
-def _run_sweep(paths: Sequence[Path], by: str | None, mode: str | None,
+def _run_sweep(paths: Sequence[Path], by: str | None, mode: str | None, at: str | None,
                group_by: Sequence[str], config_path: Path | None, *, shown: bool = False):
     """The sweep of ``paths``; unreadable inputs go to stderr unless ``shown`` (the text
     report on stdout lists them already: once is enough)."""
     try:
         cfg = load_config(config_path)
         result = pipeline.sweep(paths, by=by or cfg.by, mode=mode or cfg.mode,
-                       group_by=list(group_by) or None, config=cfg)
+                                group_by=list(group_by) or None, config=cfg, at=at)
     except (ConfigError, RuleError, ValueError) as e:
         fail(str(e))
     for err in [] if shown else result.errors:
@@ -75,9 +78,9 @@ def _emit(text: str, output: Path | None, fmt: str = "text") -> None:
 @_common
 @click.option("--format", "fmt", type=click.Choice(SWEEP_FORMATS), default="text",
               show_default=True, help="csv is the reusable experiment log.")
-def sweep(paths, by, mode, group_by, config_path, output, fmt) -> None:
+def sweep(paths, by, mode, at, group_by, config_path, output, fmt) -> None:
     """Compare runs: experiment table, best setting, decision and next experiment."""
-    result = _run_sweep(paths, by, mode, group_by, config_path,
+    result = _run_sweep(paths, by, mode, at, group_by, config_path,
                         shown=fmt == "text" and output is None)
     _emit(render_sweep(result, fmt), output, fmt)
     if result.errors:
@@ -88,11 +91,11 @@ def sweep(paths, by, mode, group_by, config_path, output, fmt) -> None:
 @_common
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True)
-def card(paths, by, mode, group_by, config_path, output, fmt) -> None:
+def card(paths, by, mode, at, group_by, config_path, output, fmt) -> None:
     """Print the tuning decision card of the runs under PATHS."""
     import json
 
-    result = _run_sweep(paths, by, mode, group_by, config_path)
+    result = _run_sweep(paths, by, mode, at, group_by, config_path)
     if fmt == "json":
         text = json.dumps({"decision": result.decision, "card": result.card}, indent=2) + "\n"
     elif fmt == "markdown":
@@ -204,7 +207,7 @@ def demo(directory, lrs, steps, seeds) -> None:
     click.echo("Findings")
     click.echo("========")
     click.echo(render(report, "text"))
-    result = pipeline.sweep(report.runs, findings=report.findings)
+    result = pipeline.sweep(report.runs, findings=report.findings, summaries=report.summaries)
     click.echo("Sweep")
     click.echo("=====")
     click.echo(render_sweep(result, "text"))

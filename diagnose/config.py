@@ -28,7 +28,9 @@ MAX_PATTERN_CHARS = 4096
 MAX_ENTRIES = 10_000
 _METRIC_NAME = re.compile(r"[A-Za-z_][\w.\-]*(/[\w.\-]+)+")
 _KEYS = {"select", "ignore", "extend-select", "extend-ignore", "fail-on", "params", "per-run-ignores", "metrics",
-         "by", "mode", "extend-rules"}
+         "by", "mode", "extend-rules", "at"}
+#: Which value of a run the sweep compares: the last evaluation (the chapter's) or the best.
+AT = ("final", "best")
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Config:
     mode: str | None = None
     #: a project's own rule files or folders, added to the shipped set (relative to the pyproject)
     extend_rules: list[str] = field(default_factory=list)
+    #: ``final`` (last evaluation, the chapter's rule) or ``best`` (best step; checkpoints kept)
+    at: str = "final"
     #: where the values came from, for messages ("" when nothing was read)
     source: str = ""
 
@@ -65,6 +69,8 @@ class Config:
             raise ConfigError(f"{at(self.source)}fail-on must be one of {', '.join(FAIL_ON)}, got {self.fail_on!r}")
         if self.mode not in (None, "min", "max"):
             raise ConfigError(f"{at(self.source)}mode must be 'min' or 'max', got {self.mode!r}")
+        if self.at not in AT:
+            raise ConfigError(f"{at(self.source)}at must be 'final' or 'best', got {self.at!r}")
 
     def rule_params(self, rule: Rule) -> dict[str, Any]:
         """The rule's defaults overridden by configured values (validated against bounds)."""
@@ -133,7 +139,7 @@ def config_from_mapping(section: Mapping[str, Any], source: str, base: Path | No
     if "extend-rules" in section:
         cfg.extend_rules = [str((base or Path.cwd()) / p)
                             for p in _strs(section["extend-rules"], f"{source}: extend-rules")]
-    for key in ("by", "mode"):
+    for key in ("by", "mode", "at"):
         if key in section:
             if not isinstance(section[key], str):
                 raise ConfigError(f"{source}: {key} must be a string")

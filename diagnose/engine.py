@@ -112,10 +112,11 @@ def analyse_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[st
 
 def evaluate_group(group: Group, runs: Sequence[Run], summaries: Mapping[str, dict[str, Any]],
                    rules: Sequence[Rule], params: Mapping[str, Mapping[str, Any]] | None = None,
-                   *, metric: str = "val/loss", mode: str = "min", by: str | None = None) -> list[Finding]:
+                   *, metric: str = "val/loss", mode: str = "min", by: str | None = None,
+                   at: str = "final") -> list[Finding]:
     """Findings of group-scope rules on one group."""
     ctx = GroupContext(group=group, runs=list(runs), summaries=dict(summaries),
-                       metric=metric, mode=mode, by=by)
+                       metric=metric, mode=mode, by=by, at=at)
     values: dict[str, Any] = {"run_count": len(runs)}
     out = []
     for rule in rules:

@@ -85,6 +85,8 @@ class Report:
     errors: list[str] = field(default_factory=list)
     #: things the walk passed over, with why (a FIFO or device named like a log)
     notes: list[str] = field(default_factory=list)
+    #: run id -> the per-run summary the group rules read (sweeps read the same numbers)
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def for_run(self, run_id: str) -> list[Finding]:
         return [f for f in self.findings if f.run == run_id]

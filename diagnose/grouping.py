@@ -25,8 +25,12 @@ from .run import Run, finite, is_number
 
 __all__ = [
     "Layout",
+    "folder_family",
+    "identity_of",
+    "is_knob",
     "Setting",
     "compile_pattern",
+    "diverged",
     "group_runs",
     "layouts_shared",
     "settings_of",
@@ -138,6 +142,22 @@ def sort_key(v: Any) -> tuple:
         return (1, float(v), "")
     return (2, 0.0, str(v))
 
+#: Integers this large are "no limit" sentinels (HF's num_train_epochs when max_steps is
+#: set: 9223372036849999872), never a value someone tuned.
+SENTINEL = 2.0 ** 53
+
+#: Params a writer derives from others: HF's Trainer logs ``max_steps`` (from epochs and the
+#: data size) and the epochs that follow from it whatever the user set.
+_DERIVED = {"hf": {"max_steps"}}
+
+
+def is_knob(run: Run, key: str, value: Any) -> bool:
+    """Whether ``key=value`` configures the run (a knob) rather than locate, label or count it."""
+    if key in SEED_KEYS or _is_bookkeeping(key) or key in _DERIVED.get(run.format or "", ()):
+        return False
+    return not (is_number(value) and abs(float(value)) >= SENTINEL)
+
+
 @functools.lru_cache(maxsize=4096)
 def _is_bookkeeping(key: str) -> bool:
     k = key.lower()
@@ -203,9 +223,81 @@ def _capture(name: str, names: list[str]) -> str:
 # ---------------------------------------------------------------------------------------
 # grouping
 # ---------------------------------------------------------------------------------------
+#: Recorded identity that makes runs the same experiment (``run.identity`` fields, and
+#: params that name the data or the model rather than tune it). Runs differing in any of
+#: them are different experiments, whatever their knobs.
+IDENTITY_KEYS = ("experiment", "experiment_name", "dataset", "dataset_name", "data", "task",
+                 "task_name", "model", "model_name", "model_type", "name_or_path", "project",
+                 "mlflow_experiment", "logger")
+IDENTITY_PARAMS = ("dataset", "dataset_name", "task_name", "model_type", "model_name_or_path",
+                   "_name_or_path")
+#: Path segments that name one run of a family (a param piece, a number, a date, a version).
+_RUN_SEGMENT = re.compile(
+    r"=|^(version|run|trial|seed|fold|checkpoint)[-_]?\d+$|^[\d\W_]+$"
+    r"|^(offline-)?run-\d{8}_\d{6}-\w+$", re.I)
+_FILE_NAME = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}$")
+
+
+def identity_of(run: Run) -> tuple:
+    """The run's recorded experiment identity (empty when nothing is recorded)."""
+    got = [(k, str(run.identity[k])) for k in IDENTITY_KEYS if run.identity.get(k) not in (None, "")]
+    got += [(k, str(run.params[k])) for k in IDENTITY_PARAMS if run.params.get(k) not in (None, "")]
+    n = _examples(run)
+    if n:
+        got.append(("examples", n))
+    return tuple(got)
+
+
+def _examples(run: Run) -> str | None:
+    """The training set size a HF Trainer state implies (steps per epoch x batch size), 2 digits.
+
+    Runs on one dataset agree on it whatever their batch size; unrelated tasks almost never do.
+    """
+    steps, epochs, bs = (run.params.get(k) for k in ("max_steps", "epochs", "batch_size"))
+    if run.format != "hf" or not all(is_number(x) and 0 < x < SENTINEL for x in (steps, epochs)):
+        return None
+    per_epoch = round(steps / epochs)
+    # without a recorded batch size, the steps per epoch (data size / a fixed batch size)
+    return f"{per_epoch * bs:.2g}" if is_number(bs) and bs > 0 else f"{per_epoch} steps/epoch"
+
+
+def folder_family(path: str | None, shared: bool = False) -> str:
+    """The folder a run's siblings share: its own folder's parent, run-like segments dropped.
+
+    ``shared``: several runs come from this one path (a tidy CSV, an MLflow database):
+    the path itself is their family.
+    """
+    p = str(path or "").replace("\\", "/").rstrip("/")
+    if shared or not p:
+        return p
+    parts = p.split("/")
+    if _FILE_NAME.search(parts[-1]):  # the run's own file: its folder is the run
+        parts = parts[:-1]
+    parts = parts[:-1]
+    while parts and _RUN_SEGMENT.search(parts[-1]):
+        parts = parts[:-1]
+    return "/".join(parts)
+
+
+def _fingerprint(run: Run, setting: Mapping[str, Any], seed: Any) -> tuple:
+    """What one run read twice (two formats, two stores) has in common with itself."""
+    curves: tuple = ()
+    if run.has_metrics:
+        curves = tuple((m, len(v), round(float(np.nansum(v[np.isfinite(v)])), 6))
+                       for m in ("val/loss", "train/loss") for _, v in [run.arrays(m)] if len(v))
+    return (tuple(sorted(setting.items())), seed, run.step_range,
+            curves or run.identity.get("run_name") or folder_family(run.path))
+
+
 @dataclass
 class Layout:
-    """How a set of runs is organised: settings (params without the seed) and seeds."""
+    """How a set of runs is organised: settings (params without the seed) and seeds.
+
+    Only runs of one experiment are compared (:func:`identity_of`, :func:`folder_family`):
+    ``parts`` holds one Layout per experiment that has two runs or more; ``apart`` the runs
+    alone in theirs (not comparable with anything here); ``same_as`` maps a run read twice
+    (two formats of one run) to the copy kept. With one part, this Layout is that part.
+    """
 
     runs: list[Run]
     settings: list[dict[str, Any]]  # per run: comparable params, seed excluded
@@ -213,6 +305,10 @@ class Layout:
     keys: list[str]  # every setting param seen, tuning order first
     varying: list[str]  # keys with more than one value
     ungrouped: list[Run] = field(default_factory=list)
+    apart: list[Run] = field(default_factory=list)
+    same_as: dict[str, str] = field(default_factory=dict)
+    parts: list["Layout"] = field(default_factory=list)
+    family: str = ""
 
     @classmethod
     def of(cls, runs: Sequence[Run], group_by: str | Sequence[str] | None = None) -> "Layout":
@@ -242,8 +338,7 @@ class Layout:
             source = from_path if patterns else run.params
             if patterns and not from_path:
                 source = run.params  # not matched: fall back to its own params
-            s = {k: _hashable(v) for k, v in source.items()
-                 if k not in SEED_KEYS and not _is_bookkeeping(k)}
+            s = {k: _hashable(v) for k, v in source.items() if is_knob(run, k, v)}
             seed = run_seed(run)
             if not s and seed is None:
                 ungrouped.append(run)
@@ -251,9 +346,52 @@ class Layout:
             kept.append(run)
             settings.append(s)
             seeds.append(seed)
+        # one run read in two formats is one run
+        same_as: dict[str, str] = {}
+        first: dict[tuple, Run] = {}
+        unique = []
+        for i, run in enumerate(kept):
+            fp = _fingerprint(run, settings[i], seeds[i])
+            if fp in first and first[fp] is not run:
+                same_as[run.id] = first[fp].id
+            else:
+                first.setdefault(fp, run)
+                unique.append(i)
+        # one experiment per family: recorded identity, else the folder the runs share
+        paths: dict[str, int] = {}
+        for i in unique:
+            paths[kept[i].path or ""] = paths.get(kept[i].path or "", 0) + 1
+        fams: dict[tuple, list[int]] = {}
+        for i in unique:
+            r = kept[i]
+            # same identity, same folder, the same knobs recorded and the same validation metrics
+            fam = (identity_of(r), folder_family(r.path, paths[r.path or ""] > 1),
+                   tuple(sorted(settings[i])),
+                   tuple(sorted(m for m in r.metric_names if m.startswith("val/"))))
+            fams.setdefault(fam, []).append(i)
+        apart = [kept[idx[0]] for idx in fams.values() if len(idx) == 1]
+        parts = [cls._flat([kept[i] for i in idx], [settings[i] for i in idx],
+                           [seeds[i] for i in idx], fam[1] or ", ".join(v for _, v in fam[0]))
+                 for fam, idx in fams.items() if len(idx) >= 2]
+        dups = [r for r in kept if r.id in same_as]
+        if len(parts) == 1:
+            lay = parts[0]
+            lay.ungrouped, lay.apart, lay.same_as = ungrouped + apart + dups, apart, same_as
+            lay.parts = [lay]
+            return lay
+        inside = [i for idx in fams.values() if len(idx) >= 2 for i in idx]
+        lay = cls._flat([kept[i] for i in inside], [settings[i] for i in inside],
+                        [seeds[i] for i in inside])
+        lay.ungrouped, lay.apart, lay.same_as, lay.parts = (ungrouped + apart + dups, apart,
+                                                            same_as, parts)
+        return lay
+
+    @classmethod
+    def _flat(cls, runs: list[Run], settings: list[dict[str, Any]], seeds: list[Any],
+              family: str = "") -> "Layout":
         keys = sorted({k for s in settings for k in s}, key=lambda k: (tuning_stage(k), k))
         varying = [k for k in keys if len({s.get(k) for s in settings}) > 1]
-        return cls(kept, settings, seeds, keys, varying, ungrouped)
+        return cls(runs, settings, seeds, keys, varying, family=family)
 
     def key(self, i: int, keys: Sequence[str] | None = None) -> tuple:
         s = self.settings[i]
@@ -290,6 +428,29 @@ class Layout:
         return dict(self.__dict__["_configs"])
 
     def groups(self) -> list[Group]:
+        """Seed groups, sweeps and mixed groups inside each experiment (never across them)."""
+        if len(self.parts) == 1 and self.parts[0] is self:
+            return self._groups()
+        out = []
+        for part in self.parts:
+            for g in part._groups():
+                g.id += f" [{part.family}]" if part.family else ""
+                out.append(g)
+        return out
+
+    def confounded(self) -> list[tuple]:
+        """Settings whose every neighbour differs in two or more knobs (no one-knob pair)."""
+        configs = list(self.configs())
+        # a and b differ in exactly knob j iff they agree once j is left out: count per j (O(n k)).
+        rests: list[dict[tuple, int]] = [{} for _ in self.varying]
+        for a in configs:
+            for j, seen in enumerate(rests):
+                rest = a[:j] + a[j + 1:]
+                seen[rest] = seen.get(rest, 0) + 1
+        return [a for a in configs
+                if all(seen[a[:j] + a[j + 1:]] < 2 for j, seen in enumerate(rests))]
+
+    def _groups(self) -> list[Group]:
         out: list[Group] = []
         ids = [r.id for r in self.runs]
         configs = self.configs()
@@ -312,12 +473,8 @@ class Layout:
                 seeds_inside = len({self.seeds[i] for i in idx}) > 1
                 out.append(Group(gid, "sweep", [ids[i] for i in idx],
                                  [p] + (["seed"] if seeds_inside else []), param=p))
-        # A mixed group compares runs of one family: every run sets every varying knob.
-        # Runs that do not even share their params (different projects in one folder)
-        # are not an experiment, and telling them "one knob at a time" would be noise.
-        same_family = all(self.settings[i].get(k) is not None
-                          for i in range(len(self.runs)) for k in self.varying)
-        if len(self.varying) >= 2 and same_family:
+        # runs of one experiment (the layout's family) that differ in several knobs
+        if len(self.varying) >= 2:
             idx = self.order(range(len(self.runs)))
             out.append(Group("mixed:" + ",".join(self.varying), "mixed", [ids[i] for i in idx],
                              list(self.varying)))
@@ -366,15 +523,31 @@ def group_runs(runs: Sequence[Run], group_by: str | Sequence[str] | None = None)
 # ---------------------------------------------------------------------------------------
 # settings: runs sharing params, their seeds pooled
 # ---------------------------------------------------------------------------------------
+def diverged(summary: Mapping[str, Any] | None, mode: str) -> bool:
+    """A run that is never selected: it ended with an error finding (an explosion, NaN)
+    or its metric ended non-finite. (A validation loss that rises by overfitting is not
+    divergence: the final value already ranks it.)"""
+    return bool(summary and (summary.get("errors") or summary.get("ends_nonfinite")))
+
+
 @dataclass
 class Setting:
-    """One setting of the compared params, with its seeds' best and final values."""
+    """One setting of the compared params, with its seeds' compared, best and final values.
+
+    ``best`` holds the values compared (``at``: each run's ``final`` value, the last
+    evaluation, or its ``best`` over steps); ``best_over_steps`` and ``final`` both
+    numbers, so tables can show them side by side. ``diverged``: a run of it blew up
+    (:func:`diverged`), so the setting is never selected.
+    """
 
     params: dict[str, Any]
     runs: list[Run]
-    best: list[float]  # finite per-run best values (seeds)
+    best: list[float]  # finite per-run compared values (seeds)
     final: list[float]
     best_steps: list[int | None] = field(default_factory=list)
+    best_over_steps: list[float] = field(default_factory=list)
+    diverged: bool = False
+    at: str = "best"
 
     @property
     def label(self) -> str:
@@ -414,7 +587,8 @@ def settings_of(
     """Pool runs by the values of ``keys`` and rank the settings, best first.
 
     ``value`` is the per-run number compared: ``best`` (best over steps) or
-    ``final``. Settings without any finite value rank last.
+    ``final`` (the last evaluation). Settings with a diverged run rank after every
+    other, and settings without any finite value last.
     """
     by_key: dict[tuple, Setting] = {}
     for run in runs:
@@ -422,17 +596,21 @@ def settings_of(
         key = tuple(params.values())
         st = by_key.get(key)
         if st is None:
-            st = by_key[key] = Setting(params, [], [], [])
+            st = by_key[key] = Setting(params, [], [], [], at=value)
         st.runs.append(run)
         s = summaries.get(run.id) or {}
+        st.diverged = st.diverged or diverged(s, mode)
         if finite(s.get(value)):
             st.best.append(float(s[value]))
             st.best_steps.append(s.get("best_step" if value == "best" else "final_step"))
+        if finite(s.get("best")):
+            st.best_over_steps.append(float(s["best"]))
         if finite(s.get("final")):
             st.final.append(float(s["final"]))
     sign = 1.0 if mode == "min" else -1.0
     return sorted(
         by_key.values(),
-        key=lambda st: (st.score is None, sign * st.score if st.score is not None else 0.0,
+        key=lambda st: (st.score is None, st.diverged,
+                        sign * st.score if st.score is not None else 0.0,
                         tuple(sort_key(v) for v in st.params.values())),
     )

@@ -32,7 +32,7 @@ from .grouping import as_list, group_runs, layouts_shared
 from .readers import Claim, iter_claims, read_claim, unique_ids
 from .rules import Rule, load_rules
 from .run import Run, canonical_name, infer_mode, selection_metric
-from .sweeps import SweepResult, compare
+from .sweeps import SweepResult, compare, validation_sets
 
 __all__ = ["Outcome", "Results", "Task", "check", "make_pool", "run_claims", "sweep"]
 
@@ -353,6 +353,7 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
         report.findings.extend(found)
         summaries[run.id] = summary
     report.runs = run_list
+    report.summaries = summaries
 
     group_rules = [r for r in task.rules if r.scope == "group"]
     if len(run_list) > 1 and not task.live:
@@ -364,7 +365,7 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
                 report.findings.extend(
                     evaluate_group(g, members, {i: summaries[i] for i in g.runs if i in summaries},
                                    group_rules, task.params, metric=task.metric, mode=task.mode,
-                                   by=cfg.by)
+                                   by=cfg.by, at=cfg.at)
                 )
     report.findings.sort(key=lambda f: f.sort_key())
     return report
@@ -400,6 +401,8 @@ def sweep(
     group_by: str | Sequence[str] | None = None,
     findings: Sequence[Finding] | None = None,
     config: Config | None = None,
+    at: str | None = None,
+    summaries: dict[str, dict[str, Any]] | None = None,
 ) -> SweepResult:
     """Compare runs: the experiment table, the best setting, the decision and the next experiment.
 
@@ -407,19 +410,30 @@ def sweep(
     when ``by`` is a training metric the selection still follows it, and the
     card names what the validation metric would have picked. ``findings`` (with
     Run objects, e.g. a Report's runs and findings) skips the rule engine; ``config`` (a
-    :class:`diagnose.config.Config`) selects rules and maps metric names.
+    :class:`diagnose.config.Config`) selects rules and maps metric names. ``at``:
+    compare each run's ``final`` value (the last evaluation; default, or ``at`` in
+    the config) or its ``best`` step. ``summaries`` (a Report's) are the numbers the
+    check read; the sweep reads the same ones.
     """
+    cfg = (config or Config()).merged(at=at)
+    at = cfg.at
     aliases = (config.metrics or None) if config is not None else None
     by = canonical_name(by, aliases)
     asked_mode, mode = mode, mode or infer_mode(by)
     items = [runs_or_paths] if isinstance(runs_or_paths, (str, os.PathLike, Run)) else list(
         runs_or_paths)
     if findings is None:  # the engine reads the paths, makes run ids unique, runs the rules
-        report = check(items, None, config, by=by, mode=asked_mode,
+        report = check(items, None, cfg, by=by, mode=asked_mode,
                        group_by=as_list(group_by) or None)
-        runs, errors, findings = report.runs, list(report.errors), report.findings
+        sets = validation_sets(report.runs, by)
+        errors = list(report.errors)
+        if sets[0] != by:  # several evaluation sets and no `by`: the group rules judge the first
+            report = check(report.runs, None, cfg, by=sets[0], mode=None,
+                           group_by=as_list(group_by) or None)
+        runs, findings = report.runs, report.findings
+        summaries = report.summaries
     else:
         runs, errors = [r for r in items if isinstance(r, Run)], []
         if len(runs) != len(items):
             raise ValueError("sweep(findings=...) takes Run objects (a Report's runs), not paths")
-    return compare(runs, findings, by, mode, group_by, errors)
+    return compare(runs, findings, by, mode, group_by, errors, at=at, summaries=summaries)

@@ -87,6 +87,8 @@ class GroupContext:
     mode: str = "min"
     #: The metric the user asked to select by (``--by``), may be a training metric.
     by: str | None = None
+    #: Which value of each run a sweep compares: ``final`` (last evaluation) or ``best``.
+    at: str = "final"
     _cache: dict[str, Any] = field(default_factory=dict)
 
 

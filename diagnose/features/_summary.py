@@ -68,9 +68,11 @@ def run_summary(run: Run, metric: str = VAL, mode: str = "min",
     """
     s, v = run.arrays(metric)
     ok = np.isfinite(v)
+    ends_nonfinite = bool(len(v) and not ok[-1])
     s, v = s[ok], v[ok]
     out: dict[str, Any] = {"metric": metric, "n_points": int(len(v)),
-                           "last_step": (run.step_range or (None, None))[1]}
+                           "last_step": (run.step_range or (None, None))[1],
+                           "first": float(v[0]) if len(v) else None, "ends_nonfinite": ends_nonfinite}
     if len(v):
         i = int(np.argmin(v) if mode == "min" else np.argmax(v))
         out.update(best=float(v[i]), best_step=int(s[i]), final=float(v[-1]), final_step=int(s[-1]))

@@ -153,6 +153,15 @@ by_pick           text      the setting the --by metric picks
 val_pick          text      the setting the validation metric picks, with its score
 same_pick         flag      both pick the same setting
 run_count         count     runs in the group (group rules only)
+gain              metric    mean improvement of the seeds from their first evaluation to their best
+spread_gain       ratio     range of the seeds' best values over that improvement (about 1: one seed never learned)
+n_blown           count     seeds whose metric blew up by the end (a loss above twice its first evaluation)
+has_acc           flag      the seeds log a validation accuracy
+acc_spread_pts    metric    range of the seeds' final validation accuracy, in percentage points
+acc_min           metric    lowest final validation accuracy among the seeds, in percent
+acc_max           metric    highest final validation accuracy among the seeds, in percent
+bounded_by        param     the diverged neighbour that bounds the best value (the range is not extended past it)
+refine            param     the value to try next, between the best and that bound (lr=3 between 1 and 10)
 train_last        loss      last logged train loss (raw)
 train_trend_z     ratio     Mann-Kendall z of the raw train loss over the whole run (negative: falling)
 train_trend_drop  relative  how far the Theil-Sen line of the train loss falls over the run, over its median

@@ -63,6 +63,52 @@ def group_info(ctx: GroupContext) -> dict[str, Any]:
             "setting": _group_label(ctx.group)}
 
 
+#: The accuracy-like metric whose spread, in points, tells whether seeds disagree.
+ACC = "val/acc"
+
+
+@group_feature("gain", "spread_gain", "n_blown", "has_acc", "acc_spread_pts", "acc_min", "acc_max")
+def seed_spread_scale(ctx: GroupContext) -> dict[str, Any]:
+    """The seeds' spread against what training achieved, and in accuracy points.
+
+    ``gain``: the mean improvement of the metric from its first evaluation to its best;
+    ``spread_gain``: the range of the seeds' best values over ``gain`` (0.04 of a 0.9
+    improvement is 0.04; one seed that never learned is about 1). Final values are not
+    compared this way: seeds that overfit end far apart in loss while agreeing in
+    accuracy; ``n_blown`` counts the seeds that blew up by the end (a loss ending above
+    twice its first evaluation, a score ending below its first), the final-value sign;
+    ``acc_spread_pts``: the range of the seeds' final ``val/acc`` in percentage points
+    (when an accuracy is logged, 0..1 or 0..100).
+    """
+    sums = _summaries(ctx)
+    gains = [abs(float(s["first"]) - float(s["best"])) for s in sums.values()
+             if finite(s.get("first")) and finite(s.get("best"))]
+    out: dict[str, Any] = {"has_acc": 0.0}
+    spread = seed_spread(ctx).get("spread")
+    if gains and spread is not None:
+        gain = float(np.mean(gains))
+        out["gain"] = gain
+        out["spread_gain"] = spread / gain if gain > 0 else math.inf
+    def blown(s: dict[str, Any]) -> bool:
+        f, first = s.get("final"), s.get("first")
+        if not (finite(f) and finite(first)):
+            return bool(s.get("ends_nonfinite"))
+        return f > 2 * abs(first) if ctx.mode == "min" else f < first
+
+    out["n_blown"] = sum(1 for s in sums.values() if blown(s))
+    accs = []
+    for r in ctx.runs:
+        s = sums[r.id] if ctx.metric == ACC else _summary_for(ctx, r, ACC, "max")
+        if finite(s.get("final")):
+            accs.append(float(s["final"]))
+    if len(accs) >= 2:
+        scale = 100.0 if max(accs) <= 1.0 else 1.0
+        out.update(has_acc=1.0, acc_spread_pts=(max(accs) - min(accs)) * scale,
+                   acc_min=min(accs) * scale,
+                   acc_max=max(accs) * scale)
+    return out
+
+
 @group_feature("n_seeds", "best_mean", "best_std", "best_min", "best_max", "spread",
                "final_mean", "final_std", "final_min", "final_max", "final_spread",
                "spread_rel", "n_failed")
@@ -99,8 +145,13 @@ def _sweep_settings(ctx: GroupContext) -> list[Setting]:
     if "settings" not in ctx._cache:
         keys = [ctx.group.param] if ctx.group.param else list(ctx.group.varying)
         keys = [k for k in keys if k != "seed"]
-        ctx._cache["settings"] = settings_of(ctx.runs, _summaries(ctx), keys, ctx.mode)
+        ctx._cache["settings"] = settings_of(ctx.runs, _summaries(ctx), keys, ctx.mode, ctx.at)
     return ctx._cache["settings"]
+
+
+def selectable(settings: Sequence[Setting]) -> list[Setting]:
+    """The settings a selection may pick, best first: a finite value and no diverged run."""
+    return [s for s in settings if s.score is not None and not s.diverged]
 
 
 @group_feature("swept", "n_settings", "best_setting", "best_score", "best_n_seeds",
@@ -112,7 +163,7 @@ def sweep_ranking(ctx: GroupContext) -> dict[str, Any]:
     ``spread_vs_gap`` is the largest seed range of the two over the gap between
     their means: above 1, reseeding alone could swap them.
     """
-    sts = [s for s in _sweep_settings(ctx) if s.score is not None]
+    sts = selectable(_sweep_settings(ctx))
     out: dict[str, Any] = {"swept": ctx.group.param or ", ".join(ctx.group.varying),
                            "n_settings": len(_sweep_settings(ctx))}
     if not sts:
@@ -120,8 +171,8 @@ def sweep_ranking(ctx: GroupContext) -> dict[str, Any]:
     best = sts[0]
     sums = _summaries(ctx)
     sign = 1.0 if ctx.mode == "min" else -1.0
-    best_run = min(best.runs, key=lambda r: sign * float(sums[r.id]["best"])
-                   if finite(sums[r.id].get("best")) else math.inf)
+    best_run = min(best.runs, key=lambda r: sign * float(sums[r.id][ctx.at])
+                   if finite(sums[r.id].get(ctx.at)) else math.inf)
     out.update(best_setting=best.label, best_score=best.score, best_n_seeds=best.n,
                best_run=best_run.id)
     if len(sts) >= 2:
@@ -137,13 +188,29 @@ def sweep_ranking(ctx: GroupContext) -> dict[str, Any]:
     return out
 
 
-def edge_info(values: Sequence[Any], best: Any) -> dict[str, Any]:
+def edge_info(values: Sequence[Any], best: Any, failed: Sequence[Any] = ()) -> dict[str, Any]:
     """Whether ``best`` is the lowest or highest of the numeric ``values`` tried, and what lies beyond.
 
     On a log-spaced range (positive values spanning at least 10x) the next value
     is one typical ratio further; otherwise one typical step. A best of 0 at the
     lower edge is a natural bound (no weight decay, no dropout), not an edge.
+    ``failed``: values whose runs diverged. A best next to one is not at an edge: the
+    range is bounded there, and ``refine`` is the value between (lr=3 between 1 and 10).
     """
+    bad = sorted({float(v) for v in failed if is_number(v) and math.isfinite(float(v))})
+    if bad and is_number(best):
+        b = float(best)
+        above = [v for v in bad if v > b]
+        below = [v for v in bad if v < b]
+        ok = [float(v) for v in values if is_number(v) and float(v) not in bad]
+        if above and not [v for v in ok if b < v < above[0]] and b == max(ok, default=b):
+            out = edge_info([v for v in values if v not in bad], best)
+            out.update(best_at_edge=0.0, bounded_by=above[0], refine=_between(b, above[0]))
+            return out
+        if below and not [v for v in ok if below[-1] < v < b] and b == min(ok, default=b):
+            out = edge_info([v for v in values if v not in bad], best)
+            out.update(best_at_edge=0.0, bounded_by=below[-1], refine=_between(below[-1], b))
+            return out
     nums = sorted({float(v) for v in values if is_number(v) and math.isfinite(float(v))})
     out: dict[str, Any] = {"n_values": len(nums)}
     if len(nums) < 2 or not is_number(best):
@@ -177,16 +244,26 @@ def edge_info(values: Sequence[Any], best: Any) -> dict[str, Any]:
     return out
 
 
+def _between(lo: float, hi: float) -> float:
+    """A value people would type between ``lo`` and ``hi`` (geometric mean on a log range)."""
+    mid = math.sqrt(lo * hi) if lo > 0 and hi / lo >= 3 else (lo + hi) / 2
+    return nice(mid)
+
+
 @group_feature("n_values", "range_lo", "range_hi", "log_spaced", "local", "best_at_edge",
-               "edge", "best_value", "beyond")
+               "edge", "best_value", "beyond", "bounded_by", "refine")
 def sweep_edge(ctx: GroupContext) -> dict[str, Any]:
-    """Where the best value of the swept param sits in the range tried (edge or inside)."""
-    sts = [s for s in _sweep_settings(ctx) if s.score is not None]
+    """Where the best value of the swept param sits in the range tried (edge or inside).
+
+    A diverged value bounds the range: the best next to it is not at an edge.
+    """
+    sts = selectable(_sweep_settings(ctx))
     p = ctx.group.param
     if not p or not sts:
         return {}
     best = sts[0].params.get(p)
-    out = edge_info([s.params.get(p) for s in _sweep_settings(ctx)], best)
+    out = edge_info([s.params.get(p) for s in _sweep_settings(ctx)], best,
+                    [s.params.get(p) for s in _sweep_settings(ctx) if s.diverged])
     out["best_value"] = best if is_number(best) else None
     return out
 
@@ -236,14 +313,7 @@ def knob_changes(ctx: GroupContext) -> dict[str, Any]:
     """
     lay = Layout.of(ctx.runs)
     configs = list(lay.configs())
-    # a and b differ in exactly knob j iff they agree once j is left out: count per j (O(n k)).
-    rests = [{} for _ in lay.varying]
-    for a in configs:
-        for j, seen in enumerate(rests):
-            rest = a[:j] + a[j + 1:]
-            seen[rest] = seen.get(rest, 0) + 1
-    confounded = [lay.label(dict(zip(lay.varying, a))) for a in configs
-                  if all(seen[a[:j] + a[j + 1:]] < 2 for j, seen in enumerate(rests))]
+    confounded = [lay.label(dict(zip(lay.varying, a))) for a in lay.confounded()]
     return {"n_varying": len(lay.varying), "varying": ", ".join(lay.varying),
             "first_knob": lay.varying[0] if lay.varying else None, "n_configs": len(configs),
             "n_confounded": len(confounded),
@@ -258,9 +328,10 @@ def summary_specs(metric: str, mode: str, by: str | None) -> list[tuple[str, str
     work on runs whose curves were not kept (parallel checks).
     """
     by = canonical_name(by or metric)
+    acc = [] if metric == ACC else [(ACC, "max")]  # seed spread in accuracy points
     if not is_train_metric(by):
-        return []
-    specs = [(by, mode if metric == by else infer_mode(by))]
+        return acc
+    specs = [(by, mode if metric == by else infer_mode(by))] + acc
     vals = ["val/" + by.split("/", 1)[1], "val/loss"] if is_train_metric(metric) else [metric]
     specs += [(v, mode if v == metric else infer_mode(v)) for v in vals]
     return list(dict.fromkeys(specs))

@@ -188,7 +188,7 @@ def _sweep_section(report: Report, plots: bool, have_mpl: bool, dpi: int,
     if not report.groups or len(report.runs) < 2:
         return ""
 
-    res = sweep(report.runs, findings=report.findings,
+    res = sweep(report.runs, findings=report.findings, summaries=report.summaries,
                 **{k: v for k, v in sweep_opts.items() if v is not None})
     out = ['<section class="sweep" id="sweep">', f"<h2>{_e(title(res))}</h2>"]
     if plots and have_mpl:

@@ -73,6 +73,9 @@ def display_table(res: SweepResult) -> tuple[list[str], list[list[str]]]:
     if res.val_metric != res.by:
         head += [f"best {res.by}"]
     head += ["train_time", "findings"]
+    notes = any(r.get("note") for r in res.rows)
+    if notes:
+        head.append("note")
     body = []
     names = short_ids([r["run"] for r in res.rows])
     for r, name in zip(res.rows, names):
@@ -85,6 +88,8 @@ def display_table(res: SweepResult) -> tuple[list[str], list[list[str]]]:
             cells.append(num(r.get("best_by")))
         tt = r.get("train_time")
         cells += [f"{tt:.3g}s" if finite(tt) else "", r.get("findings") or ""]
+        if notes:
+            cells.append(r.get("note") or "")
         if r.get("decision"):
             cells[0] += " *"
         body.append(cells)
@@ -101,11 +106,16 @@ def to_text(res: SweepResult) -> str:
     if res.best:
         lines.append("(* = the selected setting)")
     if any(s.n > 1 for s in res.settings):
-        lines += ["", f"Settings, {res.by} best over steps, mean ± std over seeds:"]
+        lines += ["", f"Settings, {res.by} {_at_words(res.at)}, mean ± std over seeds:"]
         for s in res.settings:
             rng = (f"  range {num(min(s.best))}..{num(max(s.best))}" if len(s.best) > 1
                    else "")
-            lines.append(f"  {s.label}: {s.mean_std()} ({s.n} run{'s' * (s.n != 1)}){rng}")
+            other = s.final if s.at == "best" else s.best_over_steps
+            both = (f"; {'final' if s.at == 'best' else 'best over steps'} "
+                    f"{num(sum(other) / len(other))}" if other else "")
+            flag = "; diverged: never selected" if s.diverged else ""
+            lines.append(f"  {s.label}: {s.mean_std()} ({s.n} run{'s' * (s.n != 1)}){rng}"
+                         f"{both}{flag}")
     group_findings = [f for f in res.findings if f.group]
     if group_findings:
         lines += ["", "Across runs:"]
@@ -159,7 +169,12 @@ def to_html(res: SweepResult) -> str:
             f"</tbody></table><p><b>Decision:</b> {e(res.decision)}</p>"
             f"<table>{card}</table></div>")
 
+def _at_words(at: str) -> str:
+    return "final value (last evaluation)" if at == "final" else "best over steps"
+
+
 def title(res: SweepResult) -> str:
     what = f"over {', '.join(res.varying)}" if res.varying else "of runs"
     n = len(res.rows)
-    return f"Sweep {what}: {n} run{'s' * (n != 1)}, selected by {res.by} ({res.mode})"
+    return (f"Sweep {what}: {n} run{'s' * (n != 1)}, selected by {res.by} ({res.mode}) "
+            f"at its {_at_words(res.at)}")

@@ -103,6 +103,7 @@ def sweep_figure(
     findings: Sequence[Finding] | None = None,
     title: str | None = None,
     width: float = 11.0,
+    at: str | None = None,
 ) -> Figure:
     """A sweep at a glance: the validation metric against the swept param, and the curves.
 
@@ -111,8 +112,12 @@ def sweep_figure(
     log-spaced), mean ± std over seeds, the best setting starred, runs with an error
     finding drawn as red crosses, diverged finals as red marks on the top edge. Right:
     the metric over steps per setting, mean ± std bands where a setting has several seeds.
+    ``at``: the value the star selects by, ``final`` (the last evaluation; default, or the
+    sweep result's) or ``best``; settings with a run that diverged or has an error finding
+    are never starred.
     """
     runs, own_findings, result = _sweep_inputs(source)
+    at = at or getattr(result, "at", None) or "final"
     if not runs:
         raise ValueError("no runs to plot")
     found = list(findings if findings is not None else own_findings)
@@ -146,7 +151,8 @@ def sweep_figure(
     xname = "seed" if by_seed else param
     numeric = xname is not None and all(is_number(x) for x in left_settings)
     xpos = _x_positions(left, left_settings, numeric and not by_seed, xname)
-    best_x = _draw_sweep_values(left, left_settings, xpos, mode, xname, compare=not by_seed)
+    best_x = _draw_sweep_values(left, left_settings, xpos, mode, xname, compare=not by_seed,
+                                at=at)
     left.set_xlabel(xname or "setting")
     left.set_ylabel(metric)
     left.grid(True, alpha=0.25, lw=0.6)
@@ -157,7 +163,7 @@ def sweep_figure(
                 f"{len(points)} seeds of one setting ({key_params(points[0].run, 3, skip=SEED_KEYS)})"
                 if by_seed else f"{len(runs)} runs")
         best = ("" if best_x is None or by_seed
-                else f" — best {param or 'setting'}: {fmt_param(best_x)}")
+                else f" — best {param or 'setting'}: {fmt_param(best_x)} by its {at} value")
         title = f"{what}: {metric} ({mode}){best}"
         also = [k for k in varying_params(runs, SEED_KEYS) if k != param] if param else []
         if also:
@@ -225,7 +231,8 @@ def _pad_x(ax: Axes, xs: Sequence[float]) -> None:
 
 
 def _draw_sweep_values(ax: Axes, settings: Mapping[Any, list[_Point]], xpos: Mapping[Any, float],
-                       mode: str, name: str | None, compare: bool = True) -> Any:
+                       mode: str, name: str | None, compare: bool = True,
+                       at: str = "final") -> Any:
     """Best and final per setting (seeds pooled); returns the best setting's x value.
 
     ``compare=False`` (seeds of one setting): points are not joined and none is starred,
@@ -263,13 +270,20 @@ def _draw_sweep_values(ax: Axes, settings: Mapping[Any, list[_Point]], xpos: Map
                    label="final NaN/inf (diverged)")
     if wants_log([np.array(best_mean), np.array(final_mean)]):
         ax.set_yscale("log")
-    scored = [(m, x) for m, x in zip(best_mean, settings) if math.isfinite(m)]
+    # the selection's way: by the chosen value, never a setting with a failed run
+    chosen = final_mean if at == "final" else best_mean
+    scored = [(m, x) for m, x in zip(chosen, settings) if math.isfinite(m)
+              and not any(p.error or not math.isfinite(p.final) for p in settings[x])]
     best_x = None
     if scored and len(settings) > 1 and compare:
         m, best_x = (min if mode == "min" else max)(scored, key=lambda t: t[0])
         what = f"{name}={fmt_param(best_x)}" if name else str(best_x)
+        other = best_mean if at == "final" else final_mean
+        o = other[list(settings).index(best_x)]
         ax.plot([xpos[best_x]], [m], marker="*", ms=22, color="#ffd43b", mec="black", mew=1.0,
-                ls="none", zorder=7, label=f"best: {what} ({fmt_value(m)})")
+                ls="none", zorder=7,
+                label=f"selected: {what} ({at} {fmt_value(m)}; "
+                      f"{'best' if at == 'final' else 'final'} {fmt_value(o)})")
     _pad_x(ax, list(xpos.values()))
     ax.legend(fontsize=8, loc="best", framealpha=0.85)
     return best_x
