@@ -26,8 +26,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("diagnose.notebook",),
     ("diagnose.record",),
     ("diagnose.integrations", "diagnose._chapter"),
+    ("diagnose.tuner",),
     ("diagnose.cli", "diagnose._cli_check", "diagnose._cli_experiments", "diagnose._cli_plot",
-     "diagnose._progress"),
+     "diagnose._cli_tune", "diagnose._progress"),
     ("diagnose",),  # the public facade: __init__.py
 ]
 
