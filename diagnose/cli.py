@@ -30,6 +30,7 @@ class _Group(click.Group):
         "plot": "diagnose._cli_plot:plot",
         "report": "diagnose._cli_plot:report_cmd",
         "tune": "diagnose._cli_tune:tune_cmd",
+        "next": "diagnose._cli_next:next_cmd",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ._errors import RuleError
+from .advice import parse_spec
 from .expressions import (  # noqa: F401  (the limits stay importable from here)
     MAX_EXPR_CHARS,
     MAX_EXPR_DEPTH,
@@ -94,8 +95,10 @@ class Rule:
     #: codes of rules that, when they fire on the same run, make this finding noise
     suppressed_by: tuple[str, ...] = ()
     path: str = ""
-    #: every name the rule reads: condition, templates, step range
+    #: every name the rule reads: condition, templates, step range, next runs
     names: frozenset[str] = field(default_factory=frozenset)
+    #: the ``[next_run]`` alternatives, checked (see :mod:`diagnose.advice`)
+    next_run: tuple[dict[str, Any], ...] = ()
 
     def defaults(self) -> dict[str, float | int]:
         return {k: p.default for k, p in self.params.items()}
@@ -122,7 +125,8 @@ class Rule:
 
 
 _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "live", "requires",
-             "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by"}
+             "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by",
+             "next_run"}
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
 _CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by"}
@@ -306,6 +310,8 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         names |= t.names
     if steps:
         names |= set(steps)
+    next_run, next_names = parse_spec(data.get("next_run"), declared, where)
+    names |= next_names
     return Rule(
         code=code, name=name, pattern=pattern, severity=severity,
         tags=tuple(_str_list(data.get("tags", []), f"{where}: tags")),
@@ -313,6 +319,7 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         next=templates["next"], params=params, docs={k: str(v) for k, v in docs.items()},
         cases=list(cases), scope=scope, groups=groups, live=live, requires=requires,
         steps=steps, suppressed_by=suppressed_by, path=where, names=frozenset(names),
+        next_run=next_run,
     )
 
 

@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("diagnose.readers",),
     ("diagnose.grouping",),  # below features: the group features measure what it groups
     ("diagnose.features",),
+    ("diagnose.advice",),  # the next experiment as data: read by rules, filled in by the engine
     ("diagnose.expressions", "diagnose.rules", "diagnose.config"),
     ("diagnose.engine",),
     ("diagnose.sweeps",),
@@ -28,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("diagnose.integrations", "diagnose._chapter"),
     ("diagnose.tuner",),
     ("diagnose.cli", "diagnose._cli_check", "diagnose._cli_experiments", "diagnose._cli_plot",
-     "diagnose._cli_tune", "diagnose._progress"),
+     "diagnose._cli_tune", "diagnose._cli_next", "diagnose._progress"),
     ("diagnose",),  # the public facade: __init__.py
 ]
 
