@@ -96,24 +96,39 @@ def parse_spec(raw: Any, declared: Iterable[str], where: str) -> tuple[tuple[dic
 # ---------------------------------------------------------------------------------------
 # filling a spec in from the runs
 # ---------------------------------------------------------------------------------------
-def runs_of(runs: Sequence[Run]) -> dict[str, Any]:
-    """What the next run inherits from ``runs``: shared params, seeds, budget, metric, result."""
+def runs_of(runs: Sequence[Run], summaries: Mapping[str, Mapping[str, Any]] | None = None,
+            metric: str | None = None, mode: str | None = None) -> dict[str, Any]:
+    """What the next run inherits from ``runs``: shared params, seeds, budget, metric, result.
+
+    ``summaries`` (run id -> :func:`diagnose.features.run_summary` of ``metric``): use
+    them instead of the curves, which the group stage does not have.
+    """
     shared: dict[str, Any] = {}
     if runs:
         first = runs[0].params
         shared = {k: v for k, v in first.items() if k not in SEED_KEYS
                   and all(r.params.get(k) == v for r in runs[1:])}
     seeds = sorted({s for s in (run_seed(r) for r in runs) if s is not None}, key=sort_key)
-    metric = next((m for m in _METRICS if any(r.has(m) for r in runs)), None)
-    mode = infer_mode(metric) if metric else "min"
-    finals = []
-    for r in runs:
-        if metric:
-            _, v = r.arrays(metric)
-            v = v[np.isfinite(v)]
-            if len(v):
-                finals.append(float(v[-1]))
-    last = [r.step_range[1] for r in runs if r.step_range]
+    finals, last = [], []
+    if summaries is not None:
+        mode = mode or (infer_mode(metric) if metric else "min")
+        for r in runs:
+            sm = summaries.get(r.id) or {}
+            if sm.get("final") is not None and math.isfinite(sm["final"]):
+                finals.append(float(sm["final"]))
+            if sm.get("last_step") is not None:
+                last.append(sm["last_step"])
+    else:
+        metric = next((m for m in _METRICS if any(r.has(m) for r in runs)), None)
+        mode = infer_mode(metric) if metric else "min"
+        for r in runs:
+            if metric:
+                _, v = r.arrays(metric)
+                v = v[np.isfinite(v)]
+                if len(v):
+                    finals.append(float(v[-1]))
+            if r.step_range:
+                last.append(r.step_range[1])
     base = (min(finals) if mode == "min" else max(finals)) if finals else None
     return {"keep": shared, "seeds": seeds, "steps": max(last) if last else None,
             "metric": metric, "mode": mode, "baseline": base}
@@ -157,7 +172,8 @@ def _entry(kind: str, change: Mapping[str, Any], ctx: Mapping[str, Any], what: s
 
 
 def finding_next(spec: Sequence[Mapping[str, Any]], env: Mapping[str, Any],
-                 runs: Sequence[Run]) -> list[dict[str, Any]]:
+                 runs: Sequence[Run], summaries: Mapping[str, Mapping[str, Any]] | None = None,
+                 metric: str | None = None, mode: str | None = None) -> list[dict[str, Any]]:
     """A rule's next runs for one finding: the spec with its names read from ``env``.
 
     An alternative whose change cannot be worked out (the run recorded no lr) is left
@@ -165,7 +181,7 @@ def finding_next(spec: Sequence[Mapping[str, Any]], env: Mapping[str, Any],
     """
     if not spec:
         return []
-    ctx = runs_of(runs)
+    ctx = runs_of(runs, summaries, metric, mode)
     what = "the diagnosed run's final value" if len(runs) == 1 else "the best of these runs"
     out = []
     for alt in spec:

@@ -26,7 +26,7 @@ def _env_for(rule: Rule, values: Mapping[str, Any], params: Mapping[str, Any]) -
 
 def _finding(rule: Rule, env: Mapping[str, Any], subjects: Sequence[Run], *,
              run: str | None = None, group: str | None = None,
-             runs: Sequence[str] = ()) -> Finding:
+             runs: Sequence[str] = (), ctx: GroupContext | None = None) -> Finding:
     steps = None
     if rule.steps:
         a, b = env.get(rule.steps[0]), env.get(rule.steps[1])
@@ -41,7 +41,8 @@ def _finding(rule: Rule, env: Mapping[str, Any], subjects: Sequence[Run], *,
         next_experiment=rule.next.render(env), run=run, group=group,
         runs=list(runs) if runs else ([run] if run else []), steps=steps,
         evidence=evidence, tags=list(rule.tags),
-        next_run=finding_next(rule.next_run, env, subjects),
+        next_run=finding_next(rule.next_run, env, subjects,
+                              *((ctx.summaries, ctx.metric, ctx.mode) if ctx else ())),
     )
 
 
@@ -113,5 +114,5 @@ def evaluate_group(group: Group, runs: Sequence[Run], summaries: Mapping[str, di
             continue
         env = _fires(rule, values, ctx, params)
         if env is not None:
-            out.append(_finding(rule, env, runs, group=group.id, runs=group.runs))
+            out.append(_finding(rule, env, runs, group=group.id, runs=group.runs, ctx=ctx))
     return out

@@ -157,3 +157,18 @@ def test_rule_file_without_next_run_still_loads(tmp_path):
     p = tmp_path / "DG101-flat-loss.toml"
     p.write_text(cut, encoding="utf-8")
     assert parse_rule_file(p).next_run == ()
+
+
+def test_next_is_the_same_with_workers_that_drop_curves():
+    paths = [FIXTURES / "seeds-high-variance", FIXTURES / "explosion"]
+    serial = diagnose.check(paths)
+    pooled = diagnose.check(paths, jobs=2)
+    key = lambda f: (f.rule, f.run or "", f.group or "")  # noqa: E731
+    assert [(key(f), f.next_run) for f in sorted(serial.findings, key=key)] == \
+        [(key(f), f.next_run) for f in sorted(pooled.findings, key=key)]
+    groups = [f for f in serial.findings if f.group and f.next_run]
+    assert groups, "the seed-variance fixture should give a group finding with next runs"
+    for f in groups:
+        for e in f.next_run:
+            if e["kind"] == "rerun":
+                assert e["baseline"] is not None and e["budget"]["steps"]
