@@ -4,7 +4,8 @@ The user's ``train(params, recorder)`` trains one run and logs with the Recorder
 given. The driver runs stages in the chapter's order, one knob at a time:
 
 1. a coarse learning-rate sweep, log-spaced (x10 apart) over the ``lr`` range, one seed;
-2. local refinement around the best: x0.3, x1 and x3, every seed (three by default);
+2. local refinement around the best: x0.3, x1 and x3, every seed (three by default), and
+   one step further when the best is at an edge of that (never to a value that diverged);
 3. the next knobs in the chapter's order (batch size, epochs / early stopping, weight
    decay / dropout, ...): the neighbouring values of each, every seed, everything else
    fixed at the best so far.
@@ -311,6 +312,7 @@ class _Tuner:
         self._go(stage)
         if stage.best is not None:
             self.current[self.lr] = stage.best[self.lr]
+            self._extend(stage, lo, hi)
         for knob in self.knobs:
             cands = _neighbours(self.space[knob], self.current[knob])
             if not cands:
@@ -331,6 +333,39 @@ class _Tuner:
                 self.current[knob] = stage.best[knob]
         self.stop_reason = self.stop_reason or "every knob in the space was tuned once"
         return self._finish()
+
+    def _extend(self, refine: Stage, lo: float, hi: float) -> None:
+        """Best at an edge of the refinement: one more value past it, every seed, if affordable.
+
+        The value past the edge is x0.3 (or x3) of the best, or the value tried in the
+        coarse sweep when that lies within that step (its run is reused). A value whose run
+        stopped or failed is never extended to: the range ends before a diverged setting.
+        """
+        best = refine.best[self.lr] if refine.best else None
+        vals = sorted(refine.values)
+        if best is None or len(vals) < 2 or best not in (vals[0], vals[-1]):
+            return
+        up = best == vals[-1]
+        step = nice(best * (REFINE[-1] if up else REFINE[0]))
+        tried = sorted({t.params[self.lr] for t in self.trials.values()})
+        between = [v for v in tried if (best < v <= step * 1.2) or (step / 1.2 <= v < best)]
+        between = [v for v in between if (v > best) == up]
+        beyond = (min(between) if up else max(between)) if between else step
+        if not lo <= beyond <= hi:
+            return
+        if any(not t.ok for t in self.trials.values() if t.params[self.lr] == beyond):
+            self.say(f"not extending to {self.lr}={fmt(beyond)}: a run there stopped or failed")
+            return
+        why = (f"the best {self.lr}={fmt(best)} is the {'highest' if up else 'lowest'} value "
+               f"refined: extend one step to {self.lr}={fmt(beyond)} with every seed")
+        stage = self._stage(self.lr, [best, beyond], self.seeds, why)
+        if self._need(stage) > self.left + 1e-9:
+            self.say(f"not extending to {self.lr}={fmt(beyond)}: {self._need(stage)} run(s) "
+                     f"needed, {num(self.left, 2)} left")
+            return
+        self._go(stage)
+        if stage.best is not None:
+            self.current[self.lr] = stage.best[self.lr]
 
     def _stage(self, knob: str, values: list[Any], seeds: list[Any], why: str) -> Stage:
         fixed = ", ".join(f"{k}={fmt(self.current[k])}" for k in [self.lr, *self.knobs]
