@@ -254,14 +254,18 @@ def main() -> None:
         r = efficacy(a.seeds, out)
         print(f"\n{r['runs']} runs (seeds {a.seeds}), {r['diagnosed']} with a warning/error "
               f"finding; {r['wall']:.0f} s\n")
-        print("| rule | reruns | improved | median gain | not a rerun (or not settable here) |")
-        print("|---|---:|---:|---:|---:|")
+        print("| rule | reruns | improved | improved by >= 1% | median gain | not a rerun "
+              "(or not settable here) |")
+        print("|---|---:|---:|---:|---:|---:|")
         for rule in sorted(set(r["cases"]) | set(r["skipped"])):
             g = r["cases"].get(rule, [])
             imp = sum(1 for x in g if x > 0)
             med = f"{statistics.median(g):+.1%}" if g else "-"
             share = f"{imp}/{len(g)} ({imp / len(g):.0%})" if g else "-"
-            print(f"| {rule} | {len(g)} | {share} | {med} | {r['skipped'].get(rule, 0)} |")
+            big = sum(1 for x in g if x >= 0.01)
+            share1 = f"{big}/{len(g)} ({big / len(g):.0%})" if g else "-"
+            print(f"| {rule} | {len(g)} | {share} | {share1} | {med} | "
+                  f"{r['skipped'].get(rule, 0)} |")
     else:
         rows = tuner(a.repeats, a.budget, out)
         print("\n| task | repeat | autopilot final val/loss (lr) | runs (stopped early) | s "
