@@ -370,7 +370,7 @@ class _Tuner:
     def _stage(self, knob: str, values: list[Any], seeds: list[Any], why: str) -> Stage:
         fixed = ", ".join(f"{k}={fmt(self.current[k])}" for k in [self.lr, *self.knobs]
                           if k != knob)
-        q = f"Which {knob} gives the lowest final {self.by}" + (f" with {fixed}?" if fixed else "?")
+        q = f"Which {knob} gives the lowest {self.by}" + (f" with {fixed}?" if fixed else "?")
         return Stage(len(self.stages) + 1, knob, list(values), list(seeds), why, q)
 
     def _need(self, stage: Stage) -> int:
@@ -442,7 +442,8 @@ class _Tuner:
             last.question if last else "", fixed or "nothing",
             f"{last.knob}: {', '.join(fmt(v) for v in last.values)}; seed: "
             f"{', '.join(fmt(s) for s in last.seeds)}" if last else "nothing",
-            f"{self.by} (lowest final value, mean over seeds; stopped runs never selected)",
+            f"{self.by} as `diagnose sweep` ranks it (mean over seeds; a setting with a "
+            "stopped run is never selected); the values shown are final values",
             best, (f"Stop ({self.stop_reason}). " if self.stop_reason else "") + nxt[:1].upper()
             + nxt[1:])))
         lines = ["| Decision card | |", "|---|---|"]
