@@ -43,13 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import torch  # noqa: E402
+import torch
 
 torch.set_num_threads(1)
 
-import diagnose  # noqa: E402
-from _fresh import grid as G  # noqa: E402
-from _fresh.writers import write_recorder  # noqa: E402
+from _fresh import grid as G
+from _fresh.writers import write_recorder
+
+import diagnose
 
 _TRAIN = G.train
 
@@ -129,9 +130,8 @@ def efficacy(seeds: list[int], out: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 def teacher_task(params: dict, recorder) -> None:
     """An MLP on teacher data (K=4, 16 inputs), SGD; knobs lr, batch_size, weight_decay, epochs."""
-    from torch import nn
-
     from _fresh.core import teacher_data
+    from torch import nn
 
     data = teacher_data(2000, 500, 16, 4, 7, temp=0.2)
     seed = int(params["seed"])

@@ -20,7 +20,8 @@ about. :func:`sweep_next` is the same for the decision of a compared set of runs
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -233,7 +234,7 @@ def sweep_next(res: Any) -> list[dict[str, Any]]:
     what = f"the current best, {best.label}"
     three = _more_seeds(ctx["seeds"], MIN_SEEDS)
     varying = list(res.varying)
-    rerun = lambda change, **kw: _entry("rerun", change, ctx, what, **kw)  # noqa: E731
+    rerun = lambda change, **kw: _entry("rerun", change, ctx, what, **kw)
 
     if not varying:
         if best.n < MIN_SEEDS:

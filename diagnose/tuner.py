@@ -24,9 +24,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from . import pipeline
 from ._errors import StopTraining
@@ -172,7 +173,7 @@ def _neighbours(spec: Any, current: Any) -> list[Any]:
             return [nice(hi / 10) if hi else hi]
         vals = [nice(current * 2), nice(current / 2)]
         if isinstance(current, int) and not isinstance(current, bool):
-            vals = [int(round(v)) for v in vals]
+            vals = [round(v) for v in vals]
         return [v for v in vals if lo <= v <= hi and v != current]
     return []
 
@@ -440,20 +441,21 @@ class _Tuner:
                 f"{len(chosen.final)} seed(s))")
         card = dict(zip(CARD_FIELDS, (
             last.question if last else "", fixed or "nothing",
-            f"{last.knob}: {', '.join(fmt(v) for v in last.values)}; seed: "
-            f"{', '.join(fmt(s) for s in last.seeds)}" if last else "nothing",
-            f"{self.by} as `diagnose sweep` ranks it (mean over seeds; a setting with a "
-            "stopped run is never selected); the values shown are final values",
+            (f"{last.knob}: {', '.join(fmt(v) for v in last.values)}; seed: "
+             f"{', '.join(fmt(s) for s in last.seeds)}") if last else "nothing",
+            (f"{self.by} as `diagnose sweep` ranks it (mean over seeds; a setting with a "
+             "stopped run is never selected); the values shown are final values"),
             best, (f"Stop ({self.stop_reason}). " if self.stop_reason else "") + nxt[:1].upper()
             + nxt[1:])))
         lines = ["| Decision card | |", "|---|---|"]
         lines += [f"| **{k}** | {v} |" for k, v in card.items()]
-        lines += ["", f"Budget: {num(self.used, 2)} of {fmt(self.budget_runs)} runs used "
-                  "(a run stopped early counts the share of steps it used).", "", "## Stages", ""]
+        lines += ["", (f"Budget: {num(self.used, 2)} of {fmt(self.budget_runs)} runs used "
+                       "(a run stopped early counts the share of steps it used)."),
+                  "", "## Stages", ""]
         for s in self.stages:
-            lines += [f"{s.index}. **{s.knob}** = {', '.join(fmt(v) for v in s.values)} x "
-                      f"{len(s.seeds)} seed(s), {num(s.cost, 2)} runs. Why: {s.why}. "
-                      f"Decision: {s.decision}"]
+            lines += [(f"{s.index}. **{s.knob}** = {', '.join(fmt(v) for v in s.values)} x "
+                       f"{len(s.seeds)} seed(s), {num(s.cost, 2)} runs. Why: {s.why}. "
+                       f"Decision: {s.decision}")]
         return "\n".join(lines) + "\n"
 
     def _finish(self) -> TuneResult:
@@ -491,7 +493,7 @@ def _chosen(res: SweepResult, by_path: Mapping[str, Trial]) -> Any:
 
 
 def tune(train: Callable[[dict, Recorder], Any], space: Mapping[str, Any],
-         budget: int | float | Mapping[str, Any], out: str | Path = "runs/",
+         budget: float | Mapping[str, Any], out: str | Path = "runs/",
          executor: Any = None, *, seeds: Sequence[Any] = DEFAULT_SEEDS, by: str = "val/loss",
          check_every: int = 5, log: Callable[[str], Any] | None = None,
          identity: Mapping[str, Any] | None = None) -> TuneResult:

@@ -163,7 +163,7 @@ def test_next_is_the_same_with_workers_that_drop_curves():
     paths = [FIXTURES / "seeds-high-variance", FIXTURES / "explosion"]
     serial = diagnose.check(paths)
     pooled = diagnose.check(paths, jobs=2)
-    key = lambda f: (f.rule, f.run or "", f.group or "")  # noqa: E731
+    key = lambda f: (f.rule, f.run or "", f.group or "")
     assert [(key(f), f.next_run) for f in sorted(serial.findings, key=key)] == \
         [(key(f), f.next_run) for f in sorted(pooled.findings, key=key)]
     groups = [f for f in serial.findings if f.group and f.next_run]

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 
-from diagnose import tune  # noqa: E402
-from diagnose._chapter import train_toy  # noqa: E402
-from diagnose.cli import main  # noqa: E402
-from diagnose.tuner import CARD_FILE, LOG_FILE  # noqa: E402
+from diagnose import tune
+from diagnose._chapter import train_toy
+from diagnose.cli import main
+from diagnose.tuner import CARD_FILE, LOG_FILE
 
 
 @pytest.fixture(scope="module")
