@@ -292,7 +292,8 @@ class _Tuner:
                   else (min(self.space[self.lr]), max(self.space[self.lr])))
         n_seeds = len(self.seeds)
         refine_cost = len(REFINE) * n_seeds - 1
-        max_coarse = int(max(3, self.left - refine_cost))
+        # the coarse sweep leaves room for the refinement; when there is none, it takes all
+        max_coarse = int(self.left - refine_cost if self.left - refine_cost >= 3 else self.left)
         values = (_coarse_values(lo, hi, max_coarse) if isinstance(self.space[self.lr], tuple)
                   else sorted(self.space[self.lr]))
         coarse = self._stage(self.lr, values, self.seeds[:1],
