@@ -1,7 +1,7 @@
 """diagnose: a diagnostic rule engine for training curves.
 
 Record a run (``Recorder``), read the logs you already have (``load``), judge them
-with declarative rules (``check``) and compare runs (``sweep``). Importing this
+with declarative rules (``check``) and compare runs (``sweep``) and tune by the chapter's strategy (``tune``). Importing this
 package never imports torch: analysis works in jobs that have none.
 """
 
@@ -16,6 +16,7 @@ from .readers import discover, load, load_all
 from .record import Recorder
 from .rules import load_rules
 from .run import Run
+from .tuner import tune
 
 __all__ = [
     "ConfigError",
@@ -35,4 +36,5 @@ __all__ = [
     "load_all",
     "load_rules",
     "sweep",
+    "tune",
 ]

@@ -35,6 +35,63 @@ def run_dir_name(lr: float, seed: int | None = None) -> str:
     return f"lr={lr:g}" + (f"/seed={seed}" if seed is not None else "")
 
 
+def chapter_data():
+    """The chapter's toy data: (train_x, train_y, val_x, val_y), 180/60 points, data seed 11."""
+    import torch
+
+    torch.manual_seed(DATA_SEED)
+    X = torch.randn(240, 2)
+    y = ((X[:, 0] * 0.8 + X[:, 1] * -0.5) > 0).long()
+    return X[:180], y[:180], X[180:], y[180:]
+
+
+def train_toy(params: dict, recorder: Recorder) -> None:
+    """The chapter's task as a ``train(params, recorder)`` for :func:`diagnose.tune`.
+
+    Knobs: ``lr``, ``batch_size`` (180 = the chapter's full batch), ``epochs`` (the
+    chapter's 40), ``weight_decay``, ``seed`` (the model's; the chapter's is 123). One
+    record per epoch, before its updates, and one after the last, as the chapter logs;
+    with the chapter's params the numbers are the chapter's.
+    """
+    import torch
+    from torch import nn
+
+    train_x, train_y, val_x, val_y = chapter_data()
+    loss_fn = nn.CrossEntropyLoss()
+    seed = int(params.get("seed", MODEL_SEED))
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=float(params.get("lr", 1.0)),
+                          weight_decay=float(params.get("weight_decay", 0.0)))
+    recorder.watch(opt)
+    n = len(train_x)
+    bs = max(1, min(int(params.get("batch_size", n)), n))
+    epochs = int(params.get("epochs", CHAPTER_STEPS))
+    order = torch.Generator().manual_seed(seed)
+
+    def val() -> tuple:
+        with torch.no_grad():
+            logits = model(val_x)
+            return loss_fn(logits, val_y), (logits.argmax(dim=1) == val_y).float().mean()
+
+    for epoch in range(epochs):
+        idx = torch.randperm(n, generator=order) if bs < n else None
+        for i, start in enumerate(range(0, n, bs)):
+            xb, yb = (train_x, train_y) if idx is None else (
+                train_x[idx[start:start + bs]], train_y[idx[start:start + bs]])
+            loss = loss_fn(model(xb), yb)
+            if i == 0:
+                vl, va = val()
+                recorder.log(epoch, train_loss=loss.detach(), val_loss=vl, val_acc=va)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        train_loss = loss_fn(model(train_x), train_y)
+    vl, va = val()
+    recorder.log(epochs, train_loss=train_loss, val_loss=vl, val_acc=va)
+
+
 def train_chapter_sweep(
     out_dir: str | Path,
     lrs: Sequence[float] = CHAPTER_LRS,
@@ -51,11 +108,7 @@ def train_chapter_sweep(
     import torch
     from torch import nn
 
-    torch.manual_seed(DATA_SEED)
-    X = torch.randn(240, 2)
-    y = ((X[:, 0] * 0.8 + X[:, 1] * -0.5) > 0).long()
-    train_x, val_x = X[:180], X[180:]
-    train_y, val_y = y[:180], y[180:]
+    train_x, train_y, val_x, val_y = chapter_data()
     loss_fn = nn.CrossEntropyLoss()
     out = Path(out_dir)
     rows: list[SweepRow] = []

@@ -33,6 +33,8 @@ class _Group(click.Group):
         "demo": "diagnose._cli_experiments:demo",
         "plot": "diagnose._cli_plot:plot",
         "report": "diagnose._cli_plot:report_cmd",
+        "tune": "diagnose._cli_tune:tune_cmd",
+        "next": "diagnose._cli_next:next_cmd",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

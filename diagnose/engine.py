@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from .advice import finding_next
 from .features import FEATURES, GroupContext, RunContext, compute, feature_params, run_summary
 from .findings import Finding, Group
 from .rules import Rule
@@ -23,8 +24,9 @@ def _env_for(rule: Rule, values: Mapping[str, Any], params: Mapping[str, Any]) -
     return env
 
 
-def _finding(rule: Rule, env: Mapping[str, Any], *, run: str | None = None,
-             group: str | None = None, runs: Sequence[str] = ()) -> Finding:
+def _finding(rule: Rule, env: Mapping[str, Any], subjects: Sequence[Run], *,
+             run: str | None = None, group: str | None = None,
+             runs: Sequence[str] = (), ctx: GroupContext | None = None) -> Finding:
     steps = None
     if rule.steps:
         a, b = env.get(rule.steps[0]), env.get(rule.steps[1])
@@ -39,6 +41,8 @@ def _finding(rule: Rule, env: Mapping[str, Any], *, run: str | None = None,
         next_experiment=rule.next.render(env), run=run, group=group,
         runs=list(runs) if runs else ([run] if run else []), steps=steps,
         evidence=evidence, tags=list(rule.tags),
+        next_run=finding_next(rule.next_run, env, subjects,
+                              *((ctx.summaries, ctx.metric, ctx.mode) if ctx else ())),
     )
 
 
@@ -74,7 +78,7 @@ def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[s
             continue
         env = _fires(rule, values, ctx, params)
         if env is not None:
-            findings.append(_finding(rule, env, run=run.id))
+            findings.append(_finding(rule, env, [run], run=run.id))
     fired = {f.rule for f in findings}
     by_code = {r.code: r for r in rules}
     return [f for f in findings if not fired.intersection(by_code[f.rule].suppressed_by)]
@@ -124,5 +128,5 @@ def evaluate_group(group: Group, runs: Sequence[Run], summaries: Mapping[str, di
             continue
         env = _fires(rule, values, ctx, params)
         if env is not None:
-            out.append(_finding(rule, env, group=group.id, runs=group.runs))
+            out.append(_finding(rule, env, runs, group=group.id, runs=group.runs, ctx=ctx))
     return out

@@ -40,6 +40,8 @@ class Finding:
     steps: tuple[int, int] | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    #: the next experiment as data (see :mod:`diagnose.advice`): one entry per setting to run
+    next_run: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +56,7 @@ class Finding:
             "message": self.message,
             "cause": self.cause,
             "next_experiment": self.next_experiment,
+            "next": jsonable(self.next_run),
             "evidence": {k: json_number(v) for k, v in self.evidence.items()},
         }
 

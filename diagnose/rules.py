@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ._errors import ReadError, RuleError
+from .advice import parse_spec
 from .expressions import (  # noqa: F401  (the limits stay importable from here)
     MAX_EXPR_CHARS,
     MAX_EXPR_DEPTH,
@@ -96,10 +97,12 @@ class Rule:
     #: codes of rules that, when they fire on the same run, make this finding noise
     suppressed_by: tuple[str, ...] = ()
     path: str = ""
-    #: every name the rule reads: condition, templates, step range
+    #: every name the rule reads: condition, templates, step range, next runs
     names: frozenset[str] = field(default_factory=frozenset)
     #: alternative causes, the first whose condition holds replaces ``cause``
     causes: tuple[tuple[Expression, Template], ...] = ()
+    #: the ``[next_run]`` alternatives, checked (see :mod:`diagnose.advice`)
+    next_run: tuple[dict[str, Any], ...] = ()
 
     def defaults(self) -> dict[str, float | int]:
         return {k: p.default for k, p in self.params.items()}
@@ -138,7 +141,7 @@ class Rule:
 
 _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "live", "requires",
              "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by",
-             "causes", "evidence"}
+             "causes", "evidence", "next_run"}
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
 _CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by"}
@@ -403,6 +406,8 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
     names |= set(extra_evidence)
     if steps:
         names |= set(steps)
+    next_run, next_names = parse_spec(data.get("next_run"), declared, where)
+    names |= next_names
     return Rule(
         code=code, name=name, pattern=pattern, severity=severity,
         tags=tuple(_str_list(data.get("tags", []), f"{where}: tags")),
@@ -411,6 +416,7 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         cases=list(cases), scope=scope, groups=groups, live=live, requires=requires,
         steps=steps, suppressed_by=suppressed_by, path=where, names=frozenset(names),
         causes=tuple(causes),
+        next_run=next_run,
     )
 
 

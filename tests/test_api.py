@@ -13,7 +13,7 @@ def test_all_is_sorted_and_pinned():
     expected = {
         "ConfigError", "DiagnoseError", "Finding", "Group", "ReadError", "Recorder", "Report",
         "Run", "RuleError", "StopTraining", "__version__", "check", "discover", "load",
-        "load_all", "load_rules", "sweep",
+        "load_all", "load_rules", "sweep", "tune",
     }
     assert set(diagnose.__all__) == expected
 

@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("diagnose.readers", "diagnose._suppress"),  # _suppress: diagnose-ignore files in run folders
     ("diagnose.grouping",),  # below features: the group features measure what it groups
     ("diagnose.features",),
+    ("diagnose.advice",),  # the next experiment as data: read by rules, filled in by the engine
     ("diagnose.expressions", "diagnose.rules", "diagnose.config"),
     ("diagnose.engine",),
     ("diagnose.rule_cases",),  # a rule's inline cases, run through the engine
@@ -27,8 +28,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("diagnose.notebook",),
     ("diagnose.record",),
     ("diagnose.integrations", "diagnose._chapter"),
+    ("diagnose.tuner",),
     ("diagnose.cli", "diagnose._cli_check", "diagnose._cli_experiments", "diagnose._cli_plot",
-     "diagnose._cli_rules", "diagnose._cli_lint", "diagnose._progress"),
+     "diagnose._cli_rules", "diagnose._cli_lint", "diagnose._cli_tune", "diagnose._cli_next",
+     "diagnose._progress"),
     ("diagnose",),  # the public facade: __init__.py
 ]
 

@@ -123,8 +123,9 @@ def test_json_contract(report: Report) -> None:
                               "varying": ["seed"]}]
     assert [(f["rule"], f["run"]) for f in doc["findings"]] == expected_order(report)
     keys = {"rule", "name", "pattern", "severity", "run", "group", "runs", "steps", "message",
-            "cause", "next_experiment", "evidence"}
+            "cause", "next_experiment", "next", "evidence"}
     assert all(set(f) == keys for f in doc["findings"])
+    assert all(isinstance(f["next"], list) for f in doc["findings"])
     assert doc["summary"] == {"error": 1, "warning": 2, "info": 1}
     assert doc["summary"] == dict(Counter(f.severity for f in report.findings))
     assert doc["errors"] == report.errors

@@ -10,7 +10,8 @@ import math
 from typing import Any, Sequence
 
 from .._escape import csv_safe
-from ..findings import json_number
+from ..advice import sweep_next
+from ..findings import json_number, jsonable
 from ..grouping import fmt, num
 from ..run import finite
 from ..sweeps import CARD_FIELDS, SweepResult
@@ -52,7 +53,12 @@ def render(res: SweepResult, fmt_: str = "text") -> str:
     return fn(res)
 
 def to_json(res: SweepResult) -> str:
-    return json.dumps(res.to_dict(), indent=2, allow_nan=False) + "\n"
+    d: dict[str, Any] = {}
+    for k, v in res.to_dict().items():  # the next runs as data, after the words
+        d[k] = v
+        if k == "next_experiment":
+            d["next"] = jsonable(sweep_next(res))
+    return json.dumps(d, indent=2, allow_nan=False) + "\n"
 
 def to_csv(res: SweepResult) -> str:
     """The chapter's reusable experiment log: one row per run, every log field."""
