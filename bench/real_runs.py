@@ -257,7 +257,8 @@ def score(split: str, show_misses: bool) -> None:
             got["(run not read)"] = []
             note += f" FAILED {type(e).__name__}: {e}"
         spec = argparse.Namespace(name=r["id"], pattern=r["labels"], about=r["why"])
-        scored.append(Scored(spec, folder, r["writer"], expected, dict(got), True, "", None))
+        row = argparse.Namespace(spec=spec, seed=None, interval=None, group=r["id"], trace=None)
+        scored.append(Scored(row, folder, r["writer"], expected, dict(got), set(got), True, "", None))
         allowed = set(expected)
         for p in expected:
             allowed |= COMPATIBLE.get(p, set())
