@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from .findings import Group
-from .readers._params import path_params
+from .readers._params import compile_pattern, path_params
 from .run import Run, finite, is_number
 
 __all__ = [
@@ -173,52 +173,6 @@ def run_seed(run: Run) -> Any:
         if v is not None:
             return _hashable(v)
     return None
-
-# ---------------------------------------------------------------------------------------
-# --group-by patterns
-# ---------------------------------------------------------------------------------------
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """A ``--group-by`` pattern as a regex over a run's path.
-
-    Either a regex with named groups (``(?P<lr>[^/]+)``) or a glob whose
-    ``name=*`` and ``{name}`` pieces capture the value of ``name`` (``lr=*/seed=*``);
-    a bare ``*`` matches within one path segment, ``**`` across segments.
-    """
-    if "(?P<" in pattern:
-        try:
-            return re.compile(pattern)
-        except re.error as e:
-            raise ValueError(f"--group-by {pattern!r}: not a valid regex ({e})") from None
-    out, i = [], 0
-    token = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*)=\*|\{([A-Za-z_][A-Za-z0-9_]*)\}|\*\*|\*")
-    names: list[str] = []
-    for m in token.finditer(pattern):
-        out.append(re.escape(pattern[i:m.start()]))
-        if m.group(1):
-            name = m.group(1)
-            out.append(re.escape(name) + "=" + _capture(name, names))
-        elif m.group(2):
-            out.append(_capture(m.group(2), names))
-        else:
-            out.append(".*" if m.group(0) == "**" else "[^/]*")
-        i = m.end()
-    out.append(re.escape(pattern[i:]))
-    if not names:
-        raise ValueError(
-            f"--group-by {pattern!r} names no field: use name=* pieces (lr=*/seed=*) "
-            "or a regex with named groups ((?P<lr>[^/]+))"
-        )
-    return re.compile("(?:^|/)" + "".join(out) + "(?:/|$)")
-
-
-def _capture(name: str, names: list[str]) -> str:
-    group = re.sub(r"\W", "_", name)
-    if group in names:
-        return f"(?P={group})"
-    names.append(group)
-    return f"(?P<{group}>[^/]*?)"
-
-
 
 # ---------------------------------------------------------------------------------------
 # grouping

@@ -20,6 +20,7 @@ from . import _yaml
 from ._safe_open import read_bytes
 
 __all__ = [
+    "compile_pattern",
     "flatten",
     "hydra_params",
     "parse_value",
@@ -114,7 +115,7 @@ def path_params(path: str | os.PathLike, patterns: Sequence[re.Pattern[str]] = (
     The one parser of params spelled in paths: ``lr=nan`` is NaN, ``wd=none`` is None
     and ``opt=adam_lr=3`` is ``opt`` = ``"adam_lr=3"`` (the first ``=`` splits, as Hydra's
     overrides do). With ``--group-by`` ``patterns`` (see
-    :func:`diagnose.grouping.compile_pattern`), the fields the first matching one
+    :func:`compile_pattern`), the fields the first matching one
     captures instead, and nothing when none matches.
     """
     if patterns:
@@ -200,3 +201,45 @@ def with_extra_params(
         for k, v in source.items():
             out.setdefault(k, v)
     return out, notes
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """A ``--group-by`` pattern as a regex over a run's path.
+
+    Either a regex with named groups (``(?P<lr>[^/]+)``) or a glob whose
+    ``name=*`` and ``{name}`` pieces capture the value of ``name`` (``lr=*/seed=*``);
+    a bare ``*`` matches within one path segment, ``**`` across segments.
+    """
+    if "(?P<" in pattern:
+        try:
+            return re.compile(pattern)
+        except re.error as e:
+            raise ValueError(f"--group-by {pattern!r}: not a valid regex ({e})") from None
+    out, i = [], 0
+    token = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*)=\*|\{([A-Za-z_][A-Za-z0-9_]*)\}|\*\*|\*")
+    names: list[str] = []
+    for m in token.finditer(pattern):
+        out.append(re.escape(pattern[i:m.start()]))
+        if m.group(1):
+            name = m.group(1)
+            out.append(re.escape(name) + "=" + _capture(name, names))
+        elif m.group(2):
+            out.append(_capture(m.group(2), names))
+        else:
+            out.append(".*" if m.group(0) == "**" else "[^/]*")
+        i = m.end()
+    out.append(re.escape(pattern[i:]))
+    if not names:
+        raise ValueError(
+            f"--group-by {pattern!r} names no field: use name=* pieces (lr=*/seed=*) "
+            "or a regex with named groups ((?P<lr>[^/]+))"
+        )
+    return re.compile("(?:^|/)" + "".join(out) + "(?:/|$)")
+
+
+def _capture(name: str, names: list[str]) -> str:
+    group = re.sub(r"\W", "_", name)
+    if group in names:
+        return f"(?P={group})"
+    names.append(group)
+    return f"(?P<{group}>[^/]*?)"
