@@ -89,11 +89,6 @@ class Config:
                     raise ConfigError(str(e)) from None
         return vals
 
-    def effective_mode(self) -> str:
-        if self.mode:
-            return self.mode
-        return "max" if self.by.endswith(("acc", "accuracy", "f1", "auc")) else "min"
-
 
 def find_pyproject(start: Path | None = None) -> Path | None:
     """The nearest pyproject.toml from ``start`` (default: cwd) upwards."""

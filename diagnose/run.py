@@ -461,10 +461,15 @@ def finite(x: Any) -> bool:
 # ---------------------------------------------------------------------------------------
 _MAX_METRICS = re.compile(r"acc|f1|auc|precision|recall|score|bleu|rouge|iou|dice|map|r2|top\d",
                           re.I)
+#: Error-like names win over the list above: ``mape`` holds "map", ``acc_loss`` holds "acc".
+_MIN_METRICS = re.compile(r"loss|err|mse|mae|mape|rmse|perplexity|ppl", re.I)
+
 
 def infer_mode(metric: str) -> str:
     """``max`` for accuracy-like metrics (acc, f1, auc, bleu, ...), else ``min``."""
-    return "max" if _MAX_METRICS.search(metric.rsplit("/", 1)[-1]) else "min"
+    name = metric.rsplit("/", 1)[-1]
+    return "max" if _MAX_METRICS.search(name) and not _MIN_METRICS.search(name) else "min"
+
 
 def counterpart(metric: str, runs: Sequence[Run]) -> str | None:
     """The validation metric that matches a training one (train/acc -> val/acc), if logged."""

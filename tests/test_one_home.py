@@ -85,3 +85,14 @@ def test_no_absolute_path_of_one_machine_in_code_tests_bench_or_fixtures():
 def test_the_path_scan_sees_a_machine_path():
     assert _MACHINE_PATH.search("/" + "work/shared/real-logs")  # split: this file is scanned too
     assert not _MACHINE_PATH.search("../shared/real-logs")
+
+
+@pytest.mark.parametrize("name,mode", [
+    ("val/acc", "max"), ("val/top1_acc", "max"), ("val/mAP50-95", "max"), ("val/bleu", "max"),
+    ("val/loss", "min"), ("val/mape", "min"), ("val/smape", "min"), ("val/acc_loss", "min"),
+    ("val/perplexity", "min"),
+])
+def test_one_direction_for_a_metric_name(name, mode):
+    from diagnose.run import infer_mode
+
+    assert infer_mode(name) == mode
