@@ -8,6 +8,7 @@ job, and ``key=value`` folder names (``sweep/lr=0.1/seed=2``, or Hydra's
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -21,6 +22,7 @@ from ._safe_open import read_bytes
 
 __all__ = [
     "compile_pattern",
+    "file_params",
     "flatten",
     "hydra_params",
     "parse_value",
@@ -37,6 +39,31 @@ _WORDS: dict[str, Any] = {
     "infinity": math.inf, "-infinity": -math.inf,
 }
 _SEGMENT = re.compile(r"^\+{0,2}([A-Za-z_][\w.\-/]*)=(.*)$")
+#: Knobs people spell in folder names without ``=`` (``lr_sweep_3e-3``, ``lr-0.001``,
+#: ``lr3e-3``, ``bs64``), with the name the rules use. Only these: ``version_0`` or
+#: ``run2`` name a run, not a setting.
+_KNOB_WORDS = {
+    "lr": "lr", "learning_rate": "lr", "learningrate": "lr", "bs": "batch_size",
+    "batch_size": "batch_size", "batchsize": "batch_size", "batch": "batch_size",
+    "wd": "weight_decay", "weight_decay": "weight_decay", "dropout": "dropout",
+    "seed": "seed", "momentum": "momentum", "epochs": "epochs",
+}
+_KNOB_TOKEN = re.compile(
+    r"(?:^|[_\-])(?P<k>" + "|".join(sorted(_KNOB_WORDS, key=len, reverse=True)) + r")"
+    r"(?:[_\-](?:sweep|search|grid))?[_\-]?"
+    r"(?P<v>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)(?=$|[_\-])", re.I)
+#: How many folders up (the run's own included) a name without ``=`` may set a knob.
+NAME_LEVELS = 3
+#: Files beside a log where people keep a run's settings (flat or one level nested).
+PARAM_FILES = ("config.json", "args.json", "hparams.json", "params.json", "config.yaml",
+               "args.yaml")
+#: Of such a file, only the keys that name a tuning knob become params (a model's config.json
+#: also lists its layer sizes, vocabulary, ...: those are not what a sweep varies).
+KNOB_KEYS = frozenset({
+    "lr", "learning_rate", "batch_size", "per_device_train_batch_size", "weight_decay",
+    "dropout", "seed", "momentum", "epochs", "num_epochs", "num_train_epochs", "optimizer",
+    "warmup_steps", "warmup_ratio", "max_grad_norm", "label_smoothing", "scheduler",
+})
 #: How far above a run to look for Hydra's ``.hydra`` folder.
 HYDRA_LEVELS = 3
 
@@ -126,13 +153,50 @@ def path_params(path: str | os.PathLike, patterns: Sequence[re.Pattern[str]] = (
                 return {k: parse_value(v) for k, v in m.groupdict().items() if v is not None}
         return {}
     out: dict[str, Any] = {}
-    for seg in Path(path).parts:
+    parts_of = Path(path).parts
+    near = len(parts_of) - NAME_LEVELS
+    for i, seg in enumerate(parts_of):
+        if "=" not in seg:
+            if i < near:
+                continue  # far above the run: a home or temp folder's name, not a setting
+            for m in _KNOB_TOKEN.finditer(seg):
+                out[_KNOB_WORDS[m.group("k").lower()]] = parse_value(m.group("v"))
+            continue
         parts = seg.split(",") if seg.count("=") > 1 else [seg]
         pairs = [_SEGMENT.match(p) for p in parts]
         if all(pairs):
             for m in pairs:
                 out[m.group(1)] = parse_value(m.group(2))
     return out
+
+
+def file_params(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Knob settings from a ``config.json`` / ``args.json`` / ... beside the log, and notes.
+
+    The nearest folder's files first; JSON or YAML, flat or nested (``{"optimizer":
+    {"lr": 0.003}}`` gives ``lr``). A file that cannot be parsed gives a note, not an error.
+    """
+    d = path if path.is_dir() else path.parent
+    out: dict[str, Any] = {}
+    notes: list[str] = []
+    for name in PARAM_FILES:
+        f = d / name
+        if not f.is_file():
+            continue
+        if name.endswith(".json"):
+            try:
+                data = json.loads(_text(f))
+            except (OSError, ReadError, ValueError, RecursionError) as e:
+                notes.append(f"{f}: params not read ({e})")
+                continue
+            flat = flatten(data) if isinstance(data, Mapping) else {}
+        else:
+            flat, more = read_yaml_params(f)
+            notes += more
+        for k, v in flat.items():
+            if "." not in k and k in KNOB_KEYS and isinstance(v, (int, float, str, bool)):
+                out.setdefault("lr" if k == "learning_rate" else k, v)
+    return out, notes
 
 
 def hydra_params(start: Path, levels: int = HYDRA_LEVELS) -> tuple[dict[str, Any], list[str]]:
@@ -194,10 +258,13 @@ def _set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
 def with_extra_params(
     params: dict[str, Any], path: Path, levels: int = HYDRA_LEVELS
 ) -> tuple[dict[str, Any], list[str]]:
-    """``params`` plus Hydra and folder-name params for keys it does not already have."""
+    """``params`` plus Hydra, files beside the log and folder-name params, for keys it does
+    not already have (in that order: what a file says wins over a folder's name)."""
     hydra, notes = hydra_params(path, levels)
+    beside, more = file_params(path)
+    notes += more
     out = dict(params)
-    for source in (hydra, path_params(path)):
+    for source in (hydra, beside, path_params(path)):
         for k, v in source.items():
             out.setdefault(k, v)
     return out, notes
