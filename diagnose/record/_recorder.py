@@ -277,6 +277,8 @@ class Recorder(RecordSink, RecordFormatter):
         if not self._write(text.encode("utf-8"), n):
             return
         self.records_flushed += n
+        if self._git is not None and self._git.done():
+            self._write_meta()  # the commit, in run.json before the run ends
 
 
     def close(self, status: str = "finished", error: str | None = None) -> None:
