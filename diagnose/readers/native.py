@@ -216,7 +216,7 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
         with open(p, "rb") as f:
             if os.fstat(f.fileno()).st_size < COLUMNS_MIN_BYTES:
                 return None
-            got = _native_fast.read_file(f)
+            got = _native_fast.read_file(f, compact=True)
     except OSError as e:
         raise ReadError(p, f"cannot read: {e.strerror or e}") from e
     if got is None:
@@ -234,40 +234,44 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
     n_lines = sum(b.n_lines for b in blocks)
     steps = np.concatenate([b.step for b in blocks]) if blocks else np.empty(0, np.int64)
     steps.flags.writeable = False  # shared by every metric logged on every line
-    keys: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    # each key's pieces: (rows within the block or None for all of them, values, block start)
+    keys: dict[str, list[_Piece]] = {}
     offset = 0
     for b in blocks:
         for k, (rows, vals) in b.fields.items():
-            keys.setdefault(k, []).append((rows + offset, vals))
+            keys.setdefault(k, []).append((rows, vals, offset, b.n_lines))
         offset += b.n_lines
-    del blocks
+    blocks.clear()  # from here on each column's pieces are let go once joined
     per_line: dict[str, np.ndarray | float] = {}
     for k in ("wall_time", "epoch"):
         parts = keys.pop(k, None)
         if parts is None:
             per_line[k] = math.nan
         elif _on_every_line(parts, n_lines):  # the values are the column
-            col = np.concatenate([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
+            col = _values(parts)
             col.flags.writeable = False  # shared by every metric logged on every line
             per_line[k] = col
         else:
             col = np.full(n_lines, math.nan)
-            for rows, vals in parts:
-                col[rows] = vals
+            for rows, vals, start, size in parts:
+                if rows is None:
+                    col[start:start + size] = vals
+                else:
+                    col[rows + start] = vals
             per_line[k] = col
+        del parts
     series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     extra: dict[str, dict[str, np.ndarray] | float] = {
         k: (v if isinstance(v, float) else {}) for k, v in per_line.items()}
     name_map: dict[str, str] = {}
     for k in list(keys):
-        parts = keys.pop(k)  # each block's pieces are let go once joined: memory stays low
+        parts = keys.pop(k)
         name = canonical_name(k, aliases)
         if name in series:
             return None  # two spellings of one metric: the line reader merges them
         every = _on_every_line(parts, n_lines)  # rows 0..n-1: no gathers needed
-        rows = None if every else (
-            np.concatenate([r for r, _ in parts]) if len(parts) > 1 else parts[0][0])
-        vals = np.concatenate([v for _, v in parts]) if len(parts) > 1 else parts[0][1]
+        rows = None if every else _rows(parts)
+        vals = _values(parts)
         del parts
         st = steps if every else steps[rows]
         if len(st) > 1 and not (st[1:] > st[:-1]).all():
@@ -283,9 +287,35 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
     return torn
 
 
-def _on_every_line(parts: list[tuple[np.ndarray, np.ndarray]], n_lines: int) -> bool:
-    """Whether a key's (rows, values) pieces cover every line (a key is at most once a line)."""
-    return sum(len(r) for r, _ in parts) == n_lines
+#: One block's part of a key: its rows in the block (None: every line), values, block start, lines.
+_Piece = tuple["np.ndarray | None", np.ndarray, int, int]
+
+
+def _on_every_line(parts: list[_Piece], n_lines: int) -> bool:
+    """Whether a key's pieces cover every line (a key is at most once a line)."""
+    return sum(len(v) for _, v, _, _ in parts) == n_lines
+
+
+_EMPTY = np.empty(0)
+
+
+def _values(parts: list[_Piece]) -> np.ndarray:
+    """A key's values, joined; each piece is let go as soon as it is copied."""
+    if len(parts) == 1:
+        return parts.pop()[1]
+    out = np.empty(sum(len(v) for _, v, _, _ in parts))
+    at = 0
+    for i, (_, v, _, _) in enumerate(parts):
+        out[at:at + len(v)] = v
+        at += len(v)
+        parts[i] = (parts[i][0], _EMPTY, parts[i][2], parts[i][3])
+    return out
+
+
+def _rows(parts: list[_Piece]) -> np.ndarray:
+    """A key's line numbers in the file, joined."""
+    return np.concatenate([np.arange(start, start + size) if r is None else r + start
+                           for r, _, start, size in parts])
 
 
 #: What :func:`parse_record` raises on a line that is not a record.
