@@ -40,6 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 from diagnose.record import Recorder, _format  # noqa: E402
 
+from _figures import commit, mmm  # noqa: E402  (bench/ is on the path: run as a script)
+
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
 
@@ -245,22 +247,6 @@ def machine() -> str:
             f"tensorboard {tensorboard.__version__}, lightning {lightning.__version__}")
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (out or "unknown") + (" + uncommitted changes" if dirty else "")
-
-
-def _mmm(xs: list[float], fmt: str = "{:.2f}") -> str:
-    """min / median / max."""
-    import statistics
-
-    return " / ".join(fmt.format(x) for x in (min(xs), statistics.median(xs), max(xs)))
 
 
 def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[float]],
@@ -270,7 +256,7 @@ def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[flo
         "## Recorder",
         "",
         f"`python bench/recorder.py` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"commit {_commit()}; {host}. **Shared machine**: 2 cores used by several other "
+        f"commit {commit()}; {host}. **Shared machine**: 2 cores used by several other "
         f"agents' jobs at the same time; load average {loads[0]:.1f} at start, "
         f"{loads[1]:.1f} at the end. CPU only (no GPU was lent: `bench/gpu_recorder.py`, "
         "item 5, was not run).",
@@ -285,8 +271,8 @@ def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[flo
         "|---|---:|---:|",
     ]
     for name in LOGGERS:
-        lines.append(f"| {name} | {_mmm(scalar[name, 'float'])} "
-                     f"| {_mmm(scalar[name, '0-dim tensor'])} |")
+        lines.append(f"| {name} | {mmm(scalar[name, 'float'])} "
+                     f"| {mmm(scalar[name, '0-dim tensor'])} |")
     lines += ["", "SummaryWriter's cost over the Recorder's, each repeat's own ratio "
                   "(min / median / max):", ""]
     targets = {"float": 40, "0-dim tensor": 25}
@@ -297,12 +283,12 @@ def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[flo
         for kind in KINDS:
             ratios = [p / o for p, o in zip(scalar[PEER, kind], scalar[name, kind])]
             target = f" (target {targets[kind]}x)" if name == OURS else ""
-            parts.append(f"{kind} {_mmm(ratios, '{:.1f}x')}{target}")
+            parts.append(f"{kind} {mmm(ratios, '{:.1f}x')}{target}")
         lines.append(f"- {name}: " + "; ".join(parts))
     lines += [
         "",
         f"Fixed costs inside those figures, per run, ms (min / median / max of {repeats}): "
-        f"construct {_mmm(fixed['construct'], '{:.1f}')}, close {_mmm(fixed['close'], '{:.1f}')} "
+        f"construct {mmm(fixed['construct'], '{:.1f}')}, close {mmm(fixed['close'], '{:.1f}')} "
         "(close: two `fsync`s, of the log and of `run.json`; construct: one `fsync` of "
         "`run.json`; `git status` runs in the background and is read at close).",
     ]

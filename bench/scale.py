@@ -35,6 +35,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -45,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from _figures import commit, mmm  # bench/ is on the path: run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -424,12 +427,6 @@ def findings_digest(report: dict) -> str:
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
 
 
-def mmm(xs: list[float], fmt: str = "{:.2f}") -> str:
-    """min / median / max."""
-    import statistics
-
-    return " / ".join(fmt.format(x) for x in (min(xs), statistics.median(xs), max(xs)))
-
 
 def exponent(sizes: list[float], seconds: list[float]) -> float:
     """Slope of log(seconds) against log(size): 1 is linear."""
@@ -516,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
 def section(date: str, where: str, args: Any, rows: list, long_rows: list, tb_note: str | None
             ) -> str:
     lines = ["## Scale", "",
-             f"`python bench/scale.py` on {date}, commit {_commit()}; {where}. **Shared machine**: "
+             f"`python bench/scale.py` on {date}, commit {commit()}; {where}. **Shared machine**: "
              "2 cores used by several other agents' jobs at the same time (the load average at "
              f"the start of each check is given). `diagnose check -q --jobs {args.jobs} "
              f"--format json` in a fresh process each time (import, discovery, reading, every rule, "
@@ -555,7 +552,7 @@ def section(date: str, where: str, args: Any, rows: list, long_rows: list, tb_no
                          f"{mmm(r['load'], '{:.1f}')} | {r['findings']:,} `{r['digest']}` |")
         if len(long_rows) >= 2:
             pts = [(n, min(r["seconds"])) for n, r in long_rows]
-            mem = [(n, statistics_median(r["peak_mb"])) for n, r in long_rows]
+            mem = [(n, statistics.median(r["peak_mb"])) for n, r in long_rows]
             slope = (mem[-1][1] - mem[0][1]) * 2**20 / (mem[-1][0] - mem[0][0])
             lines += ["", f"- time grows as steps^{exponent(*zip(*pts)):.2f} (fastest check); "
                           f"peak memory grows by {slope:.0f} bytes per added step (medians, "
@@ -566,21 +563,6 @@ def section(date: str, where: str, args: Any, rows: list, long_rows: list, tb_no
     return "\n".join(lines)
 
 
-def statistics_median(xs: list[float]) -> float:
-    import statistics
-
-    return statistics.median(xs)
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (out or "unknown") + (" + uncommitted changes" if dirty else "")
 
 
 def write_section(path: Path, text: str) -> None:
