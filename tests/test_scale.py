@@ -150,9 +150,11 @@ def test_every_reader_path_gives_the_same_run(case: str, tmp_path: Path, monkeyp
     monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 0)
     slow = _line_by_line(d, monkeypatch)
     fast = native.read(d)[0]
-    monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 1 << 40)  # the one-json.loads path
-    mid = native.read(d)[0]
-    for got in (fast, mid):
+    monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 1 << 40)  # the one-loads path
+    mid = native.read(d)[0]  # by orjson when installed
+    monkeypatch.setattr(native, "_ORJSON_LOADS", False)
+    plain = native.read(d)[0]  # by json.loads
+    for got in (fast, mid, plain):
         assert got.metric_names == slow.metric_names
         for m in slow.metric_names:
             (sa, va), (sb, vb) = got.arrays(m), slow.arrays(m)
