@@ -204,16 +204,9 @@ class Recorder(RecordSink, RecordFormatter):
                 if self._host_only or v.is_cpu:
                     # On the CPU there is no device to wait for: read the value now (it is
                     # then the value as of this call, whatever happens to the tensor later)
-                    try:
-                        x = v.item()
-                    except Exception:  # noqa: BLE001 - not one value, or a meta tensor
-                        x = None
-                    xc = x.__class__
-                    if xc is float:
+                    x = _read_now(v)
+                    if x is not None:
                         values[k] = x
-                        continue
-                    if xc is int or xc is bool:
-                        values[k] = float(x)
                         continue
                 # Otherwise queue it as it is (never keeping the autograd graph alive); no
                 # conversion, no sync. The record keeps None in its place, the queue's next
@@ -443,7 +436,7 @@ class Recorder(RecordSink, RecordFormatter):
                 continue
             if tensor is not None and isinstance(v, tensor):
                 if c is tensor and (self._host_only or v.is_cpu):
-                    x = _read_now(v)  # as log() does: no device to wait for
+                    x = _read_now(v)  # as in log(): no device to wait for
                     if x is not None:
                         values[k] = x
                         continue
