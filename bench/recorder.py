@@ -1,12 +1,13 @@
 """Recorder benchmark: what logging costs, against the loggers users would otherwise use.
 
-One process, side by side, interleaved repeats (best of R, so a busy machine hurts every
-tool alike):
+One process, side by side, interleaved repeats (a busy machine hurts every tool alike):
 
-1. Amortised cost per logged scalar, log + flush to disk, each logger with its defaults:
-   ``diagnose.Recorder.log`` + ``flush``, ``torch.utils.tensorboard.SummaryWriter.add_scalar``
-   + ``flush``, Lightning's ``CSVLogger.log_metrics`` + ``save``; for Python floats and for
-   0-dim tensors.
+1. Cost per logged scalar over a logger's whole life (construct, log 50,000 values,
+   close), each logger with its defaults: ``diagnose.Recorder`` (with and without its
+   orjson fast path), ``torch.utils.tensorboard.SummaryWriter.add_scalar``, Lightning's
+   ``CSVLogger``; for Python floats and for 0-dim tensors; min / median / max over the
+   repeats and the ratio to SummaryWriter within each repeat (issue 18: >= 40x for
+   floats, >= 25x for tensors).
 2. Overhead on a small training loop (MLP 32->64->2, batch 64, 20k steps, one thread):
    the loop alone, with the Recorder (with and without ``watch(optimizer)``), and with
    SummaryWriter, each logging the loss every step.
@@ -18,6 +19,7 @@ tool alike):
 from __future__ import annotations
 
 import argparse
+import gc
 import datetime as dt
 import os
 import platform
@@ -36,7 +38,9 @@ from torch.nn import functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from diagnose.record import Recorder  # noqa: E402
+from diagnose.record import Recorder, _format  # noqa: E402
+
+from _figures import commit, mmm  # noqa: E402  (bench/ is on the path: run as a script)
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
@@ -44,68 +48,93 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 # -- 1. cost per scalar -----------------------------------------------------------------
 
 
-def _recorder(path: str, values: list[Any]) -> float:
+def _recorder(path: str, values: list[Any]) -> None:
     rec = Recorder(path)
     log = rec.log
-    t = time.perf_counter()
     for i, v in enumerate(values):
         log(i, train_loss=v)
-    rec.flush()
-    seconds = time.perf_counter() - t
     rec.close()
-    return seconds
 
 
-def _summary_writer(path: str, values: list[Any]) -> float:
+def _recorder_pure(path: str, values: list[Any]) -> None:
+    """The Recorder without its optional orjson fast path (``repr`` spells the values)."""
+    saved, _format._ORJSON = _format._ORJSON, False
+    try:
+        _recorder(path, values)
+    finally:
+        _format._ORJSON = saved
+
+
+def _summary_writer(path: str, values: list[Any]) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     w = SummaryWriter(path)
     add = w.add_scalar
-    t = time.perf_counter()
     for i, v in enumerate(values):
         add("train/loss", v, i)
-    w.flush()
-    seconds = time.perf_counter() - t
     w.close()
-    return seconds
 
 
-def _csv_logger(path: str, values: list[Any]) -> float:
+def _csv_logger(path: str, values: list[Any]) -> None:
     from lightning.pytorch.loggers import CSVLogger
 
     lg = CSVLogger(path, name="bench", version=0)
     log = lg.log_metrics
-    t = time.perf_counter()
     for i, v in enumerate(values):
         log({"train/loss": v}, step=i)
-    lg.save()
-    seconds = time.perf_counter() - t
     lg.finalize("success")
-    return seconds
 
 
+OURS = "diagnose Recorder"
+PEER = "SummaryWriter.add_scalar"
 #: Each logger used as its documentation shows, with its default flush settings; the
-#: timed part is the logging calls plus the final flush to disk (setup and close are not).
-LOGGERS: dict[str, Callable[[str, list[Any]], float]] = {
-    "diagnose Recorder": _recorder,
-    "SummaryWriter.add_scalar": _summary_writer,
+#: timed part is the whole life of the logger: construct, log every value, close.
+LOGGERS: dict[str, Callable[[str, list[Any]], None]] = {
+    OURS: _recorder,
+    "diagnose Recorder, pure (no orjson)": _recorder_pure,
+    PEER: _summary_writer,
     "Lightning CSVLogger": _csv_logger,
 }
+KINDS = ("float", "0-dim tensor")
 
 
-def per_scalar(n: int, repeats: int) -> dict[tuple[str, str], float]:
-    """Best-of-``repeats`` microseconds per scalar for each (logger, input kind)."""
+def per_scalar(n: int, repeats: int) -> dict[tuple[str, str], list[float]]:
+    """Microseconds per scalar for each (logger, input kind), one entry per repeat.
+
+    Every repeat runs every logger once on the same values, in rotating order, so the
+    ratio of one repeat compares loggers that met the same load.
+    """
     floats = [1.0 / (i + 3) for i in range(n)]
     tensors = [torch.tensor(v) for v in floats]
-    best: dict[tuple[str, str], float] = {}
+    out: dict[tuple[str, str], list[float]] = {}
+    names = list(LOGGERS)
     with tempfile.TemporaryDirectory() as tmp:
+        for name in names:  # warm up: imports and first-call costs are not per scalar
+            LOGGERS[name](os.path.join(tmp, f"warm-{name}"), floats[:100])
         for r in range(repeats):
             for kind, values in (("float", floats), ("0-dim tensor", tensors)):
-                for name, run in LOGGERS.items():
-                    us = run(os.path.join(tmp, f"{r}-{kind}-{name}"), values) / n * 1e6
-                    key = (name, kind)
-                    best[key] = min(best.get(key, us), us)
-    return best
+                order = names[r % len(names):] + names[: r % len(names)]
+                for name in order:
+                    gc.collect()
+                    t = time.perf_counter()
+                    LOGGERS[name](os.path.join(tmp, f"{r}-{kind}-{name}"), values)
+                    us = (time.perf_counter() - t) / n * 1e6
+                    out.setdefault((name, kind), []).append(us)
+    return out
+
+
+def fixed_costs(repeats: int) -> dict[str, list[float]]:
+    """Milliseconds of the Recorder's per-run fixed costs: construct, and close of an empty run."""
+    out: dict[str, list[float]] = {"construct": [], "close": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(repeats):
+            t = time.perf_counter()
+            rec = Recorder(os.path.join(tmp, str(r)))
+            t1 = time.perf_counter()
+            rec.close()
+            out["construct"].append((t1 - t) * 1e3)
+            out["close"].append((time.perf_counter() - t1) * 1e3)
+    return out
 
 
 # -- 2. training-loop overhead ------------------------------------------------------------
@@ -213,38 +242,58 @@ def machine() -> str:
     import lightning
     import tensorboard
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, nproc={os.cpu_count()}, load average {load:.1f} at start; "
+    return (f"{cpu}, nproc={os.cpu_count()}; "
             f"Python {platform.python_version()}, torch {torch.__version__}, "
             f"tensorboard {tensorboard.__version__}, lightning {lightning.__version__}")
 
 
-def report(scalar: dict[tuple[str, str], float], loop: dict[str, tuple[float, float]], steps: int,
-           n: int, repeats: int, host: str) -> str:
-    ours = "diagnose Recorder"
+
+
+def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[float]],
+           loop: dict[str, tuple[float, float]] | None, steps: int, n: int, repeats: int,
+           host: str, loads: tuple[float, float]) -> str:
     lines = [
         "## Recorder",
         "",
-        f"`python bench/recorder.py` on {dt.date.today().isoformat()}; {host}. CPU only "
-        "(no GPU was lent to this session, so the CUDA sync check and a GPU run were not made).",
-        f"Best of {repeats} interleaved repeats. On this shared 2-core VM the numbers move by "
-        "up to ±30% from run to run, SummaryWriter's (a background writer thread) the most.",
+        f"`python bench/recorder.py` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"commit {commit()}; {host}. **Shared machine**: 2 cores used by several other "
+        f"agents' jobs at the same time; load average {loads[0]:.1f} at start, "
+        f"{loads[1]:.1f} at the end. CPU only (no GPU was lent: `bench/gpu_recorder.py`, "
+        "item 5, was not run).",
         "",
-        f"**Cost per logged scalar** (log + flush to disk, {n:,} scalars, defaults of each "
-        "logger), microseconds:",
+        f"**Cost per logged scalar**: the logger's whole life (construct, log {n:,} values "
+        "as `train/loss` at steps 0.., close), each logger with its defaults, divided by "
+        f"{n:,}; µs, min / median / max over {repeats} repeats. Every repeat runs every "
+        "logger on the same values in rotating order, so a ratio below compares two "
+        "loggers that met the same load; one warm-up run each before.",
         "",
         "| logger | float | 0-dim tensor |",
         "|---|---:|---:|",
     ]
     for name in LOGGERS:
-        f, t = scalar[name, "float"], scalar[name, "0-dim tensor"]
-        lines.append(f"| {name} | {f:.2f} | {t:.2f} |")
-    lines += ["", "Recorder is cheaper by:", ""]
+        lines.append(f"| {name} | {mmm(scalar[name, 'float'])} "
+                     f"| {mmm(scalar[name, '0-dim tensor'])} |")
+    lines += ["", "SummaryWriter's cost over the Recorder's, each repeat's own ratio "
+                  "(min / median / max):", ""]
+    targets = {"float": 40, "0-dim tensor": 25}
     for name in LOGGERS:
-        if name != ours:
-            f = scalar[name, "float"] / scalar[ours, "float"]
-            t = scalar[name, "0-dim tensor"] / scalar[ours, "0-dim tensor"]
-            lines.append(f"- vs {name}: {f:.1f}x (float), {t:.1f}x (0-dim tensor)")
+        if name == PEER:
+            continue
+        parts = []
+        for kind in KINDS:
+            ratios = [p / o for p, o in zip(scalar[PEER, kind], scalar[name, kind])]
+            target = f" (target {targets[kind]}x)" if name == OURS else ""
+            parts.append(f"{kind} {mmm(ratios, '{:.1f}x')}{target}")
+        lines.append(f"- {name}: " + "; ".join(parts))
+    lines += [
+        "",
+        f"Fixed costs inside those figures, per run, ms (min / median / max of {repeats}): "
+        f"construct {mmm(fixed['construct'], '{:.1f}')}, close {mmm(fixed['close'], '{:.1f}')} "
+        "(close: two `fsync`s, of the log and of `run.json`; construct: one `fsync` of "
+        "`run.json`; `git status` runs in the background and is read at close).",
+    ]
+    if loop is None:
+        return "\n".join(lines) + "\n"
     base = loop["loop alone"][0]
     lines += [
         "",
@@ -284,16 +333,20 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes; do not write RESULTS.md")
     ap.add_argument("--steps", type=int, default=20_000)
-    ap.add_argument("--scalars", type=int, default=20_000)
+    ap.add_argument("--scalars", type=int, default=50_000)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-loop", action="store_true", help="skip the training-loop part")
     args = ap.parse_args(argv)
     if args.quick:
         args.steps, args.scalars, args.repeats = 2_000, 2_000, 1
     torch.set_num_threads(1)
     host = machine()
+    load0 = os.getloadavg()[0]
     scalar = per_scalar(args.scalars, args.repeats)
-    loop = loop_overhead(args.steps)
-    section = report(scalar, loop, args.steps, args.scalars, args.repeats, host)
+    fixed = fixed_costs(max(3, args.repeats))
+    loop = None if args.no_loop else loop_overhead(args.steps)
+    section = report(scalar, fixed, loop, args.steps, args.scalars, args.repeats, host,
+                     (load0, os.getloadavg()[0]))
     print(section)
     if not args.quick:
         update_results(section)

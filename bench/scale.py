@@ -35,6 +35,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -45,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from _figures import commit, mmm  # bench/ is on the path: run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -385,19 +388,44 @@ print(rc, dt, u.ru_maxrss, u.ru_utime + u.ru_stime)
 """
 
 
-def measure(paths: list[Path], jobs: int, out_json: Path, extra: list[str] = ()) -> dict:
-    """Run ``diagnose check`` in a fresh process: seconds, peak RSS (MB), runs, findings."""
+def measure(paths: list[Path], jobs: int, out_json: Path, extra: list[str] = (),
+            repeat: int = 1, code: Path | None = None) -> dict:
+    """Run ``diagnose check`` in a fresh process ``repeat`` times: seconds, CPU seconds and
+    peak RSS (MB) of each, the number of runs and findings, and a digest of the findings.
+
+    ``code``: the checkout whose ``diagnose`` runs (default: this one), so the findings of
+    two versions can be compared on the same runs (``--baseline``).
+    """
     cmd = [sys.executable, "-c", "from diagnose.cli import main; main()", "check", "-q",
            "--jobs", str(jobs), "--format",
            "json", "-o", str(out_json), "--fail-on", "never", *extra, *map(str, paths)]
-    res = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True,
-                         check=True)
-    rc, seconds, rss_kb, cpu = res.stdout.split()
-    if int(rc) not in (0, 1):
-        raise SystemExit(f"diagnose check failed ({rc}): {' '.join(cmd)}")
+    env = dict(os.environ, PYTHONPATH=str(code or ROOT))
+    out: dict[str, Any] = {"seconds": [], "cpu": [], "peak_mb": [], "load": []}
+    for _ in range(repeat):
+        out["load"].append(os.getloadavg()[0])
+        res = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True,
+                             text=True, check=True, env=env)
+        rc, seconds, rss_kb, cpu = res.stdout.split()
+        if int(rc) not in (0, 1):
+            raise SystemExit(f"diagnose check failed ({rc}): {' '.join(cmd)}")
+        out["seconds"].append(float(seconds))
+        out["cpu"].append(float(cpu))
+        out["peak_mb"].append(int(rss_kb) / 1024)
     report = json.loads(out_json.read_text(encoding="utf-8"))
-    return {"seconds": float(seconds), "cpu": float(cpu), "peak_mb": int(rss_kb) / 1024,
-            "runs": len(report.get("runs", [])), "findings": len(report.get("findings", []))}
+    out.update(runs=len(report.get("runs", [])), findings=len(report.get("findings", [])),
+               digest=findings_digest(report))
+    return out
+
+
+def findings_digest(report: dict) -> str:
+    """A short hash of the report's findings (rule, run, message, steps), order-free."""
+    import hashlib
+
+    keys = sorted(json.dumps([f.get("rule"), f.get("run"), f.get("runs"), f.get("message"),
+                              f.get("steps")], sort_keys=True, default=str)
+                  for f in report.get("findings", []))
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
+
 
 
 def exponent(sizes: list[float], seconds: list[float]) -> float:
@@ -415,9 +443,7 @@ def machine() -> str:
             cpu = m.group(1).strip()
     except OSError:
         pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, nproc={os.cpu_count()}, load average {load:.1f} at start; "
-            f"Python {platform.python_version()}, numpy {np.__version__}")
+    return (f"{cpu}, nproc={os.cpu_count()}; Python {platform.python_version()}, numpy {np.__version__}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -429,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long", default="1e6,1e7,1e8", help="steps of the single long runs")
     ap.add_argument("--jobs", type=int, default=2, help="--jobs given to diagnose check")
     ap.add_argument("--formats", default="native,tensorboard")
+    ap.add_argument("--repeat", type=int, default=3, help="checks per figure (min/median/max)")
+    ap.add_argument("--baseline", type=Path,
+                    help="another checkout (e.g. ../main): its findings on the same runs must be "
+                         "identical to this one's (checked once per figure)")
     ap.add_argument("--results", type=Path, help="write the Scale section of this Markdown file")
     ap.add_argument("--verify-tb", action="store_true", help="compare our event bytes with torch's")
     args = ap.parse_args(argv)
@@ -436,30 +466,42 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(float(x)) for x in args.sizes.split(",") if x]
     longs = [int(float(x)) for x in args.long.split(",") if x]
     gen_jobs = os.cpu_count() or 1
-    started = _dt.date.today().isoformat()
+    started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     where = machine()
     tb_note = verify_tb(args.out) if args.verify_tb else None
+
+    def compare(r: dict, paths: list[Path], jobs: int, name: str) -> None:
+        if args.baseline is None:
+            return
+        b = measure(paths, jobs, args.out / f"baseline-{name}.json", code=args.baseline)
+        r["baseline"] = b["digest"]
+        if b["digest"] != r["digest"] or b["findings"] != r["findings"]:
+            raise SystemExit(f"{name}: findings differ from {args.baseline} "
+                             f"({r['findings']} vs {b['findings']})")
 
     rows: list[tuple[str, int, dict]] = []
     for fmt in [f for f in args.formats.split(",") if f]:
         parts = generate(args.out, fmt, args.steps, gen_jobs)
         for n in sizes:
             k = next(i for i, (_, c) in enumerate(PARTS) if sum(x for _, x in PARTS[:i + 1]) >= n)
-            r = measure(parts[:k + 1], args.jobs, args.out / f"report-{fmt}-{n}.json")
+            r = measure(parts[:k + 1], args.jobs, args.out / f"report-{fmt}-{n}.json",
+                        repeat=args.repeat)
             if r["runs"] != n:
                 raise SystemExit(f"{fmt} N={n}: the report has {r['runs']} runs")
+            compare(r, parts[:k + 1], args.jobs, f"{fmt}-{n}")
             rows.append((fmt, n, r))
-            print(f"{fmt:12} N={n:>6,}  {r['seconds']:7.2f} s  cpu {r['cpu']:7.2f} s  "
-                  f"{r['peak_mb']:7.0f} MB  {r['findings']:,} findings", file=sys.stderr)
+            print(f"{fmt:12} N={n:>6,}  {mmm(r['seconds'])} s  {mmm(r['peak_mb'], '{:.0f}')} MB  "
+                  f"{r['findings']:,} findings {r['digest']}", file=sys.stderr)
     long_rows: list[tuple[int, dict]] = []
     for n in longs:
         d = generate_long(args.out, n, gen_jobs)
-        r = measure([d], 1, args.out / f"report-long-{n}.json")
+        r = measure([d], 1, args.out / f"report-long-{n}.json", repeat=args.repeat)
+        compare(r, [d], 1, f"long-{n}")
         size = (d / "metrics.jsonl").stat().st_size
         r["file_mb"] = size / 1e6
         long_rows.append((n, r))
-        print(f"long {n:>12,} steps  {r['seconds']:7.2f} s  cpu {r['cpu']:7.2f} s  "
-              f"{r['peak_mb']:7.0f} MB", file=sys.stderr)
+        print(f"long {n:>12,} steps  {mmm(r['seconds'])} s  {mmm(r['peak_mb'], '{:.0f}')} MB "
+              f"{r['findings']:,} findings {r['digest']}", file=sys.stderr)
 
     text = section(started, where, args, rows, long_rows, tb_note)
     print(text)
@@ -471,39 +513,56 @@ def main(argv: list[str] | None = None) -> int:
 def section(date: str, where: str, args: Any, rows: list, long_rows: list, tb_note: str | None
             ) -> str:
     lines = ["## Scale", "",
-             f"`python bench/scale.py` on {date}; {where}. `diagnose check -q --jobs {args.jobs} "
+             f"`python bench/scale.py` on {date}, commit {commit()}; {where}. **Shared machine**: "
+             "2 cores used by several other agents' jobs at the same time (the load average at "
+             f"the start of each check is given). `diagnose check -q --jobs {args.jobs} "
              f"--format json` in a fresh process each time (import, discovery, reading, every rule, "
-             f"the report); peak memory is the largest resident set of the process or a worker.",
+             f"the report); peak memory is the largest resident set of the process or a worker. "
+             f"Each figure: min / median / max over {args.repeat} checks. \"findings\" is a hash "
+             "of every finding (rule, run, message, steps)"
+             + (f"; the same check run with the code of `{args.baseline}` gave the same hash "
+                "(identical findings)" if args.baseline else "") + ".",
              ""]
     if rows:
         lines += [f"**Many runs** of {args.steps:,} steps (train loss/accuracy and learning rate "
                   f"every step, validation {load_templates()[0].n_val}-ish times), "
                   f"sweeps of {len(LRS)} learning rates x {len(SEEDS)} seeds:", "",
-                  "| format | runs | seconds | CPU seconds | runs/s | peak MB | findings |",
+                  "| format | runs | seconds | CPU seconds | peak MB | load | findings |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for fmt, n, r in rows:
-            lines.append(f"| {fmt} | {n:,} | {r['seconds']:.2f} | {r['cpu']:.2f} | "
-                         f"{n / r['seconds']:,.0f} | {r['peak_mb']:.0f} | {r['findings']:,} |")
+            lines.append(f"| {fmt} | {n:,} | {mmm(r['seconds'])} | {mmm(r['cpu'])} | "
+                         f"{mmm(r['peak_mb'], '{:.0f}')} | {mmm(r['load'], '{:.1f}')} | "
+                         f"{r['findings']:,} `{r['digest']}` |")
         lines.append("")
         for fmt in dict.fromkeys(f for f, _, _ in rows):
-            pts = [(n, r["seconds"]) for f, n, r in rows if f == fmt]
+            pts = [(n, min(r["seconds"])) for f, n, r in rows if f == fmt]
             if len(pts) >= 2:
                 lines.append(f"- {fmt}: time grows as N^{exponent(*zip(*pts)):.2f} "
-                             f"(fit over N = {', '.join(f'{n:,}' for n, _ in pts)}).")
+                             f"(fit over N = {', '.join(f'{n:,}' for n, _ in pts)}, fastest check).")
         lines.append("")
     if long_rows:
         lines += ["**One long run** (native; train loss every step, validation every 1,000 steps; "
                   "`--jobs 1`):", "",
-                  "| steps | file MB | seconds | CPU seconds | peak MB |", "|---:|---:|---:|---:|---:|"]
+                  "| steps | file MB | seconds | CPU seconds | peak MB | bytes per step (peak) "
+                  "| load | findings |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for n, r in long_rows:
-            lines.append(f"| {n:,} | {r['file_mb']:,.0f} | {r['seconds']:.2f} | {r['cpu']:.2f} | "
-                         f"{r['peak_mb']:,.0f} |")
+            lines.append(f"| {n:,} | {r['file_mb']:,.0f} | {mmm(r['seconds'])} | {mmm(r['cpu'])} | "
+                         f"{mmm(r['peak_mb'], '{:,.0f}')} | "
+                         f"{mmm([m * 2**20 / n for m in r['peak_mb']], '{:.0f}')} | "
+                         f"{mmm(r['load'], '{:.1f}')} | {r['findings']:,} `{r['digest']}` |")
         if len(long_rows) >= 2:
-            lines += ["", f"- time grows as steps^{exponent(*zip(*[(n, r['seconds']) for n, r in long_rows])):.2f}."]
+            pts = [(n, min(r["seconds"])) for n, r in long_rows]
+            mem = [(n, statistics.median(r["peak_mb"])) for n, r in long_rows]
+            slope = (mem[-1][1] - mem[0][1]) * 2**20 / (mem[-1][0] - mem[0][0])
+            lines += ["", f"- time grows as steps^{exponent(*zip(*pts)):.2f} (fastest check); "
+                          f"peak memory grows by {slope:.0f} bytes per added step (medians, "
+                          f"{mem[0][0]:,} to {mem[-1][0]:,} steps)."]
         lines.append("")
     if tb_note:
         lines += [f"TensorBoard files: {tb_note}.", ""]
     return "\n".join(lines)
+
+
 
 
 def write_section(path: Path, text: str) -> None:

@@ -311,3 +311,24 @@ def test_read_file_buffers_and_sub_blocks(monkeypatch, threads: int, block_bytes
         assert got_vals == [bits(x) for x in vals.tolist()]
     bad = data.replace(b'"step": 250,', b'"step": 250.5,')
     assert nf.read_file(io.BytesIO(bad), block_bytes=block_bytes, threads=threads) is None
+
+
+# -- the optional orjson loader (the ``fast`` extra) -----------------------------------------
+
+@SETTINGS
+@given(st.lists(tokens, min_size=1, max_size=20))
+def test_orjson_reads_every_number_as_json_loads_or_refuses(toks: list[str]) -> None:
+    """Whole small logs go through orjson when installed: it must agree with json.loads
+    to the bit, or raise so that the careful reader takes the file."""
+    orjson = pytest.importorskip("orjson")
+    text = ("[" + ",".join('{"step": %d, "x": %s}' % (i, t) for i, t in enumerate(toks)) + "]")
+    want = json.loads(text)
+    try:
+        got = orjson.loads(text.encode())
+    except orjson.JSONDecodeError:
+        return
+    for g, w in zip(got, want):
+        # ints of 64 bits or more come back as floats, which the reader makes of every
+        # value anyway (and a step that is not an int sends the file to the careful reader)
+        assert type(g["x"]) is type(w["x"]) or (type(w["x"]) is int and abs(w["x"]) >= 1 << 63)
+        assert bits(float(g["x"])) == bits(float(w["x"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import shutil
@@ -133,18 +134,27 @@ def test_mixed_records_come_back_as_logged(tmp_path_factory, records, flush_ever
         assert meta["results"]["best_val_metric"] == min(finite_val)
 
 
-def test_both_writers_produce_the_same_lines(tmp_path):
-    """The one-format-call writer and the value-by-value writer agree line for line."""
+class _Queued(torch.Tensor):
+    """A tensor subclass: it takes log()'s general path, which queues tensors for the flush."""
+
+
+@pytest.mark.parametrize("queued", [False, True])
+def test_both_writers_produce_the_same_lines(tmp_path, queued):
+    """The one-format-call writer and the value-by-value writer agree line for line,
+    with CPU tensors read in log() and with tensors queued for the flush (as on a GPU)."""
     rec = Recorder(tmp_path / "run", flush_every=10**6, flush_secs=1e9)
+    wrap = (lambda t: t.as_subclass(_Queued)) if queued else (lambda t: t)
     w = torch.tensor(2.0, requires_grad=True)
     for step in range(40):
-        values = {"train_loss": w * (1.0 / (step + 1)), "lr": 0.1, "count": step}
+        values = {"train_loss": wrap(w * (1.0 / (step + 1))), "lr": 0.1, "count": step}
         if step % 7 == 0:
-            values.update(val_loss=torch.tensor(step / 3), val_acc=0.5 + step / 100)
+            values.update(val_loss=wrap(torch.tensor(step / 3)), val_acc=0.5 + step / 100)
         rec.log(step, values)
     steps, walls, pending = rec._steps, rec._walls, rec._pending
-    converted = rec._convert()
-    fast = rec._format_fast(steps, walls, [dict(v) for v in pending], list(converted))
+    assert (len(rec._tensors) > 2) is queued  # the first record's tensors are always queued
+    converted = rec._convert() if rec._tensors else None
+    fast = rec._format_fast(steps, walls, [dict(v) for v in pending],
+                            None if converted is None else list(converted))
     each = rec._format_each(steps, walls, pending, converted)
     rec._steps, rec._walls, rec._pending = [], [], []
     rec.close()
@@ -376,3 +386,56 @@ def test_importing_the_recorder_does_not_import_torch():
     code = "import sys, diagnose.record, diagnose; diagnose.Recorder; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("orjson") is None, reason="orjson (the fast extra) absent")
+def test_orjson_and_repr_spell_the_same_numbers(tmp_path, monkeypatch):
+    """The optional orjson path writes numbers every JSON reader reads back as repr's."""
+    from diagnose.record import _format
+
+    rng = np.random.default_rng(5)
+    vals = [*(rng.standard_normal(500) * 10.0 ** rng.integers(-30, 30, 500)).tolist(),
+            0.0, -0.0, 1e-5, 1e16, 5e-324, 1.7976931348623157e308, 3, -7, 2**62]
+    fast, pure = _format.value_texts(vals), _format.value_texts(vals, fast=False)
+    assert pure == list(map(repr, vals))
+    assert [json.loads(t) for t in fast] == [json.loads(t) for t in pure]
+    assert [type(json.loads(t)) for t in fast] == [type(v) for v in vals]
+    assert _format.value_texts([2**70]) is None  # beyond orjson's ints: the slow path writes it
+    runs = {}
+    for name, orjson_fn in (("fast", _format._ORJSON), ("pure", False)):
+        monkeypatch.setattr(_format, "_ORJSON", orjson_fn)
+        with Recorder(tmp_path / name) as rec:
+            for step, v in enumerate(vals):
+                rec.log(step, train_loss=v, val_acc=torch.tensor(v, dtype=torch.float64))
+        runs[name] = diagnose.load(tmp_path / name)
+    for metric in ("train/loss", "val/acc"):
+        (s1, v1), (s2, v2) = runs["fast"].arrays(metric), runs["pure"].arrays(metric)
+        assert s1.tolist() == s2.tolist() == list(range(len(vals)))
+        assert v1.tobytes() == v2.tobytes()
+
+
+def test_wall_texts_match_the_value_by_value_writer(tmp_path):
+    from diagnose.record._format import wall_texts
+
+    rng = np.random.default_rng(2)
+    walls = sorted((1.7e9 + rng.random(300) * 10).tolist()) + [1.7e9 + 0.0005, 1.7e9 + 0.0015]
+    rec = Recorder(tmp_path / "run", flush_every=10**6, flush_secs=1e9)
+    each = rec._format_each(list(range(len(walls))), walls, [{} for _ in walls], None)
+    rec.close()
+    assert [json.loads(line)["wall_time"] for line in each.splitlines()] == [
+        float(t) for t in wall_texts(walls)]
+
+
+def test_a_cpu_tensor_is_recorded_as_it_was_when_logged(tmp_path):
+    """CPU tensors are read in log(): a running total updated in place keeps each value."""
+    acc = torch.zeros(())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "modified in place" warning either
+        with Recorder(tmp_path / "run") as rec:
+            for step in range(5):
+                acc += 1.0
+                rec.log(step, train_loss=acc, count=torch.tensor(step), flag=torch.tensor(True))
+    run = diagnose.load(tmp_path / "run")
+    assert run.arrays("train/loss")[1].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert run.arrays("count")[1].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert run.arrays("flag")[1].tolist() == [1.0] * 5

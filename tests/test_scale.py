@@ -8,6 +8,7 @@ import io
 import json
 import math
 import random
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -149,9 +150,11 @@ def test_every_reader_path_gives_the_same_run(case: str, tmp_path: Path, monkeyp
     monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 0)
     slow = _line_by_line(d, monkeypatch)
     fast = native.read(d)[0]
-    monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 1 << 40)  # the one-json.loads path
-    mid = native.read(d)[0]
-    for got in (fast, mid):
+    monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 1 << 40)  # the one-loads path
+    mid = native.read(d)[0]  # by orjson when installed
+    monkeypatch.setattr(native, "_ORJSON_LOADS", False)
+    plain = native.read(d)[0]  # by json.loads
+    for got in (fast, mid, plain):
         assert got.metric_names == slow.metric_names
         for m in slow.metric_names:
             (sa, va), (sb, vb) = got.arrays(m), slow.arrays(m)
@@ -349,3 +352,29 @@ def test_rolling_median_of_a_very_long_run_does_not_recurse_forever() -> None:
     got = rolling_median(v, 9)  # blocks of one point: the level is an exact median of 5
     assert got.shape == v.shape and np.isfinite(got).all()
     assert abs(float(np.median(got)) - 0.5) < 0.05
+
+
+@pytest.mark.parametrize("sub_bytes", [1500, 1 << 20])
+def test_column_reader_over_many_blocks_gives_the_line_readers_run(
+        sub_bytes: int, tmp_path: Path, monkeypatch) -> None:
+    """Blocks compacted as parsed (rows dropped for keys on every line of a block) and joined
+    piece by piece: keys on every line, on some lines, and in some blocks only."""
+    lines = _body(3000).splitlines(keepends=True)
+    for i in range(0, 3000, 7):  # wall_time missing here and there
+        lines[i] = re.sub(r', "wall_time": [0-9.]+', "", lines[i])
+    for i in range(0, 3000, 100):  # an epoch now and then
+        lines[i] = lines[i].replace("}\n", ', "epoch": %d}\n' % (i // 100))
+    for i in range(2000, 2200):  # a metric in a few blocks only
+        lines[i] = lines[i].replace("}\n", ', "grad_norm": %r}\n' % (i / 7))
+    d = _write(tmp_path / "run", "".join(lines))
+    monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 0)
+    monkeypatch.setattr(_native_fast, "SUB_BYTES", sub_bytes)
+    slow = _line_by_line(d, monkeypatch)
+    got = native.read(d)[0]
+    assert got.metric_names == slow.metric_names and "grad_norm" in got.metric_names
+    for m in slow.metric_names:
+        (sa, va), (sb, vb) = got.arrays(m), slow.arrays(m)
+        assert np.array_equal(sa, sb) and np.array_equal(va, vb, equal_nan=True)
+    a = got.metrics.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)
+    b = slow.metrics.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)
+    assert a.equals(b)

@@ -41,7 +41,7 @@ from typing import BinaryIO
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["BLOCK_BYTES", "Parsed", "parse_block", "parse_numbers", "read_file"]
+__all__ = ["BLOCK_BYTES", "Parsed", "compact", "parse_block", "parse_numbers", "read_file"]
 
 #: Bytes read at once (into one of a few buffers that are reused: fresh memory costs a
 #: page fault per 4 KiB) and parsed by one thread.
@@ -67,18 +67,20 @@ class Parsed:
 
     n_lines: int
     step: np.ndarray  # int64, one per line
-    #: key -> (line indices, values), keys in order of first appearance (``step`` excluded)
-    fields: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: key -> (line indices, values), keys in order of first appearance (``step`` excluded);
+    #: after :func:`compact`, None for the line indices of a key on every line
+    fields: dict[str, tuple[np.ndarray | None, np.ndarray]] = field(default_factory=dict)
 
 
-def read_file(f: BinaryIO, block_bytes: int = BLOCK_BYTES, threads: int | None = None
-              ) -> tuple[list[Parsed], bytes] | None:
+def read_file(f: BinaryIO, block_bytes: int = BLOCK_BYTES, threads: int | None = None,
+              compact: bool = False) -> tuple[list[Parsed], bytes] | None:
     """Every complete line of an open ``metrics.jsonl``, block by block, and the bytes after
     the last newline (a line still being written); None when not the strict layout.
 
     The file is read ``block_bytes`` at a time into a few reused buffers (fresh memory
     costs a page fault per 4 KiB) and each is parsed ``SUB_BYTES`` of whole lines at a
     time; long files by a few threads (numpy releases the GIL for the array work).
+    ``compact=True`` passes each block through :func:`compact` as it is parsed.
     """
     threads = threads if threads is not None else min(2, os.cpu_count() or 1)
     block_bytes = max(block_bytes, 1)
@@ -117,7 +119,7 @@ def read_file(f: BinaryIO, block_bytes: int = BLOCK_BYTES, threads: int | None =
             if cut == 0:
                 continue
             if threads < 2:
-                parsed = _parse_lines(buf, cut)
+                parsed = _parse_lines(buf, cut, compact)
                 if parsed is None:
                     return None
                 out.extend(parsed)
@@ -125,7 +127,7 @@ def read_file(f: BinaryIO, block_bytes: int = BLOCK_BYTES, threads: int | None =
             if pool is None:
                 pool = ThreadPoolExecutor(threads)
                 bufs += [bytearray(block_bytes) for _ in range(threads)]
-            pending.append(pool.submit(_parse_lines, buf, cut))
+            pending.append(pool.submit(_parse_lines, buf, cut, compact))
             i += 1  # the next buffer is free: at most `threads` blocks are pending
             while len(pending) > threads:
                 parsed = pending.popleft().result()
@@ -145,8 +147,21 @@ def read_file(f: BinaryIO, block_bytes: int = BLOCK_BYTES, threads: int | None =
     return out, rest
 
 
-def _parse_lines(data: bytes | bytearray, n: int) -> list[Parsed] | None:
-    """The complete lines ``data[:n]``, ``SUB_BYTES`` at a time."""
+def compact(p: Parsed) -> Parsed:
+    """The block holding only its own columns: 8 bytes per line per column, nothing more.
+
+    A parsed block's fields are views of arrays holding every field of the block (rows
+    and values of all keys), so keeping one field keeps them all alive. Here each field's
+    values are copied out, and its rows too, except where the key is on every line of the
+    block: then the rows are None (``0 .. n_lines - 1``).
+    """
+    p.fields = {k: (None if len(rows) == p.n_lines else rows.copy(), vals.copy())
+                for k, (rows, vals) in p.fields.items()}
+    return p
+
+
+def _parse_lines(data: bytes | bytearray, n: int, small: bool = False) -> list[Parsed] | None:
+    """The complete lines ``data[:n]``, ``SUB_BYTES`` at a time (each :func:`compact` if ``small``)."""
     out = []
     view = memoryview(data)
     s = 0
@@ -157,7 +172,7 @@ def _parse_lines(data: bytes | bytearray, n: int) -> list[Parsed] | None:
         parsed = _parse_padded(b"".join((_ZFRONT, view[s:e], _ZPAD)), e - s)
         if parsed is None:
             return None
-        out.append(parsed)
+        out.append(compact(parsed) if small else parsed)
         s = e
     return out
 

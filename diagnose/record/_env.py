@@ -14,7 +14,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["git_version", "machine_env", "now_iso", "peak_memory", "process_rank"]
+__all__ = ["GitProbe", "git_version", "machine_env", "now_iso", "peak_memory", "process_rank"]
 
 
 def now_iso() -> str:
@@ -22,28 +22,55 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def git_version(cwd: str | None = None) -> tuple[str, bool] | None:
-    """``(commit, dirty)`` when ``cwd`` is inside a git work tree; None otherwise.
+class GitProbe:
+    """``git status`` started now and read later: the commit and dirty flag without waiting.
 
-    Tracked files only decide "dirty": untracked outputs (logs, checkpoints) would
-    otherwise mark every training run dirty.
+    One ``git status --porcelain=v2 --branch --untracked-files=no`` gives both the
+    commit (``# branch.oid``) and whether a tracked file changed (any entry line); it
+    fails outside a work tree. Tracked files only decide "dirty": untracked outputs
+    (logs, checkpoints) would otherwise mark every training run dirty.
     """
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(
-                ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return out.stdout.strip() if out.returncode == 0 else None
 
-    if git("rev-parse", "--is-inside-work-tree") != "true":
-        return None
-    commit = git("rev-parse", "HEAD")
-    if not commit:
-        return None  # a repository without commits
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return commit, bool(status)
+    def __init__(self, cwd: str | None = None) -> None:
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+                cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL)
+        except OSError:
+            self._proc = None
+
+    def done(self) -> bool:
+        """Whether git has finished (reading the result will not wait)."""
+        return self._proc is None or self._proc.poll() is not None
+
+    def result(self) -> tuple[str, bool] | None:
+        """``(commit, dirty)``, or None outside a work tree / without commits / without git."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.SubprocessError:
+            proc.kill()
+            proc.communicate()
+            return None
+        if proc.returncode != 0:
+            return None
+        commit, dirty = None, False
+        for line in out.decode("utf-8", "replace").splitlines():
+            if line.startswith("# branch.oid "):
+                commit = line[len("# branch.oid "):].strip()
+            elif line and not line.startswith("#"):
+                dirty = True
+        if not commit or commit == "(initial)":
+            return None  # a repository without commits
+        return commit, dirty
+
+
+def git_version(cwd: str | None = None) -> tuple[str, bool] | None:
+    """``(commit, dirty)`` when ``cwd`` is inside a git work tree; None otherwise."""
+    return GitProbe(cwd).result()
 
 
 def process_rank() -> int:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import math
 import operator
-from itertools import accumulate, chain, compress, count, repeat
+from itertools import accumulate, chain, compress, count, islice, repeat
 from typing import Any
+
+import numpy as np
 
 from ..readers import native
 from ..run import canonical_name, infer_mode
 from ._tensors import to_floats
 
-__all__ = ["RecordFormatter"]
+__all__ = ["RecordFormatter", "value_texts", "wall_texts"]
 
 #: Keys the log format reserves; a metric may not use them.
 _RESERVED = {"step", "wall_time"}
@@ -47,10 +49,12 @@ class RecordFormatter:
                      converted: list[float | None] | None) -> str | None:
         """The records as ``metrics.jsonl`` text in one ``%`` operation; None for the slow path.
 
-        Records with the same keys share a template (``{"step": %d, "wall_time": %.3f,
-        "train/loss": %r}``): the chunk's format string is the templates joined, its
-        arguments every record's step, wall time and values in order, so the per-record
-        work happens in C. Anything unusual (a name that cannot be written, a NaN or ±inf,
+        Records with the same keys share a template (``{"step": %d, "wall_time": %s,
+        "train/loss": %s}``): the chunk's format string is the templates joined, its
+        arguments every record's step, wall-time text and value texts in order, so the
+        per-record work happens in C. The values are spelled all at once by
+        :func:`value_texts` (orjson when installed, else ``repr``), the wall times by
+        :func:`wall_texts`. Anything unusual (a name that cannot be written, a NaN or ±inf,
         an int beyond the float range, a tensor that did not convert, live checks that
         must see each value) goes to :meth:`_format_each`, which handles every case.
         """
@@ -67,34 +71,48 @@ class RecordFormatter:
                 return None
         except TypeError:
             return None
-        args = list(chain.from_iterable(map(chain, zip(steps, walls), map(dict.values, pending))))
+        vals = list(chain.from_iterable(map(dict.values, pending)))
         if converted is not None:
             if None in converted:
                 return None
             # the queued tensors' places: the Nones, found by iterators in C
-            at = list(compress(count(), map(operator.is_, args, repeat(None))))
+            at = list(compress(count(), map(operator.is_, vals, repeat(None))))
             if len(at) != len(converted):
                 return None
             for i, v in zip(at, converted):
-                args[i] = v
+                vals[i] = v
         try:
-            total = sum(args)
+            total = sum(vals)
         except (OverflowError, TypeError):
             return None
         if total - total != 0.0:  # a NaN or ±inf somewhere: written as strings, one by one
+            return None
+        texts = value_texts(vals)
+        if texts is None:
             return None
         slots = self._best_slots
         if slots and not slots.keys().isdisjoint(shapes):
             starts = list(accumulate(map(len, shapes), initial=0))
             for r, shape in enumerate(shapes):
                 for j, key in slots.get(shape, ()):
-                    self._track_best(key, args[starts[r] + 2 * r + 2 + j], steps[r])
+                    self._track_best(key, vals[starts[r] + j], steps[r])
+        n, k = len(shapes), len(shapes[0])
+        if shapes.count(shapes[0]) == n:  # one shape: the arguments fall into place by slices
+            args: list[Any] = [None] * (n * (k + 2))
+            args[0::k + 2] = steps
+            args[1::k + 2] = wall_texts(walls)
+            for j in range(k):
+                args[2 + j::k + 2] = texts[j::k]
+        else:
+            it = iter(texts)
+            args = list(chain.from_iterable(map(
+                chain, zip(steps, wall_texts(walls)), map(islice, repeat(it), map(len, shapes)))))
         return fmt % tuple(args)
 
     def _add_template(self, shape: tuple[Any, ...]) -> None:
         """The ``%`` template for records with these keys (None if one is not written)."""
         keys = self._keys
-        parts = ['{"step": %d, "wall_time": %.3f']
+        parts = ['{"step": %d, "wall_time": %s']
         best = []
         for j, name in enumerate(shape):
             key = keys.get(name)
@@ -103,7 +121,7 @@ class RecordFormatter:
             if not key:
                 self._templates[shape] = None
                 return
-            parts.append(key.replace("%", "%%") + "%r")
+            parts.append(key.replace("%", "%%") + "%s")
             if key in _BEST_KEYS:
                 best.append((j, key))
         parts.append("}\n")
@@ -122,7 +140,7 @@ class RecordFormatter:
         put = out.append
         last_ms, head = -1, ""
         for step, wall, values in zip(steps, walls, pending):
-            ms = int(wall * 1000.0 + 0.5)
+            ms = math.floor(wall * 1000.0 + 0.5)
             if ms != last_ms:  # records logged within one millisecond share the text
                 last_ms, head = ms, ', "wall_time": %d.%03d' % divmod(ms, 1000)
             put('{"step": %d%s' % (step, head))
@@ -180,6 +198,48 @@ class RecordFormatter:
             best[0] != "val/loss" and name == "val/loss"
         ):
             self._best = (name, v, step)
+
+
+def wall_texts(walls: list[float]) -> list[str]:
+    """Each wall time as JSON text in milliseconds (``1795766640.513``); equal ones share a string.
+
+    Records logged within one millisecond (a fast loop logs hundreds) are spelled once.
+    Rounds as the value-by-value writer does (half up), so both write the same text.
+    """
+    ms = np.floor(np.array(walls, dtype=np.float64) * 1000.0 + 0.5)
+    uniq, where = np.unique(ms, return_inverse=True)
+    spelled = ["%d.%03d" % divmod(m, 1000) for m in uniq.astype(np.int64).tolist()]
+    return list(map(spelled.__getitem__, where.ravel().tolist()))
+
+
+#: ``orjson.dumps`` once it has been looked for; False when orjson is not installed.
+_ORJSON: Any = None
+
+
+def value_texts(vals: list[float | int], fast: bool | None = None) -> list[str] | None:
+    """Finite floats and ints as JSON number texts, in order; None when orjson refuses one.
+
+    With orjson (the ``fast`` extra) the whole list is spelled in one C call (shortest
+    round-trip form, ``1e-5`` where ``repr`` writes ``1e-05``: the same number to every
+    JSON reader); without it, ``repr`` of each. ``fast=False`` forces ``repr`` (tests
+    compare the two).
+    """
+    global _ORJSON
+    if fast is None or fast:
+        if _ORJSON is None:
+            try:
+                import orjson
+            except ImportError:
+                _ORJSON = False
+            else:
+                _ORJSON = orjson.dumps
+        if _ORJSON is not False and vals:
+            try:
+                text = _ORJSON(vals)
+            except (TypeError, ValueError):  # orjson.JSONEncodeError: an int over 64 bits
+                return None
+            return text[1:-1].decode("ascii").split(",")
+    return list(map(repr, vals))
 
 
 def _int_value(v: int) -> float:

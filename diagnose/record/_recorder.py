@@ -3,8 +3,10 @@
 Design, in the order it matters:
 
 - ``log()`` is a list append: values are kept as given (Python numbers, or detached
-  0-dim tensors on any device) and nothing is converted, so logging a CUDA loss never
+  0-dim tensors on a device) and nothing is converted, so logging a CUDA loss never
   synchronises the device. Conversion happens at flush, one batched transfer per device.
+  A CPU tensor has no device to wait for: its value is read in ``log()`` (cheaper than
+  queueing it, and it is the value as of the call).
 - A flush formats its records in one ``%`` operation (a template per set of names), so
   the per-value work happens in C; NaN/±inf and other rare cases take a value-by-value
   path that writes the same lines.
@@ -36,7 +38,7 @@ from . import _env
 from ._format import RecordFormatter
 from ._live import LiveChecker
 from ._sink import RecordSink
-from ._tensors import global_grad_norm, tensor_type
+from ._tensors import global_grad_norm, host_only, tensor_type
 
 __all__ = ["DEFAULT_FLUSH_EVERY", "DEFAULT_FLUSH_SECS", "Recorder"]
 
@@ -89,6 +91,10 @@ class Recorder(RecordSink, RecordFormatter):
     that goes NaN/inf stops at the first check after it does (an all-finite blow-up
     must hold at two checks in a row).
     """
+
+    #: No accelerator in this process (set with the first tensor logged): every tensor is
+    #: on the CPU, and ``log()`` reads it at once without asking where it lives.
+    _host_only = False
 
     def __init__(
         self,
@@ -201,9 +207,16 @@ class Recorder(RecordSink, RecordFormatter):
             if c is float or c is int:
                 continue
             if c is self._tensor_cls:
-                # The common tensor case, inline: queue it as it is (never keeping the
-                # autograd graph alive); no conversion, no sync. The record keeps None in
-                # its place, the queue's next value when it is written.
+                if self._host_only or v.is_cpu:
+                    # On the CPU there is no device to wait for: read the value now (it is
+                    # then the value as of this call, whatever happens to the tensor later)
+                    x = _read_now(v)
+                    if x is not None:
+                        values[k] = x
+                        continue
+                # Otherwise queue it as it is (never keeping the autograd graph alive); no
+                # conversion, no sync. The record keeps None in its place, the queue's next
+                # value when it is written.
                 if v.requires_grad:
                     v = v.detach()
                 self._tensors.append(v)
@@ -283,6 +296,8 @@ class Recorder(RecordSink, RecordFormatter):
         if not self._write(text.encode("utf-8"), n):
             return
         self.records_flushed += n
+        if self._git is not None and self._git.done():
+            self._write_meta()  # the commit, in run.json before the run ends
 
 
     def close(self, status: str = "finished", error: str | None = None) -> None:
@@ -421,6 +436,7 @@ class Recorder(RecordSink, RecordFormatter):
         tensor = self._tensor_cls
         if tensor is None:
             tensor = self._tensor_cls = tensor_type()
+            self._host_only = host_only()
         queue, versions = self._tensors, self._versions
         others: list[str] = []
         for k, v in values.items():
@@ -428,6 +444,11 @@ class Recorder(RecordSink, RecordFormatter):
             if c is float or c is int:
                 continue
             if tensor is not None and isinstance(v, tensor):
+                if c is tensor and (self._host_only or v.is_cpu):
+                    x = _read_now(v)  # as in log(): no device to wait for
+                    if x is not None:
+                        values[k] = x
+                        continue
                 if v.requires_grad:
                     v = v.detach()  # never keep the autograd graph alive
                 queue.append(v)
@@ -583,6 +604,16 @@ class Recorder(RecordSink, RecordFormatter):
 
     def _ignore(self, *args: Any, **kwargs: Any) -> None:
         """``log`` of a recorder on a rank that does not write."""
+
+
+def _read_now(v: Any) -> float | None:
+    """A CPU tensor's one real value as a float; None when it is not that (queued then)."""
+    try:
+        x = v.item()
+    except Exception:  # noqa: BLE001 - not one value, or a meta tensor
+        return None
+    c = x.__class__
+    return x if c is float else float(x) if c is int or c is bool else None
 
 
 def _plain(v: Any) -> bool:

@@ -41,16 +41,27 @@ class RecordSink:
     def _capture_identity(self) -> None:
         self.env.update(_env.machine_env())
         self.env["start_time"] = _env.now_iso()
-        git = _env.git_version()
-        if git is not None:
-            commit, dirty = git
-            self.identity.setdefault("code_version", commit + ("-dirty" if dirty else ""))
-            self.env["git_commit"], self.env["git_dirty"] = commit, dirty
+        self._git = _env.GitProbe()  # read when done: construction does not wait for git
         if "seed" in self.params:
             self.identity.setdefault("seed", self.params["seed"])
         torch = sys.modules.get("torch")
         if torch is not None:
             self.identity.setdefault("seed", int(torch.initial_seed()))
+
+    #: The pending ``git status`` of this run's code (None once read).
+    _git: Any = None
+
+    def _take_git(self, wait: bool) -> None:
+        """Put the commit and dirty flag into identity/env once git has answered."""
+        probe = self._git
+        if probe is None or not (wait or probe.done()):
+            return
+        self._git = None
+        git = probe.result()
+        if git is not None:
+            commit, dirty = git
+            self.identity.setdefault("code_version", commit + ("-dirty" if dirty else ""))
+            self.env["git_commit"], self.env["git_dirty"] = commit, dirty
 
     def _open(self, resume: bool, overwrite: bool) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -154,6 +165,7 @@ class RecordSink:
         self.env["resumed"] = True
 
     def _meta(self) -> dict[str, Any]:
+        self._take_git(wait=self.status != "running")
         meta: dict[str, Any] = {"format": native.FORMAT_TAG, "version": 1}
         if self.identity.get("experiment_id"):
             meta["id"] = str(self.identity["experiment_id"])

@@ -1,8 +1,8 @@
 """Tensor handling for the Recorder: batched device-to-host conversion and the grad norm.
 
-Every function here runs either at flush time or inside autograd; none is on the
-``log()`` hot path, and none synchronises a device except the one batched transfer
-per device in :func:`to_floats`.
+Every function here runs either at flush time, once per recorder, or inside autograd;
+none is on the ``log()`` hot path, and none synchronises a device except the one
+batched transfer per device in :func:`to_floats`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import operator
 import sys
 from typing import Any, Iterable
 
-__all__ = ["global_grad_norm", "tensor_type", "to_floats"]
+__all__ = ["global_grad_norm", "host_only", "tensor_type", "to_floats"]
 
 _IS_CPU = operator.attrgetter("is_cpu")
 
@@ -20,6 +20,24 @@ def tensor_type() -> type | None:
     """``torch.Tensor`` if the training script has imported torch, else None (never imports it)."""
     torch = sys.modules.get("torch")
     return getattr(torch, "Tensor", None) if torch is not None else None
+
+
+def host_only() -> bool:
+    """Whether this process has no accelerator, so that every tensor lives on the CPU.
+
+    Asks torch's accelerator API (CUDA, XPU, MPS, ...) once; with torch_xla loaded the
+    answer is no (XLA tensors are not announced there). Never initialises a device.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or "torch_xla" in sys.modules:
+        return False
+    acc = getattr(torch, "accelerator", None)
+    try:
+        if acc is not None and hasattr(acc, "is_available"):
+            return not acc.is_available()
+        return not torch.cuda.is_available()
+    except Exception:  # noqa: BLE001 - an odd build: ask each tensor instead
+        return False
 
 
 def to_floats(tensors: list[Any]) -> list[float | None]:
