@@ -107,6 +107,11 @@ def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
     return _ALIASES.get(_normalise(name), name)
 
 
+def _encodable(name: str) -> str:
+    """``name`` with lone surrogates spelled as ``\\udXXX`` (a name from a damaged log)."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def tidy_metrics(rows: Any = None, **columns: Iterable[Any]) -> "pd.DataFrame":
     """Build the canonical tidy metrics frame with the right dtypes.
 
@@ -115,7 +120,11 @@ def tidy_metrics(rows: Any = None, **columns: Iterable[Any]) -> "pd.DataFrame":
     """
     import pandas as pd
 
-    df = pd.DataFrame(rows if rows is not None else columns)
+    try:
+        df = pd.DataFrame(rows if rows is not None else columns)
+    except UnicodeEncodeError:  # a lone surrogate in a name, and pandas stores str as UTF-8
+        df = pd.DataFrame(rows if rows is not None else columns, dtype=object)
+        df["metric"] = [_encodable(str(m)) for m in df["metric"]]
     if df.empty and "step" not in df.columns:
         df = pd.DataFrame({"step": [], "metric": [], "value": []})
     out = pd.DataFrame(
