@@ -43,6 +43,11 @@ spike_count       count     isolated upward spikes of the train loss that came b
 spike_max_ratio   ratio     largest spike over the local median level
 spike_first_step  step      step of the first spike
 spike_last_step   step      step of the last spike
+val_spike_count   count     validation evaluations that jumped far above the evaluations before and came back
+val_spike_max_ratio ratio   largest validation spike over the median of the evaluations before it
+val_spike_first_step step   step of the first validation spike
+val_spike_last_step step    step of the last validation spike
+val_spike_story   text      the largest validation spike in logged values: level before, top, the next evaluation
 oscillation       ratio     total variation of the smoothed train loss over its range (1 = monotone)
 val_points        count     finite points of the validation loss
 val_first         loss      first smoothed validation loss
