@@ -34,12 +34,10 @@ from ._registry import (
 from ._series import (
     MIN_POINTS_HALVES,
     MIN_POINTS_SHAPE,
-    MIN_POINTS_SPIKES,
     decel_ratio,
     level_drop,
     mann_kendall_z,
     rel_change,
-    rolling_median,
     safe_ratio,
     smooth,
     theil_sen_drop,
@@ -319,78 +317,6 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     else:
         out["blowup_note"] = ""
     return out
-
-
-@feature("spike_count", "spike_max_ratio", "spike_first_step", "spike_last_step",
-         params=("spike_z", "spike_min_ratio", "spike_recover_share", "spike_min_height",
-                 "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
-def spikes(ctx: RunContext) -> dict[str, Value]:
-    """Isolated upward spikes of the train loss that come back down.
-
-    A point is a spike when it is far above the local rolling median, both relatively
-    (``spike_min_ratio``) and against the run's own noise (robust z above ``spike_z``,
-    MAD-scaled), and tall on the run's own scale (``spike_min_height`` of the first
-    loss, or of ln K when that is larger: a classifier's scale is chance level); it counts only if the loss afterwards falls back at least
-    ``spike_recover_share`` of the way to its earlier level. Consecutive spike points
-    form one event.
-    """
-    s, v = ctx.finite(TRAIN)
-    n = len(v)
-    if n < MIN_POINTS_SPIKES:
-        return {"spike_count": 0}
-    w = max(5, window(n, 0.02, lo=5, hi=201))
-    med = rolling_median(v, w)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = v / med  # how far above its local level each point is (reused below)
-    positive = bool((v > 0).all())  # then every median is positive too
-    if positive:
-        # multiplicative noise: judge in log space, so early (large) and late (small)
-        # losses are held to the same standard
-        resid = np.log(q)
-    else:
-        resid = (v - med) / max(float(np.abs(med).max()), 1e-12)
-    # noise is judged locally (a wide rolling MAD): late, memorising phases are noisier
-    # in relative terms than the start, and one global scale would flag their wiggles
-    wide = min(n if n % 2 else n - 1, 5 * w + (5 * w + 1) % 2)
-    mad = rolling_median(np.abs(resid), wide) * 1.4826
-    scale = np.maximum(mad, 1e-9)
-    ratio = q if positive else np.where(med > 0, q, np.inf)
-    min_ratio = ctx.param("spike_min_ratio")
-    cand = (resid / scale > ctx.param("spike_z")) & (ratio > min_ratio)
-    # a spike jumps up from where the loss just was: the steep fall at the start of
-    # training (first points far above the later level) is not one
-    k = max(3, w // 4)
-    cand[:k] = False
-    if cand.any():
-        idx = np.flatnonzero(cand)
-        before = np.array([np.median(v[i - k:i]) for i in idx])
-        cand[idx[v[idx] < min_ratio * before]] = False
-    if not cand.any():
-        return {"spike_count": 0}
-    idx = np.flatnonzero(cand)
-    events = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
-    kept, max_ratio = [], 0.0
-    min_height = ctx.param("spike_min_height") * (run_scale(ctx) or 0.0)
-    share = ctx.param("spike_recover_share")
-    for ev in events:
-        a, b = int(ev[0]), int(ev[-1])
-        level = float(np.median(v[max(0, a - k):a]))
-        top = float(np.max(v[a: b + 1]))
-        after = v[b + 1: b + 1 + w]
-        if len(after) == 0 or float(np.median(after)) - level > (1 - share) * (top - level):
-            continue  # did not come back: that is divergence, not a spike
-        if top - level < min_height:
-            continue  # small on the run's own scale: noise at any ratio
-        kept.append((a, b))
-        max_ratio = max(max_ratio, float(np.max(ratio[a: b + 1])))
-    if not kept:
-        return {"spike_count": 0}
-    return {
-        "spike_count": len(kept),
-        "spike_max_ratio": max_ratio,
-        "spike_first_step": int(s[kept[0][0]]),
-        "spike_last_step": int(s[kept[-1][1]]),
-    }
 
 
 @feature("oscillation")
