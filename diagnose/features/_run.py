@@ -177,14 +177,30 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 k_acc = min(fitting, key=lambda kk: abs(loss / math.log(kk) - 1))
             elif near and (z is None or abs(z) < ctx.param("chance_acc_trend_z")):
                 k_acc = min(near, key=lambda kk: abs(a * kk - 1))
-    k = k_cfg or k_acc
+    k_loss = None
+    val = _median_tail(ctx, VAL)
+    if k_cfg is None and k_acc is None and len(acc) == 0 and val and val > 0:
+        # no config and no accuracy: the loss alone names K only when train and validation
+        # both sit within a tight tolerance of the same ln K (few runs settle there by chance)
+        try:
+            kk = max(2, int(round(math.exp(val))))
+        except OverflowError:  # a regression loss in the thousands: no ln K anywhere near
+            kk = None
+        tail = _median_tail(ctx, TRAIN)
+        if kk and all(x is not None and abs(x / math.log(kk) - 1) <= ctx.param("chance_loss_only_tol")
+               for x in (val, tail)):
+            k_loss = kk
+    k = k_cfg or k_acc or k_loss
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
         k = k_acc
         note = (f"; the config says {k_cfg} classes, but validation accuracy "
                 f"{float(np.median(acc)):.3g} and loss {loss:.4g} are those of uniform "
                 f"predictions over {k_acc} classes (ln {k_acc} = {math.log(k_acc):.4g})")
     source = (f" (K = {k} read off the validation accuracy, {float(np.median(acc)):.3g} ~ 1/{k}: "
-              "no number of classes was recorded)") if k and not k_cfg else ""
+              "no number of classes was recorded)") if k_acc and not k_cfg else ""
+    if k_loss:
+        source = (f" (K = {k} read off the loss: train and validation both sit at ln {k}; no number "
+                  "of classes or accuracy was recorded)")
     out = {"k": k, "k_config": k_cfg, "k_acc": k_acc, "note": note, "source": source}
     ctx._cache[key] = out
     return out
@@ -206,7 +222,7 @@ def run_scale(ctx: RunContext) -> float | None:
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
          params=("growth_ratio", "max_init_ratio", "chance_acc_tol", "chance_loss_tol",
-                 "chance_acc_trend_z"))
+                 "chance_acc_trend_z", "chance_loss_only_tol"))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in every metric (all points, never sampled) and where they start.
 
@@ -256,7 +272,7 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance",
          "blowup_note", "blowup_story",
-         params=("blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
+         params=("blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
 
@@ -335,7 +351,7 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
          "val_last", "val_rise", "val_rise_of_drop", "val_rise_of_scale", "val_improvement",
          "val_last_step",
          "val_evals_after_best", "val_trend_after_best", "train_drop_after_best",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
+         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def validation_curve(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss and its step, and how far the curve rose afterwards.
 
@@ -380,7 +396,7 @@ def validation_curve(ctx: RunContext) -> dict[str, Value]:
 
 @feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
          "train_at_val_end", "train_at_val_best", "gap_first_step",
-         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
+         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def loss_gap(ctx: RunContext) -> dict[str, Value]:
     """Validation minus train loss at the end (the final model) and at the best validation step.
 
@@ -475,7 +491,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",
          "chance_dev", "chance_dev_val", "chance_note", "k_note",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
+         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     """Train/validation loss against ln(K), the cross-entropy of uniform predictions over K classes.
 

@@ -17,7 +17,7 @@ __all__: list[str] = []
 
 @feature("spike_count", "spike_max_ratio", "spike_first_step", "spike_last_step",
          params=("spike_z", "spike_min_ratio", "spike_recover_share", "spike_min_height",
-                 "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
+                 "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def spikes(ctx: RunContext) -> dict[str, Value]:
     """Isolated upward spikes of the train loss that come back down.
 
@@ -94,7 +94,7 @@ _BEFORE = 3
 @feature("val_spike_count", "val_spike_max_ratio", "val_spike_first_step", "val_spike_last_step",
          "val_spike_story",
          params=("val_spike_ratio", "spike_recover_share", "spike_min_height", "chance_acc_tol",
-                 "chance_loss_tol", "chance_acc_trend_z"))
+                 "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def val_spikes(ctx: RunContext) -> dict[str, Value]:
     """Evaluations whose validation loss jumps to ``val_spike_ratio`` times the median of the
     evaluations just before, rises by at least ``spike_min_height`` of the run's validation
