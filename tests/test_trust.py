@@ -339,3 +339,14 @@ def test_case12_a_configured_feature_threshold_changes_the_verdict():
     report = check(FIX / "spikes-recover", config=cfg)
     assert "loss_spikes" not in patterns(report)
     assert "loss_spikes" in patterns(check(FIX / "spikes-recover"))
+
+
+def test_nan_in_a_quantity_no_rule_judges_is_not_a_nonfinite_error():
+    """A public Lightning TensorBoard log whose ``avg_val_projected_errors`` holds NaN while
+    the loss curves are finite: DG201 spoke of a numerical fault in training."""
+    path = ROOT / "bench" / "real-runs" / "tb-macchinine-long"
+    run = diagnose.load_all(path)[0]
+    _, other = run.arrays("avg_val_projected_errors")
+    assert not np.isfinite(other).all()
+    assert all(np.isfinite(run.arrays(m)[1]).all() for m in ("train/loss", "val/loss"))
+    assert "nonfinite" not in patterns(check(path))

@@ -94,6 +94,7 @@ class RunContext:
 # run features
 # ---------------------------------------------------------------------------------------
 TRAIN, VAL = "train/loss", "val/loss"
+JUDGED = (TRAIN, VAL, "train/acc", "val/acc")  # the curves the rules judge
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
          "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
@@ -224,7 +225,9 @@ def run_scale(ctx: RunContext) -> float | None:
          params=("growth_ratio", "max_init_ratio", "chance_acc_tol", "chance_loss_tol",
                  "chance_acc_trend_z", "chance_loss_only_tol"))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
-    """Count NaN/±inf in every metric (all points, never sampled) and where they start.
+    """Count NaN/±inf in the metrics the rules judge (loss, accuracy: all points, never
+    sampled) and where they start; a NaN in some other logged quantity (a projected error,
+    a grad norm under a loss scaler) says nothing about training.
 
     The loss "grew first" when it climbed above ``growth_ratio`` times where it started, or
     when the growth was hidden inside the first logging window: its first logged value was
@@ -233,6 +236,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """
     total, first_step, first_metric = 0, None, None
     for name in ctx.run.metric_names:
+        if name not in JUDGED and "loss" not in name.lower():
+            continue
         s, v = ctx.arrays(name)
         bad = ~np.isfinite(v)
         n = int(bad.sum())

@@ -24,7 +24,7 @@ first_step        step      first step of the run
 last_step         step      last step of the run
 steps_run         step      last step minus first step
 decel             ratio     drop in the first half of the steps over the drop in the second (1 = straight line)
-nonfinite         count     NaN/inf values in every metric of the run
+nonfinite         count     NaN/inf values in the loss and accuracy metrics of the run
 nonfinite_train   count     NaN/inf values in the train loss
 first_nonfinite_step step   first step with a NaN/inf value in any metric
 nonfinite_metric  text      the metric with the first NaN/inf value
