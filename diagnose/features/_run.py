@@ -41,6 +41,7 @@ from ._series import (
     safe_ratio,
     smooth,
     theil_sen_drop,
+    trend_decel,
     value_at,
     window,
 )
@@ -98,7 +99,7 @@ JUDGED = (TRAIN, VAL, "train/acc", "val/acc")  # the curves the rules judge
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
          "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
-         "last_step", "steps_run", "decel")
+         "last_step", "steps_run", "decel", "trend_decel")
 def train_curve(ctx: RunContext) -> dict[str, Value]:
     """Where the train loss starts and ends (logged and smoothed), how much it fell, and its trend.
 
@@ -126,6 +127,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
         "train_trend_drop": theil_sen_drop(ctx.finite(TRAIN)[0], raw),
         "train_level_drop": level_drop(raw),
         "decel": decel_ratio(s, v),
+        "trend_decel": trend_decel(*ctx.finite(TRAIN)),
         "first_step": first,
         "last_step": last,
         "steps_run": last - first,

@@ -24,6 +24,7 @@ first_step        step      first step of the run
 last_step         step      last step of the run
 steps_run         step      last step minus first step
 decel             ratio     drop in the first half of the steps over the drop in the second (1 = straight line)
+trend_decel       ratio     Theil-Sen slope of the first half of the raw train loss over that of the second half (about 1 = steady fall)
 nonfinite         count     NaN/inf values in the loss and accuracy metrics of the run
 nonfinite_train   count     NaN/inf values in the train loss
 first_nonfinite_step step   first step with a NaN/inf value in any metric
