@@ -465,3 +465,17 @@ def test_reading_never_imports_heavy_libraries() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_keras_history_csv_without_an_epoch_column_is_one_run_of_epochs() -> None:
+    """A public Keras log written as ``pd.DataFrame(history.history).to_csv(index=False)``:
+    header ``accuracy,loss,val_accuracy,val_loss``, no epoch column (was read as no run)."""
+    path = ROOT / "bench" / "real-runs" / "drowsiness-cnn" / "training_log.csv"
+    lines = path.read_text().splitlines()
+    assert "epoch" not in lines[0].lower().split(",")
+    runs = diagnose.load_all(path.parent)
+    assert len(runs) == 1
+    steps, vals = runs[0].arrays("val/loss")
+    assert steps.tolist() == list(range(len(lines) - 1))
+    col = lines[0].split(",").index("val_loss")
+    assert vals.tolist() == [float(line.split(",")[col]) for line in lines[1:]]

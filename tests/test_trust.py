@@ -339,3 +339,26 @@ def test_case12_a_configured_feature_threshold_changes_the_verdict():
     report = check(FIX / "spikes-recover", config=cfg)
     assert "loss_spikes" not in patterns(report)
     assert "loss_spikes" in patterns(check(FIX / "spikes-recover"))
+
+
+def test_nan_in_a_quantity_no_rule_judges_is_not_a_nonfinite_error():
+    """A public Lightning TensorBoard log whose ``avg_val_projected_errors`` holds NaN while
+    the loss curves are finite: DG201 spoke of a numerical fault in training."""
+    path = ROOT / "bench" / "real-runs" / "tb-macchinine-long"
+    run = diagnose.load_all(path)[0]
+    _, other = run.arrays("avg_val_projected_errors")
+    assert not np.isfinite(other).all()
+    assert all(np.isfinite(run.arrays(m)[1]).all() for m in ("train/loss", "val/loss"))
+    assert "nonfinite" not in patterns(check(path))
+
+
+def test_a_spike_in_the_validation_loss_is_found_and_a_smooth_one_is_not():
+    """Case 8 for validation: a public Keras log whose val_loss jumps 1.44 -> 7.42 -> 1.29
+    over three epochs got "All checks passed" (the spike detector read the train loss only)."""
+    path = ROOT / "bench" / "real-runs" / "k-emotion-detection-resnet"
+    run = diagnose.load_all(path)[0]
+    _, v = run.arrays("val/loss")
+    assert v[1] > 2 * v[0] and v[2] < v[0]  # the jump and the return, from the log itself
+    report = check(path)
+    assert "loss_spikes" in patterns(report)
+    assert any(f.rule == "DG207" for f in report.findings)

@@ -34,15 +34,14 @@ from ._registry import (
 from ._series import (
     MIN_POINTS_HALVES,
     MIN_POINTS_SHAPE,
-    MIN_POINTS_SPIKES,
     decel_ratio,
     level_drop,
     mann_kendall_z,
     rel_change,
-    rolling_median,
     safe_ratio,
     smooth,
     theil_sen_drop,
+    trend_decel,
     value_at,
     window,
 )
@@ -96,10 +95,11 @@ class RunContext:
 # run features
 # ---------------------------------------------------------------------------------------
 TRAIN, VAL = "train/loss", "val/loss"
+JUDGED = (TRAIN, VAL, "train/acc", "val/acc")  # the curves the rules judge
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
          "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
-         "last_step", "steps_run", "decel")
+         "last_step", "steps_run", "decel", "trend_decel")
 def train_curve(ctx: RunContext) -> dict[str, Value]:
     """Where the train loss starts and ends (logged and smoothed), how much it fell, and its trend.
 
@@ -127,6 +127,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
         "train_trend_drop": theil_sen_drop(ctx.finite(TRAIN)[0], raw),
         "train_level_drop": level_drop(raw),
         "decel": decel_ratio(s, v),
+        "trend_decel": trend_decel(*ctx.finite(TRAIN)),
         "first_step": first,
         "last_step": last,
         "steps_run": last - first,
@@ -179,14 +180,30 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 k_acc = min(fitting, key=lambda kk: abs(loss / math.log(kk) - 1))
             elif near and (z is None or abs(z) < ctx.param("chance_acc_trend_z")):
                 k_acc = min(near, key=lambda kk: abs(a * kk - 1))
-    k = k_cfg or k_acc
+    k_loss = None
+    val = _median_tail(ctx, VAL)
+    if k_cfg is None and k_acc is None and len(acc) == 0 and val and val > 0:
+        # no config and no accuracy: the loss alone names K only when train and validation
+        # both sit within a tight tolerance of the same ln K (few runs settle there by chance)
+        try:
+            kk = max(2, int(round(math.exp(val))))
+        except OverflowError:  # a regression loss in the thousands: no ln K anywhere near
+            kk = None
+        tail = _median_tail(ctx, TRAIN)
+        if kk and all(x is not None and abs(x / math.log(kk) - 1) <= ctx.param("chance_loss_only_tol")
+               for x in (val, tail)):
+            k_loss = kk
+    k = k_cfg or k_acc or k_loss
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
         k = k_acc
         note = (f"; the config says {k_cfg} classes, but validation accuracy "
                 f"{float(np.median(acc)):.3g} and loss {loss:.4g} are those of uniform "
                 f"predictions over {k_acc} classes (ln {k_acc} = {math.log(k_acc):.4g})")
     source = (f" (K = {k} read off the validation accuracy, {float(np.median(acc)):.3g} ~ 1/{k}: "
-              "no number of classes was recorded)") if k and not k_cfg else ""
+              "no number of classes was recorded)") if k_acc and not k_cfg else ""
+    if k_loss:
+        source = (f" (K = {k} read off the loss: train and validation both sit at ln {k}; no number "
+                  "of classes or accuracy was recorded)")
     out = {"k": k, "k_config": k_cfg, "k_acc": k_acc, "note": note, "source": source}
     ctx._cache[key] = out
     return out
@@ -208,9 +225,11 @@ def run_scale(ctx: RunContext) -> float | None:
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
          params=("growth_ratio", "max_init_ratio", "chance_acc_tol", "chance_loss_tol",
-                 "chance_acc_trend_z"))
+                 "chance_acc_trend_z", "chance_loss_only_tol"))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
-    """Count NaN/±inf in every metric (all points, never sampled) and where they start.
+    """Count NaN/±inf in the metrics the rules judge (loss, accuracy: all points, never
+    sampled) and where they start; a NaN in some other logged quantity (a projected error,
+    a grad norm under a loss scaler) says nothing about training.
 
     The loss "grew first" when it climbed above ``growth_ratio`` times where it started, or
     when the growth was hidden inside the first logging window: its first logged value was
@@ -219,6 +238,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """
     total, first_step, first_metric = 0, None, None
     for name in ctx.run.metric_names:
+        if name not in JUDGED and "loss" not in name.lower():
+            continue
         s, v = ctx.arrays(name)
         bad = ~np.isfinite(v)
         n = int(bad.sum())
@@ -258,7 +279,7 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance",
          "blowup_note", "blowup_story",
-         params=("blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
+         params=("blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
 
@@ -321,78 +342,6 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
-@feature("spike_count", "spike_max_ratio", "spike_first_step", "spike_last_step",
-         params=("spike_z", "spike_min_ratio", "spike_recover_share", "spike_min_height",
-                 "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
-def spikes(ctx: RunContext) -> dict[str, Value]:
-    """Isolated upward spikes of the train loss that come back down.
-
-    A point is a spike when it is far above the local rolling median, both relatively
-    (``spike_min_ratio``) and against the run's own noise (robust z above ``spike_z``,
-    MAD-scaled), and tall on the run's own scale (``spike_min_height`` of the first
-    loss, or of ln K when that is larger: a classifier's scale is chance level); it counts only if the loss afterwards falls back at least
-    ``spike_recover_share`` of the way to its earlier level. Consecutive spike points
-    form one event.
-    """
-    s, v = ctx.finite(TRAIN)
-    n = len(v)
-    if n < MIN_POINTS_SPIKES:
-        return {"spike_count": 0}
-    w = max(5, window(n, 0.02, lo=5, hi=201))
-    med = rolling_median(v, w)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = v / med  # how far above its local level each point is (reused below)
-    positive = bool((v > 0).all())  # then every median is positive too
-    if positive:
-        # multiplicative noise: judge in log space, so early (large) and late (small)
-        # losses are held to the same standard
-        resid = np.log(q)
-    else:
-        resid = (v - med) / max(float(np.abs(med).max()), 1e-12)
-    # noise is judged locally (a wide rolling MAD): late, memorising phases are noisier
-    # in relative terms than the start, and one global scale would flag their wiggles
-    wide = min(n if n % 2 else n - 1, 5 * w + (5 * w + 1) % 2)
-    mad = rolling_median(np.abs(resid), wide) * 1.4826
-    scale = np.maximum(mad, 1e-9)
-    ratio = q if positive else np.where(med > 0, q, np.inf)
-    min_ratio = ctx.param("spike_min_ratio")
-    cand = (resid / scale > ctx.param("spike_z")) & (ratio > min_ratio)
-    # a spike jumps up from where the loss just was: the steep fall at the start of
-    # training (first points far above the later level) is not one
-    k = max(3, w // 4)
-    cand[:k] = False
-    if cand.any():
-        idx = np.flatnonzero(cand)
-        before = np.array([np.median(v[i - k:i]) for i in idx])
-        cand[idx[v[idx] < min_ratio * before]] = False
-    if not cand.any():
-        return {"spike_count": 0}
-    idx = np.flatnonzero(cand)
-    events = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
-    kept, max_ratio = [], 0.0
-    min_height = ctx.param("spike_min_height") * (run_scale(ctx) or 0.0)
-    share = ctx.param("spike_recover_share")
-    for ev in events:
-        a, b = int(ev[0]), int(ev[-1])
-        level = float(np.median(v[max(0, a - k):a]))
-        top = float(np.max(v[a: b + 1]))
-        after = v[b + 1: b + 1 + w]
-        if len(after) == 0 or float(np.median(after)) - level > (1 - share) * (top - level):
-            continue  # did not come back: that is divergence, not a spike
-        if top - level < min_height:
-            continue  # small on the run's own scale: noise at any ratio
-        kept.append((a, b))
-        max_ratio = max(max_ratio, float(np.max(ratio[a: b + 1])))
-    if not kept:
-        return {"spike_count": 0}
-    return {
-        "spike_count": len(kept),
-        "spike_max_ratio": max_ratio,
-        "spike_first_step": int(s[kept[0][0]]),
-        "spike_last_step": int(s[kept[-1][1]]),
-    }
-
-
 @feature("oscillation")
 def oscillation(ctx: RunContext) -> dict[str, Value]:
     """Total variation of the smoothed train loss over its range: 1 = monotone, large = swinging."""
@@ -409,7 +358,7 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
          "val_last", "val_rise", "val_rise_of_drop", "val_rise_of_scale", "val_improvement",
          "val_last_step",
          "val_evals_after_best", "val_trend_after_best", "train_drop_after_best",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
+         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def validation_curve(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss and its step, and how far the curve rose afterwards.
 
@@ -454,7 +403,7 @@ def validation_curve(ctx: RunContext) -> dict[str, Value]:
 
 @feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
          "train_at_val_end", "train_at_val_best", "gap_first_step",
-         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
+         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def loss_gap(ctx: RunContext) -> dict[str, Value]:
     """Validation minus train loss at the end (the final model) and at the best validation step.
 
@@ -549,7 +498,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",
          "chance_dev", "chance_dev_val", "chance_note", "k_note",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z"))
+         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     """Train/validation loss against ln(K), the cross-entropy of uniform predictions over K classes.
 

@@ -163,6 +163,15 @@ def theil_sen_drop(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | Non
     to the median value: robust to spikes and to where the two end points happen to land."""
     if len(v) < MIN_POINTS_TREND:
         return None
+    slope = _ts_slope(s, v, most)
+    if slope is None:
+        return None
+    level = float(np.median(v))
+    return -slope * float(s[-1] - s[0]) / abs(level) if level else None
+
+
+def _ts_slope(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
+    """The Theil-Sen slope: the median of the pairwise slopes of (at most ``most``) points."""
     idx = _thin(v, most)
     x, y = s[idx].astype(np.float64), v[idx]
     i, j = np.triu_indices(len(x), 1)
@@ -170,9 +179,19 @@ def theil_sen_drop(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | Non
     ok = dx != 0
     if not ok.any():
         return None
-    slope = float(np.median((y[j] - y[i])[ok] / dx[ok]))
-    level = float(np.median(y))
-    return -slope * float(x[-1] - x[0]) / abs(level) if level else None
+    return float(np.median((y[j] - y[i])[ok] / dx[ok]))
+
+
+def trend_decel(s: np.ndarray, v: np.ndarray) -> float | None:
+    """``decel_ratio`` from Theil-Sen slopes of each half of the steps instead of end points:
+    about 1 for a steady fall, large when the second half flattened; robust to noise."""
+    if len(v) < 2 * MIN_POINTS_TREND:
+        return None
+    half = s <= (s[0] + s[-1]) / 2
+    a, b = _ts_slope(s[half], v[half]), _ts_slope(s[~half], v[~half])
+    if a is None or b is None or a >= 0:
+        return None
+    return a / b if b < 0 else 1e12
 
 
 def level_drop(v: np.ndarray) -> float | None:

@@ -24,7 +24,8 @@ first_step        step      first step of the run
 last_step         step      last step of the run
 steps_run         step      last step minus first step
 decel             ratio     drop in the first half of the steps over the drop in the second (1 = straight line)
-nonfinite         count     NaN/inf values in every metric of the run
+trend_decel       ratio     Theil-Sen slope of the first half of the raw train loss over that of the second half (about 1 = steady fall)
+nonfinite         count     NaN/inf values in the loss and accuracy metrics of the run
 nonfinite_train   count     NaN/inf values in the train loss
 first_nonfinite_step step   first step with a NaN/inf value in any metric
 nonfinite_metric  text      the metric with the first NaN/inf value
@@ -43,6 +44,11 @@ spike_count       count     isolated upward spikes of the train loss that came b
 spike_max_ratio   ratio     largest spike over the local median level
 spike_first_step  step      step of the first spike
 spike_last_step   step      step of the last spike
+val_spike_count   count     validation evaluations that jumped far above the evaluations before and came back
+val_spike_max_ratio ratio   largest validation spike over the median of the evaluations before it
+val_spike_first_step step   step of the first validation spike
+val_spike_last_step step    step of the last validation spike
+val_spike_story   text      the largest validation spike in logged values: level before, top, the next evaluation
 oscillation       ratio     total variation of the smoothed train loss over its range (1 = monotone)
 val_points        count     finite points of the validation loss
 val_first         loss      first smoothed validation loss

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..run import Run, canonical_name
 from ._common import dedupe_steps
 
-__all__ = ["EMPTY", "NONFINITE", "finish_metrics", "parse_float", "rename_map"]
+__all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
+           "parse_float", "rename_map"]
+
+#: Cells that mean "no value here" (Keras writes NA, pandas an empty cell); nan/inf are values.
+MISSING = {"", "na", "n/a", "null", "none"}
 
 #: Non-finite spellings writers use: Python/C (``nan``, ``inf``), JSON5/JS (``NaN``,
 #: ``Infinity``), R/Excel-ish (``NA`` is *missing*, not here).
@@ -143,3 +148,27 @@ def _needs_dedupe(codes: np.ndarray, steps: np.ndarray) -> bool:
     c, s = codes[order], steps[order]
     same = c[1:] == c[:-1]
     return bool(np.any(same & (np.diff(s) <= 0)))
+
+
+def json_or_text_float(v: Any) -> float | None:
+    """A value from a tidy record: numbers as they are, missing as NaN, text parsed."""
+    if v is None:
+        return math.nan
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        if v.strip().lower() in MISSING:
+            return math.nan
+        try:
+            return parse_float(v)
+        except ValueError:
+            return None
+    return None
+
+
+def opt_float(v: Any) -> float:
+    """An optional column (epoch, wall time): NaN when absent or not a number."""
+    x = json_or_text_float(v)
+    return math.nan if x is None else x

@@ -29,7 +29,7 @@ import numpy as np
 from .._errors import ReadError
 from ..run import Run
 from ._common import fits_int64
-from ._frame import EMPTY, finish_metrics, parse_float
+from ._frame import EMPTY, MISSING, finish_metrics, json_or_text_float, opt_float, parse_float
 from ._safe_open import first_line as _first_line
 from ._safe_open import read_bytes
 
@@ -39,7 +39,6 @@ SUFFIXES = {".csv", ".tsv", ".jsonl", ".ndjson", ".log", ".txt"}
 STEP_COLUMNS = ("step", "global_step", "iteration", "iter")
 WALL_COLUMNS = ("wall_time", "timestamp")
 RUN_COLUMN = "run"
-MISSING = {"", "na", "n/a", "null", "none"}
 #: File stems that say nothing about the run; the folder name is used instead.
 GENERIC_STEMS = {"metrics", "training", "history", "log", "logs", "train", "results", "progress"}
 
@@ -128,7 +127,13 @@ def detect(path: Path) -> bool:
     cells = header_cells(line)
     if path.suffix.lower() in (".log", ".txt"):
         return bool(cells) and cells[0] == "epoch"  # Keras CSVLogger's default file name
-    return bool(set(cells) & {*STEP_COLUMNS, "epoch"})
+    return bool(set(cells) & {*STEP_COLUMNS, "epoch"}) or _history(cells)
+
+
+def _history(cells: Iterable[str]) -> bool:
+    """A Keras ``History`` written without its index (``pd.DataFrame(h.history).to_csv``):
+    ``loss`` and ``val_loss`` columns, one row per epoch, no epoch column."""
+    return {"loss", "val_loss"} <= {c.strip().lower() for c in cells}
 
 
 def _record_shape(rec: Mapping[str, Any]) -> str | None:
@@ -361,6 +366,10 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         return _tidy_runs(table, aliases)
     step_col = table.col(*STEP_COLUMNS)
     fmt = "csv"
+    if step_col is None and table.col("epoch") is None and _history(table.header):
+        table.header.insert(0, "epoch")  # rows are epochs 0, 1, ...: number them
+        table.rows = [[str(i), *row] for i, row in enumerate(table.rows)]
+        table.notes.append(f"{path}: no epoch column; rows read as epochs 0-{len(table.rows) - 1}")
     if step_col is None:
         step_col = table.col("epoch")
         fmt = "keras" if step_col == 0 else "csv"
@@ -446,7 +455,7 @@ def _tidy_records(
         for r in recs:
             step = _int_cell(str(r["step"])) if not isinstance(r["step"], bool) else None
             name = r["metric"]
-            value = _json_or_text_float(r["value"])
+            value = json_or_text_float(r["value"])
             if step is None or not isinstance(name, str) or not name or value is None:
                 bad.append(r["_line"])
                 continue
@@ -456,8 +465,8 @@ def _tidy_records(
             steps.append(step)
             names.append(name)
             values.append(value)
-            epochs.append(_opt_float(r.get("epoch")))
-            walls.append(_opt_float(r.get("wall_time")))
+            epochs.append(opt_float(r.get("epoch")))
+            walls.append(opt_float(r.get("wall_time")))
         if bad:
             mine.append(f"{path}: {len(bad)} row(s) without a step, metric name or numeric "
                         f"value skipped (first: line {bad[0]})")
@@ -469,30 +478,6 @@ def _tidy_records(
                        epoch=epochs)
         runs.append(run)
     return runs
-
-
-def _json_or_text_float(v: Any) -> float | None:
-    """A value from a tidy record: numbers as they are, missing as NaN, text parsed."""
-    if v is None:
-        return math.nan
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return float(v)
-    if isinstance(v, str):
-        if v.strip().lower() in MISSING:
-            return math.nan
-        try:
-            return parse_float(v)
-        except ValueError:
-            return None
-    return None
-
-
-def _opt_float(v: Any) -> float:
-    """An optional column (epoch, wall time): NaN when absent or not a number."""
-    x = _json_or_text_float(v)
-    return math.nan if x is None else x
 
 
 # -- JSON Lines --------------------------------------------------------------------------------
@@ -570,15 +555,15 @@ def _wide_jsonl(
             no_step.append(line)
             continue
         ekey, wkey = low.get("epoch"), next((low[k] for k in WALL_COLUMNS if k in low), None)
-        epoch = _opt_float(flat.get(ekey))
-        wall = _opt_float(flat.get(wkey))
+        epoch = opt_float(flat.get(ekey))
+        wall = opt_float(flat.get(wkey))
         rkey = low.get(RUN_COLUMN)
         rid = str(flat[rkey]) if rkey and flat[rkey] is not None else ""
         cols = by_run.setdefault(rid, ([], [], [], [], []))
         for k, v in flat.items():
             if k in (skey, ekey, wkey, rkey) or v is None:
                 continue
-            val = _json_or_text_float(v)
+            val = json_or_text_float(v)
             if val is None or (isinstance(v, str) and v.strip().lower() in MISSING):
                 if val is None:
                     text_keys.add(k)
