@@ -31,7 +31,7 @@ from .features.group import MIN_SEEDS, edge_info, longer_budget
 from .grouping import SEED_KEYS, fmt, num, run_seed, sort_key, tuning_stage
 from .run import Run, infer_mode, is_number
 
-__all__ = ["KINDS", "command", "finding_next", "parse_spec", "runs_of", "sweep_next"]
+__all__ = ["KINDS", "command", "finding_next", "parse_spec", "pow2", "runs_of", "sweep_next"]
 
 KINDS = ("rerun", "inspect", "keep_checkpoint", "reselect")
 _SPEC_KEYS = {"kind", "change", "also", "budget", "seeds", "step"}
@@ -209,7 +209,8 @@ def finding_next(spec: Sequence[Mapping[str, Any]], env: Mapping[str, Any],
 # ---------------------------------------------------------------------------------------
 # the decision of a compared set of runs
 # ---------------------------------------------------------------------------------------
-def _pow2(x: float) -> int:
+def pow2(x: float) -> int:
+    """The power of two nearest ``x`` (at least 1): batch sizes people use."""
     return int(2 ** round(math.log2(max(x, 1.0))))
 
 
@@ -273,7 +274,7 @@ def _next_knob(stage: int, ctx: dict[str, Any], seeds: list[Any], what: str) -> 
     keep = ctx["keep"]
     if stage <= 1:
         bs = keep.get("batch_size")
-        vals = ([_pow2(bs / 4), _pow2(bs / 2)] if is_number(bs) and bs >= 4 else [32, 64])
+        vals = ([pow2(bs / 4), pow2(bs / 2)] if is_number(bs) and bs >= 4 else [32, 64])
         return [_entry("rerun", {"batch_size": v}, ctx, what, seeds=seeds) for v in vals]
     if stage == 2:
         n = longer_budget(ctx["steps"]) if ctx["steps"] else None

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .advice import pow2
 from .features import nice, run_summary
 from .features.group import MIN_SEEDS, edge_info, longer_budget, selectable
 from .findings import Finding, Group, jsonable
@@ -57,10 +58,6 @@ def validation_sets(runs: Sequence[Run], by: str) -> list[str]:
 # ---------------------------------------------------------------------------------------
 # the next experiment, by the chapter's order
 # ---------------------------------------------------------------------------------------
-def _pow2(x: float) -> int:
-    return int(2 ** round(math.log2(max(x, 1.0))))
-
-
 def next_knob_text(stage: int, fixed: str, params: Mapping[str, Any], metric: str,
                    budget: int | None) -> str:
     """The experiment for the next knob in the tuning order, everything else fixed."""
@@ -68,7 +65,7 @@ def next_knob_text(stage: int, fixed: str, params: Mapping[str, Any], metric: st
     if stage <= 1:
         bs = params.get("batch_size")
         if is_number(bs) and bs >= 4:
-            a, b = _pow2(bs / 4), _pow2(bs / 2)
+            a, b = pow2(bs / 4), pow2(bs / 2)
             return f"{keep}compare batch_size={a} vs {b} (now {fmt(bs)})."
         return f"{keep}compare batch_size=32 vs 64."
     if stage == 2:
