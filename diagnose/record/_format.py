@@ -179,6 +179,13 @@ class RecordFormatter:
             key = ""
         else:
             canon = canonical_name(name)
+            try:
+                canon.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: no UTF-8 file can hold it
+                spelled = canon.encode("utf-8", "backslashreplace").decode("utf-8")
+                self._problem("name", f"metric name {canon!r} holds a lone surrogate; "
+                                      f"recorded as {spelled!r}")
+                canon = spelled
             if canon in _RESERVED:
                 self._problem(
                     "name", f"metric name {name!r} is reserved by the log; dropped", 1

@@ -104,3 +104,15 @@ def test_a_wandb_step_of_2_7_never_overwrites_step_2(tmp_path: Path) -> None:
     assert got_values[steps.index(2)] == expected["values"][steps.index(2)]
     assert 99.0 not in got_values.tolist()
     assert any("1 history row(s) whose step is not" in w for w in run.warnings), run.warnings
+
+
+def test_a_metric_name_with_a_lone_surrogate_is_written_as_utf8(tmp_path):
+    with pytest.warns(RuntimeWarning, match="lone surrogate"):
+        with Recorder(tmp_path / "run") as rec:
+            for step in range(3):
+                rec.log(step, **{"train_loss": 1.0 / (step + 1), "m\ud800": float(step)})
+    raw = (tmp_path / "run" / "metrics.jsonl").read_bytes()
+    raw.decode("utf-8")  # strict: the file is valid UTF-8
+    run = diagnose.load(tmp_path / "run")
+    assert "m\\ud800" in run.metric_names
+    assert list(run.arrays("m\\ud800")[1]) == [0.0, 1.0, 2.0]
