@@ -138,8 +138,7 @@ def report_cmd(paths, output, title, max_plots, config_path, select, ignore, by,
     report = _checked(paths, config_path, select, ignore, by, mode, group_by)
     bad_input = _input_errors(report, paths, skip_unreadable)
     with _plain_text():
-        text = render(report, "html", title=title, max_plots=max_plots, plots=max_plots > 0,
-                      by=by, mode=mode, group_by=list(group_by) or None)
+        text = render(report, "html", title=title, max_plots=max_plots, plots=max_plots > 0)
     try:
         ensure_parent(output)
         output.write_text(text, encoding="utf-8")

@@ -7,6 +7,7 @@ the CLI and notebooks can all consume the same objects.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,16 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: run id -> the per-run summary the group rules read (sweeps read the same numbers)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    #: set by the pipeline: works out the sweep of these runs (see :meth:`sweep_result`)
+    sweep_source: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+    _sweep: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def sweep_result(self) -> Any:
+        """The sweep of these runs (a ``SweepResult``), worked out once; None when the
+        runs form no group or nothing can work it out (a Report built by hand)."""
+        if self._sweep is None and self.sweep_source is not None:
+            self._sweep = self.sweep_source()
+        return self._sweep
 
     def for_run(self, run_id: str) -> list[Finding]:
         return [f for f in self.findings if f.run == run_id]

@@ -7,6 +7,7 @@ registers them.
 
 from __future__ import annotations
 
+from . import pipeline
 from .findings import Report
 from .report import FORMATS, render
 from .report.html import run_html
@@ -15,6 +16,11 @@ from .run import Run
 from .sweeps import SweepResult
 
 __all__ = ["register"]
+
+
+def _run_html(run: Run) -> str:
+    """A run's plot beside its findings, checked now (the formatter itself checks nothing)."""
+    return run_html(run, pipeline.check([run]).findings)
 
 
 def _report_html(report: Report) -> str:
@@ -33,7 +39,7 @@ def _sweep_text(result: SweepResult) -> str:
 
 def register() -> None:
     """Give Run (its plot beside its findings), Report and SweepResult their displays."""
-    Run._repr_html_ = run_html  # type: ignore[attr-defined]
+    Run._repr_html_ = _run_html  # type: ignore[attr-defined]
     Report._repr_html_ = _report_html  # type: ignore[attr-defined]
     SweepResult._repr_html_ = _sweep_html  # type: ignore[attr-defined]
     SweepResult.__str__ = _sweep_text  # type: ignore[method-assign]

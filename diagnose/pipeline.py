@@ -12,6 +12,7 @@ anything ``fsspec`` knows) are read the same way (see :mod:`diagnose.readers`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sys
@@ -368,7 +369,18 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
                                    by=cfg.by, at=cfg.at)
                 )
     report.findings.sort(key=lambda f: f.sort_key())
+    report.sweep_source = functools.partial(_report_sweep, report, cfg, group_by)
     return report
+
+
+def _report_sweep(report: Report, cfg: Config, group_by: Sequence[str] | None
+                  ) -> SweepResult | None:
+    """The sweep of a checked report's own runs and findings (the HTML report's table and
+    card), or None when its runs form no group; worked out only when asked for."""
+    if not report.groups or len(report.runs) < 2:
+        return None
+    return sweep(report.runs, by=cfg.by, mode=cfg.mode, group_by=group_by,
+                 findings=report.findings, config=cfg, summaries=report.summaries)
 
 
 def _renamed(run: Run, found: list[Finding], summary: dict[str, Any], old: str,

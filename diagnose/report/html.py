@@ -16,7 +16,6 @@ from typing import Any
 
 from .._version import __version__
 from ..findings import SEVERITIES, Finding, Report, severity_rank
-from ..pipeline import check, sweep
 from ..run import Run
 from ..sweeps import CARD_FIELDS
 from ._svg import run_svg
@@ -182,14 +181,14 @@ def _summary(report: Report) -> str:
     return "".join(out)
 
 
-def _sweep_section(report: Report, plots: bool, have_mpl: bool, dpi: int,
-                   sweep_opts: dict[str, Any]) -> str:
+def _sweep_section(report: Report, plots: bool, have_mpl: bool, dpi: int) -> str:
     """The sweep table, decision and card (and the sweep plots) when runs form groups."""
     if not report.groups or len(report.runs) < 2:
         return ""
 
-    res = sweep(report.runs, findings=report.findings, summaries=report.summaries,
-                **{k: v for k, v in sweep_opts.items() if v is not None})
+    res = report.sweep_result()
+    if res is None:
+        return ""
     out = ['<section class="sweep" id="sweep">', f"<h2>{_e(title(res))}</h2>"]
     if plots and have_mpl:
         out += _sweep_plots(report, res, dpi)
@@ -270,16 +269,14 @@ def render(
     plots: bool = True,
     max_plots: int | None = MAX_PLOTS,
     dpi: int = 80,
-    by: str | None = None,
-    mode: str | None = None,
-    group_by: Sequence[str] | None = None,
     **_: Any,
 ) -> str:
     """The report as one self-contained HTML file.
 
     Summary of findings by severity; the sweep table, decision card and sweep
     plots when runs form groups; then each run's plot beside its findings, their
-    causes and next experiments. ``by``/``mode``/``group_by`` go to the sweep.
+    causes and next experiments. The sweep is the report's own (``Report.sweep_result``,
+    worked out with the options the check ran with): a Report in, HTML out.
     """
     have_mpl = plots and _has_matplotlib()  # sweep plots; run curves are the project's SVG
     per_run, per_group = findings_by_owner(report)
@@ -288,8 +285,7 @@ def render(
             (f'<p class="meta">diagnose {_e(__version__)} · {_e(plural(len(report.runs), "run"))}'
             f" · {_e(plural(len(report.findings), 'finding'))}</p>"),
             '<section id="summary"><h2>Summary</h2>', _summary(report), "</section>"]
-    body.append(_sweep_section(report, plots, have_mpl, dpi,
-                               {"by": by, "mode": mode, "group_by": group_by}))
+    body.append(_sweep_section(report, plots, have_mpl, dpi))
     if per_group:
         body.append('<section id="across"><h2>Across runs</h2>')
         for gid in sorted(per_group):
@@ -317,11 +313,8 @@ def _run_index(runs: Sequence[Run], per_run: dict[str, list[Finding]]) -> str:
             + rows + "</tbody></table>")
 
 
-def run_html(run: Run, findings: Iterable[Finding] | None = None, *, dpi: int = 80) -> str:
-    """One run for a notebook cell: its plot beside its findings (checked now if not given)."""
-    if findings is None:
-
-        findings = check([run]).findings
+def run_html(run: Run, findings: Iterable[Finding], *, dpi: int = 80) -> str:
+    """One run for a notebook cell: its plot beside its findings."""
     found = sorted_findings(f for f in findings if f.run == run.id)
     section = _run_section(0, run, found, True, dpi)
     return f'<div class="dgn"><style>{_CSS}</style>{section}</div>'
