@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import pipeline
 from .findings import Report
 from .report import FORMATS, render
-from .report.html import run_html
+from .report.html import run_html, sweep_html
 from .report.sweep import render as render_sweep
 from .run import Run
 from .sweeps import SweepResult
@@ -30,6 +30,8 @@ def _report_html(report: Report) -> str:
 
 
 def _sweep_html(result: SweepResult) -> str:
+    if result.runs and result.groups:
+        return sweep_html(result)  # the report's view: table, card and sweep plots
     return render_sweep(result, "html")
 
 

@@ -101,8 +101,8 @@ CARD_FIELDS = ("Question", "Fixed", "Changed", "Selection metric", "Best setting
 class SweepResult:
     """A set of runs compared: the table, the best setting, the decision and the card.
 
-    Render with :meth:`render` (``text``, ``markdown``, ``csv``, ``json``) or
-    display in a notebook (``_repr_html_``).
+    Render with :func:`diagnose.report.sweep.render` (``text``, ``markdown``, ``csv``,
+    ``json``) or display in a notebook (``_repr_html_``, registered by ``notebook.py``).
     """
 
     by: str

@@ -264,7 +264,8 @@ def test_sweep_json_follows_the_contract(chapter_sweep):
     assert data["decision"].startswith("lr=1 gives the best validation loss")
     assert data["next_experiment"] in data["decision"]
     html = sweep(chapter_sweep)._repr_html_()
-    assert html.count("<tr>") == 1 + len(dirs) + len(data["card"])  # header, runs, card
+    assert html.count("<tr") == 1 + len(dirs) + len(data["card"])  # header, runs, card
+    assert html.count("<img") == 1  # the report's sweep plot, in the notebook too
 
 
 def test_markdown_table_has_a_separator_row_and_one_row_per_run(chapter_sweep):

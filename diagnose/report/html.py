@@ -17,14 +17,14 @@ from typing import Any
 from .._version import __version__
 from ..findings import SEVERITIES, Finding, Report, severity_rank
 from ..run import Run
-from ..sweeps import CARD_FIELDS
+from ..sweeps import CARD_FIELDS, SweepResult
 from ._svg import run_svg
 from .plot import INSTALL_HINT, PlotUnavailable, figure_data_uri, require_matplotlib, sweep_figure
 from .plot.run import key_params
 from .sweep import display_table, title
 from .text import findings_by_owner, plural, sorted_findings, steps_label, summary_line
 
-__all__ = ["MAX_PLOTS", "render", "run_html"]
+__all__ = ["MAX_PLOTS", "render", "run_html", "sweep_html"]
 
 #: Runs plotted in one report by default; the rest (clean runs first) are listed without a plot.
 MAX_PLOTS = 60
@@ -311,6 +311,15 @@ def _run_index(runs: Sequence[Run], per_run: dict[str, list[Finding]]) -> str:
         for i, r in enumerate(runs))
     return ("<table><thead><tr><th>run</th><th>verdict</th><th>rules</th></tr></thead><tbody>"
             + rows + "</tbody></table>")
+
+
+def sweep_html(res: SweepResult, *, dpi: int = 80) -> str:
+    """A sweep for a notebook cell: the report's own sweep section (table with mean ± std
+    per setting, decision, card, and the sweep plots when matplotlib is installed)."""
+    report = Report(runs=list(res.runs), findings=list(res.findings), groups=list(res.groups))
+    report._sweep = res
+    section = _sweep_section(report, True, _has_matplotlib(), dpi) or f"<p>{_e(res.decision)}</p>"
+    return f'<div class="dgn"><style>{_CSS}</style>{section}</div>'
 
 
 def run_html(run: Run, findings: Iterable[Finding], *, dpi: int = 80) -> str:
