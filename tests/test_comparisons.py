@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import diagnose
 from diagnose.cli import main
 from diagnose.grouping import Layout, group_runs
 from diagnose.pipeline import check, sweep
@@ -200,3 +201,21 @@ def test_lightning_and_keras_evaluation_sets_are_validation_sets(names):
     r = Run.from_series({"train/loss": [1.0, 0.5], names[0]: [1.0, 0.6], names[1]: [1.0, 0.7],
                          "test/loss": [1.0, 0.1]}, id="a")
     assert validation_sets([r], "val/loss") == list(names)
+
+
+def test_hf_runs_of_different_models_are_not_compared(tmp_path):
+    """Two real HF runs (the trust fixtures, lr=200 and lr=5): one sweep over lr while both
+    are BERT; none once one folder's config.json is a GPT-2 config written by transformers."""
+    import shutil
+
+    transformers = pytest.importorskip("transformers")
+    src = Path(__file__).resolve().parent.parent / "fixtures" / "trust"
+    for name in ("hf-bert-lr200", "hf-bert-lr5"):
+        shutil.copytree(src / name, tmp_path / name)
+    same = diagnose.check(str(tmp_path))
+    assert [(g.kind, g.param) for g in same.groups] == [("sweep", "lr")]
+    transformers.GPT2Config(n_layer=1, n_head=1, n_embd=8, num_labels=2).to_json_file(
+        str(tmp_path / "hf-bert-lr5" / "config.json"))
+    mixed = diagnose.check(str(tmp_path))
+    assert {r.identity.get("model_type") for r in mixed.runs} == {"bert", "gpt2"}
+    assert mixed.groups == [] and not [f for f in mixed.findings if f.group]

@@ -140,11 +140,15 @@ def _float(v: int | float) -> float:
         return math.inf if v > 0 else -math.inf
 
 
-def _num_labels(*dirs: Path) -> int | None:
-    """Classes from the model's ``config.json`` (``save_model`` writes it): ln(K) rules need K.
+def _model_config(*dirs: Path) -> tuple[int | None, dict[str, str]]:
+    """Classes and the model's identity from its ``config.json`` (``save_model`` writes it).
 
-    ``training_args.bin`` is a pickle and is never opened.
+    ln(K) rules need K; the identity (``model_type``, the first of ``architectures``) keeps
+    runs of different models out of one comparison. ``training_args.bin`` is a pickle and
+    is never opened.
     """
+    k_found: int | None = None
+    ident: dict[str, str] = {}
     for d in dirs:
         try:
             cfg = json.loads(read_bytes(d / "config.json", DETECT_BYTES).decode("utf-8"))
@@ -152,12 +156,19 @@ def _num_labels(*dirs: Path) -> int | None:
             continue
         if not isinstance(cfg, dict):
             continue
+        if not ident:
+            if isinstance(cfg.get("model_type"), str):
+                ident["model_type"] = cfg["model_type"]
+            arch = cfg.get("architectures")
+            if isinstance(arch, list) and arch and isinstance(arch[0], str):
+                ident["model"] = arch[0]
         k = cfg.get("num_labels")
         if not isinstance(k, int) and isinstance(cfg.get("id2label"), dict):
             k = len(cfg["id2label"])
         if isinstance(k, int) and not isinstance(k, bool) and k >= 2:
-            return k
-    return None
+            k_found = k
+            break
+    return k_found, ident
 
 
 def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str],
@@ -175,7 +186,8 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str
         rid = f"{run_dir.parent.name}/{rid}"
     run = Run(id=rid, metrics=EMPTY, params=params, path=str(run_dir), format="hf")
     run.warnings.extend(notes)
-    run.num_classes = _num_labels(run_dir, state_path.parent)
+    run.num_classes, model = _model_config(run_dir, state_path.parent)
+    run.identity.update(model)
     if state.get("best_metric") is not None:
         run.results["best_val_metric"] = state["best_metric"]
     if state.get("trial_name"):
