@@ -212,7 +212,9 @@ def test_case08_a_loss_that_bounces_all_run_is_not_ok_and_its_healthy_neighbour_
     assert np.percentile(half, 90) - np.percentile(half, 10) > 0.5 * math.log(2)
     report = check(fast, calm)
     by_id = {r.path: r.id for r in report.runs}
-    assert patterns(report, by_id[str(fast)]) & {"explosion", "loss_spikes"}
+    # it bounces to its end but never runs away: loss spikes, not an explosion
+    assert "loss_spikes" in patterns(report, by_id[str(fast)])
+    assert "explosion" not in patterns(report, by_id[str(fast)])
     assert not patterns(report, by_id[str(calm)]), [f.message for f in report.for_run(by_id[str(calm)])]
 
 
