@@ -173,13 +173,20 @@ def path_params(path: str | os.PathLike, patterns: Sequence[re.Pattern[str]] = (
 def file_params(path: Path) -> tuple[dict[str, Any], list[str]]:
     """Knob settings from a ``config.json`` / ``args.json`` / ... beside the log, and notes.
 
-    The nearest folder's files first; JSON or YAML, flat or nested (``{"optimizer":
-    {"lr": 0.003}}`` gives ``lr``). A file that cannot be parsed gives a note, not an error.
+    The run's own folder only; JSON or YAML, flat or nested (``{"optimizer": {"lr":
+    0.003}}`` gives ``lr``). A file that cannot be parsed gives a note, not an error.
+    One listing of the folder, not a stat per candidate name: this runs for every run read.
     """
     d = path if path.is_dir() else path.parent
+    try:
+        present = set(os.listdir(d))
+    except OSError:
+        return {}, []
     out: dict[str, Any] = {}
     notes: list[str] = []
     for name in PARAM_FILES:
+        if name not in present:
+            continue
         f = d / name
         if not f.is_file():
             continue
