@@ -16,6 +16,8 @@ __all__ = ["CATALOG"]
 _T = """
 train_points      count     finite points of the train loss
 train_first       loss      first finite train loss (raw)
+train_first_step  step      step of the first finite train loss
+train_last_step   step      step of the last finite train loss
 train_start       loss      first value of the smoothed train loss
 train_end         loss      last value of the smoothed train loss
 train_min         loss      lowest smoothed train loss
@@ -63,13 +65,13 @@ val_evals_after_best count  validation points after the best one
 train_drop_after_best relative how much the train loss kept falling after the best validation step
 gap_end           loss      validation minus train loss at the last validation step
 gap_ratio_end     ratio     validation over train loss at the last validation step
-gap_rel_end       relative  gap_end over the first train loss
+gap_rel_end       relative  gap_end over the gap scale (the first train loss, ln K or the first validation loss, whichever is largest)
 gap_best          loss      validation minus train loss at the best validation step
 gap_ratio_best    ratio     validation over train loss at the best validation step
-gap_rel_best      relative  gap_best over the first train loss
+gap_rel_best      relative  gap_best over the gap scale (as gap_rel_end)
 train_at_val_end  loss      smoothed train loss at the last validation step
 train_at_val_best loss      smoothed train loss at the best validation step
-gap_first_step    step      first step where validation exceeds train by a tenth of the first train loss
+gap_first_step    step      first step where validation exceeds train by gap_start of the gap scale
 acc_gap_end       fraction  train minus validation accuracy at the end
 train_acc_end     fraction  last smoothed train accuracy
 val_acc_end       fraction  last smoothed validation accuracy
@@ -192,6 +194,8 @@ acc_gap_best      fraction  train minus validation accuracy at the best validati
 acc_note          text      the accuracy gap in words, or empty
 chance_dev        ratio     |last smoothed train loss / ln K - 1| (0: at chance level)
 chance_dev_val    ratio     the same for the validation loss (0 without validation)
+val_low_vs_chance relative  lowest logged validation loss over ln K, minus 1 (about 0: validation never left chance level)
+chance_story      text      which curve sits at ln K, in logged values (for DG204's message)
 k_note            text      a note when the configured class count contradicts the curves, or empty
 """
 
