@@ -100,3 +100,21 @@ def test_validation_at_chance_while_the_train_loss_falls_is_uniform_predictions(
     assert f, [x.message for x in report.findings]
     assert "validation loss never left ln(2)" in f[0].message
     assert f"{v.min():.4g}" in f[0].message
+
+
+def test_one_part_of_a_summed_loss_that_overfits_is_late_overfitting():
+    """Ultralytics YOLOv8 (dental): its validation loss is the sum of box, class and
+    distribution terms. The class term was lowest at epoch 34 and rose by more than a quarter
+    by epoch 55 while the train class term kept falling; the box and distribution terms stayed
+    flat, so the sum rose too little to count and the run got "All checks passed"."""
+    path = REAL / "yolo-dental"
+    run = diagnose.load_all(path)[0]
+    vs, vc = logged(run, "val/cls_loss")
+    ts, tc = logged(run, "train/cls_loss")
+    i = int(np.argmin(vc))
+    assert vc[-1] > 1.25 * vc[i] and len(vc) - 1 - i >= 10  # the class term rose, for many epochs
+    assert tc[-1] < 0.75 * tc[int(np.searchsorted(ts, vs[i]))]  # while its train term fell
+    report = check(path)
+    f = [f for f in report.findings if f.pattern == "late_overfitting"]
+    assert f, [x.message for x in report.findings]
+    assert f"val/cls_loss was lowest at step {int(vs[i])} ({vc[i]:.4g})" in f[0].message

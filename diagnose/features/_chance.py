@@ -25,7 +25,7 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     never got below chance level, -0.5: it reached half of it), and the sentence that says
     which curve sits at ln K (``chance_story``). None without K."""
     k = classes(ctx)["k"]
-    ts, tv = ctx.smoothed(TRAIN)
+    _, tv = ctx.smoothed(TRAIN)
     if not k or not len(tv):
         return {}
     lnk = math.log(k)

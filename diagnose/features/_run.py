@@ -42,7 +42,6 @@ from ._series import (
     smooth,
     theil_sen_drop,
     trend_decel,
-    value_at,
     window,
 )
 
@@ -354,53 +353,6 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
     if rng <= 0:
         return {"oscillation": 1.0}
     return {"oscillation": float(np.abs(np.diff(v)).sum()) / rng}
-
-
-@feature("val_points", "val_first", "val_best", "val_best_step", "val_best_pos", "val_end",
-         "val_last", "val_rise", "val_rise_of_drop", "val_rise_of_scale", "val_improvement",
-         "val_last_step",
-         "val_evals_after_best", "val_trend_after_best", "train_drop_after_best",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
-def validation_curve(ctx: RunContext) -> dict[str, Value]:
-    """The lowest logged validation loss and its step, and how far the curve rose afterwards.
-
-    ``val_best``/``val_best_step`` are logged values (what the user finds in the log and
-    what ``sweep`` selects); the rise is judged on the smoothed curve (``val_rise``,
-    relative to the smoothed minimum), by its Mann-Kendall trend after the best, and
-    against the run's scale (``val_rise_of_scale``: the rise over the first logged train
-    loss, so a doubling of a loss of 1e-6 is not mistaken for overfitting).
-    """
-    s, v = ctx.smoothed(VAL)
-    rs, rv = ctx.finite(VAL)
-    if len(v) == 0:
-        return {"val_points": 0}
-    i = int(np.argmin(rv))
-    j = int(np.argmin(v))
-    first_step, last_step = ctx.run.step_range or (0, 0)
-    span = max(1, int(last_step - first_step))
-    out: dict[str, Value] = {
-        "val_points": len(v),
-        "val_first": float(rv[0]),
-        "val_best": float(rv[i]),
-        "val_best_step": int(rs[i]),
-        "val_best_pos": (int(rs[i]) - int(first_step)) / span,
-        "val_end": float(v[-1]),
-        "val_last": float(rv[-1]),
-        "val_rise": rel_change(float(v[-1]), float(v[j])),
-        "val_last_step": int(rs[-1]),
-        "val_evals_after_best": len(rv) - 1 - i,
-        "val_trend_after_best": mann_kendall_z(rv[i:]),
-    }
-    drop = float(v[0] - v[j])
-    out["val_rise_of_drop"] = (float(v[-1] - v[j]) / drop) if drop > 0 else None
-    out["val_improvement"] = float(rv[0] - rv[i]) / abs(float(rv[0])) if rv[0] else None
-    scale = run_scale(ctx) or abs(float(rv[0]))
-    out["val_rise_of_scale"] = float(v[-1] - v[j]) / scale if scale else None
-    ts, tv = ctx.smoothed(TRAIN)
-    if len(tv):
-        t_best, t_end = value_at(ts, tv, np.array([rs[i], rs[-1]]))
-        out["train_drop_after_best"] = (t_best - t_end) / abs(t_best) if t_best else None
-    return out
 
 
 @feature("tail_share", "tail_drop_rel", "tail_metric", "tail_start_step", "tail_val_rise",

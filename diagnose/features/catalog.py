@@ -53,7 +53,7 @@ val_spike_last_step step    step of the last validation spike
 val_spike_story   text      the largest validation spike in logged values: level before, top, the next evaluation
 oscillation       ratio     total variation of the smoothed train loss over its range (1 = monotone)
 val_points        count     finite points of the validation loss
-val_first         loss      first smoothed validation loss
+val_first         loss      first logged validation loss
 val_best          loss      lowest smoothed validation loss
 val_best_step     step      step of the lowest smoothed validation loss
 val_best_pos      fraction  where in the run the best validation loss came (0 = start, 1 = end)
@@ -187,6 +187,18 @@ blowup_note       text      what ln K says about those values (chance level), or
 val_last          loss      last logged validation loss
 val_improvement   relative  first validation loss minus the lowest, over the first
 val_rise_of_scale fraction  rise of the validation loss after its lowest point, over the run's scale
+part_metric       text      the logged part of the validation loss (val/box_loss, val/cls_loss, ...) that rose most after its own best
+part_note         text      a phrase for messages on that part (empty when no part rose)
+part_best         loss      lowest logged value of that part
+part_best_step    step      step of that lowest value
+part_last         loss      last logged value of that part
+part_last_step    step      step of that last value
+part_rise         relative  rise of that part's smoothed curve from its lowest point to its end, over the lowest
+part_rise_of_drop fraction  that rise over the part's fall from its first value to its lowest
+part_rise_of_scale fraction that rise over the part's own scale (its first train or validation value, whichever is larger)
+part_evals_after_best count evaluations of that part after its lowest one
+part_trend_after_best ratio Mann-Kendall z of that part's logged values from its lowest on
+part_train_drop_after_best relative how much the part's train counterpart fell after the part's best step
 val_trend_after_best ratio  Mann-Kendall z of the validation loss from its lowest point on (positive: rising)
 tail_val_rise     relative  last validation loss over its lowest, minus 1
 acc_logged        flag      train and validation accuracy are both logged
