@@ -42,10 +42,14 @@ blowup_last_step  step      last such step
 blowup_value      loss      largest finite train loss
 blowup_from       loss      first finite train loss (what the blow-up is measured from)
 smooth_peak_ratio ratio     peak of the smoothed train loss over its first value (spikes do not lift it)
-spike_count       count     isolated upward spikes of the train loss that came back down
-spike_max_ratio   ratio     largest spike over the local median level
+spike_count       count     upward excursions of the train loss that stand out of their neighbourhood's noise (tall, or broad), rose from the points before and came back down
+spike_max_ratio   ratio     largest spike's top over the level of the points just before it
+spike_max_z       z         the strongest spike in local noise SDs (peak z of a tall one, z summed over sqrt(width) of a broad one)
 spike_first_step  step      step of the first spike
 spike_last_step   step      step of the last spike
+spike_story       text      the spikes in logged steps, or (when none) how the train loss still bounces at its end
+spike_story_first_step step first step spike_story points at
+spike_story_last_step step  last step spike_story points at
 val_spike_count   count     validation evaluations that jumped far above the evaluations before and came back
 val_spike_max_ratio ratio   largest validation spike over the median of the evaluations before it
 val_spike_first_step step   step of the first validation spike
@@ -80,6 +84,7 @@ tail_share        fraction  share of the total improvement made in the last 20 %
 tail_drop_rel     relative  drop over the last 20 % of the run, over the last value
 train_tail_trend_drop relative how far the Theil-Sen line of the raw train loss falls over the last tail_fraction of the steps, over its median there
 bounce_spread     ratio     how far the raw train loss still jumps from one logged point to the next, both up and down, over the last bounce_share of the steps; 1 = calm
+bounce_height     ratio     spread between the bounce_quantile and 1 - bounce_quantile quantiles of the raw train loss over the last bounce_share of the steps, over the run's scale
 tail_metric       text      the metric tail_share was measured on (val/loss, else train/loss)
 tail_start_step   step      step where the last 20 % of the run begins
 num_classes       count     number of classes K (run setting or params)
