@@ -1,0 +1,210 @@
+"""One window of TensorBoard records: every data CRC checked, every scalar decoded.
+
+Nearly every record of a scalar log has the layout ``SummaryWriter.add_scalar``
+writes::
+
+    Event { wall_time (0x09, 8 bytes), step (0x10, varint, absent when 0),
+            summary (0x2a) { value (0x0a) { tag (0x0a), simple_value (0x15, 4 bytes) } } }
+
+Records are grouped by (length, bytes of the step varint). Inside a group every
+field sits at the same column, so the group is one ``(n, length)`` byte matrix:
+its CRCs come from the columns that differ between records (``crc32c_rows_alike``),
+the layout bytes are compared column by column, and steps, wall times, values and
+tags are read as columns. Records of any other shape (tensors, plugin metadata,
+several values per Summary, hparams, histograms, groups too small to bother) go to
+the general decoder (``_tb_decode``), which gives the same answer for the common
+layout too (a test compares them), only slower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._crc32c import crc32c, crc32c_rows, crc32c_rows_alike, crc32c_spans, masked
+from ._tb_decode import Malformed, decode, strings
+from ._tb_frame import HEADER, Window, stored_data_crcs
+
+__all__ = ["Chunk", "Tags", "WindowResult", "read_window"]
+
+_MIN_GROUP = 16  # smaller groups take the general road
+_MAX_LEN = 1 << 12  # grouped records are shorter: (length << 4 | varint bytes) fits in 16 bits
+_MANY = 32  # records of one length checksummed as rows of one matrix (general road)
+_SPAN_MAX = 1 << 16  # longer records are checksummed one by one
+_WALL, _STEP, _SUMMARY, _VALUE, _TAG, _SIMPLE = 0x09, 0x10, 0x2A, 0x0A, 0x0A, 0x15
+
+
+class Tags:
+    """Tag names of one file and their codes (the same across all its windows)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def code(self, name: str) -> int:
+        """The code of a name (a new name gets the next one)."""
+        c = self._index.get(name)
+        if c is None:
+            c = self._index[name] = len(self.names)
+            self.names.append(name)
+        return c
+
+    def codes(self, names: list[str]) -> np.ndarray:
+        """Codes for a list of names (new names are added)."""
+        return np.array([self.code(n) for n in names], dtype=np.int32)
+
+
+@dataclass
+class Chunk:
+    """The scalars of one window, in record order; ``tag`` codes into :class:`Tags`."""
+
+    step: np.ndarray
+    wall_time: np.ndarray
+    value: np.ndarray
+    tag: np.ndarray
+
+
+@dataclass
+class WindowResult:
+    chunk: Chunk | None = None
+    hparams: dict[str, Any] = field(default_factory=dict)
+    bad_hparams: int = 0
+    crc_bad_at: int | None = None  # byte offset (in the file) of the first bad data CRC
+    malformed_at: int | None = None  # byte offset of the first malformed Event
+
+
+def read_window(w: Window, tags: Tags, decode_too: bool = True) -> WindowResult:
+    """Check every data CRC of the window; then (``decode_too``) decode its scalars."""
+    buf, offs, lengths = w.buf, w.offs, w.lengths
+    n = len(offs)
+    starts = offs + HEADER
+    computed = np.zeros(n, dtype=np.uint32)
+    done = np.zeros(n, dtype=bool)
+    fast = _Fast(n, tags) if decode_too else None
+    key = _group_keys(buf, starts, lengths)
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    cuts = np.flatnonzero(sk[1:] != sk[:-1]) + 1
+    for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), n]):
+        k = int(sk[a])
+        if not k or b - a < _MIN_GROUP:
+            continue
+        sel = order[a:b]
+        length = k >> 4
+        rows = np.lib.stride_tricks.sliding_window_view(buf, length)[starts[sel]]
+        computed[sel] = crc32c_rows_alike(rows)
+        done[sel] = True
+        if fast is not None:
+            fast.add(buf, starts, sel, rows, length, k & 0xF)
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        computed[rest] = _data_crcs(buf, starts[rest], lengths[rest])
+    bad = np.flatnonzero(masked(computed) != stored_data_crcs(w))
+    if len(bad):
+        return WindowResult(crc_bad_at=w.base + int(offs[bad[0]]))
+    if fast is None:
+        return WindowResult()
+    gen = np.flatnonzero(~fast.done)
+    if not len(gen):
+        return WindowResult(fast.chunk())
+    try:
+        es, rec, bad_hparams = decode(buf, starts[gen], lengths[gen])
+    except Malformed as e:
+        return WindowResult(malformed_at=w.base + int(offs[gen[e.event]]))
+    codes = tags.codes(es.tags)[es.tag] if len(es.tag) else np.zeros(0, dtype=np.int32)
+    chunk = fast.merge(gen[rec], es.step, es.wall_time, es.value, codes)
+    return WindowResult(chunk, es.hparams, bad_hparams)
+
+
+def _group_keys(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``length << 4 | bytes of the step varint`` per record (0: not grouped)."""
+    n = len(starts)
+    vl = np.zeros(n, dtype=np.uint16)
+    live = np.flatnonzero(buf[starts + 9] == _STEP)  # past the wall time: the step key
+    for k in range(10):
+        if not len(live):
+            break
+        vl[live] += 1
+        live = live[buf[starts[live] + 10 + k] >= 0x80]
+    key = (np.minimum(lengths, _MAX_LEN - 1).astype(np.uint16) << 4) | vl
+    key[(lengths >= _MAX_LEN) | (lengths == 0)] = 0
+    key[live] = 0  # a varint over 10 bytes: malformed, the general decoder says so
+    return key
+
+
+def _data_crcs(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """CRC32C of records of assorted lengths (the ones not grouped)."""
+    out = np.zeros(len(starts), dtype=np.uint32)
+    uniq, inv, counts = np.unique(lengths, return_inverse=True, return_counts=True)
+    inv = inv.reshape(-1)
+    many = (counts[inv] >= _MANY) & (lengths > 0)
+    for k in np.unique(inv[many]).tolist():
+        sel = np.flatnonzero(inv == k)
+        out[sel] = crc32c_rows(np.lib.stride_tricks.sliding_window_view(buf, int(uniq[k]))
+                               [starts[sel]])
+    huge = ~many & (lengths > _SPAN_MAX)
+    for i in np.flatnonzero(huge).tolist():
+        out[i] = crc32c(memoryview(buf)[starts[i] : starts[i] + lengths[i]])
+    rest = np.flatnonzero(~many & ~huge)
+    out[rest] = crc32c_spans(buf, starts[rest], lengths[rest])
+    return out
+
+
+class _Fast:
+    """Scalars of the records in the common layout, at their record's index."""
+
+    def __init__(self, n: int, tags: Tags) -> None:
+        self.tags = tags
+        self.done = np.zeros(n, dtype=bool)
+        self.step = np.zeros(n, dtype=np.int64)
+        self.wall = np.empty(n, dtype=np.float64)
+        self.value = np.empty(n, dtype=np.float64)
+        self.tag = np.zeros(n, dtype=np.int32)
+
+    def add(self, buf: np.ndarray, starts: np.ndarray, sel: np.ndarray, rows: np.ndarray,
+            length: int, vl: int) -> None:
+        """Decode the rows of one group (records ``sel``) that have the layout exactly."""
+        p = 10 + vl if vl else 9  # where the summary starts
+        l1 = length - p - 2  # summary length: one value of length l1 - 2
+        tl = l1 - 2 - 7  # the value: tag (2 + tl bytes) and simple_value (5 bytes)
+        if tl < 0 or l1 >= 0x80:
+            return
+        expect = {0: _WALL, p: _SUMMARY, p + 1: l1, p + 2: _VALUE, p + 3: l1 - 2,
+                  p + 4: _TAG, p + 5: tl, p + 6 + tl: _SIMPLE}
+        if vl:
+            expect[9] = _STEP
+        conform = (rows[:, list(expect)] == np.array(list(expect.values()), np.uint8)).all(1)
+        m = np.flatnonzero(conform)
+        if not len(m):
+            return
+        r = rows if len(m) == len(rows) else rows[m]
+        at = sel[m]
+        self.done[at] = True
+        self.wall[at] = np.ascontiguousarray(r[:, 1:9]).view("<f8").reshape(-1)
+        v = p + 7 + tl
+        self.value[at] = np.ascontiguousarray(r[:, v : v + 4]).view("<f4").reshape(-1)
+        if vl:
+            s = np.zeros(len(m), dtype=np.uint64)
+            for k in range(vl):
+                s |= (r[:, 10 + k] & 0x7F).astype(np.uint64) << np.uint64(7 * k)
+            self.step[at] = s.view(np.int64)
+        tag = r[:, p + 6 : p + 6 + tl]
+        if (tag == tag[0]).all():
+            self.tag[at] = self.tags.code(tag[0].tobytes().decode("utf-8", "replace"))
+        else:
+            codes, names = strings(buf, starts[at] + p + 6, np.full(len(m), tl))
+            self.tag[at] = self.tags.codes(names)[codes]
+
+    def chunk(self) -> Chunk:
+        return Chunk(self.step, self.wall, self.value, self.tag)
+
+    def merge(self, rec: np.ndarray, step: np.ndarray, wall: np.ndarray, value: np.ndarray,
+              tag: np.ndarray) -> Chunk:
+        """Add the general decoder's scalars (of records ``rec``), all in record order."""
+        mine = np.flatnonzero(self.done)
+        order = np.argsort(np.concatenate([mine, rec]), kind="stable")
+        return Chunk(*(np.concatenate([a[mine], b])[order] for a, b in (
+            (self.step, step), (self.wall, wall), (self.value, value),
+            (self.tag, tag.astype(np.int32)))))
