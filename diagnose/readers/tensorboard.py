@@ -205,15 +205,20 @@ def _build(
         run.in_progress |= es.torn
         hparams.update(es.hparams)
     names, step, wall, value, code = _merge(parts)
-    keep = np.ones(len(step), dtype=bool)
-    epoch = np.full(len(step), np.nan)
+    keep = None
+    epoch = None
     if "epoch" in names:  # Lightning logs the epoch as a scalar: make it the epoch column
         is_ep = code == names.index("epoch")
-        keep &= ~is_ep
+        keep = ~is_ep
         epoch = _latest_at(step[is_ep], value[is_ep], step)
     if "hp_metric" in names:  # Lightning's placeholder, not a measurement
-        keep &= ~((code == names.index("hp_metric")) & (value == -1.0))
-    step, wall, value, code, epoch = step[keep], wall[keep], value[keep], code[keep], epoch[keep]
+        placeholder = (code == names.index("hp_metric")) & (value == -1.0)
+        keep = ~placeholder if keep is None else keep & ~placeholder
+    if keep is not None and not keep.all():
+        step, wall, value, code = step[keep], wall[keep], value[keep], code[keep]
+        epoch = None if epoch is None else epoch[keep]
+    if epoch is not None and np.isnan(epoch).all():
+        epoch = None
 
     counts = np.bincount(code, minlength=len(names))
     mapping, notes = rename_map({n: int(c) for n, c in zip(names, counts) if c}, aliases)
@@ -221,23 +226,23 @@ def _build(
     run.name_map.update((n, c) for n, c in mapping.items() if c != n)
     canon = [mapping.get(n, n) for n in names]
     cats = sorted(set(canon))
-    to_cat = np.array([cats.index(c) for c in canon], dtype=np.int64)
-    cat_code = to_cat[code] if cats else code
+    to_cat = np.array([cats.index(c) for c in canon], dtype=code.dtype)
+    cat_code = code if not cats or to_cat.tolist() == list(range(len(names))) else to_cat[code]
     if not _needs_dedupe(cat_code, step):
         # every metric's steps already increase: columns straight in, no table built
-        order = np.argsort(cat_code, kind="stable")
+        order = np.argsort(cat_code, kind="stable")  # small codes: a radix sort
         bounds = np.searchsorted(cat_code[order], np.arange(len(cats) + 1))
         rows = {c: order[bounds[i]:bounds[i + 1]] for i, c in enumerate(cats)}
-        no_epoch = bool(np.isnan(epoch).all())
+        del order
         run.set_arrays({c: (step[r], value[r]) for c, r in rows.items()},
                        wall_time={c: wall[r] for c, r in rows.items()},
-                       epoch=math.nan if no_epoch else {c: epoch[r] for c, r in rows.items()})
+                       epoch=math.nan if epoch is None else {c: epoch[r] for c, r in rows.items()})
     else:
         import pandas as pd  # not at import: detecting event files must not pay for pandas
 
         metric = pd.Categorical.from_codes(cat_code, categories=cats) if cats else []
         cols: dict[str, Any] = {"step": step, "metric": metric, "value": value, "wall_time": wall}
-        if not np.isnan(epoch).all():
+        if epoch is not None:
             cols["epoch"] = epoch
         df, notes = dedupe_steps(tidy_metrics(**cols), str(path))
         run.warnings.extend(notes)
@@ -257,20 +262,23 @@ def _merge(
     Several files (a restarted run) are put in wall-time order, so that keeping the
     last value of a repeated step keeps the later write.
     """
-    names: list[str] = []
     index: dict[str, int] = {}
-    cols: list[tuple[np.ndarray, ...]] = []
+    remaps = []
     for src, es in parts:
-        remap = np.zeros(max(len(es.tags), 1), dtype=np.int64)
-        for i, tag in enumerate(es.tags):
-            remap[i] = index.setdefault(_metric_name(tag, src.folder), len(index))
-        cols.append((es.step, es.wall_time, es.value, remap[es.tag]))
+        remaps.append([index.setdefault(_metric_name(tag, src.folder), len(index))
+                       for tag in es.tags])
     names = sorted(index, key=index.__getitem__)
-    step, wall, value, code = (np.concatenate(c) for c in zip(*cols))
-    if len(parts) > 1:
-        order = np.argsort(wall, kind="stable")
-        step, wall, value, code = step[order], wall[order], value[order], code[order]
-    return names, step.astype(np.int64), wall, value, code.astype(np.int64)
+    small = np.int16 if len(names) < 1 << 15 else np.int64  # int16 codes sort by radix
+    codes = [np.asarray(r, dtype=small)[es.tag] if len(r) else es.tag.astype(small)
+             for r, (_, es) in zip(remaps, parts)]
+    if len(parts) == 1:
+        es = parts[0][1]
+        return names, es.step, es.wall_time, es.value, codes[0]
+    step, wall, value = (np.concatenate(c) for c in zip(
+        *((es.step, es.wall_time, es.value) for _, es in parts)))
+    code = np.concatenate(codes)
+    order = np.argsort(wall, kind="stable")
+    return names, step[order], wall[order], value[order], code[order]
 
 
 def _latest_at(at_steps: np.ndarray, values: np.ndarray, steps: np.ndarray) -> np.ndarray:
