@@ -225,15 +225,24 @@ def test_bulk_framing_and_fast_decoding_equal_walking(monkeypatch, how: str) -> 
     walked = _all_cases()
     monkeypatch.undo()
     _framing(monkeypatch, how)
-    framed, fast = [], []
+    framed: list = []
+    by_layout: dict[str, int] = {}
     bulk, add = _tb_frame._bulk, _tb_scalars._Fast.add
+
+    def counting(fast, *a) -> None:
+        before = int(fast.done.sum())
+        add(fast, *a)
+        by_layout[d.name] = by_layout.get(d.name, 0) + int(fast.done.sum()) - before
+
     monkeypatch.setattr(_tb_frame, "_bulk", lambda *a: framed.append(bulk(*a)) or framed[-1])
-    monkeypatch.setattr(_tb_scalars._Fast, "add", lambda *a: fast.append(1) or add(*a))
+    monkeypatch.setattr(_tb_scalars._Fast, "add", counting)
     for d, want in walked:
         got = diagnose.load(d).metrics
         assert got.equals(want), d
     assert sum(f is not None for f in framed) >= len(walked) - 1  # header-only: nothing to do
-    assert len(fast) >= len(walked) - 1
+    # simple_value (add_scalar), one-element f4 and f8 tensors (new_style, double) by layout
+    for case in ("simple", "keras_layout", "new_style", "double"):
+        assert by_layout[case] >= 40, (case, by_layout)
 
 
 def _big_record_file(f: Path) -> None:
@@ -349,6 +358,65 @@ def test_directory_with_no_logs(tmp_path: Path) -> None:
     assert not tb.detect(tmp_path)
     with pytest.raises(ReadError):
         diagnose.load(tmp_path)
+
+
+def _one_scalar_events(f: Path, seed: int) -> None:
+    """Events of one scalar each in every encoding a writer may pick, with steps and wall
+    times that change the varint length or vanish (0 is not written), tags that share a
+    length, and look-alikes that are no scalar (a string tensor, a two-element tensor)."""
+    rw = pytest.importorskip("tensorboard.summary.writer.record_writer")
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
+
+    rng = np.random.default_rng(seed)
+    meta = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    other = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="text"))
+    one = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=1)])
+
+    def value(tag: str, x: float, kind: int) -> summary_pb2.Summary.Value:
+        t = tensor_pb2.TensorProto
+        return [
+            lambda: summary_pb2.Summary.Value(tag=tag, simple_value=x),
+            lambda: summary_pb2.Summary.Value(tag=tag, metadata=meta,
+                                              tensor=t(dtype=1, float_val=[x])),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(dtype=2, double_val=[x])),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(
+                dtype=1, tensor_shape=one, tensor_content=np.float32(x).tobytes())),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(
+                dtype=19, tensor_content=np.float16(x).tobytes())),
+            lambda: summary_pb2.Summary.Value(tag=tag, metadata=other,
+                                              tensor=t(dtype=1, float_val=[x])),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(dtype=1, float_val=[x, x])),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(dtype=7, string_val=[b"abcd"])),
+        ][kind]()
+
+    with open(f, "wb") as fh:
+        w = rw.RecordWriter(fh)
+        for i in range(3000):
+            step = int(rng.choice([0, i, i * 1000, -i, 2**40 + i]))
+            wall = float(rng.choice([0.0, 1.7e9 + i / 7]))
+            tag = ["loss", "accu", "lr", "a/b/c"][int(rng.integers(0, 4))]
+            kind = int(rng.integers(0, 8)) if i % 3 else 0
+            x = float(rng.standard_normal() * 10.0 ** rng.integers(-3, 3))
+            w.write(event_pb2.Event(wall_time=wall, step=step, summary=summary_pb2.Summary(
+                value=[value(tag, x, kind)])).SerializeToString())
+        w.close()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_layout_reading_equals_the_general_decoder(tmp_path: Path, monkeypatch, seed) -> None:
+    f = tmp_path / "events.out.tfevents.4.host"
+    _one_scalar_events(f, seed)
+    monkeypatch.setattr(_tb_scalars, "_MIN_GROUP", 1 << 40)
+    want = tb.read_event_file(f)
+    for how in ("bulk", "windows"):
+        _framing(monkeypatch, how)
+        got = tb.read_event_file(f)
+        assert [got.tags[c] for c in got.tag] == [want.tags[c] for c in want.tag]
+        for col in ("step", "wall_time", "value"):
+            assert getattr(got, col).tobytes() == getattr(want, col).tobytes(), (how, col)
+    assert len(want.value) > 2000
 
 
 def test_tensorboard_writer_records_round_trip(tmp_path: Path) -> None:

@@ -124,21 +124,23 @@ def _register_columns(rows: np.ndarray, crc: np.ndarray) -> np.ndarray:
     return crc
 
 
-def crc32c_rows_alike(rows: np.ndarray) -> np.ndarray:
+def crc32c_rows_alike(rows: np.ndarray, vary: np.ndarray | None = None) -> np.ndarray:
     """CRC32C of every row of an ``(n, L)`` uint8 matrix whose rows mostly agree
     (records of one layout: the same tag and field keys, other numbers).
 
     For messages of one length the CRC is affine, ``crc(x) = crc(r) ^ lin(x ^ r)``, and
     ``lin`` is a sum of one table entry per byte: bytes equal to the first row's add
     nothing, so only the columns where some row differs cost a lookup (in a 256-entry
-    table). Rows that differ almost everywhere go to :func:`crc32c_rows`.
+    table). Rows that differ almost everywhere go to :func:`crc32c_rows`. ``vary``: the
+    columns where some row differs from the first, if the caller knows them.
     """
     rows = np.ascontiguousarray(rows, dtype=np.uint8)
     n, length = rows.shape
     if n < 2 or not length:
         return crc32c_rows(rows)
     ref = rows[0]
-    vary = np.flatnonzero((rows != ref).any(axis=0))
+    if vary is None:
+        vary = np.flatnonzero((rows != ref).any(axis=0))
     if 2 * len(vary) > length:
         return crc32c_rows(rows)
     out = np.full(n, crc32c_rows(rows[:1])[0], dtype=np.uint32)

@@ -17,11 +17,11 @@ import numpy as np
 
 from . import _protobuf as pb
 
-__all__ = ["EventScalars", "Malformed", "decode", "strings"]
+__all__ = ["EventScalars", "ITEMSIZE", "Malformed", "decode", "raw_elements", "strings"]
 
 # TensorProto dtypes that hold a float scalar -> numpy dtype of one element.
 _DT_FLOAT, _DT_DOUBLE, _DT_BFLOAT16, _DT_HALF = 1, 2, 14, 19
-_ITEMSIZE = {_DT_FLOAT: 4, _DT_DOUBLE: 8, _DT_BFLOAT16: 2, _DT_HALF: 2}
+ITEMSIZE = {_DT_FLOAT: 4, _DT_DOUBLE: 8, _DT_BFLOAT16: 2, _DT_HALF: 2}
 _SCALAR_PLUGINS = ("", "scalars")
 _HPARAMS_TAG = "_hparams_/session_start_info"
 
@@ -188,10 +188,10 @@ def _tensor_scalars(
     r_size = pb.pick(dims, dims.where(1, pb.VARINT), len(drows))
     dim_size = _take(dims.value, r_size, 0)
     not_one = np.bincount(hs[sh.msg[drows[dim_size != 1]]], minlength=nt)
-    got = (not_one == 0) & np.isin(dtype, list(_ITEMSIZE))
+    got = (not_one == 0) & np.isin(dtype, list(ITEMSIZE))
     value = np.full(nt, np.nan)
     filled = np.zeros(nt, dtype=bool)
-    itemsize = np.array([_ITEMSIZE.get(d, 0) for d in dtype.tolist()], dtype=np.int64)
+    itemsize = np.array([ITEMSIZE.get(d, 0) for d in dtype.tolist()], dtype=np.int64)
 
     def put(field_no: int, wire: int, sizes: tuple[int, ...], kinds: tuple[int, ...]) -> None:
         r = pb.pick(ts, ts.where(field_no, wire), nt)
@@ -208,10 +208,10 @@ def _tensor_scalars(
     r_content = pb.pick(ts, ts.where(4, pb.LEN), nt)
     m = np.flatnonzero(got & (r_content >= 0))
     m = m[ts.size[r_content[m]] == itemsize[m]]
-    for d in _ITEMSIZE:
+    for d in ITEMSIZE:
         md = m[dtype[m] == d]
         if len(md):
-            value[md] = _raw_elements(buf, ts.pos[r_content[md]], d)
+            value[md] = raw_elements(buf, ts.pos[r_content[md]], d)
             filled[md] = True
     put(5, pb.LEN, (4,), (_DT_FLOAT,))
     put(5, pb.FIXED32, (4,), (_DT_FLOAT,))
@@ -222,7 +222,7 @@ def _tensor_scalars(
     return got & filled, value
 
 
-def _raw_elements(buf: np.ndarray, pos: np.ndarray, dtype: int) -> np.ndarray:
+def raw_elements(buf: np.ndarray, pos: np.ndarray, dtype: int) -> np.ndarray:
     if dtype == _DT_FLOAT:
         return pb.gather_fixed(buf, pos, "<f4").astype(np.float64)
     if dtype == _DT_DOUBLE:
@@ -242,7 +242,7 @@ def _elements(
     buf: np.ndarray, ts: pb.Fields, rows: np.ndarray, dtype: int, wire: int
 ) -> np.ndarray:
     if dtype in (_DT_FLOAT, _DT_DOUBLE):
-        return _raw_elements(buf, ts.pos[rows], dtype)
+        return raw_elements(buf, ts.pos[rows], dtype)
     if wire == pb.VARINT:
         return _half_bits(ts.value[rows], dtype)
     bits, _ = pb.read_varints(buf, ts.pos[rows])  # packed: one varint inside

@@ -1,19 +1,16 @@
 """One window of TensorBoard records: every data CRC checked, every scalar decoded.
 
-Nearly every record of a scalar log has the layout ``SummaryWriter.add_scalar``
-writes::
-
-    Event { wall_time (0x09, 8 bytes), step (0x10, varint, absent when 0),
-            summary (0x2a) { value (0x0a) { tag (0x0a), simple_value (0x15, 4 bytes) } } }
-
-Records are grouped by (length, bytes of the step varint). Inside a group every
-field sits at the same column, so the group is one ``(n, length)`` byte matrix:
-its CRCs come from the columns that differ between records (``crc32c_rows_alike``),
-the layout bytes are compared column by column, and steps, wall times, values and
-tags are read as columns. Records of any other shape (tensors, plugin metadata,
-several values per Summary, hparams, histograms, groups too small to bother) go to
-the general decoder (``_tb_decode``), which gives the same answer for the common
-layout too (a test compares them), only slower.
+Records are grouped by (length, bytes of the step varint). A scalar writer's records
+of one group differ only in the payloads of a few fields (wall time, step, value,
+perhaps the tag), so the group is one ``(n, length)`` byte matrix whose columns mostly
+agree: its CRCs come from the columns that differ (``crc32c_rows_alike``), and where
+the first record has a known scalar layout (``_tb_layout``: ``add_scalar``'s
+``simple_value``, a one-element tensor, with or without plugin metadata) and the
+other records agree with it outside the number columns, steps, wall times, values and
+tags are read as columns. Everything else (histograms, text, several values per
+Summary, hparams, groups too small to bother) goes to the general decoder
+(``_tb_decode``), which gives the same answer for these records too (a test compares
+them), only slower.
 """
 
 from __future__ import annotations
@@ -26,22 +23,36 @@ import numpy as np
 from ._crc32c import crc32c, crc32c_rows, crc32c_rows_alike, crc32c_spans, masked
 from ._tb_decode import Malformed, decode, strings
 from ._tb_frame import HEADER, Window, stored_data_crcs
+from ._tb_layout import Layout, find_layout
 
-__all__ = ["Chunk", "Tags", "WindowResult", "read_window"]
+__all__ = ["Chunk", "Seen", "WindowResult", "read_window"]
 
 _MIN_GROUP = 16  # smaller groups take the general road
 _MAX_LEN = 1 << 12  # grouped records are shorter: (length << 4 | varint bytes) fits in 16 bits
 _MANY = 32  # records of one length checksummed as rows of one matrix (general road)
 _SPAN_MAX = 1 << 16  # longer records are checksummed one by one
-_WALL, _STEP, _SUMMARY, _VALUE, _TAG, _SIMPLE = 0x09, 0x10, 0x2A, 0x0A, 0x0A, 0x15
+_STEP = 0x10  # Event.step's key
+_LAYOUTS_PER_LENGTH = 64  # at most this many layouts kept per record length
 
 
-class Tags:
-    """Tag names of one file and their codes (the same across all its windows)."""
+class Seen:
+    """What the windows of one file share: tag names (codes) and the layouts found."""
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self._index: dict[str, int] = {}
+        self._layouts: dict[int, list[Layout]] = {}
+
+    def layout(self, buf: np.ndarray, start: int, row: np.ndarray) -> Layout | None:
+        """The layout of the record whose data is ``row`` (found once per file)."""
+        known = self._layouts.setdefault(len(row), [])
+        for lay in known:
+            if lay.matches(row):
+                return lay
+        lay = find_layout(buf, start, len(row))
+        if lay is not None and len(known) < _LAYOUTS_PER_LENGTH:
+            known.append(lay)
+        return lay
 
     def code(self, name: str) -> int:
         """The code of a name (a new name gets the next one)."""
@@ -58,7 +69,7 @@ class Tags:
 
 @dataclass
 class Chunk:
-    """The scalars of one window, in record order; ``tag`` codes into :class:`Tags`."""
+    """The scalars of one window, in record order; ``tag`` codes into :class:`Seen`."""
 
     step: np.ndarray
     wall_time: np.ndarray
@@ -75,7 +86,7 @@ class WindowResult:
     malformed_at: int | None = None  # byte offset of the first malformed Event
 
 
-def read_window(w: Window, tags: Tags, decode_too: bool = True) -> WindowResult:
+def read_window(w: Window, tags: Seen, decode_too: bool = True) -> WindowResult:
     """Check every data CRC of the window; then (``decode_too``) decode its scalars."""
     buf, offs, lengths = w.buf, w.offs, w.lengths
     n = len(offs)
@@ -94,10 +105,11 @@ def read_window(w: Window, tags: Tags, decode_too: bool = True) -> WindowResult:
         sel = order[a:b]
         length = k >> 4
         rows = np.lib.stride_tricks.sliding_window_view(buf, length)[starts[sel]]
-        computed[sel] = crc32c_rows_alike(rows)
+        vary = (rows != rows[0]).any(axis=0)
+        computed[sel] = crc32c_rows_alike(rows, np.flatnonzero(vary))
         done[sel] = True
         if fast is not None:
-            fast.add(buf, starts, sel, rows, length, k & 0xF)
+            fast.add(buf, starts, sel, rows, vary)
     rest = np.flatnonzero(~done)
     if len(rest):
         computed[rest] = _data_crcs(buf, starts[rest], lengths[rest])
@@ -153,9 +165,9 @@ def _data_crcs(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.n
 
 
 class _Fast:
-    """Scalars of the records in the common layout, at their record's index."""
+    """Scalars of the records read by layout, at their record's index."""
 
-    def __init__(self, n: int, tags: Tags) -> None:
+    def __init__(self, n: int, tags: Seen) -> None:
         self.tags = tags
         self.done = np.zeros(n, dtype=bool)
         self.step = np.zeros(n, dtype=np.int64)
@@ -164,37 +176,27 @@ class _Fast:
         self.tag = np.zeros(n, dtype=np.int32)
 
     def add(self, buf: np.ndarray, starts: np.ndarray, sel: np.ndarray, rows: np.ndarray,
-            length: int, vl: int) -> None:
-        """Decode the rows of one group (records ``sel``) that have the layout exactly."""
-        p = 10 + vl if vl else 9  # where the summary starts
-        l1 = length - p - 2  # summary length: one value of length l1 - 2
-        tl = l1 - 2 - 7  # the value: tag (2 + tl bytes) and simple_value (5 bytes)
-        if tl < 0 or l1 >= 0x80:
+            vary: np.ndarray) -> None:
+        """Read the records ``sel`` (data ``rows``; ``vary``: columns not all equal) that
+        have the first one's layout."""
+        lay = self.tags.layout(buf, int(starts[sel[0]]), rows[0])
+        if lay is None:
             return
-        expect = {0: _WALL, p: _SUMMARY, p + 1: l1, p + 2: _VALUE, p + 3: l1 - 2,
-                  p + 4: _TAG, p + 5: tl, p + 6 + tl: _SIMPLE}
-        if vl:
-            expect[9] = _STEP
-        conform = (rows[:, list(expect)] == np.array(list(expect.values()), np.uint8)).all(1)
-        m = np.flatnonzero(conform)
-        if not len(m):
-            return
-        r = rows if len(m) == len(rows) else rows[m]
+        differ = lay.fixed[vary[lay.fixed]]  # fixed columns where some record differs
+        ok = (rows[:, differ] == rows[0, differ]).all(axis=1) if len(differ) else \
+            np.ones(len(rows), dtype=bool)
+        if lay.step is not None and vary[lay.step[0] : sum(lay.step)].any():
+            ok &= lay.continues(rows)
+        m = np.flatnonzero(ok)
         at = sel[m]
         self.done[at] = True
-        self.wall[at] = np.ascontiguousarray(r[:, 1:9]).view("<f8").reshape(-1)
-        v = p + 7 + tl
-        self.value[at] = np.ascontiguousarray(r[:, v : v + 4]).view("<f4").reshape(-1)
-        if vl:
-            s = np.zeros(len(m), dtype=np.uint64)
-            for k in range(vl):
-                s |= (r[:, 10 + k] & 0x7F).astype(np.uint64) << np.uint64(7 * k)
-            self.step[at] = s.view(np.int64)
-        tag = r[:, p + 6 : p + 6 + tl]
-        if (tag == tag[0]).all():
-            self.tag[at] = self.tags.code(tag[0].tobytes().decode("utf-8", "replace"))
+        self.step[at], self.wall[at], self.value[at] = lay.numbers(buf, starts[at])
+        col, n = lay.tag
+        if not vary[col : col + n].any():
+            self.tag[at] = self.tags.code(rows[0, col : col + n].tobytes()
+                                          .decode("utf-8", "replace"))
         else:
-            codes, names = strings(buf, starts[at] + p + 6, np.full(len(m), tl))
+            codes, names = strings(buf, starts[at] + col, np.full(len(m), n))
             self.tag[at] = self.tags.codes(names)[codes]
 
     def chunk(self) -> Chunk:

@@ -31,7 +31,7 @@ from ._params import read_yaml_params
 from ._safe_open import open_regular
 from ._tb_decode import EventScalars
 from ._tb_frame import Source, windows
-from ._tb_scalars import Chunk, Tags, read_window
+from ._tb_scalars import Chunk, Seen, read_window
 
 __all__ = ["SPLIT_DIRS", "EventScalars", "detect", "is_event_file", "read", "read_event_file"]
 
@@ -96,7 +96,7 @@ def read_event_file(path: Path) -> EventScalars:
     Event), however far apart they are.
     """
     path = Path(path)
-    tags = Tags()
+    tags = Seen()
     chunks: list[Chunk] = []
     hparams: dict[str, Any] = {}
     bad_hparams = 0
