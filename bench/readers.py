@@ -104,16 +104,22 @@ def peak_bytes(fn: Callable[[Path], dict], logdir: Path) -> int:
 
 
 def peak_rss_bytes(logdir: Path) -> int:
-    """Peak resident memory a fresh process adds while ``ours`` reads (Linux ru_maxrss)."""
+    """Peak resident memory a fresh process adds while ``ours`` reads (Linux: the peak is
+    reset through /proc/self/clear_refs once the imports are done, then read as VmHWM)."""
     import subprocess
 
-    code = ("import resource, sys\n"
+    code = ("import sys\n"
             "from pathlib import Path\n"
             "sys.path.insert(0, sys.argv[1])\n"
             "import readers, diagnose, diagnose.readers.tensorboard, pandas\n"
-            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "def kb(key):\n"
+            "    for line in open('/proc/self/status'):\n"
+            "        if line.startswith(key):\n"
+            "            return int(line.split()[1])\n"
+            "open('/proc/self/clear_refs', 'w').write('5')\n"
+            "base = kb('VmRSS')\n"
             "readers.ours(Path(sys.argv[2]))\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)\n")
+            "print(kb('VmHWM') - base)\n")
     out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(logdir)],
                          capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) * 1024

@@ -17,7 +17,8 @@ import numpy as np
 
 from . import _protobuf as pb
 
-__all__ = ["EventScalars", "ITEMSIZE", "Malformed", "decode", "raw_elements", "strings"]
+__all__ = ["ITEMSIZE", "EventScalars", "Malformed", "decode", "element_values", "raw_elements",
+           "strings"]
 
 # TensorProto dtypes that hold a float scalar -> numpy dtype of one element.
 _DT_FLOAT, _DT_DOUBLE, _DT_BFLOAT16, _DT_HALF = 1, 2, 14, 19
@@ -223,12 +224,19 @@ def _tensor_scalars(
 
 
 def raw_elements(buf: np.ndarray, pos: np.ndarray, dtype: int) -> np.ndarray:
+    """The element of TensorProto ``dtype`` stored at each position, as float64."""
+    return element_values(np.lib.stride_tricks.sliding_window_view(buf, ITEMSIZE[dtype])[pos],
+                          dtype)
+
+
+def element_values(raw: np.ndarray, dtype: int) -> np.ndarray:
+    """Float64 values of ``(n, itemsize)`` little-endian element bytes of a TensorProto dtype."""
+    raw = np.ascontiguousarray(raw)
     if dtype == _DT_FLOAT:
-        return pb.gather_fixed(buf, pos, "<f4").astype(np.float64)
+        return raw.view("<f4").reshape(-1).astype(np.float64)
     if dtype == _DT_DOUBLE:
-        return pb.gather_fixed(buf, pos, "<f8")
-    bits = pb.gather_fixed(buf, pos, "<u2")
-    return _half_bits(bits, dtype)
+        return raw.view("<f8").reshape(-1)
+    return _half_bits(raw.view("<u2").reshape(-1), dtype)
 
 
 def _half_bits(bits: np.ndarray, dtype: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _protobuf as pb
-from ._tb_decode import ITEMSIZE, Malformed, decode, raw_elements
+from ._tb_decode import ITEMSIZE, Malformed, decode, element_values
 
 __all__ = ["Layout", "find_layout"]
 
@@ -58,18 +58,17 @@ class Layout:
         want = np.array([0x80] * (n - 1) + [0], dtype=np.uint8)
         return ((rows[:, at : at + n] & 0x80) == want).all(axis=1)
 
-    def numbers(self, buf: np.ndarray, starts: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(step, wall time, value) of records with this layout starting at ``starts``."""
-        n = len(starts)
-        wall = pb.gather_fixed(buf, starts + self.wall, "<f8") if self.wall is not None \
-            else np.full(n, np.nan)
-        step = np.zeros(n, dtype=np.uint64)
+    def numbers(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(step, wall time, value) of records with this layout (their data as rows)."""
+        wall = np.full(len(rows), np.nan) if self.wall is None else \
+            np.ascontiguousarray(rows[:, self.wall : self.wall + 8]).view("<f8").reshape(-1)
+        step = np.zeros(len(rows), dtype=np.uint64)
         if self.step is not None:
             at, nbytes = self.step
             for k in range(nbytes):
-                step |= (buf[starts + at + k] & 0x7F).astype(np.uint64) << np.uint64(7 * k)
-        return step.view(np.int64), wall, raw_elements(buf, starts + self.value[0], self.value[1])
+                step |= (rows[:, at + k] & 0x7F).astype(np.uint64) << np.uint64(7 * k)
+        at, dtype = self.value
+        return step.view(np.int64), wall, element_values(rows[:, at : at + ITEMSIZE[dtype]], dtype)
 
 
 def find_layout(buf: np.ndarray, start: int, length: int) -> Layout | None:
@@ -116,7 +115,7 @@ def _agrees(layout: Layout, buf: np.ndarray, start: int, length: int) -> bool:
         return False
     if len(es.value) != 1:
         return False
-    step, wall, value = layout.numbers(buf, np.array([start]))
+    step, wall, value = layout.numbers(buf[None, start : start + length])
     at, n = layout.tag
     tag = buf[start + at : start + at + n].tobytes().decode("utf-8", "replace")
     return (es.tags[int(es.tag[0])] == tag and int(es.step[0]) == int(step[0])

@@ -109,7 +109,7 @@ def read_window(w: Window, tags: Seen, decode_too: bool = True) -> WindowResult:
         computed[sel] = crc32c_rows_alike(rows, np.flatnonzero(vary))
         done[sel] = True
         if fast is not None:
-            fast.add(buf, starts, sel, rows, vary)
+            fast.add(buf, starts, sel, rows, vary, k & 0xF)
     rest = np.flatnonzero(~done)
     if len(rest):
         computed[rest] = _data_crcs(buf, starts[rest], lengths[rest])
@@ -176,27 +176,31 @@ class _Fast:
         self.tag = np.zeros(n, dtype=np.int32)
 
     def add(self, buf: np.ndarray, starts: np.ndarray, sel: np.ndarray, rows: np.ndarray,
-            vary: np.ndarray) -> None:
-        """Read the records ``sel`` (data ``rows``; ``vary``: columns not all equal) that
-        have the first one's layout."""
+            vary: np.ndarray, vl: int) -> None:
+        """Read the records ``sel`` (data ``rows``; ``vary``: columns not all equal; ``vl``:
+        bytes of a step varint at column 10, the group's key) that have the first one's
+        layout."""
         lay = self.tags.layout(buf, int(starts[sel[0]]), rows[0])
         if lay is None:
             return
         differ = lay.fixed[vary[lay.fixed]]  # fixed columns where some record differs
         ok = (rows[:, differ] == rows[0, differ]).all(axis=1) if len(differ) else \
             np.ones(len(rows), dtype=bool)
-        if lay.step is not None and vary[lay.step[0] : sum(lay.step)].any():
-            ok &= lay.continues(rows)
-        m = np.flatnonzero(ok)
-        at = sel[m]
+        step = lay.step
+        if step is not None and step != (10, vl) and vary[step[0] : sum(step)].any():
+            ok &= lay.continues(rows)  # (the group's key vouches for a step at column 10)
+        if ok.all():
+            at = sel
+        else:
+            at, rows = sel[ok], rows[ok]
         self.done[at] = True
-        self.step[at], self.wall[at], self.value[at] = lay.numbers(buf, starts[at])
+        self.step[at], self.wall[at], self.value[at] = lay.numbers(rows)
         col, n = lay.tag
         if not vary[col : col + n].any():
             self.tag[at] = self.tags.code(rows[0, col : col + n].tobytes()
                                           .decode("utf-8", "replace"))
         else:
-            codes, names = strings(buf, starts[at] + col, np.full(len(m), n))
+            codes, names = strings(buf, starts[at] + col, np.full(len(at), n))
             self.tag[at] = self.tags.codes(names)[codes]
 
     def chunk(self) -> Chunk:
