@@ -180,7 +180,7 @@ def crc32c_spans(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np
     for b in np.unique(bins).tolist():
         sel = np.flatnonzero(bins == b)
         width = int(lengths[sel].max())
-        step = max(1, (1 << 22) // max(width, 1))
+        step = max(1, (1 << 20) // max(width, 1))  # index matrices of at most 8 MB
         cols = np.arange(width)
         for c in range(0, len(sel), step):
             s = sel[c : c + step]

@@ -86,14 +86,14 @@ class WindowResult:
     malformed_at: int | None = None  # byte offset of the first malformed Event
 
 
-def read_window(w: Window, tags: Seen, decode_too: bool = True) -> WindowResult:
+def read_window(w: Window, seen: Seen, decode_too: bool = True) -> WindowResult:
     """Check every data CRC of the window; then (``decode_too``) decode its scalars."""
     buf, offs, lengths = w.buf, w.offs, w.lengths
     n = len(offs)
     starts = offs + HEADER
     computed = np.zeros(n, dtype=np.uint32)
     done = np.zeros(n, dtype=bool)
-    fast = _Fast(n, tags) if decode_too else None
+    fast = _Fast(n, seen) if decode_too else None
     key = _group_keys(buf, starts, lengths)
     order = np.argsort(key, kind="stable")
     sk = key[order]
@@ -125,7 +125,7 @@ def read_window(w: Window, tags: Seen, decode_too: bool = True) -> WindowResult:
         es, rec, bad_hparams = decode(buf, starts[gen], lengths[gen])
     except Malformed as e:
         return WindowResult(malformed_at=w.base + int(offs[gen[e.event]]))
-    codes = tags.codes(es.tags)[es.tag] if len(es.tag) else np.zeros(0, dtype=np.int32)
+    codes = seen.codes(es.tags)[es.tag] if len(es.tag) else np.zeros(0, dtype=np.int32)
     chunk = fast.merge(gen[rec], es.step, es.wall_time, es.value, codes)
     return WindowResult(chunk, es.hparams, bad_hparams)
 
@@ -167,8 +167,8 @@ def _data_crcs(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.n
 class _Fast:
     """Scalars of the records read by layout, at their record's index."""
 
-    def __init__(self, n: int, tags: Seen) -> None:
-        self.tags = tags
+    def __init__(self, n: int, seen: Seen) -> None:
+        self.seen = seen
         self.done = np.zeros(n, dtype=bool)
         self.step = np.zeros(n, dtype=np.int64)
         self.wall = np.empty(n, dtype=np.float64)
@@ -180,7 +180,7 @@ class _Fast:
         """Read the records ``sel`` (data ``rows``; ``vary``: columns not all equal; ``vl``:
         bytes of a step varint at column 10, the group's key) that have the first one's
         layout."""
-        lay = self.tags.layout(buf, int(starts[sel[0]]), rows[0])
+        lay = self.seen.layout(buf, int(starts[sel[0]]), rows[0])
         if lay is None:
             return
         differ = lay.fixed[vary[lay.fixed]]  # fixed columns where some record differs
@@ -197,11 +197,11 @@ class _Fast:
         self.step[at], self.wall[at], self.value[at] = lay.numbers(rows)
         col, n = lay.tag
         if not vary[col : col + n].any():
-            self.tag[at] = self.tags.code(rows[0, col : col + n].tobytes()
+            self.tag[at] = self.seen.code(rows[0, col : col + n].tobytes()
                                           .decode("utf-8", "replace"))
         else:
             codes, names = strings(buf, starts[at] + col, np.full(len(at), n))
-            self.tag[at] = self.tags.codes(names)[codes]
+            self.tag[at] = self.seen.codes(names)[codes]
 
     def chunk(self) -> Chunk:
         return Chunk(self.step, self.wall, self.value, self.tag)

@@ -96,7 +96,7 @@ def read_event_file(path: Path) -> EventScalars:
     Event), however far apart they are.
     """
     path = Path(path)
-    tags = Seen()
+    seen = Seen()
     chunks: list[Chunk] = []
     hparams: dict[str, Any] = {}
     bad_hparams = 0
@@ -107,7 +107,7 @@ def read_event_file(path: Path) -> EventScalars:
             for w in windows(src):  # corrupt lengths are raised here, at once
                 if crc_bad is not None:
                     continue  # only lengths are still checked: they come first
-                got = read_window(w, tags, decode_too=malformed is None)
+                got = read_window(w, seen, decode_too=malformed is None)
                 crc_bad = got.crc_bad_at
                 malformed = malformed if malformed is not None else got.malformed_at
                 if got.chunk is not None:
@@ -124,7 +124,7 @@ def read_event_file(path: Path) -> EventScalars:
     cols = [np.concatenate(c) if len(c) != 1 else c[0] for c in zip(*(
         (c.step, c.wall_time, c.value, c.tag) for c in chunks))] if chunks else [
         np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.int32)]
-    out = EventScalars(*cols, tags.names, hparams)
+    out = EventScalars(*cols, seen.names, hparams)
     if bad_hparams:
         out.notes.append(f"{path}: {bad_hparams} hparams record(s) could not be decoded; their "
                          "hyperparameters are missing from the run's params")
