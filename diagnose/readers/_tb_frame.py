@@ -33,6 +33,7 @@ import numpy as np
 from .._errors import ReadError
 from ._crc32c import masked_crc32c, masked_crc32c_rows
 from ._protobuf import PAD
+from ._safe_open import open_regular
 
 __all__ = ["FOOTER", "HEADER", "WINDOW", "Source", "Window", "records", "stored_data_crcs",
            "windows"]
@@ -260,8 +261,6 @@ def _next_record(src: Source, start: int) -> int | None:
 def records(path: Path) -> list[bytes]:
     """The data of every whole record, framed and length-checked as the reader does
     (tests and fuzzing; data CRCs are not checked here)."""
-    from ._safe_open import open_regular
-
     out = []
     with open_regular(path) as f:
         for w in windows(Source(Path(path), f)):
