@@ -12,7 +12,10 @@ every scalar back with
 
 and asserts that all three return identical steps and values, in every round. Prints
 the ``## Readers`` section of bench/RESULTS.md: min / median / max seconds over the
-rounds, each round's own ratio, and the peak memory of our reader against the file size.
+rounds, each round's own ratio, and the peak memory of our reader against the file size,
+twice: tracemalloc in this process (every numpy array and Python object), and the peak
+RSS of a fresh process above its RSS once imports are done (everything, page cache of
+the file's reads excluded as it is not the process's memory).
 Needs the ``peers`` extra and torch.
 
     python bench/readers.py [--n 1000000] [--logdir DIR] [--repeat 3]
@@ -100,6 +103,28 @@ def peak_bytes(fn: Callable[[Path], dict], logdir: Path) -> int:
         tracemalloc.stop()
 
 
+def peak_rss_bytes(logdir: Path) -> int:
+    """Peak resident memory a fresh process adds while ``ours`` reads (Linux: the peak is
+    reset through /proc/self/clear_refs once the imports are done, then read as VmHWM)."""
+    import subprocess
+
+    code = ("import sys\n"
+            "from pathlib import Path\n"
+            "sys.path.insert(0, sys.argv[1])\n"
+            "import readers, diagnose, diagnose.readers.tensorboard, pandas\n"
+            "def kb(key):\n"
+            "    for line in open('/proc/self/status'):\n"
+            "        if line.startswith(key):\n"
+            "            return int(line.split()[1])\n"
+            "open('/proc/self/clear_refs', 'w').write('5')\n"
+            "base = kb('VmRSS')\n"
+            "readers.ours(Path(sys.argv[2]))\n"
+            "print(kb('VmHWM') - base)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(logdir)],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) * 1024
+
+
 def same(a: dict, b: dict, who: str) -> None:
     assert sorted(a) == sorted(b), f"{who}: tags differ: {sorted(a)} vs {sorted(b)}"
     for tag in a:
@@ -156,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             del got
     n = sum(len(s) for s, _ in first.values())
     peak = peak_bytes(ours, logdir)
+    rss = peak_rss_bytes(logdir)
     ratios = [min(a, b) / o for o, a, b in zip(*(times[k] for k in names))]
     crc = "the C `crc32c` package" if _crc_c() else "the numpy CRC32C (no C package installed)"
     print(f"## Readers\n\n`python bench/readers.py --repeat {args.repeat}` on "
@@ -174,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nThe faster of tbparse and EventAccumulator over diagnose, each round's own ratio: "
           f"{mmm(ratios, '{:.1f}x')} (target >= 15x). Peak memory of diagnose.load "
           f"(tracemalloc: Python objects and numpy arrays): {peak / 1e6:.0f} MB = "
-          f"{peak / size:.1f}x the file (target <= 2x).")
+          f"{peak / size:.2f}x the file; peak RSS a fresh process adds while reading (above "
+          f"its RSS after the imports): {rss / 1e6:.0f} MB = {rss / size:.2f}x the file "
+          "(target <= 2x).")
     if tmp is not None:
         tmp.cleanup()
     return 0

@@ -285,13 +285,11 @@ def test_every_seed_reads_cleanly(seed: Seed, tmp_path: Path) -> None:
 
 def records_of(seed: Seed) -> list[bytes]:
     """The record payloads of a binary seed, walked by the reader's own framing code."""
-    from diagnose.readers import tensorboard, wandb
+    from diagnose.readers import _tb_frame, wandb
 
     src = seed.files[seed.target]
     if seed.framed == "tensorboard":
-        buf = tensorboard._load(src)
-        offs, lengths, _ = tensorboard._frame(src, buf)
-        return [bytes(buf[o + 12 : o + 12 + n]) for o, n in zip(offs, lengths)]
+        return _tb_frame.records(src)
     return [r for _, r in wandb._records(src, src.read_bytes())[0]]
 
 

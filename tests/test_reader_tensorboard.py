@@ -15,7 +15,8 @@ import pytest
 
 import diagnose
 from diagnose._errors import ReadError
-from diagnose.readers import _crc32c, _protobuf as pb, tensorboard as tb
+from diagnose.readers import _crc32c, _protobuf as pb, _tb_decode, _tb_frame, _tb_scalars
+from diagnose.readers import tensorboard as tb
 from _real_logs import REAL_LOGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,34 +193,111 @@ def test_lightning_logs_parent_is_walked_not_claimed() -> None:
 # -- corruption ------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["walk", "bulk"])
-def small_file(request, tmp_path: Path, monkeypatch) -> tuple[Path, bytes]:
-    """A small event file, framed record by record or (as for a million scalars) in bulk."""
-    if request.param == "bulk":
-        monkeypatch.setattr(tb, "_WALK_FIRST", 2)
+def _framing(monkeypatch, how: str) -> None:
+    """Read small files as large ones are read: framed in bulk after two walked records,
+    every group of records in the common layout decoded on the fast road, and (windows)
+    in windows of a few records, so that records cross window ends."""
+    if how == "walk":
+        return
+    monkeypatch.setattr(_tb_frame, "_WALK_FIRST", 2)
+    monkeypatch.setattr(_tb_scalars, "_MIN_GROUP", 1)
+    if how == "windows":
+        monkeypatch.setattr(_tb_frame, "WINDOW", 150)
+        monkeypatch.setattr(_tb_frame, "_LOOKAHEAD", 16)
+
+
+@pytest.fixture(params=["walk", "bulk", "windows"])
+def small_file(request, tmp_path: Path, monkeypatch) -> tuple[Path, bytes, str]:
+    """A small event file, framed record by record, in bulk (as for a million scalars),
+    or in small windows."""
+    _framing(monkeypatch, request.param)
     src = event_file(FIX / "keras_layout" / "train")
-    return tmp_path / src.name, src.read_bytes()
+    return tmp_path / src.name, src.read_bytes(), request.param
 
 
-def test_bulk_framing_equals_walking(monkeypatch) -> None:
-    dirs = [FIX / c for c in CASES]
-    walked = [diagnose.load(d).metrics for d in dirs]
-    monkeypatch.setattr(tb, "_WALK_FIRST", 2)
-    framed = []
-    bulk = tb._frame_bulk
-    monkeypatch.setattr(tb, "_frame_bulk", lambda *a: framed.append(bulk(*a)) or framed[-1])
-    for d, want in zip(dirs, walked):
+def _all_cases() -> list[tuple[Path, object]]:
+    return [(d, diagnose.load(d).metrics) for d in (FIX / c for c in CASES)]
+
+
+@pytest.mark.parametrize("how", ["bulk", "windows"])
+def test_bulk_framing_and_fast_decoding_equal_walking(monkeypatch, how: str) -> None:
+    monkeypatch.setattr(_tb_scalars, "_MIN_GROUP", 1 << 40)  # the general decoder only
+    walked = _all_cases()
+    monkeypatch.undo()
+    _framing(monkeypatch, how)
+    framed: list = []
+    by_layout: dict[str, int] = {}
+    bulk, add = _tb_frame._bulk, _tb_scalars._Fast.add
+
+    def counting(fast, *a) -> None:
+        before = int(fast.done.sum())
+        add(fast, *a)
+        by_layout[d.name] = by_layout.get(d.name, 0) + int(fast.done.sum()) - before
+
+    monkeypatch.setattr(_tb_frame, "_bulk", lambda *a: framed.append(bulk(*a)) or framed[-1])
+    monkeypatch.setattr(_tb_scalars._Fast, "add", counting)
+    for d, want in walked:
         got = diagnose.load(d).metrics
         assert got.equals(want), d
-    assert sum(f is not None for f in framed) >= len(dirs) - 1  # header-only: nothing to do
+    assert sum(f is not None for f in framed) >= len(walked) - 1  # header-only: nothing to do
+    # simple_value (add_scalar), one-element f4 and f8 tensors (new_style, double) by layout
+    for case in ("simple", "keras_layout", "new_style", "double"):
+        assert by_layout[case] >= 40, (case, by_layout)
+
+
+def _big_record_file(f: Path) -> None:
+    """Scalars around one record longer than the bulk CRC handles (a 70 KB text)."""
+    rw = pytest.importorskip("tensorboard.summary.writer.record_writer")
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
+
+    with open(f, "wb") as fh:
+        w = rw.RecordWriter(fh)
+        for i in range(60):
+            v = summary_pb2.Summary.Value(tag="loss", simple_value=1.0 / (i + 1))
+            w.write(event_pb2.Event(wall_time=1e9 + i, step=i,
+                                    summary=summary_pb2.Summary(value=[v])).SerializeToString())
+            if i == 30:
+                text = tensor_pb2.TensorProto(dtype=7, string_val=[b"x" * 70_000])
+                v = summary_pb2.Summary.Value(tag="notes", tensor=text)
+                w.write(event_pb2.Event(wall_time=1e9 + i, step=i,
+                                        summary=summary_pb2.Summary(value=[v])).SerializeToString())
+        w.close()
+
+
+def test_pure_crc_path_equals_c_package(monkeypatch, tmp_path: Path) -> None:
+    """Without the C CRC32C package every checksum is numpy's: same scalars, same errors."""
+    _framing(monkeypatch, "windows")
+    big = tmp_path / "big" / "events.out.tfevents.1.host"
+    big.parent.mkdir()
+    _big_record_file(big)
+    f = tmp_path / "events.out.tfevents.2.host"
+    data = event_file(FIX / "simple").read_bytes()
+
+    def outcomes() -> list[object]:
+        out: list[object] = [diagnose.load(d).metrics for d in (FIX / c for c in CASES)]
+        out.append(diagnose.load(big.parent).metrics)
+        for i in range(0, len(data), 23):
+            bad = bytearray(data)
+            bad[i] ^= 0x01
+            f.write_bytes(bytes(bad))
+            with pytest.raises(ReadError) as ei:
+                tb.read_event_file(f)
+            out.append(str(ei.value))
+        return out
+
+    with_c = outcomes()
+    assert len(with_c[len(CASES)]) == 60
+    monkeypatch.setattr(_crc32c, "_C", None)
+    for want, got in zip(with_c, outcomes(), strict=True):
+        assert got == want if isinstance(want, str) else got.equals(want)
 
 
 def test_truncated_at_every_byte_is_a_run_prefix_or_read_error(small_file) -> None:
-    f, data = small_file
+    f, data, how = small_file
     f.write_bytes(data)
     full = tb.read_event_file(f)
     ends = {off + size for off, size in records(data)}
-    for cut in range(0, len(data), 1 if tb._WALK_FIRST > 2 else 3):  # bulk: every third
+    for cut in range(0, len(data), 1 if how == "walk" else 3):  # others: every third
         f.write_bytes(data[:cut])
         try:
             got = tb.read_event_file(f)
@@ -232,7 +310,7 @@ def test_truncated_at_every_byte_is_a_run_prefix_or_read_error(small_file) -> No
 
 
 def test_every_flipped_byte_is_a_read_error_naming_the_record(small_file) -> None:
-    f, data = small_file
+    f, data, _ = small_file
     spans = records(data)
     for i in range(len(data)):
         bad = bytearray(data)
@@ -280,6 +358,76 @@ def test_directory_with_no_logs(tmp_path: Path) -> None:
     assert not tb.detect(tmp_path)
     with pytest.raises(ReadError):
         diagnose.load(tmp_path)
+
+
+def _one_scalar_events(f: Path, seed: int) -> None:
+    """Events of one scalar each in every encoding a writer may pick, with steps and wall
+    times that change the varint length or vanish (0 is not written), tags that share a
+    length, and look-alikes that are no scalar (a string tensor, a two-element tensor)."""
+    rw = pytest.importorskip("tensorboard.summary.writer.record_writer")
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
+
+    rng = np.random.default_rng(seed)
+    meta = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    other = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="text"))
+    one = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=1)])
+
+    def value(tag: str, x: float, kind: int) -> summary_pb2.Summary.Value:
+        t = tensor_pb2.TensorProto
+        return [
+            lambda: summary_pb2.Summary.Value(tag=tag, simple_value=x),
+            lambda: summary_pb2.Summary.Value(tag=tag, metadata=meta,
+                                              tensor=t(dtype=1, float_val=[x])),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(dtype=2, double_val=[x])),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(
+                dtype=1, tensor_shape=one, tensor_content=np.float32(x).tobytes())),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(
+                dtype=19, tensor_content=np.float16(x).tobytes())),
+            lambda: summary_pb2.Summary.Value(tag=tag, metadata=other,
+                                              tensor=t(dtype=1, float_val=[x])),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(dtype=1, float_val=[x, x])),
+            lambda: summary_pb2.Summary.Value(tag=tag, tensor=t(dtype=7, string_val=[b"abcd"])),
+        ][kind]()
+
+    with open(f, "wb") as fh:
+        w = rw.RecordWriter(fh)
+        for i in range(3000):
+            step = int(rng.choice([0, i, i * 1000, -i, 2**40 + i]))
+            wall = float(rng.choice([0.0, 1.7e9 + i / 7]))
+            tag = ["loss", "accu", "lr", "a/b/c"][int(rng.integers(0, 4))]
+            kind = int(rng.integers(0, 8)) if i % 3 else 0
+            x = float(rng.standard_normal() * 10.0 ** rng.integers(-3, 3))
+            w.write(event_pb2.Event(wall_time=wall, step=step, summary=summary_pb2.Summary(
+                value=[value(tag, x, kind)])).SerializeToString())
+        w.close()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_layout_reading_equals_the_general_decoder(tmp_path: Path, monkeypatch, seed) -> None:
+    f = tmp_path / "events.out.tfevents.4.host"
+    _one_scalar_events(f, seed)
+    monkeypatch.setattr(_tb_scalars, "_MIN_GROUP", 1 << 40)
+    want = tb.read_event_file(f)
+    add, by_layout = _tb_scalars._Fast.add, []
+
+    def counting(fast, *a) -> None:
+        before = int(fast.done.sum())
+        add(fast, *a)
+        by_layout.append(int(fast.done.sum()) - before)
+
+    monkeypatch.setattr(_tb_scalars._Fast, "add", counting)
+    for how in ("bulk", "windows"):
+        _framing(monkeypatch, how)
+        by_layout.clear()
+        got = tb.read_event_file(f)
+        assert [got.tags[c] for c in got.tag] == [want.tags[c] for c in want.tag]
+        for col in ("step", "wall_time", "value"):
+            assert getattr(got, col).tobytes() == getattr(want, col).tobytes(), (how, col)
+        if how == "bulk":  # every scalar encoding but the look-alikes goes by layout
+            assert sum(by_layout) > 0.4 * len(want.value), sum(by_layout)
+    assert len(want.value) > 2000
 
 
 def test_tensorboard_writer_records_round_trip(tmp_path: Path) -> None:
@@ -343,7 +491,7 @@ def test_tag_decoding_survives_a_hash_collision() -> None:
     w1b = ((w0b * c) ^ (w0 * c) ^ w1) & (2**64 - 1)  # same hash, different bytes
     raw = struct.pack("<4Q", w0, w1, w0b, w1b) + bytes(pb.PAD)
     buf = np.frombuffer(raw, dtype=np.uint8)
-    codes, names = tb._strings(buf, np.array([0, 16, 0]), np.array([16, 16, 16]))
+    codes, names = _tb_decode.strings(buf, np.array([0, 16, 0]), np.array([16, 16, 16]))
     assert codes[0] == codes[2] != codes[1]
     assert sorted(names) == sorted({raw[0:16].decode("utf-8", "replace"),
                                     raw[16:32].decode("utf-8", "replace")})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "crc32c", "crc32c_rows", "crc32c_spans", "masked", "masked_crc32c", "masked_crc32c_rows",
+    "crc32c", "crc32c_rows", "crc32c_rows_alike", "crc32c_spans", "masked", "masked_crc32c", "masked_crc32c_rows",
 ]
 
 _POLY = 0x82F63B78  # reflected Castagnoli polynomial
@@ -124,6 +124,48 @@ def _register_columns(rows: np.ndarray, crc: np.ndarray) -> np.ndarray:
     return crc
 
 
+def crc32c_rows_alike(rows: np.ndarray, vary: np.ndarray | None = None) -> np.ndarray:
+    """CRC32C of every row of an ``(n, L)`` uint8 matrix whose rows mostly agree
+    (records of one layout: the same tag and field keys, other numbers).
+
+    For messages of one length the CRC is affine, ``crc(x) = crc(r) ^ lin(x ^ r)``, and
+    ``lin`` is a sum of one table entry per byte: bytes equal to the first row's add
+    nothing, so only the columns where some row differs cost a lookup (in a 256-entry
+    table). Rows that differ almost everywhere go to :func:`crc32c_rows`. ``vary``: the
+    columns where some row differs from the first, if the caller knows them.
+    """
+    rows = np.ascontiguousarray(rows, dtype=np.uint8)
+    n, length = rows.shape
+    if n < 2 or not length:
+        return crc32c_rows(rows)
+    ref = rows[0]
+    if vary is None:
+        vary = np.flatnonzero((rows != ref).any(axis=0))
+    if 2 * len(vary) > length:
+        return crc32c_rows(rows)
+    out = np.full(n, crc32c_rows(rows[:1])[0], dtype=np.uint32)
+    after = _after_zeros(length - 1)
+    for j in vary.tolist():
+        out ^= after[length - 1 - j][rows[:, j] ^ ref[j]]
+    return out
+
+
+_AFTER = _T8[None, :]  # row m: the register (from zero) after byte b then m zero bytes
+
+
+def _after_zeros(m: int) -> np.ndarray:
+    """Rows 0..m of the table above, grown on demand."""
+    global _AFTER
+    if m >= len(_AFTER):
+        grown = [_AFTER]
+        last = _AFTER[-1]
+        for _ in range(len(_AFTER), max(m + 1, 2 * len(_AFTER))):
+            last = _T8[last & 0xFF] ^ (last >> 8)
+            grown.append(last[None, :])
+        _AFTER = np.concatenate(grown)
+    return _AFTER
+
+
 def crc32c_spans(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """CRC32C of ``buf[s : s + n]`` for spans of *different* lengths, in bulk.
 
@@ -138,7 +180,7 @@ def crc32c_spans(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np
     for b in np.unique(bins).tolist():
         sel = np.flatnonzero(bins == b)
         width = int(lengths[sel].max())
-        step = max(1, (1 << 22) // max(width, 1))
+        step = max(1, (1 << 20) // max(width, 1))  # index matrices of at most 8 MB
         cols = np.arange(width)
         for c in range(0, len(sel), step):
             s = sel[c : c + step]
