@@ -233,8 +233,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
 
     The loss "grew first" when it climbed above ``growth_ratio`` times where it started, or
     when the growth was hidden inside the first logging window: its first logged value was
-    already ``max_init_ratio`` times ln K, or the log is sparse (logged every few steps) and
-    turned non-finite at or right after its first point.
+    already ``max_init_ratio`` times ln K, or the log is sparse (logged every few steps, or once
+    per epoch as Keras logs) and turned non-finite at or right after its first point.
     """
     total, first_step, first_metric = 0, None, None
     for name in ctx.run.metric_names:
@@ -257,7 +257,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     k = classes(ctx)["k"]
     init_high = bool(len(before) and k and before[0] > ctx.param("max_init_ratio") * math.log(k))
     gaps = np.diff(s)
-    sparse = bool(len(gaps) and float(np.median(gaps)) > 1)
+    # each point a window of many optimizer steps: logged every few steps, or once per epoch
+    sparse = bool(len(gaps) and float(np.median(gaps)) > 1) or ctx.run.steps_are_epochs(TRAIN)
     hidden = n_train > 0 and sparse and len(before) <= 1
     grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden
     return {
