@@ -40,46 +40,51 @@ def lr_axis(ctx: RunContext, steps: np.ndarray) -> np.ndarray:
     return np.interp(steps.astype(np.float64), grid, cum)
 
 
-def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: float) -> dict[str, float]:
-    """Three numbers of a curve ``v`` over the axis ``x`` (each from Theil-Sen lines):
+def _line(x: np.ndarray, v: np.ndarray) -> tuple[float, float] | None:
+    """Slope and intercept of the Theil-Sen line (the intercept: the median residual)."""
+    slope = _ts_slope(x, v)
+    return None if slope is None else (slope, float(np.median(v - slope * x)))
 
-    ``fall``: from where the curve started to the line's end, over the start (relative). The
-    start is the highest of the line's start, the median of the first ``early_share`` of the
-    points (at least three: a fast first drop the line over the whole run does not follow is
-    real progress) and the first point alone when it sits further above the line than any
-    other point strays from it (a drop inside the first logging window); ``decel``: the slope of the first half of the axis over that of the second
-    (about 1 for a straight fall, large for a curve that flattened; infinite when the second
-    half does not fall); ``end_pace``: the slope over the last ``end_share`` of the axis over
-    the whole curve's (about 1 while it still falls at its average pace, 0 once flat).
-    Only ``fall`` when the line does not fall; empty when the curve is too short.
+
+def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: float) -> dict[str, float]:
+    """Three numbers of a curve ``v`` over the axis ``x``, from Theil-Sen lines (medians of
+    pairwise slopes: per-batch noise and single spikes do not move them).
+
+    The curve starts at the highest of: the line over the whole curve at its first point,
+    the median of the first ``early_share`` of the points (at least three: a fast first drop
+    the line over the whole run does not follow is real progress) and the first point alone
+    when it sits further above that line than any other point strays from it (a drop inside
+    the first logging window). It ends where the line over the whole curve ends.
+
+    ``fall``: start minus end, over the start (relative). ``decel``: the fall over the first
+    half of the axis over the fall over the second, the middle and the end read off the line
+    over the second half (about 1 for a straight fall, large for a curve that flattened;
+    infinite when the second half does not fall). ``end_pace``: the
+    slope over the last ``end_share`` of the axis over the average slope from start to end
+    (about 1 while it still falls at its average pace, 0 once flat). Only ``fall`` when the
+    curve did not fall; empty when it is too short.
     """
     if len(v) < 2 * MIN_POINTS_TREND or not x[-1] > x[0]:
         return {}
-    slope = _ts_slope(x, v)
-    if slope is None:
+    mid = (x[0] + x[-1]) / 2
+    half = x <= mid
+    whole, second = _line(x, v), _line(x[~half], v[~half]) if (~half).sum() >= MIN_POINTS_TREND else None
+    if whole is None or second is None or half.sum() < MIN_POINTS_TREND:
         return {}
-    icpt = float(np.median(v - slope * x))
-    line = icpt + slope * x
-    # where the curve started: the line's start, or the first logged point when it sits
-    # further above the line than any other point strays from it (a fast first drop the line
-    # over the whole run does not follow is real progress; per-batch noise is not)
+    line = whole[1] + whole[0] * x
     stray = float(np.abs(v[1:] - line[1:]).max())
     early = float(np.median(v[:max(MIN_POINTS_TREND, int(len(v) * early_share))]))
     start = max(float(line[0]), early, float(v[0]) if v[0] - line[0] > stray else -np.inf)
     end = float(line[-1])
     out = {"fall": (start - end) / abs(start) if start else np.inf}
-    if slope >= 0:  # it did not fall: no pace to compare
+    if not end < start:  # it did not fall: no pace to compare
         return out
-    half = x <= (x[0] + x[-1]) / 2
-    if half.sum() >= MIN_POINTS_TREND and (~half).sum() >= MIN_POINTS_TREND:
-        a, b = _ts_slope(x[half], v[half]), _ts_slope(x[~half], v[~half])
-        if a is not None and b is not None:
-            out["decel"] = a / b if b < 0 else np.inf
+    m, end2 = (second[1] + second[0] * float(t) for t in (mid, x[-1]))
+    out["decel"] = (start - m) / (m - end2) if m > end2 else np.inf
     tail = x >= x[-1] - end_share * (x[-1] - x[0])
-    if tail.sum() >= MIN_POINTS_TREND:
-        e = _ts_slope(x[tail], v[tail])
-        if e is not None:
-            out["end_pace"] = e / slope
+    e = _ts_slope(x[tail], v[tail]) if tail.sum() >= MIN_POINTS_TREND else None
+    if e is not None:
+        out["end_pace"] = e * float(x[-1] - x[0]) / (end - start)
     return out
 
 
