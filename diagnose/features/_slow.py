@@ -25,15 +25,15 @@ __all__: list[str] = []
 LR = "lr"
 
 
-def lr_axis(ctx: RunContext, steps: np.ndarray) -> np.ndarray:
+def lr_axis(ctx: RunContext, steps: np.ndarray) -> np.ndarray | None:
     """The learning rate summed from the run's first step to each of ``steps`` (trapezoids
-    over the logged rate, held constant beyond its ends); the steps themselves when the run
-    logs no usable rate (fewer than two finite points, or one that is never positive)."""
+    over the logged rate, held constant beyond its ends); None when the run logs no usable
+    rate (fewer than two finite points, or one that is never positive)."""
     ls, lv = ctx.finite(LR)
     ok = lv >= 0
     ls, lv = ls[ok], lv[ok]
     if len(lv) <= 1 or not (lv > 0).any() or len(steps) == 0:
-        return steps.astype(np.float64)
+        return None
     grid = np.union1d(steps, ls[(ls > steps[0]) & (ls < steps[-1])]).astype(np.float64)
     rate = np.interp(grid, ls.astype(np.float64), lv)
     cum = np.concatenate(([0.0], np.cumsum(np.diff(grid) * (rate[1:] + rate[:-1]) / 2)))
@@ -59,10 +59,10 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
     ``fall``: start minus end, over the start (relative). ``decel``: the fall over the first
     half of the axis over the fall over the second, the middle and the end read off the line
     over the second half (about 1 for a straight fall, large for a curve that flattened;
-    infinite when the second half does not fall). ``end_pace``: the
-    slope over the last ``end_share`` of the axis over the average slope from start to end
-    (about 1 while it still falls at its average pace, 0 once flat). Only ``fall`` when the
-    curve did not fall; empty when it is too short.
+    infinite when the second half does not fall). ``end_pace``: the slope over the last
+    ``end_share`` of the axis (three points at least) over the average slope from start to
+    end (about 1 while it still falls at its average pace, 0 once flat). Only ``fall`` when
+    the curve did not fall; empty when it is too short.
     """
     if len(v) < 2 * MIN_POINTS_TREND or not x[-1] > x[0]:
         return {}
@@ -81,8 +81,8 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
         return out
     m, end2 = (second[1] + second[0] * float(t) for t in (mid, x[-1]))
     out["decel"] = (start - m) / (m - end2) if m > end2 else np.inf
-    tail = x >= x[-1] - end_share * (x[-1] - x[0])
-    e = _ts_slope(x[tail], v[tail]) if tail.sum() >= MIN_POINTS_TREND else None
+    tail = x >= min(x[-1] - end_share * (x[-1] - x[0]), x[-MIN_POINTS_TREND])  # three points at least
+    e = _ts_slope(x[tail], v[tail])
     if e is not None:
         out["end_pace"] = e * float(x[-1] - x[0]) / (end - start)
     return out
@@ -91,16 +91,19 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
          "val_slow_end_pace", "slow_axis", "val_slow_note", params=("end_share", "early_share"))
 def slow(ctx: RunContext) -> dict[str, Value]:
-    """The shape of the train and the validation loss that tells a rate-limited run: how far
-    each fell (Theil-Sen line, relative to its start), whether it bent (first-half over
-    second-half slope) and whether it still falls at the end (slope over the last
-    ``end_share`` of the run over the whole run's), read against the summed learning rate
-    when the run logs one. None where a curve is too short or did not fall."""
-    out: dict[str, Value] = {}
-    out["slow_axis"] = "the summed learning rate" if len(ctx.finite(LR)[1]) > 1 else "the steps"
+    """The shape of the train and the validation loss that tells a rate-limited run (see
+    :func:`slow_shape`): how far each fell, whether it bent, whether it still falls at the
+    end, read against the summed learning rate when the run logs one. None where a curve is
+    too short; only the fall where it did not fall."""
+    out: dict[str, Value] = {"slow_axis": "the steps"}
     for prefix, metric in (("", TRAIN), ("val_", VAL)):
         s, v = ctx.finite(metric)
-        shape = slow_shape(lr_axis(ctx, s), v, ctx.param("end_share"), ctx.param("early_share"))
+        x = lr_axis(ctx, s)
+        if x is None:
+            x = s.astype(np.float64)
+        elif metric == TRAIN:
+            out["slow_axis"] = "the summed learning rate"
+        shape = slow_shape(x, v, ctx.param("end_share"), ctx.param("early_share"))
         for k, val in shape.items():
             out[f"{prefix}slow_{k}"] = val
     vf, ve = out.get("val_slow_fall"), out.get("val_slow_end_pace")
