@@ -275,6 +275,13 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     }
 
 
+def _window_note(ctx: RunContext) -> str:
+    """For a log whose points each stand for many optimizer steps: where the growth went."""
+    if ctx.run.steps_are_epochs(TRAIN):
+        return " (each logged point is the mean over an epoch: the loss grew inside one)"
+    return ""
+
+
 @feature("peak_ratio", "peak_step", "final_ratio", "blowup_first_step", "blowup_last_step",
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
@@ -295,7 +302,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     s, v = ctx.arrays(TRAIN)
     fs, fv = ctx.finite(TRAIN)
     if len(fv) == 0:
-        return {"blowup_story": "no logged train loss is finite", "blowup_note": "",
+        return {"blowup_story": "no logged train loss is finite" + _window_note(ctx), "blowup_note": "",
                 "blowup_first_step": int(s[0]) if len(s) else None,
                 "blowup_last_step": int(s[-1]) if len(s) else None}
     first = float(fv[0])
@@ -329,11 +336,16 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     if "blowup_first_step" not in out:
         out["blowup_first_step"] = int(fs[0])
         out["blowup_last_step"] = int(fs[i])
-    out["blowup_story"] = (f"logged {first:.4g} at step {int(fs[0])}, {float(fv[i]):.4g} at step "
-                           f"{int(fs[i])} ({float(fv[i]) / first if first else math.inf:.3g}x), "
-                           f"last finite value {float(fv[-1]):.4g} at step {int(fs[-1])}; smoothed, "
-                           f"it ends at {float(sm[-1]):.4g} ({float(sm[-1]) / first if first else math.inf:.3g}x "
-                           f"its first value)")
+    if len(fv) == 1 and len(s) > 1:  # one finite point, the rest NaN/inf
+        out["blowup_story"] = (f"logged {first:.4g} at step {int(fs[0])}, NaN/inf at every other "
+                               f"point from step {int(s[~np.isfinite(v)][0])}{_window_note(ctx)}")
+    else:
+        out["blowup_story"] = (
+            f"logged {first:.4g} at step {int(fs[0])}, {float(fv[i]):.4g} at step "
+            f"{int(fs[i])} ({float(fv[i]) / first if first else math.inf:.3g}x), "
+            f"last finite value {float(fv[-1]):.4g} at step {int(fs[-1])}; smoothed, "
+            f"it ends at {float(sm[-1]):.4g} ({float(sm[-1]) / first if first else math.inf:.3g}x "
+            f"its first value)")
     if lnk:
         out["blowup_note"] = (f"; ln({k}) = {lnk:.3g} is the loss of uniform predictions (chance "
                               f"level){classes(ctx)['source']}: the first logged train loss is "
