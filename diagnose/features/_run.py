@@ -258,8 +258,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     init_high = bool(len(before) and k and before[0] > ctx.param("max_init_ratio") * math.log(k))
     gaps = np.diff(s)
     # each point a window of many optimizer steps: logged every few steps, or once per epoch
-    sparse = bool(len(gaps) and float(np.median(gaps)) > 1) or ctx.run.steps_are_epochs(TRAIN)
-    hidden = n_train > 0 and sparse and len(before) <= 1
+    hidden = n_train > 0 and len(before) <= 1 and (
+        bool(len(gaps) and float(np.median(gaps)) > 1) or ctx.run.steps_are_epochs(TRAIN))
     grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden
     return {
         "nonfinite": total,
