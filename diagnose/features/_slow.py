@@ -46,17 +46,15 @@ def _line(x: np.ndarray, v: np.ndarray) -> tuple[float, float] | None:
     return None if slope is None else (slope, float(np.median(v - slope * x)))
 
 
-def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: float,
-               first_stray: float) -> dict[str, float]:
+def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: float) -> dict[str, float]:
     """Three numbers of a curve ``v`` over the axis ``x``, from Theil-Sen lines (medians of
     pairwise slopes: per-batch noise and single spikes do not move them).
 
     The curve starts at the highest of: the line over the whole curve at its first point,
     the median of the first ``early_share`` of the points (at least three: a fast first drop
     the line over the whole run does not follow is real progress) and the first point alone
-    when it sits ``first_stray`` times further above that line than any other point strays
-    from it (a drop inside the first logging window, not one noisy batch). It ends where the
-    line over the whole curve ends.
+    when it sits further above that line than any other point strays from it (a drop inside
+    the first logging window). It ends where the line over the whole curve ends.
 
     ``fall``: start minus end, over the start (relative). ``decel``: the fall over the first
     half of the axis over the fall over the second, the middle and the end read off the line
@@ -76,7 +74,7 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
     line = whole[1] + whole[0] * x
     stray = float(np.abs(v[1:] - line[1:]).max())
     early = float(np.median(v[:max(MIN_POINTS_TREND, int(len(v) * early_share))]))
-    lone = float(v[0]) if v[0] - line[0] > first_stray * stray else -np.inf
+    lone = float(v[0]) if v[0] - line[0] > stray else -np.inf
     start = max(float(line[0]), early, lone)
     end = float(line[-1])
     out = {"fall": (start - end) / abs(start) if start else np.inf}
@@ -93,7 +91,7 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
          "val_slow_end_pace", "slow_axis", "val_slow_note",
-         params=("end_share", "early_share", "first_stray"))
+         params=("end_share", "early_share"))
 def slow(ctx: RunContext) -> dict[str, Value]:
     """The shape of the train and the validation loss that tells a rate-limited run (see
     :func:`slow_shape`): how far each fell, whether it bent, whether it still falls at the
@@ -107,8 +105,7 @@ def slow(ctx: RunContext) -> dict[str, Value]:
             x = s.astype(np.float64)
         elif metric == TRAIN:
             out["slow_axis"] = "the summed learning rate"
-        shape = slow_shape(x, v, ctx.param("end_share"), ctx.param("early_share"),
-                           ctx.param("first_stray"))
+        shape = slow_shape(x, v, ctx.param("end_share"), ctx.param("early_share"))
         for k, val in shape.items():
             out[f"{prefix}slow_{k}"] = val
     vf, ve = out.get("val_slow_fall"), out.get("val_slow_end_pace")
