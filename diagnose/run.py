@@ -377,6 +377,25 @@ class Run:
         steps, values = self.arrays(metric)
         return pd.Series(values, index=pd.Index(steps, name="step"), name=metric)
 
+    def steps_are_epochs(self, metric: str) -> bool:
+        """True when a metric is logged once per epoch and its steps are the epoch numbers
+        (Keras's ``CSVLogger`` and ``History``): each point then stands for a whole epoch of
+        optimizer steps, though consecutive points are one "step" apart."""
+        steps, _ = self.arrays(metric)
+        if not len(steps):
+            return False
+        d = self.__dict__
+        cols = d.get("_cols") if d.get("_frame") is None else None
+        if cols is not None:
+            ep = cols.epoch.get(metric) if isinstance(cols.epoch, dict) else None
+        else:
+            df = self.metrics
+            if "epoch" not in df.columns:
+                return False
+            sub = df[df["metric"] == metric]
+            ep = sub["epoch"].to_numpy(dtype=np.float64)[np.argsort(sub["step"].to_numpy(), kind="stable")]
+        return ep is not None and len(ep) == len(steps) and bool(np.array_equal(ep, steps))
+
     def param(self, name: str, default: Any = None) -> Any:
         """A param or identity field, whichever holds it."""
         if name in self.params:

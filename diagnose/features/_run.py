@@ -234,8 +234,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
 
     The loss "grew first" when it climbed above ``growth_ratio`` times where it started, or
     when the growth was hidden inside the first logging window: its first logged value was
-    already ``max_init_ratio`` times ln K, or the log is sparse (logged every few steps) and
-    turned non-finite at or right after its first point.
+    already ``max_init_ratio`` times ln K, or the log is sparse (logged every few steps, or once
+    per epoch as Keras logs) and turned non-finite at or right after its first point.
     """
     total, first_step, first_metric = 0, None, None
     for name in ctx.run.metric_names:
@@ -258,8 +258,9 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     k = classes(ctx)["k"]
     init_high = bool(len(before) and k and before[0] > ctx.param("max_init_ratio") * math.log(k))
     gaps = np.diff(s)
-    sparse = bool(len(gaps) and float(np.median(gaps)) > 1)
-    hidden = n_train > 0 and sparse and len(before) <= 1
+    # each point a window of many optimizer steps: logged every few steps, or once per epoch
+    hidden = n_train > 0 and len(before) <= 1 and (
+        bool(len(gaps) and float(np.median(gaps)) > 1) or ctx.run.steps_are_epochs(TRAIN))
     grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden
     return {
         "nonfinite": total,
@@ -273,6 +274,13 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         "nonfinite_note": (f"; {total} non-finite value(s) (NaN/inf), first in {first_metric} "
                            f"at step {first_step}") if total else "",
     }
+
+
+def _window_note(ctx: RunContext) -> str:
+    """For a log whose points each stand for many optimizer steps: where the growth went."""
+    if ctx.run.steps_are_epochs(TRAIN):
+        return " (each logged point is the mean over an epoch: the loss grew inside one)"
+    return ""
 
 
 @feature("peak_ratio", "peak_step", "final_ratio", "blowup_first_step", "blowup_last_step",
@@ -295,7 +303,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     s, v = ctx.arrays(TRAIN)
     fs, fv = ctx.finite(TRAIN)
     if len(fv) == 0:
-        return {"blowup_story": "no logged train loss is finite", "blowup_note": "",
+        return {"blowup_story": "no logged train loss is finite" + _window_note(ctx), "blowup_note": "",
                 "blowup_first_step": int(s[0]) if len(s) else None,
                 "blowup_last_step": int(s[-1]) if len(s) else None}
     first = float(fv[0])
@@ -329,11 +337,16 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     if "blowup_first_step" not in out:
         out["blowup_first_step"] = int(fs[0])
         out["blowup_last_step"] = int(fs[i])
-    out["blowup_story"] = (f"logged {first:.4g} at step {int(fs[0])}, {float(fv[i]):.4g} at step "
-                           f"{int(fs[i])} ({float(fv[i]) / first if first else math.inf:.3g}x), "
-                           f"last finite value {float(fv[-1]):.4g} at step {int(fs[-1])}; smoothed, "
-                           f"it ends at {float(sm[-1]):.4g} ({float(sm[-1]) / first if first else math.inf:.3g}x "
-                           f"its first value)")
+    if len(fv) == 1 and len(s) > 1:  # one finite point, the rest NaN/inf
+        out["blowup_story"] = (f"logged {first:.4g} at step {int(fs[0])}, NaN/inf at every other "
+                               f"point from step {int(s[~np.isfinite(v)][0])}{_window_note(ctx)}")
+    else:
+        out["blowup_story"] = (
+            f"logged {first:.4g} at step {int(fs[0])}, {float(fv[i]):.4g} at step "
+            f"{int(fs[i])} ({float(fv[i]) / first if first else math.inf:.3g}x), "
+            f"last finite value {float(fv[-1]):.4g} at step {int(fs[-1])}; smoothed, "
+            f"it ends at {float(sm[-1]):.4g} ({float(sm[-1]) / first if first else math.inf:.3g}x "
+            f"its first value)")
     if lnk:
         out["blowup_note"] = (f"; ln({k}) = {lnk:.3g} is the loss of uniform predictions (chance "
                               f"level){classes(ctx)['source']}: the first logged train loss is "

@@ -85,6 +85,14 @@ tail_drop_rel     relative  drop over the last 20 % of the run, over the last va
 train_tail_trend_drop relative how far the Theil-Sen line of the raw train loss falls over the last tail_fraction of the steps, over its median there
 bounce_spread     ratio     how far the raw train loss still jumps from one logged point to the next, both up and down, over the last bounce_share of the steps; 1 = calm
 bounce_height     ratio     spread between the bounce_quantile and 1 - bounce_quantile quantiles of the raw train loss over the last bounce_share of the steps, over the run's scale
+slow_fall         relative  how far the train loss fell over the run: from its start (the Theil-Sen line's, a higher early median, or a first point above all noise) to the line's end, over the start
+slow_decel        ratio     Theil-Sen slope of the train loss's first half over its second half, against the summed learning rate when logged (about 1 = straight fall)
+slow_end_pace     ratio     Theil-Sen slope of the train loss over the run's last end_share over the whole run's (about 1 = still falling at its average pace, 0 = flat)
+val_slow_fall     relative  slow_fall of the validation loss
+val_slow_decel    ratio     slow_decel of the validation loss
+val_slow_end_pace ratio     slow_end_pace of the validation loss
+slow_axis         text      what the slow_* shapes are read against: the steps, or the summed learning rate when the run logs one
+val_slow_note     text      a phrase for messages: the validation loss's fall, bend and end pace (empty without them)
 tail_metric       text      the metric tail_share was measured on (val/loss, else train/loss)
 tail_start_step   step      step where the last 20 % of the run begins
 num_classes       count     number of classes K (run setting or params)

@@ -1,0 +1,114 @@
+"""Slow convergence: a loss that falls little, at a steady pace, and still falls at the end.
+
+Measured on the raw logged points with Theil-Sen lines (medians of pairwise slopes), so
+neither the noise of per-batch values nor where the two end points land decides, and a
+log written every step and the same run written every 50 steps read alike. The same three
+numbers are measured on the train loss and on the validation loss (an average over a whole
+split: the calm witness when the train loss is logged per batch).
+
+When the run logs its learning rate, the curve is read against the learning rate summed
+over the steps (the distance the optimizer was allowed to travel) instead of the steps: a
+schedule that decays the rate to 0 flattens the end of any curve, and that flattening says
+nothing about convergence. With a constant rate both axes are the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import Value, feature
+from ._run import TRAIN, VAL, RunContext
+from ._series import MIN_POINTS_TREND, _ts_slope
+
+__all__: list[str] = []
+
+LR = "lr"
+
+
+def lr_axis(ctx: RunContext, steps: np.ndarray) -> np.ndarray | None:
+    """The learning rate summed from the run's first step to each of ``steps`` (trapezoids
+    over the logged rate, held constant beyond its ends); None when the run logs no usable
+    rate (fewer than two finite points, or one that is never positive)."""
+    ls, lv = ctx.finite(LR)
+    ok = lv >= 0
+    ls, lv = ls[ok], lv[ok]
+    if len(lv) <= 1 or not (lv > 0).any() or len(steps) == 0:
+        return None
+    grid = np.union1d(steps, ls[(ls > steps[0]) & (ls < steps[-1])]).astype(np.float64)
+    rate = np.interp(grid, ls.astype(np.float64), lv)
+    cum = np.concatenate(([0.0], np.cumsum(np.diff(grid) * (rate[1:] + rate[:-1]) / 2)))
+    return np.interp(steps.astype(np.float64), grid, cum)
+
+
+def _line(x: np.ndarray, v: np.ndarray) -> tuple[float, float] | None:
+    """Slope and intercept of the Theil-Sen line (the intercept: the median residual)."""
+    slope = _ts_slope(x, v)
+    return None if slope is None else (slope, float(np.median(v - slope * x)))
+
+
+def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: float) -> dict[str, float]:
+    """Three numbers of a curve ``v`` over the axis ``x``, from Theil-Sen lines (medians of
+    pairwise slopes: per-batch noise and single spikes do not move them).
+
+    The curve starts at the highest of: the line over the whole curve at its first point,
+    the median of the first ``early_share`` of the points (at least three: a fast first drop
+    the line over the whole run does not follow is real progress) and the first point alone
+    when it sits further above that line than any other point strays from it (a drop inside
+    the first logging window). It ends where the line over the whole curve ends.
+
+    ``fall``: start minus end, over the start (relative). ``decel``: the fall over the first
+    half of the axis over the fall over the second, the middle and the end read off the line
+    over the second half (about 1 for a straight fall, large for a curve that flattened;
+    infinite when the second half does not fall). ``end_pace``: the slope over the last
+    ``end_share`` of the axis (three points at least) over the average slope from start to
+    end (about 1 while it still falls at its average pace, 0 once flat). Only ``fall`` when
+    the curve did not fall; empty when it is too short.
+    """
+    if len(v) < 2 * MIN_POINTS_TREND or not x[-1] > x[0]:
+        return {}
+    mid = (x[0] + x[-1]) / 2
+    half = x <= mid
+    whole, second = _line(x, v), _line(x[~half], v[~half]) if (~half).sum() >= MIN_POINTS_TREND else None
+    if whole is None or second is None or half.sum() < MIN_POINTS_TREND:
+        return {}
+    line = whole[1] + whole[0] * x
+    stray = float(np.abs(v[1:] - line[1:]).max())
+    early = float(np.median(v[:max(MIN_POINTS_TREND, int(len(v) * early_share))]))
+    lone = float(v[0]) if v[0] - line[0] > stray else -np.inf
+    start = max(float(line[0]), early, lone)
+    end = float(line[-1])
+    out = {"fall": (start - end) / abs(start) if start else np.inf}
+    if not end < start:  # it did not fall: no pace to compare
+        return out
+    m, end2 = (second[1] + second[0] * float(t) for t in (mid, x[-1]))
+    out["decel"] = (start - m) / (m - end2) if m > end2 else np.inf
+    tail = x >= min(x[-1] - end_share * (x[-1] - x[0]), x[-MIN_POINTS_TREND])  # three points at least
+    e = _ts_slope(x[tail], v[tail])
+    if e is not None:
+        out["end_pace"] = e * float(x[-1] - x[0]) / (end - start)
+    return out
+
+
+@feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
+         "val_slow_end_pace", "slow_axis", "val_slow_note",
+         params=("end_share", "early_share"))
+def slow(ctx: RunContext) -> dict[str, Value]:
+    """The shape of the train and the validation loss that tells a rate-limited run (see
+    :func:`slow_shape`): how far each fell, whether it bent, whether it still falls at the
+    end, read against the summed learning rate when the run logs one. None where a curve is
+    too short; only the fall where it did not fall."""
+    out: dict[str, Value] = {"slow_axis": "the steps"}
+    for prefix, metric in (("", TRAIN), ("val_", VAL)):
+        s, v = ctx.finite(metric)
+        x = lr_axis(ctx, s)
+        if x is None:
+            x = s.astype(np.float64)
+        elif metric == TRAIN:
+            out["slow_axis"] = "the summed learning rate"
+        shape = slow_shape(x, v, ctx.param("end_share"), ctx.param("early_share"))
+        for k, val in shape.items():
+            out[f"{prefix}slow_{k}"] = val
+    vf, ve = out.get("val_slow_fall"), out.get("val_slow_end_pace")
+    out["val_slow_note"] = (f"; the validation loss likewise (fell {vf:.0%}, still falling at the end)"
+                            if vf is not None and ve is not None and vf > 0 and ve > 0 else "")
+    return out
