@@ -150,13 +150,14 @@ def test_both_writers_produce_the_same_lines(tmp_path, queued):
         if step % 7 == 0:
             values.update(val_loss=wrap(torch.tensor(step / 3)), val_acc=0.5 + step / 100)
         rec.log(step, values)
-    steps, walls, pending = rec._steps, rec._walls, rec._pending
+    buf = rec._buf
+    steps, walls, pending = buf[0::3], buf[1::3], buf[2::3]
     assert (len(rec._tensors) > 2) is queued  # the first record's tensors are always queued
     converted = rec._convert() if rec._tensors else None
     fast = rec._format_fast(steps, walls, [dict(v) for v in pending],
                             None if converted is None else list(converted))
     each = rec._format_each(steps, walls, pending, converted)
-    rec._steps, rec._walls, rec._pending = [], [], []
+    rec._buf = []
     rec.close()
     assert fast is not None
     a = [json.loads(s) for s in fast.splitlines()]
@@ -396,11 +397,13 @@ def test_orjson_and_repr_spell_the_same_numbers(tmp_path, monkeypatch):
     rng = np.random.default_rng(5)
     vals = [*(rng.standard_normal(500) * 10.0 ** rng.integers(-30, 30, 500)).tolist(),
             0.0, -0.0, 1e-5, 1e16, 5e-324, 1.7976931348623157e308, 3, -7, 2**62]
-    fast, pure = _format.value_texts(vals), _format.value_texts(vals, fast=False)
-    assert pure == list(map(repr, vals))
+    fast = _format.value_blob(vals).split(b",")
+    pure = _format.value_blob(vals, fast=False).split(b",")
+    assert pure == [repr(v).encode() for v in vals]
     assert [json.loads(t) for t in fast] == [json.loads(t) for t in pure]
     assert [type(json.loads(t)) for t in fast] == [type(v) for v in vals]
-    assert _format.value_texts([2**70]) is None  # beyond orjson's ints: the slow path writes it
+    assert _format.value_blob([2**70]) is None  # beyond orjson's ints: the slow path writes it
+    assert _format.value_blob([10**400], fast=False) is None  # beyond floats, without orjson
     runs = {}
     for name, orjson_fn in (("fast", _format._ORJSON), ("pure", False)):
         monkeypatch.setattr(_format, "_ORJSON", orjson_fn)
