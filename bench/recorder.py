@@ -289,8 +289,9 @@ def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[flo
         "",
         f"Fixed costs inside those figures, per run, ms (min / median / max of {repeats}): "
         f"construct {mmm(fixed['construct'], '{:.1f}')}, close {mmm(fixed['close'], '{:.1f}')} "
-        "(close: two `fsync`s, of the log and of `run.json`; construct: one `fsync` of "
-        "`run.json`; `git status` runs in the background and is read at close).",
+        "(construct: the folder lock, `run.json`, and starting the `git status` thread; close: the "
+        "last flush, `run.json` replaced; the `fsync`s of the log and of the final `run.json` "
+        "happen on a background thread, which the interpreter waits for at exit).",
     ]
     if loop is None:
         return "\n".join(lines) + "\n"
