@@ -77,7 +77,7 @@ class RecordFormatter:
             except KeyError:
                 pass
             else:
-                if list(map(len, pending)).count(k) != n:
+                if sum(map(len, pending)) != n * k:
                     vals = None  # a record with more names than the first
         if vals is None:
             return self._format_mixed(steps, walls, pending, converted)
@@ -106,8 +106,11 @@ class RecordFormatter:
         pieces[0::m] = step_blob(steps).split(b",")
         spelled, runs = _wall_runs(walls)
         first = keys[0]
-        pieces[1::m] = list(chain.from_iterable(map(
-            repeat, [_WALL + s + first for s in spelled], runs)))
+        if len(runs) == 1:  # the whole block within one millisecond
+            pieces[1::m] = [_WALL + spelled[0] + first] * n
+        else:
+            pieces[1::m] = list(chain.from_iterable(map(
+                repeat, [_WALL + s + first for s in spelled], runs)))
         for j in range(k):
             if j:
                 pieces[2 * j + 1::m] = [keys[j]] * n

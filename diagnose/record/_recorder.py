@@ -206,10 +206,23 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
             values = {**metrics, **values}
         if step.__class__ is not int:
             step = self._as_step(step)
-        for v in values.values():
-            if v.__class__ is not float:
-                self._hold(values)  # ints, tensors (read or queued), anything else
-                break
+        for k, v in values.items():
+            c = v.__class__
+            if c is float:
+                continue
+            if c is self._tensor_cls and self._host_only:
+                # No accelerator: the tensor is on the CPU, with no device to wait for.
+                # Read the value now (it is then the value as of this call, whatever
+                # happens to the tensor later); what is not one float goes to _hold.
+                try:
+                    x = v.item()
+                except Exception:  # noqa: BLE001 - not one value: _hold queues it
+                    x = None
+                if x.__class__ is float:
+                    values[k] = x
+                    continue
+            self._hold(values)  # ints, tensors (read or queued), anything else
+            break
         if self._watching and step != self._last_step:
             self._capture(values)
         now = _time()
