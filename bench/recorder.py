@@ -14,6 +14,7 @@ One process, side by side, interleaved repeats (a busy machine hurts every tool 
 
     python bench/recorder.py            # prints the tables, updates bench/RESULTS.md
     python bench/recorder.py --quick    # fewer steps, no RESULTS.md (a smoke run)
+    python bench/recorder.py --against 469caa6   # also that commit's Recorder, side by side
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from __future__ import annotations
 import argparse
 import gc
 import datetime as dt
+import importlib
+import io
 import os
 import platform
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -48,12 +52,33 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 # -- 1. cost per scalar -----------------------------------------------------------------
 
 
-def _recorder(path: str, values: list[Any]) -> None:
-    rec = Recorder(path)
+def _recorder(path: str, values: list[Any], cls: type = Recorder) -> None:
+    rec = cls(path)
     log = rec.log
     for i, v in enumerate(values):
         log(i, train_loss=v)
     rec.close()
+
+
+def recorder_at(rev: str, into: str) -> Callable[[str, list[Any]], None]:
+    """The Recorder of commit ``rev`` (its ``diagnose/`` unpacked into ``into`` under another
+    package name, so both versions run in this process, meeting the same load)."""
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    data = subprocess.run(["git", "archive", sha, "diagnose"], cwd=ROOT, capture_output=True,
+                          check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    name = f"diagnose_at_{sha}"
+    os.rename(os.path.join(into, "diagnose"), os.path.join(into, name))
+    sys.path.insert(0, into)
+    cls = importlib.import_module(f"{name}.record").Recorder
+
+    def run(path: str, values: list[Any]) -> None:
+        _recorder(path, values, cls)
+
+    run.__doc__ = sha
+    return run
 
 
 def _recorder_pure(path: str, values: list[Any]) -> None:
@@ -337,7 +362,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scalars", type=int, default=50_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-loop", action="store_true", help="skip the training-loop part")
+    ap.add_argument("--against", metavar="COMMIT",
+                    help="also time that commit's Recorder in the same process")
     args = ap.parse_args(argv)
+    old = tempfile.TemporaryDirectory()
+    if args.against:
+        run = recorder_at(args.against, old.name)
+        LOGGERS[f"diagnose Recorder at {run.__doc__} (before)"] = run
     if args.quick:
         args.steps, args.scalars, args.repeats = 2_000, 2_000, 1
     torch.set_num_threads(1)

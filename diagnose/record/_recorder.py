@@ -328,9 +328,7 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         for h in self._hooks:
             h.remove()
         self._hooks = []
-        if self._file is not None:
-            sync_later(self._file)  # fsync and close, off this thread
-            self._file = None
+        log_file, self._file = self._file, None
         self.status = status
         if error:
             self._error = error
@@ -351,8 +349,13 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
             if any(d.startswith("cuda") for d in self._devices):
                 torch = sys.modules["torch"]
                 self.env["cuda_device_name"] = torch.cuda.get_device_name()
-        self._write_meta(durable=True)
-        self._unlock()  # last: a resumer finds run.json finished
+        meta_file = self._write_meta(durable=True)
+        self._unlock()  # a resumer finds run.json finished
+        # Last, once this thread is done with the disk (an fsync makes the file system hold
+        # back other changes while it commits): fsync and close both files, off this thread.
+        for f in (log_file, meta_file):
+            if f is not None:
+                sync_later(f)
 
     def __enter__(self) -> "Recorder":
         return self

@@ -199,14 +199,16 @@ class RecordSink:
             meta["dropped"] = {"records": self.records_dropped, "values": self.values_dropped}
         return meta
 
-    def _write_meta(self, durable: bool = False) -> None:
-        """Replace ``run.json``; ``durable``: ``fsync`` it too (in the background), at close."""
+    def _write_meta(self, durable: bool = False) -> Any:
+        """Replace ``run.json``. ``durable`` (at close): return the new file, still open, for
+        :func:`sync_later`; otherwise None."""
         if os.getpid() != self._pid:
-            return  # a forked child's copy: run.json is the parent's
+            return None  # a forked child's copy: run.json is the parent's
         try:
-            _replace_json(self.run_dir / native.RUN_FILE, self._meta(), durable)
-        except (OSError, ValueError) as e:
+            return _replace_json(self.run_dir / native.RUN_FILE, self._meta(), durable)
+        except OSError as e:
             self._problem("meta", f"could not write {self.run_dir / native.RUN_FILE}: {e}")
+            return None
 
     #: The last write failed part-way and could not be cut back: start the next on a new line.
     _torn_tail = False
@@ -413,13 +415,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_syncer_in_child)
 
 
-def _replace_json(path: Path, obj: Any, durable: bool) -> None:
+def _replace_json(path: Path, obj: Any, keep: bool) -> Any:
     """Replace ``path`` by ``obj`` as JSON atomically: readers see the old file or the new one.
 
     As :func:`diagnose.readers.native.write_json_atomic` writes it, except for the
-    ``fsync``: with ``durable`` it happens on the background thread, after the rename;
-    without, not at all (a version that a later one replaces: the Recorder's last
-    ``run.json``, written at close, is the durable one, as the log is made durable then).
+    ``fsync``: with ``keep`` the new file is returned open, for the caller to hand to
+    :func:`sync_later` (after the rename); without, it is not fsynced at all (a version
+    that a later one replaces: the Recorder's last ``run.json``, written at close, is the
+    durable one, as the log is made durable then).
     """
     data = (json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n").encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=".run.", suffix=".tmp", dir=path.parent)
@@ -436,7 +439,7 @@ def _replace_json(path: Path, obj: Any, durable: bool) -> None:
         except OSError:
             pass
         raise
-    if durable:
-        sync_later(f)
-    else:
-        f.close()
+    if keep:
+        return f
+    f.close()
+    return None
