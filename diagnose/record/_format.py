@@ -272,14 +272,13 @@ def _wall_runs(walls: list[float]) -> tuple[list[bytes], list[int]]:
     Records logged within one millisecond (a fast loop logs hundreds) are spelled once.
     Rounds as the value-by-value writer does (half up), so both write the same text.
     """
+    lo = math.floor(min(walls) * 1000.0 + 0.5)
+    if lo == math.floor(max(walls) * 1000.0 + 0.5):  # the rounding is monotonic: all equal
+        return [b"%d.%03d" % divmod(lo, 1000)], [len(walls)]
     ms = np.floor(np.array(walls, dtype=np.float64) * 1000.0 + 0.5).astype(np.int64)
-    n = len(ms)
-    if ms[0] == ms[-1] and not (ms != ms[0]).any():
-        starts, runs = ms[:1], [n]
-    else:
-        cut = np.flatnonzero(ms[1:] != ms[:-1]) + 1
-        starts = ms[np.concatenate(([0], cut))]
-        runs = np.diff(cut, prepend=0, append=n).tolist()
+    cut = np.flatnonzero(ms[1:] != ms[:-1]) + 1
+    starts = ms[np.concatenate(([0], cut))]
+    runs = np.diff(cut, prepend=0, append=len(ms)).tolist()
     return [b"%d.%03d" % divmod(m, 1000) for m in starts.tolist()], runs
 
 
