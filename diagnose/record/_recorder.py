@@ -189,6 +189,7 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
                                     on_finding=on_finding, rules=rules, config=config,
                                     budget=check_budget, started=self._t0)
             self._next_check = -_NEVER
+            self.log = self._log_checked  # type: ignore[method-assign]
         self._open(resume, overwrite)
         if self.live is not None and resume:
             self._live_preload()
@@ -232,6 +233,13 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         buf.append(values)
         if len(buf) >= self._limit or now >= self._deadline:
             self.flush()
+
+    def _log_checked(self, step: int, metrics: Mapping[str, Any] | None = None, /,
+                     **values: Any) -> None:
+        """``log`` of a recorder with live checks: record, then check when one is due."""
+        if step.__class__ is not int:
+            step = self._as_step(step)
+        Recorder.log(self, step, metrics, **values)
         if step >= self._next_check:
             self._check(step)
 
