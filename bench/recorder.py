@@ -148,6 +148,51 @@ def per_scalar(n: int, repeats: int) -> dict[tuple[str, str], list[float]]:
     return out
 
 
+PARTS = ("log()", "flushes", "construct", "close")
+
+
+def parts(n: int, repeats: int) -> dict[tuple[str, str], list[float]]:
+    """Where the Recorder's time goes: this thread's CPU time in its parts, per (part, kind).
+
+    ``log()`` (µs per value, flushes excluded), the flushes it triggers (µs per value:
+    formatting and writing), construct and close (ms per run). CPU time, so that other
+    processes' load counts less than in the wall times above; background threads (git,
+    fsync) are not in it.
+    """
+    clock = time.thread_time
+    out: dict[tuple[str, str], list[float]] = {}
+    values = {"float": [1.0 / (i + 3) for i in range(n)]}
+    values["0-dim tensor"] = [torch.tensor(v) for v in values["float"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(repeats):
+            for kind, vals in values.items():
+                gc.collect()
+                t = clock()
+                rec = Recorder(os.path.join(tmp, f"{r}-{kind}"))
+                made = clock() - t
+                flush, spent = rec.flush, [0.0]
+
+                def timed_flush(flush: Callable[[], None] = flush, spent: list = spent) -> None:
+                    t0 = clock()
+                    flush()
+                    spent[0] += clock() - t0
+
+                rec.flush = timed_flush  # type: ignore[method-assign]
+                log = rec.log
+                t = clock()
+                for i, v in enumerate(vals):
+                    log(i, train_loss=v)
+                logging = clock() - t
+                flushing, spent[0] = spent[0], 0.0
+                t = clock()
+                rec.close()
+                closing = clock() - t
+                for part, x in zip(PARTS, ((logging - flushing) / n * 1e6, flushing / n * 1e6,
+                                           made * 1e3, closing * 1e3)):
+                    out.setdefault((part, kind), []).append(x)
+    return out
+
+
 def fixed_costs(repeats: int) -> dict[str, list[float]]:
     """Milliseconds of the Recorder's per-run fixed costs: construct, and close of an empty run."""
     out: dict[str, list[float]] = {"construct": [], "close": []}
@@ -275,6 +320,7 @@ def machine() -> str:
 
 
 def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[float]],
+           where: dict[tuple[str, str], list[float]],
            loop: dict[str, tuple[float, float]] | None, steps: int, n: int, repeats: int,
            host: str, loads: tuple[float, float]) -> str:
     lines = [
@@ -316,7 +362,16 @@ def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[flo
         f"construct {mmm(fixed['construct'], '{:.1f}')}, close {mmm(fixed['close'], '{:.1f}')} "
         "(construct: the folder lock, `run.json`, and starting the `git status` thread; close: the "
         "last flush, `run.json` replaced; the `fsync`s of the log and of the final `run.json` "
-        "happen on a background thread, which the interpreter waits for at exit).",
+        "happen on a background thread, which the interpreter waits for at exit; closing a run "
+        "right after opening it, as here, waits for `git status`).",
+        "",
+        f"Where the Recorder's time goes, this thread's CPU time (min / median / max of "
+        f"{len(where['log()', 'float'])} runs of {n:,} values; background threads not included): "
+        + "; ".join(
+            f"{kind}: `log()` {mmm(where['log()', kind], '{:.2f}')} µs per value, its flushes "
+            f"(formatting and writing) {mmm(where['flushes', kind], '{:.2f}')} µs per value, "
+            f"construct {mmm(where['construct', kind], '{:.1f}')} ms, close "
+            f"{mmm(where['close', kind], '{:.1f}')} ms" for kind in KINDS) + ".",
     ]
     if loop is None:
         return "\n".join(lines) + "\n"
@@ -376,8 +431,9 @@ def main(argv: list[str] | None = None) -> None:
     load0 = os.getloadavg()[0]
     scalar = per_scalar(args.scalars, args.repeats)
     fixed = fixed_costs(max(3, args.repeats))
+    where = parts(args.scalars, max(3, args.repeats))
     loop = None if args.no_loop else loop_overhead(args.steps)
-    section = report(scalar, fixed, loop, args.steps, args.scalars, args.repeats, host,
+    section = report(scalar, fixed, where, loop, args.steps, args.scalars, args.repeats, host,
                      (load0, os.getloadavg()[0]))
     print(section)
     if not args.quick:
