@@ -168,6 +168,47 @@ def test_both_writers_produce_the_same_lines(tmp_path, queued):
         assert x == y and list(x) == list(y)
 
 
+@pytest.mark.parametrize("val_names", [2, 3])
+def test_a_block_mostly_of_one_shape_keeps_every_record_in_its_place(tmp_path, val_names):
+    """Most records hold the same names: they are spelled as one block, the others (first,
+    consecutive, last) by templates and put back between them, as the value-by-value
+    writer writes them. The block is found by the number of names (then the same names in
+    another order are the same shape), or by the names in order when other records have
+    as many names."""
+    rec = Recorder(tmp_path / "run", flush_every=10**6, flush_secs=1e9)
+    odd = (0, 1, 17, 18, 19, 40, 59)
+    extra = {"val_f1": 0.5} if val_names == 3 else {}
+    for step in range(60):
+        if step in odd:
+            rec.log(step, val_loss=1.0 / (step + 2), val_acc=step / 100, **extra)
+        elif step == 30:
+            rec.log(step, {"train_loss": 0.5, "lr": 0.25})
+        else:
+            rec.log(step, lr=0.1, train_loss=1.0 / (step + 1))
+    buf = rec._buf
+    steps, walls, pending = buf[0::3], buf[1::3], buf[2::3]
+    by_templates = []
+    templates = rec._format_templates
+
+    def spy(steps, *args):
+        by_templates.append(list(steps))
+        return templates(steps, *args)
+
+    rec._format_templates = spy
+    fast = rec._format_fast(steps, walls, pending, None)
+    each = rec._format_each(steps, walls, pending, None)
+    rec._buf = []
+    rec.close()
+    # the other records went through the block writer
+    assert by_templates == [list(odd) if val_names == 3 else sorted([*odd, 30])]
+    a = [json.loads(s) for s in fast.splitlines()]
+    b = [json.loads(s) for s in each.splitlines()]
+    assert [x["step"] for x in a] == list(range(60))
+    assert a == b
+    meta = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert meta["results"]["best_val_metric"] == min(1.0 / (s + 2) for s in odd)
+
+
 def test_names_are_canonicalised_in_the_file(tmp_path):
     with Recorder(tmp_path / "run") as rec:
         rec.log(0, train_loss=1.0, val_acc=0.5)

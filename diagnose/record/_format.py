@@ -62,25 +62,34 @@ class RecordFormatter:
         else ``repr``), the steps by :func:`step_blob`, the wall times once per
         millisecond. When every record holds the same names (in any order: they are
         written in the first record's order), the line pieces are laid out by slice
-        assignment and joined; otherwise records with the same names share a ``%``
-        template. Anything unusual (a name that cannot be written, a NaN or ±inf, an int
-        beyond 64 bits, a tensor that did not convert, live checks that must see each
-        value) goes to :meth:`_format_each`, which handles every case.
+        assignment and joined (:meth:`_block`); a block where most records share
+        their names (the loss every step, a validation record now and then) is written
+        that way for those and by ``%`` templates for the others (:meth:`_format_mixed`).
+        Anything unusual (a name that cannot be written, a NaN or ±inf, an int beyond 64
+        bits, a tensor that did not convert, live checks that must see each value) goes
+        to :meth:`_format_each`, which handles every case.
         """
         n = len(pending)
         shape = tuple(pending[0])
         k = len(shape)
-        vals: list[Any] | None = None
         if k:
             try:
                 vals = list(map(operator.itemgetter(*shape), pending))
             except KeyError:
                 pass
             else:
-                if sum(map(len, pending)) != n * k:
-                    vals = None  # a record with more names than the first
-        if vals is None:
-            return self._format_mixed(steps, walls, pending, converted)
+                if sum(map(len, pending)) == n * k:  # no record has more names than the first
+                    pieces = self._block(shape, steps, walls, vals, converted)
+                    return None if pieces is None else _HEAD + b"".join(pieces)
+        return self._format_mixed(steps, walls, pending, converted)
+
+    def _block(self, shape: tuple[Any, ...], steps: list[int], walls: list[float],
+               vals: list[Any], converted: list[float | None] | None) -> list[bytes] | None:
+        """Records that all hold the names ``shape``, their values gathered in that order
+        (one per record, or a tuple per record when there are several names): the pieces
+        of their lines, ``m = 2 * len(shape) + 2`` per record, the last of each the
+        ``}\\n{"step": `` that ends it and starts the next (``}\\n`` for the last record);
+        the first line's ``{"step": `` is not included."""
         keys = self._pieces.get(shape)
         if keys is None:
             if shape in self._pieces:
@@ -88,6 +97,7 @@ class RecordFormatter:
             keys = self._add_template(shape)
             if keys is None:
                 return None
+        n, k = len(steps), len(shape)
         if k > 1:
             vals = list(chain.from_iterable(vals))
         if converted is not None and not _put_converted(vals, converted):
@@ -116,12 +126,76 @@ class RecordFormatter:
                 pieces[2 * j + 1::m] = [keys[j]] * n
             pieces[2 * j + 2::m] = texts[j::k]
         pieces[-1] = _END
-        return _HEAD + b"".join(pieces)
+        return pieces
 
     def _format_mixed(self, steps: list[int], walls: list[float], pending: list[dict[str, Any]],
                       converted: list[float | None] | None) -> bytes | None:
-        """Records of several shapes: one ``%`` over the templates of their shapes joined."""
-        shapes = list(map(tuple, pending))
+        """Records of several shapes. When most of them hold the same names (and no queued
+        tensor waits for its place), those go through :meth:`_block`, the others through
+        :meth:`_format_templates`, and their lines are put between the others' in order."""
+        if converted is None:
+            # Most records of a block hold the same names: found by their number of names
+            # (cheap), or when records of that number differ, by their shapes.
+            lens = list(map(len, pending))
+            k = max(set(lens), key=lens.count)
+            is_main = list(map(k.__eq__, lens))
+            if k and 2 * is_main.count(True) >= len(lens):
+                ours = list(compress(pending, is_main))
+                shape = tuple(ours[0])
+                try:  # the same number of names, and all of the first one's: the same names
+                    vals = list(map(operator.itemgetter(*shape), ours))
+                except KeyError:
+                    shapes = list(map(tuple, pending))
+                    shape = max(set(shapes), key=shapes.count)
+                    is_main = list(map(shape.__eq__, shapes))
+                    if shape and 2 * is_main.count(True) >= len(shapes):
+                        ours = list(compress(pending, is_main))
+                        vals = list(map(operator.itemgetter(*shape), ours))
+                        return self._format_most(steps, walls, pending, is_main, shape, vals)
+                else:
+                    return self._format_most(steps, walls, pending, is_main, shape, vals)
+        return self._format_templates(steps, walls, pending, converted)
+
+    def _format_most(self, steps: list[int], walls: list[float], pending: list[dict[str, Any]],
+                     is_main: list[bool], shape: tuple[Any, ...], vals: list[Any]) -> bytes | None:
+        """Records most of which (``is_main``) hold the names ``shape`` (``vals``: theirs)."""
+        others = list(map(operator.not_, is_main))
+        rest = list(compress(pending, others))
+        slots = self._best_slots
+        if shape in slots and not slots.keys().isdisjoint(map(tuple, rest)):
+            # the best validation value is tracked in record order: here it would not be
+            return self._format_templates(steps, walls, pending, None)
+        pieces = self._block(shape, list(compress(steps, is_main)),
+                             list(compress(walls, is_main)), vals, None)
+        if pieces is None:
+            return None
+        text = self._format_templates(list(compress(steps, others)),
+                                      list(compress(walls, others)), rest, None)
+        if text is None:
+            return None
+        # Each other record goes after the main records logged before it: into the piece
+        # that ends the line before (lines hold no raw newline: names are JSON-escaped).
+        m, n = 2 * len(shape) + 2, len(vals)
+        head = _HEAD
+        at: dict[int, list[bytes]] = {}
+        for i, line in zip(map(operator.sub, compress(count(), others), count()),
+                           text.split(b"\n")):
+            at.setdefault(i, []).append(line + b"\n")
+        for i, lines in at.items():
+            if i == 0:
+                head = b"".join(lines) + head
+            elif i == n:
+                pieces.extend(lines)
+            else:
+                pieces[m * i - 1] = b"}\n" + b"".join(lines) + _HEAD
+        return head + b"".join(pieces)
+
+    def _format_templates(self, steps: list[int], walls: list[float],
+                          pending: list[dict[str, Any]], converted: list[float | None] | None,
+                          shapes: list[tuple[Any, ...]] | None = None) -> bytes | None:
+        """Records of any shapes: one ``%`` over the templates of their shapes joined."""
+        if shapes is None:
+            shapes = list(map(tuple, pending))
         templates = self._templates
         try:
             fmt = b"".join(map(templates.__getitem__, shapes))
@@ -276,10 +350,9 @@ def _wall_runs(walls: list[float]) -> tuple[list[bytes], list[int]]:
     if lo == math.floor(max(walls) * 1000.0 + 0.5):  # the rounding is monotonic: all equal
         return [b"%d.%03d" % divmod(lo, 1000)], [len(walls)]
     ms = np.floor(np.array(walls, dtype=np.float64) * 1000.0 + 0.5).astype(np.int64)
-    cut = np.flatnonzero(ms[1:] != ms[:-1]) + 1
-    starts = ms[np.concatenate(([0], cut))]
-    runs = np.diff(cut, prepend=0, append=len(ms)).tolist()
-    return [b"%d.%03d" % divmod(m, 1000) for m in starts.tolist()], runs
+    edges = np.concatenate(([0], np.flatnonzero(ms[1:] != ms[:-1]) + 1, [len(ms)]))
+    runs = (edges[1:] - edges[:-1]).tolist()
+    return [b"%d.%03d" % divmod(m, 1000) for m in ms[edges[:-1]].tolist()], runs
 
 
 def wall_texts(walls: list[float]) -> list[bytes]:
