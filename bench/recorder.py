@@ -127,7 +127,9 @@ def per_scalar(n: int, repeats: int) -> dict[tuple[str, str], list[float]]:
     """Microseconds per scalar for each (logger, input kind), one entry per repeat.
 
     Every repeat runs every logger once on the same values, in rotating order, so the
-    ratio of one repeat compares loggers that met the same load.
+    ratio of one repeat compares loggers that met the same load. Also the CPU time, under
+    (logger, "cpu " + kind): this process's threads and its waited-for children (the
+    Recorder's ``git status``).
     """
     floats = [1.0 / (i + 3) for i in range(n)]
     tensors = [torch.tensor(v) for v in floats]
@@ -141,10 +143,11 @@ def per_scalar(n: int, repeats: int) -> dict[tuple[str, str], list[float]]:
                 order = names[r % len(names):] + names[: r % len(names)]
                 for name in order:
                     gc.collect()
-                    t = time.perf_counter()
+                    c, t = _cpu(), time.perf_counter()
                     LOGGERS[name](os.path.join(tmp, f"{r}-{kind}-{name}"), values)
                     us = (time.perf_counter() - t) / n * 1e6
                     out.setdefault((name, kind), []).append(us)
+                    out.setdefault((name, "cpu " + kind), []).append((_cpu() - c) / n * 1e6)
     return out
 
 
@@ -191,6 +194,14 @@ def parts(n: int, repeats: int) -> dict[tuple[str, str], list[float]]:
                                            made * 1e3, closing * 1e3)):
                     out.setdefault((part, kind), []).append(x)
     return out
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all threads) and of the children it waited for."""
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
 def fixed_costs(repeats: int) -> dict[str, list[float]]:
@@ -355,6 +366,17 @@ def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[flo
             ratios = [p / o for p, o in zip(scalar[PEER, kind], scalar[name, kind])]
             target = f" (target {targets[kind]}x)" if name == OURS else ""
             parts.append(f"{kind} {mmm(ratios, '{:.1f}x')}{target}")
+        lines.append(f"- {name}: " + "; ".join(parts))
+    lines += ["", "The same ratios in CPU time (all threads of the process and the "
+                  "children it waited for, i.e. the Recorder's `git status`), which the other jobs "
+                  "on a shared machine disturb less than wall time:", ""]
+    for name in LOGGERS:
+        if name == PEER:
+            continue
+        parts = []
+        for kind in KINDS:
+            ratios = [p / o for p, o in zip(scalar[PEER, "cpu " + kind], scalar[name, "cpu " + kind])]
+            parts.append(f"{kind} {mmm(ratios, '{:.1f}x')}")
         lines.append(f"- {name}: " + "; ".join(parts))
     lines += [
         "",
