@@ -31,7 +31,9 @@ class GitProbe:
     One ``git status --porcelain=v2 --branch --untracked-files=no`` gives both the
     commit (``# branch.oid``) and whether a tracked file changed (any entry line); it
     fails outside a work tree. Tracked files only decide "dirty": untracked outputs
-    (logs, checkpoints) would otherwise mark every training run dirty.
+    (logs, checkpoints) would otherwise mark every training run dirty. It runs with
+    ``GIT_OPTIONAL_LOCKS=0``: it never refreshes (writes) the index, so it never holds
+    ``index.lock`` while the user runs git in the same repository, and costs less.
     """
 
     def __init__(self, cwd: str | None = None) -> None:
@@ -50,7 +52,7 @@ class GitProbe:
             proc = subprocess.run(
                 ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
                 cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, timeout=10)
+                stderr=subprocess.DEVNULL, timeout=10, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
         except (OSError, subprocess.SubprocessError):
             return
         if proc.returncode == 0:
