@@ -125,8 +125,7 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         self.results: dict[str, Any] = {}
         self.env: dict[str, Any] = {}
         self.num_classes = num_classes
-        #: Records buffered before a flush (a property: it sets the buffer's limit).
-        self.flush_every = flush_every
+        self.flush_every = flush_every  # a property: it sets the buffer's limit
         self.flush_secs = float(flush_secs)
         self.strict = strict
         #: Set when a live check finds something at or above ``stop_on``.
@@ -359,8 +358,8 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
                 self.env["cuda_device_name"] = torch.cuda.get_device_name()
         meta_file = self._write_meta(durable=True)
         self._unlock()  # a resumer finds run.json finished
-        # Last, once this thread is done with the disk (an fsync makes the file system hold
-        # back other changes while it commits): fsync and close both files, off this thread.
+        # Last, once done with the disk (an fsync holds back the file system's other changes
+        # while it commits), both files are fsynced and closed off this thread.
         for f in (log_file, meta_file):
             if f is not None:
                 sync_later(f)
@@ -447,7 +446,6 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
                 values[k] = float(v)  # numpy scalars, bools, Decimals: no device involved
             except Exception as e:  # noqa: BLE001 - a user's __float__ may raise anything
                 self._problem("value", f"{k!r}: cannot convert {v!r} to float ({e})", 1)
-
 
     def _capture(self, values: dict[str, Any]) -> None:
         """Add the watched optimizers' hyperparameters and the pending grad norm to a record.
@@ -543,7 +541,6 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
             self._grad_norm = global_grad_norm(self._grad_params)
         except RuntimeError as e:
             self._problem("grad_norm", f"grad norm failed: {e}")
-
 
     def _forked(self) -> None:
         """In a forked child: this copy writes nothing; the buffer, files, lock and status
