@@ -364,6 +364,8 @@ class _Syncer:
             f = q.get()
             try:
                 _sync_and_close(f)
+            except Exception:  # noqa: BLE001 - the thread must outlive any one file
+                pass
             finally:
                 q.task_done()
 
