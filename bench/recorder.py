@@ -14,6 +14,7 @@ One process, side by side, interleaved repeats (a busy machine hurts every tool 
 
     python bench/recorder.py            # prints the tables, updates bench/RESULTS.md
     python bench/recorder.py --quick    # fewer steps, no RESULTS.md (a smoke run)
+    python bench/recorder.py --against 469caa6   # also that commit's Recorder, side by side
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from __future__ import annotations
 import argparse
 import gc
 import datetime as dt
+import importlib
+import io
 import os
 import platform
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -48,12 +52,33 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 # -- 1. cost per scalar -----------------------------------------------------------------
 
 
-def _recorder(path: str, values: list[Any]) -> None:
-    rec = Recorder(path)
+def _recorder(path: str, values: list[Any], cls: type = Recorder) -> None:
+    rec = cls(path)
     log = rec.log
     for i, v in enumerate(values):
         log(i, train_loss=v)
     rec.close()
+
+
+def recorder_at(rev: str, into: str) -> Callable[[str, list[Any]], None]:
+    """The Recorder of commit ``rev`` (its ``diagnose/`` unpacked into ``into`` under another
+    package name, so both versions run in this process, meeting the same load)."""
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    data = subprocess.run(["git", "archive", sha, "diagnose"], cwd=ROOT, capture_output=True,
+                          check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    name = f"diagnose_at_{sha}"
+    os.rename(os.path.join(into, "diagnose"), os.path.join(into, name))
+    sys.path.insert(0, into)
+    cls = importlib.import_module(f"{name}.record").Recorder
+
+    def run(path: str, values: list[Any]) -> None:
+        _recorder(path, values, cls)
+
+    run.__doc__ = sha
+    return run
 
 
 def _recorder_pure(path: str, values: list[Any]) -> None:
@@ -102,7 +127,9 @@ def per_scalar(n: int, repeats: int) -> dict[tuple[str, str], list[float]]:
     """Microseconds per scalar for each (logger, input kind), one entry per repeat.
 
     Every repeat runs every logger once on the same values, in rotating order, so the
-    ratio of one repeat compares loggers that met the same load.
+    ratio of one repeat compares loggers that met the same load. Also the CPU time, under
+    (logger, "cpu " + kind): this process's threads and its waited-for children (the
+    Recorder's ``git status``).
     """
     floats = [1.0 / (i + 3) for i in range(n)]
     tensors = [torch.tensor(v) for v in floats]
@@ -116,11 +143,65 @@ def per_scalar(n: int, repeats: int) -> dict[tuple[str, str], list[float]]:
                 order = names[r % len(names):] + names[: r % len(names)]
                 for name in order:
                     gc.collect()
-                    t = time.perf_counter()
+                    c, t = _cpu(), time.perf_counter()
                     LOGGERS[name](os.path.join(tmp, f"{r}-{kind}-{name}"), values)
                     us = (time.perf_counter() - t) / n * 1e6
                     out.setdefault((name, kind), []).append(us)
+                    out.setdefault((name, "cpu " + kind), []).append((_cpu() - c) / n * 1e6)
     return out
+
+
+PARTS = ("log()", "flushes", "construct", "close")
+
+
+def parts(n: int, repeats: int) -> dict[tuple[str, str], list[float]]:
+    """Where the Recorder's time goes: this thread's CPU time in its parts, per (part, kind).
+
+    ``log()`` (µs per value, flushes excluded), the flushes it triggers (µs per value:
+    formatting and writing), construct and close (ms per run). CPU time, so that other
+    processes' load counts less than in the wall times above; background threads (git,
+    fsync) are not in it.
+    """
+    clock = time.thread_time
+    out: dict[tuple[str, str], list[float]] = {}
+    values = {"float": [1.0 / (i + 3) for i in range(n)]}
+    values["0-dim tensor"] = [torch.tensor(v) for v in values["float"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(repeats):
+            for kind, vals in values.items():
+                gc.collect()
+                t = clock()
+                rec = Recorder(os.path.join(tmp, f"{r}-{kind}"))
+                made = clock() - t
+                flush, spent = rec.flush, [0.0]
+
+                def timed_flush(flush: Callable[[], None] = flush, spent: list = spent) -> None:
+                    t0 = clock()
+                    flush()
+                    spent[0] += clock() - t0
+
+                rec.flush = timed_flush  # type: ignore[method-assign]
+                log = rec.log
+                t = clock()
+                for i, v in enumerate(vals):
+                    log(i, train_loss=v)
+                logging = clock() - t
+                flushing, spent[0] = spent[0], 0.0
+                t = clock()
+                rec.close()
+                closing = clock() - t
+                for part, x in zip(PARTS, ((logging - flushing) / n * 1e6, flushing / n * 1e6,
+                                           made * 1e3, closing * 1e3)):
+                    out.setdefault((part, kind), []).append(x)
+    return out
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all threads) and of the children it waited for."""
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
 def fixed_costs(repeats: int) -> dict[str, list[float]]:
@@ -250,6 +331,7 @@ def machine() -> str:
 
 
 def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[float]],
+           where: dict[tuple[str, str], list[float]],
            loop: dict[str, tuple[float, float]] | None, steps: int, n: int, repeats: int,
            host: str, loads: tuple[float, float]) -> str:
     lines = [
@@ -285,12 +367,33 @@ def report(scalar: dict[tuple[str, str], list[float]], fixed: dict[str, list[flo
             target = f" (target {targets[kind]}x)" if name == OURS else ""
             parts.append(f"{kind} {mmm(ratios, '{:.1f}x')}{target}")
         lines.append(f"- {name}: " + "; ".join(parts))
+    lines += ["", "The same ratios in CPU time (all threads of the process and the "
+                  "children it waited for, i.e. the Recorder's `git status`), which the other jobs "
+                  "on a shared machine disturb less than wall time:", ""]
+    for name in LOGGERS:
+        if name == PEER:
+            continue
+        parts = []
+        for kind in KINDS:
+            ratios = [p / o for p, o in zip(scalar[PEER, "cpu " + kind], scalar[name, "cpu " + kind])]
+            parts.append(f"{kind} {mmm(ratios, '{:.1f}x')}")
+        lines.append(f"- {name}: " + "; ".join(parts))
     lines += [
         "",
         f"Fixed costs inside those figures, per run, ms (min / median / max of {repeats}): "
         f"construct {mmm(fixed['construct'], '{:.1f}')}, close {mmm(fixed['close'], '{:.1f}')} "
-        "(close: two `fsync`s, of the log and of `run.json`; construct: one `fsync` of "
-        "`run.json`; `git status` runs in the background and is read at close).",
+        "(construct: the folder lock, `run.json`, and starting the `git status` thread; close: the "
+        "last flush, `run.json` replaced; the `fsync`s of the log and of the final `run.json` "
+        "happen on a background thread, which the interpreter waits for at exit; closing a run "
+        "right after opening it, as here, waits for `git status`).",
+        "",
+        f"Where the Recorder's time goes, this thread's CPU time (min / median / max of "
+        f"{len(where['log()', 'float'])} runs of {n:,} values; background threads not included): "
+        + "; ".join(
+            f"{kind}: `log()` {mmm(where['log()', kind], '{:.2f}')} µs per value, its flushes "
+            f"(formatting and writing) {mmm(where['flushes', kind], '{:.2f}')} µs per value, "
+            f"construct {mmm(where['construct', kind], '{:.1f}')} ms, close "
+            f"{mmm(where['close', kind], '{:.1f}')} ms" for kind in KINDS) + ".",
     ]
     if loop is None:
         return "\n".join(lines) + "\n"
@@ -336,7 +439,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scalars", type=int, default=50_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-loop", action="store_true", help="skip the training-loop part")
+    ap.add_argument("--against", metavar="COMMIT",
+                    help="also time that commit's Recorder in the same process")
     args = ap.parse_args(argv)
+    old = tempfile.TemporaryDirectory()
+    if args.against:
+        run = recorder_at(args.against, old.name)
+        LOGGERS[f"diagnose Recorder at {run.__doc__} (before)"] = run
     if args.quick:
         args.steps, args.scalars, args.repeats = 2_000, 2_000, 1
     torch.set_num_threads(1)
@@ -344,8 +453,9 @@ def main(argv: list[str] | None = None) -> None:
     load0 = os.getloadavg()[0]
     scalar = per_scalar(args.scalars, args.repeats)
     fixed = fixed_costs(max(3, args.repeats))
+    where = parts(args.scalars, max(3, args.repeats))
     loop = None if args.no_loop else loop_overhead(args.steps)
-    section = report(scalar, fixed, loop, args.steps, args.scalars, args.repeats, host,
+    section = report(scalar, fixed, where, loop, args.steps, args.scalars, args.repeats, host,
                      (load0, os.getloadavg()[0]))
     print(section)
     if not args.quick:

@@ -263,7 +263,7 @@ def test_run_folder_deleted_mid_run(tmp_path: Path, how: str) -> None:
             t.log(step)
         t.close()
     assert t.written == list(range(50)) and t.dropped == list(range(50, 5000))
-    assert t.rec._pending == [] and t.rec._steps == []  # nothing piles up in memory
+    assert t.rec._buf == []  # nothing piles up in memory
     msgs = recorder_warnings(caught)
     kinds = sorted("run.json" in m for m in msgs)
     assert len(msgs) == 2 and kinds == [False, True], msgs  # the log, and run.json at close

@@ -150,13 +150,14 @@ def test_both_writers_produce_the_same_lines(tmp_path, queued):
         if step % 7 == 0:
             values.update(val_loss=wrap(torch.tensor(step / 3)), val_acc=0.5 + step / 100)
         rec.log(step, values)
-    steps, walls, pending = rec._steps, rec._walls, rec._pending
+    buf = rec._buf
+    steps, walls, pending = buf[0::3], buf[1::3], buf[2::3]
     assert (len(rec._tensors) > 2) is queued  # the first record's tensors are always queued
     converted = rec._convert() if rec._tensors else None
     fast = rec._format_fast(steps, walls, [dict(v) for v in pending],
                             None if converted is None else list(converted))
     each = rec._format_each(steps, walls, pending, converted)
-    rec._steps, rec._walls, rec._pending = [], [], []
+    rec._buf = []
     rec.close()
     assert fast is not None
     a = [json.loads(s) for s in fast.splitlines()]
@@ -165,6 +166,47 @@ def test_both_writers_produce_the_same_lines(tmp_path, queued):
     for x, y in zip(a, b):
         assert abs(x.pop("wall_time") - y.pop("wall_time")) <= 0.0011
         assert x == y and list(x) == list(y)
+
+
+@pytest.mark.parametrize("val_names", [2, 3])
+def test_a_block_mostly_of_one_shape_keeps_every_record_in_its_place(tmp_path, val_names):
+    """Most records hold the same names: they are spelled as one block, the others (first,
+    consecutive, last) by templates and put back between them, as the value-by-value
+    writer writes them. The block is found by the number of names (then the same names in
+    another order are the same shape), or by the names in order when other records have
+    as many names."""
+    rec = Recorder(tmp_path / "run", flush_every=10**6, flush_secs=1e9)
+    odd = (0, 1, 17, 18, 19, 40, 59)
+    extra = {"val_f1": 0.5} if val_names == 3 else {}
+    for step in range(60):
+        if step in odd:
+            rec.log(step, val_loss=1.0 / (step + 2), val_acc=step / 100, **extra)
+        elif step == 30:
+            rec.log(step, {"train_loss": 0.5, "lr": 0.25})
+        else:
+            rec.log(step, lr=0.1, train_loss=1.0 / (step + 1))
+    buf = rec._buf
+    steps, walls, pending = buf[0::3], buf[1::3], buf[2::3]
+    by_templates = []
+    templates = rec._format_templates
+
+    def spy(steps, *args):
+        by_templates.append(list(steps))
+        return templates(steps, *args)
+
+    rec._format_templates = spy
+    fast = rec._format_fast(steps, walls, pending, None)
+    each = rec._format_each(steps, walls, pending, None)
+    rec._buf = []
+    rec.close()
+    # the other records went through the block writer
+    assert by_templates == [list(odd) if val_names == 3 else sorted([*odd, 30])]
+    a = [json.loads(s) for s in fast.splitlines()]
+    b = [json.loads(s) for s in each.splitlines()]
+    assert [x["step"] for x in a] == list(range(60))
+    assert a == b
+    meta = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert meta["results"]["best_val_metric"] == min(1.0 / (s + 2) for s in odd)
 
 
 def test_names_are_canonicalised_in_the_file(tmp_path):
@@ -396,11 +438,13 @@ def test_orjson_and_repr_spell_the_same_numbers(tmp_path, monkeypatch):
     rng = np.random.default_rng(5)
     vals = [*(rng.standard_normal(500) * 10.0 ** rng.integers(-30, 30, 500)).tolist(),
             0.0, -0.0, 1e-5, 1e16, 5e-324, 1.7976931348623157e308, 3, -7, 2**62]
-    fast, pure = _format.value_texts(vals), _format.value_texts(vals, fast=False)
-    assert pure == list(map(repr, vals))
+    fast = _format.value_blob(vals).split(b",")
+    pure = _format.value_blob(vals, fast=False).split(b",")
+    assert pure == [repr(v).encode() for v in vals]
     assert [json.loads(t) for t in fast] == [json.loads(t) for t in pure]
     assert [type(json.loads(t)) for t in fast] == [type(v) for v in vals]
-    assert _format.value_texts([2**70]) is None  # beyond orjson's ints: the slow path writes it
+    assert _format.value_blob([2**70]) is None  # beyond orjson's ints: the slow path writes it
+    assert _format.value_blob([10**400], fast=False) is None  # beyond floats, without orjson
     runs = {}
     for name, orjson_fn in (("fast", _format._ORJSON), ("pure", False)):
         monkeypatch.setattr(_format, "_ORJSON", orjson_fn)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,40 @@ def test_a_script_that_never_closes_is_finished_at_exit(tmp_path, tail, status):
     assert meta["status"] == status
     assert diagnose.load(tmp_path / "run").arrays("train/loss")[0].tolist() == list(range(10))
 
+
+
+# The child records which files are fsynced, from which thread, and what is still waiting
+# when the interpreter has run the Recorder's exit handler (registered after this one, so
+# it runs first). Each fsync is slowed down so that a wait that did not happen would show.
+DURABLE = textwrap.dedent(
+    """
+    import atexit, os, sys, threading, time
+    synced = []
+    def fsync(fd, _real=os.fsync):
+        time.sleep(0.2)
+        synced.append((threading.current_thread() is threading.main_thread(),
+                       os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))))
+        _real(fd)
+    os.fsync = fsync
+    def report():
+        from diagnose.record import _sink
+        print(sorted(synced), _sink._SYNC.queue.unfinished_tasks)
+    atexit.register(report)
+    from diagnose.record import Recorder
+    rec = Recorder(sys.argv[1], flush_every=7)
+    for step in range(50):
+        rec.log(step, train_loss=float(step))
+    rec.close()
+    """
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to name the files")
+def test_the_log_and_the_final_run_json_are_fsynced_off_the_training_thread_before_exit(tmp_path):
+    """Durability (fsync) waits on the disk: a background thread does it after close(), for
+    the log and the last run.json; the interpreter exit waits for both."""
+    out = subprocess.run([sys.executable, "-c", DURABLE, str(tmp_path / "run")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[(False,", "'metrics.jsonl'),", "(False,", "'run.json')]", "0"]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "finished"
+    assert diagnose.load(tmp_path / "run").arrays("train/loss")[0].tolist() == list(range(50))

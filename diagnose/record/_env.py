@@ -11,6 +11,7 @@ import platform
 import socket
 import subprocess
 import sys
+import threading
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,49 +24,60 @@ def now_iso() -> str:
 
 
 class GitProbe:
-    """``git status`` started now and read later: the commit and dirty flag without waiting.
+    """``git status`` run now on a background thread and read later: the commit and dirty
+    flag without waiting (starting a process can block its caller for milliseconds on a
+    busy machine, so not even that happens on the training thread).
 
     One ``git status --porcelain=v2 --branch --untracked-files=no`` gives both the
     commit (``# branch.oid``) and whether a tracked file changed (any entry line); it
     fails outside a work tree. Tracked files only decide "dirty": untracked outputs
-    (logs, checkpoints) would otherwise mark every training run dirty.
+    (logs, checkpoints) would otherwise mark every training run dirty. It runs with
+    ``GIT_OPTIONAL_LOCKS=0``: it never refreshes (writes) the index, so it never holds
+    ``index.lock`` while the user runs git in the same repository, and costs less.
     """
 
     def __init__(self, cwd: str | None = None) -> None:
+        if cwd is None:
+            try:
+                cwd = os.getcwd()  # the folder as of now, whatever the script does next
+            except OSError:
+                cwd = None
+        self._answer: tuple[str, bool] | None = None
+        self._thread = threading.Thread(target=self._run, args=(cwd,),
+                                        name="diagnose-git-status", daemon=True)
+        self._thread.start()
+
+    def _run(self, cwd: str | None) -> None:
         try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            proc = subprocess.run(
                 ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
                 cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL)
-        except OSError:
-            self._proc = None
+                stderr=subprocess.DEVNULL, timeout=10, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+        except (OSError, subprocess.SubprocessError):
+            return
+        if proc.returncode == 0:
+            self._answer = _parse_status(proc.stdout)
 
     def done(self) -> bool:
         """Whether git has finished (reading the result will not wait)."""
-        return self._proc is None or self._proc.poll() is not None
+        return not self._thread.is_alive()
 
     def result(self) -> tuple[str, bool] | None:
         """``(commit, dirty)``, or None outside a work tree / without commits / without git."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return None
-        try:
-            out, _ = proc.communicate(timeout=10)
-        except subprocess.SubprocessError:
-            proc.kill()
-            proc.communicate()
-            return None
-        if proc.returncode != 0:
-            return None
-        commit, dirty = None, False
-        for line in out.decode("utf-8", "replace").splitlines():
-            if line.startswith("# branch.oid "):
-                commit = line[len("# branch.oid "):].strip()
-            elif line and not line.startswith("#"):
-                dirty = True
-        if not commit or commit == "(initial)":
-            return None  # a repository without commits
-        return commit, dirty
+        self._thread.join(timeout=15)
+        return self._answer
+
+
+def _parse_status(out: bytes) -> tuple[str, bool] | None:
+    commit, dirty = None, False
+    for line in out.decode("utf-8", "replace").splitlines():
+        if line.startswith("# branch.oid "):
+            commit = line[len("# branch.oid "):].strip()
+        elif line and not line.startswith("#"):
+            dirty = True
+    if not commit or commit == "(initial)":
+        return None  # a repository without commits
+    return commit, dirty
 
 
 def git_version(cwd: str | None = None) -> tuple[str, bool] | None:

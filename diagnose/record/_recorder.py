@@ -2,14 +2,16 @@
 
 Design, in the order it matters:
 
-- ``log()`` is a list append: values are kept as given (Python numbers, or detached
-  0-dim tensors on a device) and nothing is converted, so logging a CUDA loss never
-  synchronises the device. Conversion happens at flush, one batched transfer per device.
-  A CPU tensor has no device to wait for: its value is read in ``log()`` (cheaper than
-  queueing it, and it is the value as of the call).
-- A flush formats its records in one ``%`` operation (a template per set of names), so
-  the per-value work happens in C; NaN/±inf and other rare cases take a value-by-value
-  path that writes the same lines.
+- ``log()`` is three appends to one list (step, wall time, the record's own keyword
+  dict): values are kept as given (Python numbers, or detached 0-dim tensors on a
+  device) and nothing is converted, so logging a CUDA loss never synchronises the
+  device. Conversion happens at flush, one batched transfer per device. A CPU tensor
+  has no device to wait for: its value is read in ``log()`` (cheaper than queueing it,
+  and it is the value as of the call).
+- A flush spells a whole block at once (values and steps in one C call each, wall
+  times once per millisecond) and joins the pieces (``_format``), so no Python code
+  runs per value; NaN/±inf and other rare cases take a value-by-value path that writes
+  the same lines.
 - Flushes happen every ``flush_every`` records or ``flush_secs`` seconds (checked on
   each ``log()``), at ``close()``, at context-manager exit and at interpreter exit.
   A flush appends whole lines and hands them to the OS, so a process killed even by
@@ -39,13 +41,13 @@ from ._checks import NEVER as _NEVER
 from ._checks import LiveCheckHooks
 from ._format import RecordFormatter
 from ._live import LiveChecker
-from ._sink import RecordSink
+from ._sink import RecordSink, sync_later, wait_for_disk
 from ._tensors import global_grad_norm, host_only, tensor_type
 
 __all__ = ["DEFAULT_FLUSH_EVERY", "DEFAULT_FLUSH_SECS", "Recorder"]
 
-#: Records buffered before a flush. At ~2 µs per record to format and write, a flush of
-#: 1000 records costs ~2 ms, and the per-flush fixed cost (a write call, one device
+#: Records buffered before a flush. At ~0.25 µs per record to format and write, a flush
+#: of 1000 records costs ~0.25 ms, and the per-flush fixed cost (a write call, one device
 #: transfer) is amortised to nothing.
 DEFAULT_FLUSH_EVERY = 1000
 #: Seconds between flushes: bounds what a killed process can lose.
@@ -123,7 +125,7 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         self.results: dict[str, Any] = {}
         self.env: dict[str, Any] = {}
         self.num_classes = num_classes
-        self.flush_every = max(1, int(flush_every))
+        self.flush_every = flush_every  # a property: it sets the buffer's limit
         self.flush_secs = float(flush_secs)
         self.strict = strict
         #: Set when a live check finds something at or above ``stop_on``.
@@ -141,10 +143,11 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         self.values_dropped = 0
         self.enabled = not rank_zero_only or _env.process_rank() == 0
 
-        # Pending records as parallel lists: no tuple per record, so less for the GC to see.
-        self._steps: list[int] = []
-        self._walls: list[float] = []
-        self._pending: list[dict[str, Any]] = []
+        # Pending records, three entries each: step, wall time, values (the keyword dict
+        # of the call). One flat list: no tuple per record, one append call per entry.
+        self._buf: list[Any] = []
+        #: The step of the last record flushed or dropped (``_last_step`` when none is pending).
+        self._step_out: int | None = None
         self._tensors: list[Any] = []
         self._versions: list[int] = []
         self._optimizers: list[Any] = []
@@ -156,10 +159,11 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         self._grad_norm_queued = False
         self._hooks: list[Any] = []
         self._watching = False
-        self._last_step: int | None = None
         self._keys: dict[str, str] = {}
         #: Record shape (its names in order) -> ``%`` template, None if a name is dropped.
-        self._templates: dict[tuple[Any, ...], str | None] = {}
+        self._templates: dict[tuple[Any, ...], bytes | None] = {}
+        #: Record shape -> the UTF-8 text before each of its values, None if a name is dropped.
+        self._pieces: dict[tuple[Any, ...], tuple[bytes, ...] | None] = {}
         #: Shapes holding val/loss or val/acc -> (position, key) of each.
         self._best_slots: dict[tuple[Any, ...], tuple[tuple[int, str], ...]] = {}
         self._warned: set[str] = set()
@@ -184,6 +188,7 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
                                     on_finding=on_finding, rules=rules, config=config,
                                     budget=check_budget, started=self._t0)
             self._next_check = -_NEVER
+            self.log = self._log_checked  # type: ignore[method-assign]
         self._open(resume, overwrite)
         if self.live is not None and resume:
             self._live_preload()
@@ -201,43 +206,39 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
             values = {**metrics, **values}
         if step.__class__ is not int:
             step = self._as_step(step)
-        queued = 0
         for k, v in values.items():
             c = v.__class__
-            if c is float or c is int:
+            if c is float:
                 continue
-            if c is self._tensor_cls:
-                if self._host_only or v.is_cpu:
-                    # On the CPU there is no device to wait for: read the value now (it is
-                    # then the value as of this call, whatever happens to the tensor later)
-                    x = _read_now(v)
-                    if x is not None:
-                        values[k] = x
-                        continue
-                # Otherwise queue it as it is (never keeping the autograd graph alive); no
-                # conversion, no sync. The record keeps None in its place, the queue's next
-                # value when it is written.
-                if v.requires_grad:
-                    v = v.detach()
-                self._tensors.append(v)
-                self._versions.append(v._version)
-                values[k] = None
-                queued += 1
-                continue
-            if queued:  # start this record over on the slow path
-                self._unqueue(values, queued)
-            self._hold(values)
+            if c is self._tensor_cls and self._host_only:
+                # No accelerator: the tensor is on the CPU, with no device to wait for.
+                # Read the value now (it is then the value as of this call, whatever
+                # happens to the tensor later); what is not one float goes to _hold.
+                try:
+                    x = v.item()
+                except Exception:  # noqa: BLE001 - not one value: _hold queues it
+                    x = None
+                if x.__class__ is float:
+                    values[k] = x
+                    continue
+            self._hold(values)  # ints, tensors (read or queued), anything else
             break
         if self._watching and step != self._last_step:
             self._capture(values)
-        self._last_step = step
         now = _time()
-        self._steps.append(step)
-        self._walls.append(now)
-        pending = self._pending
-        pending.append(values)
-        if len(pending) >= self.flush_every or now >= self._deadline:
+        buf = self._buf
+        buf.append(step)
+        buf.append(now)
+        buf.append(values)
+        if len(buf) >= self._limit or now >= self._deadline:
             self.flush()
+
+    def _log_checked(self, step: int, metrics: Mapping[str, Any] | None = None, /,
+                     **values: Any) -> None:
+        """``log`` of a recorder with live checks: record, then check when one is due."""
+        if step.__class__ is not int:
+            step = self._as_step(step)
+        Recorder.log(self, step, metrics, **values)
         if step >= self._next_check:
             self._check(step)
 
@@ -274,36 +275,55 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         if norm is not None:
             self.log(step, grad_norm=norm)
 
+    @property
+    def flush_every(self) -> int:
+        """Records buffered before a flush."""
+        return self._limit // 3
+
+    @flush_every.setter
+    def flush_every(self, n: int) -> None:
+        self._limit = 3 * max(1, int(n))
+
+    @property
+    def _last_step(self) -> int | None:
+        """The step of the last record logged (None before the first)."""
+        buf = self._buf
+        return buf[-3] if buf else self._step_out
+
     # -- flushing and closing ----------------------------------------------------------
     def flush(self) -> None:
         """Write every pending record to ``metrics.jsonl`` and hand it to the OS."""
         self._deadline = _time() + self.flush_secs
-        pending = self._pending
-        if not pending:
+        buf = self._buf
+        if not buf:
             return
         if self._file is None and not self._reopen():
             self._drop_pending()
             return
-        steps, walls = self._steps, self._walls
-        self._steps, self._walls, self._pending = [], [], []
+        self._buf = []
+        steps, walls, pending = buf[0::3], buf[1::3], buf[2::3]
+        self._step_out = steps[-1]
         converted = self._convert() if self._tensors else None
-        text = None
+        data = None
         if self.live is None:
-            text = self._format_fast(steps, walls, pending, converted)
-        if text is None:
-            text = self._format_each(steps, walls, pending, converted)
+            data = self._format_fast(steps, walls, pending, converted)
+        if data is None:
+            data = self._format_each(steps, walls, pending, converted)
         n = len(pending)
-        if not self._write(text.encode("utf-8"), n):
+        if not self._write(data, n):
             return
         self.records_flushed += n
-        if self._git is not None and self._git.done():
+        if self._git is not None and self._git.done() and not self._closing:
             self._write_meta()  # the commit, in run.json before the run ends
 
+    #: In ``close()``: its flush leaves ``run.json`` to the close.
+    _closing = False
 
     def close(self, status: str = "finished", error: str | None = None) -> None:
         """Flush, then finish ``run.json`` (status, end time, train time, peak memory)."""
         if self._closed:
             return
+        self._closing = True
         self.flush()
         if self.live is not None:
             self._final_check()
@@ -315,13 +335,7 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         for h in self._hooks:
             h.remove()
         self._hooks = []
-        if self._file is not None:
-            try:
-                os.fsync(self._file.fileno())
-                self._file.close()
-            except (OSError, ValueError):
-                pass
-            self._file = None
+        log_file, self._file = self._file, None
         self.status = status
         if error:
             self._error = error
@@ -342,8 +356,13 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
             if any(d.startswith("cuda") for d in self._devices):
                 torch = sys.modules["torch"]
                 self.env["cuda_device_name"] = torch.cuda.get_device_name()
-        self._write_meta()
-        self._unlock()  # last: a resumer finds run.json finished
+        meta_file = self._write_meta(durable=True)
+        self._unlock()  # a resumer finds run.json finished
+        # Last, once done with the disk (an fsync holds back the file system's other changes
+        # while it commits), both files are fsynced and closed off this thread.
+        for f in (log_file, meta_file):
+            if f is not None:
+                sync_later(f)
 
     def __enter__(self) -> "Recorder":
         return self
@@ -363,7 +382,7 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
     def __repr__(self) -> str:
         return (
             f"Recorder({str(self.run_dir)!r}, status={self.status!r}, "
-            f"flushed={self.records_flushed}, pending={len(self._pending)})"
+            f"flushed={self.records_flushed}, pending={len(self._buf) // 3})"
         )
 
     # -- internals ---------------------------------------------------------------------
@@ -386,42 +405,36 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         if tensor is None:
             tensor = self._tensor_cls = tensor_type()
             self._host_only = host_only()
-        queue, versions = self._tensors, self._versions
+        host = self._host_only
         others: list[str] = []
         for k, v in values.items():
             c = v.__class__
             if c is float or c is int:
                 continue
-            if tensor is not None and isinstance(v, tensor):
-                if c is tensor and (self._host_only or v.is_cpu):
-                    x = _read_now(v)  # as in log(): no device to wait for
-                    if x is not None:
-                        values[k] = x
-                        continue
-                if v.requires_grad:
-                    v = v.detach()  # never keep the autograd graph alive
-                queue.append(v)
-                versions.append(v._version)
-                values[k] = None
-            else:
+            if c is tensor and (host or v.is_cpu):
+                # On the CPU there is no device to wait for: read the value now (it is
+                # then the value as of this call, whatever happens to the tensor later)
+                try:
+                    x = v.item()
+                except Exception:  # noqa: BLE001 - not one value, or a meta tensor: queued
+                    x = None
+                c = x.__class__
+                if c is float:
+                    values[k] = x
+                    continue
+                if c is int or c is bool:
+                    values[k] = float(x)
+                    continue
+            elif tensor is None or not isinstance(v, tensor):
                 others.append(k)
+                continue
+            if v.requires_grad:
+                v = v.detach()  # never keep the autograd graph alive
+            self._tensors.append(v)
+            self._versions.append(v._version)
+            values[k] = None
         for k in others:
             self._coerce(values, k)
-
-    def _unqueue(self, values: dict[str, Any], queued: int) -> None:
-        """Take back the last ``queued`` tensors of a record that goes to the slow path.
-
-        Before the value that sent it there, every None in the record is a placeholder
-        the fast path left, in queue order.
-        """
-        back = iter(self._tensors[-queued:])
-        del self._tensors[-queued:], self._versions[-queued:]
-        for k, v in values.items():
-            if v is None:
-                values[k] = next(back)
-                queued -= 1
-                if not queued:
-                    break
 
     def _coerce(self, values: dict[str, Any], k: str) -> None:
         """A value that is neither a float, an int nor a tensor: a float, or dropped."""
@@ -433,7 +446,6 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
                 values[k] = float(v)  # numpy scalars, bools, Decimals: no device involved
             except Exception as e:  # noqa: BLE001 - a user's __float__ may raise anything
                 self._problem("value", f"{k!r}: cannot convert {v!r} to float ({e})", 1)
-
 
     def _capture(self, values: dict[str, Any]) -> None:
         """Add the watched optimizers' hyperparameters and the pending grad norm to a record.
@@ -530,12 +542,11 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
         except RuntimeError as e:
             self._problem("grad_norm", f"grad norm failed: {e}")
 
-
     def _forked(self) -> None:
         """In a forked child: this copy writes nothing; the buffer, files, lock and status
         stay the parent's. Its open files are let go of (closing a copy of a locked
         descriptor keeps the parent's lock)."""
-        self._steps, self._walls, self._pending = [], [], []
+        self._buf = []
         self._tensors, self._versions = [], []
         self._closed = True
         self.enabled = False
@@ -553,16 +564,6 @@ class Recorder(LiveCheckHooks, RecordSink, RecordFormatter):
 
     def _ignore(self, *args: Any, **kwargs: Any) -> None:
         """``log`` of a recorder on a rank that does not write."""
-
-
-def _read_now(v: Any) -> float | None:
-    """A CPU tensor's one real value as a float; None when it is not that (queued then)."""
-    try:
-        x = v.item()
-    except Exception:  # noqa: BLE001 - not one value, or a meta tensor
-        return None
-    c = x.__class__
-    return x if c is float else float(x) if c is int or c is bool else None
 
 
 def _plain(v: Any) -> bool:
@@ -596,3 +597,4 @@ def _close_all() -> None:
                 rec.close("finished")
         except Exception:  # noqa: BLE001 - nothing may fail at interpreter exit
             pass
+    wait_for_disk()  # the last fsyncs of the log and run.json

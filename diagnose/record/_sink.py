@@ -4,6 +4,12 @@ A flush hands whole lines to an unbuffered file; a write that fails part-way is 
 to the last whole line; a log whose file was deleted is noticed and reopened when its
 folder is back. Problems are counted in ``run.json`` and warned about once per kind.
 
+Durability against a power cut (``fsync``) is not the training thread's wait: every
+byte is handed to the OS before ``flush()``/``close()`` return (all a killed process
+needs), and ``run.json`` is replaced atomically (a reader sees the old file or the new
+one), while the ``fsync`` of each file happens on one background thread, which the
+interpreter waits for at exit (``wait_for_disk``).
+
 One writer per folder: the Recorder holds an exclusive ``flock`` on ``.recorder.lock`` in
 the run folder from construction to ``close()``, so a second Recorder on the folder (in
 this process or another) fails at construction, naming the holder's pid. The kernel
@@ -17,10 +23,16 @@ from __future__ import annotations
 import errno
 import json
 import os
+import queue
 import sys
+import tempfile
+import threading
+import time
 import warnings
+from pathlib import Path
 from typing import Any
 
+from ..findings import jsonable
 from ..readers import native
 from . import _env
 
@@ -29,7 +41,7 @@ try:
 except ImportError:  # not POSIX: no lock is taken
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LOCK_FILE", "RecordSink"]
+__all__ = ["LOCK_FILE", "RecordSink", "wait_for_disk"]
 
 #: The run folder's lock file, held (``flock``) by the Recorder writing there.
 LOCK_FILE = ".recorder.lock"
@@ -106,8 +118,11 @@ class RecordSink:
                 break
             f.close()  # its holder removed it as we locked it: lock the new one
         try:
-            f.truncate(0)
-            f.write(b"%d\n" % os.getpid())
+            # Written over a dead holder's pid, then cut to length: never cut to 0 bytes,
+            # which would make closing the file wait for the disk (ext4's auto_da_alloc).
+            pid = b"%d\n" % os.getpid()
+            os.pwrite(fd, pid, 0)
+            os.ftruncate(fd, len(pid))
         except OSError:
             pass  # the pid is for the message only; the lock holds without it
         self._lock_file = f
@@ -184,13 +199,16 @@ class RecordSink:
             meta["dropped"] = {"records": self.records_dropped, "values": self.values_dropped}
         return meta
 
-    def _write_meta(self) -> None:
+    def _write_meta(self, durable: bool = False) -> Any:
+        """Replace ``run.json``. ``durable`` (at close): return the new file, still open, for
+        :func:`sync_later`; otherwise None."""
         if os.getpid() != self._pid:
-            return  # a forked child's copy: run.json is the parent's
+            return None  # a forked child's copy: run.json is the parent's
         try:
-            native.write_json_atomic(self.run_dir / native.RUN_FILE, self._meta())
+            return _replace_json(self.run_dir / native.RUN_FILE, self._meta(), durable)
         except OSError as e:
             self._problem("meta", f"could not write {self.run_dir / native.RUN_FILE}: {e}")
+            return None
 
     #: The last write failed part-way and could not be cut back: start the next on a new line.
     _torn_tail = False
@@ -238,8 +256,11 @@ class RecordSink:
 
     def _drop_pending(self) -> None:
         """No log file to write to: count the pending records as dropped, keep none."""
-        n = len(self._pending)
-        self._steps, self._walls, self._pending = [], [], []
+        buf = self._buf
+        n = len(buf) // 3
+        if buf:
+            self._step_out = buf[-3]
+        self._buf = []
         self._tensors, self._versions = [], []
         self._drop(n, "write", f"{self.metrics_path} cannot be opened; records are dropped")
 
@@ -310,3 +331,117 @@ def _caller_level() -> int:
     while frame is not None and os.path.dirname(frame.f_code.co_filename) == here:
         frame, level = frame.f_back, level + 1
     return level
+
+
+# -- durability off the training thread ----------------------------------------------------
+
+
+class _Syncer:
+    """One daemon thread that ``fsync``s the files handed to it, then closes them, in order."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def put(self, f: Any) -> None:
+        """Make ``f`` (an open file, every byte already written) durable, then close it."""
+        if os.name == "nt":  # Windows cannot replace a file still open elsewhere: sync now
+            _sync_and_close(f)
+            return
+        if self.thread is None:
+            with self.lock:
+                if self.thread is None:
+                    t = threading.Thread(target=self._run, name="diagnose-recorder-fsync",
+                                         daemon=True)
+                    t.start()
+                    self.thread = t
+        self.queue.put(f)
+
+    def _run(self) -> None:
+        q = self.queue
+        while True:
+            f = q.get()
+            try:
+                _sync_and_close(f)
+            except Exception:  # noqa: BLE001 - the thread must outlive any one file
+                pass
+            finally:
+                q.task_done()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until every file handed over is on disk; False if ``timeout`` s passed first."""
+        q = self.queue
+        deadline = time.monotonic() + timeout
+        with q.all_tasks_done:
+            while q.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                q.all_tasks_done.wait(left)
+        return True
+
+
+def _sync_and_close(f: Any) -> None:
+    try:
+        os.fsync(f.fileno())
+    except (OSError, ValueError):
+        pass  # a file system without fsync, or a file closed under us: nothing to wait for
+    finally:
+        try:
+            f.close()
+        except OSError:
+            pass
+
+
+_SYNC = _Syncer()
+
+
+def sync_later(f: Any) -> None:
+    """Hand an open file, fully written, to the background thread: ``fsync``, then close."""
+    _SYNC.put(f)
+
+
+def wait_for_disk(timeout: float = 60.0) -> bool:
+    """Block until every file the Recorders wrote is ``fsync``ed (interpreter exit waits here)."""
+    return _SYNC.wait(timeout)
+
+
+def _new_syncer_in_child() -> None:
+    """A forked child starts with no syncer thread: its copy of the queue is let go of."""
+    global _SYNC
+    _SYNC = _Syncer()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_syncer_in_child)
+
+
+def _replace_json(path: Path, obj: Any, keep: bool) -> Any:
+    """Replace ``path`` by ``obj`` as JSON atomically: readers see the old file or the new one.
+
+    As :func:`diagnose.readers.native.write_json_atomic` writes it, except for the
+    ``fsync``: with ``keep`` the new file is returned open, for the caller to hand to
+    :func:`sync_later` (after the rename); without, it is not fsynced at all (a version
+    that a later one replaces: the Recorder's last ``run.json``, written at close, is the
+    durable one, as the log is made durable then).
+    """
+    data = (json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n").encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=".run.", suffix=".tmp", dir=path.parent)
+    f = os.fdopen(fd, "wb", buffering=0)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[f.write(view):]
+        os.replace(tmp, path)
+    except BaseException:
+        f.close()
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    if keep:
+        return f
+    f.close()
+    return None
