@@ -6,10 +6,12 @@ the run has few points, and hides jumps; the raw values of the tail do neither.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import TRAIN, RunContext, run_scale
+from ._run import TRAIN, RunContext, classes, run_scale
 from ._series import MIN_POINTS_TREND, theil_sen_drop
 
 __all__: list[str] = []
@@ -25,6 +27,24 @@ def train_tail_trend(ctx: RunContext) -> dict[str, Value]:
     cut = s[-1] - ctx.param("tail_fraction") * (s[-1] - s[0])
     keep = s >= cut
     return {"train_tail_trend_drop": theil_sen_drop(s[keep], v[keep])}
+
+
+def bounce_scale(ctx: RunContext) -> float | None:
+    """The scale a bounce's height is read on: ln K for a classifier (the loss of uniform
+    predictions), else the run's scale (its first train loss).
+
+    Not the first loss of a classifier: a run whose step is too large for the whole run
+    often jumps far above ln K at its start, and a first logged point that caught such a
+    jump would make the bounce at its end look calm.
+    """
+    k = classes(ctx)["k"]
+    return math.log(k) if k else run_scale(ctx)
+
+
+def _bounce_unit(ctx: RunContext) -> str:
+    """What :func:`bounce_scale` is, in words."""
+    k = classes(ctx)["k"]
+    return f"ln {k}" if k else "the run's scale"
 
 
 def bounce_values(ctx: RunContext) -> dict[str, Value]:
@@ -50,9 +70,9 @@ def bounce_values(ctx: RunContext) -> dict[str, Value]:
             del r
             out["bounce_spread"] = float(min(hi, 1 / lo))
             top, low = (float(x) for x in np.quantile(w, [q, 1 - q]))
-            scale = run_scale(ctx)
+            scale = bounce_scale(ctx)
             out["bounce_height"] = (top - low) / scale if scale else None
-            out.update(bounce_low=low, bounce_top=top, bounce_first_step=int(s[a]),
+            out.update(bounce_low=low, bounce_top=top, bounce_unit=_bounce_unit(ctx), bounce_first_step=int(s[a]),
                        bounce_last_step=int(s[-1]))
     ctx._cache[key] = out
     return out
@@ -71,8 +91,8 @@ def bounce(ctx: RunContext) -> dict[str, Value]:
     ``1 - bounce_quantile`` one (a typical large fall). A run that bounces up and down to its
     end has both; a loss that decays from a blow-up only falls, one that stays up or came back
     is calm there. ``bounce_height``: the spread between the ``bounce_quantile`` and the
-    ``1 - bounce_quantile`` quantiles of the values there, over the run's scale (the first
-    loss, or ln K when larger): a loss bouncing near zero is tall in ratio but not in height.
+    ``1 - bounce_quantile`` quantiles of the values there, over ln K for a classifier, else
+    over the run's scale (:func:`bounce_scale`): a loss bouncing near zero is tall in ratio but not in height.
     """
     b = bounce_values(ctx)
     return {k: b.get(k) for k in ("bounce_spread", "bounce_height")}
