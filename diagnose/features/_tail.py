@@ -11,7 +11,8 @@ import math
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import TRAIN, RunContext, classes, run_scale
+from ._gap import gap_scale
+from ._run import TRAIN, RunContext, classes
 from ._series import MIN_POINTS_TREND, theil_sen_drop
 
 __all__: list[str] = []
@@ -31,20 +32,23 @@ def train_tail_trend(ctx: RunContext) -> dict[str, Value]:
 
 def bounce_scale(ctx: RunContext) -> float | None:
     """The scale a bounce's height is read on: ln K for a classifier (the loss of uniform
-    predictions), else the run's scale (its first train loss).
+    predictions), else :func:`gap_scale` (the first train loss, or the first validation loss
+    when larger).
 
     Not the first loss of a classifier: a run whose step is too large for the whole run
     often jumps far above ln K at its start, and a first logged point that caught such a
-    jump would make the bounce at its end look calm.
+    jump would make the bounce at its end look calm. Not the first train loss alone
+    without K: a trainer that logs windowed means writes it after the model already
+    learned, and every later wiggle would look tall.
     """
     k = classes(ctx)["k"]
-    return math.log(k) if k else run_scale(ctx)
+    return math.log(k) if k else gap_scale(ctx)
 
 
 def _bounce_unit(ctx: RunContext) -> str:
     """What :func:`bounce_scale` is, in words."""
     k = classes(ctx)["k"]
-    return f"ln {k}" if k else "the run's scale"
+    return f"ln {k}" if k else "the first logged loss"
 
 
 def bounce_values(ctx: RunContext) -> dict[str, Value]:
@@ -92,7 +96,7 @@ def bounce(ctx: RunContext) -> dict[str, Value]:
     end has both; a loss that decays from a blow-up only falls, one that stays up or came back
     is calm there. ``bounce_height``: the spread between the ``bounce_quantile`` and the
     ``1 - bounce_quantile`` quantiles of the values there, over ln K for a classifier, else
-    over the run's scale (:func:`bounce_scale`): a loss bouncing near zero is tall in ratio but not in height.
+    over the first train or validation loss, whichever is larger (:func:`bounce_scale`): a loss bouncing near zero is tall in ratio but not in height.
     """
     b = bounce_values(ctx)
     return {k: b.get(k) for k in ("bounce_spread", "bounce_height")}
