@@ -82,12 +82,12 @@ def bounce_values(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
-@feature("bounce_spread", "bounce_height", params=("bounce_share", "bounce_quantile", "chance_acc_tol",
-                                                    "chance_loss_tol", "chance_acc_trend_z",
-                                                    "chance_loss_only_tol"))
+@feature("bounce_spread", "bounce_height", "bounce_measured",
+         params=("bounce_share", "bounce_quantile", "chance_acc_tol", "chance_loss_tol",
+                 "chance_acc_trend_z", "chance_loss_only_tol"))
 def bounce(ctx: RunContext) -> dict[str, Value]:
     """How far the raw train loss still jumps, both up and down, over the last ``bounce_share``
-    of the run's steps: ``bounce_spread`` as a ratio (1 = calm), ``bounce_height`` on the run's
+    of the run's steps: ``bounce_spread`` as a ratio (1 = calm), ``bounce_height`` on the loss's
     scale.
 
     ``bounce_spread``: of the ratios of consecutive logged values, the smaller of the
@@ -96,7 +96,13 @@ def bounce(ctx: RunContext) -> dict[str, Value]:
     end has both; a loss that decays from a blow-up only falls, one that stays up or came back
     is calm there. ``bounce_height``: the spread between the ``bounce_quantile`` and the
     ``1 - bounce_quantile`` quantiles of the values there, over ln K for a classifier, else
-    over the first train or validation loss, whichever is larger (:func:`bounce_scale`): a loss bouncing near zero is tall in ratio but not in height.
+    over the first train or validation loss, whichever is larger (:func:`bounce_scale`): a
+    loss bouncing near zero is tall in ratio but not in height. ``bounce_measured`` is 1 when
+    both could be measured, 0 when not (too few points, or a tail logged as exactly 0, which
+    has no ratios): a rule that sets bouncing runs aside can say "not known to bounce"
+    without a missing value making its whole condition unknown.
     """
     b = bounce_values(ctx)
-    return {k: b.get(k) for k in ("bounce_spread", "bounce_height")}
+    out = {k: b.get(k) for k in ("bounce_spread", "bounce_height")}
+    out["bounce_measured"] = 1.0 if out["bounce_spread"] is not None and out["bounce_height"] is not None else 0.0
+    return out

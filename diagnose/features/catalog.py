@@ -85,6 +85,7 @@ tail_drop_rel     relative  drop over the last 20 % of the run, over the last va
 train_tail_trend_drop relative how far the Theil-Sen line of the raw train loss falls over the last tail_fraction of the steps, over its median there
 bounce_spread     ratio     how far the raw train loss still jumps from one logged point to the next, both up and down, over the last bounce_share of the steps; 1 = calm
 bounce_height     ratio     spread between the bounce_quantile and 1 - bounce_quantile quantiles of the raw train loss over the last bounce_share of the steps, over ln K for a classifier (else the first train or validation loss, whichever is larger)
+bounce_measured   flag      1 when bounce_spread and bounce_height could be measured, 0 when not (too few points, or a tail logged as exactly 0)
 tail_metric       text      the metric tail_share was measured on (val/loss, else train/loss)
 tail_start_step   step      step where the last 20 % of the run begins
 num_classes       count     number of classes K (run setting or params)
