@@ -111,3 +111,19 @@ def test_spike_detector_temporaries_stay_small_on_a_long_series():
     assert peak / n < 16, f"{peak / n:.1f} bytes per step"
     assert v["spike_count"] == len(at)
     assert (v["spike_first_step"], v["spike_last_step"]) == (int(at[0]), int(at[-1]))
+
+
+def test_a_bounce_logged_every_ten_steps_whose_first_point_caught_a_jump_is_found():
+    """SGD at lr=3 on a tanh MLP (K=2), the train loss written every 10 steps: the first
+    logged point is one of the jumps (6x ln 2), and the old bounce height, read on the first
+    loss, made the bounce at the end look calm ("All checks passed"). Read on ln K it is not."""
+    run = diagnose.load(TRUST / "bouncing-sgd-every10")
+    s, v = train(run)
+    assert s[1] - s[0] == 10  # logged every 10 steps
+    assert v[0] > 3 * np.log(2)  # the first logged point is far above chance: one of the jumps
+    h = v[len(v) // 2:]
+    p10, p90 = np.percentile(h, [10, 90])
+    assert p90 > 3 * p10 and p90 > np.log(2)  # still bounces, past chance level, at the end
+    f = spike_findings(run)
+    assert f, "the bouncing loss was not reported"
+    assert "bounces" in f[0].message

@@ -158,8 +158,8 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
         out["spike_story"] = (
             f"the train loss still bounces up and down at the end of the run: from step "
             f"{b['bounce_first_step']} on, its {1 - q:.0%} and {q:.0%} quantiles are "
-            f"{b['bounce_low']:.4g} and {b['bounce_top']:.4g} ({b['bounce_height']:.2g}x the "
-            f"run's scale), and a typical large jump between logged points is "
+            f"{b['bounce_low']:.4g} and {b['bounce_top']:.4g} ({b['bounce_height']:.2g}x "
+            f"{b['bounce_unit']}), and a typical large jump between logged points is "
             f"{b['bounce_spread']:.2g}x, up as well as down")
         out["spike_story_first_step"] = b["bounce_first_step"]
         out["spike_story_last_step"] = b["bounce_last_step"]

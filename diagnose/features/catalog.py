@@ -84,7 +84,8 @@ tail_share        fraction  share of the total improvement made in the last 20 %
 tail_drop_rel     relative  drop over the last 20 % of the run, over the last value
 train_tail_trend_drop relative how far the Theil-Sen line of the raw train loss falls over the last tail_fraction of the steps, over its median there
 bounce_spread     ratio     how far the raw train loss still jumps from one logged point to the next, both up and down, over the last bounce_share of the steps; 1 = calm
-bounce_height     ratio     spread between the bounce_quantile and 1 - bounce_quantile quantiles of the raw train loss over the last bounce_share of the steps, over the run's scale
+bounce_height     ratio     spread between the bounce_quantile and 1 - bounce_quantile quantiles of the raw train loss over the last bounce_share of the steps, over ln K for a classifier (else the first train or validation loss, whichever is larger)
+bounce_measured   flag      1 when bounce_spread and bounce_height could be measured, 0 when not (too few points, or a tail logged as exactly 0)
 slow_fall         relative  how far the train loss fell over the run: from its start (the Theil-Sen line's, a higher early median, or a first point above all noise) to the line's end, over the start
 slow_decel        ratio     Theil-Sen slope of the train loss's first half over its second half, against the summed learning rate when logged (about 1 = straight fall)
 slow_end_pace     ratio     Theil-Sen slope of the train loss over the run's last end_share over the whole run's (about 1 = still falling at its average pace, 0 = flat)
