@@ -37,6 +37,8 @@ from ._series import (
     decel_ratio,
     level_drop,
     mann_kendall_z,
+    median,
+    median_gap_above_one,
     rel_change,
     safe_ratio,
     smooth,
@@ -141,7 +143,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
 def _median_tail(ctx: RunContext, metric: str) -> float | None:
     """Median of the second half of a metric's logged values."""
     _, v = ctx.finite(metric)
-    return float(np.median(v[len(v) // 2:])) if len(v) else None
+    return median(v[len(v) // 2:]) if len(v) else None
 
 
 def classes(ctx: RunContext) -> dict[str, Any]:
@@ -251,13 +253,11 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     s, v = ctx.arrays(TRAIN)
     bad = ~np.isfinite(v)
     n_train = int(bad.sum())
-    before = v[: int(np.argmax(bad))] if n_train else v
-    before = before[np.isfinite(before)]
+    before = v[: int(np.argmax(bad))] if n_train else v  # finite: up to the first that is not
     peak_before = safe_ratio(float(before.max()), float(before[0])) if len(before) else None
     k = classes(ctx)["k"]
     init_high = bool(len(before) and k and before[0] > ctx.param("max_init_ratio") * math.log(k))
-    gaps = np.diff(s)
-    sparse = bool(len(gaps) and float(np.median(gaps)) > 1)
+    sparse = median_gap_above_one(s)
     hidden = n_train > 0 and sparse and len(before) <= 1
     grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden
     return {
@@ -351,7 +351,8 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
     rng = float(v.max() - v.min())
     if rng <= 0:
         return {"oscillation": 1.0}
-    return {"oscillation": float(np.abs(np.diff(v)).sum()) / rng}
+    d = np.diff(v)
+    return {"oscillation": float(np.abs(d, out=d).sum()) / rng}
 
 
 @feature("val_points", "val_first", "val_best", "val_best_step", "val_best_pos", "val_end",
@@ -482,7 +483,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     if len(v) < MIN_POINTS_SHAPE:
         return {}
     cut = s[0] + 0.8 * (s[-1] - s[0])
-    j = int(np.searchsorted(s, cut))
+    j = int(np.count_nonzero(s < cut))  # searchsorted with a float would copy s to floats
     j = min(j, len(v) - 2)
     total = float(v[0] - v.min())
     tail = float(v[j] - v[-1])
