@@ -424,3 +424,48 @@ def test_thousandths_refuse_what_they_cannot_give_back() -> None:
     assert Thousandths.pack(v) is None  # 1.7e12 thousandths from 0: past 32 bits
     w = 1.7e9 + np.arange(1000) / 1000
     assert np.array_equal(Thousandths.pack(w).array(), w)
+
+
+# ---------------------------------------------------------------------------------------
+# the long-run helpers give what the whole-array formulas give
+# ---------------------------------------------------------------------------------------
+def test_smoothing_in_one_buffer_equals_pad_cumsum_and_difference() -> None:
+    from diagnose.features import _series
+
+    rng = np.random.default_rng(5)
+    for n in (3, 4, 5, 7, 40, 61, 1000, 9000, 20000, 3 * _series.CHUNK + 7):
+        for fraction in (0.05, 0.5, 1.0):
+            v = np.exp(rng.standard_normal(n)) * np.linspace(3, 1, n)
+            w = _series.window(n, fraction)
+            if w < 3:
+                continue
+            half = w // 2
+            c = np.cumsum(np.pad(_series.rolling_median(v, w), (half + 1, half), mode="reflect"))
+            assert np.array_equal(_series.smooth(v, fraction), (c[w:] - c[:-w]) / w), (n, fraction)
+
+
+def test_median_of_a_long_series_equals_numpy() -> None:
+    from diagnose.features import _series
+
+    rng = np.random.default_rng(6)
+    n = 4 * _series.CHUNK + 1
+    for v in (np.exp(rng.standard_normal(n)), np.round(rng.standard_normal(n + 1), 1),
+              np.sort(rng.standard_normal(n))[::-1].copy(), np.full(n + 1, 0.25),
+              np.linspace(3, 1, n) + 0.01 * rng.standard_normal(n)):
+        assert _series.median(v) == float(np.median(v))
+
+
+def test_value_at_and_gaps_equal_the_whole_array_formulas() -> None:
+    from diagnose.features import _series
+
+    rng = np.random.default_rng(7)
+    for n in (10, 1000, _series.CHUNK + 3):
+        steps = np.sort(rng.choice(3 * n, n, replace=False)).astype(np.int64)
+        vals = rng.standard_normal(n)
+        for at in (steps[rng.integers(0, n, 30)], rng.integers(-5, 3 * n + 5, 30),
+                   np.concatenate([rng.uniform(-5, 3 * n + 5, 30), [np.nan, np.inf, -np.inf]])):
+            want = np.interp(at.astype(float), steps.astype(float), vals)
+            assert np.array_equal(_series.value_at(steps, vals, at), want, equal_nan=True)
+        for s in (steps, np.arange(n, dtype=np.int64), np.repeat(steps[: n // 2], 2)):
+            gaps = np.diff(s)
+            assert _series.median_gap_above_one(s) == bool(len(gaps) and np.median(gaps) > 1)
