@@ -243,17 +243,18 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         if name not in JUDGED and "loss" not in name.lower():
             continue
         s, v = ctx.arrays(name)
-        bad = ~np.isfinite(v)
-        n = int(bad.sum())
+        ok = np.isfinite(v)
+        n = len(v) - int(np.count_nonzero(ok))
         if n:
             total += n
-            st = int(s[np.argmax(bad)])
+            st = int(s[np.argmin(ok)])
             if first_step is None or st < first_step:
                 first_step, first_metric = st, name
     s, v = ctx.arrays(TRAIN)
-    bad = ~np.isfinite(v)
-    n_train = int(bad.sum())
-    before = v[: int(np.argmax(bad))] if n_train else v  # finite: up to the first that is not
+    ok = np.isfinite(v)
+    n_train = len(v) - int(np.count_nonzero(ok))
+    before = v[: int(np.argmin(ok))] if n_train else v  # finite: up to the first that is not
+    del ok
     peak_before = safe_ratio(float(before.max()), float(before[0])) if len(before) else None
     k = classes(ctx)["k"]
     init_high = bool(len(before) and k and before[0] > ctx.param("max_init_ratio") * math.log(k))
@@ -320,11 +321,12 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         "val_end_over_chance": float(vv[-1]) / lnk if lnk and len(vv) else 0.0,
     }
     if first > 0:
-        above = ~np.isfinite(v) | (v > ctx.param("blowup_factor") * first)
+        above = np.isfinite(v)
+        np.logical_not(above, out=above)
+        above |= v > ctx.param("blowup_factor") * first
         if above.any():
-            idx = np.flatnonzero(above)
-            out["blowup_first_step"] = int(s[idx[0]])
-            out["blowup_last_step"] = int(s[idx[-1]])
+            out["blowup_first_step"] = int(s[int(np.argmax(above))])
+            out["blowup_last_step"] = int(s[len(above) - 1 - int(np.argmax(above[::-1]))])
     if "blowup_first_step" not in out:
         out["blowup_first_step"] = int(fs[0])
         out["blowup_last_step"] = int(fs[i])

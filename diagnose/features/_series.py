@@ -5,6 +5,7 @@ Pure functions of arrays (no run, no context): small, typed, unit-tested.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable
 
@@ -254,8 +255,8 @@ def mann_kendall_z(v: np.ndarray, most: int = 400) -> float | None:
     if n > most:
         v = v[_thin(v, most)]
         n = most
-    d = np.sign(v[None, :] - v[:, None])
-    s = float(np.triu(d, 1).sum())
+    i, j = _pairs(n)
+    s = float(np.sign(v.take(j) - v.take(i)).sum())  # whole numbers: exact in any order
     var = n * (n - 1) * (2 * n + 5) / 18.0
     return (s - np.sign(s)) / math.sqrt(var)
 
@@ -281,12 +282,24 @@ def _ts_slope(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
     """The Theil-Sen slope: the median of the pairwise slopes of (at most ``most``) points."""
     idx = _thin(v, most)
     x, y = s[idx].astype(np.float64), v[idx]
-    i, j = np.triu_indices(len(x), 1)
-    dx = x[j] - x[i]
+    i, j = _pairs(len(x))
+    dx = x.take(j) - x.take(i)
+    dy = y.take(j) - y.take(i)
     ok = dx != 0
-    if not ok.any():
-        return None
-    return float(np.median((y[j] - y[i])[ok] / dx[ok]))
+    if not ok.all():  # repeated steps
+        if not ok.any():
+            return None
+        dx, dy = dx[ok], dy[ok]
+    dy /= dx
+    return float(np.median(dy))
+
+
+@functools.lru_cache(maxsize=16)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n, 1)``: every pair i < j, made once per length (runs thin to one)."""
+    i, j = np.triu_indices(n, 1)
+    i.flags.writeable = j.flags.writeable = False
+    return i, j
 
 
 def trend_decel(s: np.ndarray, v: np.ndarray) -> float | None:
