@@ -256,7 +256,7 @@ def mann_kendall_z(v: np.ndarray, most: int = 400) -> float | None:
         v = v[_thin(v, most)]
         n = most
     i, j = _pairs(n)
-    s = float(np.sign(v.take(j) - v.take(i)).sum())  # whole numbers: exact in any order
+    s = float(np.sign(v[j] - v[i]).sum())  # whole numbers: exact in any order
     var = n * (n - 1) * (2 * n + 5) / 18.0
     return (s - np.sign(s)) / math.sqrt(var)
 
@@ -283,15 +283,15 @@ def _ts_slope(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
     idx = _thin(v, most)
     x, y = s[idx].astype(np.float64), v[idx]
     i, j = _pairs(len(x))
-    dx = x.take(j) - x.take(i)
-    dy = y.take(j) - y.take(i)
+    dx = x[j] - x[i]
+    dy = y[j] - y[i]
     ok = dx != 0
     if not ok.all():  # repeated steps
         if not ok.any():
             return None
         dx, dy = dx[ok], dy[ok]
     dy /= dx
-    return float(np.median(dy))
+    return float(np.median(dy, overwrite_input=True))
 
 
 @functools.lru_cache(maxsize=16)
