@@ -9,7 +9,7 @@ package is imported, so the rules and the engine know them only through the regi
 # ruff: noqa: F401  (a package that re-exports its modules' names: see __all__)
 from __future__ import annotations
 
-from . import _run, _spikes, _summary, _tail, group  # each registers its features on import
+from . import _chance, _gap, _late, _run, _spikes, _summary, _tail, group  # each registers its features on import
 from ._registry import (
     DEFAULTS_LOADER,
     FEATURES,

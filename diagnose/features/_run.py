@@ -44,7 +44,6 @@ from ._series import (
     smooth,
     theil_sen_drop,
     trend_decel,
-    value_at,
     window,
 )
 
@@ -101,7 +100,7 @@ JUDGED = (TRAIN, VAL, "train/acc", "val/acc")  # the curves the rules judge
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
          "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
-         "last_step", "steps_run", "decel", "trend_decel")
+         "last_step", "steps_run", "decel", "trend_decel", "train_first_step", "train_last_step")
 def train_curve(ctx: RunContext) -> dict[str, Value]:
     """Where the train loss starts and ends (logged and smoothed), how much it fell, and its trend.
 
@@ -121,6 +120,8 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
         "train_points": len(v),
         "train_first": raw[0],
         "train_last": raw[-1],
+        "train_first_step": int(s[0]),
+        "train_last_step": int(s[-1]),
         "train_start": v[0],
         "train_end": v[-1],
         "train_min": float(v.min()),
@@ -355,118 +356,6 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
         return {"oscillation": 1.0}
     d = np.diff(v)
     return {"oscillation": float(np.abs(d, out=d).sum()) / rng}
-
-
-@feature("val_points", "val_first", "val_best", "val_best_step", "val_best_pos", "val_end",
-         "val_last", "val_rise", "val_rise_of_drop", "val_rise_of_scale", "val_improvement",
-         "val_last_step",
-         "val_evals_after_best", "val_trend_after_best", "train_drop_after_best",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
-def validation_curve(ctx: RunContext) -> dict[str, Value]:
-    """The lowest logged validation loss and its step, and how far the curve rose afterwards.
-
-    ``val_best``/``val_best_step`` are logged values (what the user finds in the log and
-    what ``sweep`` selects); the rise is judged on the smoothed curve (``val_rise``,
-    relative to the smoothed minimum), by its Mann-Kendall trend after the best, and
-    against the run's scale (``val_rise_of_scale``: the rise over the first logged train
-    loss, so a doubling of a loss of 1e-6 is not mistaken for overfitting).
-    """
-    s, v = ctx.smoothed(VAL)
-    rs, rv = ctx.finite(VAL)
-    if len(v) == 0:
-        return {"val_points": 0}
-    i = int(np.argmin(rv))
-    j = int(np.argmin(v))
-    first_step, last_step = ctx.run.step_range or (0, 0)
-    span = max(1, int(last_step - first_step))
-    out: dict[str, Value] = {
-        "val_points": len(v),
-        "val_first": float(rv[0]),
-        "val_best": float(rv[i]),
-        "val_best_step": int(rs[i]),
-        "val_best_pos": (int(rs[i]) - int(first_step)) / span,
-        "val_end": float(v[-1]),
-        "val_last": float(rv[-1]),
-        "val_rise": rel_change(float(v[-1]), float(v[j])),
-        "val_last_step": int(rs[-1]),
-        "val_evals_after_best": len(rv) - 1 - i,
-        "val_trend_after_best": mann_kendall_z(rv[i:]),
-    }
-    drop = float(v[0] - v[j])
-    out["val_rise_of_drop"] = (float(v[-1] - v[j]) / drop) if drop > 0 else None
-    out["val_improvement"] = float(rv[0] - rv[i]) / abs(float(rv[0])) if rv[0] else None
-    scale = run_scale(ctx) or abs(float(rv[0]))
-    out["val_rise_of_scale"] = float(v[-1] - v[j]) / scale if scale else None
-    ts, tv = ctx.smoothed(TRAIN)
-    if len(tv):
-        t_best, t_end = value_at(ts, tv, np.array([rs[i], rs[-1]]))
-        out["train_drop_after_best"] = (t_best - t_end) / abs(t_best) if t_best else None
-    return out
-
-
-@feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
-         "train_at_val_end", "train_at_val_best", "gap_first_step",
-         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
-def loss_gap(ctx: RunContext) -> dict[str, Value]:
-    """Validation minus train loss at the end (the final model) and at the best validation step.
-
-    Train is smoothed and read at the validation steps; validation is as logged;
-    ``gap_rel_*`` divides by the first logged train loss so the size is judged against the
-    task's own scale. ``gap_first_step``: where the gap first exceeds ``gap_start`` of it.
-    """
-    vs, vv = ctx.finite(VAL)
-    ts, tv = ctx.smoothed(TRAIN)
-    if len(vv) == 0 or len(tv) == 0:
-        return {}
-    train_at = value_at(ts, tv, vs)
-    i = int(np.argmin(vv))
-    _, vsm = ctx.smoothed(VAL)
-    scale = run_scale(ctx)
-    out: dict[str, Value] = {
-        "train_at_val_end": float(train_at[-1]),
-        "train_at_val_best": float(train_at[i]),
-        "gap_end": float(vsm[-1] - train_at[-1]),
-        "gap_best": float(vv[i] - train_at[i]),
-        "gap_ratio_end": safe_ratio(float(vsm[-1]), float(train_at[-1])),
-        "gap_ratio_best": safe_ratio(float(vv[i]), float(train_at[i])),
-    }
-    if scale:
-        out["gap_rel_end"] = out["gap_end"] / scale
-        out["gap_rel_best"] = out["gap_best"] / scale
-        wide = (vsm - train_at) > ctx.param("gap_start") * scale
-        if wide.any():
-            out["gap_first_step"] = int(vs[int(np.argmax(wide))])
-    return out
-
-
-@feature("acc_gap_end", "acc_gap_best", "acc_logged", "train_acc_end", "val_acc_end",
-         "val_acc_best", "acc_note")
-def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
-    """Train minus validation accuracy (in points of 0..1) at the end and at the best validation loss.
-
-    Train accuracy is smoothed and read at the validation steps; None when either is not
-    logged (``acc_logged`` is 1 when both are).
-    """
-    out: dict[str, Value] = {"acc_note": "", "acc_logged": 0.0}
-    vs, vv = ctx.finite("val/acc")
-    ts, tv = ctx.smoothed("train/acc")
-    if len(vv):
-        out["val_acc_end"] = float(vv[-1])
-        out["val_acc_best"] = float(vv.max())
-    if len(tv):
-        out["train_acc_end"] = float(tv[-1])
-    if len(vv) and len(tv):
-        out["acc_logged"] = 1.0
-        _, vsm = ctx.smoothed("val/acc")
-        t_end = float(value_at(ts, tv, vs[-1:])[0])
-        out["acc_gap_end"] = t_end - float(vsm[-1])
-        ls, lv = ctx.finite(VAL)
-        if len(lv):
-            at = float(ls[int(np.argmin(lv))])
-            out["acc_gap_best"] = float(value_at(ts, tv, np.array([at]))[0] - value_at(vs, vv, np.array([at]))[0])
-        out["acc_note"] = (f"; accuracy {t_end:.3g} (train, smoothed) vs {float(vv[-1]):.3g} "
-                           f"(validation) at step {int(vs[-1])}")
-    return out
 
 
 @feature("tail_share", "tail_drop_rel", "tail_metric", "tail_start_step", "tail_val_rise",

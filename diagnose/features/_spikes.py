@@ -7,81 +7,223 @@ with the median of the few evaluations just before it, and the one right after.
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 
 from ._registry import Value, feature
 from ._run import TRAIN, VAL, RunContext, run_scale
 from ._series import MIN_POINTS_SPIKES, rolling_median, window
+from ._tail import bounce_values
 
 __all__: list[str] = []
 
-@feature("spike_count", "spike_max_ratio", "spike_first_step", "spike_last_step",
-         params=("spike_z", "spike_min_ratio", "spike_recover_share", "spike_min_height",
+#: the local level of the (log) loss: a centred rolling median over this share of the points
+_LEVEL_SHARE = 0.1
+#: the local noise: a rolling median of the step-to-step changes over this share of the points
+_NOISE_SHARE = 0.25
+#: points judged at a time on long series (the temporaries of one chunk, not of the run)
+_CHUNK = 1 << 16
+#: points a spike's level is read from (before it) and its recovery (after it), at least
+_SIDE = 3
+#: a robust standard deviation from a median absolute step (normal noise: MAD x 1.4826,
+#: and a step between two independent points has sqrt(2) times the points' spread)
+_MAD_SD = 1.4826 / np.sqrt(2)
+
+
+def _to_judged(v: np.ndarray, floor: float | None) -> np.ndarray:
+    """The values spikes are judged on: the log of the loss (floored at its smallest positive
+    value) when no value is negative, so early (large) and late (small) losses are held to
+    the same standard; the raw values otherwise. Always a new float64 array."""
+    if floor is None:
+        return np.array(v, dtype=np.float64)
+    y = np.maximum(v, floor)  # new array: the in-place log below does not touch v
+    return np.log(y, out=y)
+
+
+def _level_and_noise(v: np.ndarray, floor: float | None, wl: int, wn: int):
+    """Yield ``(lo, y, level, noise)`` chunk by chunk: the judged values of ``v[lo:lo + len(y)]``,
+    their local level (centred rolling median over ``wl`` points) and the local noise (robust
+    SD of one point, from the rolling median of the absolute step-to-step changes over ``wn``
+    points).
+
+    Short series are one chunk with exact rolling medians. Long ones are read in chunks of
+    ``_CHUNK`` points: the medians of blocks of ``wl // 5`` points (level) and of the changes
+    (noise) first, then the rolling median of those block medians, interpolated back to
+    every point of each chunk in turn; no temporary is as long as the run.
+    """
+    n = len(v)
+    if n <= _CHUNK:
+        y = _to_judged(v, floor)
+        d = np.abs(np.diff(y, prepend=y[:1]))
+        d[0] = d[1] if n > 1 else 0.0
+        yield 0, y, rolling_median(y, wl), rolling_median(d, wn) * _MAD_SD
+        return
+    b = max(1, wl // 5)
+    nb = -(-n // b)
+    med_y, med_d = np.empty(nb), np.empty(nb)
+    step = max(1, _CHUNK // b) * b
+    prev = None
+    for lo in range(0, n, step):
+        y = _to_judged(v[lo:lo + step], floor)
+        d = np.abs(np.diff(y, prepend=y[:1] if prev is None else prev))
+        prev = y[-1:].copy()
+        i0, full = lo // b, len(y) // b * b
+        if full:
+            med_y[i0:i0 + full // b] = np.median(y[:full].reshape(-1, b), axis=1)
+            med_d[i0:i0 + full // b] = np.median(d[:full].reshape(-1, b), axis=1)
+        if full < len(y):
+            med_y[-1], med_d[-1] = np.median(y[full:]), np.median(d[full:])
+    centres = np.minimum(np.arange(nb) * b + (b - 1) / 2, n - 1)
+    level = rolling_median(med_y, 5) if nb >= 5 else med_y
+    kn = max(5, wn // b)
+    noise = (rolling_median(med_d, kn | 1) if nb >= kn else np.full(nb, np.median(med_d))) * _MAD_SD
+    del med_y, med_d
+    for lo in range(0, n, step):
+        y = _to_judged(v[lo:lo + step], floor)
+        at = np.arange(lo, lo + len(y), dtype=np.float64)
+        lev = np.interp(at, centres, level)
+        sig = np.interp(at, centres, noise)
+        del at
+        yield lo, y, lev, sig
+
+
+def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: float):
+    """Every stretch of consecutive points more than ``extent_z`` local noise SDs above the
+    local level: start and end indices, and per stretch its peak z, its summed z over
+    sqrt(width) (a broad excursion adds up), and its top judged value."""
+    idx, zs, ys = [], [], []
+    for lo, y, lev, sig in _level_and_noise(v, floor, wl, wn):
+        np.subtract(y, lev, out=lev)
+        np.maximum(sig, np.finfo(np.float64).tiny, out=sig)
+        with np.errstate(over="ignore"):  # a noiseless stretch: any rise is infinitely many SDs
+            np.divide(lev, sig, out=lev)  # lev now holds z
+        del sig
+        hit = np.flatnonzero(lev > extent_z)
+        idx.append(hit + lo)
+        zs.append(lev[hit])
+        ys.append(y[hit])
+    i = np.concatenate(idx)
+    if not len(i):
+        return None
+    z, y = np.concatenate(zs), np.concatenate(ys)
+    cut = np.flatnonzero(np.diff(i) > 1) + 1
+    first = np.concatenate(([0], cut))
+    last = np.concatenate((cut - 1, [len(i) - 1]))
+    width = (last - first + 1).astype(np.float64)
+    return (i[first], i[last], np.maximum.reduceat(z, first),
+            np.add.reduceat(z, first) / np.sqrt(width), np.maximum.reduceat(y, first))
+
+
+@feature("spike_count", "spike_max_ratio", "spike_max_z", "spike_first_step", "spike_last_step",
+         "spike_story", "spike_story_first_step", "spike_story_last_step",
+         params=("bounce_share", "bounce_quantile", "spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
+                 "spike_min_height", "spike_min_width", "spike_broad_z", "spike_broad_height",
                  "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def spikes(ctx: RunContext) -> dict[str, Value]:
-    """Isolated upward spikes of the train loss that come back down.
+    """Upward excursions of the raw train loss that stand out of their neighbourhood and come back.
 
-    A point is a spike when it is far above the local rolling median, both relatively
-    (``spike_min_ratio``) and against the run's own noise (robust z above ``spike_z``,
-    MAD-scaled), and tall on the run's own scale (``spike_min_height`` of the first
-    loss, or of ln K when that is larger: a classifier's scale is chance level); it counts only if the loss afterwards falls back at least
-    ``spike_recover_share`` of the way to its earlier level. Consecutive spike points
-    form one event.
+    Judged on the log of the loss (the raw values when some are negative) against its local
+    level (a rolling median over a tenth of the points) and its local noise (a robust SD
+    from the step-to-step changes over a quarter of the points, so a noisy stretch holds
+    its own wiggles to its own standard). An excursion is a stretch of points more than
+    ``spike_extent_z`` noise SDs above the level. It counts as a spike when it rose from the
+    points just before it to at least ``spike_min_ratio`` times their level, came back at
+    least ``spike_recover_share`` of the way (in log terms) over as many points after it,
+    and either
+
+    - is tall: a point ``spike_z`` SDs above the level, rising ``spike_min_height`` of the
+      run's scale (the first loss, or ln K when larger), as an outlier batch does; or
+    - is broad: ``spike_min_width`` points or more whose z summed over sqrt(width) reaches
+      ``spike_broad_z``, rising at least ``spike_broad_height`` of the run's scale, as an
+      optimizer thrown off for a while does, however low the loss already is.
+
+    On long runs both z bars rise to what normal noise reaches about once in the run's
+    points. ``spike_max_z`` is the strongest spike's z (peak z when tall, summed z when broad).
+    ``spike_story`` tells the spikes in logged steps, or, when there are none, how the loss
+    still bounces at its end (``bounce_spread``, ``bounce_height``); ``spike_story_*_step``
+    are the steps it points at.
     """
+    out = _spikes(ctx)
+    if out.get("spike_count"):
+        out["spike_story"] = (f"{out['spike_count']} loss spike(s) that recovered, the largest "
+                              f"{out['spike_max_ratio']:.1f}x the level just before it (steps "
+                              f"{out['spike_first_step']}-{out['spike_last_step']})")
+        out["spike_story_first_step"] = out["spike_first_step"]
+        out["spike_story_last_step"] = out["spike_last_step"]
+        return out
+    b = bounce_values(ctx)
+    if b.get("bounce_height") is not None:
+        q = ctx.param("bounce_quantile")
+        out["spike_story"] = (
+            f"the train loss still bounces up and down at the end of the run: from step "
+            f"{b['bounce_first_step']} on, its {1 - q:.0%} and {q:.0%} quantiles are "
+            f"{b['bounce_low']:.4g} and {b['bounce_top']:.4g} ({b['bounce_height']:.2g}x the "
+            f"run's scale), and a typical large jump between logged points is "
+            f"{b['bounce_spread']:.2g}x, up as well as down")
+        out["spike_story_first_step"] = b["bounce_first_step"]
+        out["spike_story_last_step"] = b["bounce_last_step"]
+    return out
+
+
+def _spikes(ctx: RunContext) -> dict[str, Value]:
     s, v = ctx.finite(TRAIN)
     n = len(v)
     if n < MIN_POINTS_SPIKES:
         return {"spike_count": 0}
-    w = max(5, window(n, 0.02, lo=5, hi=201))
-    med = rolling_median(v, w)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = v / med  # how far above its local level each point is (reused below)
-    positive = bool((v > 0).all())  # then every median is positive too
-    if positive:
-        # multiplicative noise: judge in log space, so early (large) and late (small)
-        # losses are held to the same standard
-        resid = np.log(q)
-    else:
-        resid = (v - med) / max(float(np.abs(med).max()), 1e-12)
-    # noise is judged locally (a wide rolling MAD): late, memorising phases are noisier
-    # in relative terms than the start, and one global scale would flag their wiggles
-    wide = min(n if n % 2 else n - 1, 5 * w + (5 * w + 1) % 2)
-    mad = rolling_median(np.abs(resid), wide) * 1.4826
-    scale = np.maximum(mad, 1e-9)
-    ratio = q if positive else np.where(med > 0, q, np.inf)
-    min_ratio = ctx.param("spike_min_ratio")
-    cand = (resid / scale > ctx.param("spike_z")) & (ratio > min_ratio)
-    # a spike jumps up from where the loss just was: the steep fall at the start of
-    # training (first points far above the later level) is not one
-    k = max(3, w // 4)
-    cand[:k] = False
-    if cand.any():
-        idx = np.flatnonzero(cand)
-        before = np.array([np.median(v[i - k:i]) for i in idx])
-        cand[idx[v[idx] < min_ratio * before]] = False
-    if not cand.any():
+    floor = None
+    if not bool((v < 0).any()):
+        low = float(np.min(v, where=v > 0, initial=np.inf))  # no copy of the positives
+        floor = low if np.isfinite(low) else None
+    logspace = floor is not None
+    wl = window(n, _LEVEL_SHARE, lo=7, hi=1001)
+    wn = window(n, _NOISE_SHARE, lo=11, hi=2001)
+    found = _excursions(v, floor, wl, wn, ctx.param("spike_extent_z"))
+    if found is None:
         return {"spike_count": 0}
-    idx = np.flatnonzero(cand)
-    events = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
-    kept, max_ratio = [], 0.0
-    min_height = ctx.param("spike_min_height") * (run_scale(ctx) or 0.0)
+    first, last, zpeak, zsum, top = found
+    width = last - first + 1
+    scale = run_scale(ctx) or 0.0
+    min_ratio = ctx.param("spike_min_ratio")
+    lift = np.log(min_ratio) if logspace else 0.0
+    # on long runs, also above what normal noise reaches about once in n points: a 4-SD
+    # wiggle is rare in a thousand points and routine in ten million
+    chance = NormalDist().inv_cdf(1 - 1 / n)
+    tall_z, broad_z = max(ctx.param("spike_z"), chance), max(ctx.param("spike_broad_z"), chance)
+    # cheap screen first (no event below both bars can count), then each survivor in detail
+    maybe = (first >= _SIDE) & (last < n - 1) & (
+        (zpeak > tall_z) | ((width >= ctx.param("spike_min_width")) & (zsum > broad_z)))
     share = ctx.param("spike_recover_share")
-    for ev in events:
-        a, b = int(ev[0]), int(ev[-1])
-        level = float(np.median(v[max(0, a - k):a]))
-        top = float(np.max(v[a: b + 1]))
-        after = v[b + 1: b + 1 + w]
-        if len(after) == 0 or float(np.median(after)) - level > (1 - share) * (top - level):
-            continue  # did not come back: that is divergence, not a spike
-        if top - level < min_height:
-            continue  # small on the run's own scale: noise at any ratio
-        kept.append((a, b))
-        max_ratio = max(max_ratio, float(np.max(ratio[a: b + 1])))
+    tall_h, broad_h = ctx.param("spike_min_height"), ctx.param("spike_broad_height")
+    bottom = float(np.log(floor)) if logspace else -np.inf
+    kept: list[tuple[int, int, float, float]] = []
+    for a, b, zp, zi, t in zip(first[maybe], last[maybe], zpeak[maybe], zsum[maybe], top[maybe]):
+        a, b, m = int(a), int(b), int(b - a + 1)
+        side = max(_SIDE, m)
+        before = float(np.median(_to_judged(v[a - min(a, side):a], floor)))
+        after = float(np.median(_to_judged(v[b + 1:b + 1 + side], floor)))
+        if t - before < lift or (not logspace and before > 0 and t < min_ratio * before):
+            continue  # not a jump from where the loss just was (the steep fall at the start)
+        if after - before > (1 - share) * (t - before):
+            continue  # did not come back: a new level or divergence, not a spike
+        if logspace:
+            height, ratio = (np.exp(t) - np.exp(before)) / scale if scale else np.inf, np.exp(t - before)
+        else:
+            height = (t - before) / scale if scale else np.inf
+            ratio = t / before if before > 0 else np.inf
+        tall = zp > tall_z and height >= tall_h
+        # a loss sitting at its smallest logged value (zero, or the logger's rounding) shows
+        # no noise to hold a broad rise against: only a tall one counts from there
+        broad = (m >= ctx.param("spike_min_width") and zi > broad_z and height >= broad_h
+                 and not (logspace and before <= bottom))
+        if tall or broad:
+            kept.append((a, b, float(ratio), float(zp if tall else zi)))
     if not kept:
         return {"spike_count": 0}
     return {
         "spike_count": len(kept),
-        "spike_max_ratio": max_ratio,
+        "spike_max_ratio": max(k[2] for k in kept),
+        "spike_max_z": max(k[3] for k in kept),
         "spike_first_step": int(s[kept[0][0]]),
         "spike_last_step": int(s[kept[-1][1]]),
     }
@@ -93,11 +235,11 @@ _BEFORE = 3
 
 @feature("val_spike_count", "val_spike_max_ratio", "val_spike_first_step", "val_spike_last_step",
          "val_spike_story",
-         params=("val_spike_ratio", "spike_recover_share", "spike_min_height", "chance_acc_tol",
+         params=("val_spike_ratio", "spike_recover_share", "val_spike_min_height", "chance_acc_tol",
                  "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def val_spikes(ctx: RunContext) -> dict[str, Value]:
     """Evaluations whose validation loss jumps to ``val_spike_ratio`` times the median of the
-    evaluations just before, rises by at least ``spike_min_height`` of the run's validation
+    evaluations just before, rises by at least ``val_spike_min_height`` of the run's validation
     scale (the first validation loss, or the first train loss or ln K when larger), and falls back at the next
     evaluation (under the spike threshold again, and at least ``spike_recover_share`` of the
     way). Consecutive high points are one event, of at most as many evaluations as set the level.
@@ -108,7 +250,7 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
         return {"val_spike_count": 0}
     scale = max(float(v[0]), run_scale(ctx) or 0.0)
     ratio_min = ctx.param("val_spike_ratio")
-    min_height = ctx.param("spike_min_height") * scale
+    min_height = ctx.param("val_spike_min_height") * scale
     share = ctx.param("spike_recover_share")
     events: list[tuple[int, int, float]] = []
     i = 1

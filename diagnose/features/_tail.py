@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import TRAIN, RunContext
+from ._run import TRAIN, RunContext, run_scale
 from ._series import MIN_POINTS_TREND, theil_sen_drop
 
 __all__: list[str] = []
@@ -27,25 +27,52 @@ def train_tail_trend(ctx: RunContext) -> dict[str, Value]:
     return {"train_tail_trend_drop": theil_sen_drop(s[keep], v[keep])}
 
 
-@feature("bounce_spread", params=("bounce_share", "bounce_quantile"))
+def bounce_values(ctx: RunContext) -> dict[str, Value]:
+    """``bounce_spread`` and ``bounce_height`` with the logged values and steps behind them
+    (cached on the context: the spike story reads them too)."""
+    key = "bounce"
+    if key in ctx._cache:
+        return ctx._cache[key]
+    out: dict[str, Value] = {}
+    s, v = ctx.finite(TRAIN)
+    if len(v) >= MIN_POINTS_TREND:
+        # the stretch is a suffix of the (sorted) steps: a view, not a copy
+        a = int(np.searchsorted(s, s[-1] - ctx.param("bounce_share") * (s[-1] - s[0])))
+        w = v[a:]
+        q = ctx.param("bounce_quantile")
+        both = (w[1:] > 0) & (w[:-1] > 0)  # a logged loss of exactly 0 has no ratio
+        if both.sum() >= MIN_POINTS_TREND:
+            # one step's rise or fall as a ratio; a bounce goes both ways, a decay only down
+            r = w[1:][both]
+            r /= w[:-1][both]
+            del both
+            hi, lo = np.quantile(r, [q, 1 - q])
+            del r
+            out["bounce_spread"] = float(min(hi, 1 / lo))
+            top, low = (float(x) for x in np.quantile(w, [q, 1 - q]))
+            scale = run_scale(ctx)
+            out["bounce_height"] = (top - low) / scale if scale else None
+            out.update(bounce_low=low, bounce_top=top, bounce_first_step=int(s[a]),
+                       bounce_last_step=int(s[-1]))
+    ctx._cache[key] = out
+    return out
+
+
+@feature("bounce_spread", "bounce_height", params=("bounce_share", "bounce_quantile", "chance_acc_tol",
+                                                    "chance_loss_tol", "chance_acc_trend_z",
+                                                    "chance_loss_only_tol"))
 def bounce(ctx: RunContext) -> dict[str, Value]:
     """How far the raw train loss still jumps, both up and down, over the last ``bounce_share``
-    of the run's steps (ratio; 1 = calm).
+    of the run's steps: ``bounce_spread`` as a ratio (1 = calm), ``bounce_height`` on the run's
+    scale.
 
-    Of the ratios of consecutive logged values, the smaller of the ``bounce_quantile`` quantile
-    (a typical large rise) and the inverse of the ``1 - bounce_quantile`` one (a typical large
-    fall). A run that bounces up and down to its end has both; a loss that decays from a
-    blow-up only falls, one that stays up or came back is calm there.
+    ``bounce_spread``: of the ratios of consecutive logged values, the smaller of the
+    ``bounce_quantile`` quantile (a typical large rise) and the inverse of the
+    ``1 - bounce_quantile`` one (a typical large fall). A run that bounces up and down to its
+    end has both; a loss that decays from a blow-up only falls, one that stays up or came back
+    is calm there. ``bounce_height``: the spread between the ``bounce_quantile`` and the
+    ``1 - bounce_quantile`` quantiles of the values there, over the run's scale (the first
+    loss, or ln K when larger): a loss bouncing near zero is tall in ratio but not in height.
     """
-    s, v = ctx.finite(TRAIN)
-    if len(v) < MIN_POINTS_TREND:
-        return {}
-    keep = s >= s[-1] - ctx.param("bounce_share") * (s[-1] - s[0])
-    q = ctx.param("bounce_quantile")
-    w = v[keep]
-    both = (w[1:] > 0) & (w[:-1] > 0)  # a logged loss of exactly 0 has no ratio
-    if both.sum() < MIN_POINTS_TREND:
-        return {}
-    # one step's rise or fall as a ratio; a bounce goes both ways, a decay only down
-    r = w[1:][both] / w[:-1][both]
-    return {"bounce_spread": float(min(np.quantile(r, q), 1 / np.quantile(r, 1 - q)))}
+    b = bounce_values(ctx)
+    return {k: b.get(k) for k in ("bounce_spread", "bounce_height")}

@@ -16,6 +16,8 @@ __all__ = ["CATALOG"]
 _T = """
 train_points      count     finite points of the train loss
 train_first       loss      first finite train loss (raw)
+train_first_step  step      step of the first finite train loss
+train_last_step   step      step of the last finite train loss
 train_start       loss      first value of the smoothed train loss
 train_end         loss      last value of the smoothed train loss
 train_min         loss      lowest smoothed train loss
@@ -40,10 +42,14 @@ blowup_last_step  step      last such step
 blowup_value      loss      largest finite train loss
 blowup_from       loss      first finite train loss (what the blow-up is measured from)
 smooth_peak_ratio ratio     peak of the smoothed train loss over its first value (spikes do not lift it)
-spike_count       count     isolated upward spikes of the train loss that came back down
-spike_max_ratio   ratio     largest spike over the local median level
+spike_count       count     upward excursions of the train loss that stand out of their neighbourhood's noise (tall, or broad), rose from the points before and came back down
+spike_max_ratio   ratio     largest spike's top over the level of the points just before it
+spike_max_z       z         the strongest spike in local noise SDs (peak z of a tall one, z summed over sqrt(width) of a broad one)
 spike_first_step  step      step of the first spike
 spike_last_step   step      step of the last spike
+spike_story       text      the spikes in logged steps, or (when none) how the train loss still bounces at its end
+spike_story_first_step step first step spike_story points at
+spike_story_last_step step  last step spike_story points at
 val_spike_count   count     validation evaluations that jumped far above the evaluations before and came back
 val_spike_max_ratio ratio   largest validation spike over the median of the evaluations before it
 val_spike_first_step step   step of the first validation spike
@@ -51,7 +57,7 @@ val_spike_last_step step    step of the last validation spike
 val_spike_story   text      the largest validation spike in logged values: level before, top, the next evaluation
 oscillation       ratio     total variation of the smoothed train loss over its range (1 = monotone)
 val_points        count     finite points of the validation loss
-val_first         loss      first smoothed validation loss
+val_first         loss      first logged validation loss
 val_best          loss      lowest smoothed validation loss
 val_best_step     step      step of the lowest smoothed validation loss
 val_best_pos      fraction  where in the run the best validation loss came (0 = start, 1 = end)
@@ -63,13 +69,13 @@ val_evals_after_best count  validation points after the best one
 train_drop_after_best relative how much the train loss kept falling after the best validation step
 gap_end           loss      validation minus train loss at the last validation step
 gap_ratio_end     ratio     validation over train loss at the last validation step
-gap_rel_end       relative  gap_end over the first train loss
+gap_rel_end       relative  gap_end over the gap scale (the first train loss, ln K or the first validation loss, whichever is largest)
 gap_best          loss      validation minus train loss at the best validation step
 gap_ratio_best    ratio     validation over train loss at the best validation step
-gap_rel_best      relative  gap_best over the first train loss
+gap_rel_best      relative  gap_best over the gap scale (as gap_rel_end)
 train_at_val_end  loss      smoothed train loss at the last validation step
 train_at_val_best loss      smoothed train loss at the best validation step
-gap_first_step    step      first step where validation exceeds train by a tenth of the first train loss
+gap_first_step    step      first step where validation exceeds train by gap_start of the gap scale
 acc_gap_end       fraction  train minus validation accuracy at the end
 train_acc_end     fraction  last smoothed train accuracy
 val_acc_end       fraction  last smoothed validation accuracy
@@ -78,6 +84,7 @@ tail_share        fraction  share of the total improvement made in the last 20 %
 tail_drop_rel     relative  drop over the last 20 % of the run, over the last value
 train_tail_trend_drop relative how far the Theil-Sen line of the raw train loss falls over the last tail_fraction of the steps, over its median there
 bounce_spread     ratio     how far the raw train loss still jumps from one logged point to the next, both up and down, over the last bounce_share of the steps; 1 = calm
+bounce_height     ratio     spread between the bounce_quantile and 1 - bounce_quantile quantiles of the raw train loss over the last bounce_share of the steps, over the run's scale
 tail_metric       text      the metric tail_share was measured on (val/loss, else train/loss)
 tail_start_step   step      step where the last 20 % of the run begins
 num_classes       count     number of classes K (run setting or params)
@@ -185,6 +192,18 @@ blowup_note       text      what ln K says about those values (chance level), or
 val_last          loss      last logged validation loss
 val_improvement   relative  first validation loss minus the lowest, over the first
 val_rise_of_scale fraction  rise of the validation loss after its lowest point, over the run's scale
+part_metric       text      the logged part of the validation loss (val/box_loss, val/cls_loss, ...) that rose most after its own best
+part_note         text      a phrase for messages on that part (empty when no part rose)
+part_best         loss      lowest logged value of that part
+part_best_step    step      step of that lowest value
+part_last         loss      last logged value of that part
+part_last_step    step      step of that last value
+part_rise         relative  rise of that part's smoothed curve from its lowest point to its end, over the lowest
+part_rise_of_drop fraction  that rise over the part's fall from its first value to its lowest
+part_rise_of_scale fraction that rise over the part's own scale (its first train or validation value, whichever is larger)
+part_evals_after_best count evaluations of that part after its lowest one
+part_trend_after_best ratio Mann-Kendall z of that part's logged values from its lowest on
+part_train_drop_after_best relative how much the part's train counterpart fell after the part's best step
 val_trend_after_best ratio  Mann-Kendall z of the validation loss from its lowest point on (positive: rising)
 tail_val_rise     relative  last validation loss over its lowest, minus 1
 acc_logged        flag      train and validation accuracy are both logged
@@ -192,6 +211,8 @@ acc_gap_best      fraction  train minus validation accuracy at the best validati
 acc_note          text      the accuracy gap in words, or empty
 chance_dev        ratio     |last smoothed train loss / ln K - 1| (0: at chance level)
 chance_dev_val    ratio     the same for the validation loss (0 without validation)
+val_low_vs_chance relative  lowest logged validation loss over ln K, minus 1 (about 0: validation never left chance level)
+chance_story      text      which curve sits at ln K, in logged values (for DG204's message)
 k_note            text      a note when the configured class count contradicts the curves, or empty
 """
 

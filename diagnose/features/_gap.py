@@ -1,0 +1,96 @@
+"""Train against validation: how far apart the two curves are, in loss and in accuracy.
+
+The gap is judged against the task's own scale (``gap_scale``): a validation loss 40x a
+train loss of 0.001 is a converged model, not a gap, unless the difference matters next
+to where the losses started.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import Value, feature
+from ._run import TRAIN, VAL, RunContext, run_scale
+from ._series import safe_ratio, value_at
+
+__all__ = ["gap_scale"]
+
+
+def gap_scale(ctx: RunContext) -> float | None:
+    """The loss scale a gap is measured against: the run's scale (first train loss, or ln K
+    when larger) or the first validation loss, whichever is larger.
+
+    Trainers that log a windowed mean (Hugging Face ``logging_steps``, Lightning
+    ``log_every_n_steps``) write their first train loss after the model already learned,
+    so that value can sit far below where the task started; the first evaluation is on the
+    same scale and was made by a model that had learned no more than at its first window.
+    """
+    scale = run_scale(ctx)
+    _, vv = ctx.finite(VAL)
+    first_val = abs(float(vv[0])) if len(vv) else 0.0
+    return max(scale or 0.0, first_val) or None
+
+
+@feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
+         "train_at_val_end", "train_at_val_best", "gap_first_step",
+         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
+def loss_gap(ctx: RunContext) -> dict[str, Value]:
+    """Validation minus train loss at the end (the final model) and at the best validation step.
+
+    Train is smoothed and read at the validation steps; validation is as logged;
+    ``gap_rel_*`` divides by :func:`gap_scale` so the size is judged against the task's own
+    scale. ``gap_first_step``: where the gap first exceeds ``gap_start`` of it.
+    """
+    vs, vv = ctx.finite(VAL)
+    ts, tv = ctx.smoothed(TRAIN)
+    if len(vv) == 0 or len(tv) == 0:
+        return {}
+    train_at = value_at(ts, tv, vs)
+    i = int(np.argmin(vv))
+    _, vsm = ctx.smoothed(VAL)
+    scale = gap_scale(ctx)
+    out: dict[str, Value] = {
+        "train_at_val_end": float(train_at[-1]),
+        "train_at_val_best": float(train_at[i]),
+        "gap_end": float(vsm[-1] - train_at[-1]),
+        "gap_best": float(vv[i] - train_at[i]),
+        "gap_ratio_end": safe_ratio(float(vsm[-1]), float(train_at[-1])),
+        "gap_ratio_best": safe_ratio(float(vv[i]), float(train_at[i])),
+    }
+    if scale:
+        out["gap_rel_end"] = out["gap_end"] / scale
+        out["gap_rel_best"] = out["gap_best"] / scale
+        wide = (vsm - train_at) > ctx.param("gap_start") * scale
+        if wide.any():
+            out["gap_first_step"] = int(vs[int(np.argmax(wide))])
+    return out
+
+
+@feature("acc_gap_end", "acc_gap_best", "acc_logged", "train_acc_end", "val_acc_end",
+         "val_acc_best", "acc_note")
+def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
+    """Train minus validation accuracy (in points of 0..1) at the end and at the best validation loss.
+
+    Train accuracy is smoothed and read at the validation steps; None when either is not
+    logged (``acc_logged`` is 1 when both are).
+    """
+    out: dict[str, Value] = {"acc_note": "", "acc_logged": 0.0}
+    vs, vv = ctx.finite("val/acc")
+    ts, tv = ctx.smoothed("train/acc")
+    if len(vv):
+        out["val_acc_end"] = float(vv[-1])
+        out["val_acc_best"] = float(vv.max())
+    if len(tv):
+        out["train_acc_end"] = float(tv[-1])
+    if len(vv) and len(tv):
+        out["acc_logged"] = 1.0
+        _, vsm = ctx.smoothed("val/acc")
+        t_end = float(value_at(ts, tv, vs[-1:])[0])
+        out["acc_gap_end"] = t_end - float(vsm[-1])
+        ls, lv = ctx.finite(VAL)
+        if len(lv):
+            at = float(ls[int(np.argmin(lv))])
+            out["acc_gap_best"] = float(value_at(ts, tv, np.array([at]))[0] - value_at(vs, vv, np.array([at]))[0])
+        out["acc_note"] = (f"; accuracy {t_end:.3g} (train, smoothed) vs {float(vv[-1]):.3g} "
+                           f"(validation) at step {int(vs[-1])}")
+    return out

@@ -1,0 +1,124 @@
+"""After the best evaluation: how far a validation loss rose while its train loss kept falling.
+
+One measurement (:func:`rise_after_best`) serves the validation loss (``val_*``) and each
+logged part of it (``part_*``): detectors and multi-task models log their loss as a sum of
+terms (box, class, distribution), and one term can overfit while the others stay flat, so the
+sum hardly moves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import Value, feature
+from ._run import TRAIN, VAL, RunContext, run_scale
+from ._series import mann_kendall_z, rel_change, value_at
+
+__all__ = ["rise_after_best"]
+
+
+def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) -> dict[str, Value]:
+    """The lowest logged value of ``val`` and its step, and how far the curve rose afterwards.
+
+    ``best``/``best_step`` are logged values (what the user finds in the log and what
+    ``sweep`` selects); the rise is judged on the smoothed curve (``rise``, relative to the
+    smoothed minimum), by its Mann-Kendall trend after the best (``trend_after_best``), and
+    against ``scale`` (``rise_of_scale``, so a doubling of a loss of 1e-6 is not mistaken for
+    overfitting). ``train_drop_after_best``: how much the smoothed ``train`` curve fell from
+    the best step to the last evaluation (relative).
+    """
+    _, v = ctx.smoothed(val)
+    rs, rv = ctx.finite(val)
+    if len(v) == 0:
+        return {"points": 0}
+    i = int(np.argmin(rv))
+    j = int(np.argmin(v))
+    first_step, last_step = ctx.run.step_range or (0, 0)
+    span = max(1, int(last_step - first_step))
+    out: dict[str, Value] = {
+        "points": len(v),
+        "first": float(rv[0]),
+        "best": float(rv[i]),
+        "best_step": int(rs[i]),
+        "best_pos": (int(rs[i]) - int(first_step)) / span,
+        "end": float(v[-1]),
+        "last": float(rv[-1]),
+        "rise": rel_change(float(v[-1]), float(v[j])),
+        "last_step": int(rs[-1]),
+        "evals_after_best": len(rv) - 1 - i,
+        "trend_after_best": mann_kendall_z(rv[i:]),
+    }
+    drop = float(v[0] - v[j])
+    out["rise_of_drop"] = (float(v[-1] - v[j]) / drop) if drop > 0 else None
+    out["improvement"] = float(rv[0] - rv[i]) / abs(float(rv[0])) if rv[0] else None
+    scale = scale or abs(float(rv[0]))
+    out["rise_of_scale"] = float(v[-1] - v[j]) / scale if scale else None
+    ts, tv = ctx.smoothed(train)
+    if len(tv):
+        t_best, t_end = value_at(ts, tv, np.array([rs[i], rs[-1]]))
+        out["train_drop_after_best"] = (t_best - t_end) / abs(t_best) if t_best else None
+    return out
+
+
+_VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last", "rise", "rise_of_drop",
+              "rise_of_scale", "improvement", "last_step", "evals_after_best", "trend_after_best")
+
+
+@feature(*(f"val_{n}" for n in _VAL_NAMES), "train_drop_after_best",
+         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
+def validation_curve(ctx: RunContext) -> dict[str, Value]:
+    """The lowest logged validation loss and its step, and how far the curve rose afterwards
+    (:func:`rise_after_best` on ``val/loss`` against ``train/loss``, the rise over the run's
+    scale: its first train loss, or ln K when larger)."""
+    m = rise_after_best(ctx, VAL, TRAIN, run_scale(ctx))
+    out: dict[str, Value] = {f"val_{n}": m.get(n) for n in _VAL_NAMES}
+    out["train_drop_after_best"] = m.get("train_drop_after_best")
+    return out
+
+
+def loss_parts(ctx: RunContext) -> list[tuple[str, str]]:
+    """The logged parts of the validation loss that have a train counterpart:
+    (``val/<x>loss<y>``, ``train/<x>loss<y>``) for every such name but ``val/loss`` itself."""
+    names = set(ctx.run.metric_names)
+    out = []
+    for name in sorted(names):
+        part = name.split("/", 1)[-1]
+        if name.startswith("val/") and name != VAL and "loss" in part and f"train/{part}" in names:
+            out.append((name, f"train/{part}"))
+    return out
+
+
+_PART_NAMES = ("best", "best_step", "last", "last_step", "rise", "rise_of_drop", "rise_of_scale",
+               "evals_after_best", "trend_after_best", "train_drop_after_best")
+
+
+@feature("part_metric", "part_note", *(f"part_{n}" for n in _PART_NAMES))
+def loss_part_rise(ctx: RunContext) -> dict[str, Value]:
+    """Of the logged parts of the validation loss (``val/box_loss``, ``val/cls_loss``, ... with
+    a train counterpart), the one whose smoothed curve rose most after its best: its
+    :func:`rise_after_best` measures as ``part_*`` (the rise over the part's own scale: its
+    first train or validation value, whichever is larger), and ``part_note``, a phrase for
+    messages (empty when no part rose)."""
+    best: tuple[float, str, str, dict[str, Value]] | None = None
+    for val, train in loss_parts(ctx):
+        _, tv = ctx.finite(train)
+        _, vv = ctx.finite(val)
+        if not len(tv) or not len(vv):
+            continue
+        m = rise_after_best(ctx, val, train, max(abs(float(tv[0])), abs(float(vv[0]))))
+        rise = m.get("rise")
+        if isinstance(rise, float) and (best is None or rise > best[0]):
+            best = (rise, val, train, m)
+    out: dict[str, Value] = {"part_note": ""}
+    if best is None:
+        return out
+    rise, val, train, m = best
+    out.update({f"part_{n}": m.get(n) for n in _PART_NAMES})
+    out["part_metric"] = val
+    drop = m.get("train_drop_after_best")
+    if rise > 0 and isinstance(drop, float):
+        out["part_note"] = (f"; of its parts, {val} was lowest at step {m['best_step']} "
+                            f"({float(m['best']):.4g}) and rose to {float(m['last']):.4g} at step "
+                            f"{m['last_step']} (the smoothed curve rose {rise:.0%}) while {train} "
+                            f"{'fell' if drop >= 0 else 'rose'} {abs(drop):.0%}")
+    return out
