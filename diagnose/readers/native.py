@@ -257,8 +257,6 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
             if os.fstat(f.fileno()).st_size < COLUMNS_MIN_BYTES:
                 return None
             large = os.fstat(f.fileno()).st_size > _native_fast.BLOCK_BYTES
-            if large:
-                fixed_mmap_threshold()
             got = _native_fast.read_file(f, compact=_pack)
     except OSError as e:
         raise ReadError(p, f"cannot read: {e.strerror or e}") from e
@@ -335,23 +333,6 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
     return torn
 
 
-_MMAP_FIXED: list[bool] = []
-
-
-def fixed_mmap_threshold() -> None:
-    """Have glibc give every allocation of 128 KiB or more its own mapping, returned on free.
-
-    By default glibc raises that threshold (up to 32 MiB) after the first large free;
-    a long file's blocks then leave their kept columns (a few hundred KiB each) among
-    the freed temporaries of later blocks, and the process keeps all those pages: a
-    ten-million-step run held about 470 MB after reading instead of 260 MB. Fixing the
-    threshold (at its starting value) keeps it there; CPU time is unchanged. Once per process.
-    """
-    if not _MMAP_FIXED:
-        _MMAP_FIXED.append(True)
-        _libc("mallopt", -3, 128 << 10)  # M_MMAP_THRESHOLD
-
-
 def _libc(name: str, *args: int) -> None:
     """Call glibc's allocator control ``name`` (Linux only; where it is missing, nothing)."""
     if sys.platform.startswith("linux"):
@@ -365,7 +346,10 @@ def _libc(name: str, *args: int) -> None:
 
 def _pack(key: str, values: np.ndarray) -> Thousandths | None:
     """A block's wall times or epochs in 4 bytes a line, when exact (see :class:`Thousandths`)."""
-    return Thousandths.pack(values) if key in ("wall_time", "epoch") else None
+    got = Thousandths.pack(values) if key in ("wall_time", "epoch") else None
+    if got is not None:
+        got.offsets = _native_fast.kept(got.offsets)
+    return got
 
 
 def _increasing(st: np.ndarray) -> bool:
