@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from ._errors import ReadError
 from ._escape import escape
+from ._suppress import run_suppressions
 from .config import Config, ignored_for_run, select_rules
 from .engine import analyse_run, evaluate_group
 from .features import expect_many_medians
@@ -76,7 +77,9 @@ class Outcome:
 # ---------------------------------------------------------------------------------------
 def analyse(run: Run, task: Task) -> tuple[Run, list[Finding], dict[str, Any], str]:
     """One run's findings and summary; the run comes back without curves unless kept."""
-    rules = [r for r in task.rules if not ignored_for_run(r, run.path, run.id, task.config)]
+    rules = task.rules
+    if task.config.per_run_ignores or run_suppressions(run.path):  # else none is ignored
+        rules = [r for r in rules if not ignored_for_run(r, run.path, run.id, task.config)]
     findings, summary = analyse_run(run, rules, task.params, task.metric, task.mode, task.live,
                                     extra=task.extra)
     return (run if task.keep_metrics else run.without_metrics()), findings, summary, run.id

@@ -23,6 +23,7 @@ __all__ = [
     "PARAM_FIELDS",
     "RESULT_FIELDS",
     "Run",
+    "Thousandths",
     "canonical_name",
     "counterpart",
     "infer_mode",
@@ -144,6 +145,80 @@ _EMPTY_STEPS = np.empty(0, dtype=np.int64)
 _EMPTY_VALUES = np.empty(0, dtype=np.float64)
 
 
+class Thousandths:
+    """A float64 column held as whole thousandths: 4 bytes a row instead of 8, exactly.
+
+    ``wall_time`` is written to the millisecond (``%d.%03d``) and an epoch is often a
+    whole number: such a column is ``(base + offsets) / 1000`` with int32 offsets, and
+    ``k / 1000.0`` is the double nearest to the decimal ``k / 1000``, which is what the
+    parser gave, so :meth:`array` returns the very values packed. Nothing reads these
+    columns while checking; the tidy table unpacks them.
+    """
+
+    __slots__ = ("base", "offsets")
+
+    def __init__(self, base: int, offsets: np.ndarray) -> None:
+        self.base = base  # thousandths
+        self.offsets = offsets  # int32
+
+    @classmethod
+    def pack(cls, v: np.ndarray) -> "Thousandths | None":
+        """``v`` packed, or None when some value is not a whole number of thousandths
+        (or not finite, or the offsets would not fit in 32 bits)."""
+        if not len(v):
+            return None
+        k = v * 1000.0
+        np.round(k, out=k)
+        if not (np.abs(k) < 2.0 ** 53).all():  # NaN and inf fail here too
+            return None
+        base = int(k[0])
+        if not (np.divide(k, 1000.0) == v).all() or np.signbit(v[v == 0]).any():
+            return None  # (-0.0 would come back as 0.0)
+        k -= base
+        if not ((k >= -2.0 ** 31) & (k < 2.0 ** 31)).all():
+            return None
+        return cls(base, k.astype(np.int32))
+
+    @classmethod
+    def join(cls, parts: list["Thousandths"]) -> "Thousandths | np.ndarray":
+        """The parts one after another, each let go (from ``parts``) once copied: packed,
+        or as float64 values when the offsets from the first part's base would not fit."""
+        base = parts[0].base if parts else 0
+        fits = all(-2 ** 31 <= int(p.offsets.min()) + p.base - base < 2 ** 31
+                   and -2 ** 31 <= int(p.offsets.max()) + p.base - base < 2 ** 31
+                   for p in parts if len(p.offsets))
+        out = np.empty(sum(len(p) for p in parts), dtype=np.int32 if fits else np.float64)
+        at = 0
+        for i, p in enumerate(parts):
+            o = out[at:at + len(p)]
+            if not fits:
+                o[:] = p.array()
+            else:
+                o[:] = p.offsets
+                if p.base != base:
+                    o += np.int32(p.base - base)
+            at += len(p)
+            parts[i] = cls(p.base, p.offsets[:0])
+        return cls(base, out) if fits else out
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, rows: Any) -> "Thousandths":
+        return Thousandths(self.base, self.offsets[rows])
+
+    def array(self) -> np.ndarray:
+        out = self.offsets.astype(np.float64)
+        out += self.base  # exact: integers below 2**53
+        out /= 1000.0
+        return out
+
+
+def plain(v: "np.ndarray | Thousandths") -> np.ndarray:
+    """A column as float64 values, packed or not."""
+    return v.array() if isinstance(v, Thousandths) else v
+
+
 @dataclass
 class _Columns:
     """A run's metrics as numpy arrays per metric (sorted names), each sorted by step.
@@ -153,9 +228,10 @@ class _Columns:
     """
 
     series: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (steps int64, values float64)
-    #: per metric, or one number for every row (NaN: the column is there but empty)
-    wall_time: dict[str, np.ndarray] | float | None = None
-    epoch: dict[str, np.ndarray] | float | None = None
+    #: per metric (packed or not), or one number for every row (NaN: the column is there
+    #: but empty)
+    wall_time: dict[str, np.ndarray | Thousandths] | float | None = None
+    epoch: dict[str, np.ndarray | Thousandths] | float | None = None
 
     @property
     def n_rows(self) -> int:
@@ -182,7 +258,7 @@ class _Columns:
         def column(v: Any) -> np.ndarray:
             if isinstance(v, float):
                 return np.full(len(metric), v)
-            return np.concatenate([v[n] for n in names]) if names else np.empty(0)
+            return np.concatenate([plain(v[n]) for n in names]) if names else np.empty(0)
 
         extra = {k: column(v) for k, v in (("wall_time", self.wall_time), ("epoch", self.epoch))
                  if v is not None}
@@ -258,8 +334,8 @@ class Run:
         d["_arrays"] = {}
 
     def set_arrays(self, series: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                   wall_time: Mapping[str, np.ndarray] | float | None = None,
-                   epoch: Mapping[str, np.ndarray] | float | None = None) -> None:
+                   wall_time: Mapping[str, np.ndarray | Thousandths] | float | None = None,
+                   epoch: Mapping[str, np.ndarray | Thousandths] | float | None = None) -> None:
         """Fill the metrics from per-metric ``(steps, values)``, steps strictly increasing.
 
         The fast path for readers: no pandas table is built until ``run.metrics``
@@ -273,7 +349,8 @@ class Run:
         def per_metric(v: Any) -> dict[str, np.ndarray] | float | None:
             if v is None or isinstance(v, (int, float)):
                 return None if v is None else float(v)
-            return {n: np.asarray(v[n], dtype=np.float64) for n in names}
+            return {n: v[n] if isinstance(v[n], Thousandths) else
+                    np.asarray(v[n], dtype=np.float64) for n in names}
 
         cols = _Columns(arrays, per_metric(wall_time), per_metric(epoch))
         self._set_metrics(None)

@@ -24,7 +24,7 @@ from diagnose.config import Config
 from diagnose.pipeline import check
 from diagnose.readers import _native_fast, native
 from diagnose.report import render
-from diagnose.run import MetricsDropped
+from diagnose.run import MetricsDropped, Thousandths
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 SINGLE = ["healthy-mlp-adam", "late-overfitting", "explosion", "spikes-recover", "flat-loss",
@@ -378,3 +378,94 @@ def test_column_reader_over_many_blocks_gives_the_line_readers_run(
     a = got.metrics.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)
     b = slow.metrics.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)
     assert a.equals(b)
+
+
+@pytest.mark.parametrize("kind", ["days-apart", "microseconds", "negative-zero-epoch"])
+def test_packed_wall_times_come_back_exactly_or_are_not_packed(
+        kind: str, tmp_path: Path, monkeypatch) -> None:
+    """Wall times and epochs are kept as 32-bit thousandths when that is exact: a jump of
+    thirty days between blocks (offsets past 32 bits), times to the microsecond in one block,
+    an epoch of -0.0: the column reader's table equals the line reader's all the same."""
+    lines = _body(3000).splitlines(keepends=True)
+    for i in range(1500, 3000):
+        if kind == "days-apart":
+            lines[i] = re.sub(r'"wall_time": [0-9.]+', '"wall_time": %.3f' % (1.7e9 + 30 * 86400 + i),
+                              lines[i])
+        elif kind == "microseconds" and i < 1600:
+            lines[i] = re.sub(r'"wall_time": [0-9.]+', '"wall_time": %.6f' % (1.7e9 + i / 7), lines[i])
+        elif kind == "negative-zero-epoch":
+            lines[i] = lines[i].replace("}\n", ', "epoch": %s}\n' % ("-0.0" if i == 2000 else "1.5"))
+    d = _write(tmp_path / kind, "".join(lines))
+    monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 0)
+    monkeypatch.setattr(_native_fast, "SUB_BYTES", 20_000)
+    slow = _line_by_line(d, monkeypatch)
+    got = native.read(d)[0]
+    a = got.metrics.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)
+    b = slow.metrics.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)
+    assert a.equals(b)
+    assert np.array_equal(np.signbit(a["epoch"].to_numpy()), np.signbit(b["epoch"].to_numpy()))
+
+
+def test_recorder_wall_times_stay_packed(tmp_path: Path, monkeypatch) -> None:
+    """The Recorder's millisecond wall times take 4 bytes a line in the run's columns."""
+    d = _write(tmp_path / "run", _body(3000))
+    monkeypatch.setattr(native, "COLUMNS_MIN_BYTES", 0)
+    monkeypatch.setattr(_native_fast, "SUB_BYTES", 20_000)
+    cols = native.read(d)[0].__dict__["_cols"]
+    packed = cols.wall_time["train/loss"]
+    assert isinstance(packed, Thousandths) and packed.offsets.dtype == np.int32
+    assert np.array_equal(packed.array(), [float("%.3f" % (1.7e9 + i / 100)) for i in range(3000)])
+
+
+def test_thousandths_refuse_what_they_cannot_give_back() -> None:
+    for bad in ([0.1234], [math.nan], [1e300], [0.0, 3e6], [1.0, -0.0]):
+        assert Thousandths.pack(np.array(bad)) is None
+    v = np.array([0.0, 1.5, -2.25, 1.7e9 + 0.001])
+    assert Thousandths.pack(v) is None  # 1.7e12 thousandths from 0: past 32 bits
+    w = 1.7e9 + np.arange(1000) / 1000
+    assert np.array_equal(Thousandths.pack(w).array(), w)
+
+
+# ---------------------------------------------------------------------------------------
+# the long-run helpers give what the whole-array formulas give
+# ---------------------------------------------------------------------------------------
+def test_smoothing_in_one_buffer_equals_pad_cumsum_and_difference() -> None:
+    from diagnose.features import _series
+
+    rng = np.random.default_rng(5)
+    for n in (3, 4, 5, 7, 40, 61, 1000, 9000, 20000, 3 * _series.CHUNK + 7):
+        for fraction in (0.05, 0.5, 1.0):
+            v = np.exp(rng.standard_normal(n)) * np.linspace(3, 1, n)
+            w = _series.window(n, fraction)
+            if w < 3:
+                continue
+            half = w // 2
+            c = np.cumsum(np.pad(_series.rolling_median(v, w), (half + 1, half), mode="reflect"))
+            assert np.array_equal(_series.smooth(v, fraction), (c[w:] - c[:-w]) / w), (n, fraction)
+
+
+def test_median_of_a_long_series_equals_numpy() -> None:
+    from diagnose.features import _series
+
+    rng = np.random.default_rng(6)
+    n = 4 * _series.CHUNK + 1
+    for v in (np.exp(rng.standard_normal(n)), np.round(rng.standard_normal(n + 1), 1),
+              np.sort(rng.standard_normal(n))[::-1].copy(), np.full(n + 1, 0.25),
+              np.linspace(3, 1, n) + 0.01 * rng.standard_normal(n)):
+        assert _series.median(v) == float(np.median(v))
+
+
+def test_value_at_and_gaps_equal_the_whole_array_formulas() -> None:
+    from diagnose.features import _series
+
+    rng = np.random.default_rng(7)
+    for n in (10, 1000, _series.CHUNK + 3):
+        steps = np.sort(rng.choice(3 * n, n, replace=False)).astype(np.int64)
+        vals = rng.standard_normal(n)
+        for at in (steps[rng.integers(0, n, 30)], rng.integers(-5, 3 * n + 5, 30),
+                   np.concatenate([rng.uniform(-5, 3 * n + 5, 30), [np.nan, np.inf, -np.inf]])):
+            want = np.interp(at.astype(float), steps.astype(float), vals)
+            assert np.array_equal(_series.value_at(steps, vals, at), want, equal_nan=True)
+        for s in (steps, np.arange(n, dtype=np.int64), np.repeat(steps[: n // 2], 2)):
+            gaps = np.diff(s)
+            assert _series.median_gap_above_one(s) == bool(len(gaps) and np.median(gaps) > 1)

@@ -37,6 +37,8 @@ from ._series import (
     decel_ratio,
     level_drop,
     mann_kendall_z,
+    median,
+    median_gap_above_one,
     rel_change,
     safe_ratio,
     smooth,
@@ -142,7 +144,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
 def _median_tail(ctx: RunContext, metric: str) -> float | None:
     """Median of the second half of a metric's logged values."""
     _, v = ctx.finite(metric)
-    return float(np.median(v[len(v) // 2:])) if len(v) else None
+    return median(v[len(v) // 2:]) if len(v) else None
 
 
 def classes(ctx: RunContext) -> dict[str, Any]:
@@ -242,25 +244,24 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         if name not in JUDGED and "loss" not in name.lower():
             continue
         s, v = ctx.arrays(name)
-        bad = ~np.isfinite(v)
-        n = int(bad.sum())
+        ok = np.isfinite(v)
+        n = len(v) - int(np.count_nonzero(ok))
         if n:
             total += n
-            st = int(s[np.argmax(bad)])
+            st = int(s[np.argmin(ok)])
             if first_step is None or st < first_step:
                 first_step, first_metric = st, name
     s, v = ctx.arrays(TRAIN)
-    bad = ~np.isfinite(v)
-    n_train = int(bad.sum())
-    before = v[: int(np.argmax(bad))] if n_train else v
-    before = before[np.isfinite(before)]
+    ok = np.isfinite(v)
+    n_train = len(v) - int(np.count_nonzero(ok))
+    before = v[: int(np.argmin(ok))] if n_train else v  # finite: up to the first that is not
+    del ok
     peak_before = safe_ratio(float(before.max()), float(before[0])) if len(before) else None
     k = classes(ctx)["k"]
     init_high = bool(len(before) and k and before[0] > ctx.param("max_init_ratio") * math.log(k))
-    gaps = np.diff(s)
     # each point a window of many optimizer steps: logged every few steps, or once per epoch
     hidden = n_train > 0 and len(before) <= 1 and (
-        bool(len(gaps) and float(np.median(gaps)) > 1) or ctx.run.steps_are_epochs(TRAIN))
+        median_gap_above_one(s) or ctx.run.steps_are_epochs(TRAIN))
     grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden
     return {
         "nonfinite": total,
@@ -329,11 +330,12 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         "val_end_over_chance": float(vv[-1]) / lnk if lnk and len(vv) else 0.0,
     }
     if first > 0:
-        above = ~np.isfinite(v) | (v > ctx.param("blowup_factor") * first)
+        above = np.isfinite(v)
+        np.logical_not(above, out=above)
+        above |= v > ctx.param("blowup_factor") * first
         if above.any():
-            idx = np.flatnonzero(above)
-            out["blowup_first_step"] = int(s[idx[0]])
-            out["blowup_last_step"] = int(s[idx[-1]])
+            out["blowup_first_step"] = int(s[int(np.argmax(above))])
+            out["blowup_last_step"] = int(s[len(above) - 1 - int(np.argmax(above[::-1]))])
     if "blowup_first_step" not in out:
         out["blowup_first_step"] = int(fs[0])
         out["blowup_last_step"] = int(fs[i])
@@ -365,7 +367,8 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
     rng = float(v.max() - v.min())
     if rng <= 0:
         return {"oscillation": 1.0}
-    return {"oscillation": float(np.abs(np.diff(v)).sum()) / rng}
+    d = np.diff(v)
+    return {"oscillation": float(np.abs(d, out=d).sum()) / rng}
 
 
 @feature("tail_share", "tail_drop_rel", "tail_metric", "tail_start_step", "tail_val_rise",
@@ -384,7 +387,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     if len(v) < MIN_POINTS_SHAPE:
         return {}
     cut = s[0] + 0.8 * (s[-1] - s[0])
-    j = int(np.searchsorted(s, cut))
+    j = int(np.count_nonzero(s < cut))  # searchsorted with a float would copy s to floats
     j = min(j, len(v) - 2)
     total = float(v[0] - v.min())
     tail = float(v[j] - v[-1])

@@ -5,6 +5,7 @@ Pure functions of arrays (no run, no context): small, typed, unit-tested.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable
 
@@ -54,28 +55,47 @@ def expect_many_medians() -> None:
         _median_filter(0)
 
 
-def rolling_median(v: np.ndarray, w: int) -> np.ndarray:
+def rolling_median(v: np.ndarray, w: int, out: np.ndarray | None = None) -> np.ndarray:
     """Centred rolling median with edge padding, same length as ``v``.
 
     Exact while ``n * w`` is small; beyond that, medians of blocks of about
     ``w / 5`` points, then the median of the ~5 blocks around each point,
     interpolated back to every point. Either way every value is compared with
     a local level, which is what spike detection needs; the cost stays O(n).
+    ``out``: where to write it (length ``len(v)``), so a long run needs no other
+    buffer of its size.
     """
     n = len(v)
     if w < 3 or n < 3:
-        return v.astype(np.float64, copy=True)
+        return _into(out, v.astype(np.float64, copy=True))
     if n * w <= 4_000_000:
-        return _rolling_median_exact(v, w)
+        return _into(out, _rolling_median_exact(v, w))
     b = max(1, w // 5)
     nb = n // b
-    blocks = np.median(v[: nb * b].reshape(nb, b), axis=1)
+    rows = max(1, CHUNK // b)  # np.median copies what it is given: a chunk of blocks at a time
+    blocks = np.concatenate([np.median(v[i * b:min(nb, i + rows) * b].reshape(-1, b), axis=1)
+                             for i in range(0, nb, rows)])
     if nb * b < n:
         blocks = np.append(blocks, np.median(v[nb * b:]))
     centres = np.minimum(np.arange(len(blocks)) * b + (b - 1) / 2, n - 1)
     # the exact median of the 5 blocks around each point (at any length: 5 is small)
     level = _rolling_median_exact(blocks, 5) if len(blocks) >= 5 else blocks
-    return np.interp(np.arange(n, dtype=np.float64), centres, level)
+    out = np.empty(n) if out is None else out
+    for a in range(0, n, CHUNK):  # the positions, a chunk at a time: no n-long temporary
+        e = min(n, a + CHUNK)
+        out[a:e] = np.interp(np.arange(a, e, dtype=np.float64), centres, level)
+    return out
+
+
+#: Points handled at once where a whole-series temporary would cost memory (long runs).
+CHUNK = 1 << 18
+
+
+def _into(out: np.ndarray | None, got: np.ndarray) -> np.ndarray:
+    if out is None:
+        return got
+    out[:] = got
+    return out
 
 
 def _rolling_median_exact(v: np.ndarray, w: int) -> np.ndarray:
@@ -93,15 +113,31 @@ def _rolling_median_exact(v: np.ndarray, w: int) -> np.ndarray:
 
 
 def smooth(v: np.ndarray, fraction: float = 0.05) -> np.ndarray:
-    """Centred rolling median (robust to single spikes) then mean; same length as ``v``."""
+    """Centred rolling median (robust to single spikes) then mean; same length as ``v``.
+
+    One buffer of the series' length (plus the window): the medians are written into
+    it between their reflected ends, summed up in place, and the window means taken
+    in place (a chunk at a time), as ``np.pad``, ``np.cumsum`` and a difference would
+    give them.
+    """
     n = len(v)
     w = window(n, fraction)
     if n < 3 or w < 3:
         return v.astype(np.float64, copy=True)
     half = w // 2
-    med = rolling_median(v, w)
-    c = np.cumsum(np.pad(med, (half + 1, half), mode="reflect"))
-    return (c[w:] - c[:-w]) / w
+    if n <= half + 2:  # the reflection wraps around: as np.pad does it
+        c = np.cumsum(np.pad(rolling_median(v, w), (half + 1, half), mode="reflect"))
+        return (c[w:] - c[:-w]) / w
+    c = np.empty(n + w)
+    med = rolling_median(v, w, out=c[half + 1:half + 1 + n])
+    c[:half + 1] = med[half + 1:0:-1]  # np.pad's "reflect": the edge itself not repeated
+    c[half + 1 + n:] = med[n - 2:n - 2 - half:-1] if half else med[:0]
+    np.cumsum(c, out=c)
+    for a in range(0, n, CHUNK):  # c[i] = (c[i + w] - c[i]) / w; c[i + w] is not written yet
+        e = min(n, a + CHUNK)
+        np.subtract(c[a + w:e + w], c[a:e], out=c[a:e])
+        c[a:e] /= w
+    return c[:n]
 
 
 def nan_if_none(x: Value) -> float:
@@ -117,10 +153,82 @@ MIN_POINTS_HALVES = 4  # a change over the second half of a curve
 
 
 def value_at(steps: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Values of a step-indexed curve at other steps (linear interpolation, clamped)."""
+    """Values of a step-indexed curve at other steps (linear interpolation, clamped).
+
+    ``steps`` ascending. On a long curve read at a few steps only the points around
+    each are handed to ``np.interp`` (the same brackets, so the same values), not a
+    float copy of every step.
+    """
     if len(steps) == 0:
         return np.full(len(at), np.nan)
+    if len(steps) > 4 * len(at) + 64 and steps.dtype.kind == "i":
+        # integer search keys: a float one would make searchsorted copy every step to float
+        key = at if at.dtype.kind == "i" else np.ceil(np.clip(np.nan_to_num(at), -2.0**62, 2.0**62))
+        i = np.searchsorted(steps, key.astype(np.int64, copy=False))
+        near = np.unique(np.clip(np.concatenate((i - 1, i, i + 1)), 0, len(steps) - 1))
+        steps, values = steps[near], values[near]
     return np.interp(at.astype(np.float64), steps.astype(np.float64), values)
+
+
+def median(v: np.ndarray) -> float:
+    """``float(np.median(v))`` of finite values, without a copy of a long ``v``.
+
+    A systematic sample brackets the middle rank; the values inside the bracket (a few
+    per cent of them, gathered a chunk at a time) give the exact middle value(s). When
+    the bracket misses (a sample unlike the whole), ``np.median`` does it.
+    """
+    n = len(v)
+    if n <= 4 * CHUNK:
+        return float(np.median(v))
+    sample = np.sort(v[:: n // 65536])
+    m = len(sample)
+    k_lo, k_hi = (n - 1) // 2, n // 2  # the middle rank(s)
+    lo = sample[max(0, (k_lo * m) // n - 2048)]
+    hi = sample[min(m - 1, (k_hi * m) // n + 2048)]
+    below = 0
+    inside = []
+    for a in range(0, n, CHUNK):
+        part = v[a:a + CHUNK]
+        below += int(np.count_nonzero(part < lo))
+        inside.append(part[(part >= lo) & (part <= hi)])
+    got = np.concatenate(inside)
+    if not below <= k_lo or not k_hi < below + len(got):
+        return float(np.median(v))
+    got.partition([k_lo - below, k_hi - below])
+    return float(np.mean(got[[k_lo - below, k_hi - below]])) if k_lo != k_hi else \
+        float(got[k_lo - below])
+
+
+def median_gap_above_one(s: np.ndarray) -> bool:
+    """Whether the median gap between consecutive steps is above one (a sparse log).
+
+    Strictly increasing integer steps have gaps of at least one, so the median is above
+    one exactly when at most half of the gaps are one: counted a chunk at a time, with
+    no array of gaps. Anything else: ``np.median`` of the gaps.
+    """
+    m = len(s) - 1
+    if m < 1:
+        return False
+    ones = 0
+    if s.dtype.kind == "i":
+        for a in range(0, m, CHUNK):
+            d = np.diff(s[a:a + CHUNK + 1])
+            if int(d.min()) < 1:
+                break
+            ones += int(np.count_nonzero(d == 1))
+        else:
+            return ones <= m // 2
+    return float(np.median(np.diff(s))) > 1
+
+
+def last_finite(v: np.ndarray) -> float | None:
+    """The last finite value, or None: looked for from the end, a chunk at a time."""
+    for e in range(len(v), 0, -CHUNK):
+        part = v[max(0, e - CHUNK):e]
+        ok = np.flatnonzero(np.isfinite(part))
+        if len(ok):
+            return float(part[ok[-1]])
+    return None
 
 
 def rel_change(a: float | None, b: float | None) -> float | None:
@@ -147,8 +255,8 @@ def mann_kendall_z(v: np.ndarray, most: int = 400) -> float | None:
     if n > most:
         v = v[_thin(v, most)]
         n = most
-    d = np.sign(v[None, :] - v[:, None])
-    s = float(np.triu(d, 1).sum())
+    i, j = _pairs(n)
+    s = float(np.sign(v[j] - v[i]).sum())  # whole numbers: exact in any order
     var = n * (n - 1) * (2 * n + 5) / 18.0
     return (s - np.sign(s)) / math.sqrt(var)
 
@@ -166,7 +274,7 @@ def theil_sen_drop(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | Non
     slope = _ts_slope(s, v, most)
     if slope is None:
         return None
-    level = float(np.median(v))
+    level = median(v)
     return -slope * float(s[-1] - s[0]) / abs(level) if level else None
 
 
@@ -174,12 +282,24 @@ def _ts_slope(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
     """The Theil-Sen slope: the median of the pairwise slopes of (at most ``most``) points."""
     idx = _thin(v, most)
     x, y = s[idx].astype(np.float64), v[idx]
-    i, j = np.triu_indices(len(x), 1)
+    i, j = _pairs(len(x))
     dx = x[j] - x[i]
+    dy = y[j] - y[i]
     ok = dx != 0
-    if not ok.any():
-        return None
-    return float(np.median((y[j] - y[i])[ok] / dx[ok]))
+    if not ok.all():  # repeated steps
+        if not ok.any():
+            return None
+        dx, dy = dx[ok], dy[ok]
+    dy /= dx
+    return float(np.median(dy, overwrite_input=True))
+
+
+@functools.lru_cache(maxsize=16)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n, 1)``: every pair i < j, made once per length (runs thin to one)."""
+    i, j = np.triu_indices(n, 1)
+    i.flags.writeable = j.flags.writeable = False
+    return i, j
 
 
 def trend_decel(s: np.ndarray, v: np.ndarray) -> float | None:
@@ -187,8 +307,8 @@ def trend_decel(s: np.ndarray, v: np.ndarray) -> float | None:
     about 1 for a steady fall, large when the second half flattened; robust to noise."""
     if len(v) < 2 * MIN_POINTS_TREND:
         return None
-    half = s <= (s[0] + s[-1]) / 2
-    a, b = _ts_slope(s[half], v[half]), _ts_slope(s[~half], v[~half])
+    k = int(np.count_nonzero(s <= (s[0] + s[-1]) / 2))  # s ascending: the first k points
+    a, b = _ts_slope(s[:k], v[:k]), _ts_slope(s[k:], v[k:])
     if a is None or b is None or a >= 0:
         return None
     return a / b if b < 0 else 1e12
@@ -199,7 +319,7 @@ def level_drop(v: np.ndarray) -> float | None:
     if len(v) < MIN_POINTS_SHAPE:
         return None
     q = max(1, len(v) // 5)
-    a, b = float(np.median(v[:q])), float(np.median(v[-q:]))
+    a, b = median(v[:q]), median(v[-q:])
     return (a - b) / abs(a) if a else None
 
 
@@ -211,7 +331,7 @@ def decel_ratio(s: np.ndarray, v: np.ndarray) -> float | None:
     """
     if len(v) < MIN_POINTS_SHAPE:
         return None
-    mid = float(np.interp((s[0] + s[-1]) / 2, s, v))
+    mid = float(value_at(s, v, np.array([(s[0] + s[-1]) / 2]))[0])
     first, second = float(v[0]) - mid, mid - float(v[-1])
     if first <= 0:
         return None

@@ -10,6 +10,7 @@ import numpy as np
 from ..run import Run
 from ._registry import Value, feature
 from ._run import TRAIN, VAL, RunContext, still_improving
+from ._series import last_finite
 
 
 @feature("lr", "lr_x3", "lr_x10", "lr_div3", "lr_div10", "batch_size", "seed", "optimizer",
@@ -78,9 +79,7 @@ def run_summary(run: Run, metric: str = VAL, mode: str = "min",
         out.update(best=float(v[i]), best_step=int(s[i]), final=float(v[-1]), final_step=int(s[-1]))
     else:
         out.update(best=None, best_step=None, final=None, final_step=None)
-    ts, tv = run.arrays(TRAIN)
-    tv = tv[np.isfinite(tv)]
-    out["final_train"] = float(tv[-1]) if len(tv) else None
+    out["final_train"] = last_finite(run.arrays(TRAIN)[1])
     out["train_time"] = _float(run.results.get("train_time", run.env.get("train_time")))
     out["peak_memory"] = _float(run.env.get("peak_memory", run.results.get("peak_memory")))
     c = ctx if ctx is not None and ctx.run is run else RunContext(run)
