@@ -193,8 +193,14 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         except OverflowError:  # a regression loss in the thousands: no ln K anywhere near
             kk = None
         tail = _median_tail(ctx, TRAIN)
-        if kk and all(x is not None and abs(x / math.log(kk) - 1) <= ctx.param("chance_loss_only_tol")
-               for x in (val, tail)):
+
+        def sits_at(kk: int) -> bool:
+            return all(x is not None and abs(x / math.log(kk) - 1) <= ctx.param("chance_loss_only_tol")
+                       for x in (val, tail))
+
+        # it must name one K: where the bands of K - 1 and K + 1 overlap its own (large K),
+        # any plateau of a regression loss would "fit" some K, which is no evidence
+        if kk and sits_at(kk) and not any(sits_at(j) for j in (kk - 1, kk + 1) if j > 1):
             k_loss = kk
     k = k_cfg or k_acc or k_loss
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
@@ -284,12 +290,12 @@ def _window_note(ctx: RunContext) -> str:
     return ""
 
 
-@feature("peak_ratio", "peak_step", "final_ratio", "blowup_first_step", "blowup_last_step",
+@feature("peak_ratio", "peak_step", "final_ratio", "rise_ratio", "rise_end_ratio", "blowup_first_step", "blowup_last_step",
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance",
          "blowup_note", "blowup_story",
-         params=("blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
+         params=("start_points", "blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
 
@@ -312,14 +318,22 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     lnk = math.log(k) if k else None
     ref = run_scale(ctx)
     i = int(np.argmax(fv))
+    # the rise is judged from where the run started (the median of its first few points
+    # before the peak), not from one batch: a noisy per-batch loss whose first value
+    # happened to be low would otherwise "grow" by its noise alone
+    head = fv[:min(int(ctx.param("start_points")), i)]
+    rise_ref = max(ref or 0.0, median(head)) if len(head) else ref
+    rise_ref = rise_ref or ref
     _, sm = ctx.smoothed(TRAIN)
     _, vv = ctx.finite(VAL)
     out: dict[str, Value] = {
         "peak_ratio": safe_ratio(float(fv[i]), ref),
+        "rise_ratio": safe_ratio(float(fv[i]), rise_ref),
         "peak_step": int(fs[i]),
         "blowup_value": float(fv[i]),
         "blowup_from": first,
         "final_ratio": safe_ratio(float(sm[-1]), ref),
+        "rise_end_ratio": safe_ratio(float(sm[-1]), rise_ref),
         "end_over_first": safe_ratio(float(sm[-1]), first),
         # the peak of the smoothed curve: a sustained rise lifts it, a one-batch spike does not
         "smooth_peak_ratio": safe_ratio(float(sm.max()), ref),
