@@ -198,9 +198,11 @@ def classes(ctx: RunContext) -> dict[str, Any]:
             return all(x is not None and abs(x / math.log(kk) - 1) <= ctx.param("chance_loss_only_tol")
                        for x in (val, tail))
 
-        # it must name one K: where the bands of K - 1 and K + 1 overlap its own (large K),
-        # any plateau of a regression loss would "fit" some K, which is no evidence
-        if kk and sits_at(kk) and not any(sits_at(j) for j in (kk - 1, kk + 1) if j > 1):
+        # only where the bands of neighbouring K leave gaps: from K of about 30 on (at a 1%
+        # tolerance) ln K and ln(K + 1) are closer than the tolerance, so every plateau of a
+        # regression loss "fits" some K, which is no evidence
+        tol = ctx.param("chance_loss_only_tol")
+        if kk and sits_at(kk) and math.log1p(1 / kk) > tol * math.log(kk):
             k_loss = kk
     k = k_cfg or k_acc or k_loss
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
