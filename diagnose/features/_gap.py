@@ -33,7 +33,7 @@ def gap_scale(ctx: RunContext) -> float | None:
 
 @feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
          "train_at_val_end", "train_at_val_best", "gap_first_step",
-         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
+         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
 def loss_gap(ctx: RunContext) -> dict[str, Value]:
     """Validation minus train loss at the end (the final model) and at the best validation step.
 

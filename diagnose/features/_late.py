@@ -65,7 +65,7 @@ _VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last",
 
 
 @feature(*(f"val_{n}" for n in _VAL_NAMES), "train_drop_after_best",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
+         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
 def validation_curve(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss and its step, and how far the curve rose afterwards
     (:func:`rise_after_best` on ``val/loss`` against ``train/loss``, the rise over the run's

@@ -198,11 +198,15 @@ def classes(ctx: RunContext) -> dict[str, Any]:
             return all(x is not None and abs(x / math.log(kk) - 1) <= ctx.param("chance_loss_only_tol")
                        for x in (val, tail))
 
-        # only where the bands of neighbouring K leave gaps: from K of about 30 on (at a 1%
-        # tolerance) ln K and ln(K + 1) are closer than the tolerance, so every plateau of a
-        # regression loss "fits" some K, which is no evidence
+        # from K of about 30 on (at a 1% tolerance) ln K and ln(K + 1) are closer than the
+        # tolerance, so every plateau of a regression loss "fits" some K: there the loss
+        # must also have sat at ln K from its first logged point (uniform from the start)
         tol = ctx.param("chance_loss_only_tol")
-        if kk and sits_at(kk) and math.log1p(1 / kk) > tol * math.log(kk):
+        _, tv = ctx.finite(TRAIN)
+        gaps = bool(kk) and math.log1p(1 / kk) > tol * math.log(kk)
+        from_start = (bool(kk) and kk <= ctx.param("max_loss_only_k") and len(tv) > 0
+                      and abs(float(tv[0]) / math.log(kk) - 1) <= loss_tol)
+        if kk and sits_at(kk) and (gaps or from_start):
             k_loss = kk
     k = k_cfg or k_acc or k_loss
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
@@ -236,7 +240,7 @@ def run_scale(ctx: RunContext) -> float | None:
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
          params=("growth_ratio", "max_init_ratio", "chance_acc_tol", "chance_loss_tol",
-                 "chance_acc_trend_z", "chance_loss_only_tol"))
+                 "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in the metrics the rules judge (loss, accuracy: all points, never
     sampled) and where they start; a NaN in some other logged quantity (a projected error,
@@ -297,7 +301,7 @@ def _window_note(ctx: RunContext) -> str:
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance",
          "blowup_note", "blowup_story",
-         params=("start_points", "blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
+         params=("start_points", "blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
 
@@ -419,7 +423,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",
          "chance_dev", "chance_dev_val", "chance_note", "k_note",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol"))
+         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
 def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     """Train/validation loss against ln(K), the cross-entropy of uniform predictions over K classes.
 
