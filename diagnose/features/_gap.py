@@ -11,7 +11,7 @@ import numpy as np
 
 from ._registry import Value, feature
 from ._run import TRAIN, VAL, RunContext, run_scale
-from ._series import safe_ratio, value_at
+from ._series import safe_ratio, value_at, window
 
 __all__ = ["gap_scale"]
 
@@ -32,8 +32,9 @@ def gap_scale(ctx: RunContext) -> float | None:
 
 
 @feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
-         "train_at_val_end", "train_at_val_best", "gap_first_step",
-         params=("gap_start", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+         "train_at_val_end", "train_at_val_best", "gap_first_step", "train_at_val_end_lo",
+         "gap_ratio_end_lo", "gap_rel_end_lo",
+         params=("gap_start", "gap_min_points", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
 def loss_gap(ctx: RunContext) -> dict[str, Value]:
     """Validation minus train loss at the end (the final model) and at the best validation step.
 
@@ -46,6 +47,18 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     if len(vv) == 0 or len(tv) == 0:
         return {}
     train_at = value_at(ts, tv, vs)
+    train_lo = train_at
+    m = int(ctx.param("gap_min_points"))
+    if window(len(tv)) < m <= len(tv):
+        # a sparse log (one batch every so many steps) is barely smoothed: the median of the
+        # m nearest logged points is a second reading of train at a validation step, and a
+        # gap (or validation below train) must hold against both: one batch is not the loss
+        rs, rv = ctx.finite(TRAIN)
+        if len(rv) >= m:
+            at = np.clip(np.searchsorted(rs, vs, side="right") - 1 - m // 2, 0, len(rv) - m)
+            med = np.median(np.lib.stride_tricks.sliding_window_view(rv, m)[at], axis=1)
+            train_lo = np.minimum(train_at, med)
+            train_at = np.maximum(train_at, med)
     i = int(np.argmin(vv))
     _, vsm = ctx.smoothed(VAL)
     scale = gap_scale(ctx)
@@ -56,9 +69,12 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
         "gap_best": float(vv[i] - train_at[i]),
         "gap_ratio_end": safe_ratio(float(vsm[-1]), float(train_at[-1])),
         "gap_ratio_best": safe_ratio(float(vv[i]), float(train_at[i])),
+        "train_at_val_end_lo": float(train_lo[-1]),
+        "gap_ratio_end_lo": safe_ratio(float(vsm[-1]), float(train_lo[-1])),
     }
     if scale:
         out["gap_rel_end"] = out["gap_end"] / scale
+        out["gap_rel_end_lo"] = float(vsm[-1] - train_lo[-1]) / scale
         out["gap_rel_best"] = out["gap_best"] / scale
         wide = (vsm - train_at) > ctx.param("gap_start") * scale
         if wide.any():
