@@ -319,13 +319,14 @@ def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 _DX: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_DX_KEPT = 16  # a run asks for about ten different step sets (halves, tails, validation)
 
 
 def _step_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pairs i < j of ``x`` with ``x[j] != x[i]`` and their ``x[j] - x[i]`` (read-only),
-    remembered for the last few ``x`` (the runs of a sweep share their steps)."""
+    remembered for the ``x`` used most recently (the runs of a sweep share their steps)."""
     key = x.tobytes()
-    got = _DX.get(key)
+    got = _DX.pop(key, None)  # put back last: the least recently used go first
     if got is None:
         i, j = _pairs(len(x))
         dx = x[j] - x[i]
@@ -334,9 +335,10 @@ def _step_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             i, j, dx = i[ok], j[ok], dx[ok]
         for a in (i, j, dx):
             a.flags.writeable = False
-        if len(_DX) >= 8:
+        if len(_DX) >= _DX_KEPT:
             del _DX[next(iter(_DX))]
-        got = _DX[key] = (i, j, dx)
+        got = (i, j, dx)
+    _DX[key] = got
     return got
 
 
