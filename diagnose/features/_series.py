@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -256,7 +257,7 @@ def mann_kendall_z(v: np.ndarray, most: int = 400) -> float | None:
         v = v[_thin(v, most)]
         n = most
     i, j = _pairs(n)
-    s = float(np.sign(v[j] - v[i]).sum())  # whole numbers: exact in any order
+    s = float(np.sign(_pair_differences(v, i, j)).sum())  # whole numbers: exact in any order
     var = n * (n - 1) * (2 * n + 5) / 18.0
     return (s - np.sign(s)) / math.sqrt(var)
 
@@ -296,10 +297,10 @@ def _ts_slope(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
     i, j, dx = _step_pairs(x)
     if len(dx) == 0:
         return None
-    dy = y[j] - y[i]
-    dy /= dx
     if not (np.abs(x).max() < 1e300 and np.abs(y).max() < 1e300):
-        return float(np.median(dy, overwrite_input=True))
+        return float(np.median(_slopes(x, y), overwrite_input=True))
+    dy = _pair_differences(y, i, j)
+    dy /= dx
     m = len(dy)
     k = m // 2
     dy.partition(k)
@@ -308,6 +309,36 @@ def _ts_slope(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
     if lo == 0 or hi == 0:
         return float(np.median(_slopes(x, y), overwrite_input=True))
     return float(hi if m % 2 else np.mean(np.array((lo, hi))))
+
+
+_SCRATCH = threading.local()  # one buffer per thread: runs may be analysed in threads
+
+
+def _pair_differences(y: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``y[j] - y[i]`` over the pairs, into a buffer kept between calls (valid until the
+    next call). With every pair i < j (the usual case) ``y[j]`` is the upper triangle of
+    ``y`` repeated in rows and ``y[i]`` each ``y`` repeated: a mask and ``np.repeat``,
+    several times sooner than gathering through the pair indices (and no fresh buffer
+    of the pairs' size each time, whose pages cost as much again)."""
+    n, m = len(y), len(i)
+    if m != n * (n - 1) // 2:  # some pairs left out (repeated steps)
+        return y[j] - y[i]
+    buf = getattr(_SCRATCH, "dy", None)
+    if buf is None or len(buf) < m:
+        buf = _SCRATCH.dy = np.empty(m)
+    out = buf[:m]
+    out[:] = np.broadcast_to(y, (n, n))[_upper(n)]
+    out -= np.repeat(y[:-1], np.arange(n - 1, 0, -1))
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _upper(n: int) -> np.ndarray:
+    """The mask of the entries above the diagonal of an ``n`` x ``n`` matrix, in the order
+    of :func:`_pairs` (row by row)."""
+    m = np.triu(np.ones((n, n), dtype=bool), 1)
+    m.flags.writeable = False
+    return m
 
 
 def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -335,8 +366,11 @@ def _step_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             i, j, dx = i[ok], j[ok], dx[ok]
         for a in (i, j, dx):
             a.flags.writeable = False
-        if len(_DX) >= _DX_KEPT:
-            del _DX[next(iter(_DX))]
+        while len(_DX) >= _DX_KEPT:  # another thread may drop the same one first
+            try:
+                _DX.pop(next(iter(_DX)), None)
+            except (StopIteration, RuntimeError):
+                break
         got = (i, j, dx)
     _DX[key] = got
     return got
