@@ -360,7 +360,7 @@ def _step_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     got = _DX.pop(key, None)  # put back last: the least recently used go first
     if got is None:
         i, j = _pairs(len(x))
-        dx = x[j] - x[i]
+        dx = _pair_differences(x, i, j).copy()
         ok = dx != 0
         if not ok.all():  # repeated steps
             i, j, dx = i[ok], j[ok], dx[ok]
