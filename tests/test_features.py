@@ -184,3 +184,18 @@ def test_theil_sen_slope_is_bit_identical_to_the_median_of_all_pair_slopes(seed)
         with np.errstate(all="ignore"):
             want, got = _ts_slope_reference(s, v), _ts_slope(s, v)
         assert np.array(want).tobytes() == np.array(got).tobytes(), (seed, t, n, want, got)
+
+
+def test_trailing_medians_equal_the_median_of_each_window():
+    from diagnose.features._spikes import _trailing_medians
+
+    rng = np.random.default_rng(0)
+    for t in range(300):
+        n, k = int(rng.integers(1, 60)), int(rng.integers(1, 6))
+        v = np.exp(rng.normal(size=n))
+        if t % 2:
+            v = np.round(v, 1)  # ties
+        got = _trailing_medians(v, k)
+        for i in range(1, n):
+            want = np.median(v[max(0, i - k):i])
+            assert np.float64(want).tobytes() == got[i].tobytes(), (t, i, k)

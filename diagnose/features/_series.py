@@ -294,6 +294,21 @@ def _ts_slope(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
     x, y = s[idx].astype(np.float64), v[idx]
     if len(x) < 2:
         return math.nan  # no pair: np.median of no slopes
+    # features of one run ask for the same line more than once (the whole train loss)
+    key = (x.tobytes(), y.dtype.str, y.tobytes())
+    memo = getattr(_SCRATCH, "slopes", None)
+    if memo is None:
+        memo = _SCRATCH.slopes = {}
+    if key in memo:
+        return memo[key]
+    got = memo[key] = _ts_slope_of(x, y)
+    if len(memo) > 8:
+        del memo[next(iter(memo))]
+    return got
+
+
+def _ts_slope_of(x: np.ndarray, y: np.ndarray) -> float | None:
+    """:func:`_ts_slope` of the thinned points."""
     i, j, dx = _step_pairs(x)
     if len(dx) == 0:
         return None
