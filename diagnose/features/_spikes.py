@@ -234,17 +234,6 @@ def _spikes(ctx: RunContext) -> dict[str, Value]:
 _BEFORE = 3
 
 
-def _trailing_medians(v: np.ndarray, k: int) -> np.ndarray:
-    """``np.median(v[max(0, i - k):i])`` for every ``i`` from 1 (entry 0 unused): the full
-    windows in one call along an axis (the same middle values, averaged the same way)."""
-    out = np.empty(len(v))
-    for i in range(1, min(k, len(v))):
-        out[i] = np.median(v[:i])
-    if len(v) > k:
-        out[k:] = np.median(sliding_window_view(v[:-1], k), axis=1)
-    return out
-
-
 @feature("val_spike_count", "val_spike_max_ratio", "val_spike_first_step", "val_spike_last_step",
          "val_spike_story",
          params=("val_spike_ratio", "spike_recover_share", "val_spike_min_height", "chance_acc_tol",
@@ -297,3 +286,14 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
                             f"step {int(s[a])}, {float(v[worst[1] + 1]):.4g} at step "
                             f"{int(s[worst[1] + 1])}"),
     }
+
+
+def _trailing_medians(v: np.ndarray, k: int) -> np.ndarray:
+    """``np.median(v[max(0, i - k):i])`` for every ``i`` from 1 (entry 0 unused): the full
+    windows in one call along an axis (the same middle values, averaged the same way)."""
+    out = np.empty(len(v))
+    for i in range(1, min(k, len(v))):
+        out[i] = np.median(v[:i])
+    if len(v) > k:
+        out[k:] = np.median(sliding_window_view(v[:-1], k), axis=1)
+    return out
