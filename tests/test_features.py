@@ -151,3 +151,51 @@ def test_run_summary_min_and_max_modes():
     assert (s["best"], s["final"]) == (0.4, 0.6)
     s = run_summary(run, "val/acc", "max")
     assert (s["best"], s["final"]) == (0.9, 0.8)
+
+
+def _ts_slope_reference(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
+    """The Theil-Sen slope by its definition: np.median of every pairwise slope (i < j)."""
+    idx = np.linspace(0, len(v) - 1, min(len(v), most)).astype(np.int64)
+    x, y = s[idx].astype(np.float64), v[idx]
+    i, j = np.triu_indices(len(x), 1)
+    dx, dy = x[j] - x[i], y[j] - y[i]
+    ok = dx != 0
+    if len(dx) and not ok.any():
+        return None
+    with np.errstate(all="ignore"):
+        return float(np.median(dy[ok] / dx[ok])) if len(dx) else math.nan
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_theil_sen_slope_is_bit_identical_to_the_median_of_all_pair_slopes(seed):
+    from diagnose.features._series import _ts_slope
+
+    rng = np.random.default_rng(seed)
+    for t in range(150):
+        n = int(rng.integers(1, 900))
+        if t % 3 == 2:  # repeated steps
+            s = np.sort(rng.integers(0, max(1, n // 2), n))
+        else:
+            s = np.sort(rng.choice(10 * n + 10, n, replace=False))
+        v = [rng.normal(size=n), np.round(rng.normal(size=n), 1),  # many tied slopes
+             np.exp(-s / (5.0 * n + 1)) + rng.normal(0, 1e-3, n),
+             rng.integers(0, 3, n).astype(float), np.zeros(n),  # a zero in the middle
+             rng.normal(size=n) * 1e306][t % 6]  # slopes that overflow
+        with np.errstate(all="ignore"):
+            want, got = _ts_slope_reference(s, v), _ts_slope(s, v)
+        assert np.array(want).tobytes() == np.array(got).tobytes(), (seed, t, n, want, got)
+
+
+def test_trailing_medians_equal_the_median_of_each_window():
+    from diagnose.features._spikes import _trailing_medians
+
+    rng = np.random.default_rng(0)
+    for t in range(300):
+        n, k = int(rng.integers(1, 60)), int(rng.integers(1, 6))
+        v = np.exp(rng.normal(size=n))
+        if t % 2:
+            v = np.round(v, 1)  # ties
+        got = _trailing_medians(v, k)
+        for i in range(1, n):
+            want = np.median(v[max(0, i - k):i])
+            assert np.float64(want).tobytes() == got[i].tobytes(), (t, i, k)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -256,7 +257,7 @@ def mann_kendall_z(v: np.ndarray, most: int = 400) -> float | None:
         v = v[_thin(v, most)]
         n = most
     i, j = _pairs(n)
-    s = float(np.sign(v[j] - v[i]).sum())  # whole numbers: exact in any order
+    s = float(np.sign(_pair_differences(v, i, j)).sum())  # whole numbers: exact in any order
     var = n * (n - 1) * (2 * n + 5) / 18.0
     return (s - np.sign(s)) / math.sqrt(var)
 
@@ -279,19 +280,115 @@ def theil_sen_drop(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | Non
 
 
 def _ts_slope(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
-    """The Theil-Sen slope: the median of the pairwise slopes of (at most ``most``) points."""
+    """The Theil-Sen slope: the median of the pairwise slopes of (at most ``most``) points.
+
+    Computed as ``np.median`` of ``(y[j] - y[i]) / (x[j] - x[i])`` over the pairs i < j with
+    ``x[j] != x[i]`` would give it, bit for bit, sooner: the step differences of the same
+    thinned steps are made once (every run of a sweep logs the same steps) and the middle
+    of the slopes is selected with one ``partition`` and a max (``np.median`` partitions at
+    two ranks, several times slower), the middle pair averaged by ``np.mean`` as
+    ``np.median`` does. Where that could differ (a NaN slope from values near overflow,
+    a zero in the middle whose sign the selection order decides) ``np.median`` does it.
+    """
     idx = _thin(v, most)
     x, y = s[idx].astype(np.float64), v[idx]
-    i, j = _pairs(len(x))
-    dx = x[j] - x[i]
-    dy = y[j] - y[i]
-    ok = dx != 0
-    if not ok.all():  # repeated steps
-        if not ok.any():
-            return None
-        dx, dy = dx[ok], dy[ok]
+    if len(x) < 2:
+        return math.nan  # no pair: np.median of no slopes
+    # features of one run ask for the same line more than once (the whole train loss)
+    key = (x.tobytes(), y.dtype.str, y.tobytes())
+    memo = getattr(_SCRATCH, "slopes", None)
+    if memo is None:
+        memo = _SCRATCH.slopes = {}
+    if key in memo:
+        return memo[key]
+    got = memo[key] = _ts_slope_of(x, y)
+    if len(memo) > 8:
+        del memo[next(iter(memo))]
+    return got
+
+
+def _ts_slope_of(x: np.ndarray, y: np.ndarray) -> float | None:
+    """:func:`_ts_slope` of the thinned points."""
+    i, j, dx = _step_pairs(x)
+    if len(dx) == 0:
+        return None
+    if not (np.abs(x).max() < 1e300 and np.abs(y).max() < 1e300):
+        return float(np.median(_slopes(x, y), overwrite_input=True))
+    dy = _pair_differences(y, i, j)
     dy /= dx
-    return float(np.median(dy, overwrite_input=True))
+    m = len(dy)
+    k = m // 2
+    dy.partition(k)
+    hi = dy[k]
+    lo = dy[:k].max() if m % 2 == 0 else hi
+    if lo == 0 or hi == 0:
+        return float(np.median(_slopes(x, y), overwrite_input=True))
+    return float(hi if m % 2 else np.mean(np.array((lo, hi))))
+
+
+_SCRATCH = threading.local()  # one buffer per thread: runs may be analysed in threads
+
+
+def _pair_differences(y: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``y[j] - y[i]`` over the pairs, into a buffer kept between calls (valid until the
+    next call). With every pair i < j (the usual case) ``y[j]`` is the upper triangle of
+    ``y`` repeated in rows and ``y[i]`` each ``y`` repeated: a mask and ``np.repeat``,
+    several times sooner than gathering through the pair indices (and no fresh buffer
+    of the pairs' size each time, whose pages cost as much again)."""
+    n, m = len(y), len(i)
+    if m != n * (n - 1) // 2:  # some pairs left out (repeated steps)
+        return y[j] - y[i]
+    buf = getattr(_SCRATCH, "dy", None)
+    if buf is None or len(buf) < m:
+        buf = _SCRATCH.dy = np.empty(m)
+    out = buf[:m]
+    out[:] = np.broadcast_to(y, (n, n))[_upper(n)]
+    out -= np.repeat(y[:-1], np.arange(n - 1, 0, -1))
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _upper(n: int) -> np.ndarray:
+    """The mask of the entries above the diagonal of an ``n`` x ``n`` matrix, in the order
+    of :func:`_pairs` (row by row)."""
+    m = np.triu(np.ones((n, n), dtype=bool), 1)
+    m.flags.writeable = False
+    return m
+
+
+def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Every pairwise slope in pair order (the reference ``np.median`` reads)."""
+    i, j, dx = _step_pairs(x)
+    dy = y[j] - y[i]
+    dy /= dx
+    return dy
+
+
+_DX: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_DX_KEPT = 16  # a run asks for about ten different step sets (halves, tails, validation)
+
+
+def _step_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs i < j of ``x`` with ``x[j] != x[i]`` and their ``x[j] - x[i]`` (read-only),
+    remembered for the ``x`` used most recently (the runs of a sweep share their steps)."""
+    key = x.tobytes()
+    got = _DX.pop(key, None)  # put back last: the least recently used go first
+    if got is None:
+        i, j = _pairs(len(x))
+        dx = _pair_differences(x, i, j).copy()
+        ok = dx != 0
+        if not ok.all():  # repeated steps
+            i, j, dx = i[ok], j[ok], dx[ok]
+        for a in (i, j, dx):
+            a.flags.writeable = False
+        while len(_DX) >= _DX_KEPT:  # another thread may drop the same one first
+            try:
+                _DX.pop(next(iter(_DX)), None)
+            except (StopIteration, RuntimeError):
+                break
+        got = (i, j, dx)
+    _DX[key] = got
+    return got
 
 
 @functools.lru_cache(maxsize=16)

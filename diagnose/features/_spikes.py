@@ -10,6 +10,7 @@ from __future__ import annotations
 from statistics import NormalDist
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ._registry import Value, feature
 from ._run import TRAIN, VAL, RunContext, run_scale
@@ -253,9 +254,10 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
     min_height = ctx.param("val_spike_min_height") * scale
     share = ctx.param("spike_recover_share")
     events: list[tuple[int, int, float]] = []
+    levels = _trailing_medians(v, _BEFORE)
     i = 1
     while i < n - 1:
-        level = float(np.median(v[max(0, i - _BEFORE):i]))
+        level = float(levels[i])
         if v[i] < ratio_min * level:
             i += 1
             continue
@@ -284,3 +286,14 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
                             f"step {int(s[a])}, {float(v[worst[1] + 1]):.4g} at step "
                             f"{int(s[worst[1] + 1])}"),
     }
+
+
+def _trailing_medians(v: np.ndarray, k: int) -> np.ndarray:
+    """``np.median(v[max(0, i - k):i])`` for every ``i`` from 1 (entry 0 unused): the full
+    windows in one call along an axis (the same middle values, averaged the same way)."""
+    out = np.empty(len(v))
+    for i in range(1, min(k, len(v))):
+        out[i] = np.median(v[:i])
+    if len(v) > k:
+        out[k:] = np.median(sliding_window_view(v[:-1], k), axis=1)
+    return out
