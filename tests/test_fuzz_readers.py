@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import diagnose
@@ -459,6 +459,7 @@ TAGS = st.sampled_from(["", "loss", "a/b", "ü ü", " ", "x" * 300, "val/acc"])
 @settings(FUZZ, max_examples=30)
 @given(events=st.lists(st.tuples(STEPS, TAGS, st.floats(width=32)), max_size=30),
        empties=st.integers(0, 3))
+@example(events=[(1, "", 0.0), (-(2**63), "", 0.0)], empties=0)  # a step difference wraps in int64
 def test_tensorboard_odd_events_come_back_value_for_value(events: list, empties: int) -> None:
     """Empty tags, extreme/negative/duplicate steps, NaN, zero-length records: all kept exactly."""
     pytest.importorskip("tensorboard")

@@ -147,7 +147,7 @@ def _needs_dedupe(codes: np.ndarray, steps: np.ndarray) -> bool:
     order = np.argsort(codes, kind="stable")
     c, s = codes[order], steps[order]
     same = c[1:] == c[:-1]
-    return bool(np.any(same & (np.diff(s) <= 0)))
+    return bool(np.any(same & (s[1:] <= s[:-1])))  # not np.diff: int64 steps can wrap
 
 
 def json_or_text_float(v: Any) -> float | None:
