@@ -193,21 +193,17 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         except OverflowError:  # a regression loss in the thousands: no ln K anywhere near
             kk = None
         tail = _median_tail(ctx, TRAIN)
-
-        def sits_at(kk: int) -> bool:
-            return all(x is not None and abs(x / math.log(kk) - 1) <= ctx.param("chance_loss_only_tol")
-                       for x in (val, tail))
-
-        # from K of about 30 on (at a 1% tolerance) ln K and ln(K + 1) are closer than the
-        # tolerance, so every plateau of a regression loss "fits" some K: there the loss
-        # must also have sat at ln K from its first logged point (uniform from the start)
         tol = ctx.param("chance_loss_only_tol")
-        _, tv = ctx.finite(TRAIN)
-        gaps = bool(kk) and math.log1p(1 / kk) > tol * math.log(kk)
-        from_start = (bool(kk) and kk <= ctx.param("max_loss_only_k") and len(tv) > 0
-                      and abs(float(tv[0]) / math.log(kk) - 1) <= loss_tol)
-        if kk and sits_at(kk) and (gaps or from_start):
-            k_loss = kk
+        if kk and all(x is not None and abs(x / math.log(kk) - 1) <= tol for x in (val, tail)):
+            # from K of about 30 on (at a 1% tolerance) ln K and ln(K + 1) are closer than the
+            # tolerance, so every plateau of a regression loss "fits" some K: there the loss
+            # must also have sat at ln K from its first logged point (uniform from the start)
+            _, tv = ctx.finite(TRAIN)
+            gaps = math.log1p(1 / kk) > tol * math.log(kk)
+            from_start = (kk <= ctx.param("max_loss_only_k") and len(tv) > 0
+                          and abs(float(tv[0]) / math.log(kk) - 1) <= loss_tol)
+            if gaps or from_start:
+                k_loss = kk
     k = k_cfg or k_acc or k_loss
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
         k = k_acc
@@ -328,8 +324,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     # before the peak), not from one batch: a noisy per-batch loss whose first value
     # happened to be low would otherwise "grow" by its noise alone
     head = fv[:min(int(ctx.param("start_points")), i)]
-    rise_ref = max(ref or 0.0, median(head)) if len(head) else ref
-    rise_ref = rise_ref or ref
+    rise_ref = (max(ref or 0.0, median(head)) or ref) if len(head) else ref
     _, sm = ctx.smoothed(TRAIN)
     _, vv = ctx.finite(VAL)
     out: dict[str, Value] = {
