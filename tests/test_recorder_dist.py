@@ -41,6 +41,10 @@ WORKER = textwrap.dedent(
             avg = loss.detach().clone()
             dist.all_reduce(avg)
             rec.log(step, train_loss=avg / 2, rank=float(rank))
+    # Both ranks reach teardown together: without the barrier, gloo aborts rank 1 about one
+    # time in six ("terminate called without an active exception") when rank 0, which hosts
+    # the TCP store, tears down first -- with or without a Recorder in the loop.
+    dist.barrier()
     dist.destroy_process_group()
     """
 )
