@@ -446,6 +446,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="score the tuning seeds (even), the report seeds (odd) or all (default: report)")
     ap.add_argument("--list-misses", action="store_true",
                     help="print one line per log judged wrong (run id, label, what was found)")
+    ap.add_argument("--misses-to", metavar="FILE",
+                    help="also write the --list-misses lines to FILE (one scoring for both)")
     ap.add_argument("--details", action="store_true", help="print each misfire with its feature values")
     ap.add_argument("--verbose", action="store_true", help="show the libraries' own output")
     args = ap.parse_args(argv)
@@ -489,6 +491,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.list_misses:
         print(list_misses(scored))
         return
+    if args.misses_to:
+        Path(args.misses_to).write_text(list_misses(scored) + "\n")
     report(scored, header, details=args.details)
 
 

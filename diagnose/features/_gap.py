@@ -48,11 +48,12 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
         return {}
     train_at = value_at(ts, tv, vs)
     train_lo = train_at
-    m = int(ctx.param("gap_min_points"))
-    if window(len(tv)) < m <= len(tv):
-        # a sparse log (one batch every so many steps) is barely smoothed: the median of the
-        # m nearest logged points is a second reading of train at a validation step, and a
-        # gap (or validation below train) must hold against both: one batch is not the loss
+    # a sparse log (one batch every so many steps) is barely smoothed: the median of the
+    # m nearest logged points (at most half the log, so the reading stays local) is a second
+    # reading of train at a validation step, and a gap (or validation below train) must hold
+    # against both: one batch is not the loss
+    m = min(int(ctx.param("gap_min_points")), len(tv) // 2)
+    if window(len(tv)) < m:
         rs, rv = ctx.finite(TRAIN)
         if len(rv) >= m:
             at = np.clip(np.searchsorted(rs, vs, side="right") - 1 - m // 2, 0, len(rv) - m)

@@ -14,10 +14,12 @@ nothing about convergence. With a constant rate both axes are the same.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import TRAIN, VAL, RunContext
+from ._run import TRAIN, VAL, RunContext, classes
 from ._series import MIN_POINTS_TREND, _ts_slope
 
 __all__: list[str] = []
@@ -46,7 +48,8 @@ def _line(x: np.ndarray, v: np.ndarray) -> tuple[float, float] | None:
     return None if slope is None else (slope, float(np.median(v - slope * x)))
 
 
-def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: float) -> dict[str, float]:
+def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: float,
+               floor: float = -np.inf) -> dict[str, float]:
     """Three numbers of a curve ``v`` over the axis ``x``, from Theil-Sen lines (medians of
     pairwise slopes: per-batch noise and single spikes do not move them).
 
@@ -62,7 +65,9 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
     infinite when the second half does not fall). ``end_pace``: the slope over the last
     ``end_share`` of the axis (three points at least) over the average slope from start to
     end (about 1 while it still falls at its average pace, 0 once flat). Only ``fall`` when
-    the curve did not fall; empty when it is too short.
+    the curve did not fall; empty when it is too short. ``floor``: what the curve is known to
+    have started from at least (the loss of uniform predictions, when its first logged
+    point came after the run's first steps).
     """
     if len(v) < 2 * MIN_POINTS_TREND or not x[-1] > x[0]:
         return {}
@@ -75,7 +80,7 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
     stray = float(np.abs(v[1:] - line[1:]).max())
     early = float(np.median(v[:max(MIN_POINTS_TREND, int(len(v) * early_share))]))
     lone = float(v[0]) if v[0] - line[0] > stray else -np.inf
-    start = max(float(line[0]), early, lone)
+    start = max(float(line[0]), early, lone, floor)
     end = float(line[-1])
     out = {"fall": (start - end) / abs(start) if start else np.inf}
     if not end < start:  # it did not fall: no pace to compare
@@ -91,13 +96,20 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
          "val_slow_end_pace", "slow_axis", "val_slow_note",
-         params=("end_share", "early_share"))
+         params=("end_share", "early_share", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z",
+                 "chance_loss_only_tol", "max_loss_only_k"))
 def slow(ctx: RunContext) -> dict[str, Value]:
     """The shape of the train and the validation loss that tells a rate-limited run (see
     :func:`slow_shape`): how far each fell, whether it bent, whether it still falls at the
     end, read against the summed learning rate when the run logs one. None where a curve is
-    too short; only the fall where it did not fall."""
+    too short; only the fall where it did not fall.
+
+    A classifier's train loss logged first after its first steps (every 50 steps, say) is
+    read from ln K at the least: an untrained classifier starts there, and a first logged
+    point far below it says the run already learned fast before anything was written.
+    """
     out: dict[str, Value] = {"slow_axis": "the steps"}
+    k = classes(ctx)["k"]
     for prefix, metric in (("", TRAIN), ("val_", VAL)):
         s, v = ctx.finite(metric)
         x = lr_axis(ctx, s)
@@ -105,7 +117,8 @@ def slow(ctx: RunContext) -> dict[str, Value]:
             x = s.astype(np.float64)
         elif metric == TRAIN:
             out["slow_axis"] = "the summed learning rate"
-        shape = slow_shape(x, v, ctx.param("end_share"), ctx.param("early_share"))
+        floor = math.log(k) if k and metric == TRAIN and len(s) and s[0] > 1 else -np.inf
+        shape = slow_shape(x, v, ctx.param("end_share"), ctx.param("early_share"), floor)
         for k, val in shape.items():
             out[f"{prefix}slow_{k}"] = val
     vf, ve = out.get("val_slow_fall"), out.get("val_slow_end_pace")

@@ -116,8 +116,8 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
             np.add.reduceat(z, first) / np.sqrt(width), np.maximum.reduceat(y, first))
 
 
-@feature("spike_count", "spike_max_ratio", "spike_max_z", "spike_first_step", "spike_last_step",
-         "spike_story", "spike_story_first_step", "spike_story_last_step",
+@feature("spike_count", "spike_max_ratio", "spike_max_z", "spike_max_height", "spike_first_step",
+         "spike_last_step", "spike_story", "spike_story_first_step", "spike_story_last_step",
          params=("bounce_share", "bounce_quantile", "spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
                  "spike_min_height", "spike_min_width", "spike_broad_z", "spike_broad_height",
                  "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
@@ -218,13 +218,14 @@ def _spikes(ctx: RunContext) -> dict[str, Value]:
         broad = (m >= ctx.param("spike_min_width") and zi > broad_z and height >= broad_h
                  and not (logspace and before <= bottom))
         if tall or broad:
-            kept.append((a, b, float(ratio), float(zp if tall else zi)))
+            kept.append((a, b, float(ratio), float(zp if tall else zi), float(height)))
     if not kept:
         return {"spike_count": 0}
     return {
         "spike_count": len(kept),
         "spike_max_ratio": max(k[2] for k in kept),
         "spike_max_z": max(k[3] for k in kept),
+        "spike_max_height": max(k[4] for k in kept),
         "spike_first_step": int(s[kept[0][0]]),
         "spike_last_step": int(s[kept[-1][1]]),
     }

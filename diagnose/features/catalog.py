@@ -47,6 +47,7 @@ smooth_peak_ratio ratio     peak of the smoothed train loss over its first value
 spike_count       count     upward excursions of the train loss that stand out of their neighbourhood's noise (tall, or broad), rose from the points before and came back down
 spike_max_ratio   ratio     largest spike's top over the level of the points just before it
 spike_max_z       z         the strongest spike in local noise SDs (peak z of a tall one, z summed over sqrt(width) of a broad one)
+spike_max_height  ratio     tallest spike's rise above the level just before it, over the run's scale (the first train loss, or ln K when larger)
 spike_first_step  step      step of the first spike
 spike_last_step   step      step of the last spike
 spike_story       text      the spikes in logged steps, or (when none) how the train loss still bounces at its end

@@ -1,0 +1,89 @@
+"""Issue 14: the same verdict at every logging interval, on real runs logged every 1, 5, 10 and
+50 steps (``fixtures/make_interval_fixtures.py``: one training each, written by SummaryWriter).
+
+A log sampled every N steps keeps one batch's loss per N steps: a handful of low batches at
+the end, or a first point written after the fast first drop, must not turn a healthy run
+into a generalization gap or a slow one. Labels are read off the logged values with plain
+arithmetic, never with diagnose's own features.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import diagnose
+
+INTERVALS = Path(__file__).resolve().parents[1] / "fixtures" / "intervals"
+
+
+def warnings_of(path: Path) -> dict[str, str]:
+    """pattern -> message of every warning or error diagnose reports on the run at ``path``."""
+    report = diagnose.check([diagnose.load(path)])
+    return {f.pattern: f.message for f in report.findings if f.severity in ("warning", "error")}
+
+
+def curve(run: diagnose.Run, name: str) -> tuple[np.ndarray, np.ndarray]:
+    s, v = run.arrays(name)
+    ok = np.isfinite(v)
+    return s[ok], v[ok]
+
+
+@pytest.mark.parametrize("name,every", [("healthy-k5-sgdm-step", (1, 5, 10, 50)),
+                                        ("healthy-k2-sgd", (1, 5, 50)),
+                                        ("healthy-k2-sgd-b", (1, 50))])
+def test_a_healthy_run_is_clean_at_every_logging_interval(name, every):
+    """Every-step logs of these runs show a healthy run: the train loss falls by more than
+    half from ln K (where any classifier starts) and the final train accuracy is within 15
+    points of validation. Sampled every 5, 10 or 50 steps they used to draw a gap (the last
+    few sampled batches happened to be low) or slow convergence (the first point is written
+    after the fast first drop): the verdict must not depend on the interval."""
+    dense = diagnose.load(INTERVALS / name / "every1")
+    _, tr = curve(dense, "train/loss")
+    k = dense.num_classes or int(dense.params["num_classes"])
+    tail = tr[-len(tr) // 10:]
+    assert float(np.mean(tail)) < 0.5 * math.log(k)  # fell far from where it started
+    _, ta = curve(dense, "train/acc")
+    _, va = curve(dense, "val/acc")
+    assert ta[-1] - va[-1] < 0.15  # no large accuracy gap
+    verdicts = {n: warnings_of(INTERVALS / name / f"every{n}") for n in every}
+    assert verdicts[1] == {}, verdicts[1]
+    assert all(v == {} for v in verdicts.values()), verdicts
+
+
+def test_one_corrupt_batch_that_costs_more_than_the_untrained_model_is_a_spike():
+    """One batch in fifty has its inputs scaled 6x. Logged every step the loss is noisy (a
+    batch of 32), so one outlier stands only ~5 noise SDs out, short of the single-spike bar;
+    but it jumps above 3x the median of the 20 steps before, back above the run's first
+    logged loss, and comes back: a spike the old rules passed ("All checks passed")."""
+    run = diagnose.load(INTERVALS / "spike-corrupt-x6" / "every1")
+    s, v = curve(run, "train/loss")
+    first = float(np.median(v[:3]))
+    hits = [i for i in range(20, len(v) - 20)
+            if v[i] > 3 * np.median(v[i - 20:i]) and v[i] > first
+            and np.median(v[i + 1:i + 21]) < 1.5 * np.median(v[i - 20:i])]
+    assert hits, "the fixture has no such spike"
+    found = warnings_of(INTERVALS / "spike-corrupt-x6" / "every1")
+    assert "loss_spikes" in found, found
+    assert any(str(int(s[i])) in found["loss_spikes"] for i in hits), found["loss_spikes"]
+
+
+def test_slow_convergence_quotes_the_steps_where_the_train_loss_was_logged():
+    """Case 10 (numbers a user can find): the message quotes the train loss's own first and
+    last logged steps, not the first step of any metric in the run (the evaluations and the
+    hyperparameters of this log start at step 0, its train loss at step 50). The rule is
+    made to fire with a looser ``max_drop`` so that its message can be read."""
+    from diagnose.config import Config
+
+    run = diagnose.load(INTERVALS / "healthy-k2-sgd-b" / "every50")
+    s, v = curve(run, "train/loss")
+    assert int(s[0]) == 50 and run.step_range[0] < 50
+    cfg = Config(params={"DG206": {"max_drop": 0.95}})
+    found = [f for f in diagnose.check([run], config=cfg).findings if f.rule == "DG206"]
+    assert found, "DG206 did not fire with max_drop=0.95"
+    msg = found[0].message
+    assert f"logged {v[0]:.4g} at step {int(s[0])}," in msg, msg
+    assert f"{v[-1]:.4g} at step {int(s[-1])})" in msg, msg
