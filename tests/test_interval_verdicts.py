@@ -87,3 +87,20 @@ def test_slow_convergence_quotes_the_steps_where_the_train_loss_was_logged():
     msg = found[0].message
     assert f"logged {v[0]:.4g} at step {int(s[0])}," in msg, msg
     assert f"{v[-1]:.4g} at step {int(s[-1])})" in msg, msg
+
+
+def test_a_loss_that_bounces_to_the_end_is_unstable_at_every_interval():
+    """SGD at lr=3 on a 2-class tanh MLP: over the second half the logged train loss still
+    swings between its 10% and 90% quantiles by more than ln 2 (from a fit model back to
+    uniform predictions, and down again), and jumps up 2x or more from one logged point to
+    the next again and again. Every step, that is loss spikes; logged every 10 steps the
+    typical jump measured smaller and the run passed."""
+    for n in (1, 10):
+        run = diagnose.load(INTERVALS / "bounce-sgd-lr3" / f"every{n}")
+        _, v = curve(run, "train/loss")
+        tail = v[len(v) // 2:]
+        lo, hi = np.quantile(tail, [0.1, 0.9])
+        assert hi - lo > math.log(2)
+        assert int(np.sum(tail[1:] > 2 * tail[:-1])) >= 5
+        found = warnings_of(INTERVALS / "bounce-sgd-lr3" / f"every{n}")
+        assert "loss_spikes" in found, (n, found)

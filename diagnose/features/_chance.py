@@ -13,13 +13,13 @@ import math
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import TRAIN, VAL, RunContext, classes
+from ._run import K_PARAMS, TRAIN, VAL, RunContext, classes
 
 __all__: list[str] = []
 
 
 @feature("val_low_vs_chance", "chance_story",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+         params=K_PARAMS)
 def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss over ln K, minus 1 (relative; about 0: validation
     never got below chance level, -0.5: it reached half of it), and the sentence that says

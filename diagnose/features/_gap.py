@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import TRAIN, VAL, RunContext, run_scale
+from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
 from ._series import safe_ratio, value_at, window
 
 __all__ = ["gap_scale"]
@@ -34,7 +34,7 @@ def gap_scale(ctx: RunContext) -> float | None:
 @feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
          "train_at_val_end", "train_at_val_best", "gap_first_step", "train_at_val_end_lo",
          "gap_ratio_end_lo", "gap_rel_end_lo",
-         params=("gap_start", "gap_min_points", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+         params=("gap_start", "gap_min_points", *K_PARAMS))
 def loss_gap(ctx: RunContext) -> dict[str, Value]:
     """Validation minus train loss at the end (the final model) and at the best validation step.
 

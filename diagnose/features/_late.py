@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import TRAIN, VAL, RunContext, run_scale
+from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
 from ._series import mann_kendall_z, rel_change, value_at
 
 __all__ = ["rise_after_best"]
@@ -65,7 +65,7 @@ _VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last",
 
 
 @feature(*(f"val_{n}" for n in _VAL_NAMES), "train_drop_after_best",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+         params=K_PARAMS)
 def validation_curve(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss and its step, and how far the curve rose afterwards
     (:func:`rise_after_best` on ``val/loss`` against ``train/loss``, the rise over the run's

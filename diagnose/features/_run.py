@@ -141,6 +141,11 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
 # ---------------------------------------------------------------------------------------
 # the number of classes, from the config and from the curves
 # ---------------------------------------------------------------------------------------
+#: the params :func:`classes` reads: every feature that judges against ln K declares them
+K_PARAMS = ("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol",
+            "max_loss_only_k")
+
+
 def _median_tail(ctx: RunContext, metric: str) -> float | None:
     """Median of the second half of a metric's logged values."""
     _, v = ctx.finite(metric)
@@ -235,8 +240,7 @@ def run_scale(ctx: RunContext) -> float | None:
 
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
-         params=("growth_ratio", "max_init_ratio", "chance_acc_tol", "chance_loss_tol",
-                 "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+         params=("growth_ratio", "max_init_ratio", *K_PARAMS))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in the metrics the rules judge (loss, accuracy: all points, never
     sampled) and where they start; a NaN in some other logged quantity (a projected error,
@@ -297,7 +301,7 @@ def _window_note(ctx: RunContext) -> str:
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance",
          "blowup_note", "blowup_story",
-         params=("start_points", "blowup_factor", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+         params=("start_points", "blowup_factor", *K_PARAMS))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
 
@@ -418,7 +422,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",
          "chance_dev", "chance_dev_val", "chance_note", "k_note",
-         params=("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+         params=K_PARAMS)
 def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     """Train/validation loss against ln(K), the cross-entropy of uniform predictions over K classes.
 

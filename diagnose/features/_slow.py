@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import TRAIN, VAL, RunContext, classes
+from ._run import K_PARAMS, TRAIN, VAL, RunContext, classes
 from ._series import MIN_POINTS_TREND, _ts_slope
 
 __all__: list[str] = []
@@ -96,8 +96,7 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
          "val_slow_end_pace", "slow_axis", "val_slow_note",
-         params=("end_share", "early_share", "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z",
-                 "chance_loss_only_tol", "max_loss_only_k"))
+         params=("end_share", "early_share", *K_PARAMS))
 def slow(ctx: RunContext) -> dict[str, Value]:
     """The shape of the train and the validation loss that tells a rate-limited run (see
     :func:`slow_shape`): how far each fell, whether it bent, whether it still falls at the

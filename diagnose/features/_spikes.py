@@ -13,7 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._registry import Value, feature
-from ._run import TRAIN, VAL, RunContext, run_scale
+from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
 from ._series import MIN_POINTS_SPIKES, rolling_median, window
 from ._tail import bounce_values
 
@@ -120,7 +120,7 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
          "spike_last_step", "spike_story", "spike_story_first_step", "spike_story_last_step",
          params=("bounce_share", "bounce_quantile", "spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
                  "spike_min_height", "spike_min_width", "spike_broad_z", "spike_broad_height",
-                 "chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+                 *K_PARAMS))
 def spikes(ctx: RunContext) -> dict[str, Value]:
     """Upward excursions of the raw train loss that stand out of their neighbourhood and come back.
 
@@ -237,8 +237,7 @@ _BEFORE = 3
 
 @feature("val_spike_count", "val_spike_max_ratio", "val_spike_first_step", "val_spike_last_step",
          "val_spike_story",
-         params=("val_spike_ratio", "spike_recover_share", "val_spike_min_height", "chance_acc_tol",
-                 "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+         params=("val_spike_ratio", "spike_recover_share", "val_spike_min_height", *K_PARAMS))
 def val_spikes(ctx: RunContext) -> dict[str, Value]:
     """Evaluations whose validation loss jumps to ``val_spike_ratio`` times the median of the
     evaluations just before, rises by at least ``val_spike_min_height`` of the run's validation

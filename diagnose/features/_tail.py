@@ -12,7 +12,7 @@ import numpy as np
 
 from ._registry import Value, feature
 from ._gap import gap_scale
-from ._run import TRAIN, RunContext, classes
+from ._run import K_PARAMS, TRAIN, RunContext, classes
 from ._series import MIN_POINTS_TREND, theil_sen_drop
 
 __all__: list[str] = []
@@ -83,8 +83,7 @@ def bounce_values(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("bounce_spread", "bounce_height", "bounce_measured",
-         params=("bounce_share", "bounce_quantile", "chance_acc_tol", "chance_loss_tol",
-                 "chance_acc_trend_z", "chance_loss_only_tol", "max_loss_only_k"))
+         params=("bounce_share", "bounce_quantile", *K_PARAMS))
 def bounce(ctx: RunContext) -> dict[str, Value]:
     """How far the raw train loss still jumps, both up and down, over the last ``bounce_share``
     of the run's steps: ``bounce_spread`` as a ratio (1 = calm), ``bounce_height`` on the loss's
