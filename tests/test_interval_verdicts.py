@@ -104,3 +104,39 @@ def test_a_loss_that_bounces_to_the_end_is_unstable_at_every_interval():
         assert int(np.sum(tail[1:] > 2 * tail[:-1])) >= 5
         found = warnings_of(INTERVALS / "bounce-sgd-lr3" / f"every{n}")
         assert "loss_spikes" in found, (n, found)
+
+
+def test_a_run_stuck_at_chance_is_uniform_predictions_at_every_interval():
+    """Four random labels behind a 10-way head whose config says 10 classes: validation
+    accuracy sits at 1/4 and the validation loss at ln 4 for the second half of the run. Logged
+    every 10 steps, the last smoothed points of the sampled batch losses moved 3%, which read
+    as "still moving, not stuck" and only flat loss was reported; whether the loss settled is
+    now a trend test over the raw second half."""
+    for n in (1, 10, 50):
+        run = diagnose.load(INTERVALS / "uniform-wrong-k" / f"every{n}")
+        assert int(run.params["num_classes"]) == 10
+        _, va = curve(run, "val/acc")
+        _, vl = curve(run, "val/loss")
+        assert abs(float(np.median(va)) - 0.25) < 0.05
+        assert abs(float(np.median(vl[len(vl) // 2:])) / math.log(4) - 1) < 0.02
+        found = warnings_of(INTERVALS / "uniform-wrong-k" / f"every{n}")
+        assert "uniform_predictions" in found, (n, found)
+        assert "ln(4)" in found["uniform_predictions"] or "ln 4" in found["uniform_predictions"], found
+
+
+def test_a_loss_bouncing_around_a_diverged_level_is_an_explosion():
+    """Lightning, Adam at lr=10 on 6 classes, CSVLogger every 5 steps: the loss blew up inside
+    the first window (1.9e9), fell back towards ln 6 and jumps up again at the end, while even
+    its low points (the 10% quantile of the second half) stay well above ln 6, where an
+    untrained model sits. Jumping set it aside as "loss spikes, not a run-away" ("All checks
+    passed"); the low end says diverged."""
+    path = INTERVALS / "diverge-bounce-lit"
+    run = diagnose.load(path)
+    _, v = curve(run, "train/loss")
+    tail = v[len(v) // 2:]
+    assert float(np.quantile(tail, 0.1)) > 1.5 * math.log(6)
+    assert v[0] > 1000 * math.log(6)  # blew up inside the first window
+    assert int(np.sum(tail[1:] > 2 * tail[:-1])) >= 1  # and still jumps
+    report = diagnose.check([run])
+    errors = [f for f in report.findings if f.severity == "error"]
+    assert [f.pattern for f in errors] == ["explosion"], report.findings

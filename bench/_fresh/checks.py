@@ -34,7 +34,7 @@ def label_check(pattern: str, t: Trace) -> tuple[bool, str]:
     if len(fin) == 0:  # every logged point non-finite: a blow-up and nothing else
         return pattern == "explosion", f"no finite train loss ({len(tr)} pts)"
     a, b = _ends(tr)
-    drop = (a - b) / abs(a)
+    drop = (a - b) / abs(a) if a else (0.0 if b == a else -math.inf)  # a loss logged as exactly 0
     desc = f"train {a:.4g} -> {b:.4g} ({drop:+.0%} drop, {len(tr)} pts)"
     if len(va):
         vf = va[np.isfinite(va)]

@@ -34,6 +34,7 @@ from ._registry import (
 from ._series import (
     MIN_POINTS_HALVES,
     MIN_POINTS_SHAPE,
+    _ts_slope,
     decel_ratio,
     level_drop,
     mann_kendall_z,
@@ -421,22 +422,29 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",
-         "chance_dev", "chance_dev_val", "chance_note", "k_note",
+         "second_half_trend_z", "chance_dev", "chance_dev_val", "chance_note", "k_note",
          params=K_PARAMS)
 def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     """Train/validation loss against ln(K), the cross-entropy of uniform predictions over K classes.
 
     K is the config's unless the curves contradict it (see :func:`classes`).
     ``chance_dev``: |smoothed final train loss / ln K - 1|; ``chance_dev_val`` the same for
-    validation (0 without validation).
+    validation (0 without validation). ``second_half_change``: how far the Theil-Sen line
+    through the raw train loss's second half moves over it, relative to its median there
+    (where two smoothed points would land decides nothing on a sparse, noisy log);
+    ``second_half_trend_z`` the Mann-Kendall z of the same points (how sure that move is).
     """
     cl = classes(ctx)
     k = cl["k"]
     _, tv = ctx.smoothed(TRAIN)
     out: dict[str, Value] = {"chance_note": cl["note"], "k_note": cl["note"]}
     if len(tv) >= MIN_POINTS_HALVES:
-        mid = float(tv[len(tv) // 2])
-        out["second_half_change"] = abs(mid - float(tv[-1])) / abs(mid) if mid else None
+        rs, rv = ctx.finite(TRAIN)
+        h = len(rv) // 2
+        slope, mid = _ts_slope(rs[h:], rv[h:]), median(rv[h:])
+        out["second_half_change"] = (abs(slope * float(rs[-1] - rs[h])) / abs(mid)
+                                     if slope is not None and mid else None)
+        out["second_half_trend_z"] = mann_kendall_z(rv[h:])
     if not k or not len(tv):
         return out
     lnk = math.log(k)

@@ -82,7 +82,7 @@ def bounce_values(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
-@feature("bounce_spread", "bounce_height", "bounce_measured",
+@feature("bounce_spread", "bounce_height", "bounce_floor", "bounce_measured",
          params=("bounce_share", "bounce_quantile", *K_PARAMS))
 def bounce(ctx: RunContext) -> dict[str, Value]:
     """How far the raw train loss still jumps, both up and down, over the last ``bounce_share``
@@ -96,12 +96,17 @@ def bounce(ctx: RunContext) -> dict[str, Value]:
     is calm there. ``bounce_height``: the spread between the ``bounce_quantile`` and the
     ``1 - bounce_quantile`` quantiles of the values there, over ln K for a classifier, else
     over the first train or validation loss, whichever is larger (:func:`bounce_scale`): a
-    loss bouncing near zero is tall in ratio but not in height. ``bounce_measured`` is 1 when
+    loss bouncing near zero is tall in ratio but not in height. ``bounce_floor``: the
+    ``1 - bounce_quantile`` quantile there over the same scale: a loss whose low points stay
+    far above ln K (or above where it started) bounces around a diverged level, not around a
+    fit model. ``bounce_measured`` is 1 when
     both could be measured, 0 when not (too few points, or a tail logged as exactly 0, which
     has no ratios): a rule that sets bouncing runs aside can say "not known to bounce"
     without a missing value making its whole condition unknown.
     """
     b = bounce_values(ctx)
     out = {k: b.get(k) for k in ("bounce_spread", "bounce_height")}
+    scale = bounce_scale(ctx) if b.get("bounce_low") is not None else None
+    out["bounce_floor"] = b["bounce_low"] / scale if scale else None
     out["bounce_measured"] = 1.0 if out["bounce_spread"] is not None and out["bounce_height"] is not None else 0.0
     return out

@@ -91,6 +91,7 @@ tail_drop_rel     relative  drop over the last 20 % of the run, over the last va
 train_tail_trend_drop relative how far the Theil-Sen line of the raw train loss falls over the last tail_fraction of the steps, over its median there
 bounce_spread     ratio     how far the raw train loss still jumps from one logged point to the next, both up and down, over the last bounce_share of the steps; 1 = calm
 bounce_height     ratio     spread between the bounce_quantile and 1 - bounce_quantile quantiles of the raw train loss over the last bounce_share of the steps, over ln K for a classifier (else the first train or validation loss, whichever is larger)
+bounce_floor      ratio     the low end of the raw train loss over the last bounce_share of the steps (its 1 - bounce_quantile quantile), over the same scale as bounce_height
 bounce_measured   flag      1 when bounce_spread and bounce_height could be measured, 0 when not (too few points, or a tail logged as exactly 0)
 slow_fall         relative  how far the train loss fell over the run: from its start (the Theil-Sen line's, a higher early median, or a first point above all noise) to the line's end, over the start
 slow_decel        ratio     Theil-Sen slope of the train loss's first half over its second half, against the summed learning rate when logged (about 1 = straight fall)
@@ -106,7 +107,8 @@ num_classes       count     number of classes K (run setting or params)
 lnk               loss      ln(K): the cross-entropy of uniform predictions
 lnk_ratio_end     ratio     last smoothed train loss over ln(K)
 lnk_ratio_val     ratio     last smoothed validation loss over ln(K)
-second_half_change relative change of the train loss over the second half of the run
+second_half_change how far the Theil-Sen line through the raw train loss moves over the run's second half, relative to its median there
+second_half_trend_z z      Mann-Kendall z of the raw train loss over the run's second half (about N(0, 1) without trend)
 at_chance         flag      the loss settled within 5 % of ln(K): uniform predictions
 chance_note       text      a phrase for messages naming ln(K) (empty when not near it)
 lr                param     the run's learning rate (its param, else the largest logged lr)
