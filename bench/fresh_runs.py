@@ -353,7 +353,7 @@ def save(out: Path, rows: list[Row]) -> None:
     """Keep each log's label and logged values beside the runs, for ``--rescore``."""
     data = [{"name": r.spec.name, "pattern": r.spec.pattern, "logger": r.spec.logger, "about": r.spec.about,
              "k": r.trace.k, "paths": [str(p.relative_to(out)) for p in r.trace.paths],
-             "train": r.trace.train, "val": r.trace.val, "seed": r.seed, "interval": r.interval,
+             "train": r.trace.train, "val": r.trace.val, "acc": r.trace.acc, "seed": r.seed, "interval": r.interval,
              "group": r.group} for r in rows]
     (out / MANIFEST).write_text(json.dumps(data))
 
@@ -363,7 +363,7 @@ def load(out: Path) -> list[Row]:
     seed0 = int(out.name.split("-")[-1]) if out.name.startswith("seed-") else 0
     return [Row(Spec(r["name"], r["pattern"], r["logger"], lambda o, s: Trace(), r["about"]),
                 Trace([tuple(x) for x in r["train"]], [tuple(x) for x in r["val"]], r["k"],
-                      [out / p for p in r["paths"]]),
+                      [out / p for p in r["paths"]], [tuple(x) for x in r.get("acc", [])]),
                 r.get("seed", seed0), r.get("interval"), r.get("group", r["name"])) for r in rows]
 
 
@@ -424,7 +424,8 @@ def run_grid(out: Path, seed: int, only: list[str], verbose: bool) -> list[Row]:
                 if verbose:
                     print(sink.getvalue())
                 trace = Trace(logged_train(curve, n, AGG[w]), [(s, v) for s, v, _, _ in curve.evals],
-                              curve.k, [path])
+                              curve.k, [path], [(s, ta, va) for s, _, va, ta in curve.evals
+                                                if ta is not None and va is not None])
                 checks.append(label_check(g.pattern, trace)[0])
                 rows.append(Row(spec, trace, seed, n, g.name))
         print(f"{g.name:34s} {t_train:5.1f}s train, {time.perf_counter() - t1 - t_train:5.1f}s write "

@@ -140,3 +140,18 @@ def test_a_loss_bouncing_around_a_diverged_level_is_an_explosion():
     report = diagnose.check([run])
     errors = [f for f in report.findings if f.severity == "error"]
     assert [f.pattern for f in errors] == ["explosion"], report.findings
+
+
+def test_a_loss_swinging_by_orders_of_magnitude_is_an_explosion():
+    """The same Lightning recipe at another seed, logged every step: after the blow-up the loss
+    keeps swinging between about ln 6 and over a million to the end of the run. Its low end
+    comes back near chance, so it looked like a bouncing run ("loss spikes"); a swing of
+    orders of magnitude above ln 6 is a diverged optimizer, and the verdict is explosion."""
+    run = diagnose.load(INTERVALS / "diverge-swing-lit")
+    _, v = curve(run, "train/loss")
+    tail = v[len(v) // 2:]
+    lo, hi = np.quantile(tail, [0.1, 0.9])
+    assert lo < 1.5 * math.log(6) and hi > 1000 * math.log(6)
+    report = diagnose.check([run])
+    patterns = {f.pattern for f in report.findings if f.severity in ("warning", "error")}
+    assert patterns == {"explosion"}, report.findings

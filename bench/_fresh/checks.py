@@ -46,6 +46,10 @@ def label_check(pattern: str, t: Trace) -> tuple[bool, str]:
         desc += f"; {nonfinite} non-finite"
     if pattern == "healthy":
         ok = drop > 0.3 and nonfinite == 0 and fin.max() < 3 * fin[0]
+        if t.acc:  # issue 14: a 15-point accuracy gap on the final model is a generalization gap
+            _, ta, va = t.acc[-1]
+            desc += f"; final accuracy train {ta:.3g} vs validation {va:.3g}"
+            ok = ok and ta - va < 0.15
     elif pattern == "flat_loss":
         # a least-squares line over the whole run: its total change is small against the level
         # (short noisy runs: two end points alone are noise)

@@ -278,6 +278,8 @@ class Trace:
     val: list[tuple[int, float]] = field(default_factory=list)
     k: int | None = None
     paths: list[Path] = field(default_factory=list)
+    #: (step, train accuracy, validation accuracy) at the evaluations, where the recipe has them
+    acc: list[tuple[int, float, float]] = field(default_factory=list)
 
 
 @dataclass

@@ -363,9 +363,10 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         out["blowup_story"] = (f"logged {first:.4g} at step {int(fs[0])}, NaN/inf at every other "
                                f"point from step {int(s[~np.isfinite(v)][0])}{_window_note(ctx)}")
     else:
+        peak = (" (its largest value)" if i == 0 else  # the blow-up came before the first point
+                f", {float(fv[i]):.4g} at step {int(fs[i])} ({float(fv[i]) / first if first else math.inf:.3g}x)")
         out["blowup_story"] = (
-            f"logged {first:.4g} at step {int(fs[0])}, {float(fv[i]):.4g} at step "
-            f"{int(fs[i])} ({float(fv[i]) / first if first else math.inf:.3g}x), "
+            f"logged {first:.4g} at step {int(fs[0])}{peak}, "
             f"last finite value {float(fv[-1]):.4g} at step {int(fs[-1])}; smoothed, "
             f"it ends at {float(sm[-1]):.4g} ({float(sm[-1]) / first if first else math.inf:.3g}x "
             f"its first value)")
