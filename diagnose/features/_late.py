@@ -12,17 +12,17 @@ import numpy as np
 
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
-from ._series import mann_kendall_z, rel_change, value_at, window
+from ._series import mann_kendall_z, rel_change, value_at
 
 __all__ = ["rise_after_best"]
+
 
 def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) -> dict[str, Value]:
     """The lowest logged value of ``val`` and its step, and how far the curve rose afterwards.
 
     ``best``/``best_step`` are logged values (what the user finds in the log and what
     ``sweep`` selects); the rise is judged on the smoothed curve (``rise``, relative to the
-    smoothed minimum; on a curve too short to smooth, as most validation curves are, from
-    the mean of its two lowest evaluations to the lower of its last two), by its Mann-Kendall trend after the best (``trend_after_best``), and
+    smoothed minimum), by its Mann-Kendall trend after the best (``trend_after_best``), and
     against ``scale`` (``rise_of_scale``, so a doubling of a loss of 1e-6 is not mistaken for
     overfitting). ``train_drop_after_best``: how much the smoothed ``train`` curve fell from
     the best step to the last evaluation (relative).
@@ -32,12 +32,7 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     if len(v) == 0:
         return {"points": 0}
     i = int(np.argmin(rv))
-    if window(len(v)) == 1 and len(rv) > 1:
-        # too short to smooth: a rise must hold at the last two evaluations (one bad last
-        # evaluation is noise), from the mean of the two best (so is one lucky best)
-        low, end, start = float(np.partition(rv, 1)[:2].mean()), float(rv[-2:].min()), float(rv[0])
-    else:
-        low, end, start = float(v.min()), float(v[-1]), float(v[0])
+    j = int(np.argmin(v))
     first_step, last_step = ctx.run.step_range or (0, 0)
     span = max(1, int(last_step - first_step))
     out: dict[str, Value] = {
@@ -46,18 +41,18 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
         "best": float(rv[i]),
         "best_step": int(rs[i]),
         "best_pos": (int(rs[i]) - int(first_step)) / span,
-        "end": end,
+        "end": float(v[-1]),
         "last": float(rv[-1]),
-        "rise": rel_change(end, low),
+        "rise": rel_change(float(v[-1]), float(v[j])),
         "last_step": int(rs[-1]),
         "evals_after_best": len(rv) - 1 - i,
         "trend_after_best": mann_kendall_z(rv[i:]),
     }
-    drop = start - low
-    out["rise_of_drop"] = (end - low) / drop if drop > 0 else None
+    drop = float(v[0] - v[j])
+    out["rise_of_drop"] = (float(v[-1] - v[j]) / drop) if drop > 0 else None
     out["improvement"] = float(rv[0] - rv[i]) / abs(float(rv[0])) if rv[0] else None
     scale = scale or abs(float(rv[0]))
-    out["rise_of_scale"] = (end - low) / scale if scale else None
+    out["rise_of_scale"] = float(v[-1] - v[j]) / scale if scale else None
     ts, tv = ctx.smoothed(train)
     if len(tv):
         t_best, t_end = value_at(ts, tv, np.array([rs[i], rs[-1]]))

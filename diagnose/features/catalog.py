@@ -65,7 +65,7 @@ val_best          loss      lowest smoothed validation loss
 val_best_step     step      step of the lowest smoothed validation loss
 val_best_pos      fraction  where in the run the best validation loss came (0 = start, 1 = end)
 val_end           loss      last smoothed validation loss
-val_rise          relative  rise of the validation loss from its best level to its end, over the best level (smoothed; on a curve too short to smooth, from the mean of its two lowest evaluations to the lower of its last two)
+val_rise          relative  rise of the validation loss from its best level to its end, over the best level (on the smoothed curve; a curve too short to smooth is read as logged)
 val_rise_of_drop  fraction  that rise over the drop from the first value to the best
 val_last_step     step      last step with a validation value
 val_evals_after_best count  validation points after the best one
