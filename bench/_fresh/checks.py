@@ -47,9 +47,17 @@ def label_check(pattern: str, t: Trace) -> tuple[bool, str]:
     if pattern == "healthy":
         ok = drop > 0.3 and nonfinite == 0 and fin.max() < 3 * fin[0]
         if t.acc:  # issue 14: a 15-point accuracy gap on the final model is a generalization gap
-            _, ta, va = t.acc[-1]
-            desc += f"; final accuracy train {ta:.3g} vs validation {va:.3g}"
-            ok = ok and ta - va < 0.15
+            _, acc_t, acc_v = t.acc[-1]
+            desc += f"; final accuracy train {acc_t:.3g} vs validation {acc_v:.3g}"
+            ok = ok and acc_t - acc_v < 0.15
+        # a log whose train and validation values pass the gap or late-overfitting check below
+        # is not cleanly healthy, whatever the recipe meant: it is left out rather than scored
+        # either way (the spike check's one 3x jump is looser than a spike: batch noise)
+        has_val = bool(np.isfinite(va).any()) if len(va) else False
+        shown = [p for p in ("generalization_gap", "late_overfitting") if has_val and label_check(p, t)[0]]
+        if shown:
+            desc += f"; shows {', '.join(shown)} by the same arithmetic"
+            ok = False
     elif pattern == "flat_loss":
         # a least-squares line over the whole run: its total change is small against the level
         # (short noisy runs: two end points alone are noise)
