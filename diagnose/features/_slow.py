@@ -108,7 +108,7 @@ def slow(ctx: RunContext) -> dict[str, Value]:
     point far below it says the run already learned fast before anything was written.
     """
     out: dict[str, Value] = {"slow_axis": "the steps"}
-    k = classes(ctx)["k"]
+    n_classes = classes(ctx)["k"]
     for prefix, metric in (("", TRAIN), ("val_", VAL)):
         s, v = ctx.finite(metric)
         x = lr_axis(ctx, s)
@@ -116,7 +116,8 @@ def slow(ctx: RunContext) -> dict[str, Value]:
             x = s.astype(np.float64)
         elif metric == TRAIN:
             out["slow_axis"] = "the summed learning rate"
-        floor = math.log(k) if k and metric == TRAIN and len(s) and s[0] > 1 else -np.inf
+        late_start = metric == TRAIN and n_classes and len(s) and s[0] > 1
+        floor = math.log(n_classes) if late_start else -np.inf
         shape = slow_shape(x, v, ctx.param("end_share"), ctx.param("early_share"), floor)
         for k, val in shape.items():
             out[f"{prefix}slow_{k}"] = val
