@@ -104,6 +104,8 @@ def test_a_loss_that_bounces_to_the_end_is_unstable_at_every_interval():
         assert int(np.sum(tail[1:] > 2 * tail[:-1])) >= 5
         found = warnings_of(INTERVALS / "bounce-sgd-lr3" / f"every{n}")
         assert "loss_spikes" in found, (n, found)
+        # the finding tells the bounce at the end, not only an early spike or two
+        assert "still bounces" in found["loss_spikes"], found["loss_spikes"]
 
 
 def test_a_run_stuck_at_chance_is_uniform_predictions_at_every_interval():

@@ -146,22 +146,29 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     are the steps it points at.
     """
     out = _spikes(ctx)
+    b = bounce_values(ctx)
+    q = ctx.param("bounce_quantile")
+    bounce = (f"the train loss still bounces up and down at the end of the run: from step "
+              f"{b['bounce_first_step']} on, its {1 - q:.0%} and {q:.0%} quantiles are "
+              f"{b['bounce_low']:.4g} and {b['bounce_top']:.4g} ({b['bounce_height']:.2g}x "
+              f"{b['bounce_unit']}), and a typical large jump between logged points is "
+              f"{b['bounce_spread']:.2g}x, up as well as down"
+              if b.get("bounce_height") is not None else None)
     if out.get("spike_count"):
         out["spike_story"] = (f"{out['spike_count']} loss spike(s) that recovered, the largest "
                               f"{out['spike_max_ratio']:.1f}x the level just before it (steps "
                               f"{out['spike_first_step']}-{out['spike_last_step']})")
         out["spike_story_first_step"] = out["spike_first_step"]
         out["spike_story_last_step"] = out["spike_last_step"]
+        # a run that also still bounces, as tall and as steep as a spike, at its end says so:
+        # the spikes alone would read as a few bad batches early on
+        if (bounce and b["bounce_height"] >= ctx.param("spike_min_height")
+                and b["bounce_spread"] >= ctx.param("spike_min_ratio")):
+            out["spike_story"] += "; and " + bounce
+            out["spike_story_last_step"] = max(out["spike_last_step"], b["bounce_last_step"])
         return out
-    b = bounce_values(ctx)
-    if b.get("bounce_height") is not None:
-        q = ctx.param("bounce_quantile")
-        out["spike_story"] = (
-            f"the train loss still bounces up and down at the end of the run: from step "
-            f"{b['bounce_first_step']} on, its {1 - q:.0%} and {q:.0%} quantiles are "
-            f"{b['bounce_low']:.4g} and {b['bounce_top']:.4g} ({b['bounce_height']:.2g}x "
-            f"{b['bounce_unit']}), and a typical large jump between logged points is "
-            f"{b['bounce_spread']:.2g}x, up as well as down")
+    if bounce:
+        out["spike_story"] = bounce
         out["spike_story_first_step"] = b["bounce_first_step"]
         out["spike_story_last_step"] = b["bounce_last_step"]
     return out
