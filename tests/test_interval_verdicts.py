@@ -173,3 +173,22 @@ def test_a_flat_noisy_regression_is_flat_and_nothing_else_at_every_interval():
         assert abs(change) < 0.1
         found = warnings_of(INTERVALS / "flat-regression" / f"every{n}")
         assert set(found) == {"flat_loss"}, (n, found)
+
+
+def test_a_loss_turning_nan_while_the_learning_rate_rises_is_an_explosion_at_every_interval():
+    """SGD warming up to lr 20 on 10 classes. Logged every step, the loss grows before it turns
+    NaN; logged every 10 steps it goes from a normal value to NaN between two logged points,
+    which read as a numeric bug ("without the loss growing first"). The logged learning rate
+    had risen threefold by then: that is a blow-up, at either interval. (The hparams
+    summary's inf best validation loss is not named as the first non-finite value either.)"""
+    for n in (1, 10):
+        run = diagnose.load(INTERVALS / "nan-in-warmup" / f"every{n}")
+        s, v = run.arrays("train/loss")
+        bad = int(np.argmin(np.isfinite(v)))
+        assert bad > 0 and not np.isfinite(v[bad:]).any()  # finite first, NaN from there on
+        ls, lv = curve(run, "lr")
+        assert lv[np.searchsorted(ls, s[bad], side="right") - 1] > 2 * lv[lv > 0][0]  # lr rose
+        report = diagnose.check([run])
+        errors = [f for f in report.findings if f.severity == "error"]
+        assert [f.pattern for f in errors] == ["explosion"], report.findings
+        assert "first in train/loss" in errors[0].message, errors[0].message

@@ -250,12 +250,15 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     The loss "grew first" when it climbed above ``growth_ratio`` times where it started, or
     when the growth was hidden inside the first logging window: its first logged value was
     already ``max_init_ratio`` times ln K, or the log is sparse (logged every few steps, or once
-    per epoch as Keras logs) and turned non-finite at or right after its first point.
+    per epoch as Keras logs) and turned non-finite at or right after its first point. So it
+    did when the learning rate had been raised more than ``growth_ratio`` times its first
+    (positive) logged value by the step the loss turned non-finite (a warmup to too high a
+    rate, a schedule bug): between two logged points the loss can go from normal to NaN.
     """
     total, first_step, first_metric = 0, None, None
     for name in ctx.run.metric_names:
-        if name not in JUDGED and "loss" not in name.lower():
-            continue
+        if name not in JUDGED and ("loss" not in name.lower() or name.startswith("hparam/")):
+            continue  # a TensorBoard hparams summary (best_val_loss = inf) is not a curve
         s, v = ctx.arrays(name)
         ok = np.isfinite(v)
         n = len(v) - int(np.count_nonzero(ok))
@@ -275,7 +278,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     # each point a window of many optimizer steps: logged every few steps, or once per epoch
     hidden = n_train > 0 and len(before) <= 1 and (
         median_gap_above_one(s) or ctx.run.steps_are_epochs(TRAIN))
-    grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden
+    grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden or (
+        n_train > 0 and _lr_rose(ctx, int(s[len(before)]), ctx.param("growth_ratio")))
     return {
         "nonfinite": total,
         "nonfinite_train": n_train,
@@ -288,6 +292,17 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         "nonfinite_note": (f"; {total} non-finite value(s) (NaN/inf), first in {first_metric} "
                            f"at step {first_step}") if total else "",
     }
+
+
+def _lr_rose(ctx: RunContext, step: int, ratio: float) -> bool:
+    """Whether the logged learning rate at ``step`` (its last value logged at or before it) is
+    more than ``ratio`` times its first positive logged value."""
+    ls, lv = ctx.finite("lr")
+    pos = np.flatnonzero(lv > 0)
+    if len(pos) == 0:
+        return False
+    j = int(np.searchsorted(ls, step, side="right")) - 1
+    return j > pos[0] and bool(lv[j] > ratio * lv[pos[0]])
 
 
 def _window_note(ctx: RunContext) -> str:
