@@ -97,6 +97,7 @@ class RunContext:
 # run features
 # ---------------------------------------------------------------------------------------
 TRAIN, VAL = "train/loss", "val/loss"
+LR = "lr"  # the logged learning rate (the metric name readers give it)
 JUDGED = (TRAIN, VAL, "train/acc", "val/acc")  # the curves the rules judge
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
@@ -297,7 +298,7 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
 def _lr_rose(ctx: RunContext, step: int, ratio: float) -> bool:
     """Whether the logged learning rate at ``step`` (its last value logged at or before it) is
     more than ``ratio`` times its first positive logged value."""
-    ls, lv = ctx.finite("lr")
+    ls, lv = ctx.finite(LR)
     pos = np.flatnonzero(lv > 0)
     if len(pos) == 0:
         return False

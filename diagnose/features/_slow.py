@@ -19,12 +19,10 @@ import math
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import K_PARAMS, TRAIN, VAL, RunContext, classes
+from ._run import K_PARAMS, LR, TRAIN, VAL, RunContext, classes
 from ._series import MIN_POINTS_TREND, _ts_slope
 
 __all__: list[str] = []
-
-LR = "lr"
 
 
 def lr_axis(ctx: RunContext, steps: np.ndarray) -> np.ndarray | None:

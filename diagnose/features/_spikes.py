@@ -147,13 +147,7 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     """
     out = _spikes(ctx)
     b = bounce_values(ctx)
-    q = ctx.param("bounce_quantile")
-    bounce = (f"the train loss still bounces up and down at the end of the run: from step "
-              f"{b['bounce_first_step']} on, its {1 - q:.0%} and {q:.0%} quantiles are "
-              f"{b['bounce_low']:.4g} and {b['bounce_top']:.4g} ({b['bounce_height']:.2g}x "
-              f"{b['bounce_unit']}), and a typical large jump between logged points is "
-              f"{b['bounce_spread']:.2g}x, up as well as down"
-              if b.get("bounce_height") is not None else None)
+    bounce = b.get("bounce_height") is not None
     if out.get("spike_count"):
         out["spike_story"] = (f"{out['spike_count']} loss spike(s) that recovered, the largest "
                               f"{out['spike_max_ratio']:.1f}x the level just before it (steps "
@@ -164,14 +158,23 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
         # the spikes alone would read as a few bad batches early on
         if (bounce and b["bounce_height"] >= ctx.param("spike_min_height")
                 and b["bounce_spread"] >= ctx.param("spike_min_ratio")):
-            out["spike_story"] += "; and " + bounce
+            out["spike_story"] += "; and " + _bounce_story(b, ctx.param("bounce_quantile"))
             out["spike_story_last_step"] = max(out["spike_last_step"], b["bounce_last_step"])
         return out
     if bounce:
-        out["spike_story"] = bounce
+        out["spike_story"] = _bounce_story(b, ctx.param("bounce_quantile"))
         out["spike_story_first_step"] = b["bounce_first_step"]
         out["spike_story_last_step"] = b["bounce_last_step"]
     return out
+
+
+def _bounce_story(b: dict[str, Value], q: float) -> str:
+    """How the train loss still bounces at its end, in logged values (:func:`bounce_values`)."""
+    return (f"the train loss still bounces up and down at the end of the run: from step "
+            f"{b['bounce_first_step']} on, its {1 - q:.0%} and {q:.0%} quantiles are "
+            f"{b['bounce_low']:.4g} and {b['bounce_top']:.4g} ({b['bounce_height']:.2g}x "
+            f"{b['bounce_unit']}), and a typical large jump between logged points is "
+            f"{b['bounce_spread']:.2g}x, up as well as down")
 
 
 def _spikes(ctx: RunContext) -> dict[str, Value]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..run import Run
 from ._registry import Value, feature
-from ._run import TRAIN, VAL, RunContext, still_improving
+from ._run import LR, TRAIN, VAL, RunContext, still_improving
 from ._series import last_finite
 
 
@@ -20,7 +20,7 @@ def run_context(ctx: RunContext) -> dict[str, Value]:
     run = ctx.run
     lr = _float(run.param("lr", run.param("learning_rate")))
     if lr is None:
-        _, lv = ctx.finite("lr")
+        _, lv = ctx.finite(LR)
         lr = float(lv.max()) if len(lv) else None
     out: dict[str, Value] = {"lr": lr}
     if lr is not None and lr > 0:

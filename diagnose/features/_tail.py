@@ -76,6 +76,7 @@ def bounce_values(ctx: RunContext) -> dict[str, Value]:
             top, low = (float(x) for x in np.quantile(w, [q, 1 - q]))
             scale = bounce_scale(ctx)
             out["bounce_height"] = (top - low) / scale if scale else None
+            out["bounce_floor"] = low / scale if scale else None
             out.update(bounce_low=low, bounce_top=top, bounce_unit=_bounce_unit(ctx), bounce_first_step=int(s[a]),
                        bounce_last_step=int(s[-1]))
     ctx._cache[key] = out
@@ -105,8 +106,6 @@ def bounce(ctx: RunContext) -> dict[str, Value]:
     without a missing value making its whole condition unknown.
     """
     b = bounce_values(ctx)
-    out = {k: b.get(k) for k in ("bounce_spread", "bounce_height")}
-    scale = bounce_scale(ctx) if b.get("bounce_low") is not None else None
-    out["bounce_floor"] = b["bounce_low"] / scale if scale else None
+    out = {k: b.get(k) for k in ("bounce_spread", "bounce_height", "bounce_floor")}
     out["bounce_measured"] = 1.0 if out["bounce_spread"] is not None and out["bounce_height"] is not None else 0.0
     return out
