@@ -251,7 +251,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     The loss "grew first" when it climbed above ``growth_ratio`` times where it started, or
     when the growth was hidden inside the first logging window: its first logged value was
     already ``max_init_ratio`` times ln K, or the log is sparse (logged every few steps, or once
-    per epoch as Keras logs) and turned non-finite at or right after its first point. So it
+    per epoch as Keras logs) and turned non-finite at or right after its first point, or right
+    after its highest point so far, having risen from its first (climbing when it broke). So it
     did when the learning rate had been raised more than ``growth_ratio`` times its first
     (positive) logged value by the step the loss turned non-finite (a warmup to too high a
     rate, a schedule bug): between two logged points the loss can go from normal to NaN.
@@ -276,8 +277,11 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     peak_before = safe_ratio(float(before.max()), float(before[0])) if len(before) else None
     k = classes(ctx)["k"]
     init_high = bool(len(before) and k and before[0] > ctx.param("max_init_ratio") * math.log(k))
-    # each point a window of many optimizer steps: logged every few steps, or once per epoch
-    hidden = n_train > 0 and len(before) <= 1 and (
+    # each point a window of many optimizer steps: logged every few steps, or once per epoch;
+    # the loss broke at its first point, or while climbing (its last finite point the highest
+    # of all, above the first): a numeric fault strikes a falling loss as readily as a rising one
+    climbing = len(before) > 1 and before[-1] >= before.max() and before[-1] > before[0]
+    hidden = n_train > 0 and (len(before) <= 1 or climbing) and (
         median_gap_above_one(s) or ctx.run.steps_are_epochs(TRAIN))
     grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden or (
         n_train > 0 and _lr_rose(ctx, int(s[len(before)]), ctx.param("growth_ratio")))
