@@ -7,6 +7,8 @@ to where the losses started.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._registry import Value, feature
@@ -63,15 +65,20 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     i = int(np.argmin(vv))
     _, vsm = ctx.smoothed(VAL)
     scale = gap_scale(ctx)
+    def ratio(val: float, train: float) -> float | None:
+        # a train loss logged as 0 (Hugging Face rounds to 4 decimals) under a positive
+        # validation loss is a gap without end, not a missing number
+        return math.inf if train <= 0 < val else safe_ratio(val, train)
+
     out: dict[str, Value] = {
         "train_at_val_end": float(train_at[-1]),
         "train_at_val_best": float(train_at[i]),
         "gap_end": float(vsm[-1] - train_at[-1]),
         "gap_best": float(vv[i] - train_at[i]),
-        "gap_ratio_end": safe_ratio(float(vsm[-1]), float(train_at[-1])),
-        "gap_ratio_best": safe_ratio(float(vv[i]), float(train_at[i])),
+        "gap_ratio_end": ratio(float(vsm[-1]), float(train_at[-1])),
+        "gap_ratio_best": ratio(float(vv[i]), float(train_at[i])),
         "train_at_val_end_lo": float(train_lo[-1]),
-        "gap_ratio_end_lo": safe_ratio(float(vsm[-1]), float(train_lo[-1])),
+        "gap_ratio_end_lo": ratio(float(vsm[-1]), float(train_lo[-1])),
     }
     if scale:
         out["gap_rel_end"] = out["gap_end"] / scale
