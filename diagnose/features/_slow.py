@@ -93,7 +93,7 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 
 
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
-         "val_slow_end_pace", "slow_axis", "val_slow_note",
+         "val_slow_end_pace", "slow_axis", "val_slow_note", "train_fall_before_val",
          params=("end_share", "early_share", *K_PARAMS))
 def slow(ctx: RunContext) -> dict[str, Value]:
     """The shape of the train and the validation loss that tells a rate-limited run (see
@@ -119,7 +119,29 @@ def slow(ctx: RunContext) -> dict[str, Value]:
         shape = slow_shape(x, v, ctx.param("end_share"), ctx.param("early_share"), floor)
         for k, val in shape.items():
             out[f"{prefix}slow_{k}"] = val
+    out["train_fall_before_val"] = _fall_before(ctx)
     vf, ve = out.get("val_slow_fall"), out.get("val_slow_end_pace")
     out["val_slow_note"] = (f"; the validation loss likewise (fell {vf:.0%}, still falling at the end)"
                             if vf is not None and ve is not None and vf > 0 and ve > 0 else "")
     return out
+
+
+def _fall_before(ctx: RunContext) -> float | None:
+    """The share of the train loss's fall (the median of its first points to the median of
+    its last) that came before the first validation step: near 1 when validation was first
+    evaluated after the fast early drop, so that its curve sees only the slow tail. 0 when
+    the train loss is too short or too noisy to show a fall, or none of it was logged before
+    that step (nothing says validation came late); None without validation."""
+    ts, tv = ctx.finite(TRAIN)
+    vs, _ = ctx.finite(VAL)
+    if len(vs) == 0:
+        return None
+    if len(tv) < 2 * MIN_POINTS_TREND:
+        return 0.0
+    start, end = float(np.median(tv[:MIN_POINTS_TREND])), float(np.median(tv[-MIN_POINTS_TREND:]))
+    before = tv[ts <= vs[0]]
+    if not start > end or len(before) == 0:
+        return 0.0
+    at = float(np.median(before[-MIN_POINTS_TREND:]))
+    return (start - at) / (start - end)
+
