@@ -116,10 +116,11 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
             np.add.reduceat(z, first) / np.sqrt(width), np.maximum.reduceat(y, first))
 
 
-@feature("spike_count", "spike_max_ratio", "spike_max_z", "spike_max_height", "spike_first_step",
+@feature("spike_count", "spike_sure_count", "spike_max_ratio", "spike_max_z", "spike_max_height", "spike_first_step",
          "spike_last_step", "spike_story", "spike_story_first_step", "spike_story_last_step",
          params=("bounce_share", "bounce_quantile", "spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
                  "spike_min_height", "spike_min_width", "spike_broad_z", "spike_broad_height",
+                 "spike_sure_z", "spike_sure_ratio", "spike_sure_height",
                  *K_PARAMS))
 def spikes(ctx: RunContext) -> dict[str, Value]:
     """Upward excursions of the raw train loss that stand out of their neighbourhood and come back.
@@ -137,7 +138,11 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
       run's scale (the first loss, or ln K when larger), as an outlier batch does; or
     - is broad: ``spike_min_width`` points or more whose z summed over sqrt(width) reaches
       ``spike_broad_z``, rising at least ``spike_broad_height`` of the run's scale, as an
-      optimizer thrown off for a while does, however low the loss already is.
+      optimizer thrown off for a while does, however low the loss already is; or
+    - is sure: ``spike_sure_z`` SDs (below ``spike_z``: a noisy log sampled every few steps)
+      and at once ``spike_sure_ratio`` times its level and ``spike_sure_height`` of the run's
+      scale: a batch noise that large would swing the loss by most of its scale all along.
+      ``spike_sure_count`` counts these (a single one is evidence enough).
 
     On long runs both z bars rise to what normal noise reaches about once in the run's
     points. ``spike_max_z`` is the strongest spike's z (peak z when tall, summed z when broad).
@@ -201,13 +206,15 @@ def _spikes(ctx: RunContext) -> dict[str, Value]:
     # wiggle is rare in a thousand points and routine in ten million
     chance = NormalDist().inv_cdf(1 - 1 / n)
     tall_z, broad_z = max(ctx.param("spike_z"), chance), max(ctx.param("spike_broad_z"), chance)
+    sure_z, sure_ratio, sure_h = (ctx.param("spike_sure_z"), ctx.param("spike_sure_ratio"),
+                                  ctx.param("spike_sure_height"))
     # cheap screen first (no event below both bars can count), then each survivor in detail
     maybe = (first >= _SIDE) & (last < n - 1) & (
-        (zpeak > tall_z) | ((width >= ctx.param("spike_min_width")) & (zsum > broad_z)))
+        (zpeak > min(tall_z, sure_z)) | ((width >= ctx.param("spike_min_width")) & (zsum > broad_z)))
     share = ctx.param("spike_recover_share")
     tall_h, broad_h = ctx.param("spike_min_height"), ctx.param("spike_broad_height")
     bottom = float(np.log(floor)) if logspace else -np.inf
-    kept: list[tuple[int, int, float, float]] = []
+    kept: list[tuple[int, int, float, float, float, bool]] = []
     for a, b, zp, zi, t in zip(first[maybe], last[maybe], zpeak[maybe], zsum[maybe], top[maybe]):
         a, b, m = int(a), int(b), int(b - a + 1)
         side = max(_SIDE, m)
@@ -227,12 +234,14 @@ def _spikes(ctx: RunContext) -> dict[str, Value]:
         # no noise to hold a broad rise against: only a tall one counts from there
         broad = (m >= ctx.param("spike_min_width") and zi > broad_z and height >= broad_h
                  and not (logspace and before <= bottom))
-        if tall or broad:
-            kept.append((a, b, float(ratio), float(zp if tall else zi), float(height)))
+        sure = zp > sure_z and ratio >= sure_ratio and height >= max(sure_h, tall_h)
+        if tall or broad or sure:
+            kept.append((a, b, float(ratio), float(zp if tall or sure else zi), float(height), sure))
     if not kept:
         return {"spike_count": 0}
     return {
         "spike_count": len(kept),
+        "spike_sure_count": sum(k[5] for k in kept),
         "spike_max_ratio": max(k[2] for k in kept),
         "spike_max_z": max(k[3] for k in kept),
         "spike_max_height": max(k[4] for k in kept),

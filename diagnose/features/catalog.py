@@ -48,6 +48,7 @@ spike_count       count     upward excursions of the train loss that stand out o
 spike_max_ratio   ratio     largest spike's top over the level of the points just before it
 spike_max_z       z         the strongest spike in local noise SDs (peak z of a tall one, z summed over sqrt(width) of a broad one)
 spike_max_height  ratio     tallest spike's rise above the level just before it, over the run's scale (the first train loss, or ln K when larger)
+spike_sure_count  count     spikes at once spike_sure_z SDs, spike_sure_ratio times their level and spike_sure_height of the run's scale high
 spike_first_step  step      step of the first spike
 spike_last_step   step      step of the last spike
 spike_story       text      the spikes in logged steps, or (when none) how the train loss still bounces at its end
