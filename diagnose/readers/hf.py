@@ -165,10 +165,23 @@ def _model_config(*dirs: Path) -> tuple[int | None, dict[str, str]]:
         k = cfg.get("num_labels")
         if not isinstance(k, int) and isinstance(cfg.get("id2label"), dict):
             k = len(cfg["id2label"])
+        if k is None and "id2label" not in cfg and _classifier_head(cfg):
+            # transformers 5 writes only what differs from the defaults, and a classifier
+            # head's default is two labels (a regression head writes num_labels = 1)
+            k = 2
         if isinstance(k, int) and not isinstance(k, bool) and k >= 2:
             k_found = k
             break
     return k_found, ident
+
+
+def _classifier_head(cfg: dict[str, Any]) -> bool:
+    """Whether a transformers config names a classification head (``...ForSequenceClassification``
+    and the like, or a single-label classification problem type)."""
+    arch = cfg.get("architectures")
+    heads = [a for a in arch if isinstance(a, str)] if isinstance(arch, list) else []
+    return (cfg.get("problem_type") == "single_label_classification"
+            or any(a.endswith("Classification") for a in heads))
 
 
 def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str],
