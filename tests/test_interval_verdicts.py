@@ -9,6 +9,7 @@ arithmetic, never with diagnose's own features.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -192,3 +193,109 @@ def test_a_loss_turning_nan_while_the_learning_rate_rises_is_an_explosion_at_eve
         errors = [f for f in report.findings if f.severity == "error"]
         assert [f.pattern for f in errors] == ["explosion"], report.findings
         assert "first in train/loss" in errors[0].message, errors[0].message
+
+
+# -- the rule changes of 2026-12-03 (fixtures trained at that session's tuning seeds) --------
+
+def test_a_sampled_loss_that_climbs_into_nan_is_an_explosion():
+    """Regression by SGD at too high a rate, logged every 5 steps: the logged points climb
+    (each above the one before) and the next is NaN. The growth between two logged points is
+    hidden, but a loss broken while climbing is divergence, not a numeric fault."""
+    run = diagnose.load(INTERVALS / "nan-climbing-regression" / "every5")
+    _, v = run.arrays("train/loss")
+    bad = int(np.argmin(np.isfinite(v)))
+    assert bad >= 2 and not np.isfinite(v[bad:]).any()
+    assert all(np.diff(v[:bad]) > 0)  # climbing right up to the NaN
+    found = warnings_of(INTERVALS / "nan-climbing-regression" / "every5")
+    assert "explosion" in found and "nonfinite" not in found, found
+
+
+def test_a_short_noisy_run_at_chance_that_ends_on_a_high_batch_did_not_diverge():
+    """28 per-batch points of a frozen 2-class model: a least-squares line moves less than a
+    tenth of the mean and validation does not move, but the last batch is 1.26x the first.
+    Too short to smooth, its end is read from its last few points: flat, not an explosion."""
+    run = diagnose.load(INTERVALS / "flat-short-28-k2" / "every1")
+    _, v = curve(run, "train/loss")
+    _, vv = curve(run, "val/loss")
+    x = np.arange(len(v), dtype=np.float64)
+    assert len(v) == 28 and abs(float(np.polyfit(x, v, 1)[0]) * 27 / float(v.mean())) < 0.1
+    assert float(vv.max() - vv.min()) < 1e-3 * float(vv.mean())
+    assert v[-1] > 1.2 * v[0]
+    found = warnings_of(INTERVALS / "flat-short-28-k2" / "every1")
+    assert "explosion" not in found and "flat_loss" in found, found
+    # 28 points are too few for a smoothing window: no message may call a value smoothed
+    assert all("smoothed" not in m for m in found.values()), found
+
+
+def test_a_train_loss_logged_as_zero_under_a_high_validation_loss_is_a_gap():
+    """A regression that memorises its 30 training points, written by HF's TrainerState every
+    5 steps: the train loss is logged as 0 (four decimals) while validation stays near 100.
+    The ratio of the two is infinite, not missing."""
+    run = diagnose.load(INTERVALS / "gap-zero-train-hf" / "every5")
+    _, v = curve(run, "train/loss")
+    _, vv = curve(run, "val/loss")
+    assert v[-1] == 0 and vv[-1] > 50 and vv.min() > 50
+    found = warnings_of(INTERVALS / "gap-zero-train-hf" / "every5")
+    assert "generalization_gap" in found, found
+    # 16 evaluations are read as logged, 160 train points smoothed: the message says which
+    assert "val loss 103 vs train 0 (smoothed, inf" in found["generalization_gap"], found
+
+
+def test_validation_first_evaluated_after_the_fast_drop_does_not_make_a_healthy_run_slow():
+    """A healthy regression logged every step: the train loss falls to a fifth of its first
+    value within 50 steps; validation is first evaluated at step 50 and falls slowly after.
+    The validation curve sees only the tail, and the run is clean."""
+    run = diagnose.load(INTERVALS / "healthy-reg-fast-drop" / "every1")
+    s, v = curve(run, "train/loss")
+    vs, vv = curve(run, "val/loss")
+    assert vs[0] >= 50 and float(np.median(v[(s > 25) & (s <= vs[0])])) < 0.25 * v[0]
+    assert vv[-1] < vv[0]  # still improving, as a healthy run may
+    assert warnings_of(INTERVALS / "healthy-reg-fast-drop" / "every1") == {}
+
+
+def test_one_corrupt_batch_in_a_log_sampled_every_5_steps_is_a_spike():
+    """2% of the batches have their inputs scaled 6x; logged every 5 steps the log caught one
+    that is over 3x the median of the 20 points before it and back down at the next point."""
+    run = diagnose.load(INTERVALS / "spike-corrupt-x6-sampled" / "every5")
+    _, v = curve(run, "train/loss")
+    jumps = [i for i in range(20, len(v) - 1)
+             if v[i] > 3 * np.median(v[i - 20:i]) and v[i + 1] < 1.5 * np.median(v[i - 20:i])]
+    assert jumps
+    assert "loss_spikes" in warnings_of(INTERVALS / "spike-corrupt-x6-sampled" / "every5")
+
+
+def test_a_loss_first_logged_far_above_ln_k_that_bounces_after_is_an_explosion():
+    """Lightning, Adam at lr=10 on 6 classes, logged every 5 steps: the first window's mean is
+    billions of times ln 6 and the loss bounces after. The bouncing is what is left of a
+    diverged model, not loss spikes."""
+    path = next((INTERVALS / "diverge-first-window-lit").glob("**/metrics.csv")).parent
+    run = diagnose.load(path)
+    _, v = curve(run, "train/loss")
+    assert v[0] > 1e6 * math.log(6)
+    found = warnings_of(path)
+    assert "explosion" in found and "loss_spikes" not in found, found
+
+
+def test_a_bert_whose_config_leaves_out_its_two_labels_blows_up_in_the_first_window():
+    """HF Trainer, a BERT built from a config at lr=200, logged every 5 steps. transformers 5
+    does not write num_labels when it is the default two; the first window's mean is still
+    hundreds of times ln 2."""
+    path = INTERVALS / "hf-bert-lr200" / "m-hf-bert-lr200-every5"
+    cfg = json.loads((path / "config.json").read_text())
+    assert "num_labels" not in cfg and cfg["architectures"] == ["BertForSequenceClassification"]
+    _, v = curve(diagnose.load(path), "train/loss")
+    assert v[0] > 100 * math.log(2)
+    assert "explosion" in warnings_of(path)
+
+
+def test_accuracy_climbing_through_one_half_does_not_name_two_classes():
+    """4 classes, SGD at a tenth of a good rate: over six evaluations validation accuracy
+    climbs from about 0.41 to above 0.6 (its median near 1/2 on the way up) while both losses
+    fall steadily. That is a slow run, not a 2-class model stuck above ln 2."""
+    path = INTERVALS / "slow-k4-sgd" / "slow-tb-sgd-lr-div10"
+    run = diagnose.load(path)
+    _, acc = curve(run, "val/acc")
+    _, vv = curve(run, "val/loss")
+    assert acc[-1] > 0.6 and acc[0] < 0.45 and all(np.diff(vv) < 0)
+    found = warnings_of(path)
+    assert "explosion" not in found and "slow_convergence" in found, found

@@ -35,7 +35,7 @@ def gap_scale(ctx: RunContext) -> float | None:
 
 @feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
          "train_at_val_end", "train_at_val_best", "gap_first_step", "train_at_val_end_lo",
-         "gap_ratio_end_lo", "gap_rel_end_lo",
+         "gap_ratio_end_lo", "gap_rel_end_lo", "val_end_note", "gap_train_how",
          params=("gap_start", "gap_min_points", *K_PARAMS))
 def loss_gap(ctx: RunContext) -> dict[str, Value]:
     """Validation minus train loss at the end (the final model) and at the best validation step.
@@ -78,6 +78,9 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
         "gap_ratio_end": ratio(float(vsm[-1]), float(train_at[-1])),
         "gap_ratio_best": ratio(float(vv[i]), float(train_at[i])),
         "train_at_val_end_lo": float(train_lo[-1]),
+        # what messages may call smoothed: a curve too short for a window is read as logged
+        "val_end_note": f" (smoothed {float(vsm[-1]):.4g})" if window(len(vv)) > 1 else "",
+        "gap_train_how": "smoothed, " if window(len(tv)) > 1 else "",
         "gap_ratio_end_lo": ratio(float(vsm[-1]), float(train_lo[-1])),
     }
     if scale:
@@ -115,6 +118,7 @@ def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
         if len(lv):
             at = float(ls[int(np.argmin(lv))])
             out["acc_gap_best"] = float(value_at(ts, tv, np.array([at]))[0] - value_at(vs, vv, np.array([at]))[0])
-        out["acc_note"] = (f"; accuracy {t_end:.3g} (train, smoothed) vs {float(vv[-1]):.3g} "
+        how = "train, smoothed" if window(len(tv)) > 1 else "train"
+        out["acc_note"] = (f"; accuracy {t_end:.3g} ({how}) vs {float(vv[-1]):.3g} "
                            f"(validation) at step {int(vs[-1])}")
     return out

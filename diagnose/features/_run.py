@@ -102,7 +102,8 @@ JUDGED = (TRAIN, VAL, "train/acc", "val/acc")  # the curves the rules judge
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
          "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
-         "last_step", "steps_run", "decel", "trend_decel", "train_first_step", "train_last_step")
+         "last_step", "steps_run", "decel", "trend_decel", "train_first_step", "train_last_step",
+         "train_ends_note", "train_end_note")
 def train_curve(ctx: RunContext) -> dict[str, Value]:
     """Where the train loss starts and ends (logged and smoothed), how much it fell, and its trend.
 
@@ -136,6 +137,10 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
         "first_step": first,
         "last_step": last,
         "steps_run": last - first,
+        # what messages may call smoothed: a curve too short for a window is read as logged
+        "train_ends_note": (f"smoothed {float(v[0]):.4g} -> {float(v[-1]):.4g}" if window(len(v)) > 1
+                            else "too few points to smooth"),
+        "train_end_note": f" (smoothed {float(v[-1]):.4g})" if window(len(v)) > 1 else "",
     }
 
 
@@ -363,6 +368,8 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         # above its start by chance; read the end as the start is read, from a few points
         end, end_said = float(median(fv[-n_end:])), f"the median of its last {n_end} points is"
         end_name = f"the median of its last {n_end} points"
+    elif window(len(fv)) == 1:
+        end_said, end_name = "too few points to smooth: it ends at", "its last value"
     _, vv = ctx.finite(VAL)
     out: dict[str, Value] = {
         "peak_ratio": safe_ratio(float(fv[i]), ref),
@@ -424,7 +431,7 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
     return {"oscillation": float(np.abs(d, out=d).sum()) / rng}
 
 
-@feature("tail_share", "tail_drop_rel", "tail_metric", "tail_start_step", "tail_val_rise",
+@feature("tail_share", "tail_drop_rel", "tail_metric", "tail_start_step", "tail_val_rise", "tail_how",
          params=("min_share", "min_tail_drop"))
 def still_improving(ctx: RunContext) -> dict[str, Value]:
     """How much of the total improvement came in the last 20 % of the run.
@@ -451,6 +458,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         "tail_metric": name,
         "tail_start_step": int(s[j]),
         "tail_val_rise": (rel_change(float(rv[-1]), float(rv.min())) or 0.0) if len(rv) else 0.0,
+        "tail_how": "smoothed value" if window(len(v)) > 1 else "last logged value",
     }
 
 

@@ -20,6 +20,8 @@ train_first_step  step      step of the first finite train loss
 train_last_step   step      step of the last finite train loss
 train_start       loss      first value of the smoothed train loss
 train_end         loss      last value of the smoothed train loss
+train_ends_note   text      a phrase for messages: the smoothed first and last train loss, or that the curve is too short to smooth
+train_end_note    text      a phrase for messages: " (smoothed X)" with the last smoothed train loss, empty when too short to smooth
 train_min         loss      lowest smoothed train loss
 train_drop        relative  how much the smoothed train loss fell, over its first value
 first_step        step      first step of the run
@@ -78,6 +80,8 @@ gap_best          loss      validation minus train loss at the best validation s
 gap_ratio_best    ratio     validation over train loss at the best validation step
 gap_rel_best      relative  gap_best over the gap scale (as gap_rel_end)
 train_at_val_end  loss      smoothed train loss at the last validation step
+val_end_note      text      a phrase for messages: " (smoothed X)" with the last smoothed validation loss, empty when too short to smooth
+gap_train_how     text      a phrase for messages: "smoothed, " when the train loss read at validation steps was smoothed, else empty
 train_at_val_best loss      smoothed train loss at the best validation step
 gap_first_step    step      first step where validation exceeds train by gap_start of the gap scale
 train_at_val_end_lo loss  train at the last validation step, the lower of its two readings (smoothed curve; median of the gap_min_points nearest points of a sparse log)
@@ -225,6 +229,7 @@ part_trend_after_best ratio Mann-Kendall z of that part's logged values from its
 part_train_drop_after_best relative how much the part's train counterpart fell after the part's best step
 val_trend_after_best ratio  Mann-Kendall z of the validation loss from its lowest point on (positive: rising)
 tail_val_rise     relative  last validation loss over its lowest, minus 1
+tail_how          text      a phrase for messages: "smoothed value", or "last logged value" when the curve is too short to smooth
 acc_logged        flag      train and validation accuracy are both logged
 acc_gap_best      fraction  train minus validation accuracy at the best validation loss (points of 0..1)
 acc_note          text      the accuracy gap in words, or empty
