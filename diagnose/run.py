@@ -34,6 +34,8 @@ __all__ = [
 
 #: Names the rules understand; any other metric name passes through unchanged.
 CANONICAL_METRICS = ("train/loss", "val/loss", "train/acc", "val/acc", "lr", "grad_norm")
+#: the curves the rules judge: a run with none of them cannot be checked, whatever it logged
+JUDGED_METRICS = CANONICAL_METRICS[:4]
 
 #: The chapter's experiment log, grouped as it groups them.
 IDENTITY_FIELDS = ("experiment_id", "code_version", "data_version", "seed")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..run import Run
+from ..run import JUDGED_METRICS, Run
 from ._registry import (
     DEFAULTS_LOADER,
     FEATURES,
@@ -98,7 +98,6 @@ class RunContext:
 # ---------------------------------------------------------------------------------------
 TRAIN, VAL = "train/loss", "val/loss"
 LR = "lr"  # the logged learning rate (the metric name readers give it)
-JUDGED = (TRAIN, VAL, "train/acc", "val/acc")  # the curves the rules judge
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
          "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
@@ -269,7 +268,7 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """
     total, first_step, first_metric = 0, None, None
     for name in ctx.run.metric_names:
-        if name not in JUDGED and ("loss" not in name.lower() or name.startswith("hparam/")):
+        if name not in JUDGED_METRICS and ("loss" not in name.lower() or name.startswith("hparam/")):
             continue  # a TensorBoard hparams summary (best_val_loss = inf) is not a curve
         s, v = ctx.arrays(name)
         ok = np.isfinite(v)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..run import Run, canonical_name
+from ..run import JUDGED_METRICS, Run, canonical_name
 from ._common import dedupe_steps
 
 __all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
@@ -70,6 +70,8 @@ def rename_map(
         if len(test) == 1:
             target[test[0]] = "val/loss"
             notes.append(f"{test[0]!r} read as 'val/loss': no other validation loss in this log")
+    if not set(target.values()) & set(JUDGED_METRICS):
+        target.update(_fallback_names(counts, aliases, notes))
     by_target: dict[str, list[str]] = {}
     for raw, t in target.items():
         by_target.setdefault(t, []).append(raw)
@@ -87,6 +89,34 @@ def rename_map(
             f"{t!r} and {others} keep(s) its own name"
         )
     return out, notes
+
+
+#: a run's whole training loss under a plain name, read as the train loss when nothing else is
+TOTAL_LOSS = frozenset({"mean_loss", "total_loss", "avg_loss", "average_loss", "overall_loss"})
+
+
+def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None,
+                    notes: list[str]) -> dict[str, str]:
+    """Names for a run none of whose metrics maps to a curve the rules read (it would not be
+    checked at all): the names under its one namespace read without it (Lightning's
+    ``finetuning/train_loss_epoch``: a stage or task prefix), else its one total loss
+    (``mean_loss`` beside per-term losses). Each with a note; nothing when ambiguous."""
+    inner: dict[str, dict[str, str]] = {}
+    for raw in counts:
+        ns, sep, rest = raw.partition("/")
+        c = canonical_name(rest, aliases) if sep else rest
+        if sep and c in JUDGED_METRICS:
+            inner.setdefault(ns, {})[raw] = c
+    if len(inner) == 1:
+        (ns, found), = inner.items()
+        notes.append(f"no curve the rules read under a plain name; read the ones under {ns!r}/: "
+                     + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
+        return found
+    total = [r for r in counts if r.strip().lower() in TOTAL_LOSS]
+    if len(total) == 1 and not inner:
+        notes.append(f"{total[0]!r} read as 'train/loss': no other training loss in this log")
+        return {total[0]: "train/loss"}
+    return {}
 
 
 #: Metrics of a Run under construction: none yet (``finish_metrics`` fills them in).

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..run import Run
+from ..run import JUDGED_METRICS, Run
 
 __all__ = ["run_notes"]
 
 #: Canonical names the rules read; without any of them most rules cannot run.
-KNOWN = ("train/loss", "val/loss", "train/acc", "val/acc")
+KNOWN = JUDGED_METRICS
 #: A metric whose steps are 0..n-1 (or 1..n) with at least this many points, next to one
 #: reaching this many times further, was logged per epoch beside one logged per batch.
 EPOCH_MIN_POINTS = 3

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from .._escape import escape_output
 from ..findings import Finding, Group, Report
-from ..run import Run
+from ..run import JUDGED_METRICS, Run
 
 __all__ = [
     "detail_lines",
@@ -98,10 +98,15 @@ def summary_line(report: Report) -> str:
     empty = sum(1 for r in report.runs if not r.n_steps)
     if empty:  # a run with nothing in it was not checked: never "passed"
         unreadable += f"; {plural(empty, 'run')} had no usable steps (nothing checked)"
+    # nor was a run whose metrics hold no loss or accuracy the rules read (see its note)
+    blind = sum(1 for r in report.runs if r.n_steps and not set(r.metric_names) & set(JUDGED_METRICS))
+    if blind:
+        unreadable += (f"; {plural(blind, 'run')} had no loss or accuracy diagnose recognises "
+                       "(not checked: see the note)")
     if not report.findings:
         if not report.runs:
             return f"No runs checked{unreadable}."
-        if report.errors or empty:
+        if report.errors or empty or blind:
             return f"No findings in {n_runs}{unreadable}."
         return f"All checks passed: {n_runs}, no findings."
     c = report.counts()

@@ -1,0 +1,61 @@
+"""A run none of whose metric names maps to a curve the rules read was not checked at all, and
+the summary said "All checks passed". Names under one namespace (a stage or task prefix) are
+read without it, a lone total loss is the train loss, and a run still left without a curve is
+never reported as passed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import diagnose
+from diagnose.report import render
+
+lightning = pytest.importorskip("lightning")
+
+
+def _csv_run(tmp_path, rows):
+    from lightning.pytorch.loggers import CSVLogger
+
+    logger = CSVLogger(str(tmp_path), name="lightning_logs")
+    for step, metrics in rows:
+        logger.log_metrics(metrics, step=step)
+    logger.save()
+    return tmp_path / "lightning_logs" / "version_0"
+
+
+def test_metrics_under_one_namespace_are_read_without_it(tmp_path):
+    # a 2-class fine-tuning stage stuck at chance, every name prefixed by the stage
+    rows = [(s, {"finetuning/train_loss_step": 0.6931 + 0.002 * math.sin(s)}) for s in range(0, 300, 5)]
+    rows += [(s, {"finetuning/val_loss": 0.6932, "finetuning/val_acc": 0.5}) for s in range(49, 300, 50)]
+    path = _csv_run(tmp_path, rows)
+    run = diagnose.load(path)
+    assert {"train/loss", "val/loss", "val/acc"} <= set(run.metric_names)
+    assert any("under 'finetuning'/" in w for w in run.warnings)
+    assert "flat_loss" in {f.pattern for f in diagnose.check(path).findings}
+
+
+def test_two_namespaces_are_ambiguous_and_the_run_is_not_passed(tmp_path):
+    rows = [(s, {"pretrain/train_loss": 2.0 - 0.001 * s, "finetune/train_loss": 0.7}) for s in range(0, 100, 5)]
+    path = _csv_run(tmp_path, rows)
+    run = diagnose.load(path)
+    assert "train/loss" not in run.metric_names
+    report = diagnose.check(path)
+    summary = render(report, "text", color=False).strip().splitlines()[-1]
+    assert "All checks passed" not in summary and "not checked" in summary, summary
+
+
+def test_a_lone_total_loss_is_the_train_loss(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(str(tmp_path))
+    for s in range(200):  # a physics-informed net's summed loss beside its per-term losses
+        w.add_scalar("mean_loss", 0.5 * 0.98 ** s + (20.0 if s == 120 else 0.0), s)
+        w.add_scalar("boundary_loss", 0.3 * 0.98 ** s, s)
+        w.add_scalar("interior_loss", 0.2 * 0.98 ** s, s)
+    w.close()
+    run = diagnose.load(tmp_path)
+    assert "train/loss" in run.metric_names
+    assert run.arrays("train/loss")[1][120] > 20
+    assert "loss_spikes" in {f.pattern for f in diagnose.check(tmp_path).findings}
