@@ -118,9 +118,11 @@ def test_every_command_honours_the_run_folder_ignore(tmp_path):
     sweep_dir = tmp_path / "sweep"
     shutil.copytree(FIXTURES / "chapter-sweep", sweep_dir)
     before = _findings_column(invoke("sweep", str(sweep_dir), "--format", "csv").output)
-    assert before["0.001"] == "DG101"
+    # the lowest lr barely moves the model: flat, and the same answers at every evaluation
+    assert before["0.001"] == "DG101,DG208"
     (sweep_dir / "lr=0.001" / "diagnose-ignore.toml").write_text(
-        'flat-loss = "the lowest lr is there to show the flat end"\n', encoding="utf-8")
+        'flat-loss = "the lowest lr is there to show the flat end"\n'
+        'constant-predictions = "so its model never changes its answers"\n', encoding="utf-8")
     after = _findings_column(invoke("sweep", str(sweep_dir), "--format", "csv").output)
     assert after["0.001"] == "" and after["10.0"] == before["10.0"]
     r = invoke("check", str(sweep_dir), "--select", "DG101")

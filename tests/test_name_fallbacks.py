@@ -59,3 +59,21 @@ def test_a_lone_total_loss_is_the_train_loss(tmp_path):
     assert "train/loss" in run.metric_names
     assert run.arrays("train/loss")[1][120] > 20
     assert "loss_spikes" in {f.pattern for f in diagnose.check(tmp_path).findings}
+
+
+def test_a_public_run_answering_one_class_at_every_evaluation_is_not_passed():
+    """A public Lightning log (4 crop-health classes): validation accuracy is 0.8207, the
+    majority share, at all 30 evaluations and the validation loss sits at the prior's entropy,
+    not at ln 4, so the chance-level check cannot see it. Before DG208 it got only flat_loss."""
+    from pathlib import Path
+
+    import numpy as np
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "tcrop-v10"
+    run = diagnose.load_all(path)[0]
+    _, acc = run.arrays("val/acc")
+    _, vl = run.arrays("val/loss")
+    assert len(acc) >= 20 and float(np.ptp(acc)) == 0.0
+    assert float(np.ptp(vl)) < 0.02 * float(np.median(vl)) and abs(float(np.median(vl)) / math.log(4) - 1) > 0.3
+    found = {f.rule for f in diagnose.check(path).findings}
+    assert "DG208" in found

@@ -45,3 +45,26 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
                  f"step {int(vs[i])} ({abs(low):.1%} {'below' if low < 0 else 'above'}), last {float(vv[-1]):.4g} at step "
                  f"{int(vs[-1])}, while the train loss went to {float(rv[-1]):.4g}")
     return {"val_low_vs_chance": low, "chance_story": story}
+
+
+@feature("val_acc_points", "val_acc_range", "val_loss_spread", "frozen_story")
+def frozen_validation(ctx: RunContext) -> dict[str, Value]:
+    """How far validation accuracy and loss moved over the whole run, from the first evaluation
+    to the last: ``val_acc_range`` (max minus min, in points of 0..1) and ``val_loss_spread``
+    (max minus min over the median). A model whose accuracy is the same number at every
+    evaluation gives the same answers every time: one class for every input, say, when the
+    accuracy is that class's share. ``frozen_story`` tells it in logged values."""
+    s, acc = ctx.finite("val/acc")
+    out: dict[str, Value] = {"val_acc_points": len(acc)}
+    if len(acc) == 0:
+        return out
+    out["val_acc_range"] = float(acc.max() - acc.min())
+    _, vl = ctx.finite(VAL)
+    mid = float(np.median(vl)) if len(vl) else 0.0
+    if mid:
+        out["val_loss_spread"] = float(vl.max() - vl.min()) / abs(mid)
+    loss = (f" and the validation loss stayed within {out['val_loss_spread']:.1%} of {mid:.4g}"
+            if mid else "")
+    out["frozen_story"] = (f"validation accuracy was {float(acc[0]):.4g} at every one of its {len(acc)} "
+                           f"evaluations (steps {int(s[0])}-{int(s[-1])}){loss}")
+    return out

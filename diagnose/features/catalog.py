@@ -237,6 +237,10 @@ chance_dev        ratio     |last smoothed train loss / ln K - 1| (0: at chance 
 chance_dev_val    ratio     the same for the validation loss (0 without validation)
 val_low_vs_chance relative  lowest logged validation loss over ln K, minus 1 (about 0: validation never left chance level)
 chance_story      text      which curve sits at ln K, in logged values (for DG204's message)
+val_acc_points    count     finite points of the validation accuracy
+val_acc_range     fraction  largest minus smallest validation accuracy over the whole run
+val_loss_spread   relative  largest minus smallest validation loss over the whole run, over its median
+frozen_story      text      a phrase for messages: the one validation accuracy of every evaluation and how little the validation loss moved
 k_note            text      a note when the configured class count contradicts the curves, or empty
 """
 
