@@ -93,7 +93,7 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 
 
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
-         "val_slow_end_pace", "slow_axis", "val_slow_note", "train_fall_before_val",
+         "val_slow_end_pace", "slow_axis", "val_slow_note", "train_fall_before_val", "slow_story",
          params=("end_share", "early_share", *K_PARAMS))
 def slow(ctx: RunContext) -> dict[str, Value]:
     """The shape of the train and the validation loss that tells a rate-limited run (see
@@ -123,7 +123,23 @@ def slow(ctx: RunContext) -> dict[str, Value]:
     vf, ve = out.get("val_slow_fall"), out.get("val_slow_end_pace")
     out["val_slow_note"] = (f"; the validation loss likewise (fell {vf:.0%}, still falling at the end)"
                             if vf is not None and ve is not None and vf > 0 and ve > 0 else "")
+    out["slow_story"] = _story(ctx, out)
     return out
+
+
+def _story(ctx: RunContext, out: dict[str, Value]) -> str | None:
+    """The message's sentence in logged values: of the train loss, or of the validation loss
+    when no train loss is logged (a log of evaluations only)."""
+    s, v = ctx.finite(TRAIN)
+    name, fall, note = "train", out.get("slow_fall"), out["val_slow_note"]
+    if not len(v):
+        s, v = ctx.finite(VAL)
+        name, fall, note = "validation", out.get("val_slow_fall"), " (no train loss is logged)"
+    if fall is None or not len(v):
+        return None
+    return (f"{name} loss fell only {fall:.0%} (its trend line; logged {float(v[0]):.4g} at step "
+            f"{int(s[0])}, {float(v[-1]):.4g} at step {int(s[-1])}) in a nearly straight line and "
+            f"still falls at the end: learning is rate-limited, not finished{note}")
 
 
 def _fall_before(ctx: RunContext) -> float | None:

@@ -106,6 +106,7 @@ val_slow_decel    ratio     slow_decel of the validation loss
 val_slow_end_pace ratio     slow_end_pace of the validation loss
 slow_axis         text      what the slow_* shapes are read against: the steps, or the summed learning rate when the run logs one
 val_slow_note     text      a phrase for messages: the validation loss's fall, bend and end pace (empty without them)
+slow_story        text      DG206's sentence in logged values: the train loss, or the validation loss when no train loss is logged
 train_fall_before_val fraction share of the train loss's fall (first points' median to last points') made before the first validation step
 tail_metric       text      the metric tail_share was measured on (val/loss, else train/loss)
 tail_start_step   step      step where the last 20 % of the run begins
