@@ -14,7 +14,7 @@ import numpy as np
 
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, classes
-from ._series import window
+from ._series import smooths
 
 __all__: list[str] = []
 
@@ -32,7 +32,7 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     lnk = math.log(k)
     rs, rv = ctx.finite(TRAIN)
     dev = abs(float(tv[-1]) / lnk - 1)
-    how = (f"smoothed; last logged {float(rv[-1]):.4g} at step {int(rs[-1])}" if window(len(tv)) > 1
+    how = (f"smoothed; last logged {float(rv[-1]):.4g} at step {int(rs[-1])}" if smooths(len(tv))
            else f"logged at step {int(rs[-1])}")
     story = f"train loss settled at {float(tv[-1]):.4g} ({how}), {dev:.1%} from ln({k}) = {lnk:.4g}"
     vs, vv = ctx.finite(VAL)

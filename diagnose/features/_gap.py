@@ -13,7 +13,7 @@ import numpy as np
 
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
-from ._series import safe_ratio, value_at, window
+from ._series import safe_ratio, smooths, value_at, window
 
 __all__ = ["gap_scale"]
 
@@ -31,6 +31,12 @@ def gap_scale(ctx: RunContext) -> float | None:
     _, vv = ctx.finite(VAL)
     first_val = abs(float(vv[0])) if len(vv) else 0.0
     return max(scale or 0.0, first_val) or None
+
+
+def _ratio(val: float, train: float) -> float | None:
+    """Validation over train loss; infinite for a train loss logged as 0 (Hugging Face rounds
+    to 4 decimals) under a positive validation loss: a gap without end, not a missing number."""
+    return math.inf if train <= 0 < val else safe_ratio(val, train)
 
 
 @feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
@@ -65,23 +71,18 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     i = int(np.argmin(vv))
     _, vsm = ctx.smoothed(VAL)
     scale = gap_scale(ctx)
-    def ratio(val: float, train: float) -> float | None:
-        # a train loss logged as 0 (Hugging Face rounds to 4 decimals) under a positive
-        # validation loss is a gap without end, not a missing number
-        return math.inf if train <= 0 < val else safe_ratio(val, train)
-
     out: dict[str, Value] = {
         "train_at_val_end": float(train_at[-1]),
         "train_at_val_best": float(train_at[i]),
         "gap_end": float(vsm[-1] - train_at[-1]),
         "gap_best": float(vv[i] - train_at[i]),
-        "gap_ratio_end": ratio(float(vsm[-1]), float(train_at[-1])),
-        "gap_ratio_best": ratio(float(vv[i]), float(train_at[i])),
+        "gap_ratio_end": _ratio(float(vsm[-1]), float(train_at[-1])),
+        "gap_ratio_best": _ratio(float(vv[i]), float(train_at[i])),
         "train_at_val_end_lo": float(train_lo[-1]),
         # what messages may call smoothed: a curve too short for a window is read as logged
-        "val_end_note": f" (smoothed {float(vsm[-1]):.4g})" if window(len(vv)) > 1 else "",
-        "gap_train_how": "smoothed, " if window(len(tv)) > 1 else "",
-        "gap_ratio_end_lo": ratio(float(vsm[-1]), float(train_lo[-1])),
+        "val_end_note": f" (smoothed {float(vsm[-1]):.4g})" if smooths(len(vv)) else "",
+        "gap_train_how": "smoothed, " if smooths(len(tv)) else "",
+        "gap_ratio_end_lo": _ratio(float(vsm[-1]), float(train_lo[-1])),
     }
     if scale:
         out["gap_rel_end"] = out["gap_end"] / scale
@@ -118,7 +119,7 @@ def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
         if len(lv):
             at = float(ls[int(np.argmin(lv))])
             out["acc_gap_best"] = float(value_at(ts, tv, np.array([at]))[0] - value_at(vs, vv, np.array([at]))[0])
-        how = "train, smoothed" if window(len(tv)) > 1 else "train"
+        how = "train, smoothed" if smooths(len(tv)) else "train"
         out["acc_note"] = (f"; accuracy {t_end:.3g} ({how}) vs {float(vv[-1]):.3g} "
                            f"(validation) at step {int(vs[-1])}")
     return out

@@ -43,6 +43,7 @@ from ._series import (
     rel_change,
     safe_ratio,
     smooth,
+    smooths,
     theil_sen_drop,
     trend_decel,
     window,
@@ -137,9 +138,9 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
         "last_step": last,
         "steps_run": last - first,
         # what messages may call smoothed: a curve too short for a window is read as logged
-        "train_ends_note": (f"smoothed {float(v[0]):.4g} -> {float(v[-1]):.4g}" if window(len(v)) > 1
+        "train_ends_note": (f"smoothed {float(v[0]):.4g} -> {float(v[-1]):.4g}" if smooths(len(v))
                             else "too few points to smooth"),
-        "train_end_note": f" (smoothed {float(v[-1]):.4g})" if window(len(v)) > 1 else "",
+        "train_end_note": f" (smoothed {float(v[-1]):.4g})" if smooths(len(v)) else "",
     }
 
 
@@ -362,12 +363,12 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     _, sm = ctx.smoothed(TRAIN)
     end, end_said, end_name = float(sm[-1]), "smoothed, it ends at", "the smoothed end"
     n_end = int(ctx.param("start_points"))
-    if window(len(fv)) == 1 and len(fv) > n_end:
+    if not smooths(len(fv)) and len(fv) > n_end:
         # too short to smooth: the last point is one batch, and a noisy flat run "ends" 25%
         # above its start by chance; read the end as the start is read, from a few points
         end, end_said = float(median(fv[-n_end:])), f"the median of its last {n_end} points is"
         end_name = f"the median of its last {n_end} points"
-    elif window(len(fv)) == 1:
+    elif not smooths(len(fv)):
         end_said, end_name = "too few points to smooth: it ends at", "its last value"
     _, vv = ctx.finite(VAL)
     out: dict[str, Value] = {
@@ -457,7 +458,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         "tail_metric": name,
         "tail_start_step": int(s[j]),
         "tail_val_rise": (rel_change(float(rv[-1]), float(rv.min())) or 0.0) if len(rv) else 0.0,
-        "tail_how": "smoothed value" if window(len(v)) > 1 else "last logged value",
+        "tail_how": "smoothed value" if smooths(len(v)) else "last logged value",
     }
 
 

@@ -113,6 +113,12 @@ def _rolling_median_exact(v: np.ndarray, w: int) -> np.ndarray:
     return np.median(sliding_window_view(np.pad(v, half, mode="reflect"), w), axis=1)
 
 
+def smooths(n: int, fraction: float = 0.05) -> bool:
+    """Whether :func:`smooth` changes a series of ``n`` points (its window is wider than one
+    point): what a message may call "smoothed" is read as logged when it does not."""
+    return window(n, fraction) > 1
+
+
 def smooth(v: np.ndarray, fraction: float = 0.05) -> np.ndarray:
     """Centred rolling median (robust to single spikes) then mean; same length as ``v``.
 
