@@ -299,3 +299,15 @@ def test_accuracy_climbing_through_one_half_does_not_name_two_classes():
     assert acc[-1] > 0.6 and acc[0] < 0.45 and all(np.diff(vv) < 0)
     found = warnings_of(path)
     assert "explosion" not in found and "slow_convergence" in found, found
+
+
+def test_a_blow_up_that_came_back_to_where_it_started_is_not_also_flat():
+    """Adam whose rate is multiplied by 1000 at step 60, written by Keras' CSVLogger every 5
+    steps: the window means jump to hundreds and come back to where the run started. End to
+    end the loss "hardly moved", but the explosion explains that: no flat-loss finding beside
+    the explosion."""
+    path = INTERVALS / "collapse-keras" / "every5"
+    _, v = curve(diagnose.load(path), "train/loss")
+    assert v.max() > 100 * v[0] and abs(float(np.median(v[-20:])) / v[0] - 1) < 0.1
+    found = warnings_of(path)
+    assert "explosion" in found and "flat_loss" not in found, found
