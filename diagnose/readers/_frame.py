@@ -104,7 +104,7 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
     inner: dict[str, dict[str, str]] = {}
     for raw in counts:
         ns, sep, rest = raw.partition("/")
-        c = canonical_name(rest, aliases) if sep else rest
+        c = canonical_name(rest, aliases)
         if sep and c in JUDGED_METRICS:
             inner.setdefault(ns, {})[raw] = c
     if len(inner) == 1:

@@ -19,8 +19,6 @@ from ..run import JUDGED_METRICS, Run
 
 __all__ = ["run_notes"]
 
-#: Canonical names the rules read; without any of them most rules cannot run.
-KNOWN = JUDGED_METRICS
 #: A metric whose steps are 0..n-1 (or 1..n) with at least this many points, next to one
 #: reaching this many times further, was logged per epoch beside one logged per batch.
 EPOCH_MIN_POINTS = 3
@@ -36,10 +34,10 @@ def run_notes(run: Run, path: Path, aliases: Mapping[str, str] | None) -> list[s
         return [f"{path}: no metric values in this log (empty, or a header only): nothing "
                 + "to check yet"]
     notes = []
-    if not any(n in KNOWN for n in names):
+    if not any(n in JUDGED_METRICS for n in names):
         shown = ", ".join(repr(n) for n in names[:6]) + (", ..." if len(names) > 6 else "")
         notes.append(
-            f"{path}: no loss or accuracy diagnose recognises ({', '.join(KNOWN)}), so the "
+            f"{path}: no loss or accuracy diagnose recognises ({', '.join(JUDGED_METRICS)}), so the "
             f"rules that read them did not run; found {shown}. Map yours in pyproject.toml: "
             '[tool.diagnose.metrics] "my_loss" = "train/loss"'
         )
@@ -52,7 +50,7 @@ def run_notes(run: Run, path: Path, aliases: Mapping[str, str] | None) -> list[s
 def _unmapped_losses(names: list[str], path: Path) -> list[str]:
     """A run missing train/ or val/loss while other columns are called ``...loss...``."""
     missing = [k for k in ("train/loss", "val/loss") if k not in names]
-    lossy = [n for n in names if "loss" in n.lower() and n not in KNOWN]
+    lossy = [n for n in names if "loss" in n.lower() and n not in JUDGED_METRICS]
     if not missing or not lossy:
         return []
     shown = ", ".join(repr(n) for n in lossy[:6]) + (", ..." if len(lossy) > 6 else "")
