@@ -123,6 +123,8 @@ lr_x3             param     three times lr, rounded as people write it
 lr_x10            param     ten times lr, rounded
 lr_div3           param     a third of lr, rounded
 lr_div10          param     a tenth of lr, rounded
+lr_said           text      " (lr=...)" for messages, empty when the run records no lr
+lr_div3_said      text      " (lr=<a third> instead of <lr>)" for messages, empty when the run records no lr
 batch_size        param     the run's batch size
 seed              param     the run's seed
 optimizer         text      the run's optimizer
