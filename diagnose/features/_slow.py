@@ -94,7 +94,7 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
          "val_slow_end_pace", "slow_axis", "val_slow_note", "train_fall_before_val", "slow_story",
-         params=("end_share", "early_share", *K_PARAMS))
+         "val_short_fall", "val_short_last_share", params=("end_share", "early_share", *K_PARAMS))
 def slow(ctx: RunContext) -> dict[str, Value]:
     """The shape of the train and the validation loss that tells a rate-limited run (see
     :func:`slow_shape`): how far each fell, whether it bent, whether it still falls at the
@@ -120,6 +120,7 @@ def slow(ctx: RunContext) -> dict[str, Value]:
         for k, val in shape.items():
             out[f"{prefix}slow_{k}"] = val
     out["train_fall_before_val"] = _fall_before(ctx)
+    out.update(_short(ctx))
     vf, ve = out.get("val_slow_fall"), out.get("val_slow_end_pace")
     out["val_slow_note"] = (f"; the validation loss likewise (fell {vf:.0%}, still falling at the end)"
                             if vf is not None and ve is not None and vf > 0 and ve > 0 else "")
@@ -127,9 +128,34 @@ def slow(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
+def _short(ctx: RunContext) -> dict[str, Value]:
+    """A validation log too short for trend lines (a few epochs), read point by point: its
+    relative fall and the share of it the last evaluation brought, only when every evaluation
+    improved on the one before (empty otherwise). A last evaluation one step after the one
+    before it, when the others are further apart, is the final weights evaluated again after
+    training (Lightning's ``trainer.validate`` after ``fit``), not a point of the curve."""
+    s, v = ctx.finite(VAL)
+    if len(s) >= 4 and s[-1] - s[-2] <= 1 and np.diff(s[:-1]).min() > 1:
+        s, v = s[:-1], v[:-1]
+    if len(v) < MIN_POINTS_TREND or not (np.diff(v) < 0).all() or not v[0]:
+        return {}
+    return {"val_short_fall": float((v[0] - v[-1]) / abs(v[0])),
+            "val_short_last_share": float((v[-2] - v[-1]) / (v[0] - v[-1])),
+            "val_short_story": (f"validation loss fell only {float((v[0] - v[-1]) / abs(v[0])):.0%} over "
+                                f"{len(v)} evaluations ({float(v[0]):.4g} at step {int(s[0])} to "
+                                f"{float(v[-1]):.4g} at step {int(s[-1])}), each lower than the one "
+                                f"before and the last still bringing "
+                                f"{float((v[-2] - v[-1]) / (v[0] - v[-1])):.0%} of the fall: the run "
+                                f"stopped while improving at its full pace")}
+
+
 def _story(ctx: RunContext, out: dict[str, Value]) -> str | None:
     """The message's sentence in logged values: of the train loss, or of the validation loss
-    when no train loss is logged (a log of evaluations only)."""
+    when no train loss is logged (a log of evaluations only), or of a short validation log
+    read point by point when neither curve is long enough for trend lines."""
+    if out.get("slow_fall") is None and out.get("val_slow_fall") is None and "val_short_story" in out:
+        return str(out.pop("val_short_story"))
+    out.pop("val_short_story", None)
     s, v = ctx.finite(TRAIN)
     name, fall, note = "train", out.get("slow_fall"), out["val_slow_note"]
     if not len(v):
