@@ -252,7 +252,7 @@ def run_scale(ctx: RunContext) -> float | None:
 
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
-         params=("growth_ratio", "max_init_ratio", *K_PARAMS))
+         "nonfinite_sparse", "nonfinite_unseen", params=("growth_ratio", "max_init_ratio", *K_PARAMS))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in the metrics the rules judge (loss, accuracy: all points, never
     sampled) and where they start; a NaN in some other logged quantity (a projected error,
@@ -295,6 +295,10 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         median_gap_above_one(s) or ctx.run.steps_are_epochs(TRAIN))
     grew = (peak_before or 0) > ctx.param("growth_ratio") or init_high or hidden or (
         n_train > 0 and _lr_rose(ctx, int(s[len(before)]), ctx.param("growth_ratio")))
+    # what nobody saw between the last finite train loss and the first that is not
+    gap = int(s[len(before)] - s[len(before) - 1]) if n_train and len(before) else 0
+    per_epoch = bool(gap) and ctx.run.steps_are_epochs(TRAIN)
+    unseen = (f"{gap} epochs" if gap > 1 else "a whole epoch") if per_epoch else f"{gap} steps"
     return {
         "nonfinite": total,
         "nonfinite_train": n_train,
@@ -303,6 +307,9 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         "peak_ratio_before_nonfinite": peak_before,
         # 1 when the train loss grew before turning non-finite: divergence, not a numeric bug
         "nonfinite_after_growth": float(n_train > 0 and grew),
+        # 1 when the train loss turned NaN/inf between two logged points more than a step apart
+        "nonfinite_sparse": float(per_epoch or gap > 1),
+        "nonfinite_unseen": unseen if per_epoch or gap > 1 else "",
         # a phrase for messages: empty when every value is finite
         "nonfinite_note": (f"; {total} non-finite value(s) (NaN/inf), first in {first_metric} "
                            f"at step {first_step}") if total else "",

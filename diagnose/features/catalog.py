@@ -32,6 +32,8 @@ trend_decel       ratio     Theil-Sen slope of the first half of the raw train l
 nonfinite         count     NaN/inf values in the loss and accuracy metrics of the run
 nonfinite_train   count     NaN/inf values in the train loss
 first_nonfinite_step step   first step with a NaN/inf value in any metric
+nonfinite_sparse  flag      1 when the train loss turned NaN/inf between two logged points more than one optimizer step apart
+nonfinite_unseen  text      how much went unlogged there ("50 steps", "a whole epoch"; empty otherwise)
 nonfinite_metric  text      the metric with the first NaN/inf value
 peak_ratio_before_nonfinite ratio largest train loss before the first NaN over the first value
 nonfinite_after_growth flag the train loss grew (x1.5) before turning NaN/inf: divergence, not a bug
