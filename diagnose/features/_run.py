@@ -34,6 +34,7 @@ from ._registry import (
 from ._series import (
     MIN_POINTS_HALVES,
     MIN_POINTS_SHAPE,
+    MIN_POINTS_TREND,
     _ts_slope,
     decel_ratio,
     level_drop,
@@ -142,6 +143,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
                             else "too few points to smooth"),
         "train_end_note": f" (smoothed {float(v[-1]):.4g})" if smooths(len(v)) else "",
     }
+
 
 
 
@@ -519,3 +521,26 @@ def int_param(run: Run, *names: str) -> int | None:
         except (TypeError, ValueError):
             pass
     return None
+
+#: a log long enough that its first tenth holds a trend of its own (ten points or more)
+MIN_POINTS_EARLY = 100
+
+
+@feature("train_early_z", "train_early_fall", params=K_PARAMS)
+def early_fall(ctx: RunContext) -> dict[str, Value]:
+    """A fall at the start of a long log, before a plateau: the Mann-Kendall z of the raw
+    train loss's first tenth (strongly negative only for a sustained fall, never for per-batch
+    noise) and the fall from the median of its first fiftieth (three points at least) to the
+    median of its second half, relative. A language-model fine-tune that drops 35% in its
+    first 600 of 7,500 steps and then levels off learned, although its trend line over the
+    whole run is flat. Both 0 (no sign of an early fall) for logs under ``MIN_POINTS_EARLY``
+    points, where at every 50 steps the first tenth is two points and no verdict may hang on
+    them, and for classifiers with a known K, whose fall to ln K and stay there is the
+    chance-level reading's matter."""
+    _, v = ctx.finite(TRAIN)
+    n = len(v)
+    if n < MIN_POINTS_EARLY or classes(ctx)["k"]:
+        return {"train_early_z": 0.0, "train_early_fall": 0.0}
+    a = median(v[:max(MIN_POINTS_TREND, n // 50)])
+    return {"train_early_z": mann_kendall_z(v[:n // 10]),
+            "train_early_fall": (a - median(v[n // 2:])) / abs(a) if a else None}
