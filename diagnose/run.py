@@ -63,6 +63,8 @@ _alias(
     "train_loss_step", "train/loss_epoch", "train_loss_epoch", "epoch_loss", "training/loss",
     "loss/training", "train/epoch_loss", "trainloss", "loss_train", "train/train_loss",
     "train_loss_local", "train/loss_local", "loss_epoch", "loss_step", "train/total_loss",
+    "train_loss_batch", "train/loss_batch", "train_batch_loss", "train/batch_loss", "batch_loss",
+    "loss_batch",
 )
 _alias(
     "val/loss",

@@ -6,7 +6,9 @@ never reported as passed."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import diagnose
@@ -77,3 +79,15 @@ def test_a_public_run_answering_one_class_at_every_evaluation_is_not_passed():
     assert float(np.ptp(vl)) < 0.02 * float(np.median(vl)) and abs(float(np.median(vl)) / math.log(4) - 1) > 0.3
     found = {f.rule for f in diagnose.check(path).findings}
     assert "DG208" in found
+
+
+def test_a_per_batch_train_loss_is_the_train_loss():
+    # a public Lightning CSVLogger run that logs only train_loss_batch (every 50 steps) and
+    # turns NaN at its last row: it was "not checked" although its one curve is the loss
+    path = Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "w9c-wsds-v2"
+    run = diagnose.load(path)
+    assert "train/loss" in run.metric_names and "train_loss_batch" not in run.metric_names
+    _, v = run.arrays("train/loss")
+    assert len(v) > 20 and not np.isfinite(v[-1])
+    found = {f.rule for f in diagnose.check(path).findings}
+    assert "DG201" in found

@@ -1,6 +1,6 @@
 """Runs of a few epochs were never judged for slow convergence: trend lines need six points
-on one curve. A validation log that fell at every evaluation, the last still bringing a
-fifth or more of the fall, is read point by point; one that did not improve at its last
+on one curve. A validation log that fell at every evaluation, the last still falling at more
+than half its average pace per evaluation, is read point by point; one that did not improve at its last
 evaluation is not rate-limited, however few evaluations it has."""
 
 from __future__ import annotations
@@ -30,6 +30,18 @@ def test_three_epochs_still_falling_at_full_pace_are_slow():
     assert np.all(np.diff(v) < 0) and (v[-2] - v[-1]) / (v[0] - v[-1]) > 0.2
     found = _slow(path)
     assert found and f"{v[-1]:.4g}" in found[0].message and "3 evaluations" in found[0].message
+
+
+def test_an_interrupted_fine_tune_still_falling_in_a_line_is_slow():
+    path = REAL / "w9d-code-archaeo"  # a public HF Trainer checkpoint at step 100 of 846
+    run = diagnose.load(path)
+    _, t = run.arrays("train/loss")
+    _, v = run.arrays("val/loss")
+    assert len(t) < 6 and len(v) == 5 and np.all(np.diff(v) < 0)
+    # the last evaluation falls at more than half the average pace per evaluation
+    assert (v[-2] - v[-1]) > 0.5 * (v[0] - v[-1]) / (len(v) - 1)
+    assert (v[0] - v[-1]) / v[0] < 0.4
+    assert _slow(path)
 
 
 def test_a_last_evaluation_above_the_best_is_not_rate_limited():

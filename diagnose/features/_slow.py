@@ -94,7 +94,7 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
          "val_slow_end_pace", "slow_axis", "val_slow_note", "train_fall_before_val", "slow_story",
-         "val_short_fall", "val_short_last_share", params=("end_share", "early_share", *K_PARAMS))
+         "val_short_fall", "val_short_end_pace", params=("end_share", "early_share", *K_PARAMS))
 def slow(ctx: RunContext) -> dict[str, Value]:
     """The shape of the train and the validation loss that tells a rate-limited run (see
     :func:`slow_shape`): how far each fell, whether it bent, whether it still falls at the
@@ -130,8 +130,9 @@ def slow(ctx: RunContext) -> dict[str, Value]:
 
 def _short(ctx: RunContext) -> dict[str, Value]:
     """A validation log too short for trend lines (a few epochs), read point by point: its
-    relative fall and the share of it the last evaluation brought, only when every evaluation
-    improved on the one before (empty otherwise). A last evaluation one step after the one
+    relative fall and the pace of its last evaluation against its average pace (1 for a
+    straight line, near 0 once it levelled off), only when every evaluation improved on the
+    one before (empty otherwise). A last evaluation one step after the one
     before it, when the others are further apart, is the final weights evaluated again after
     training (Lightning's ``trainer.validate`` after ``fit``), not a point of the curve."""
     s, v = ctx.finite(VAL)
@@ -140,13 +141,14 @@ def _short(ctx: RunContext) -> dict[str, Value]:
     if len(v) < MIN_POINTS_TREND or not (np.diff(v) < 0).all() or not v[0]:
         return {}
     return {"val_short_fall": float((v[0] - v[-1]) / abs(v[0])),
-            "val_short_last_share": float((v[-2] - v[-1]) / (v[0] - v[-1])),
+            # the last evaluation's fall over the average fall per evaluation (1: a line)
+            "val_short_end_pace": float((v[-2] - v[-1]) * (len(v) - 1) / (v[0] - v[-1])),
             "val_short_story": (f"validation loss fell only {float((v[0] - v[-1]) / abs(v[0])):.0%} over "
                                 f"{len(v)} evaluations ({float(v[0]):.4g} at step {int(s[0])} to "
                                 f"{float(v[-1]):.4g} at step {int(s[-1])}), each lower than the one "
                                 f"before and the last still bringing "
                                 f"{float((v[-2] - v[-1]) / (v[0] - v[-1])):.0%} of the fall: the run "
-                                f"stopped while improving at its full pace")}
+                                f"stopped while still improving at pace")}
 
 
 def _story(ctx: RunContext, out: dict[str, Value]) -> str | None:

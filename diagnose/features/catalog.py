@@ -110,7 +110,7 @@ slow_axis         text      what the slow_* shapes are read against: the steps, 
 val_slow_note     text      a phrase for messages: the validation loss's fall, bend and end pace (empty without them)
 slow_story        text      DG206's sentence in logged values: the train loss, or the validation loss when no train loss is logged
 val_short_fall    relative  a validation log too short for trend lines (3-5 evaluations), every one lower than the last: its relative fall
-val_short_last_share fraction share of that fall the last evaluation brought
+val_short_end_pace ratio    its last evaluation's fall over its average fall per evaluation (1: a straight line, near 0: levelled off)
 train_fall_before_val fraction share of the train loss's fall (first points' median to last points') made before the first validation step
 tail_metric       text      the metric tail_share was measured on (val/loss, else train/loss)
 tail_start_step   step      step where the last 20 % of the run begins
