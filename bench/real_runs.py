@@ -272,9 +272,28 @@ def score(split: str, show_misses: bool) -> None:
                     per_run.append(f"|   | {f.rule} {f.severity}: {f.message} | | | |")
     print(f"split: {split} ({len(rows)} runs)\n")
     print(tables(scored))
+    print("\n" + _nan_as_explosion(scored))
     print("\n| run | writer | labels | found (warning/error patterns) | verdict |")
     print("|---|---|---|---|---|")
     print("\n".join(per_run))
+
+
+def _nan_as_explosion(scored: list[Any]) -> str:
+    """A secondary count, never the score: explosion when a NaN/inf error (DG201, pattern
+    ``nonfinite``) also counts as the explosion it may be (the labels call a loss that turns
+    NaN an explosion; DG201 says the log cannot tell a numeric fault from a fast divergence)."""
+    tp = fn = fp = 0
+    for s in scored:
+        hit = bool({"explosion", "nonfinite"} & set(s.got))
+        if "explosion" in s.expected:
+            tp += hit
+            fn += not hit
+        elif hit:
+            fp += 1
+    prec = tp / (tp + fp) if tp + fp else float("nan")
+    rec = tp / (tp + fn) if tp + fn else float("nan")
+    return (f"secondary (not the score): explosion with a NaN/inf error (DG201) read as explosion: "
+            f"TP {tp}, FP {fp}, FN {fn}, precision {prec:.2f}, recall {rec:.2f}")
 
 
 def main(argv: list[str] | None = None) -> None:
