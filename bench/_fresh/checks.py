@@ -98,6 +98,13 @@ def label_check(pattern: str, t: Trace) -> tuple[bool, str]:
         lnk = math.log(t.k or 2)
         desc += f"; ln(K)={lnk:.4g}"
         ok = abs(b / lnk - 1) < 0.05
+        if t.k == 2 and t.acc:
+            # two classes in unequal shares: predicting the prior scores the majority share as
+            # accuracy and the prior's entropy as loss (below ln 2)
+            m = float(np.median([x[2] for x in t.acc[len(t.acc) // 2:]]))
+            h = -(m * math.log(m) + (1 - m) * math.log(1 - m)) if 0.5 < m < 1 else lnk
+            desc += f"; val accuracy {m:.3g}, its binary entropy {h:.4g}"
+            ok = ok or abs(b / h - 1) < 0.05
     elif pattern == "loss_spikes":
         # points more than 3x the median of the 20 before them, after which a 5-point
         # running mean comes back under 1.5x that level within 100 points

@@ -31,11 +31,14 @@ class Split:
 
 
 def teacher_data(n_train: int, n_val: int, d: int, k: int, seed: int, *, temp: float = 0.3,
-                 label_noise: float = 0.0, random_labels: bool = False) -> Split:
+                 label_noise: float = 0.0, random_labels: bool = False,
+                 prior: tuple[float, ...] | None = None, bias: tuple[float, ...] | None = None) -> Split:
     """Labels from a random tanh teacher network (argmax of logits plus Gumbel noise).
 
     ``temp`` sets how noisy the labels are (the Bayes error), ``label_noise`` flips that
-    share of the training labels only, ``random_labels`` draws every label uniformly.
+    share of the training labels only, ``random_labels`` draws every label uniformly, or
+    from ``prior`` (class shares) when given; ``bias`` is added to the teacher's scaled
+    logits (imbalanced classes a model can still learn).
     """
     g = torch.Generator().manual_seed(seed)
     w1 = torch.randn(d, 32, generator=g) / math.sqrt(d)
@@ -45,11 +48,16 @@ def teacher_data(n_train: int, n_val: int, d: int, k: int, seed: int, *, temp: f
         x = torch.randn(n, d, generator=g)
         logits = torch.tanh(x @ w1 * 2) @ w2
         u = torch.rand(n, k, generator=g).clamp_min(1e-9)
-        return x, (logits / temp - torch.log(-torch.log(u))).argmax(1)
+        scores = logits / temp + (torch.tensor(bias) if bias else 0.0)
+        return x, (scores - torch.log(-torch.log(u))).argmax(1)
 
     xtr, ytr = make(n_train)
     xva, yva = make(n_val)
-    if random_labels:
+    if random_labels and prior:
+        p = torch.tensor(prior, dtype=torch.float64)
+        ytr = torch.multinomial(p, n_train, replacement=True, generator=g)
+        yva = torch.multinomial(p, n_val, replacement=True, generator=g)
+    elif random_labels:
         ytr = torch.randint(0, k, (n_train,), generator=g)
         yva = torch.randint(0, k, (n_val,), generator=g)
     elif label_noise:
@@ -164,7 +172,11 @@ def token_data(n_train: int, n_val: int, seed: int, *, k: int = 3, vocab: int = 
 
     xtr, ytr = make(n_train)
     xva, yva = make(n_val)
-    if random_labels:
+    if random_labels and prior:
+        p = torch.tensor(prior, dtype=torch.float64)
+        ytr = torch.multinomial(p, n_train, replacement=True, generator=g)
+        yva = torch.multinomial(p, n_val, replacement=True, generator=g)
+    elif random_labels:
         ytr = torch.randint(0, k, (n_train,), generator=g)
         yva = torch.randint(0, k, (n_val,), generator=g)
     return Split(xtr, ytr, xva, yva, k)

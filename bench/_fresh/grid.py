@@ -355,6 +355,29 @@ def _(seed: int) -> Curve:
     return c
 
 
+@grid("g-uniform-prior-k2", "uniform_predictions",
+      "2 classes 80/20, labels independent of inputs, Adam 1e-3, 600 steps: learns the prior only")
+def _(seed: int) -> Curve:
+    seeded(seed)
+    return train(teacher_data(6000, 800, 12, 2, seed + 141, random_labels=True, prior=(0.8, 0.2)),
+                 mlp(12, 16, 2), optim="adam", lr=1e-3, steps=600, bs=64, seed=seed)
+
+
+@grid("g-uniform-prior-k2-sgdm", "uniform_predictions",
+      "2 classes 70/30, labels independent of inputs, SGD momentum 0.02, 800 steps")
+def _(seed: int) -> Curve:
+    seeded(seed)
+    return train(teacher_data(6000, 800, 12, 2, seed + 142, random_labels=True, prior=(0.7, 0.3)),
+                 mlp(12, 16, 2), optim="sgdm", lr=0.02, steps=800, bs=64, seed=seed)
+
+
+@grid("g-h-prior-k2", "healthy", "2 classes about 80/20 from a learnable teacher, Adam 2e-3, 800 steps")
+def _(seed: int) -> Curve:
+    seeded(seed)
+    return train(teacher_data(6000, 1000, 10, 2, seed + 143, temp=0.2, bias=(1.5, -1.5)),
+                 mlp(10, 32, 2), optim="adam", lr=2e-3, steps=800, bs=64, seed=seed)
+
+
 # ---- loss spikes --------------------------------------------------------------------------------
 @grid("g-spikes-corrupt-x20", "loss_spikes", "teacher K=4, Adam + cosine, 1.5% of batches with inputs x20")
 def _(seed: int) -> Curve:

@@ -18,6 +18,9 @@ from ._series import smooths
 
 __all__: list[str] = []
 
+#: the number of classes whose prior's entropy the accuracy alone gives (the majority share)
+BINARY = 2
+
 
 @feature("val_low_vs_chance", "chance_story",
          params=K_PARAMS)
@@ -47,24 +50,49 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     return {"val_low_vs_chance": low, "chance_story": story}
 
 
-@feature("val_acc_points", "val_acc_range", "val_loss_spread", "frozen_story")
+@feature("val_acc_points", "val_acc_range", "val_acc_frozen", "val_loss_spread", "val_prior_dev",
+         "frozen_story", params=("max_acc_range", *K_PARAMS))
 def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     """How far validation accuracy and loss moved over the whole run, from the first evaluation
     to the last: ``val_acc_range`` (max minus min, in points of 0..1) and ``val_loss_spread``
     (max minus min over the median). A model whose accuracy is the same number at every
     evaluation gives the same answers every time: one class for every input, say, when the
-    accuracy is that class's share. ``frozen_story`` tells it in logged values."""
+    accuracy is that class's share. ``frozen_story`` tells it in logged values.
+
+    ``val_prior_dev``: with two classes, how far the last validation loss is from the
+    entropy of the class shares its accuracy implies (a model that predicts the class prior
+    for every input scores the majority share a as accuracy and -a ln a - (1-a) ln(1-a) as
+    loss: 0.500 for 80/20). Learning the prior moves the loss from ln 2 down to that entropy
+    while the answers never change. Read as two classes when K is unknown (with more classes
+    the prior's entropy is higher, so the reading errs towards "it learned something"); None
+    with more than two known classes or with accuracy at or below one half."""
     s, acc = ctx.finite("val/acc")
     out: dict[str, Value] = {"val_acc_points": len(acc)}
     if len(acc) == 0:
         return out
     out["val_acc_range"] = float(acc.max() - acc.min())
+    # the evaluations at the end that all gave the last one's accuracy (the run's answers
+    # settled there: a model that first learns the class shares moves before it freezes)
+    same = np.abs(acc - acc[-1]) <= ctx.param("max_acc_range")
+    frozen = int(np.argmin(same[::-1])) if not same.all() else len(acc)
+    out["val_acc_frozen"] = frozen
     _, vl = ctx.finite(VAL)
     mid = float(np.median(vl)) if len(vl) else 0.0
     if mid:
         out["val_loss_spread"] = float(vl.max() - vl.min()) / abs(mid)
-    loss = (f" and the validation loss stayed within {out['val_loss_spread']:.1%} of {mid:.4g}"
-            if mid else "")
-    out["frozen_story"] = (f"validation accuracy was {float(acc[0]):.4g} at every one of its {len(acc)} "
-                           f"evaluations (steps {int(s[0])}-{int(s[-1])}){loss}")
+    a = float(acc[-1])
+    k = classes(ctx)["k"]
+    if (not k or k == BINARY) and 1 - a < a < 1 and len(vl):  # K unknown: read as two classes
+        prior = -(a * math.log(a) + (1 - a) * math.log(1 - a))
+        out["val_prior_dev"] = abs(float(vl[-1]) / prior - 1)
+    if out.get("val_prior_dev") is not None and out.get("val_loss_spread", 0.0) >= ctx.param("chance_loss_tol"):
+        loss = (f" while the validation loss went from {float(vl[0]):.4g} to {float(vl[-1]):.4g}, the "
+                f"entropy of {a:.0%}/{1 - a:.0%} class shares ({prior:.4g})")
+    else:
+        loss = (f" and the validation loss stayed within {out['val_loss_spread']:.1%} of {mid:.4g}"
+                if mid else "")
+    which = (f"every one of its {len(acc)} evaluations" if frozen == len(acc) else
+             f"each of its last {frozen} evaluations of {len(acc)}")
+    out["frozen_story"] = (f"validation accuracy was {float(acc[-1]):.4g} at {which} "
+                           f"(steps {int(s[len(acc) - frozen])}-{int(s[-1])}){loss}")
     return out

@@ -248,7 +248,9 @@ val_low_vs_chance relative  lowest logged validation loss over ln K, minus 1 (ab
 chance_story      text      which curve sits at ln K, in logged values (for DG204's message)
 val_acc_points    count     finite points of the validation accuracy
 val_acc_range     fraction  largest minus smallest validation accuracy over the whole run
+val_acc_frozen    count     evaluations at the end whose validation accuracy equals the last one's (within DG208's max_acc_range)
 val_loss_spread   relative  largest minus smallest validation loss over the whole run, over its median
+val_prior_dev     relative  two classes (or K unknown): the last validation loss against the entropy of the class shares its accuracy implies (0: it predicts the prior)
 frozen_story      text      a phrase for messages: the one validation accuracy of every evaluation and how little the validation loss moved
 k_note            text      a note when the configured class count contradicts the curves, or empty
 """
