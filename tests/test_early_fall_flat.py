@@ -32,3 +32,20 @@ def test_a_flat_run_without_an_early_fall_is_still_flat():
     path = Path(__file__).resolve().parents[1] / "fixtures" / "trust" / "flat-noisy-regression"
     found = [f for f in diagnose.check(path).findings if f.rule == "DG101"]
     assert found
+
+
+def test_a_first_epoch_drop_in_a_very_long_log_is_not_flat():
+    # a public Lightning run logging the per-step loss every 50 steps: 0.76 -> 0.1 within its
+    # first epoch, then 18,000 points of a level band with isolated spikes; the first tenth of
+    # the log is almost all plateau, so only the leading points show the fall
+    path = REAL / "w9h-controls-v3"
+    run = diagnose.load(path)
+    _, v = run.arrays("train/loss")
+    n = len(v)
+    rest = v[n // 2:]
+    lead = int(np.argmin(v[: n // 2] > np.percentile(rest, 90)))
+    assert n > 10_000 and lead >= 3
+    assert np.median(v[:3]) > 4 * np.median(rest)
+    rules = {f.rule for f in diagnose.check(path).findings}
+    assert "DG101" not in rules
+    assert "DG202" in rules  # no longer hidden by the flat reading: its isolated 36-89x jumps
