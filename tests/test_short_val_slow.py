@@ -30,6 +30,8 @@ def test_three_epochs_still_falling_at_full_pace_are_slow():
     assert np.all(np.diff(v) < 0) and (v[-2] - v[-1]) / (v[0] - v[-1]) > 0.2
     found = _slow(path)
     assert found and f"{v[-1]:.4g}" in found[0].message and "3 evaluations" in found[0].message
+    # the cause fits a run this short: the budget, or the rate, with the way to tell them apart
+    assert found[0].cause.startswith("The run ended after a few evaluations")
 
 
 def test_an_interrupted_fine_tune_still_falling_in_a_line_is_slow():
