@@ -63,8 +63,7 @@ _alias(
     "train_loss_step", "train/loss_epoch", "train_loss_epoch", "epoch_loss", "training/loss",
     "loss/training", "train/epoch_loss", "trainloss", "loss_train", "train/train_loss",
     "train_loss_local", "train/loss_local", "loss_epoch", "loss_step", "train/total_loss",
-    "train_loss_batch", "train/loss_batch", "train_batch_loss", "train/batch_loss", "batch_loss",
-    "loss_batch",
+    "train_loss_batch", "train/loss_batch", "train_batch_loss", "batch_loss", "loss_batch",
 )
 _alias(
     "val/loss",
@@ -87,8 +86,7 @@ _alias(
     "val_acc_epoch", "val/acc_epoch", "validation/epoch_accuracy", "val/epoch_accuracy",
 )
 _alias(
-    "lr",
-    "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",
+    "lr", "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",
     "train/learning_rate", "optimizer/lr", "lr/group_0", "epoch_learning_rate", "lr_abs",
 )
 _alias(
