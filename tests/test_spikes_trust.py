@@ -127,3 +127,17 @@ def test_a_bounce_logged_every_ten_steps_whose_first_point_caught_a_jump_is_foun
     f = spike_findings(run)
     assert f, "the bouncing loss was not reported"
     assert "bounces" in f[0].message
+
+
+def test_one_batch_spikes_in_a_loss_that_learns_on_are_spikes_not_a_run_away():
+    # a public Lightning run (bench/real-runs/w9a-gmlp-v8): two one-point jumps (38, 110) in a
+    # noisy loss that drifts up to ~7.5 and falls again, ending 1.4x where it started. DG102
+    # read the 110 as a divergence that never recovered.
+    path = Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "w9a-gmlp-v8"
+    _, v = diagnose.load(path).arrays("train/loss")
+    i = int(np.argmax(v))
+    assert v[i] > 15 * np.median(v[max(0, i - 20):i]) and v[i + 1] < 0.1 * v[i]
+    # after the peak it learns on: its last points sit clearly below the ones just after it
+    assert np.median(v[-20:]) < 0.9 * np.median(v[i + 1:i + 31]) and np.median(v[-20:]) < 1.5 * np.median(v[:10])
+    rules = {f.rule for f in diagnose.check(path).findings}
+    assert "DG102" not in rules and "DG202" in rules

@@ -339,7 +339,7 @@ def _window_note(ctx: RunContext) -> str:
 @feature("peak_ratio", "peak_step", "final_ratio", "rise_ratio", "rise_end_ratio", "blowup_first_step", "blowup_last_step",
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
-         "val_end_over_chance",
+         "val_end_over_chance", "after_peak_z",
          "blowup_note", "blowup_story",
          params=("start_points", "blowup_factor", *K_PARAMS))
 def explosion(ctx: RunContext) -> dict[str, Value]:
@@ -396,6 +396,9 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         "peak_over_chance": float(fv[i]) / lnk if lnk else 0.0,
         "val_min_over_chance": float(vv.min()) / lnk if lnk and len(vv) else 0.0,
         "val_end_over_chance": float(vv[-1]) / lnk if lnk and len(vv) else 0.0,
+        # the trend of the raw points after the peak: falling again (learning on), or flat
+        # (a collapse: dead units sitting at one level)
+        "after_peak_z": mann_kendall_z(fv[i + 1:]),
     }
     if first > 0:
         above = np.isfinite(v)

@@ -48,6 +48,7 @@ blowup_last_step  step      last such step
 blowup_value      loss      largest finite train loss
 blowup_from       loss      first finite train loss (what the blow-up is measured from)
 smooth_peak_ratio ratio     peak of the smoothed train loss over its first value (spikes do not lift it)
+after_peak_z      z         Mann-Kendall z of the raw train loss after its highest point (strongly negative: it falls again; near 0: it sits at one level)
 spike_count       count     upward excursions of the train loss that stand out of their neighbourhood's noise (tall, or broad), rose from the points before and came back down
 spike_max_ratio   ratio     largest spike's top over the level of the points just before it
 spike_max_z       z         the strongest spike in local noise SDs (peak z of a tall one, z summed over sqrt(width) of a broad one)
