@@ -36,3 +36,17 @@ def test_nan_in_a_per_step_log_is_a_numerical_fault():
     f = _dg201(FORMATS / "mlflow_file", "sgd-lr0.1")
     assert f.cause.startswith("A numerical fault rather than a too-large step")
     assert "logging the loss every step" in f.next_experiment
+
+
+def test_a_flat_run_that_ends_in_nan_is_flat_as_well():
+    # a public Lightning run (bench/real-runs/w9c-wsds-v2): a per-batch loss logged every 50
+    # steps that never moves (noise between 20 and 31) and is NaN at its last row. DG101 read
+    # nothing of a run with any NaN in it; the NaN is DG201's, the flat loss before it DG101's.
+    path = Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "w9c-wsds-v2"
+    _, v = diagnose.load(path).arrays("train/loss")
+    fin = v[np.isfinite(v)]
+    assert not np.isfinite(v[-1]) and np.isfinite(v[:-1]).all() and len(fin) > 20
+    first, last = np.median(fin[:5]), np.median(fin[-5:])
+    assert abs(last - first) < 0.1 * first and fin.max() < 1.6 * fin.min()
+    rules = {f.rule for f in diagnose.check(path).findings}
+    assert {"DG101", "DG201"} <= rules
