@@ -20,6 +20,8 @@ __all__: list[str] = []
 
 #: the number of classes whose prior's entropy the accuracy alone gives (the majority share)
 BINARY = 2
+#: evaluations of one output needed before its second half says anything
+MIN_EVALS_HEAD = 4
 
 
 @feature("val_low_vs_chance", "chance_story",
@@ -95,4 +97,66 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
              f"each of its last {frozen} evaluations of {len(acc)}")
     out["frozen_story"] = (f"validation accuracy was {float(acc[-1]):.4g} at {which} "
                            f"(steps {int(s[len(acc) - frozen])}-{int(s[-1])}){loss}")
+    return out
+
+
+#: how a validation metric's name starts, and how an output's accuracy and loss end
+_VAL_PREFIXES = ("val_", "val/", "valid_", "validation_", "eval_", "eval/")
+_HEAD_SUFFIXES = (("_accuracy", "acc"), ("_acc", "acc"), ("_loss", "loss"))
+
+
+def output_heads(names: list[str]) -> dict[str, dict[str, str]]:
+    """The validation curves of each output of a model with several (Keras multi-output
+    ``val_<head>_accuracy`` / ``val_<head>_loss``, a multi-task Lightning run's
+    ``val_<task>_loss``): head -> {"acc": name, "loss": name}. The run's own ``val/loss`` and
+    ``val/acc`` are not heads, nor top-k accuracies (k/K at chance, not 1/K)."""
+    out: dict[str, dict[str, str]] = {}
+    for name in names:
+        low = name.lower()
+        pre = next((p for p in _VAL_PREFIXES if low.startswith(p)), None)
+        rest = low[len(pre):] if pre else ""
+        if not rest or "top" in rest:
+            continue
+        for suffix, kind in _HEAD_SUFFIXES:
+            if rest.endswith(suffix) and len(rest) > len(suffix):
+                out.setdefault(rest[: -len(suffix)], {})[kind] = name
+                break
+    return out
+
+
+@feature("heads_at_chance", "head_chance_story", params=K_PARAMS)
+def heads_at_chance(ctx: RunContext) -> dict[str, Value]:
+    """Outputs of a multi-output or multi-task model whose validation curves sit at chance
+    over the second half of the run while the total loss may fall (the other outputs learn):
+    accuracy about 1/K' with the loss about ln K' (K' read off the accuracy), or, for an output
+    that logs only a loss, the loss about ln K of the configured number of classes. Checked
+    with the tolerances the chance-level reading uses (``chance_acc_tol``, ``chance_loss_tol``).
+    """
+    heads = output_heads(list(ctx.run.metric_names))
+    acc_tol, loss_tol = ctx.param("chance_acc_tol"), ctx.param("chance_loss_tol")
+    k_cfg = classes(ctx)["k_config"]
+    found: list[str] = []
+    for head, names in sorted(heads.items()):
+        if "loss" not in names:
+            continue
+        _, lv = ctx.finite(names["loss"])
+        if len(lv) < MIN_EVALS_HEAD:
+            continue
+        loss = float(np.median(lv[len(lv) // 2:]))
+        if "acc" in names:
+            _, av = ctx.finite(names["acc"])
+            if len(av) < MIN_EVALS_HEAD:
+                continue
+            a = float(np.median(av[len(av) // 2:]))
+            k = round(1 / a) if a > 0 else 0
+            if k < BINARY or abs(a * k - 1) > acc_tol or abs(loss / math.log(k) - 1) > loss_tol:
+                continue
+            found.append(f"output '{head}': validation accuracy {a:.3g} ~ 1/{k} and loss "
+                         f"{loss:.4g} ~ ln {k} = {math.log(k):.4g}")
+        elif k_cfg and k_cfg >= BINARY and abs(loss / math.log(k_cfg) - 1) <= loss_tol:
+            found.append(f"output '{head}': validation loss {loss:.4g} ~ ln {k_cfg} = "
+                         f"{math.log(k_cfg):.4g} ({k_cfg} classes in the config)")
+    out: dict[str, Value] = {"heads_at_chance": len(found)}
+    if found:
+        out["head_chance_story"] = "; ".join(found) + " (medians over the second half of the run)"
     return out

@@ -1,0 +1,50 @@
+"""One output of a multi-output or multi-task model at chance while the others learn: the
+summed loss falls, so nothing else fires. Two public logs: a Keras age-and-gender model whose
+gender output stays at 1/2 and ln 2 for 41 epochs (it was "All checks passed"), and a
+multi-task Lightning run (200 bird classes and a box regression) whose classification loss
+sits at ln 200 and which logs no total loss (it was "not checked")."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+import diagnose
+
+REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
+
+
+def _dg209(path: Path) -> list[diagnose.Finding]:
+    return [f for f in diagnose.check(path).findings if f.rule == "DG209"]
+
+
+def test_a_keras_output_at_chance_under_a_falling_total_loss():
+    path = REAL / "w9f-face-bishals"
+    run = diagnose.load(path)
+    _, acc = run.arrays("val_gender_output_accuracy")
+    _, loss = run.arrays("val_gender_output_loss")
+    _, total = run.arrays("val/loss")
+    half = len(acc) // 2
+    assert abs(np.median(acc[half:]) - 0.5) < 0.05
+    assert abs(np.median(loss[half:]) / math.log(2) - 1) < 0.05
+    assert total[-1] < 0.95 * total[0]  # the total falls: the other output learns
+    found = _dg209(path)
+    assert found and "gender_output" in found[0].message
+
+
+def test_a_multi_task_loss_at_ln_k_of_the_config():
+    path = REAL / "cub-v7"
+    run = diagnose.load(path)
+    assert "train/loss" not in run.metric_names and int(run.param("num_classes")) == 200
+    _, v = run.arrays("val_classification_loss")
+    assert np.all(np.abs(v / math.log(200) - 1) < 0.01)
+    found = _dg209(path)
+    assert found and "ln 200" in found[0].message
+
+
+def test_outputs_that_learn_stay_clean():
+    # the age output of the same Keras model learns: only the gender output is named
+    found = _dg209(REAL / "w9f-face-bishals")
+    assert "age_output" not in found[0].message
