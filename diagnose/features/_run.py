@@ -398,7 +398,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         "val_end_over_chance": float(vv[-1]) / lnk if lnk and len(vv) else 0.0,
         # the trend of the raw points after the peak: falling again (learning on), or flat
         # (a collapse: dead units sitting at one level)
-        "after_peak_z": mann_kendall_z(fv[i + 1:]),
+        "after_peak_z": mann_kendall_z(fv[i + 1:], most=MIN_POINTS_EARLY),
     }
     if first > 0:
         above = np.isfinite(v)
@@ -558,5 +558,6 @@ def early_fall(ctx: RunContext) -> dict[str, Value]:
     if lead < MIN_POINTS_TREND:
         return none
     a = median(v[:MIN_POINTS_TREND])
-    return {"train_early_z": mann_kendall_z(v[:lead + 1]),
+    # thinned to a hundred points: a fall that long is sustained far past the bar anyway
+    return {"train_early_z": mann_kendall_z(v[:lead + 1], most=MIN_POINTS_EARLY),
             "train_early_fall": (a - median(rest)) / abs(a) if a else None}
