@@ -84,12 +84,14 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
         out["val_loss_spread"] = float(vl.max() - vl.min()) / abs(mid)
     a = float(acc[-1])
     k = classes(ctx)["k"]
+    prior = None  # the entropy of the class shares the last accuracy implies, two classes
     if (not k or k == BINARY) and 1 - a < a < 1 and len(vl):  # K unknown: read as two classes
         prior = -(a * math.log(a) + (1 - a) * math.log(1 - a))
         out["val_prior_dev"] = abs(float(vl[-1]) / prior - 1)
-    if out.get("val_prior_dev") is not None and out.get("val_loss_spread", 0.0) >= ctx.param("chance_loss_tol"):
-        loss = (f" while the validation loss went from {float(vl[0]):.4g} to {float(vl[-1]):.4g}, the "
-                f"entropy of {a:.0%}/{1 - a:.0%} class shares ({prior:.4g})")
+    moved = out.get("val_loss_spread", 0.0) >= ctx.param("chance_loss_tol")
+    if prior is not None and moved:
+        loss = (f" while the validation loss went from {float(vl[0]):.4g} to {float(vl[-1]):.4g}, "
+                f"the entropy of {a:.0%}/{1 - a:.0%} class shares ({prior:.4g})")
     else:
         loss = (f" and the validation loss stayed within {out['val_loss_spread']:.1%} of {mid:.4g}"
                 if mid else "")

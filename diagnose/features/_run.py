@@ -100,6 +100,10 @@ class RunContext:
 # ---------------------------------------------------------------------------------------
 TRAIN, VAL = "train/loss", "val/loss"
 LR = "lr"  # the logged learning rate (the metric name readers give it)
+#: a log long enough to tell a fall at its start from the noise of its plateau
+MIN_POINTS_EARLY = 100
+#: the percentile of the second half that a point must exceed to be part of an early fall
+PLATEAU_TOP = 90
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
          "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
@@ -143,7 +147,6 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
                             else "too few points to smooth"),
         "train_end_note": f" (smoothed {float(v[-1]):.4g})" if smooths(len(v)) else "",
     }
-
 
 
 
@@ -254,7 +257,8 @@ def run_scale(ctx: RunContext) -> float | None:
 
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
-         "nonfinite_sparse", "nonfinite_unseen", params=("growth_ratio", "max_init_ratio", *K_PARAMS))
+         "nonfinite_sparse", "nonfinite_unseen",
+         params=("growth_ratio", "max_init_ratio", *K_PARAMS))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in the metrics the rules judge (loss, accuracy: all points, never
     sampled) and where they start; a NaN in some other logged quantity (a projected error,
@@ -525,11 +529,6 @@ def int_param(run: Run, *names: str) -> int | None:
             pass
     return None
 
-#: a log long enough to tell a fall at its start from the noise of its plateau
-MIN_POINTS_EARLY = 100
-#: the percentile of the second half that a point must exceed to be part of an early fall
-PLATEAU_TOP = 90
-
 
 @feature("train_early_z", "train_early_fall", params=K_PARAMS)
 def early_fall(ctx: RunContext) -> dict[str, Value]:
@@ -539,12 +538,11 @@ def early_fall(ctx: RunContext) -> dict[str, Value]:
     at least three: ``train_early_fall`` is the fall from the median of the first three points
     to the median of the second half, relative, and ``train_early_z`` the Mann-Kendall z of those
     points and the first one past them (strongly negative for a sustained fall, never below
-    -1.6 for four points or fewer). A LoRA
-    fine-tune that drops 35% in its first 600 of 7,500 steps, or a control model whose loss
-    falls from 0.76 to 0.1 in its first epoch of 18,700 logged points, learned, although its
-    trend line over the whole run is flat. Both 0 (no sign of an early fall) for logs under
-    ``MIN_POINTS_EARLY`` points and for classifiers with a known K, whose fall to ln K and stay
-    there is the chance-level reading's matter."""
+    -1.6 for four points or fewer). A LoRA fine-tune that drops 35% in its first 600 of 7,500
+    steps, or a control model whose loss falls from 0.76 to 0.1 in its first epoch of 18,700
+    logged points, learned, although its trend line over the whole run is flat. Both 0 (no
+    sign of an early fall) for logs under ``MIN_POINTS_EARLY`` points and for classifiers with
+    a known K, whose fall to ln K and stay there is the chance-level reading's matter."""
     _, v = ctx.finite(TRAIN)
     n = len(v)
     none = {"train_early_z": 0.0, "train_early_fall": 0.0}

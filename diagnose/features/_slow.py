@@ -132,23 +132,23 @@ def _short(ctx: RunContext) -> dict[str, Value]:
     """A validation log too short for trend lines (a few epochs), read point by point: its
     relative fall and the pace of its last evaluation against its average pace (1 for a
     straight line, near 0 once it levelled off), only when every evaluation improved on the
-    one before (empty otherwise). A last evaluation one step after the one
-    before it, when the others are further apart, is the final weights evaluated again after
-    training (Lightning's ``trainer.validate`` after ``fit``), not a point of the curve."""
+    one before (empty otherwise). A last evaluation one step after the one before it, when
+    the others are further apart, is the final weights evaluated again after training
+    (Lightning's ``trainer.validate`` after ``fit``), not a point of the curve."""
     s, v = ctx.finite(VAL)
     if len(s) >= 4 and s[-1] - s[-2] <= 1 and np.diff(s[:-1]).min() > 1:
         s, v = s[:-1], v[:-1]
     if len(v) < MIN_POINTS_TREND or not (np.diff(v) < 0).all() or not v[0]:
         return {}
-    return {"val_short_fall": float((v[0] - v[-1]) / abs(v[0])),
+    fall, last_share = float((v[0] - v[-1]) / abs(v[0])), float((v[-2] - v[-1]) / (v[0] - v[-1]))
+    return {"val_short_fall": fall,
             # the last evaluation's fall over the average fall per evaluation (1: a line)
-            "val_short_end_pace": float((v[-2] - v[-1]) * (len(v) - 1) / (v[0] - v[-1])),
-            "val_short_story": (f"validation loss fell only {float((v[0] - v[-1]) / abs(v[0])):.0%} over "
-                                f"{len(v)} evaluations ({float(v[0]):.4g} at step {int(s[0])} to "
-                                f"{float(v[-1]):.4g} at step {int(s[-1])}), each lower than the one "
-                                f"before and the last still bringing "
-                                f"{float((v[-2] - v[-1]) / (v[0] - v[-1])):.0%} of the fall: the run "
-                                f"stopped while still improving at pace")}
+            "val_short_end_pace": last_share * (len(v) - 1),
+            "val_short_story": (f"validation loss fell only {fall:.0%} over {len(v)} evaluations "
+                                f"({float(v[0]):.4g} at step {int(s[0])} to {float(v[-1]):.4g} at "
+                                f"step {int(s[-1])}), each lower than the one before and the last "
+                                f"still bringing {last_share:.0%} of the fall: the run stopped "
+                                f"while still improving at pace")}
 
 
 def _story(ctx: RunContext, out: dict[str, Value]) -> str | None:

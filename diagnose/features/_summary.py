@@ -13,8 +13,8 @@ from ._run import LR, TRAIN, VAL, RunContext, still_improving
 from ._series import last_finite
 
 
-@feature("lr", "lr_x3", "lr_x10", "lr_div3", "lr_div10", "lr_said", "lr_div3_said", "batch_size", "seed", "optimizer",
-         "weight_decay", "dropout", "epochs", "steps_x2", "wd_up", "dropout_up")
+@feature("lr", "lr_x3", "lr_x10", "lr_div3", "lr_div10", "lr_said", "lr_div3_said", "batch_size",
+         "seed", "optimizer", "weight_decay", "dropout", "epochs", "steps_x2", "wd_up", "dropout_up")
 def run_context(ctx: RunContext) -> dict[str, Value]:
     """The run's own settings, and nicely rounded neighbours for next-experiment advice."""
     run = ctx.run
@@ -27,7 +27,8 @@ def run_context(ctx: RunContext) -> dict[str, Value]:
         out.update(lr_x3=nice(lr * 3), lr_x10=nice(lr * 10), lr_div3=nice(lr / 3),
                    lr_div10=nice(lr / 10))
         # advice reads the same with and without a recorded lr: the value goes in brackets
-        out.update(lr_said=f" (lr={lr:g})", lr_div3_said=f" (lr={out['lr_div3']:g} instead of {lr:g})")
+        out.update(lr_said=f" (lr={lr:g})",
+                   lr_div3_said=f" (lr={out['lr_div3']:g} instead of {lr:g})")
     for k in ("batch_size", "seed", "epochs"):
         out[k] = _float(run.param(k))
     for k in ("weight_decay", "dropout"):
