@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import K_PARAMS, TRAIN, VAL, RunContext, classes
+from ._run import K_PARAMS, TRAIN, VAL, RunContext, chance_k, classes
 from ._series import smooths
 
 __all__: list[str] = []
@@ -150,8 +150,8 @@ def heads_at_chance(ctx: RunContext) -> dict[str, Value]:
             if len(av) < MIN_EVALS_HEAD:
                 continue
             a = float(np.median(av[len(av) // 2:]))
-            k = round(1 / a) if a > 0 else 0
-            if k < BINARY or abs(a * k - 1) > acc_tol or abs(loss / math.log(k) - 1) > loss_tol:
+            k = chance_k(a, loss, acc_tol, loss_tol)[1] if a > 0 else None
+            if not k:
                 continue
             found.append(f"output '{head}': validation accuracy {a:.3g} ~ 1/{k} and loss "
                          f"{loss:.4g} ~ ln {k} = {math.log(k):.4g}")

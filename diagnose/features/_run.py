@@ -164,6 +164,17 @@ def _median_tail(ctx: RunContext, metric: str) -> float | None:
     return median(v[len(v) // 2:]) if len(v) else None
 
 
+def chance_k(acc: float, loss: float | None, acc_tol: float,
+             loss_tol: float) -> tuple[list[int], int | None]:
+    """The class counts K' whose chance accuracy 1/K' is within ``acc_tol`` of ``acc`` (a
+    median accuracy), and of those the one whose ln K' is nearest ``loss``, if within
+    ``loss_tol`` of it (relative): accuracy and loss both those of uniform predictions."""
+    k0 = round(1 / acc)
+    near = [kk for kk in range(max(2, k0 - 1), k0 + 2) if abs(acc * kk - 1) <= acc_tol]
+    fitting = [kk for kk in near if loss is not None and abs(loss / math.log(kk) - 1) <= loss_tol]
+    return near, (min(fitting, key=lambda kk: abs(loss / math.log(kk) - 1)) if fitting else None)
+
+
 def classes(ctx: RunContext) -> dict[str, Any]:
     """K from the config and K read off the curves (validation accuracy ~ 1/K all run).
 
@@ -192,12 +203,10 @@ def classes(ctx: RunContext) -> dict[str, Any]:
     if len(acc) > 1:
         a = float(np.median(acc))
         if a > 0:
-            near = [kk for kk in range(max(2, int(round(1 / a)) - 1), int(round(1 / a)) + 2)
-                    if abs(a * kk - 1) <= tol]
-            fitting = [kk for kk in near if fits(kk)]
+            near, k_fit = chance_k(a, loss, tol, loss_tol)
             z = mann_kendall_z(acc)
-            if fitting:
-                k_acc = min(fitting, key=lambda kk: abs(loss / math.log(kk) - 1))
+            if k_fit:
+                k_acc = k_fit
             elif near and (z is None or abs(z) < ctx.param("chance_acc_trend_z")):
                 # without the loss as a witness the accuracy must not end above 1/K': a short
                 # log (few evaluations, so no trend can show) climbing from 0.41 to 0.64 has a
