@@ -141,3 +141,18 @@ def test_one_batch_spikes_in_a_loss_that_learns_on_are_spikes_not_a_run_away():
     assert np.median(v[-20:]) < 0.9 * np.median(v[i + 1:i + 31]) and np.median(v[-20:]) < 1.5 * np.median(v[:10])
     rules = {f.rule for f in diagnose.check(path).findings}
     assert "DG102" not in rules and "DG202" in rules
+
+
+def test_a_part_of_the_validation_loss_that_jumps_under_a_calmer_sum():
+    # a public Ultralytics segmentation run (bench/real-runs/w9e-yoloseg-fish): val/seg_loss
+    # jumps from ~1.1 to 6.5 at one evaluation and is back under 1 two later, while the summed
+    # validation loss only goes 5.8 -> 10.8 (under 2x), so DG207 saw nothing
+    path = Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "w9e-yoloseg-fish"
+    run = diagnose.load(path)
+    _, part = run.arrays("val/seg_loss")
+    _, total = run.arrays("val/loss")
+    i = int(np.argmax(part[:20]))
+    assert part[i] > 4 * np.median(part[max(0, i - 3):i]) and part[i + 2] < 0.2 * part[i]
+    assert total[i] < 2 * np.median(total[max(0, i - 3):i])
+    found = [f for f in diagnose.check(path).findings if f.rule == "DG207"]
+    assert found and "val/seg_loss" in found[0].message

@@ -88,6 +88,19 @@ def loss_parts(ctx: RunContext) -> list[tuple[str, str]]:
     return out
 
 
+def part_scales(ctx: RunContext) -> list[tuple[str, str, float]]:
+    """The logged parts of the validation loss (:func:`loss_parts`) that have finite values on
+    both sides, each with its own scale: its first train or validation value, whichever is
+    larger in size (parts of one loss differ by orders of magnitude)."""
+    out = []
+    for val, train in loss_parts(ctx):
+        _, tv = ctx.finite(train)
+        _, vv = ctx.finite(val)
+        if len(tv) and len(vv):
+            out.append((val, train, max(abs(float(tv[0])), abs(float(vv[0])))))
+    return out
+
+
 _PART_NAMES = ("best", "best_step", "last", "last_step", "rise", "rise_of_drop", "rise_of_scale",
                "evals_after_best", "trend_after_best", "train_drop_after_best")
 
@@ -100,12 +113,8 @@ def loss_part_rise(ctx: RunContext) -> dict[str, Value]:
     first train or validation value, whichever is larger), and ``part_note``, a phrase for
     messages (empty when no part rose)."""
     best: tuple[float, str, str, dict[str, Value]] | None = None
-    for val, train in loss_parts(ctx):
-        _, tv = ctx.finite(train)
-        _, vv = ctx.finite(val)
-        if not len(tv) or not len(vv):
-            continue
-        m = rise_after_best(ctx, val, train, max(abs(float(tv[0])), abs(float(vv[0]))))
+    for val, train, scale in part_scales(ctx):
+        m = rise_after_best(ctx, val, train, scale)
         rise = m.get("rise")
         if isinstance(rise, float) and (best is None or rise > best[0]):
             best = (rise, val, train, m)

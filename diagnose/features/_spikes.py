@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
 from ._series import MIN_POINTS_SPIKES, rolling_median, window
+from ._late import part_scales
 from ._tail import bounce_values
 
 __all__: list[str] = []
@@ -260,15 +261,47 @@ _BEFORE = 3
 def val_spikes(ctx: RunContext) -> dict[str, Value]:
     """Evaluations whose validation loss jumps to ``val_spike_ratio`` times the median of the
     evaluations just before, rises by at least ``val_spike_min_height`` of the run's validation
-    scale (the first validation loss, or the first train loss or ln K when larger), and falls back at the next
-    evaluation (under the spike threshold again, and at least ``spike_recover_share`` of the
-    way). Consecutive high points are one event, of at most as many evaluations as set the level.
+    scale (the first validation loss, or the first train loss or ln K when larger), and falls
+    back at the next evaluation (under the spike threshold again, and at least
+    ``spike_recover_share`` of the way). Consecutive high points are one event, of at most as
+    many evaluations as set the level.
+
+    When the validation loss itself has none, its logged parts (``val/seg_loss`` beside
+    ``val/loss``, each with a train counterpart) are read the same way, each against its own
+    scale (its first train or validation value): a summed loss can stay calm while one part
+    jumps six-fold for an evaluation. The story then names the part.
     """
     s, v = ctx.finite(VAL)
+    found = _val_spike_events(ctx, s, v, max(float(v[0]), run_scale(ctx) or 0.0)) if len(v) else []
+    name = "validation loss"
+    if not found:
+        for val, _, scale in part_scales(ctx):
+            ps, pv = ctx.finite(val)
+            events = _val_spike_events(ctx, ps, pv, scale)
+            if events and (not found or max(e[2] for e in events) > max(e[2] for e in found)):
+                found, s, v, name = events, ps, pv, f"{val}, a part of the validation loss,"
+    if not found:
+        return {"val_spike_count": 0}
+    worst = max(found, key=lambda e: e[2])
+    a = worst[0]
+    return {
+        "val_spike_count": len(found),
+        "val_spike_max_ratio": worst[2],
+        "val_spike_first_step": int(s[found[0][0]]),
+        "val_spike_last_step": int(s[found[-1][1]]),
+        "val_spike_story": (f"{name} {float(np.median(v[max(0, a - _BEFORE):a])):.4g} "
+                            f"before step {int(s[a])}, {float(v[a: worst[1] + 1].max()):.4g} at "
+                            f"step {int(s[a])}, {float(v[worst[1] + 1]):.4g} at step "
+                            f"{int(s[worst[1] + 1])}"),
+    }
+
+
+def _val_spike_events(ctx: RunContext, s: np.ndarray, v: np.ndarray,
+                      scale: float) -> list[tuple[int, int, float]]:
+    """The spike events of one validation curve (first index, last index, top over level)."""
     n = len(v)
     if n < _BEFORE or not bool((v > 0).all()):
-        return {"val_spike_count": 0}
-    scale = max(float(v[0]), run_scale(ctx) or 0.0)
+        return []
     ratio_min = ctx.param("val_spike_ratio")
     min_height = ctx.param("val_spike_min_height") * scale
     share = ctx.param("spike_recover_share")
@@ -291,20 +324,7 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
         if top - level >= min_height and after - level <= (1 - share) * (top - level):
             events.append((i, b, top / level))
         i = b + 1
-    if not events:
-        return {"val_spike_count": 0}
-    worst = max(events, key=lambda e: e[2])
-    a = worst[0]
-    return {
-        "val_spike_count": len(events),
-        "val_spike_max_ratio": worst[2],
-        "val_spike_first_step": int(s[events[0][0]]),
-        "val_spike_last_step": int(s[events[-1][1]]),
-        "val_spike_story": (f"validation loss {float(np.median(v[max(0, a - _BEFORE):a])):.4g} "
-                            f"before step {int(s[a])}, {float(v[a: worst[1] + 1].max()):.4g} at "
-                            f"step {int(s[a])}, {float(v[worst[1] + 1]):.4g} at step "
-                            f"{int(s[worst[1] + 1])}"),
-    }
+    return events
 
 
 def _trailing_medians(v: np.ndarray, k: int) -> np.ndarray:
