@@ -278,7 +278,7 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
         for val, _, scale in part_scales(ctx):
             ps, pv = ctx.finite(val)
             events = _val_spike_events(ctx, ps, pv, scale)
-            if events and (not found or max(e[2] for e in events) > max(e[2] for e in found)):
+            if events and (not found or _tallest(events) > _tallest(found)):
                 found, s, v, name = events, ps, pv, f"{val}, a part of the validation loss,"
     if not found:
         return {"val_spike_count": 0}
@@ -294,6 +294,11 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
                             f"step {int(s[a])}, {float(v[worst[1] + 1]):.4g} at step "
                             f"{int(s[worst[1] + 1])}"),
     }
+
+
+def _tallest(events: list[tuple[int, int, float]]) -> float:
+    """The largest top-over-level ratio of some spike events."""
+    return max(ratio for _, _, ratio in events)
 
 
 def _val_spike_events(ctx: RunContext, s: np.ndarray, v: np.ndarray,
