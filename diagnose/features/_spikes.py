@@ -12,10 +12,10 @@ from statistics import NormalDist
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._late import part_scales
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
 from ._series import MIN_POINTS_SPIKES, rolling_median, window
-from ._late import part_scales
 from ._tail import bounce_values
 
 __all__: list[str] = []
@@ -282,7 +282,7 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
                 found, s, v, name = events, ps, pv, f"{val}, a part of the validation loss,"
     if not found:
         return {"val_spike_count": 0}
-    worst = max(found, key=lambda e: e[2])
+    worst = max(found, key=lambda e: e[2])  # (first index, last index, top over level)
     a = worst[0]
     return {
         "val_spike_count": len(found),
