@@ -21,7 +21,7 @@ from ._errors import RuleError
 __all__ = ["Expression", "Template", "format_value"]
 
 MAX_EXPR_CHARS = 2000
-MAX_EXPR_NODES = 200
+MAX_EXPR_NODES = 256
 MAX_EXPR_DEPTH = 32
 MAX_INT_DIGITS = 30
 #: Rule files come from untrusted repositories too: bounded message formats.

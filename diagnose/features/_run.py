@@ -216,9 +216,12 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 k_acc = min(last, key=lambda kk: abs(a * kk - 1)) if last else None
     k_loss = None
     val = _median_tail(ctx, VAL)
-    if k_cfg is None and k_acc is None and len(acc) == 0 and val and val > 0:
-        # no config and no accuracy: the loss alone names K only when train and validation
-        # both sit within a tight tolerance of the same ln K (few runs settle there by chance)
+    if k_cfg is None and not (k_acc and fits(k_acc)) and val and val > 0:
+        # no config, and no accuracy that the loss bears out: the loss alone names K only when
+        # train and validation both sit within a tight tolerance of the same ln K (few runs
+        # settle there by chance), and an accuracy, if logged, is no better than 1/K (a model
+        # that gives six classes equal odds and never the seventh scores about 1/7, not 1/6)
+        acc_tol = tol
         try:
             kk = max(2, int(round(math.exp(val))))
         except OverflowError:  # a regression loss in the thousands: no ln K anywhere near
@@ -233,9 +236,9 @@ def classes(ctx: RunContext) -> dict[str, Any]:
             gaps = math.log1p(1 / kk) > tol * math.log(kk)
             from_start = (kk <= ctx.param("max_loss_only_k") and len(tv) > 0
                           and abs(float(tv[0]) / math.log(kk) - 1) <= loss_tol)
-            if gaps or from_start:
+            if (gaps or from_start) and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= acc_tol):
                 k_loss = kk
-    k = k_cfg or k_acc or k_loss
+    k = k_cfg or k_loss or k_acc
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
         k = k_acc
         note = (f"; the config says {k_cfg} classes, but validation accuracy "
@@ -245,7 +248,10 @@ def classes(ctx: RunContext) -> dict[str, Any]:
               "no number of classes was recorded)") if k_acc and not k_cfg else ""
     if k_loss:
         source = (f" (K = {k} read off the loss: train and validation both sit at ln {k}; no number "
-                  "of classes or accuracy was recorded)")
+                  "of classes or accuracy was recorded)") if len(acc) == 0 else (
+            f" (K = {k} read off the loss: train and validation both sit at ln {k}, and the "
+            f"validation accuracy {float(np.median(acc)):.3g} is no better than 1/{k}; no number "
+            "of classes was recorded)")
     out = {"k": k, "k_config": k_cfg, "k_acc": k_acc, "note": note, "source": source}
     ctx._cache[key] = out
     return out
@@ -352,9 +358,9 @@ def _window_note(ctx: RunContext) -> str:
 @feature("peak_ratio", "peak_step", "final_ratio", "rise_ratio", "rise_end_ratio", "blowup_first_step", "blowup_last_step",
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
-         "val_end_over_chance", "after_peak_z",
+         "val_end_over_chance", "after_peak_z", "end_over_min",
          "blowup_note", "blowup_story",
-         params=("start_points", "blowup_factor", *K_PARAMS))
+         params=("start_points", "blowup_factor", "min_end_over_min", *K_PARAMS))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
 
@@ -413,6 +419,12 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         # (a collapse: dead units sitting at one level)
         "after_peak_z": mann_kendall_z(fv[i + 1:], most=MIN_POINTS_EARLY),
     }
+    # where it ends against the lowest level it had settled at (smoothed): a run that learned
+    # and then jumped to several times that level for good blew up, even when it started higher
+    j = int(np.argmin(sm))
+    low = float(sm[j])
+    if smooths(len(fv)) and low > 0:
+        out["end_over_min"] = end / low
     if first > 0:
         above = np.isfinite(v)
         np.logical_not(above, out=above)
@@ -434,6 +446,10 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
             f"last finite value {float(fv[-1]):.4g} at step {int(fs[-1])}; {end_said} "
             f"{end:.4g} ({end / first if first else math.inf:.3g}x "
             f"its first value)")
+        over_min = out.get("end_over_min")
+        if isinstance(over_min, float) and over_min > ctx.param("min_end_over_min") > end / first:
+            out["blowup_story"] += (f", {over_min:.3g}x the lowest level it had settled at "
+                                    f"({low:.4g}, smoothed, at step {int(fs[j])})")
     if lnk:
         out["blowup_note"] = (f"; ln({k}) = {lnk:.3g} is the loss of uniform predictions (chance "
                               f"level){classes(ctx)['source']}: the first logged train loss is "

@@ -145,17 +145,30 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
       scale: a batch noise that large would swing the loss by most of its scale all along.
       ``spike_sure_count`` counts these (a single one is evidence enough).
 
+    When the train loss itself has none, its logged parts (``train/cls_loss`` beside
+    ``train/loss``, each with a validation counterpart) are read the same way, each against
+    its own scale; the story then names the part.
+
     On long runs both z bars rise to what normal noise reaches about once in the run's
     points. ``spike_max_z`` is the strongest spike's z (peak z when tall, summed z when broad).
     ``spike_story`` tells the spikes in logged steps, or, when there are none, how the loss
     still bounces at its end (``bounce_spread``, ``bounce_height``); ``spike_story_*_step``
     are the steps it points at.
     """
-    out = _spikes(ctx)
+    s, v = ctx.finite(TRAIN)
+    out = _spikes(ctx, s, v, run_scale(ctx) or 0.0)
+    what = "loss spike(s)"
+    if not out.get("spike_count"):
+        # a summed loss can stay calm while one logged part jumps four-fold for an epoch
+        # (a detector's cls loss under its box and dfl losses): each part against its own scale
+        for _, train, scale in part_scales(ctx):
+            found = _spikes(ctx, *ctx.finite(train), scale)
+            if found.get("spike_count") and found["spike_max_ratio"] > out.get("spike_max_ratio", 0):
+                out, what = found, f"spike(s) of {train}, a part of the train loss,"
     b = bounce_values(ctx)
     bounce = b.get("bounce_height") is not None
     if out.get("spike_count"):
-        out["spike_story"] = (f"{out['spike_count']} loss spike(s) that recovered, the largest "
+        out["spike_story"] = (f"{out['spike_count']} {what} that recovered, the largest "
                               f"{out['spike_max_ratio']:.1f}x the level just before it (steps "
                               f"{out['spike_first_step']}-{out['spike_last_step']})")
         out["spike_story_first_step"] = out["spike_first_step"]
@@ -183,8 +196,9 @@ def _bounce_story(b: dict[str, Value], q: float) -> str:
             f"{b['bounce_spread']:.2g}x, up as well as down")
 
 
-def _spikes(ctx: RunContext) -> dict[str, Value]:
-    s, v = ctx.finite(TRAIN)
+def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float) -> dict[str, Value]:
+    """The spike measures of one train-loss curve (steps ``s``, values ``v``) whose loss scale
+    is ``scale`` (see :func:`spikes`)."""
     n = len(v)
     if n < MIN_POINTS_SPIKES:
         return {"spike_count": 0}
@@ -200,7 +214,6 @@ def _spikes(ctx: RunContext) -> dict[str, Value]:
         return {"spike_count": 0}
     first, last, zpeak, zsum, top = found
     width = last - first + 1
-    scale = run_scale(ctx) or 0.0
     min_ratio = ctx.param("spike_min_ratio")
     lift = np.log(min_ratio) if logspace else 0.0
     # on long runs, also above what normal noise reaches about once in n points: a 4-SD

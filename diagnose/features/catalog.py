@@ -217,6 +217,7 @@ train_early_fall  relative  median of the train loss's first three points minus 
 init_over_chance  ratio     first logged train loss over ln K
 end_over_chance   ratio     last smoothed train loss over ln K
 end_over_first    ratio     last smoothed train loss over the first logged one
+end_over_min      ratio     last smoothed train loss over the lowest level of the smoothed curve (None when too short to smooth)
 peak_over_chance  ratio     largest finite train loss over ln K
 val_min_over_chance ratio   lowest validation loss over ln K
 val_end_over_chance ratio   last validation loss over ln K
@@ -238,6 +239,7 @@ part_evals_after_best count evaluations of that part after its lowest one
 part_trend_after_best ratio Mann-Kendall z of that part's logged values from its lowest on
 part_train_drop_after_best relative how much the part's train counterpart fell after the part's best step
 val_trend_after_best ratio  Mann-Kendall z of the validation loss from its lowest point on (positive: rising)
+val_climbs_after_best flag 1 when every validation loss logged after the lowest is higher than the one before it
 tail_val_rise     relative  last validation loss over its lowest, minus 1
 tail_how          text      a phrase for messages: "smoothed value", or "last logged value" when the curve is too short to smooth
 acc_logged        flag      train and validation accuracy are both logged
