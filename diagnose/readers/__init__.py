@@ -29,13 +29,14 @@ from typing import Any
 
 from .._errors import ReadError
 from ..run import Run
-from ._notes import run_notes
+from ._notes import SIGNED_NOTE, run_notes
 from ._params import with_extra_params
 from ._safe_open import not_regular_reason
 from .tensorboard import EVENT_PREFIX, SPLIT_DIRS, is_event_file
 
 __all__ = [
     "FORMATS",
+    "SIGNED_NOTE",
     "Claim",
     "Discovery",
     "discover",

@@ -7,7 +7,9 @@ for a log it could not judge at all:
 - a log with no values (empty, or a header only),
 - metrics that diagnose does not recognise (no loss it knows: the loss rules cannot run),
 - a metric logged against epoch numbers next to one logged against batch steps
-  (their curves do not line up, so any comparison of the two is wrong).
+  (their curves do not line up, so any comparison of the two is wrong),
+- a loss that goes below zero (an ELBO, SI-SNR, a log-likelihood): the loss rules read
+  ratios of losses and compare them with ln K, which a signed objective does not support.
 """
 
 from __future__ import annotations
@@ -15,14 +17,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
+
 from ..run import JUDGED_METRICS, Run
 
-__all__ = ["run_notes"]
+__all__ = ["SIGNED_NOTE", "run_notes"]
 
 #: A metric whose steps are 0..n-1 (or 1..n) with at least this many points, next to one
 #: reaching this many times further, was logged per epoch beside one logged per batch.
 EPOCH_MIN_POINTS = 3
 EPOCH_RATIO = 10
+#: The words of the note on a loss below zero (the summary line looks for them: a run's
+#: curves may be gone by then, its notes are not).
+SIGNED_NOTE = "below zero: a signed objective"
 
 
 def run_notes(run: Run, path: Path, aliases: Mapping[str, str] | None) -> list[str]:
@@ -44,6 +51,7 @@ def run_notes(run: Run, path: Path, aliases: Mapping[str, str] | None) -> list[s
     else:
         notes.extend(_unmapped_losses(names, path))
     notes.extend(_epoch_vs_step(run, path))
+    notes.extend(_signed_losses(run, path))
     return notes
 
 
@@ -89,3 +97,20 @@ def _epoch_vs_step(run: Run, path: Path) -> list[str]:
                 "both against the same global step"
             )
     return notes
+
+
+def _signed_losses(run: Run, path: Path) -> list[str]:
+    """One note for the judged losses that go below zero: the rules' ratios do not hold."""
+    found = []
+    for name in ("train/loss", "val/loss"):
+        if name in run.metric_names:
+            steps, values = run.arrays(name)
+            below = np.flatnonzero(values < 0)  # NaN compares False: never "below zero"
+            if len(below):
+                found.append(f"{name!r} ({float(values[below[0]]):.4g} at step {int(steps[below[0]])})")
+    if not found:
+        return []
+    return [f"{path}: {' and '.join(found)} {'goes' if len(found) == 1 else 'go'} {SIGNED_NOTE} "
+            "(an ELBO, SI-SNR, a log-likelihood). The loss rules compare losses by ratios and "
+            "with ln K, which assumes a loss of at least zero, so their verdicts on this run "
+            "are not reliable; if an offset makes it non-negative, log that instead"]

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from .._escape import escape_output
 from ..findings import Finding, Group, Report
+from ..readers import SIGNED_NOTE
 from ..run import JUDGED_METRICS, Run
 
 __all__ = [
@@ -103,10 +104,15 @@ def summary_line(report: Report) -> str:
     if blind:
         unreadable += (f"; {plural(blind, 'run')} had no loss or accuracy diagnose recognises "
                        "(not checked: see the note)")
+    # a loss below zero breaks the ratios the loss rules read: its silence is no pass
+    signed = sum(1 for r in report.runs if any(SIGNED_NOTE in w for w in r.warnings))
+    if signed:
+        unreadable += (f"; {plural(signed, 'run')} logged a loss below zero (verdicts not "
+                       "reliable: see the note)")
     if not report.findings:
         if not report.runs:
             return f"No runs checked{unreadable}."
-        if report.errors or empty or blind:
+        if report.errors or empty or blind or signed:
             return f"No findings in {n_runs}{unreadable}."
         return f"All checks passed: {n_runs}, no findings."
     c = report.counts()
