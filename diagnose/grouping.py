@@ -184,7 +184,7 @@ IDENTITY_KEYS = ("experiment", "experiment_name", "dataset", "dataset_name", "da
                  "task_name", "model", "model_name", "model_type", "name_or_path", "project",
                  "mlflow_experiment", "logger")
 IDENTITY_PARAMS = ("dataset", "dataset_name", "task_name", "model_type", "model_name_or_path",
-                   "_name_or_path")
+                   "_name_or_path", "data")
 #: Path segments that name one run of a family (a param piece, a number, a date, a version).
 _RUN_SEGMENT = re.compile(
     r"=|^(version|run|trial|seed|fold|checkpoint)[-_]?\d+$|^[\d\W_]+$"
@@ -213,6 +213,17 @@ def _examples(run: Run) -> str | None:
     per_epoch = round(steps / epochs)
     # without a recorded batch size, the steps per epoch (data size / a fixed batch size)
     return f"{per_epoch * bs:.2g}" if is_number(bs) and bs > 0 else f"{per_epoch} steps/epoch"
+
+
+def _part_way(run: Run) -> bool:
+    """A run stopped part-way through its budget: in progress (or saved as a checkpoint) and,
+    where its ``max_steps`` is recorded, short of it (a state saved at its last step is done)."""
+    budget = run.params.get("max_steps")
+    if not run.in_progress:
+        return False
+    if is_number(budget) and 0 < budget < SENTINEL and run.step_range:
+        return run.step_range[1] < budget
+    return True
 
 
 def folder_family(path: str | None, shared: bool = False) -> str:
@@ -318,10 +329,12 @@ class Layout:
         fams: dict[tuple, list[int]] = {}
         for i in unique:
             r = kept[i]
-            # same identity, same folder, the same knobs recorded and the same validation metrics
+            # same identity, same folder, the same knobs recorded and the same validation metrics;
+            # and finished or not alike: a checkpoint part-way through its budget set against a
+            # finished run compares two budgets, not two settings
             fam = (identity_of(r), folder_family(r.path, paths[r.path or ""] > 1),
                    tuple(sorted(settings[i])),
-                   tuple(sorted(m for m in r.metric_names if m.startswith("val/"))))
+                   tuple(sorted(m for m in r.metric_names if m.startswith("val/"))), _part_way(r))
             fams.setdefault(fam, []).append(i)
         apart = [kept[idx[0]] for idx in fams.values() if len(idx) == 1]
         parts = [cls._flat([kept[i] for i in idx], [settings[i] for i in idx],

@@ -219,3 +219,32 @@ def test_hf_runs_of_different_models_are_not_compared(tmp_path):
     mixed = diagnose.check(str(tmp_path))
     assert {r.identity.get("model_type") for r in mixed.runs} == {"bert", "gpt2"}
     assert mixed.groups == [] and not [f for f in mixed.findings if f.group]
+
+
+def test_a_checkpoint_part_way_through_its_budget_is_not_compared_with_a_finished_run():
+    # two HF states that imply the same data size and differ in batch size: a sweep, unless one
+    # is a checkpoint at step 500 of its 2400 (the pair of public runs w10a-bertproj2-ck500 and
+    # w9b-hf-agnews-lora, from two repositories, was compared as a batch-size sweep)
+    def hf(rid, bs, max_steps, last, in_progress):
+        at = [100, (100 + last) // 2, last]
+        r = Run.from_series({"val/loss": [1.0, 0.6, 0.4], "train/loss": [1.0, 0.6, 0.4]},
+                            {"val/loss": at, "train/loss": at}, id=rid,
+                            params={"batch_size": bs, "max_steps": max_steps, "epochs": 1})
+        r.path, r.format, r.in_progress = f"out/{rid}", "hf", in_progress
+        return r
+
+    done = [hf("a", 16, 2400, 2400, True), hf("b", 32, 1200, 1200, False)]
+    assert [g.param for g in group_runs(done) if g.kind == "sweep"] == ["batch_size"]
+    part_way = [hf("a", 16, 2400, 500, True), hf("b", 32, 1200, 1200, False)]
+    assert not [g for g in group_runs(part_way) if g.kind == "sweep"]
+
+
+def test_runs_on_different_data_are_different_experiments():
+    # Ultralytics args.yaml records the dataset as `data`: three detectors trained on three
+    # datasets were compared as one "several knobs changed" sweep
+    runs = [_run("a", "x/a", {"lr": 0.01, "batch_size": 16, "data": "fruit.yaml"}, [1, 0.5]),
+            _run("b", "x/b", {"lr": 0.001, "batch_size": 32, "data": "falls.yaml"}, [1, 0.4])]
+    assert not group_runs(runs)
+    same = [_run("a", "x/a", {"lr": 0.01, "batch_size": 16, "data": "fruit.yaml"}, [1, 0.5]),
+            _run("b", "x/b", {"lr": 0.001, "batch_size": 16, "data": "fruit.yaml"}, [1, 0.4])]
+    assert [g.param for g in group_runs(same) if g.kind == "sweep"] == ["lr"]

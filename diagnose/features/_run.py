@@ -228,7 +228,10 @@ def classes(ctx: RunContext) -> dict[str, Any]:
             kk = None
         tail = _median_tail(ctx, TRAIN)
         tol = ctx.param("chance_loss_only_tol")
-        if kk and all(x is not None and abs(x / math.log(kk) - 1) <= tol for x in (val, tail)):
+        # the validation loss within the tight tolerance, the train loss (batch noise, dropout,
+        # a regulariser on top) within the looser one of a chance-level reading
+        if kk and abs(val / math.log(kk) - 1) <= tol and tail is not None \
+                and abs(tail / math.log(kk) - 1) <= loss_tol:
             # from K of about 30 on (at a 1% tolerance) ln K and ln(K + 1) are closer than the
             # tolerance, so every plateau of a regression loss "fits" some K: there the loss
             # must also have sat at ln K from its first logged point (uniform from the start)
