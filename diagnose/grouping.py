@@ -184,7 +184,7 @@ IDENTITY_KEYS = ("experiment", "experiment_name", "dataset", "dataset_name", "da
                  "task_name", "model", "model_name", "model_type", "name_or_path", "project",
                  "mlflow_experiment", "logger")
 IDENTITY_PARAMS = ("dataset", "dataset_name", "task_name", "model_type", "model_name_or_path",
-                   "_name_or_path", "data")
+                   "_name_or_path", "data", "project")
 #: Path segments that name one run of a family (a param piece, a number, a date, a version).
 _RUN_SEGMENT = re.compile(
     r"=|^(version|run|trial|seed|fold|checkpoint)[-_]?\d+$|^[\d\W_]+$"

@@ -41,7 +41,10 @@ def test_unrelated_real_runs_give_no_group_finding_and_no_decision():
     res = sweep(paths)
     assert len(res.runs) >= 20
     assert not [f for f in res.findings if f.group], [f.group for f in res.findings if f.group]
-    assert res.best is None and res.decision.startswith("No decision")
+    # no setting is selected; the decision may be "No decision: ..." or, where two HF states
+    # imply the same data size at two significant digits (two unrelated ~1,000-example runs
+    # without a validation loss), "No run has a finite val/loss": never a choice
+    assert res.best is None and res.decision.startswith("No ")
 
 
 def test_only_the_hydra_multirun_is_grouped_in_the_format_fixtures():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
+from ._run import K_PARAMS, TRAIN, VAL, RunContext, loss_parts, run_scale
 from ._series import mann_kendall_z, rel_change, value_at
 
 __all__ = ["rise_after_best"]
@@ -77,18 +77,6 @@ def validation_curve(ctx: RunContext) -> dict[str, Value]:
     m = rise_after_best(ctx, VAL, TRAIN, run_scale(ctx))
     out: dict[str, Value] = {f"val_{n}": m.get(n) for n in _VAL_NAMES}
     out["train_drop_after_best"] = m.get("train_drop_after_best")
-    return out
-
-
-def loss_parts(ctx: RunContext) -> list[tuple[str, str]]:
-    """The logged parts of the validation loss that have a train counterpart:
-    (``val/<x>loss<y>``, ``train/<x>loss<y>``) for every such name but ``val/loss`` itself."""
-    names = set(ctx.run.metric_names)
-    out = []
-    for name in sorted(names):
-        part = name.split("/", 1)[-1]
-        if name.startswith("val/") and name != VAL and "loss" in part and f"train/{part}" in names:
-            out.append((name, f"train/{part}"))
     return out
 
 

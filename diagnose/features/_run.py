@@ -164,6 +164,18 @@ def _median_tail(ctx: RunContext, metric: str) -> float | None:
     return median(v[len(v) // 2:]) if len(v) else None
 
 
+def loss_parts(ctx: RunContext) -> list[tuple[str, str]]:
+    """The logged parts of the validation loss that have a train counterpart:
+    (``val/<x>loss<y>``, ``train/<x>loss<y>``) for every such name but ``val/loss`` itself."""
+    names = set(ctx.run.metric_names)
+    out = []
+    for name in sorted(names):
+        part = name.split("/", 1)[-1]
+        if name.startswith("val/") and name != VAL and "loss" in part and f"train/{part}" in names:
+            out.append((name, f"train/{part}"))
+    return out
+
+
 def chance_k(acc: float, loss: float | None, acc_tol: float,
              loss_tol: float) -> tuple[list[int], int | None]:
     """The class counts K' whose chance accuracy 1/K' is within ``acc_tol`` of ``acc`` (a
@@ -216,7 +228,9 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 k_acc = min(last, key=lambda kk: abs(a * kk - 1)) if last else None
     k_loss = None
     val = _median_tail(ctx, VAL)
-    if k_cfg is None and not (k_acc and fits(k_acc)) and val and val > 0:
+    # a loss summed over logged parts (a detector's box + cls + dfl, a multi-task total) is no
+    # cross-entropy over K classes: where it settles says nothing about K
+    if k_cfg is None and not (k_acc and fits(k_acc)) and val and val > 0 and not loss_parts(ctx):
         # no config, and no accuracy that the loss bears out: the loss alone names K only when
         # train and validation both sit within a tight tolerance of the same ln K (few runs
         # settle there by chance), and an accuracy, if logged, is no better than 1/K (a model
@@ -228,10 +242,11 @@ def classes(ctx: RunContext) -> dict[str, Any]:
             kk = None
         tail = _median_tail(ctx, TRAIN)
         tol = ctx.param("chance_loss_only_tol")
-        # the validation loss within the tight tolerance, the train loss (batch noise, dropout,
-        # a regulariser on top) within the looser one of a chance-level reading
-        if kk and abs(val / math.log(kk) - 1) <= tol and tail is not None \
-                and abs(tail / math.log(kk) - 1) <= loss_tol:
+        # the validation loss within the tight tolerance; the train loss too, or above ln K
+        # within the looser tolerance of a chance-level reading (batch noise, dropout and
+        # regularisers lift a dead model's train loss above chance, never below it)
+        over = (tail / math.log(kk) - 1) if kk and tail is not None else math.inf
+        if kk and abs(val / math.log(kk) - 1) <= tol and (abs(over) <= tol or 0 <= over <= loss_tol):
             # from K of about 30 on (at a 1% tolerance) ln K and ln(K + 1) are closer than the
             # tolerance, so every plateau of a regression loss "fits" some K: there the loss
             # must also have sat at ln K from its first logged point (uniform from the start)
