@@ -118,7 +118,7 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
 
 
 @feature("spike_count", "spike_sure_count", "spike_max_ratio", "spike_max_z", "spike_max_height", "spike_first_step",
-         "spike_last_step", "spike_story", "spike_story_first_step", "spike_story_last_step",
+         "spike_last_step", "spike_story", "spike_story_first_step", "spike_story_last_step", "spike_in_part",
          params=("bounce_share", "bounce_quantile", "spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
                  "spike_min_height", "spike_min_width", "spike_broad_z", "spike_broad_height",
                  "spike_sure_z", "spike_sure_ratio", "spike_sure_height",
@@ -157,6 +157,7 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     """
     s, v = ctx.finite(TRAIN)
     out = _spikes(ctx, s, v, run_scale(ctx) or 0.0)
+    out["spike_in_part"] = 0
     what = "loss spike(s)"
     if not out.get("spike_count"):
         # a summed loss can stay calm while one logged part jumps four-fold for an epoch
@@ -165,6 +166,7 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
             found = _spikes(ctx, *ctx.finite(train), scale)
             if found.get("spike_count") and found["spike_max_ratio"] > out.get("spike_max_ratio", 0):
                 out, what = found, f"spike(s) of {train}, a part of the train loss,"
+                out["spike_in_part"] = 1
     b = bounce_values(ctx)
     bounce = b.get("bounce_height") is not None
     if out.get("spike_count"):
@@ -269,7 +271,7 @@ _BEFORE = 3
 
 
 @feature("val_spike_count", "val_spike_max_ratio", "val_spike_first_step", "val_spike_last_step",
-         "val_spike_story",
+         "val_spike_story", "val_spike_in_part",
          params=("val_spike_ratio", "spike_recover_share", "val_spike_min_height", *K_PARAMS))
 def val_spikes(ctx: RunContext) -> dict[str, Value]:
     """Evaluations whose validation loss jumps to ``val_spike_ratio`` times the median of the
@@ -298,6 +300,7 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
     worst = max(found, key=lambda e: e[2])  # (first index, last index, top over level)
     a = worst[0]
     return {
+        "val_spike_in_part": int(name != "validation loss"),
         "val_spike_count": len(found),
         "val_spike_max_ratio": worst[2],
         "val_spike_first_step": int(s[found[0][0]]),

@@ -59,11 +59,13 @@ spike_last_step   step      step of the last spike
 spike_story       text      the spikes in logged steps, or (when none) how the train loss still bounces at its end
 spike_story_first_step step first step spike_story points at
 spike_story_last_step step  last step spike_story points at
+spike_in_part     flag      1 when the spikes counted are those of a logged part of the train loss (the sum had none)
 val_spike_count   count     validation evaluations that jumped far above the evaluations before and came back
 val_spike_max_ratio ratio   largest validation spike over the median of the evaluations before it
 val_spike_first_step step   step of the first validation spike
 val_spike_last_step step    step of the last validation spike
 val_spike_story   text      the largest validation spike in logged values: level before, top, the next evaluation
+val_spike_in_part flag      1 when the validation spikes counted are those of a logged part of the validation loss
 oscillation       ratio     total variation of the smoothed train loss over its range (1 = monotone)
 val_points        count     finite points of the validation loss
 val_first         loss      first logged validation loss
