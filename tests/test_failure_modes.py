@@ -183,8 +183,17 @@ def test_nan_in_the_loss(tmp_path: Path) -> None:
             rec.log(s, train_loss=2.0 / (s + 1) if s < 30 else math.nan)
     code, out = cli("check", str(run))
     assert code == 1
-    assert ("DG201 nonfinite-values (steps 30-49): 20 non-finite value(s) (NaN or inf), first "
-            "in train/loss at step 30") in out
+    # NaN from step 30 to the end: the run died there (DG210), which says it instead of DG201
+    assert ("DG210 died-in-nan (steps 30-49): train loss turned NaN/inf at step 30 and never "
+            "came back: the last 20 logged points are all non-finite") in out
+    assert "DG201" not in out
+    scattered = tmp_path / "scattered"
+    with Recorder(scattered) as rec:  # a NaN now and then, finite again after each
+        for s in range(50):
+            rec.log(s, train_loss=math.nan if s in (12, 31) else 2.0 / (s + 1))
+    code, out = cli("check", str(scattered))
+    assert code == 1 and ("DG201 nonfinite-values (steps 12-49): 2 non-finite value(s) (NaN or "
+                          "inf), first in train/loss at step 12") in out and "DG210" not in out
     grew = tmp_path / "grew"
     with Recorder(grew) as rec:  # the loss climbs for a while, then overflows
         for s in range(50):

@@ -436,7 +436,7 @@ def test_rules_and_config_choose_what_is_checked(tmp_path):
     saved = json.loads((tmp_path / "a" / "findings.json").read_text())
     assert saved["live"]["rules"] == ["DG201"]
     assert {f["rule"] for f in saved["findings"]} <= {"DG201"}
-    cfg = Config(ignore=["DG102", "DG201"])
+    cfg = Config(ignore=["DG102", "DG201", "DG210"])
     with Recorder(tmp_path / "b", check_every=10, config=cfg) as rec:
         for i, v in enumerate(_curve(100)):
             rec.log(i, train_loss=v if i < 50 else math.inf)  # nothing left to stop it

@@ -34,7 +34,6 @@ from ._registry import (
 from ._series import (
     MIN_POINTS_HALVES,
     MIN_POINTS_SHAPE,
-    MIN_POINTS_TREND,
     _ts_slope,
     decel_ratio,
     level_drop,
@@ -102,8 +101,6 @@ TRAIN, VAL = "train/loss", "val/loss"
 LR = "lr"  # the logged learning rate (the metric name readers give it)
 #: a log long enough to tell a fall at its start from the noise of its plateau
 MIN_POINTS_EARLY = 100
-#: the percentile of the second half that a point must exceed to be part of an early fall
-PLATEAU_TOP = 90
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
          "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
@@ -290,7 +287,7 @@ def run_scale(ctx: RunContext) -> float | None:
 
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
-         "nonfinite_sparse", "nonfinite_unseen",
+         "nonfinite_sparse", "nonfinite_unseen", "nonfinite_to_end", "nonfinite_to_end_step",
          params=("growth_ratio", "max_init_ratio", *K_PARAMS))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in the metrics the rules judge (loss, accuracy: all points, never
@@ -322,6 +319,9 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     ok = np.isfinite(v)
     n_train = len(v) - int(np.count_nonzero(ok))
     before = v[: int(np.argmin(ok))] if n_train else v  # finite: up to the first that is not
+    # the logged points after the last finite one: a run that never came back from NaN/inf
+    to_end = len(v) - 1 - int(np.flatnonzero(ok)[-1]) if ok.any() else len(v)
+    dead_step = int(s[len(v) - to_end]) if to_end else None
     del ok
     peak_before = safe_ratio(float(before.max()), float(before[0])) if len(before) else None
     k = classes(ctx)["k"]
@@ -349,6 +349,9 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         # 1 when the train loss turned NaN/inf between two logged points more than a step apart
         "nonfinite_sparse": float(per_epoch or gap > 1),
         "nonfinite_unseen": unseen if per_epoch or gap > 1 else "",
+        # logged train points from the last finite one to the end, all NaN/inf, and the first
+        "nonfinite_to_end": to_end,
+        "nonfinite_to_end_step": dead_step,
         # a phrase for messages: empty when every value is finite
         "nonfinite_note": (f"; {total} non-finite value(s) (NaN/inf), first in {first_metric} "
                            f"at step {first_step}") if total else "",
@@ -571,34 +574,3 @@ def int_param(run: Run, *names: str) -> int | None:
         except (TypeError, ValueError):
             pass
     return None
-
-
-@feature("train_early_z", "train_early_fall", params=K_PARAMS)
-def early_fall(ctx: RunContext) -> dict[str, Value]:
-    """A fall at the start of a long log, before a plateau. The points at the start that all
-    sit above the 90th percentile of the second half (a plateau's own noise puts a point there
-    one time in ten, three in a row one time in a thousand) are the early fall, when there are
-    at least three: ``train_early_fall`` is the fall from the median of the first three points
-    to the median of the second half, relative, and ``train_early_z`` the Mann-Kendall z of those
-    points and the first one past them (strongly negative for a sustained fall, never below
-    -1.6 for four points or fewer). A LoRA fine-tune that drops 35% in its first 600 of 7,500
-    steps, or a control model whose loss falls from 0.76 to 0.1 in its first epoch of 18,700
-    logged points, learned, although its trend line over the whole run is flat. Both 0 (no
-    sign of an early fall) for logs under ``MIN_POINTS_EARLY`` points and for classifiers with
-    a known K, whose fall to ln K and stay there is the chance-level reading's matter."""
-    _, v = ctx.finite(TRAIN)
-    n = len(v)
-    none = {"train_early_z": 0.0, "train_early_fall": 0.0}
-    if n < MIN_POINTS_EARLY or classes(ctx)["k"]:
-        return none
-    half = n // 2
-    rest = v[half:]
-    band_top = np.percentile(rest, PLATEAU_TOP)
-    above = v[:half] > band_top
-    lead = int(np.argmin(above)) if not above.all() else len(above)
-    if lead < MIN_POINTS_TREND:
-        return none
-    a = median(v[:MIN_POINTS_TREND])
-    # thinned to a hundred points: a fall that long is sustained far past the bar anyway
-    return {"train_early_z": mann_kendall_z(v[:lead + 1], most=MIN_POINTS_EARLY),
-            "train_early_fall": (a - median(rest)) / abs(a) if a else None}

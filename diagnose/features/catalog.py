@@ -33,6 +33,8 @@ nonfinite         count     NaN/inf values in the loss and accuracy metrics of t
 nonfinite_train   count     NaN/inf values in the train loss
 first_nonfinite_step step   first step with a NaN/inf value in any metric
 nonfinite_sparse  flag      1 when the train loss turned NaN/inf between two logged points more than one optimizer step apart
+nonfinite_to_end  count     logged train loss points after the last finite one (NaN/inf to the end of the run)
+nonfinite_to_end_step step  the first of those points (None when the run ends finite)
 nonfinite_unseen  text      how much went unlogged there ("50 steps", "a whole epoch"; empty otherwise)
 nonfinite_metric  text      the metric with the first NaN/inf value
 peak_ratio_before_nonfinite ratio largest train loss before the first NaN over the first value
