@@ -229,29 +229,27 @@ def classes(ctx: RunContext) -> dict[str, Any]:
     # cross-entropy over K classes: where it settles says nothing about K
     if k_cfg is None and not (k_acc and fits(k_acc)) and val and val > 0 and not loss_parts(ctx):
         # no config, and no accuracy that the loss bears out: the loss alone names K only when
-        # train and validation both sit within a tight tolerance of the same ln K (few runs
-        # settle there by chance), and an accuracy, if logged, is no better than 1/K (a model
+        # the validation loss sits within a tight tolerance of ln K (few runs settle there by
+        # chance), the train loss too or above it within the chance-level reading's looser
+        # tolerance (batch noise, dropout and regularisers lift a dead model's train loss above
+        # chance, never below it), and an accuracy, if logged, is no better than 1/K (a model
         # that gives six classes equal odds and never the seventh scores about 1/7, not 1/6)
-        acc_tol = tol
         try:
             kk = max(2, int(round(math.exp(val))))
         except OverflowError:  # a regression loss in the thousands: no ln K anywhere near
             kk = None
         tail = _median_tail(ctx, TRAIN)
-        tol = ctx.param("chance_loss_only_tol")
-        # the validation loss within the tight tolerance; the train loss too, or above ln K
-        # within the looser tolerance of a chance-level reading (batch noise, dropout and
-        # regularisers lift a dead model's train loss above chance, never below it)
+        tight = ctx.param("chance_loss_only_tol")
         over = (tail / math.log(kk) - 1) if kk and tail is not None else math.inf
-        if kk and abs(val / math.log(kk) - 1) <= tol and (abs(over) <= tol or 0 <= over <= loss_tol):
+        if kk and abs(val / math.log(kk) - 1) <= tight and (abs(over) <= tight or 0 <= over <= loss_tol):
             # from K of about 30 on (at a 1% tolerance) ln K and ln(K + 1) are closer than the
             # tolerance, so every plateau of a regression loss "fits" some K: there the loss
             # must also have sat at ln K from its first logged point (uniform from the start)
             _, tv = ctx.finite(TRAIN)
-            gaps = math.log1p(1 / kk) > tol * math.log(kk)
+            gaps = math.log1p(1 / kk) > tight * math.log(kk)
             from_start = (kk <= ctx.param("max_loss_only_k") and len(tv) > 0
                           and abs(float(tv[0]) / math.log(kk) - 1) <= loss_tol)
-            if (gaps or from_start) and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= acc_tol):
+            if (gaps or from_start) and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= tol):
                 k_loss = kk
     k = k_cfg or k_loss or k_acc
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
