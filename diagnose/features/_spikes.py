@@ -288,19 +288,20 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
     """
     s, v = ctx.finite(VAL)
     found = _val_spike_events(ctx, s, v, max(float(v[0]), run_scale(ctx) or 0.0)) if len(v) else []
-    name = "validation loss"
+    name, in_part = "validation loss", 0
     if not found:
         for val, _, scale in part_scales(ctx):
             ps, pv = ctx.finite(val)
             events = _val_spike_events(ctx, ps, pv, scale)
             if events and (not found or _tallest(events) > _tallest(found)):
-                found, s, v, name = events, ps, pv, f"{val}, a part of the validation loss,"
+                found, s, v, in_part = events, ps, pv, 1
+                name = f"{val}, a part of the validation loss,"
     if not found:
         return {"val_spike_count": 0}
     worst = max(found, key=lambda e: e[2])  # (first index, last index, top over level)
     a = worst[0]
     return {
-        "val_spike_in_part": int(name != "validation loss"),
+        "val_spike_in_part": in_part,
         "val_spike_count": len(found),
         "val_spike_max_ratio": worst[2],
         "val_spike_first_step": int(s[found[0][0]]),
