@@ -61,13 +61,15 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     evaluation gives the same answers every time: one class for every input, say, when the
     accuracy is that class's share. ``frozen_story`` tells it in logged values.
 
-    ``val_prior_dev``: with two classes, how far the last validation loss is from the
-    entropy of the class shares its accuracy implies (a model that predicts the class prior
-    for every input scores the majority share a as accuracy and -a ln a - (1-a) ln(1-a) as
-    loss: 0.500 for 80/20). Learning the prior moves the loss from ln 2 down to that entropy
-    while the answers never change. Read as two classes when K is unknown (with more classes
-    the prior's entropy is higher, so the reading errs towards "it learned something"); None
-    with more than two known classes or with accuracy at or below one half."""
+    ``val_prior_dev``: how far the last validation loss is from the entropy of the class
+    shares its accuracy implies (a model that predicts the class prior for every input scores
+    the majority share a as accuracy and the prior's entropy as loss: -a ln a - (1-a) ln(1-a)
+    = 0.500 for 80/20). Learning the prior moves the loss from ln K down to that entropy while
+    the answers never change. With K > 2 known classes the shares of the others are unknown:
+    any loss from the two-class entropy (the rest on one class) to that entropy plus
+    (1-a) ln(K-1) (the rest spread evenly) fits, and counts 0. Read as two classes when K is
+    unknown (with more classes the prior's entropy is higher, so the reading errs towards "it
+    learned something"); None with accuracy at or below one half."""
     s, acc = ctx.finite("val/acc")
     out: dict[str, Value] = {"val_acc_points": len(acc)}
     if len(acc) == 0:
@@ -84,14 +86,24 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
         out["val_loss_spread"] = float(vl.max() - vl.min()) / abs(mid)
     a = float(acc[-1])
     k = classes(ctx)["k"]
-    prior = None  # the entropy of the class shares the last accuracy implies, two classes
-    if (not k or k == BINARY) and 1 - a < a < 1 and len(vl):  # K unknown: read as two classes
-        prior = -(a * math.log(a) + (1 - a) * math.log(1 - a))
-        out["val_prior_dev"] = abs(float(vl[-1]) / prior - 1)
+    prior = None  # the entropy of the class shares the last accuracy implies
+    if 1 - a < a < 1 and len(vl):
+        # the majority share a leaves 1 - a to the other classes: all of it on one class is the
+        # least entropy (two classes; K unknown is read so), spread evenly over K - 1 the most
+        low = -(a * math.log(a) + (1 - a) * math.log(1 - a))
+        high = low if not k or k == BINARY else low + (1 - a) * math.log(k - 1)
+        last = float(vl[-1])
+        prior = (low, high)
+        out["val_prior_dev"] = 0.0 if low <= last <= high else min(abs(last / low - 1),
+                                                                   abs(last / high - 1))
     moved = out.get("val_loss_spread", 0.0) >= ctx.param("chance_loss_tol")
     if prior is not None and moved:
+        low, high = prior
+        shares = (f"the entropy of {a:.0%}/{1 - a:.0%} class shares ({low:.4g})" if low == high else
+                  f"where the entropy of {k} class shares with {a:.0%} in the largest lies "
+                  f"({low:.4g} to {high:.4g})")
         loss = (f" while the validation loss went from {float(vl[0]):.4g} to {float(vl[-1]):.4g}, "
-                f"the entropy of {a:.0%}/{1 - a:.0%} class shares ({prior:.4g})")
+                f"{shares}")
     else:
         loss = (f" and the validation loss stayed within {out['val_loss_spread']:.1%} of {mid:.4g}"
                 if mid else "")

@@ -13,6 +13,7 @@ Conventions that keep the rules scale-free and robust:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +185,17 @@ def chance_k(acc: float, loss: float | None, acc_tol: float,
     return near, (min(fitting, key=lambda kk: abs(loss / math.log(kk) - 1)) if fitting else None)
 
 
+#: a per-class validation metric: val_class_2_acc, val/acc_class_2, val_recall_class2
+_PER_CLASS = re.compile(r"^(?:val|valid|validation|eval)[_/].*?class_?(\d+)(?!\d)")
+
+
+def _k_from_names(names: Any) -> int | None:
+    """K from per-class validation metrics (classes 0..K-1 each logging an accuracy or
+    recall): the number of labels the run itself names, when no config gives it."""
+    seen = {int(m.group(1)) for n in names if (m := _PER_CLASS.match(str(n).lower()))}
+    return len(seen) if len(seen) > 1 and seen == set(range(len(seen))) else None
+
+
 def classes(ctx: RunContext) -> dict[str, Any]:
     """K from the config and K read off the curves (validation accuracy ~ 1/K all run).
 
@@ -199,6 +211,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
     k_cfg = ctx.run.num_classes or int_param(ctx.run, "num_classes", "n_classes", "num_labels")
     if k_cfg is not None and k_cfg <= 1:
         k_cfg = None
+    k_cfg = k_cfg or _k_from_names(ctx.run.metric_names)
     k_acc, note = None, ""
     _, acc = ctx.finite("val/acc")
     tol, loss_tol = ctx.param("chance_acc_tol"), ctx.param("chance_loss_tol")
