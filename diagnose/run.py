@@ -36,6 +36,8 @@ __all__ = [
 CANONICAL_METRICS = ("train/loss", "val/loss", "train/acc", "val/acc", "lr", "grad_norm")
 #: the curves the rules judge: a run with none of them cannot be checked, whatever it logged
 JUDGED_METRICS = CANONICAL_METRICS[:4]
+#: readers whose step axis counts epochs (Keras CSVLogger / History, Ultralytics results.csv)
+EPOCH_AXIS_FORMATS = frozenset({"keras", "yolo"})
 
 #: The chapter's experiment log, grouped as it groups them.
 IDENTITY_FIELDS = ("experiment_id", "code_version", "data_version", "seed")

@@ -7,14 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from ..run import Run
+from ..run import EPOCH_AXIS_FORMATS, Run
 from ._registry import Value, feature
 from ._run import LR, TRAIN, VAL, RunContext, still_improving
 from ._series import last_finite
 
 
 @feature("lr", "lr_x3", "lr_x10", "lr_div3", "lr_div10", "lr_said", "lr_div3_said", "batch_size",
-         "seed", "optimizer", "weight_decay", "dropout", "epochs", "steps_x2", "wd_up", "dropout_up")
+         "seed", "optimizer", "weight_decay", "dropout", "epochs", "steps_x2", "budget", "budget_unit", "wd_up",
+         "dropout_up")
 def run_context(ctx: RunContext) -> dict[str, Value]:
     """The run's own settings, and nicely rounded neighbours for next-experiment advice."""
     run = ctx.run
@@ -35,8 +36,14 @@ def run_context(ctx: RunContext) -> dict[str, Value]:
         out[k] = _float(run.param(k))
     opt = run.param("optimizer")
     out["optimizer"] = str(opt) if opt is not None else None
-    last = (run.step_range or (None, None))[1]
-    out["steps_x2"] = 2 * max(last, 1) if last is not None else None
+    first, last = run.step_range or (None, None)
+    if last is not None:
+        # epochs counted from 0 (Keras: epoch 0 is the end of the first) ran last + 1 of them;
+        # a step axis's last step is the budget (step 0 is where a recorder logs the start)
+        epochs = run.format in EPOCH_AXIS_FORMATS
+        out["budget"] = max(last + 1 if epochs and first == 0 else last, 1)
+        out["steps_x2"] = 2 * out["budget"]
+    out["budget_unit"] = "epochs" if run.format in EPOCH_AXIS_FORMATS else "steps"
     wd = out["weight_decay"]
     out["wd_up"] = nice(wd * 10) if wd else 1e-4
     dp = out["dropout"]

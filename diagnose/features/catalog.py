@@ -140,7 +140,9 @@ optimizer         text      the run's optimizer
 weight_decay      param     the run's weight decay
 dropout           param     the run's dropout
 epochs            param     the run's epochs
-steps_x2          step      twice the run's last step (a longer budget to try)
+steps_x2          step      twice the run's budget (a longer budget to try)
+budget            step      the steps (or epochs) the run trained: its last step, plus one for epochs counted from 0
+budget_unit       text      what the step axis counts: "epochs" for Keras and Ultralytics logs, else "steps"
 wd_up             param     a larger weight decay to try (x10, or 1e-4 from none)
 dropout_up        param     a larger dropout to try (+0.2, at most 0.5)
 val_metric        text      the selection metric of the group

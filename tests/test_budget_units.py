@@ -1,0 +1,34 @@
+"""Advice about the budget names it in the unit the log counts, and counts it right.
+
+A Keras CSVLogger log numbers its epochs from 0, so a 10-epoch run ends at "step" 9: twice
+its budget is 20 epochs, not 18 steps.
+"""
+
+import csv
+from pathlib import Path
+
+import diagnose
+from diagnose.report import render
+
+ROOT = Path(__file__).resolve().parents[1]
+KERAS_RUN = ROOT / "bench" / "real-runs" / "farris-main"
+
+
+def test_a_keras_run_still_improving_is_told_to_double_its_epochs():
+    with open(KERAS_RUN / "training_log.csv", newline="") as fh:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(fh)]
+    assert epochs == list(range(len(epochs)))  # 0-based: the last epoch's number is one short
+    report = diagnose.check(KERAS_RUN)
+    (f,) = [f for f in report.findings if f.rule == "DG203"]
+    assert f"twice the budget ({2 * len(epochs)} epochs)" in f.next_experiment
+    text = render(report, "text", color=False)
+    assert f"{len(epochs)} steps, one per epoch" in text.splitlines()[0]
+
+
+def test_a_step_axis_keeps_its_last_step_as_the_budget():
+    # the chapter's sweep: 40 optimizer steps, the recorder logs steps 0 (the start) to 40
+    run_dir = ROOT / "fixtures" / "chapter-sweep" / "lr=0.01"
+    run = diagnose.load(run_dir)
+    last = run.step_range[1]
+    found = [f for f in diagnose.check(run_dir).findings if f.rule == "DG206"]
+    assert found and f"budget of {last} steps" in found[0].cause
