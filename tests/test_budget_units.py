@@ -32,3 +32,13 @@ def test_a_step_axis_keeps_its_last_step_as_the_budget():
     last = run.step_range[1]
     found = [f for f in diagnose.check(run_dir).findings if f.rule == "DG206"]
     assert found and f"budget of {last} steps" in found[0].cause
+
+
+def test_lightning_steps_count_from_zero():
+    # Lightning's CSVLogger writes the optimizer steps done before the logged one: a run of
+    # 5,000 steps ends on row step 4999, and twice its budget is 10,000 steps
+    (path,) = (ROOT / "bench" / "real-runs" / "t10d-ukcrime-v18").rglob("metrics.csv")
+    with open(path, newline="") as fh:
+        last = max(int(row["step"]) for row in csv.DictReader(fh))
+    (f,) = [f for f in diagnose.check(path.parent).findings if f.rule == "DG203"]
+    assert f"twice the budget ({2 * (last + 1)} steps)" in f.next_experiment

@@ -38,10 +38,12 @@ def run_context(ctx: RunContext) -> dict[str, Value]:
     out["optimizer"] = str(opt) if opt is not None else None
     first, last = run.step_range or (None, None)
     if last is not None:
-        # epochs counted from 0 (Keras: epoch 0 is the end of the first) ran last + 1 of them;
-        # a step axis's last step is the budget (step 0 is where a recorder logs the start)
-        epochs = run.format in EPOCH_AXIS_FORMATS
-        out["budget"] = max(last + 1 if epochs and first == 0 else last, 1)
+        # epochs counted from 0 (Keras: epoch 0 is the end of the first) ran last + 1 of them,
+        # as did Lightning, whose rows carry the optimizer steps done before the one logged
+        # (49, 99, ... for 50-step windows); elsewhere the last step is the budget (step 0 is
+        # where a recorder logs the start, Hugging Face counts steps done)
+        zero_based = run.format == "lightning" or (run.format in EPOCH_AXIS_FORMATS and first == 0)
+        out["budget"] = max(last + 1 if zero_based else last, 1)
         out["steps_x2"] = 2 * out["budget"]
     out["budget_unit"] = "epochs" if run.format in EPOCH_AXIS_FORMATS else "steps"
     wd = out["weight_decay"]

@@ -141,7 +141,7 @@ weight_decay      param     the run's weight decay
 dropout           param     the run's dropout
 epochs            param     the run's epochs
 steps_x2          step      twice the run's budget (a longer budget to try)
-budget            step      the steps (or epochs) the run trained: its last step, plus one for epochs counted from 0
+budget            step      the steps (or epochs) the run trained: its last step, plus one for epochs counted from 0 and for Lightning's 0-based steps
 budget_unit       text      what the step axis counts: "epochs" for Keras and Ultralytics logs, else "steps"
 wd_up             param     a larger weight decay to try (x10, or 1e-4 from none)
 dropout_up        param     a larger dropout to try (+0.2, at most 0.5)
