@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 
 from .._errors import ReadError
-from ..run import Run
+from ..run import Run, canonical_name
 from ._common import fits_int64
+
+TRAIN_LOSS, VAL_LOSS = "train/loss", "val/loss"
 from ._frame import EMPTY, MISSING, finish_metrics, json_or_text_float, opt_float, parse_float
 from ._safe_open import first_line as _first_line
 from ._safe_open import read_bytes
@@ -131,9 +133,11 @@ def detect(path: Path) -> bool:
 
 
 def _history(cells: Iterable[str]) -> bool:
-    """A Keras ``History`` written without its index (``pd.DataFrame(h.history).to_csv``):
-    ``loss`` and ``val_loss`` columns, one row per epoch, no epoch column."""
-    return {"loss", "val_loss"} <= {c.strip().lower() for c in cells}
+    """A Keras ``History`` written without its index (``pd.DataFrame(h.history).to_csv``), or
+    any per-epoch table of a train and a validation loss (``train_loss,train_acc,val_loss``
+    from a hand-written loop): both losses by any name the metric vocabulary knows, one row
+    per epoch, no epoch column."""
+    return {TRAIN_LOSS, VAL_LOSS} <= {canonical_name(c.strip()) for c in cells}
 
 
 def _record_shape(rec: Mapping[str, Any]) -> str | None:
@@ -367,9 +371,13 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     step_col = table.col(*STEP_COLUMNS)
     fmt = "csv"
     if step_col is None and table.col("epoch") is None and _history(table.header):
-        table.header.insert(0, "epoch")  # rows are epochs 0, 1, ...: number them
-        table.rows = [[str(i), *row] for i, row in enumerate(table.rows)]
-        table.notes.append(f"{path}: no epoch column; rows read as epochs 0-{len(table.rows) - 1}")
+        if table.header[0].strip() in ("", "Unnamed: 0"):
+            table.header[0] = "epoch"  # pandas's unnamed index column: 0, 1, ... per row
+            table.notes.append(f"{path}: its unnamed first column read as the epoch")
+        else:
+            table.header.insert(0, "epoch")  # rows are epochs 0, 1, ...: number them
+            table.rows = [[str(i), *row] for i, row in enumerate(table.rows)]
+            table.notes.append(f"{path}: no epoch column; rows read as epochs 0-{len(table.rows) - 1}")
     if step_col is None:
         step_col = table.col("epoch")
         fmt = "keras" if step_col == 0 else "csv"
