@@ -153,7 +153,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
 # ---------------------------------------------------------------------------------------
 #: the params :func:`classes` reads: every feature that judges against ln K declares them
 K_PARAMS = ("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol",
-            "max_loss_only_k")
+            "max_loss_only_k", "perfect_acc")
 
 
 def _median_tail(ctx: RunContext, metric: str) -> float | None:
@@ -194,6 +194,17 @@ def _k_from_names(names: Any) -> int | None:
     recall): the number of labels the run itself names, when no config gives it."""
     seen = {int(m.group(1)) for n in names if (m := _PER_CLASS.match(str(n).lower()))}
     return len(seen) if len(seen) > 1 and seen == set(range(len(seen))) else None
+
+
+def _loss_offset(ctx: RunContext, top: float) -> bool:
+    """The train loss holds a term beyond the cross-entropy (an L2 penalty Keras adds to the
+    loss): at a logged step where every training example was classified right (accuracy at
+    least ``perfect_acc``) each one's cross-entropy is below ln K, yet the loss is above it."""
+    sa, acc = ctx.finite("train/acc")
+    sl, loss = ctx.finite(TRAIN)
+    both, ia, il = np.intersect1d(sa, sl, return_indices=True)
+    hit = acc[ia] >= ctx.param("perfect_acc")
+    return bool(hit.any() and np.median(loss[il][hit]) > top)
 
 
 def classes(ctx: RunContext) -> dict[str, Any]:
@@ -278,7 +289,8 @@ def classes(ctx: RunContext) -> dict[str, Any]:
             f" (K = {k} read off the loss: train and validation both sit at ln {k}, and the "
             f"validation accuracy {float(np.median(acc)):.3g} is no better than 1/{k}; no number "
             "of classes was recorded)")
-    out = {"k": k, "k_config": k_cfg, "k_acc": k_acc, "note": note, "source": source}
+    out = {"k": k, "k_config": k_cfg, "k_acc": k_acc, "note": note, "source": source,
+           "offset": bool(k) and _loss_offset(ctx, math.log(k) * (1 + loss_tol))}
     ctx._cache[key] = out
     return out
 
@@ -412,7 +424,9 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
                 "blowup_last_step": int(s[-1]) if len(s) else None}
     first = float(fv[0])
     k = classes(ctx)["k"]
-    lnk = math.log(k) if k else None
+    # a loss with a penalty term added (classified perfectly, yet above ln K) is not on the
+    # cross-entropy's scale: where it sits says nothing about chance level or a blow-up
+    lnk = math.log(k) if k and not classes(ctx)["offset"] else None
     ref = run_scale(ctx)
     i = int(np.argmax(fv))
     # the rise is judged from where the run started (the median of its first few points
