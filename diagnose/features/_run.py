@@ -402,7 +402,7 @@ def _window_note(ctx: RunContext) -> str:
 @feature("peak_ratio", "peak_step", "final_ratio", "rise_ratio", "rise_end_ratio", "blowup_first_step", "blowup_last_step",
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
-         "val_end_over_chance", "after_peak_z", "end_over_min",
+         "val_end_over_chance", "after_peak_z", "end_over_min", "peak_over_neighbours",
          "blowup_note", "blowup_story",
          params=("start_points", "blowup_factor", "min_end_over_min", *K_PARAMS))
 def explosion(ctx: RunContext) -> dict[str, Value]:
@@ -456,6 +456,9 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         "end_over_first": safe_ratio(end, first),
         # the peak of the smoothed curve: a sustained rise lifts it, a one-batch spike does not
         "smooth_peak_ratio": safe_ratio(float(sm.max()), ref),
+        # one logged point far above both its neighbours rose and fell between two logs
+        "peak_over_neighbours": (safe_ratio(float(fv[i]), float(fv[i - 1:i + 2:2].max()))
+                                 if 0 < i < len(fv) - 1 else 1.0),
         "init_over_chance": first / lnk if lnk else 0.0,
         "end_over_chance": end / lnk if lnk else 0.0,
         "peak_over_chance": float(fv[i]) / lnk if lnk else 0.0,

@@ -117,7 +117,7 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
             np.add.reduceat(z, first) / np.sqrt(width), np.maximum.reduceat(y, first))
 
 
-@feature("spike_count", "spike_sure_count", "spike_max_ratio", "spike_max_z", "spike_max_height", "spike_first_step",
+@feature("spike_count", "spike_sure_count", "spike_max_ratio", "spike_second_ratio", "spike_max_z", "spike_max_height", "spike_first_step",
          "spike_last_step", "spike_story", "spike_story_first_step", "spike_story_last_step", "spike_in_part",
          params=("bounce_share", "bounce_quantile", "spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
                  "spike_min_height", "spike_min_width", "spike_broad_z", "spike_broad_height",
@@ -261,6 +261,7 @@ def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float) -> dict
         "spike_max_ratio": max(k[2] for k in kept),
         "spike_max_z": max(k[3] for k in kept),
         "spike_max_height": max(k[4] for k in kept),
+        "spike_second_ratio": sorted(k[2] for k in kept)[-2] if len(kept) > 1 else None,
         "spike_first_step": int(s[kept[0][0]]),
         "spike_last_step": int(s[kept[-1][1]]),
     }

@@ -50,9 +50,11 @@ blowup_last_step  step      last such step
 blowup_value      loss      largest finite train loss
 blowup_from       loss      first finite train loss (what the blow-up is measured from)
 smooth_peak_ratio ratio     peak of the smoothed train loss over its first value (spikes do not lift it)
+peak_over_neighbours ratio   the largest finite train loss over the larger of the logged points just before and after it (1 at either end, where a side is missing): far above 1 for a one-point peak
 after_peak_z      z         Mann-Kendall z of the raw train loss after its highest point (strongly negative: it falls again; near 0: it sits at one level)
 spike_count       count     upward excursions of the train loss that stand out of their neighbourhood's noise (tall, or broad), rose from the points before and came back down
 spike_max_ratio   ratio     largest spike's top over the level of the points just before it
+spike_second_ratio ratio    the second largest spike's top over its level (None with one spike)
 spike_max_z       z         the strongest spike in local noise SDs (peak z of a tall one, z summed over sqrt(width) of a broad one)
 spike_max_height  ratio     tallest spike's rise above the level just before it, over the run's scale (the first train loss, or ln K when larger)
 spike_sure_count  count     spikes at once spike_sure_z SDs, spike_sure_ratio times their level and spike_sure_height of the run's scale high
