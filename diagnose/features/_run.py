@@ -202,7 +202,7 @@ def _loss_offset(ctx: RunContext, top: float) -> bool:
     least ``perfect_acc``) each one's cross-entropy is below ln K, yet the loss is above it."""
     sa, acc = ctx.finite("train/acc")
     sl, loss = ctx.finite(TRAIN)
-    both, ia, il = np.intersect1d(sa, sl, return_indices=True)
+    _, ia, il = np.intersect1d(sa, sl, return_indices=True)
     hit = acc[ia] >= ctx.param("perfect_acc")
     return bool(hit.any() and np.median(loss[il][hit]) > top)
 

@@ -20,7 +20,7 @@ __all__ = ["EMPTY", "MISSING", "NONFINITE", "accuracy_as_fraction", "finish_metr
            "json_or_text_float", "opt_float", "parse_float", "rename_map"]
 
 #: the accuracies the rules read as fractions of 1 (1/K at chance, gaps in points of 1)
-ACCURACIES = ("train/acc", "val/acc")
+ACCURACIES = JUDGED_METRICS[2:]
 #: an accuracy logged in percent tops out at this
 PERCENT = 100.0
 

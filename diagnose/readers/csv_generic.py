@@ -27,10 +27,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import ReadError
-from ..run import Run, canonical_name
+from ..run import JUDGED_METRICS, Run, canonical_name
 from ._common import fits_int64
-
-TRAIN_LOSS, VAL_LOSS = "train/loss", "val/loss"
 from ._frame import EMPTY, MISSING, finish_metrics, json_or_text_float, opt_float, parse_float
 from ._safe_open import first_line as _first_line
 from ._safe_open import read_bytes
@@ -137,7 +135,7 @@ def _history(cells: Iterable[str]) -> bool:
     any per-epoch table of a train and a validation loss (``train_loss,train_acc,val_loss``
     from a hand-written loop): both losses by any name the metric vocabulary knows, one row
     per epoch, no epoch column."""
-    return {TRAIN_LOSS, VAL_LOSS} <= {canonical_name(c.strip()) for c in cells}
+    return set(JUDGED_METRICS[:2]) <= {canonical_name(c.strip()) for c in cells}  # both losses
 
 
 def _record_shape(rec: Mapping[str, Any]) -> str | None:
