@@ -36,6 +36,19 @@ __all__ = [
 CANONICAL_METRICS = ("train/loss", "val/loss", "train/acc", "val/acc", "lr", "grad_norm")
 #: the curves the rules judge: a run with none of them cannot be checked, whatever it logged
 JUDGED_METRICS = CANONICAL_METRICS[:4]
+#: the accuracies the rules read as fractions of 1 (1/K at chance, a gap of 0.1 as ten points)
+ACCURACY_METRICS = JUDGED_METRICS[2:]
+#: the largest value of an accuracy logged in percent
+PERCENT = 100.0
+
+
+def in_percent(values: np.ndarray) -> bool:
+    """An accuracy logged in percent (``100 * correct / total``): nothing below 0, and its
+    largest finite value above 1 and at most 100."""
+    v = values[np.isfinite(values)]
+    return bool(len(v)) and float(v.min()) >= 0 and 1 < float(v.max()) <= PERCENT
+
+
 #: readers whose step axis counts epochs (Keras CSVLogger / History, Ultralytics results.csv)
 EPOCH_AXIS_FORMATS = frozenset({"keras", "yolo"})
 

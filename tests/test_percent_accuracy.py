@@ -1,4 +1,4 @@
-"""Accuracies logged in percent are read as fractions of 1, and the run says so.
+"""Accuracies logged in percent are judged as fractions of 1, and the run says so.
 
 Every rule reads accuracy as a fraction: 1/K at chance, a gap of 0.1 as ten points. A
 hand-written loop that logs ``100 * correct / total`` would otherwise show a gap of three
@@ -15,13 +15,15 @@ import diagnose
 REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "t11a-eegpriya-v0" / "training_log.csv"
 
 
-def test_a_public_log_in_percent_is_read_as_fractions():
+def test_a_public_log_in_percent_keeps_its_values_and_says_how_they_are_read():
     raw = pd.read_csv(REAL)
     assert raw["Val_Acc"].max() > 1  # the file holds percentages
     run = diagnose.load(REAL)
     _, val = run.arrays("val/acc")
-    np.testing.assert_allclose(val, raw["Val_Acc"].to_numpy() / 100)
-    assert any("logged in percent" in w for w in run.warnings)
+    np.testing.assert_allclose(val, raw["Val_Acc"].to_numpy())  # the run is what was logged
+    (note,) = [w for w in run.warnings if "logged in percent" in w]
+    assert f"up to {max(raw['Train_Acc'].max(), raw['Val_Acc'].max()):g}" in note
+    assert "fractions of 1" in note
 
 
 def test_a_three_point_gap_in_percent_is_no_generalization_gap():

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..run import JUDGED_METRICS, Run
+from ..run import ACCURACY_METRICS, JUDGED_METRICS, PERCENT, Run, in_percent
 from ._registry import (
     DEFAULTS_LOADER,
     FEATURES,
@@ -76,7 +76,12 @@ class RunContext:
         return PARAM_DEFAULTS[name]
 
     def arrays(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
-        return self.run.arrays(metric)
+        """A metric as logged, but an accuracy logged in percent as fractions of 1: every
+        rule reads accuracy so (1/K at chance, a gap of 0.1 as ten points)."""
+        s, v = self.run.arrays(metric)
+        if metric in ACCURACY_METRICS and in_percent(v):
+            return s, v / PERCENT
+        return s, v
 
     def finite(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
         """Steps and values of a metric with NaN/±inf removed."""

@@ -13,16 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ..run import JUDGED_METRICS, Run, canonical_name
+from ..run import ACCURACY_METRICS, JUDGED_METRICS, Run, canonical_name, in_percent
 from ._common import dedupe_steps
 
-__all__ = ["EMPTY", "MISSING", "NONFINITE", "accuracy_as_fraction", "finish_metrics",
-           "json_or_text_float", "opt_float", "parse_float", "rename_map"]
-
-#: the accuracies the rules read as fractions of 1 (1/K at chance, gaps in points of 1)
-ACCURACIES = JUDGED_METRICS[2:]
-#: an accuracy logged in percent tops out at this
-PERCENT = 100.0
+__all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
+           "parse_float", "percent_note", "rename_map"]
 
 #: Cells that mean "no value here" (Keras writes NA, pandas an empty cell); nan/inf are values.
 MISSING = {"", "na", "n/a", "null", "none"}
@@ -175,25 +170,15 @@ def finish_metrics(
     run.invalidate()
 
 
-def accuracy_as_fraction(run: Run, where: str) -> list[str]:
-    """Rescale accuracies logged in percent (a hand-written loop's ``100 * correct / total``)
-    to fractions of 1, as every rule reads them: 1/K at chance, a 10-point gap as 0.1. An
-    accuracy with no value below 0 and its largest above 1 (up to 100) is in percent."""
-    scaled, top = [], 0.0
-    for name in ACCURACIES:
-        v = run.arrays(name)[1]
-        v = v[np.isfinite(v)]
-        if len(v) and v.min() >= 0 and 1 < v.max() <= PERCENT:
-            scaled.append(name)
-            top = max(top, float(v.max()))
+def percent_note(run: Run, where: str) -> list[str]:
+    """Say when an accuracy is logged in percent: the run keeps the values as logged, and the
+    rules read them as fractions of 1 (see :func:`diagnose.run.in_percent`)."""
+    scaled = [n for n in ACCURACY_METRICS if in_percent(run.arrays(n)[1])]
     if not scaled:
         return []
-    df = run.metrics.copy()
-    rows = df["metric"].isin(scaled).to_numpy()
-    df.loc[rows, "value"] = df.loc[rows, "value"] / PERCENT
-    run.metrics = df
-    return [f"{where}: {' and '.join(scaled)} logged in percent (up to {top:g}); read as "
-            "fractions of 1"]
+    top = max(float(np.nanmax(run.arrays(n)[1])) for n in scaled)
+    return [f"{where}: {' and '.join(scaled)} logged in percent (up to {top:g}); the rules read "
+            "them as fractions of 1"]
 
 
 def _needs_dedupe(codes: np.ndarray, steps: np.ndarray) -> bool:
