@@ -479,3 +479,18 @@ def test_keras_history_csv_without_an_epoch_column_is_one_run_of_epochs() -> Non
     assert steps.tolist() == list(range(len(lines) - 1))
     col = lines[0].split(",").index("val_loss")
     assert vals.tolist() == [float(line.split(",")[col]) for line in lines[1:]]
+
+
+def test_runs_appended_to_one_keras_log_are_read_apart_and_said_where() -> None:
+    case = FORMATS_DIR / "keras_csv_append"
+    lines = (case / "training.log").read_text(encoding="utf-8").splitlines()
+    epochs = [int(line.split(",")[0]) for line in lines[1:]]
+    restart = next(i for i in range(1, len(epochs)) if epochs[i] <= epochs[0] < epochs[i - 1])
+    runs = diagnose.load_all(case)
+    assert sorted(r.id for r in runs) == ["keras_csv_append#1", "keras_csv_append#2"]
+    notes = [w for r in runs for w in r.warnings if "starts again" in w]
+    assert len(notes) == 1 and f"training.log:{restart + 2}:" in notes[0], notes
+    # the resume (initial_epoch=3) is no new run: its rows replace epochs 3-5 of the second
+    second = next(r for r in runs if r.id.endswith("#2"))
+    _, loss = second.arrays("train/loss")
+    assert len(loss) == 6 and loss[-1] == float(lines[-1].split(",")[2])

@@ -384,7 +384,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     if step_col is None:
         raise ReadError(path, "no step or epoch column in the header "
                         f"({', '.join(table.header[:8])})", "line 1")
-    groups = _split_by_run(table)
+    groups = _split_by_run(table, step_col)
     runs = []
     for rid, sub in groups:
         notes = list(table.notes) if len(runs) == 0 else []
@@ -408,16 +408,37 @@ def refuse_garbage(table: Table) -> None:
                     "metrics table, or destroyed", f"line {table.lines[0] if table.lines else 2}")
 
 
-def _split_by_run(table: Table) -> list[tuple[str, Table]]:
+def _split_by_run(table: Table, step_col: int) -> list[tuple[str, Table]]:
+    """One table per run: by the ``run`` column, or, without one, at every row whose step
+    goes back to the file's first step or below (a logger appending a new run to the same
+    file, as Keras's ``CSVLogger(append=True)`` does: mixing them by step would judge a curve
+    no run drew). A step that goes back less far is a resumed run, read as one."""
     rc = table.col(RUN_COLUMN)
     if rc is None:
-        return [(run_id(table.path), table)]
+        return _split_restarts(table, step_col)
     groups: dict[str, Table] = {}
     for row, line in zip(table.rows, table.lines):
         t = groups.setdefault(row[rc], Table(path=table.path, header=table.header))
         t.rows.append(row)
         t.lines.append(line)
     return list(groups.items()) or [(run_id(table.path), table)]
+
+
+def _split_restarts(table: Table, step_col: int) -> list[tuple[str, Table]]:
+    rid = run_id(table.path)
+    steps = [_int_cell(row[step_col]) for row in table.rows]
+    known = [(i, n) for i, n in enumerate(steps) if n is not None]
+    cuts = [i for (_, a), (i, b) in zip(known, known[1:]) if b < a and b <= known[0][1]]
+    if not cuts:
+        return [(rid, table)]
+    bounds = [0, *cuts, len(table.rows)]
+    table.notes.append(
+        f"{table.path}:{table.lines[cuts[0]]}: the step starts again ({steps[cuts[0] - 1]} -> "
+        f"{steps[cuts[0]]}): {len(bounds) - 1} runs appended to one file, read as "
+        f"{rid}#1 to {rid}#{len(bounds) - 1}")
+    return [(f"{rid}#{k + 1}", Table(path=table.path, header=table.header, rows=table.rows[a:b],
+                                    lines=table.lines[a:b]))
+            for k, (a, b) in enumerate(zip(bounds, bounds[1:]))]
 
 
 def _tidy_runs(table: Table, aliases: Mapping[str, str] | None) -> list[Run]:
