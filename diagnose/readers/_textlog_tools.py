@@ -47,6 +47,7 @@ class Rec:
     values: list[tuple[str, float]]
     epoch: float = math.nan
     kind: str = "train"  # or "val" (only validation values) or "eval" (HF)
+    part: int = 0  # which run of the file (a Trainer's summary ends one)
     notes: list[str] = field(default_factory=list)
 
 
@@ -146,28 +147,62 @@ def hf_records(lines: list[list[str]], bad: list[int]) -> tuple[list[Rec], list[
             if d is not None:
                 dicts.append((i, j, d))
     total = _training_total(lines, dicts)
-    recs: list[Rec] = []
-    notes: list[str] = []
-    derived = False
-    prev_step = 0
+    parts: list[tuple[list[Rec], list[int | None], float | None]] = [([], [], None)]
     for i, j, d in dicts:
+        epoch = _number(d.get("epoch"))
         if _SUMMARY_KEYS & d.keys():
+            parts[-1] = (parts[-1][0], parts[-1][1], epoch)  # this run ends here
+            parts.append(([], [], None))
             continue
         values = [(k, x) for k, v in d.items() if k not in _NOT_METRICS
                   for x in [_number(v)] if x is not None]
         if not values:
             continue
-        epoch = _number(d.get("epoch"))
-        step = _bar_step(lines, i, j, total, prev_step) if total else None
         kind = "eval" if any(k.startswith("eval_") for k, _ in values) else "train"
-        if step is None:
-            derived = True
-        else:
-            prev_step = step
-        recs.append(Rec(i + 1, step, values, math.nan if epoch is None else epoch, kind))
-    if derived:
-        notes.extend(_derive_steps(recs))
+        parts[-1][0].append(Rec(i + 1, None, values, math.nan if epoch is None else epoch,
+                                kind, part=len(parts) - 1))
+        parts[-1][1].append(_bar_step(lines, i, j, total) if total else None)
+    recs: list[Rec] = []
+    notes: list[str] = []
+    for part, bars, final_epoch in parts:
+        notes.extend(n for n in _hf_steps(part, bars, total, final_epoch) if n not in notes)
+        recs.extend(part)
     return recs, notes
+
+
+def _hf_steps(recs: list[Rec], bars: list[int | None], total: int | None,
+              final_epoch: float | None) -> list[str]:
+    """Steps for one run's records: the bar's count where it agrees with the epoch, else the
+    step the epoch gives; notes on what was derived."""
+    per_epoch = _steps_per_epoch(recs, bars, total, final_epoch)
+    derived = 0
+    for r, bar in zip(recs, bars):
+        if per_epoch and math.isfinite(r.epoch):
+            exact = r.epoch * per_epoch
+            # the bar's count, when it agrees with the epoch (a bar drawn before the log
+            # line may lag behind); else the step the epoch gives
+            close = bar is not None and abs(bar - exact) <= 0.5 + 5e-4 * exact
+            r.step = bar if close else int(round(exact))
+            derived += not close
+        else:
+            r.step = bar
+    if any(r.step is None for r in recs):
+        return _derive_steps(recs)
+    if derived:
+        return [f"{derived} Trainer log line(s) without a tqdm step count beside them: "
+                f"their steps derived from the epoch ({per_epoch:g} steps per epoch)"]
+    return []
+
+
+def _steps_per_epoch(recs: list[Rec], bars: list[int | None], total: int | None,
+                     final_epoch: float | None) -> float | None:
+    """Optimizer steps per epoch: the bar's total over the final summary's epoch, else the
+    median of bar count / epoch over the records that have both."""
+    if total and final_epoch and final_epoch > 0:
+        return total / final_epoch
+    ratios = sorted(b / r.epoch for r, b in zip(recs, bars)
+                    if b is not None and math.isfinite(r.epoch) and r.epoch > 0)
+    return ratios[len(ratios) // 2] if ratios else None
 
 
 def _training_total(lines: list[list[str]], dicts: list[tuple[int, int, dict[str, Any]]]
@@ -196,34 +231,30 @@ def _next_counter(lines: list[list[str]], i: int, j: int) -> tuple[int, int] | N
     return None
 
 
-def _bar_step(lines: list[list[str]], i: int, j: int, total: int, floor: int) -> int | None:
+def _bar_step(lines: list[list[str]], i: int, j: int, total: int) -> int | None:
     """The training bar's count at a dict: its redraw after the dict, else the last count
-    before it on the same or the previous line (never below the step before)."""
+    before it on the same or the previous line."""
     nxt = _next_counter(lines, i, j)
-    if nxt is not None and nxt[1] == total and nxt[0] >= floor:
+    if nxt is not None and nxt[1] == total:
         return nxt[0]
     before = (lines[i - 1] if i > 0 else []) + lines[i][:j]
     for seg in reversed(before):
         for n, t in reversed(_counters(seg)):
-            if t == total and n >= floor:
+            if t == total:
                 return n
     return None
 
 
 def _derive_steps(recs: list[Rec]) -> list[str]:
-    """Steps for records without a bar count: train records counted in logging intervals
-    from their epoch (epoch / the first train record's epoch); evaluations take the step of
-    the train record they follow."""
-    unit = next((r.epoch for r in recs if r.kind == "train" and r.epoch > 0), None)
+    """Steps for a run none of whose records has a bar count beside it: the epoch in units
+    of the finest decimal the Trainer printed (``'epoch': 0.22`` -> step 22), so train and
+    evaluation records keep their order and spacing."""
+    epochs = [r.epoch for r in recs if math.isfinite(r.epoch)]
+    scale = next((10 ** d for d in range(5)
+                  if all(abs(e * 10 ** d - round(e * 10 ** d)) < 1e-6 for e in epochs)), 10 ** 4)
     last = 0
     for r in recs:
-        if r.step is None:
-            if r.kind == "train" and unit and math.isfinite(r.epoch):
-                r.step = max(int(round(r.epoch / unit)), last)
-            else:
-                r.step = last
+        r.step = int(round(r.epoch * scale)) if math.isfinite(r.epoch) else last
         last = r.step
-    how = (f"as epoch / {unit:g} (the first logged epoch): steps count logging intervals, "
-           "not optimizer steps") if unit else "as the record's position"
-    return [f"no tqdm step count beside some Trainer log lines; their steps derived {how}; "
-            "evaluations take the step of the train record they follow"]
+    return [f"no tqdm step count beside the Trainer's log lines: steps are the epoch x {scale} "
+            "(hundredths of an epoch for 2 decimals), not optimizer steps"]

@@ -35,6 +35,7 @@ from ._frame import EMPTY, finish_metrics, parse_float
 from ._safe_open import DETECT_BYTES, read_bytes, read_prefix
 from ._textlog_tools import NUMBER, Rec, hf_records, keras_records
 from .csv_generic import run_id
+from .hf import _renamer
 
 __all__ = ["MIN_RECORDS", "could_hold", "detect", "parse", "read"]
 
@@ -52,7 +53,8 @@ _STAMPS = re.compile(
     r"|\b(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL):[\w.<>-]*:"
 )
 _COUNTER = re.compile(
-    r"\b(epoch|global[ _]step|step|iteration|iter|it|batch)\b\s*[:#=]?\s*\[?\s*(\d+)"
+    r"\b(epoch|global[ _]step|step|iteration|iter|it|batch)(?:e?s(?!\s*=))?"
+    r"(?:\s+(?:id|no\.?|num|number))?\b\s*[:#=]?\s*\[?\s*(\d+)"
     r"(?:\s*(?:/|of)\s*(\d+))?\s*\]?", re.I)
 _BRACKET = re.compile(r"\[\s*\d+\s*/\s*\d+\s*\]|\(\s*\d+\s*/\s*\d+\s*\)|\d+\s*/\s*\d+")
 _PAIR = re.compile(
@@ -79,12 +81,18 @@ def detect(path: Path) -> bool:
     if not _wanted(path) or not path.is_file():
         return False
     head = read_prefix(path, DETECT_BYTES)
-    if not head or b"\x00" in head[:4096]:
+    if not head or _binary(head[:4096]):
         return False
     text = head.decode("utf-8", errors="replace")
     if len(head) == DETECT_BYTES:
         text = text[:text.rfind("\n") + 1]  # a whole-line prefix
     return parse(text).claimed
+
+
+def _binary(head: bytes) -> bool:
+    """Mostly control bytes: a binary file, not a log with a damaged line in it."""
+    junk = sum(1 for b in head if b < 32 and b not in (8, 9, 10, 13, 27))
+    return junk > len(head) // 10
 
 
 # -- the text ----------------------------------------------------------------------------------
@@ -272,14 +280,22 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     data = read_bytes(path)
     text = data.decode("utf-8", errors="replace")
     notes: list[str] = []
+    parsed = parse(text)
     torn = bool(text) and not text.endswith("\n")
     if torn:
-        text = text[:text.rfind("\n") + 1]  # an unterminated last line may be cut mid-number
-    parsed = parse(text)
-    if torn:
+        # an unterminated last line may be cut mid-number: kept only when it holds the same
+        # names as the record before it (a log saved without its final newline)
         last = text.count("\n") + 1
-        notes.append(f"{path}:{last}: last line has no newline; skipped as torn (the writer "
-                     "was interrupted or is still writing)")
+        recs = parsed.records
+        whole = len(recs) > 1 and recs[-1].line == last and \
+            [n for n, _ in recs[-1].values] == [n for n, _ in recs[-2].values]
+        if not whole:
+            parsed = parse(text[:text.rfind("\n") + 1])
+        notes.append(f"{path}:{last}: last line has no newline; " + (
+            "read, as it holds the same names as the line before (a value cut short there "
+            "would not show)" if whole else "skipped as torn (the writer was interrupted or "
+            "is still writing)"))
+        torn = not whole
     if not parsed.records:
         where = f"line {parsed.bad[0]}" if parsed.bad else "line 1"
         raise ReadError(path, "no training records in this text (no line with a counter "
@@ -302,8 +318,9 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         run.warnings.extend(notes if k == 1 else [n for n in notes if "unreadable" in n])
         if len(groups) > 1:
             run.warnings.append(
-                f"{path}:{recs[0].line}: run {k} of {len(groups)} in this file (its counter "
-                f"starts again at {recs[0].step}); read as {name!r}")
+                f"{path}:{recs[0].line}: run {k} of {len(groups)} in this file, from this line "
+                f"(the counter starts again from the beginning {len(groups) - 1} time(s): runs "
+                f"appended to one log); read as {name!r}")
         _fill(run, recs, parsed.shape, aliases, str(path))
         runs.append(run)
     return runs
@@ -311,11 +328,14 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
 
 def _split_runs(recs: list[Rec]) -> list[list[Rec]]:
     """Records split where the counter goes back to the run's start or before it (a second
-    run appended); a smaller step back (a resumed run) stays in the run."""
+    run appended) or where the tool said a run ended; a smaller step back (a resumed run)
+    stays in the run."""
     groups: list[list[Rec]] = [[]]
     for r in recs:
         g = groups[-1]
-        if g and r.step is not None and r.step <= g[0].step and r.kind != "val" and \
+        if g and r.part != g[-1].part:
+            groups.append([])
+        elif g and r.step is not None and r.step <= g[0].step and r.kind != "val" and \
                 any(x.step != g[0].step for x in g):
             groups.append([])
         groups[-1].append(r)
@@ -333,8 +353,6 @@ def _fill(run: Run, recs: list[Rec], shape: str, aliases: Mapping[str, str] | No
             epochs.append(r.epoch)
     rename = None
     if shape == "hf":
-        from .hf import _renamer
-
         rename = _renamer(set(names), aliases)
     elif shape == "plain":
         rename = _test_as_val(set(names), aliases, run, where)
