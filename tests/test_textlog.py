@@ -232,6 +232,18 @@ def test_a_csv_with_a_header_stays_the_csv_readers(tmp_path: Path) -> None:
     assert run.format in ("keras", "csv")
 
 
+def test_a_word_soup_of_metric_words_is_not_claimed(tmp_path: Path) -> None:
+    """Lines of metric words and numbers in random order: counters that go up and down
+    alike are no training log, however many "records" the lines make."""
+    rng = np.random.default_rng(0)
+    words = ["loss", "acc", "epoch", "step", "the", "value", "12", "3", "0.5", "val", "train",
+             "=", ":", "lr"]
+    path = tmp_path / "output.log"
+    path.write_text("\n".join(" ".join(rng.choice(words, 12)) for _ in range(3000)) + "\n")
+    assert textlog.parse(path.read_text()).records  # it does look like records, line by line
+    assert not textlog.detect(path)
+
+
 def test_binary_junk_is_not_claimed(tmp_path: Path) -> None:
     path = tmp_path / "train.log"
     path.write_bytes(bytes(range(256)) * 40)

@@ -116,11 +116,26 @@ class Parsed:
 
     @property
     def claimed(self) -> bool:
-        """Enough records with a loss or accuracy, with steps that go up somewhere."""
+        """Enough records with a loss or accuracy; for print lines, enough of the most common
+        shape (the same names: a loop prints the same line again and again), with steps
+        that go up."""
         good = [r for r in self.records if any(_judged(n) for n, _ in r.values)]
-        steps = [r.step for r in self.records if r.step is not None]
-        return len(good) >= MIN_RECORDS and (
-            self.shape in ("keras", "hf") or any(b > a for a, b in zip(steps, steps[1:])))
+        if self.shape in ("keras", "hf"):
+            return len(good) >= MIN_RECORDS
+        shapes: dict[tuple[str, ...], list[int]] = {}
+        for r in good:
+            if r.step is not None:
+                shapes.setdefault(tuple(n for n, _ in r.values), []).append(r.step)
+        main = max(shapes.values(), key=len, default=[])  # the line the loop prints
+        return len(main) >= MIN_RECORDS and _counts_up(main)
+
+
+def _counts_up(steps: list[int]) -> bool:
+    """Steps that mostly go up (a restart or two allowed; numbers picked from prose go up
+    and down alike)."""
+    ups = sum(b > a for a, b in zip(steps, steps[1:]))
+    downs = sum(b < a for a, b in zip(steps, steps[1:]))
+    return ups > 0 and downs * 4 <= ups
 
 
 def _judged(raw: str) -> bool:
