@@ -51,7 +51,8 @@ __all__ = [
 ]
 
 #: (format name, module) — most specific first. Modules are imported lazily.
-#: The generic CSV/JSONL reader stays last: it claims any table with a step column.
+#: The generic CSV/JSONL reader comes late: it claims any table with a step column; the
+#: free-text reader after it takes only the ``.log``/``.txt`` files no table reader claims.
 FORMATS: list[tuple[str, str]] = [
     ("native", "diagnose.readers.native"),
     ("lightning", "diagnose.readers.lightning_csv"),
@@ -62,6 +63,7 @@ FORMATS: list[tuple[str, str]] = [
     ("yolo", "diagnose.readers.yolo"),
     ("keras", "diagnose.readers.keras_json"),
     ("csv", "diagnose.readers.csv_generic"),
+    ("textlog", "diagnose.readers.textlog"),
 ]
 
 #: Directory names never worth walking into (hidden folders are skipped too). Not

@@ -1,0 +1,260 @@
+"""Records from the stdout of two tools, for :mod:`diagnose.readers.textlog`.
+
+- **Keras** ``model.fit``: an ``Epoch N/M`` line, then progress records
+  ``12/15 ━━━━ 0s 2ms/step - accuracy: 0.9000 - loss: 0.2000`` (Keras 3) or
+  ``12/15 [====>...] - ETA: 0s - loss: 0.2000 - acc: 0.9000`` (Keras 2, tf.keras), redrawn
+  in place with ``\\r`` and backspaces (verbose=1) or printed once (verbose=2). The epoch's
+  values are on its first finished record (counter at its total; Keras 2.2's verbose=2
+  ``- 1s - loss: ...`` has no counter); records after it in the same block are
+  ``evaluate``/``predict`` bars, not the epoch.
+- **Hugging Face** ``Trainer``: the dicts its ``ProgressCallback`` prints
+  (``{'loss': 0.69, ..., 'epoch': 0.5}``; transformers 5 prints the floats as strings),
+  read with ``ast.literal_eval``. Steps come from the tqdm bar of the training loop: the
+  redraw tqdm makes right after printing the dict shows the step exactly; the bar before
+  it may lag (tqdm redraws at most every 0.1 s).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._frame import parse_float
+from .hf import _NOT_METRICS, _SUMMARY_KEYS
+
+__all__ = ["Rec", "hf_records", "keras_records", "NUMBER"]
+
+#: a number as loggers print it (``1e-05``, ``.5``, ``nan``, ``-inf``)
+NUMBER = r"(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?))"
+_EPOCH_HEAD = re.compile(r"^\s*Epoch (\d+)/(\d+)\s*$")
+_KERAS_COUNTER = re.compile(r"^\s*(\d+)/(\d+)\s")
+_KERAS_PAIR = re.compile(rf"\s-\s([A-Za-z_][\w]*):\s+({NUMBER})(?=\s|$)", re.I)
+_KERAS_OLD = re.compile(r"^\s*-\s+\d+s\s")  # Keras 2.2 verbose=2: " - 1s - loss: ..."
+_TQDM = re.compile(r"(?:^|[|\s])(\d+)/(\d+) \[")
+_DICT = re.compile(r"^\s*(\{'[A-Za-z_][\w/.-]*': .*\})\s*$")
+
+
+@dataclass
+class Rec:
+    """One record of a log: where it is, its counter (None: none on the line) and values."""
+
+    line: int
+    step: int | None
+    values: list[tuple[str, float]]
+    epoch: float = math.nan
+    kind: str = "train"  # or "val" (only validation values) or "eval" (HF)
+    part: int = 0  # which run of the file (a Trainer's summary ends one)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- Keras ------------------------------------------------------------------------------------
+
+
+def keras_records(lines: list[list[str]]) -> tuple[list[Rec], int, list[int]]:
+    """(one record per finished epoch, epoch headers seen, lines of epochs that did not finish).
+
+    ``lines``: each line's segments (split on ``\\r`` and backspaces, ANSI codes removed).
+    """
+    out: list[Rec] = []
+    heads = 0
+    unfinished: list[int] = []
+    block: tuple[int, int] | None = None  # (line of the header, epoch number)
+    done = False
+    last_seen: int | None = None
+    for i, segs in enumerate(lines, start=1):
+        for seg in segs:
+            m = _EPOCH_HEAD.match(seg)
+            if m:
+                if block is not None and not done and last_seen is not None:
+                    unfinished.append(block[0])
+                heads += 1
+                block, done, last_seen = (i, int(m.group(1))), False, None
+                continue
+            if block is None or done:
+                continue
+            rec = _keras_record(seg)
+            if rec is None:
+                continue
+            finished, pairs = rec
+            last_seen = i
+            if finished:
+                out.append(Rec(i, block[1] - 1, pairs, epoch=float(block[1] - 1)))
+                done = True
+    if block is not None and not done and last_seen is not None:
+        unfinished.append(block[0])
+    return out, heads, unfinished
+
+
+def _keras_record(seg: str) -> tuple[bool, list[tuple[str, float]]] | None:
+    """(finished?, values) of a progress record, or None when ``seg`` is not one."""
+    m = _KERAS_COUNTER.match(seg)
+    if m is None and not _KERAS_OLD.match(seg):
+        return None
+    pairs = [(k, parse_float(v)) for k, v in _KERAS_PAIR.findall(seg)]
+    if not pairs:
+        return None
+    return (m is None or int(m.group(1)) == int(m.group(2))), pairs
+
+
+# -- Hugging Face -----------------------------------------------------------------------------
+
+
+def hf_dict(seg: str) -> dict[str, Any] | None:
+    """The Trainer's printed log dict in ``seg`` (None: not one); raises ValueError when it
+    looks like one but does not parse (a torn or damaged line)."""
+    m = _DICT.match(seg)
+    if m is None:
+        return None
+    try:
+        d = ast.literal_eval(m.group(1))
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
+        raise ValueError(f"not a Python dict literal ({type(e).__name__})") from e
+    if not isinstance(d, dict) or not all(isinstance(k, str) for k in d):
+        raise ValueError("not a dict with string keys")
+    return d
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return parse_float(v)
+        except ValueError:
+            return None
+    return None
+
+
+def hf_records(lines: list[list[str]], bad: list[int]) -> tuple[list[Rec], list[str]]:
+    """Records of the Trainer's printed dicts, with steps from its tqdm bar; and notes.
+
+    ``bad`` collects the lines of dicts that do not parse.
+    """
+    dicts: list[tuple[int, int, dict[str, Any]]] = []  # (line index, segment index, dict)
+    for i, segs in enumerate(lines):
+        for j, seg in enumerate(segs):
+            try:
+                d = hf_dict(seg)
+            except ValueError:
+                bad.append(i + 1)
+                continue
+            if d is not None:
+                dicts.append((i, j, d))
+    total = _training_total(lines, dicts)
+    parts: list[tuple[list[Rec], list[int | None], float | None]] = [([], [], None)]
+    for i, j, d in dicts:
+        epoch = _number(d.get("epoch"))
+        if _SUMMARY_KEYS & d.keys():
+            parts[-1] = (parts[-1][0], parts[-1][1], epoch)  # this run ends here
+            parts.append(([], [], None))
+            continue
+        values = [(k, x) for k, v in d.items() if k not in _NOT_METRICS
+                  for x in [_number(v)] if x is not None]
+        if not values:
+            continue
+        kind = "eval" if any(k.startswith("eval_") for k, _ in values) else "train"
+        parts[-1][0].append(Rec(i + 1, None, values, math.nan if epoch is None else epoch,
+                                kind, part=len(parts) - 1))
+        parts[-1][1].append(_bar_step(lines, i, j, total) if total else None)
+    recs: list[Rec] = []
+    notes: list[str] = []
+    for part, bars, final_epoch in parts:
+        notes.extend(n for n in _hf_steps(part, bars, total, final_epoch) if n not in notes)
+        recs.extend(part)
+    return recs, notes
+
+
+def _hf_steps(recs: list[Rec], bars: list[int | None], total: int | None,
+              final_epoch: float | None) -> list[str]:
+    """Steps for one run's records: the bar's count where it agrees with the epoch, else the
+    step the epoch gives; notes on what was derived."""
+    per_epoch = _steps_per_epoch(recs, bars, total, final_epoch)
+    derived = 0
+    for r, bar in zip(recs, bars):
+        if per_epoch and math.isfinite(r.epoch):
+            exact = r.epoch * per_epoch
+            # the bar's count, when it agrees with the epoch (a bar drawn before the log
+            # line may lag behind); else the step the epoch gives
+            close = bar is not None and abs(bar - exact) <= 0.5 + 5e-4 * exact
+            r.step = bar if close else int(round(exact))
+            derived += not close
+        else:
+            r.step = bar
+    if any(r.step is None for r in recs):
+        return _derive_steps(recs)
+    if derived:
+        return [f"{derived} Trainer log line(s) without a tqdm step count beside them: "
+                f"their steps derived from the epoch ({per_epoch:g} steps per epoch)"]
+    return []
+
+
+def _steps_per_epoch(recs: list[Rec], bars: list[int | None], total: int | None,
+                     final_epoch: float | None) -> float | None:
+    """Optimizer steps per epoch: the bar's total over the final summary's epoch, else the
+    median of bar count / epoch over the records that have both."""
+    if total and final_epoch and final_epoch > 0:
+        return total / final_epoch
+    ratios = sorted(b / r.epoch for r, b in zip(recs, bars)
+                    if b is not None and math.isfinite(r.epoch) and r.epoch > 0)
+    return ratios[len(ratios) // 2] if ratios else None
+
+
+def _training_total(lines: list[list[str]], dicts: list[tuple[int, int, dict[str, Any]]]
+                    ) -> int | None:
+    """The total of the training loop's tqdm bar: the bar tqdm redraws after each train dict."""
+    totals: Counter[int] = Counter()
+    for i, j, d in dicts:
+        if "loss" in d or "learning_rate" in d:
+            hit = _next_counter(lines, i, j)
+            if hit is not None:
+                totals[hit[1]] += 1
+    return totals.most_common(1)[0][0] if totals else None
+
+
+def _counters(seg: str) -> list[tuple[int, int]]:
+    return [(int(a), int(b)) for a, b in _TQDM.findall(seg)]
+
+
+def _next_counter(lines: list[list[str]], i: int, j: int) -> tuple[int, int] | None:
+    """The first bar counter after segment ``j`` of line ``i`` (on it or the next line)."""
+    later = lines[i][j + 1:] + (lines[i + 1] if i + 1 < len(lines) else [])
+    for seg in later:
+        c = _counters(seg)
+        if c:
+            return c[0]
+    return None
+
+
+def _bar_step(lines: list[list[str]], i: int, j: int, total: int) -> int | None:
+    """The training bar's count at a dict: its redraw after the dict, else the last count
+    before it on the same or the previous line."""
+    nxt = _next_counter(lines, i, j)
+    if nxt is not None and nxt[1] == total:
+        return nxt[0]
+    before = (lines[i - 1] if i > 0 else []) + lines[i][:j]
+    for seg in reversed(before):
+        for n, t in reversed(_counters(seg)):
+            if t == total:
+                return n
+    return None
+
+
+def _derive_steps(recs: list[Rec]) -> list[str]:
+    """Steps for a run none of whose records has a bar count beside it: the epoch in units
+    of the finest decimal the Trainer printed (``'epoch': 0.22`` -> step 22), so train and
+    evaluation records keep their order and spacing."""
+    epochs = [r.epoch for r in recs if math.isfinite(r.epoch)]
+    scale = next((10 ** d for d in range(5)
+                  if all(abs(e * 10 ** d - round(e * 10 ** d)) < 1e-6 for e in epochs)), 10 ** 4)
+    last = 0
+    for r in recs:
+        r.step = int(round(r.epoch * scale)) if math.isfinite(r.epoch) else last
+        last = r.step
+    return [f"no tqdm step count beside the Trainer's log lines: steps are the epoch x {scale} "
+            "(hundredths of an epoch for 2 decimals), not optimizer steps"]

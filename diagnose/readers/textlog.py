@@ -1,0 +1,390 @@
+"""Free-text training logs: the stdout people keep as ``train.log``, ``log.txt``, ``nohup.out``.
+
+Three shapes, tried in this order (the first that yields records reads the file):
+
+1. Keras ``model.fit`` output (verbose 1 or 2, Keras 3 and Keras 2 / tf.keras): one point
+   per epoch, the epoch's finished record; step = epoch - 1, as Keras's ``CSVLogger``
+   numbers them (see :mod:`._textlog_tools`).
+2. The dicts a Hugging Face ``Trainer`` prints, steps from its tqdm bar.
+3. Lines of hand-written loops: ``Epoch 3/10, Train Loss: 0.41, Val Acc: 81.2%``,
+   ``epoch: 3 | train_loss=0.41``, ``Epoch [1/5], Step [100/600], Loss: 0.23``,
+   ``[Epoch 3] loss 0.41 acc 0.88``, ``Iter 100: loss 0.5``, behind any ``logging``
+   prefix. A record is a line with a counter (epoch, step, iter, ...) and named numbers;
+   a line with only validation values and no counter (``Validation: loss 0.5``) takes the
+   step of the record before it. Step: the global step when one is printed (``Step
+   [100/600]`` inside epoch 2 is step 700), else the epoch as printed. Timestamps,
+   ``[12/100]`` brackets without a counter word and bare percentages are never values.
+
+A file is claimed only when it holds at least :data:`MIN_RECORDS` records with a loss or
+an accuracy and steps that go up, so READMEs, configs and prose are not. A counter that
+starts again from the beginning (two runs appended to one file) splits the file into runs
+``<name>#1``, ``<name>#2``. NaN and inf are values; lines that cannot be read (binary
+junk, a dict that does not parse, a torn last line) are skipped and counted in a note.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Mapping
+from pathlib import Path
+
+from .._errors import ReadError
+from ..run import _MAX_METRICS, _MIN_METRICS, JUDGED_METRICS, Run, canonical_name
+from ._frame import EMPTY, finish_metrics, parse_float
+from ._safe_open import DETECT_BYTES, read_bytes, read_prefix
+from ._textlog_tools import NUMBER, Rec, hf_records, keras_records
+from .csv_generic import run_id
+from .hf import _renamer
+
+__all__ = ["MIN_RECORDS", "could_hold", "detect", "parse", "read"]
+
+SUFFIXES = {".log", ".txt", ".out", ".err"}
+#: records (with a loss or accuracy) a file needs before it is taken for a training log
+MIN_RECORDS = 3
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]")
+_SEGMENTS = re.compile(r"[\r\x08]+")
+#: control characters no text log has (tab, newline, CR, backspace and ESC are handled)
+_JUNK = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
+# a logging prefix or a timestamp anywhere: never a step or a value
+_STAMPS = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\b\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\b"
+    r"|\b(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL):[\w.<>-]*:"
+)
+_COUNTER = re.compile(
+    r"\b(epoch|global[ _]step|step|iteration|iter|it|batch)(?:e?s(?!\s*=))?"
+    r"(?:\s+(?:id|no\.?|num|number))?\b\s*[:#=]?\s*\[?\s*(\d+)"
+    r"(?:\s*(?:/|of)\s*(\d+))?\s*\]?", re.I)
+_BRACKET = re.compile(r"\[\s*\d+\s*/\s*\d+\s*\]|\(\s*\d+\s*/\s*\d+\s*\)|\d+\s*/\s*\d+")
+_PAIR = re.compile(
+    rf"(?<![\w.])([A-Za-z][A-Za-z0-9_]*(?:[ _./-][A-Za-z][A-Za-z0-9_]*){{0,2}})"
+    rf"\s*(?:[:=]\s*|\s)\s*({NUMBER})(%?)(?![\w.]|/\d)", re.I)
+_SPLIT_WORDS = {"val": "val", "valid": "val", "validation": "val", "eval": "val",
+                "evaluation": "val", "dev": "val", "test": "test", "testing": "test",
+                "train": "train", "training": "train"}
+_LEAD = re.compile(r"^[\W_]*([A-Za-z]+)\b\s*[:\-|,]", re.I)
+
+
+def could_hold(names: Collection[str]) -> bool:
+    """A folder is never a text log (only files are)."""
+    return False
+
+
+def _wanted(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES or path.name.lower() == "nohup.out"
+
+
+def detect(path: Path) -> bool:
+    """A text file (``.log``, ``.txt``, ``.out``) whose first megabyte holds a training log."""
+    path = path if isinstance(path, Path) else Path(path)
+    if not _wanted(path) or not path.is_file():
+        return False
+    head = read_prefix(path, DETECT_BYTES)
+    if not head or _binary(head[:4096]):
+        return False
+    text = head.decode("utf-8", errors="replace")
+    if len(head) == DETECT_BYTES:
+        text = text[:text.rfind("\n") + 1]  # a whole-line prefix
+    return parse(text).claimed
+
+
+def _binary(head: bytes) -> bool:
+    """Mostly control bytes: a binary file, not a log with a damaged line in it."""
+    junk = sum(1 for b in head if b < 32 and b not in (8, 9, 10, 13, 27))
+    return junk > len(head) // 10
+
+
+# -- the text ----------------------------------------------------------------------------------
+
+
+def _lines(text: str) -> list[list[str]]:
+    """Each line's segments: split where ``\\r`` or backspaces redraw it, ANSI codes removed."""
+    return [[s for s in _SEGMENTS.split(_ANSI.sub("", line)) if s.strip()]
+            for line in text.split("\n")]
+
+
+class Parsed:
+    """What a text holds: records (file order), their shape, and what was skipped."""
+
+    def __init__(self) -> None:
+        self.records: list[Rec] = []
+        self.shape = ""
+        self.bad: list[int] = []  # lines skipped as unreadable
+        self.notes: list[str] = []
+        self.unfinished: list[int] = []
+
+    @property
+    def claimed(self) -> bool:
+        """Enough records with a loss or accuracy; for print lines, enough of the most common
+        shape (the same names: a loop prints the same line again and again), with steps
+        that go up."""
+        good = [r for r in self.records if any(_judged(n) for n, _ in r.values)]
+        if self.shape in ("keras", "hf"):
+            return len(good) >= MIN_RECORDS
+        shapes: dict[tuple[str, ...], list[int]] = {}
+        for r in good:
+            if r.step is not None:
+                shapes.setdefault(tuple(n for n, _ in r.values), []).append(r.step)
+        main = max(shapes.values(), key=len, default=[])  # the line the loop prints
+        return len(main) >= MIN_RECORDS and _counts_up(main)
+
+
+def _counts_up(steps: list[int]) -> bool:
+    """Steps that mostly go up (a restart or two allowed; numbers picked from prose go up
+    and down alike)."""
+    ups = sum(b > a for a, b in zip(steps, steps[1:]))
+    downs = sum(b < a for a, b in zip(steps, steps[1:]))
+    return ups > 0 and downs * 4 <= ups
+
+
+def _judged(raw: str) -> bool:
+    """A loss- or accuracy-like name (the curves the rules read, by any spelling)."""
+    low = raw.lower()
+    return canonical_name(_snake(raw)) in JUDGED_METRICS or "loss" in low or "acc" in low
+
+
+def _snake(name: str) -> str:
+    """``Train Loss`` -> ``train_loss``: lower case, words joined with ``_``."""
+    return re.sub(r"[\s.\-]+", "_", name.strip().lower())
+
+
+def parse(text: str) -> Parsed:
+    """The records of a log's text, in the first shape that has any."""
+    out = Parsed()
+    lines = _lines(text)
+    for i, segs in enumerate(lines, start=1):
+        if any(_JUNK.search(s) for s in segs):
+            out.bad.append(i)
+    bad = set(out.bad)
+    clean = [[] if i in bad else segs for i, segs in enumerate(lines, start=1)]
+    recs, heads, unfinished = keras_records(clean)
+    if recs:
+        out.records, out.shape, out.unfinished = recs, "keras", unfinished
+        return out
+    hf_bad: list[int] = []
+    recs, notes = hf_records(clean, hf_bad)
+    if recs:
+        out.records, out.shape, out.notes = recs, "hf", notes
+        out.bad = sorted(set(out.bad) | set(hf_bad))
+        return out
+    out.records, out.shape = _plain_records(clean), "plain"
+    return out
+
+
+# -- hand-written loops ------------------------------------------------------------------------
+
+
+def _plain_records(lines: list[list[str]]) -> list[Rec]:
+    """Records of print/logging lines: a counter and named values (or validation values only)."""
+    raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]] = []
+    for i, segs in enumerate(lines, start=1):
+        if not segs:
+            continue
+        line = _STAMPS.sub(" ", segs[-1])
+        counters = {}
+        for m in _COUNTER.finditer(line):
+            kind = _counter_kind(m.group(1))
+            counters.setdefault(kind, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
+        first = _COUNTER.search(line)
+        rest = _BRACKET.sub(" ", _COUNTER.sub(" ", line))
+        pairs = list(_PAIR.finditer(rest))
+        if _prose(_PAIR.sub(" ", rest)) or (first and pairs and _PAIR.search(
+                _BRACKET.sub(" ", line[:first.start()]))):
+            continue  # a sentence with numbers in it, or values before the counter
+        split = _lead_split(rest)
+        values = []
+        for m in pairs:
+            name = _snake(m.group(1))
+            words = name.split("_")
+            if words[0] in _SPLIT_WORDS and words[0] not in ("train", "training") and \
+                    len(words) > 1:
+                name = _SPLIT_WORDS[words[0]] + "_" + "_".join(words[1:])
+            elif split and words[0] not in _SPLIT_WORDS:
+                name = f"{split}_{name}"
+            if not _metric_name(name):
+                continue
+            values.append((name, parse_float(m.group(2))))
+        if values:
+            raw.append((i, counters, values))
+    return _steps(raw)
+
+
+#: words a record line may hold besides its counters and values (a level, a split, units)
+_FILLER = re.compile(r"^(?:info|debug|warning|warn|error|root|main|train|training|val|valid|"
+                     r"validation|eval|evaluation|test|dev|eta|avg|mean|time|data|lr|it|s|ms|"
+                     r"step|sec|samples|batch|epoch|done|finished|summary|results?|best)$", re.I)
+#: more other words than this make a line a sentence, not a record
+MAX_PROSE_WORDS = 3
+
+
+def _prose(rest: str) -> bool:
+    """Whether what is left of a line (counters and values removed) is prose."""
+    words = [w for w in re.findall(r"[A-Za-z]{2,}", rest) if not _FILLER.match(w)]
+    return len(words) > MAX_PROSE_WORDS
+
+
+def _counter_kind(word: str) -> str:
+    w = word.lower().replace(" ", "_")
+    return "epoch" if w == "epoch" else "step"
+
+
+def _lead_split(rest: str) -> str:
+    """The split a line is about when it starts with one (``Validation: loss 0.5``)."""
+    m = _LEAD.match(rest)
+    return _SPLIT_WORDS.get(m.group(1).lower(), "") if m else ""
+
+
+def _metric_name(name: str) -> bool:
+    """Names worth a curve: known to the vocabulary, or ending in a loss-, error- or
+    score-like word (``top1_acc``; not ``loss_fell_only``)."""
+    last = name.rsplit("_", 1)[-1]
+    return canonical_name(name) != name or bool(_MAX_METRICS.search(last)
+                                                  or _MIN_METRICS.search(last))
+
+
+def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]]
+           ) -> list[Rec]:
+    """Steps for the records: a global step, (epoch - 1) x steps per epoch + step when the
+    step counts within an epoch, or the epoch; lines without a counter follow the record
+    before them when they carry only validation or test values, else they are dropped."""
+    per_epoch = _per_epoch_size(raw)
+    out: list[Rec] = []
+    for line, counters, values in raw:
+        ep = counters.get("epoch")
+        st = counters.get("step")
+        epoch = float(ep[0]) if ep else math.nan
+        if st is not None:
+            step = st[0]
+            if ep is not None and per_epoch:
+                step = (ep[0] - 1) * per_epoch + st[0]
+        elif ep is not None:
+            step = ep[0]
+            epoch = float(step)
+        else:
+            if not out or not all(n.startswith(("val_", "test_")) for n, _ in values):
+                continue
+            prev = out[-1]
+            out.append(Rec(line, prev.step, values, prev.epoch, "val"))
+            continue
+        out.append(Rec(line, step, values, epoch))
+    return out
+
+
+def _per_epoch_size(raw: list[tuple[int, dict[str, tuple[int, int | None]], list]]) -> int | None:
+    """Steps per epoch when the step counter starts again in each epoch: the printed total
+    (``Step [100/600]``), else the largest step of the first epoch; None for a global step."""
+    both = [(c["epoch"], c["step"]) for _, c, _ in raw if "epoch" in c and "step" in c]
+    resets = any(e2[0] > e1[0] and s2[0] < s1[0]
+                 for (e1, s1), (e2, s2) in zip(both, both[1:]))
+    if not resets:
+        return None
+    totals = [s[1] for _, s in both if s[1]]
+    if totals:
+        return max(totals)
+    first = both[0][0][0]
+    return max(s[0] for e, s in both if e[0] == first)
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
+    """The runs of one text log (several when its counter starts again)."""
+    path = Path(path)
+    data = read_bytes(path)
+    text = data.decode("utf-8", errors="replace")
+    notes: list[str] = []
+    parsed = parse(text)
+    torn = bool(text) and not text.endswith("\n")
+    if torn:
+        # an unterminated last line may be cut mid-number: kept only when it holds the same
+        # names as the record before it (a log saved without its final newline)
+        last = text.count("\n") + 1
+        recs = parsed.records
+        whole = len(recs) > 1 and recs[-1].line == last and \
+            [n for n, _ in recs[-1].values] == [n for n, _ in recs[-2].values]
+        if not whole:
+            parsed = parse(text[:text.rfind("\n") + 1])
+        notes.append(f"{path}:{last}: last line has no newline; " + (
+            "read, as it holds the same names as the line before (a value cut short there "
+            "would not show)" if whole else "skipped as torn (the writer was interrupted or "
+            "is still writing)"))
+        torn = not whole
+    if not parsed.records:
+        where = f"line {parsed.bad[0]}" if parsed.bad else "line 1"
+        raise ReadError(path, "no training records in this text (no line with a counter "
+                        "and a loss or accuracy)", where)
+    if parsed.bad:
+        notes.append(f"{path}: {len(parsed.bad)} unreadable line(s) skipped (binary bytes "
+                     f"or a damaged record; first: line {parsed.bad[0]})")
+    notes.extend(f"{path}: {n}" for n in parsed.notes)
+    if parsed.unfinished:
+        notes.append(f"{path}:{parsed.unfinished[-1]}: an epoch that did not finish "
+                     f"({len(parsed.unfinished)} in all); its partial values skipped")
+    groups = _split_runs(parsed.records)
+    rid = run_id(path)
+    runs = []
+    for k, recs in enumerate(groups, start=1):
+        name = rid if len(groups) == 1 else f"{rid}#{k}"
+        run = Run(id=name, metrics=EMPTY, path=str(path),
+                  format="keras" if parsed.shape == "keras" else "unknown",
+                  in_progress=torn or bool(parsed.unfinished) and k == len(groups))
+        run.warnings.extend(notes if k == 1 else [n for n in notes if "unreadable" in n])
+        if len(groups) > 1:
+            run.warnings.append(
+                f"{path}:{recs[0].line}: run {k} of {len(groups)} in this file, from this line "
+                f"(the counter starts again from the beginning {len(groups) - 1} time(s): runs "
+                f"appended to one log); read as {name!r}")
+        _fill(run, recs, parsed.shape, aliases, str(path))
+        runs.append(run)
+    return runs
+
+
+def _split_runs(recs: list[Rec]) -> list[list[Rec]]:
+    """Records split where the counter goes back to the run's start or before it (a second
+    run appended) or where the tool said a run ended; a smaller step back (a resumed run)
+    stays in the run."""
+    groups: list[list[Rec]] = [[]]
+    for r in recs:
+        g = groups[-1]
+        if g and r.part != g[-1].part:
+            groups.append([])
+        elif g and r.step is not None and r.step <= g[0].step and r.kind != "val" and \
+                any(x.step != g[0].step for x in g):
+            groups.append([])
+        groups[-1].append(r)
+    return [g for g in groups if g]
+
+
+def _fill(run: Run, recs: list[Rec], shape: str, aliases: Mapping[str, str] | None,
+          where: str) -> None:
+    steps, names, values, epochs = [], [], [], []
+    for r in recs:
+        for n, v in r.values:
+            steps.append(r.step)
+            names.append(n)
+            values.append(v)
+            epochs.append(r.epoch)
+    rename = None
+    if shape == "hf":
+        rename = _renamer(set(names), aliases)
+    elif shape == "plain":
+        rename = _test_as_val(set(names), aliases, run, where)
+    finish_metrics(run, steps, names, values, aliases, where, epoch=epochs, rename=rename)
+
+
+def _test_as_val(names: set[str], aliases: Mapping[str, str] | None, run: Run, where: str):
+    """``test_acc`` read as the validation accuracy when the log has no validation values
+    (hand-written loops often call their held-out split "test")."""
+    has_val = any(canonical_name(n, aliases).startswith("val/") for n in names)
+    moved = sorted(n for n in names if n.startswith("test_") and not has_val
+                   and canonical_name("val_" + n[5:], aliases).startswith("val/"))
+    if moved:
+        run.warnings.append(f"{where}: {', '.join(map(repr, moved))} read as validation "
+                            "metrics: no other held-out values in this log")
+
+    def rename(raw: str) -> str:
+        return canonical_name("val_" + raw[5:] if raw in moved else raw, aliases)
+
+    return rename

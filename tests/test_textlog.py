@@ -1,0 +1,368 @@
+"""The free-text log reader (``diagnose.readers.textlog``).
+
+Fixtures are the real stdout of real training runs (``fixtures/make_text_fixtures.py``):
+every value read back is compared with the run's own record in ``expected.json`` (Keras's
+``History.history``, the Trainer's ``log_history``, the numbers a loop formatted), formatted
+the way the tool printed it. Logs other people committed to GitHub
+(``tests/data/textlogs``, see its SOURCES.md) are checked against their raw text with
+regular expressions written here, not through the reader.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import diagnose
+from diagnose import ReadError
+from diagnose.cli import main
+from diagnose.readers import textlog
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT / "fixtures" / "formats" / "textlog"
+REAL = ROOT / "tests" / "data" / "textlogs"
+
+#: the names each tool printed -> the names the rules read (written out here, on purpose)
+KERAS = {"loss": "train/loss", "accuracy": "train/acc", "val_loss": "val/loss",
+         "val_accuracy": "val/acc"}
+LOOPS = {"loss": "train/loss", "acc": "train/acc", "val_loss": "val/loss", "val_acc": "val/acc",
+         "Train Loss": "train/loss", "Val Loss": "val/loss", "Val Acc": "val/acc",
+         "train_loss": "train/loss"}
+
+
+def _expected(case: str) -> dict[str, Any]:
+    return json.loads((CASES / case / "expected.json").read_text())
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal arrays, NaN equal to NaN."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
+
+
+def _keras_printed(v: float) -> float:
+    """What Keras's progress bar printed for ``v``."""
+    return float(f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}")
+
+
+def _load(case: str) -> list[diagnose.Run]:
+    path = CASES / case / "train.log"
+    assert textlog.detect(path)
+    return diagnose.load_all(path)
+
+
+# -- the fixtures, value for value --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["keras3_verbose1", "keras3_verbose2"])
+def test_keras_fit_stdout_one_point_per_epoch(case: str) -> None:
+    (run,) = _load(case)
+    metrics = _expected(case)["runs"][0]["metrics"]
+    assert set(metrics) == set(KERAS)
+    for name, rec in metrics.items():
+        steps, values = run.arrays(KERAS[name])
+        assert steps.tolist() == rec["steps"]
+        assert _same(values, [_keras_printed(v) for v in rec["values"]]), name
+        assert run.steps_are_epochs(KERAS[name])
+    assert run.format == "keras" and not run.in_progress
+
+
+def test_verbose1_reads_the_final_record_not_the_first_redraw() -> None:
+    """verbose=1 redraws each epoch's line (``\\r``, backspaces): the first draw's values
+    (one batch in) are not the epoch's."""
+    raw = (CASES / "keras3_verbose1" / "train.log").read_bytes()
+    assert b"\x08" in raw and b"\r" in raw  # the real bytes of a redrawn bar
+    (run,) = _load("keras3_verbose1")
+    first_draw = re.search(rb" 1/\d+\x1b\[0m [^\r\n]*? - loss: ([\d.]+)", raw)
+    assert first_draw is not None
+    assert float(first_draw.group(1)) not in run.arrays("train/loss")[1].tolist()
+
+
+def test_hf_trainer_steps_from_the_progress_bar() -> None:
+    (run,) = _load("hf_trainer")
+    history = _expected("hf_trainer")["runs"][0]["log_history"]
+    train = [e for e in history if "loss" in e and "train_runtime" not in e]
+    evals = [e for e in history if "eval_loss" in e]
+    assert len(train) >= 5 and len(evals) == 3
+    for key, name, entries in (("loss", "train/loss", train), ("grad_norm", "grad_norm", train),
+                               ("learning_rate", "lr", train), ("eval_loss", "val/loss", evals),
+                               ("eval_accuracy", "val/acc", evals)):
+        steps, values = run.arrays(name)
+        assert steps.tolist() == [e["step"] for e in entries], name
+        assert _same(values, [float(f"{e[key]:.4g}") for e in entries]), name
+    assert "train_runtime" not in " ".join(run.metric_names)  # the summary is no curve
+    assert not [w for w in run.warnings if "derived" in w]
+
+
+def test_hf_without_bars_derives_steps_from_the_epoch_and_says_so(tmp_path: Path) -> None:
+    """The same dict lines without the tqdm text: steps from the epoch, with a note."""
+    raw = (CASES / "hf_trainer" / "train.log").read_text(encoding="utf-8")
+    dicts = [m.group(0) for m in re.finditer(r"\{'[^\n]*\}", raw)]
+    path = tmp_path / "nohup.out"
+    path.write_text("\n".join(dicts) + "\n")
+    (run,) = diagnose.load_all(path)
+    history = _expected("hf_trainer")["runs"][0]["log_history"]
+    losses = [float(f"{e['loss']:.4g}") for e in history if "loss" in e]
+    assert _same(run.arrays("train/loss")[1], losses)
+    steps = run.arrays("train/loss")[0]
+    assert (np.diff(steps) > 0).all()
+    assert any("epoch" in w and "not optimizer steps" in w for w in run.warnings)
+    # evaluations sit between the train records around them, as in the log
+    val_steps = run.arrays("val/loss")[0]
+    assert len(val_steps) == 3 and steps[0] < val_steps[0] < steps[-1]
+
+
+@pytest.mark.parametrize("case, fmt", [("torch_tutorial", ".4f"), ("logging_timestamps", None),
+                                       ("epoch_bracket", ".4f"), ("iter_diverges", ".4f")])
+def test_hand_written_loops(case: str, fmt: str | None) -> None:
+    (run,) = _load(case)
+    for name, rec in _expected(case)["runs"][0]["metrics"].items():
+        f = fmt or (".1f" if name == "Val Acc" else ".4f")
+        steps, values = run.arrays(LOOPS[name])
+        assert steps.tolist() == rec["steps"], name
+        assert _same(values, [float(format(v, f)) for v in rec["values"]]), name
+
+
+def test_tutorial_step_is_global_across_epochs() -> None:
+    (run,) = _load("torch_tutorial")
+    raw = (CASES / "torch_tutorial" / "train.log").read_text()
+    want = [(int(e) - 1) * int(n) + int(i) for e, i, n in
+            re.findall(r"Epoch \[(\d+)/\d+\], Step \[(\d+)/(\d+)\]", raw)]
+    assert run.arrays("train/loss")[0].tolist() == want
+    assert want[-1] > int(re.findall(r"Step \[\d+/(\d+)\]", raw)[0])  # beyond one epoch
+
+
+def test_percent_accuracy_kept_as_logged_and_noted() -> None:
+    (run,) = _load("logging_timestamps")
+    vals = run.arrays("val/acc")[1]
+    assert vals.max() > 1  # 91.3 stays 91.3
+    assert any("percent" in w for w in run.warnings)
+
+
+def test_timestamps_and_config_lines_are_never_values() -> None:
+    (run,) = _load("logging_timestamps")
+    assert set(run.metric_names) == {"train/loss", "val/loss", "val/acc"}
+    assert run.arrays("train/loss")[0].tolist() == list(range(1, 9))
+
+
+def test_validation_lines_take_the_step_of_their_epoch() -> None:
+    (run,) = _load("epoch_bracket")
+    assert run.arrays("val/loss")[0].tolist() == run.arrays("train/loss")[0].tolist()
+
+
+def test_nan_is_kept_as_a_value() -> None:
+    (run,) = _load("iter_diverges")
+    raw = (CASES / "iter_diverges" / "train.log").read_text()
+    assert np.isnan(run.arrays("train/loss")[1]).sum() == raw.count("loss nan") > 0
+
+
+def test_appended_runs_are_split() -> None:
+    runs = _load("appended")
+    expected = _expected("appended")["runs"]
+    assert [r.id for r in runs] == ["appended#1", "appended#2"]
+    for run, exp in zip(runs, expected):
+        for name, rec in exp["metrics"].items():
+            steps, values = run.arrays(LOOPS[name])
+            assert steps.tolist() == rec["steps"]
+            assert _same(values, [float(f"{v:.3f}") for v in rec["values"]])
+        assert any(f"run {runs.index(run) + 1} of 2" in w for w in run.warnings)
+
+
+def test_cli_check_reads_and_judges_a_log() -> None:
+    r = CliRunner().invoke(main, ["check", str(CASES / "iter_diverges" / "train.log")],
+                           catch_exceptions=False)
+    assert "iter_diverges" in r.output and "textlog" in r.output
+    assert "no training log found" not in r.output
+    assert "DG102" in r.output and r.exit_code == 1  # NaN after a climb: an explosion
+    ok = CliRunner().invoke(main, ["check", str(CASES / "keras3_verbose2" / "train.log")],
+                            catch_exceptions=False)
+    assert "keras3_verbose2" in ok.output and "keras" in ok.output
+
+
+# -- what is not a training log ---------------------------------------------------------------
+
+README = """# my-project
+
+Train a ResNet-50 for 90 epochs. Step 1: install. Step 2: run `python train.py`.
+Epoch 3 is where the loss drops to 0.5 for most people, and accuracy reaches 81.2%.
+At step 100 the loss was 2.3; at step 200 the loss was 1.9; at step 300 the loss was 1.5.
+See the paper (2023-01-01) for details; results on 12/100 runs were similar.
+"""
+
+CONFIG = """model: resnet50
+epochs: 90
+batch_size: 256
+lr: 0.1
+loss: cross_entropy
+train:
+  step: 1
+  log_every: 100
+eval:
+  step: 2
+  acc_threshold: 0.8
+optimizer:
+  iter: 3
+  weight_decay: 0.0001
+"""
+
+
+@pytest.mark.parametrize("name, text", [("README.txt", README), ("notes.log", README),
+                                        ("config.txt", CONFIG), ("config.log", CONFIG)])
+def test_prose_and_configs_are_not_claimed(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    assert not textlog.detect(path)
+    with pytest.raises(ReadError, match="no training log found"):
+        diagnose.load_all(path)
+
+
+def test_a_csv_with_a_header_stays_the_csv_readers(tmp_path: Path) -> None:
+    path = tmp_path / "training.log"
+    path.write_text("epoch,loss,val_loss\n0,0.9,1.0\n1,0.7,0.8\n2,0.5,0.7\n3,0.4,0.7\n")
+    assert not textlog.detect(path)
+    (run,) = diagnose.load_all(path)
+    assert run.format in ("keras", "csv")
+
+
+def test_a_word_soup_of_metric_words_is_not_claimed(tmp_path: Path) -> None:
+    """Lines of metric words and numbers in random order: counters that go up and down
+    alike are no training log, however many "records" the lines make."""
+    rng = np.random.default_rng(0)
+    words = ["loss", "acc", "epoch", "step", "the", "value", "12", "3", "0.5", "val", "train",
+             "=", ":", "lr"]
+    path = tmp_path / "output.log"
+    path.write_text("\n".join(" ".join(rng.choice(words, 12)) for _ in range(3000)) + "\n")
+    assert textlog.parse(path.read_text()).records  # it does look like records, line by line
+    assert not textlog.detect(path)
+
+
+def test_binary_junk_is_not_claimed(tmp_path: Path) -> None:
+    path = tmp_path / "train.log"
+    path.write_bytes(bytes(range(256)) * 40)
+    assert not textlog.detect(path)
+
+
+def test_bad_lines_are_skipped_and_counted(tmp_path: Path) -> None:
+    src = (CASES / "epoch_bracket" / "train.log").read_bytes()
+    lines = src.split(b"\n")
+    junk = [b"\x00\x13\xff\xfe binary \x01 junk", b"INFO:root:[Epoch 9] loss \x00\x7f"]
+    damaged = b"\n".join(lines[:4] + junk + lines[4:-1]) + b"\nINFO:root:[Epoch 7] lo"
+    path = tmp_path / "train.log"
+    path.write_bytes(damaged)
+    (run,) = diagnose.load_all(path)
+    (clean,) = _load("epoch_bracket")
+    for name in clean.metric_names:
+        assert _same(run.arrays(name)[1], clean.arrays(name)[1]), name
+    assert any(f"{len(junk)} unreadable line(s)" in w for w in run.warnings)
+    assert any("no newline" in w and "torn" in w for w in run.warnings)
+    assert run.in_progress
+
+
+def test_a_claimed_file_with_no_records_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "train.log"
+    path.write_bytes(b"\x00\x01\x02\nnothing here\n")
+    with pytest.raises(ReadError) as e:
+        textlog.read(path)
+    assert str(path) in str(e.value) and "line 1" in str(e.value)
+
+
+def test_a_nan_line_in_a_hand_written_loop(tmp_path: Path) -> None:
+    path = tmp_path / "log.txt"
+    path.write_text("".join(f"Epoch {e}/5, Train Loss: {v}, Val Loss: {w}\n" for e, v, w in
+                            [(1, "0.9", "1.0"), (2, "0.7", "0.9"), (3, "nan", "inf"),
+                             (4, "nan", "nan")]))
+    (run,) = diagnose.load_all(path)
+    assert _same(run.arrays("train/loss")[1], [0.9, 0.7, math.nan, math.nan])
+    assert _same(run.arrays("val/loss")[1], [1.0, 0.9, math.inf, math.nan])
+
+
+def test_test_split_read_as_validation_when_alone(tmp_path: Path) -> None:
+    path = tmp_path / "output.log"
+    path.write_text("".join(f"epoch {e} | loss {0.9 - e / 10:.2f} | test acc {0.5 + e / 20:.2f}\n"
+                            for e in range(1, 5)))
+    (run,) = diagnose.load_all(path)
+    assert run.arrays("val/acc")[1].tolist() == [0.55, 0.6, 0.65, 0.7]
+    assert any("'test_acc' read as validation" in w for w in run.warnings)
+
+
+# -- logs other people committed ----------------------------------------------------------------
+
+
+def _real(name: str) -> list[diagnose.Run]:
+    path = REAL / name
+    assert textlog.detect(path)
+    return diagnose.load_all(path)
+
+
+KERAS2 = re.compile(r"Epoch (\d+)/\d+\n\d+/\d+ \[=+\] - [^\n]*?- loss: ([\d.]+) - acc: ([\d.]+)"
+                    r" - val_loss: ([\d.]+) - val_acc: ([\d.]+)")
+
+
+@pytest.mark.parametrize("name", ["catdog-keras2.log", "dnnrepair-keras2-checkpoints.txt"])
+def test_real_keras2_logs(name: str) -> None:
+    (run,) = _real(name)
+    rows = KERAS2.findall((REAL / name).read_text())
+    assert len(rows) >= 19
+    for col, metric in enumerate(("train/loss", "train/acc", "val/loss", "val/acc"), start=1):
+        steps, values = run.arrays(metric)
+        assert steps.tolist() == [int(r[0]) - 1 for r in rows]
+        assert values.tolist() == [float(r[col]) for r in rows]
+
+
+def test_real_tutorial_style_log() -> None:
+    (run,) = _real("cvnd-captioning-steps.txt")
+    rows = re.findall(r"Epoch \[(\d+)/\d+\], Step \[(\d+)/(\d+)\], Loss: ([\d.]+), "
+                      r"Perplexity: ([\d.]+)", (REAL / "cvnd-captioning-steps.txt").read_text())
+    assert len(rows) > 4000
+    steps, values = run.arrays("train/loss")
+    assert steps.tolist() == [(int(e) - 1) * int(n) + int(i) for e, i, n, _, _ in rows]
+    assert values.tolist() == [float(r[3]) for r in rows]
+    assert run.arrays("perplexity")[1].tolist() == [float(r[4]) for r in rows]
+
+
+def test_real_logging_log_with_many_lines_per_epoch() -> None:
+    """``Epoch N - Batch loss: x`` many times an epoch and no step: one point per epoch
+    (the epoch's last batch), said in a note."""
+    (run,) = _real("t5-finetune-logging.log")
+    text = (REAL / "t5-finetune-logging.log").read_text()
+    last: dict[int, float] = {}
+    for e, v in re.findall(r"- Epoch (\d+) - Batch loss: ([\d.]+)", text):
+        last[int(e)] = float(v)
+    steps, values = run.arrays("train/loss")
+    assert steps.tolist() == sorted(last)
+    assert values.tolist() == [last[e] for e in sorted(last)]
+    avg = [float(v) for v in re.findall(r"Average Train Loss: ([\d.]+)", text)]
+    assert run.arrays("average_train_loss")[1].tolist() == avg
+    assert any("repeated step" in w for w in run.warnings)
+
+
+def test_real_hf_trainer_log_with_two_trainings() -> None:
+    runs = _real("wikitext-hf-trainer.txt")
+    text = (REAL / "wikitext-hf-trainer.txt").read_text()
+    first, second = text.split("'train_runtime'", 1)
+    assert [r.id for r in runs] == ["wikitext-hf-trainer#1", "wikitext-hf-trainer#2"]
+    for run, part in zip(runs, (first, second)):
+        # the Trainer's own lines start with the dict (the script's ``eval_results= {...}``
+        # at the end is not one)
+        losses = [float(v) for v in re.findall(r"^\{'loss': ([\d.e-]+)", part, re.M)]
+        evals = [float(v) for v in re.findall(r"^\{'eval_loss': ([\d.e-]+)", part, re.M)]
+        assert run.arrays("train/loss")[1].tolist() == losses
+        assert run.arrays("val/loss")[1].tolist() == evals
+    f1 = [float(v) for v in re.findall(r"^\{'eval_loss'.*'eval_f1': ([\d.e-]+)", second, re.M)]
+    assert runs[1].arrays("val/f1")[1].tolist() == f1
+
+
+@pytest.mark.parametrize("name", ["llama-finetune-no-metrics.log", "sst-one-epoch.log"])
+def test_real_logs_without_a_curve_are_not_claimed(name: str, tmp_path: Path) -> None:
+    assert not textlog.detect(REAL / name)
+    shutil.copy(REAL / name, tmp_path / name)
+    with pytest.raises(ReadError, match="no training log found"):
+        diagnose.load_all(tmp_path / name)
