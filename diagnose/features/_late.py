@@ -12,7 +12,7 @@ import numpy as np
 
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, loss_parts, run_scale
-from ._series import mann_kendall_z, rel_change, value_at
+from ._series import kendall_tau, mann_kendall_z, rel_change, value_at
 
 __all__ = ["rise_after_best"]
 
@@ -47,6 +47,7 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
         "last_step": int(rs[-1]),
         "evals_after_best": len(rv) - 1 - i,
         "trend_after_best": mann_kendall_z(rv[i:]),
+        "tau_after_best": kendall_tau(rv[i:]),
         # every evaluation after the best higher than the one before it: a climb, not noise,
         # however few evaluations there are (three epochs of a fine-tune)
         "climbs_after_best": int(len(rv) - 1 - i > 0 and bool((np.diff(rv[i:]) > 0).all())),
@@ -65,7 +66,7 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
 
 _VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last", "rise", "rise_of_drop",
               "rise_of_scale", "improvement", "last_step", "evals_after_best", "trend_after_best",
-              "climbs_after_best")
+              "tau_after_best", "climbs_after_best")
 
 
 @feature(*(f"val_{n}" for n in _VAL_NAMES), "train_drop_after_best",

@@ -256,6 +256,17 @@ def mann_kendall_z(v: np.ndarray, most: int = 400) -> float | None:
     Positive for a rising series, negative for a falling one; about standard normal
     when the order of the values is random. None for fewer than three points.
     """
+    got = _kendall_s(v, most)
+    if got is None:
+        return None
+    s, n = got
+    var = n * (n - 1) * (2 * n + 5) / 18.0
+    return (s - np.sign(s)) / math.sqrt(var)
+
+
+def _kendall_s(v: np.ndarray, most: int) -> tuple[float, int] | None:
+    """Kendall's S (rising pairs minus falling ones) of a series evenly thinned to ``most``
+    points, and the points used; None for fewer than three points."""
     n = len(v)
     if n < MIN_POINTS_TREND:
         return None
@@ -263,9 +274,17 @@ def mann_kendall_z(v: np.ndarray, most: int = 400) -> float | None:
         v = v[_thin(v, most)]
         n = most
     i, j = _pairs(n)
-    s = float(np.sign(_pair_differences(v, i, j)).sum())  # whole numbers: exact in any order
-    var = n * (n - 1) * (2 * n + 5) / 18.0
-    return (s - np.sign(s)) / math.sqrt(var)
+    return float(np.sign(_pair_differences(v, i, j)).sum()), n  # whole numbers: exact in any order
+
+
+def kendall_tau(v: np.ndarray, most: int = 400) -> float | None:
+    """Kendall's tau of a series against its order (evenly thinned to ``most`` points): the
+    share of rising pairs minus falling ones, 1 for a series that rises at every point. Unlike
+    :func:`mann_kendall_z` it does not grow with the number of points, so it can say "nearly
+    every later evaluation is higher" of a log too short for any z to reach significance (five
+    points: at most 2.2). None for fewer than three points."""
+    got = _kendall_s(v, most)
+    return None if got is None else got[0] / (got[1] * (got[1] - 1) / 2)
 
 
 def _thin(v: np.ndarray, most: int) -> np.ndarray:

@@ -247,6 +247,7 @@ part_evals_after_best count evaluations of that part after its lowest one
 part_trend_after_best ratio Mann-Kendall z of that part's logged values from its lowest on
 part_train_drop_after_best relative how much the part's train counterpart fell after the part's best step
 val_trend_after_best ratio  Mann-Kendall z of the validation loss from its lowest point on (positive: rising)
+val_tau_after_best ratio    Kendall's tau of the validation loss from its lowest point on: the share of rising pairs minus falling ones (1: higher at every later evaluation), which a short log can reach where no z can
 val_climbs_after_best flag 1 when every validation loss logged after the lowest is higher than the one before it
 tail_val_rise     relative  last validation loss over its lowest, minus 1
 tail_how          text      a phrase for messages: "smoothed value", or "last logged value" when the curve is too short to smooth
