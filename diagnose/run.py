@@ -122,7 +122,29 @@ def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
         norm_user = {_normalise(k): v for k, v in aliases.items()}
         if _normalise(name) in norm_user:
             return norm_user[_normalise(name)]
-    return _ALIASES.get(_normalise(name), name)
+    norm = _normalise(name)
+    if norm in _ALIASES:
+        return _ALIASES[norm]
+    plain = _unqualified(norm)
+    return _ALIASES.get(plain, name) if plain else name
+
+
+#: words that say how a logged value was averaged, not what it is
+_QUALIFIERS = frozenset({"avg", "average", "mean", "running"})
+#: words that name a split: a qualified name must keep one to be read (``avg_loss`` alone is
+#: left to the readers' total-loss fallback, which reads it only when nothing else is a loss)
+_SPLIT_WORDS = frozenset({"train", "training", "val", "valid", "validation", "eval", "dev"})
+
+
+def _unqualified(norm: str) -> str | None:
+    """A normalised name without its averaging words (``average_train_loss``, ``val_avg_loss``,
+    ``train_loss_mean`` -> ``train_loss``, ``val_loss``): hand-written loops and their CSVs
+    print epoch averages under such names. None when it has no such word, or names no split."""
+    parts = re.split(r"[_/]", norm)
+    kept = [p for p in parts if p not in _QUALIFIERS]
+    if len(kept) == len(parts) or not _SPLIT_WORDS & set(kept):
+        return None
+    return "_".join(kept)
 
 
 def _encodable(name: str) -> str:

@@ -91,3 +91,22 @@ def test_a_per_batch_train_loss_is_the_train_loss():
     assert len(v) > 20 and not np.isfinite(v[-1])
     found = {f.rule for f in diagnose.check(path).findings}
     assert "DG201" in found
+
+
+def test_epoch_averages_under_qualified_names_are_the_curves(tmp_path):
+    # a hand-written loop logging its epoch averages: avg_train_loss, val_avg_loss,
+    # mean_val_acc; a 2-class model stuck at chance (ln 2) for 30 epochs
+    rows = [(e, {"avg_train_loss": 0.6931 + 0.003 * math.sin(e), "val_avg_loss": 0.6932 + 0.001 * math.cos(e),
+                 "mean_val_acc": 0.5}) for e in range(30)]
+    path = _csv_run(tmp_path, rows)
+    run = diagnose.load(path)
+    assert run.name_map == {"avg_train_loss": "train/loss", "val_avg_loss": "val/loss",
+                            "mean_val_acc": "val/acc"}
+    assert {"flat_loss", "uniform_predictions"} & {f.pattern for f in diagnose.check(path).findings}
+
+
+def test_a_qualified_name_without_a_split_is_left_to_the_total_loss_fallback(tmp_path):
+    rows = [(s, {"avg_loss": 2.0 / (1 + s), "avg_iou": 0.1 * s}) for s in range(20)]
+    run = diagnose.load(_csv_run(tmp_path, rows))
+    assert run.name_map == {"avg_loss": "train/loss"}
+    assert any("'avg_loss' read as 'train/loss'" in w for w in run.warnings)

@@ -329,19 +329,23 @@ def test_real_tutorial_style_log() -> None:
 
 
 def test_real_logging_log_with_many_lines_per_epoch() -> None:
-    """``Epoch N - Batch loss: x`` many times an epoch and no step: one point per epoch
-    (the epoch's last batch), said in a note."""
+    """``Epoch N - Batch loss: x`` many times an epoch and no step: every batch kept, the
+    records numbered in file order as steps (the epoch beside them), said in a note."""
     (run,) = _real("t5-finetune-logging.log")
     text = (REAL / "t5-finetune-logging.log").read_text()
-    last: dict[int, float] = {}
-    for e, v in re.findall(r"- Epoch (\d+) - Batch loss: ([\d.]+)", text):
-        last[int(e)] = float(v)
+    batches = [(int(e), float(v)) for e, v in re.findall(r"- Epoch (\d+) - Batch loss: ([\d.]+)", text)]
     steps, values = run.arrays("train/loss")
-    assert steps.tolist() == sorted(last)
-    assert values.tolist() == [last[e] for e in sorted(last)]
+    assert values.tolist() == [v for _, v in batches]
+    assert (np.diff(steps) > 0).all()
+    rows = run.metrics[run.metrics["metric"] == "train/loss"].sort_values("step")
+    assert rows["epoch"].tolist() == [float(e) for e, _ in batches]
     avg = [float(v) for v in re.findall(r"Average Train Loss: ([\d.]+)", text)]
-    assert run.arrays("average_train_loss")[1].tolist() == avg
-    assert any("repeated step" in w for w in run.warnings)
+    s_avg, v_avg = run.arrays("average_train_loss")
+    assert v_avg.tolist() == avg
+    # each epoch's average comes after that epoch's batches, before the next epoch's
+    ends = [int(steps[rows["epoch"].to_numpy() == e].max()) for e in sorted({e for e, _ in batches})]
+    assert all(a > end for a, end in zip(s_avg, ends))
+    assert any("numbered in file order" in w for w in run.warnings)
 
 
 def test_real_hf_trainer_log_with_two_trainings() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..run import JUDGED_METRICS, Run
+from ..run import JUDGED_METRICS, Run, canonical_name
 
 __all__ = ["SIGNED_NOTE", "run_notes"]
 
@@ -49,16 +49,19 @@ def run_notes(run: Run, path: Path, aliases: Mapping[str, str] | None) -> list[s
             '[tool.diagnose.metrics] "my_loss" = "train/loss"'
         )
     else:
-        notes.extend(_unmapped_losses(names, path))
+        notes.extend(_unmapped_losses(names, path, aliases))
     notes.extend(_epoch_vs_step(run, path))
     notes.extend(_signed_losses(run, path))
     return notes
 
 
-def _unmapped_losses(names: list[str], path: Path) -> list[str]:
-    """A run missing train/ or val/loss while other columns are called ``...loss...``."""
+def _unmapped_losses(names: list[str], path: Path, aliases: Mapping[str, str] | None) -> list[str]:
+    """A run missing train/ or val/loss while other columns are called ``...loss...`` (not
+    those diagnose does map, that kept their own names beside another of the same meaning:
+    the reader said so)."""
     missing = [k for k in ("train/loss", "val/loss") if k not in names]
-    lossy = [n for n in names if "loss" in n.lower() and n not in JUDGED_METRICS]
+    lossy = [n for n in names if "loss" in n.lower() and n not in JUDGED_METRICS
+             and canonical_name(n, aliases) not in JUDGED_METRICS]
     if not missing or not lossy:
         return []
     shown = ", ".join(repr(n) for n in lossy[:6]) + (", ..." if len(lossy) > 6 else "")

@@ -169,6 +169,7 @@ def parse(text: str) -> Parsed:
         out.bad = sorted(set(out.bad) | set(hf_bad))
         return out
     out.records, out.shape = _plain_records(clean), "plain"
+    out.notes = _number_records(out.records)
     return out
 
 
@@ -269,6 +270,38 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
             continue
         out.append(Rec(line, step, values, epoch))
     return out
+
+
+def _number_records(recs: list[Rec]) -> list[str]:
+    """Steps for a loop that prints a line per batch with only its epoch (``Epoch 1 - Batch
+    loss: 12.13``, hundreds per epoch): numbered in file order, so the batch curve is kept
+    rather than its last value per epoch; a line of validation values takes the number of the
+    record before it, and an epoch that goes back to the first starts the numbers again (a
+    run appended). Nothing changes when a step is printed or each epoch has one record of a
+    kind. Returns the note that says so."""
+    if any(r.step is None or r.epoch != r.step for r in recs if r.kind != "val"):
+        return []  # a step counter was printed (or no counter): its steps stand
+    seen: set[tuple[float, tuple[str, ...]]] = set()
+    repeated: list[str] = []
+    for r in recs:
+        key = (r.epoch, tuple(n for n, _ in r.values))
+        if r.kind != "val" and key in seen:
+            repeated = list(key[1])
+            break
+        seen.add(key)
+    if not repeated:
+        return []
+    k, first, last = 0, recs[0].epoch, recs[0].epoch
+    for r in recs:
+        if r.kind != "val":
+            if r.epoch < last and r.epoch <= first:
+                k = 0
+            k, last = k + 1, r.epoch
+        r.step = max(k, 1)
+    epochs = len({r.epoch for r in recs})
+    return [f"no step counter, and several records of one epoch ({', '.join(map(repr, repeated))} "
+            f"printed about {k // max(epochs, 1)} times per epoch): records numbered in file "
+            "order as steps, the epoch kept beside them"]
 
 
 def _per_epoch_size(raw: list[tuple[int, dict[str, tuple[int, int | None]], list]]) -> int | None:
