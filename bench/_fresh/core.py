@@ -172,11 +172,7 @@ def token_data(n_train: int, n_val: int, seed: int, *, k: int = 3, vocab: int = 
 
     xtr, ytr = make(n_train)
     xva, yva = make(n_val)
-    if random_labels and prior:
-        p = torch.tensor(prior, dtype=torch.float64)
-        ytr = torch.multinomial(p, n_train, replacement=True, generator=g)
-        yva = torch.multinomial(p, n_val, replacement=True, generator=g)
-    elif random_labels:
+    if random_labels:
         ytr = torch.randint(0, k, (n_train,), generator=g)
         yva = torch.randint(0, k, (n_val,), generator=g)
     return Split(xtr, ytr, xva, yva, k)
