@@ -311,3 +311,20 @@ def test_a_blow_up_that_came_back_to_where_it_started_is_not_also_flat():
     assert v.max() > 100 * v[0] and abs(float(np.median(v[-20:])) / v[0] - 1) < 0.1
     found = warnings_of(path)
     assert "explosion" in found and "flat_loss" not in found, found
+
+
+def test_a_blow_up_inside_the_first_window_that_left_the_run_stuck_is_an_explosion():
+    """A deep 6-class MLP at Adam lr=1 from the first step, written by Keras' CSVLogger every 10
+    steps without accuracy (so no number of classes): the first window's mean is hundreds of
+    thousands, then the loss sits at one level and validation never beats its first
+    evaluation. Before DG213 this printed "All checks passed"."""
+    path = INTERVALS / "first-window-keras" / "every10"
+    run = diagnose.load(path)
+    _, v = curve(run, "train/loss")
+    _, vv = curve(run, "val/loss")
+    fifth = len(v) // 5
+    assert v[0] > 1000 * float(np.median(v[-fifth:]))
+    assert abs(float(np.median(v[1:1 + fifth])) / float(np.median(v[-fifth:])) - 1) < 0.05
+    assert len(vv) >= 6 and vv.min() > 0.95 * vv[0]
+    found = warnings_of(path)
+    assert "explosion" in found, found
