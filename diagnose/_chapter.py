@@ -9,6 +9,7 @@ numbers match the chapter's printed table digit for digit on torch's CPU build.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -19,6 +20,10 @@ CHAPTER_LRS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 CHAPTER_STEPS = 40
 DATA_SEED = 11
 MODEL_SEED = 123
+#: held while torch's global random state is seeded and drawn from: the autopilot runs
+#: trials in threads, and a trial seeding it between another's seeding and its draws would
+#: give that trial other data or another initial model than its seed says
+_GLOBAL_RNG = threading.Lock()
 
 
 @dataclass
@@ -56,11 +61,12 @@ def train_toy(params: dict, recorder: Recorder) -> None:
     import torch
     from torch import nn
 
-    train_x, train_y, val_x, val_y = chapter_data()
-    loss_fn = nn.CrossEntropyLoss()
     seed = int(params.get("seed", MODEL_SEED))
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    with _GLOBAL_RNG:
+        train_x, train_y, val_x, val_y = chapter_data()
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=float(params.get("lr", 1.0)),
                           weight_decay=float(params.get("weight_decay", 0.0)))
     recorder.watch(opt)

@@ -83,3 +83,23 @@ def test_executor_runs_trials_and_budget_stops(tmp_path):
 def test_space_needs_a_learning_rate(tmp_path):
     with pytest.raises(ValueError, match="learning-rate"):
         tune(train_toy, {"batch_size": [1, 2]}, 3, tmp_path)
+
+
+
+def test_concurrent_trials_of_the_toy_train_the_same_model(tmp_path):
+    """The autopilot runs trials in threads, and torch's global random state is shared by
+    them: seeding and building the model must not interleave with another trial's, or the
+    same params give another model (seen once as a coarse sweep whose runs all stopped)."""
+    import diagnose
+    from diagnose import Recorder
+
+    def final_val(k) -> float:
+        with Recorder(tmp_path / f"r{k}", overwrite=True) as rec:
+            train_toy({"lr": 0.1, "batch_size": 180, "epochs": 10, "seed": 1}, rec)
+        _, v = diagnose.load(tmp_path / f"r{k}").arrays("val/loss")
+        return float(v[-1])
+
+    alone = final_val("alone")
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(final_val, range(16)))
+    assert got == [alone] * len(got)
