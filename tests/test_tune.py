@@ -75,7 +75,7 @@ def test_executor_runs_trials_and_budget_stops(tmp_path):
     with ThreadPoolExecutor(2) as pool:
         res = tune(train_toy, space, 4, tmp_path, pool, seeds=(1, 2))
     assert [s.knob for s in res.stages] == ["lr"]  # refine (5 runs) does not fit in 4
-    assert "budget" in res.stop_reason
+    assert "budget" in res.stop_reason, [(t.params, t.status, t.stopped_by, t.error) for t in res.trials]
     assert len(res.trials) == 2 and all(t.ok for t in res.trials)
     assert (tmp_path / LOG_FILE).exists() and (tmp_path / CARD_FILE).exists()
 
