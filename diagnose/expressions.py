@@ -17,6 +17,7 @@ import re
 from typing import Any, Callable, Iterable, Mapping
 
 from ._errors import RuleError
+from ._pyparse import parse_eval
 
 __all__ = ["Expression", "Template", "format_value"]
 
@@ -68,7 +69,7 @@ class Expression:
         if len(text) > MAX_EXPR_CHARS:
             raise RuleError(f"{where}: condition longer than {MAX_EXPR_CHARS} characters")
         try:
-            tree = ast.parse(text.strip(), mode="eval")
+            tree = parse_eval(text.strip())
         except SyntaxError as e:
             raise RuleError(f"{where}: not a valid condition: {e.msg} in {text!r}") from None
         names: set[str] = set()

@@ -139,3 +139,16 @@ def test_rule_schema_errors_name_the_file_and_piece():
             parse_rule(data, "rules/DG999-test-rule.toml")
         assert "rules/DG999-test-rule.toml" in str(e.value)
         assert needle in str(e.value), str(e.value)
+
+
+def test_conditions_parse_in_many_threads_at_once():
+    """The autopilot starts its trials' Recorders (each loading the rules) in threads; on
+    CPython 3.11 two ``ast.parse`` calls at once can fail with "AST constructor recursion
+    depth mismatch", which once failed a trial before it trained."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from diagnose.rules import load_rules
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: len(load_rules()), range(64)))
+    assert got == [got[0]] * 64 and got[0] > 0

@@ -14,7 +14,7 @@ PKG = Path(__file__).resolve().parent.parent / "diagnose"
 #: Lowest first. A module may import its own layer (without a cycle) and the layers below.
 #: An entry names a module or a package (everything under it).
 LAYERS: list[tuple[str, ...]] = [
-    ("diagnose._version", "diagnose._errors", "diagnose._escape", "diagnose.run", "diagnose.findings"),
+    ("diagnose._version", "diagnose._errors", "diagnose._escape", "diagnose._pyparse", "diagnose.run", "diagnose.findings"),
     ("diagnose.readers", "diagnose._suppress"),  # _suppress: diagnose-ignore files in run folders
     ("diagnose.grouping",),  # below features: the group features measure what it groups
     ("diagnose.features",),

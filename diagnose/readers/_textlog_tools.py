@@ -16,13 +16,13 @@
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._pyparse import literal
 from ._frame import parse_float
 from .hf import _NOT_METRICS, _SUMMARY_KEYS
 
@@ -110,7 +110,7 @@ def hf_dict(seg: str) -> dict[str, Any] | None:
     if m is None:
         return None
     try:
-        d = ast.literal_eval(m.group(1))
+        d = literal(m.group(1))
     except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
         raise ValueError(f"not a Python dict literal ({type(e).__name__})") from e
     if not isinstance(d, dict) or not all(isinstance(k, str) for k in d):
