@@ -8,6 +8,7 @@ language of :mod:`diagnose.expressions`.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import tomllib
@@ -251,27 +252,53 @@ def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> d
 
     Shared by rule files and ``[tool.diagnose]`` so both refuse the same hostile input.
     """
+    return _loads_toml(path, _read_limited(path, limit, error, too_big), error)
+
+
+def _read_limited(path: Path, limit: int, error: type[Exception], too_big: str) -> bytes:
     try:
         with open_regular(path) as f:  # a FIFO would block; a device never ends
             raw = f.read(limit + 1)
-        if len(raw) > limit:
-            raise error(f"{path}: {too_big}")
-        return tomllib.loads(raw.decode("utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise error(f"{path}: invalid TOML: {e}") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise error(f"{path}: cannot read: {e}") from None
     except ReadError as e:
         raise error(str(e)) from None
+    if len(raw) > limit:
+        raise error(f"{path}: {too_big}")
+    return raw
+
+
+def _loads_toml(path: Path, raw: bytes, error: type[Exception]) -> dict[str, Any]:
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise error(f"{path}: invalid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: cannot read: {e}") from None
     except (ValueError, RecursionError) as e:  # an integer too long to convert, deep nesting
         raise error(f"{path}: invalid TOML: {type(e).__name__}: {e}") from None
 
 
+#: parsed rules by (path, content digest): every live-checked Recorder and every ``check``
+#: call loads the rules, and parsing (TOML, then every condition and template) is most of
+#: that cost. Keyed by the bytes, so an edited file is parsed again; rules are never mutated
+#: after parsing, so sharing one object is safe.
+_PARSED: dict[tuple[str, bytes], Rule] = {}
+_MAX_PARSED = 1024
+
+
 def parse_rule_file(path: Path) -> Rule:
     path = Path(path)
-    data = read_toml(path, MAX_RULE_FILE_BYTES, RuleError,
-                     f"larger than {MAX_RULE_FILE_BYTES >> 10} KiB; not a rule file")
-    return parse_rule(data, str(path))
+    raw = _read_limited(path, MAX_RULE_FILE_BYTES, RuleError,
+                        f"larger than {MAX_RULE_FILE_BYTES >> 10} KiB; not a rule file")
+    key = (str(path), hashlib.blake2b(raw, digest_size=16).digest())
+    rule = _PARSED.get(key)
+    if rule is None:
+        rule = parse_rule(_loads_toml(path, raw, RuleError), str(path))
+        if len(_PARSED) >= _MAX_PARSED:  # a long-lived process editing rules: start over
+            _PARSED.clear()
+        _PARSED[key] = rule
+    return rule
 
 
 def parse_rule(data: Mapping[str, Any], where: str) -> Rule:

@@ -71,3 +71,20 @@ def test_inline_case(rule, case):
         assert result.findings[0].rule == rule.code
     else:
         assert not result.findings
+
+
+def test_parsed_rules_are_reused_until_a_file_changes(tmp_path: Path):
+    """Every live-checked Recorder loads the rules: an unchanged file is parsed once, and an
+    edited one (same name, new bytes) is parsed again, never served stale."""
+    src = default_rules_dir() / "DG101-flat-loss.toml"
+    own = tmp_path / "DG101-flat-loss.toml"
+    own.write_bytes(src.read_bytes())
+    first, = load_rules([own])
+    again, = load_rules([own])
+    assert again is first
+    text = src.read_text(encoding="utf-8")
+    assert 'severity = "warning"' in text
+    own.write_text(text.replace('severity = "warning"', 'severity = "error"', 1), encoding="utf-8")
+    edited, = load_rules([own])
+    assert edited is not first
+    assert (first.severity, edited.severity) == ("warning", "error")
