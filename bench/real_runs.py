@@ -301,18 +301,8 @@ def _nan_as_explosion(scored: list[Any]) -> str:
     """A secondary count, never the score: explosion when a NaN/inf error (DG201, pattern
     ``nonfinite``) also counts as the explosion it may be (the labels call a loss that turns
     NaN an explosion; DG201 says the log cannot tell a numeric fault from a fast divergence)."""
-    tp = fn = fp = 0
-    for s in scored:
-        hit = bool({"explosion", "nonfinite"} & set(s.got))
-        if "explosion" in s.expected:
-            tp += hit
-            fn += not hit
-        elif hit:
-            fp += 1
-    prec = tp / (tp + fp) if tp + fp else float("nan")
-    rec = tp / (tp + fn) if tp + fn else float("nan")
-    return (f"secondary (not the score): explosion with a NaN/inf error (DG201) read as explosion: "
-            f"TP {tp}, FP {fp}, FN {fn}, precision {prec:.2f}, recall {rec:.2f}")
+    return _secondary(scored, "explosion", lambda s: bool({"explosion", "nonfinite"} & set(s.got)),
+                      "explosion with a NaN/inf error (DG201) read as explosion")
 
 
 def _improving_as_slow(scored: list[Any], improving: set[str]) -> str:
@@ -321,18 +311,23 @@ def _improving_as_slow(scored: list[Any], improving: set[str]) -> str:
     the end" (README), which is DG203's test; diagnose reports it as information, not a fault,
     because the chapter calls such a run (its lr=0.1) one that learns well. This line shows how
     much of the slow_convergence recall gap is that naming decision."""
+    return _secondary(scored, "slow_convergence",
+                      lambda s: "slow_convergence" in s.got or s.row.spec.name in improving,
+                      "slow_convergence with DG203's info finding (still improving) read as slow")
+
+
+def _secondary(scored: list[Any], label: str, hit_of: Any, title: str) -> str:
     tp = fn = fp = 0
     for s in scored:
-        hit = "slow_convergence" in s.got or s.row.spec.name in improving
-        if "slow_convergence" in s.expected:
+        hit = bool(hit_of(s))
+        if label in s.expected:
             tp += hit
             fn += not hit
         elif hit:
             fp += 1
     prec = tp / (tp + fp) if tp + fp else float("nan")
     rec = tp / (tp + fn) if tp + fn else float("nan")
-    return (f"secondary (not the score): slow_convergence with DG203's info finding (still improving) "
-            f"read as slow: TP {tp}, FP {fp}, FN {fn}, precision {prec:.2f}, recall {rec:.2f}")
+    return f"secondary (not the score): {title}: TP {tp}, FP {fp}, FN {fn}, precision {prec:.2f}, recall {rec:.2f}"
 
 
 def main(argv: list[str] | None = None) -> None:
