@@ -194,6 +194,21 @@ def chance_k(acc: float, loss: float | None, acc_tol: float,
 _PER_CLASS = re.compile(r"^(?:val|valid|validation|eval)[_/].*?class_?(\d+)(?!\d)")
 
 
+def _k_at_loss(loss: float | None, loss_tol: float) -> int | None:
+    """The K whose ln K is within ``loss_tol`` (relative) of ``loss``, where neighbouring
+    class counts are told apart at that tolerance (ln(K+1) - ln K above it: K up to about 9
+    at 5%); None elsewhere: from there on every loss sits near some ln K."""
+    if loss is None or not loss > 0:
+        return None
+    try:
+        k0 = max(2, int(round(math.exp(loss))))
+    except OverflowError:
+        return None
+    fit = [kk for kk in range(max(2, k0 - 1), k0 + 2)
+           if abs(loss / math.log(kk) - 1) <= loss_tol and math.log1p(1 / kk) > loss_tol * math.log(kk)]
+    return min(fit, key=lambda kk: abs(loss / math.log(kk) - 1)) if fit else None
+
+
 def _k_from_names(names: Any) -> int | None:
     """K from per-class validation metrics (classes 0..K-1 each logging an accuracy or
     recall): the number of labels the run itself names, when no config gives it."""
@@ -228,7 +243,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
     if k_cfg is not None and k_cfg <= 1:
         k_cfg = None
     k_cfg = k_cfg or _k_from_names(ctx.run.metric_names)
-    k_acc, note = None, ""
+    k_acc, note, majority = None, "", False
     _, acc = ctx.finite("val/acc")
     tol, loss_tol = ctx.param("chance_acc_tol"), ctx.param("chance_loss_tol")
     loss = _median_tail(ctx, VAL)
@@ -252,6 +267,18 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 # 1/K', is still at chance)
                 last = [kk for kk in near if float(acc[-1]) * kk - 1 <= tol]
                 k_acc = min(last, key=lambda kk: abs(a * kk - 1)) if last else None
+                # a frozen model over K'' classes answers one class: its accuracy is that
+                # class's share (0.446 of three) and may sit near 1/K' of a smaller K', while
+                # its loss sits at ln K'' (1.085 ~ ln 3). The loss is the sharper witness when
+                # it fits a larger K'' whose chance accuracy the accuracy does not fall below
+                # (K = 2 read it as a loss 1.57x chance: "diverged" on a model that never moved)
+                # Frozen: at least the last half of the evaluations give the same accuracy
+                # (the same answers); a wobbling accuracy near 1/K' with the loss at some ln K''
+                # may be a model that learned a little.
+                frozen = int(np.argmax(acc[::-1] != acc[-1])) or len(acc)
+                k_other = _k_at_loss(loss, loss_tol) if k_acc and frozen >= len(acc) - frozen else None
+                if k_other and k_other > k_acc and a * k_other >= 1 - tol:
+                    k_acc, majority = k_other, True
     k_loss = None
     val = _median_tail(ctx, VAL)
     # a loss summed over logged parts (a detector's box + cls + dfl, a multi-task total) is no
@@ -288,6 +315,10 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 f"predictions over {k_acc} classes (ln {k_acc} = {math.log(k_acc):.4g})")
     source = (f" (K = {k} read off the validation accuracy, {float(np.median(acc)):.3g} ~ 1/{k}: "
               "no number of classes was recorded)") if k_acc and not k_cfg else ""
+    if majority and k == k_acc:
+        source = (f" (K = {k} read off the loss, {loss:.4g} ~ ln {k}, with the validation accuracy "
+                  f"{float(np.median(acc)):.3g} at or above 1/{k}, the share of the one class a "
+                  "frozen model answers: no number of classes was recorded)")
     if k_loss:
         source = (f" (K = {k} read off the loss: train and validation both sit at ln {k}; no number "
                   "of classes or accuracy was recorded)") if len(acc) == 0 else (
