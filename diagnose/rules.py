@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,7 +258,9 @@ def read_toml(path: Path, limit: int, error: type[Exception], too_big: str) -> d
 
 def _read_limited(path: Path, limit: int, error: type[Exception], too_big: str) -> bytes:
     try:
-        with open_regular(path) as f:  # a FIFO would block; a device never ends
+        # a FIFO would block, a device never ends; the size bound is ``limit``, not the log
+        # cap (DIAGNOSE_MAX_FILE_BYTES), which is the user's setting for their logs
+        with open_regular(path, sys.maxsize) as f:
             raw = f.read(limit + 1)
     except OSError as e:
         raise error(f"{path}: cannot read: {e}") from None

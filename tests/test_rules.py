@@ -88,3 +88,11 @@ def test_parsed_rules_are_reused_until_a_file_changes(tmp_path: Path):
     edited, = load_rules([own])
     assert edited is not first
     assert (first.severity, edited.severity) == ("warning", "error")
+
+
+def test_the_log_size_cap_does_not_apply_to_rule_files(monkeypatch: pytest.MonkeyPatch):
+    """DIAGNOSE_MAX_FILE_BYTES bounds the user's logs; the shipped rules (DG102 is over 25 KiB)
+    must still load under a small cap, bounded by their own limit instead."""
+    biggest = max(p.stat().st_size for p in default_rules_dir().glob("*.toml"))
+    monkeypatch.setenv("DIAGNOSE_MAX_FILE_BYTES", str(biggest // 4))
+    assert len(load_rules()) == len(list(default_rules_dir().glob("*.toml")))
