@@ -176,7 +176,11 @@ def write_hf(c: Curve, d: Path, n: int) -> Path:
 
 
 def write_keras(c: Curve, d: Path, n: int) -> Path:
-    """Keras ``CSVLogger`` as ``fit(steps_per_epoch=n, validation_freq=...)`` drives it."""
+    """Keras ``CSVLogger`` as ``fit(steps_per_epoch=n, validation_freq=...)`` drives it, for a
+    model compiled without metrics (``loss`` only): Keras reports for validation the metrics it
+    tracks in training, so ``val_loss`` only. (Writing ``val_accuracy`` without ``accuracy``, as
+    this did until wave 12, gave a log no Keras run writes, and only where every epoch held an
+    evaluation, i.e. logged every 50 steps: the CSVLogger fixes its columns at the first epoch.)"""
     os.environ.setdefault("KERAS_BACKEND", "torch")
     from keras.callbacks import CSVLogger
 
@@ -189,10 +193,7 @@ def write_keras(c: Curve, d: Path, n: int) -> Path:
         # an evaluation that happened inside this epoch is reported at its end
         inside = [t for t in ev if s - n < t <= s]
         if inside:
-            vl, va = ev[max(inside)]
-            logs["val_loss"] = vl
-            if va is not None:
-                logs["val_accuracy"] = va
+            logs["val_loss"] = ev[max(inside)][0]
         cb.on_epoch_end(epoch, logs)
     cb.on_train_end()
     return d
