@@ -109,7 +109,7 @@ LR = "lr"  # the logged learning rate (the metric name readers give it)
 MIN_POINTS_EARLY = 100
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
-         "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "first_step",
+         "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "later_level_drop", "first_step",
          "last_step", "steps_run", "decel", "trend_decel", "train_first_step", "train_last_step",
          "train_ends_note", "train_end_note")
 def train_curve(ctx: RunContext) -> dict[str, Value]:
@@ -140,6 +140,9 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
         "train_trend_z": mann_kendall_z(raw),
         "train_trend_drop": theil_sen_drop(ctx.finite(TRAIN)[0], raw),
         "train_level_drop": level_drop(raw),
+        # the same without the first logged point: a first window holding a blow-up (a mean of
+        # 5.8e4 in a 12-point log) is the first fifth's median and hides how level the rest is
+        "later_level_drop": level_drop(raw[1:]),
         "decel": decel_ratio(s, v),
         "trend_decel": trend_decel(*ctx.finite(TRAIN)),
         "first_step": first,

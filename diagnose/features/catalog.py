@@ -220,6 +220,7 @@ train_last        loss      last logged train loss (raw)
 train_trend_z     ratio     Mann-Kendall z of the raw train loss over the whole run (negative: falling)
 train_trend_drop  relative  how far the Theil-Sen line of the train loss falls over the run, over its median
 train_level_drop  relative  median of the first fifth minus median of the last fifth, over the first
+later_level_drop  relative  train_level_drop over the logged points after the first one (what followed the first logging window)
 train_early_z     z         Mann-Kendall z of the train loss's leading points above its second half's 90th percentile and the first point past them (0 under 100 points, with a known K, or without three such points)
 train_early_fall  relative  median of the train loss's first three points minus the median of its second half, over the first, when at least three leading points sit above that half's 90th percentile (else 0)
 init_over_chance  ratio     first logged train loss over ln K
