@@ -23,3 +23,20 @@ def test_a_fine_tune_that_got_worse_on_both_curves_is_an_explosion():
     assert "DG214" in rules
     # the verdict is divergence alone: flat and gap are noise on a diverged run
     assert not rules & {"DG101", "DG103"}
+
+
+def test_a_checkpoint_state_saved_at_max_steps_is_a_finished_run(tmp_path):
+    # the public state above is a checkpoint's copy: no summary entry (Trainer appends it after
+    # the last save), global_step 2640 = max_steps. It read "(in progress)"
+    import json
+
+    state = json.loads((RUN / "trainer_state.json").read_text())
+    assert state["global_step"] == state["max_steps"]
+    assert not any("train_runtime" in e for e in state["log_history"])
+    run = diagnose.load(RUN)
+    assert not run.in_progress
+    assert any("reached max_steps" in w for w in run.warnings)
+    # the same state saved half-way is a run in progress
+    state["global_step"] = state["max_steps"] // 2
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    assert diagnose.load(tmp_path).in_progress

@@ -236,6 +236,11 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str
     if summary is not None:
         if isinstance(summary.get("train_runtime"), (int, float)):
             run.results["train_time"] = float(summary["train_runtime"])
+    elif _reached_max_steps(state):
+        # a checkpoint's copy of the state (checkpoint-N/trainer_state.json) is saved before
+        # the summary entry is appended; saved at max_steps, it is the finished run's
+        run.warnings.append(f"{state_path}: no final summary entry, but global_step reached "
+                            f"max_steps ({state['global_step']}): the state of the last checkpoint")
     else:
         run.in_progress = True
         run.warnings.append(f"{state_path}: no final summary entry; training had not finished "
@@ -243,6 +248,12 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str
     finish_metrics(run, steps, names, values, aliases, str(state_path), epoch=epochs,
                    rename=_renamer(set(names), aliases))
     return run
+
+
+def _reached_max_steps(state: Mapping[str, Any]) -> bool:
+    done, budget = state.get("global_step"), state.get("max_steps")
+    return (isinstance(done, int) and isinstance(budget, int) and not isinstance(done, bool)
+            and not isinstance(budget, bool) and 0 < budget <= done)
 
 
 def _renamer(keys: set[str], aliases: Mapping[str, str] | None):
