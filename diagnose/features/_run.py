@@ -109,9 +109,9 @@ LR = "lr"  # the logged learning rate (the metric name readers give it)
 MIN_POINTS_EARLY = 100
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
-         "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "later_level_drop", "first_step",
-         "last_step", "steps_run", "decel", "trend_decel", "train_first_step", "train_last_step",
-         "train_ends_note", "train_end_note")
+         "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "later_level_drop",
+         "first_step", "last_step", "steps_run", "decel", "trend_decel", "train_first_step",
+         "train_last_step", "train_ends_note", "train_end_note")
 def train_curve(ctx: RunContext) -> dict[str, Value]:
     """Where the train loss starts and ends (logged and smoothed), how much it fell, and its trend.
 
@@ -204,11 +204,12 @@ def _k_at_loss(loss: float | None, loss_tol: float) -> int | None:
     if loss is None or not loss > 0:
         return None
     try:
-        k0 = max(2, int(round(math.exp(loss))))
+        k0 = max(2, round(math.exp(loss)))
     except OverflowError:
         return None
     fit = [kk for kk in range(max(2, k0 - 1), k0 + 2)
-           if abs(loss / math.log(kk) - 1) <= loss_tol and math.log1p(1 / kk) > loss_tol * math.log(kk)]
+           if abs(loss / math.log(kk) - 1) <= loss_tol
+           and math.log1p(1 / kk) > loss_tol * math.log(kk)]
     return min(fit, key=lambda kk: abs(loss / math.log(kk) - 1)) if fit else None
 
 
@@ -279,7 +280,8 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 # (the same answers); a wobbling accuracy near 1/K' with the loss at some ln K''
                 # may be a model that learned a little.
                 frozen = int(np.argmax(acc[::-1] != acc[-1])) or len(acc)
-                k_other = _k_at_loss(loss, loss_tol) if k_acc and frozen >= len(acc) - frozen else None
+                k_other = (_k_at_loss(loss, loss_tol)
+                           if k_acc and frozen >= len(acc) - frozen else None)
                 if k_other and k_other > k_acc and a * k_other >= 1 - tol:
                     k_acc, majority = k_other, True
     k_loss = None
@@ -311,9 +313,10 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         # sat within the chance-level reading's tolerance of it the whole run is read at that
         # tolerance (a binary classifier: 0.707 first, validation 0.664-0.691, no accuracy)
         near = loss_tol if (gaps and from_start) else tight
-        if kk and abs(val / math.log(kk) - 1) <= near and (abs(over) <= near or 0 <= over <= loss_tol):
-            if (gaps or from_start) and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= tol):
-                k_loss = kk
+        if (kk and abs(val / math.log(kk) - 1) <= near
+                and (abs(over) <= near or 0 <= over <= loss_tol) and (gaps or from_start)
+                and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= tol)):
+            k_loss = kk
     k = k_cfg or k_loss or k_acc
     if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
         k = k_acc
