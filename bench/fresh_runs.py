@@ -232,14 +232,19 @@ def _count(items: Any) -> dict[str, int]:
     return out
 
 
-def agreement(scored: list[Scored]) -> str:
-    """Share of (training, writer) groups logged at 1, 5, 10 and 50 steps whose logs get the
-    same set of warning/error patterns at every interval."""
+def _interval_groups(scored: list[Scored]) -> dict[tuple[str, int, str], dict[int, Scored]]:
+    """The logs of each (training, seed, writer) logged at every one of INTERVALS, by interval."""
     groups: dict[tuple[str, int, str], dict[int, Scored]] = defaultdict(dict)
     for s in scored:
         if s.row.interval is not None:
             groups[(s.row.group, s.row.seed, s.source)][s.row.interval] = s
-    full = {k: v for k, v in groups.items() if set(INTERVALS) <= set(v)}
+    return {k: v for k, v in groups.items() if set(INTERVALS) <= set(v)}
+
+
+def agreement(scored: list[Scored]) -> str:
+    """Share of (training, writer) groups logged at 1, 5, 10 and 50 steps whose logs get the
+    same set of warning/error patterns at every interval."""
+    full = _interval_groups(scored)
     same = {k: len({frozenset(v[i].seen) for i in INTERVALS}) == 1 for k, v in full.items()}
     # the same, reading a non-finite loss as the explosion it is (the scoring allows that pair)
     merged = {k: len({frozenset(SAME_AS.get(p, p) for p in v[i].seen) for i in INTERVALS}) == 1
@@ -268,13 +273,9 @@ def agreement(scored: list[Scored]) -> str:
 def disagreements(scored: list[Scored]) -> str:
     """The groups whose label is visible at every interval but whose verdicts differ, one line
     per group with the patterns found at each interval (for the tuning split's misses file)."""
-    groups: dict[tuple[str, int, str], dict[int, Scored]] = defaultdict(dict)
-    for s in scored:
-        if s.row.interval is not None:
-            groups[(s.row.group, s.row.seed, s.source)][s.row.interval] = s
     out = []
-    for (group, seed, source), v in sorted(groups.items(), key=lambda kv: str(kv[0])):
-        if not set(INTERVALS) <= set(v) or not all(v[i].label_ok for i in INTERVALS):
+    for (group, seed, source), v in sorted(_interval_groups(scored).items(), key=lambda kv: str(kv[0])):
+        if not all(v[i].label_ok for i in INTERVALS):
             continue
         if len({frozenset(v[i].seen) for i in INTERVALS}) > 1:
             seen = "  ".join(f"every{i}: {','.join(sorted(v[i].seen)) or '-'}" for i in INTERVALS)

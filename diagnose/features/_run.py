@@ -197,15 +197,23 @@ def chance_k(acc: float, loss: float | None, acc_tol: float,
 _PER_CLASS = re.compile(r"^(?:val|valid|validation|eval)[_/].*?class_?(\d+)(?!\d)")
 
 
+def _nearest_k(loss: float | None) -> int | None:
+    """The class count whose ln K is nearest a positive loss (at least 2); None for a loss in
+    the thousands (a regression loss: no ln K anywhere near) or none at all."""
+    if loss is None or not loss > 0:
+        return None
+    try:
+        return max(2, round(math.exp(loss)))
+    except OverflowError:
+        return None
+
+
 def _k_at_loss(loss: float | None, loss_tol: float) -> int | None:
     """The K whose ln K is within ``loss_tol`` (relative) of ``loss``, where neighbouring
     class counts are told apart at that tolerance (ln(K+1) - ln K above it: K up to about 9
     at 5%); None elsewhere: from there on every loss sits near some ln K."""
-    if loss is None or not loss > 0:
-        return None
-    try:
-        k0 = max(2, round(math.exp(loss)))
-    except OverflowError:
+    k0 = _nearest_k(loss)
+    if k0 is None:
         return None
     fit = [kk for kk in range(max(2, k0 - 1), k0 + 2)
            if abs(loss / math.log(kk) - 1) <= loss_tol
@@ -295,10 +303,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         # tolerance (batch noise, dropout and regularisers lift a dead model's train loss above
         # chance, never below it), and an accuracy, if logged, is no better than 1/K (a model
         # that gives six classes equal odds and never the seventh scores about 1/7, not 1/6)
-        try:
-            kk = max(2, int(round(math.exp(val))))
-        except OverflowError:  # a regression loss in the thousands: no ln K anywhere near
-            kk = None
+        kk = _nearest_k(val)
         tail = _median_tail(ctx, TRAIN)
         tight = ctx.param("chance_loss_only_tol")
         over = (tail / math.log(kk) - 1) if kk and tail is not None else math.inf
