@@ -14,7 +14,7 @@ import numpy as np
 
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, chance_k, classes
-from ._series import smooths
+from ._series import smooths, trailing_same
 
 __all__: list[str] = []
 
@@ -77,8 +77,7 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     out["val_acc_range"] = float(acc.max() - acc.min())
     # the evaluations at the end that all gave the last one's accuracy (the run's answers
     # settled there: a model that first learns the class shares moves before it freezes)
-    same = np.abs(acc - acc[-1]) <= ctx.param("max_acc_range")
-    frozen = int(np.argmin(same[::-1])) if not same.all() else len(acc)
+    frozen = trailing_same(acc, ctx.param("max_acc_range"))
     out["val_acc_frozen"] = frozen
     _, vl = ctx.finite(VAL)
     mid = float(np.median(vl)) if len(vl) else 0.0

@@ -46,6 +46,7 @@ from ._series import (
     smooth,
     smooths,
     theil_sen_drop,
+    trailing_same,
     trend_decel,
     window,
 )
@@ -208,6 +209,12 @@ def _nearest_k(loss: float | None) -> int | None:
         return None
 
 
+def _told_apart(k: int, tol: float) -> bool:
+    """ln K and ln(K + 1) differ by more than ``tol`` of ln K: a loss within ``tol`` of ln K
+    names K alone (at 1% up to K of about 28, at 5% up to about 9)."""
+    return math.log1p(1 / k) > tol * math.log(k)
+
+
 def _k_at_loss(loss: float | None, loss_tol: float) -> int | None:
     """The K whose ln K is within ``loss_tol`` (relative) of ``loss``, where neighbouring
     class counts are told apart at that tolerance (ln(K+1) - ln K above it: K up to about 9
@@ -216,8 +223,7 @@ def _k_at_loss(loss: float | None, loss_tol: float) -> int | None:
     if k0 is None:
         return None
     fit = [kk for kk in range(max(2, k0 - 1), k0 + 2)
-           if abs(loss / math.log(kk) - 1) <= loss_tol
-           and math.log1p(1 / kk) > loss_tol * math.log(kk)]
+           if abs(loss / math.log(kk) - 1) <= loss_tol and _told_apart(kk, loss_tol)]
     return min(fit, key=lambda kk: abs(loss / math.log(kk) - 1)) if fit else None
 
 
@@ -283,11 +289,10 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 # class's share (0.446 of three) and may sit near 1/K' of a smaller K', while
                 # its loss sits at ln K'' (1.085 ~ ln 3). The loss is the sharper witness when
                 # it fits a larger K'' whose chance accuracy the accuracy does not fall below
-                # (K = 2 read it as a loss 1.57x chance: "diverged" on a model that never moved)
-                # Frozen: at least the last half of the evaluations give the same accuracy
-                # (the same answers); a wobbling accuracy near 1/K' with the loss at some ln K''
-                # may be a model that learned a little.
-                frozen = int(np.argmax(acc[::-1] != acc[-1])) or len(acc)
+                # (K = 2 read it as a loss 1.57x chance: "diverged" on a model that never moved).
+                # Only for a frozen accuracy, the same over at least the last half of the
+                # evaluations: one wobbling near 1/K' may be a model that learned a little.
+                frozen = trailing_same(acc)
                 k_other = (_k_at_loss(loss, loss_tol)
                            if k_acc and frozen >= len(acc) - frozen else None)
                 if k_other and k_other > k_acc and a * k_other >= 1 - tol:
@@ -311,7 +316,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         # from K of about 30 on (at a 1% tolerance) ln K and ln(K + 1) are closer than the
         # tolerance, so every plateau of a regression loss "fits" some K: there the loss
         # must also have sat at ln K from its first logged point (uniform from the start)
-        gaps = bool(kk) and math.log1p(1 / kk) > tight * math.log(kk)
+        gaps = bool(kk) and _told_apart(kk, tight)
         from_start = (bool(kk) and kk <= ctx.param("max_loss_only_k") and len(tv) > 0
                       and abs(float(tv[0]) / math.log(kk) - 1) <= loss_tol)
         # a loss that started at ln K of a small K, whose neighbours' ln K are far apart, and

@@ -436,6 +436,13 @@ def trend_decel(s: np.ndarray, v: np.ndarray) -> float | None:
     return a / b if b < 0 else 1e12
 
 
+def trailing_same(v: np.ndarray, tol: float = 0.0) -> int:
+    """How many values at the end lie within ``tol`` of the last one (all of them: ``len(v)``):
+    the evaluations whose answers had settled where the run ended."""
+    same = np.abs(v - v[-1]) <= tol
+    return int(np.argmin(same[::-1])) if not same.all() else len(v)
+
+
 def level_drop(v: np.ndarray) -> float | None:
     """Median of the first fifth over the median of the last fifth, as a relative fall."""
     if len(v) < MIN_POINTS_SHAPE:
