@@ -21,7 +21,7 @@ __all__ = ["analyse_run", "evaluate_group", "evaluate_run"]
 def _env_for(rule: Rule, values: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     env = dict(values)
     env.update(params)
-    return env
+    return rule.with_terms(env) if rule.terms else env
 
 
 def _finding(rule: Rule, env: Mapping[str, Any], subjects: Sequence[Run], *,
@@ -58,7 +58,9 @@ def _fires(rule: Rule, values: dict[str, Any], ctx: Any,
     rule_params = (params or {}).get(rule.code) or rule.defaults()
     # the condition reads only the rule's own names: judge it on those, and build the
     # whole environment (what messages may show) only for a rule that fires
-    if not rule.when.holds({**{n: values.get(n) for n in rule.when.names}, **rule_params}):
+    # (a rule with terms: every name its terms read as well)
+    own = {**{n: values.get(n) for n in (rule.names if rule.terms else rule.when.names)}, **rule_params}
+    if not rule.when.holds(rule.with_terms(own) if rule.terms else own):
         return None
     return _env_for(rule, values, rule_params)
 

@@ -15,7 +15,7 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ._errors import ReadError, RuleError
 from .advice import parse_spec
@@ -105,6 +105,16 @@ class Rule:
     causes: tuple[tuple[Expression, Template], ...] = ()
     #: the ``[next_run]`` alternatives, checked (see :mod:`diagnose.advice`)
     next_run: tuple[dict[str, Any], ...] = ()
+    #: named parts of the condition (``[terms]``), in file order: each may read the ones
+    #: before it; ``when`` and the causes' conditions read them by name
+    terms: tuple[tuple[str, Expression], ...] = ()
+
+    def with_terms(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` (features and params) plus the value of every term, in order."""
+        env = dict(values)
+        for name, expr in self.terms:
+            env[name] = expr.evaluate(env)
+        return env
 
     def defaults(self) -> dict[str, float | int]:
         return {k: p.default for k, p in self.params.items()}
@@ -134,6 +144,8 @@ class Rule:
                 )
             lines += [f"## {heading}", body or "(none)", ""]
         lines += ["## Condition", self.when.text]
+        if self.terms:
+            lines += ["", "where"] + [f"- {n} = {e.text}" for n, e in self.terms]
         if self.causes:
             lines += ["", "## Causes (the first whose condition holds, else the one above)"]
             lines += [f"- when {w.text}: {c.text}" for w, c in self.causes]
@@ -143,7 +155,7 @@ class Rule:
 
 _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "live", "requires",
              "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by",
-             "causes", "evidence", "next_run"}
+             "causes", "evidence", "next_run", "terms"}
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
 _CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by"}
@@ -337,13 +349,7 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         raise RuleError(f"{where}: live must be true or false")
 
     params: dict[str, Param] = {}
-    raw_params = data.get("params", {})
-    if not isinstance(raw_params, dict):
-        raise RuleError(f"{where}: params must be a table")
-    for pname, spec in raw_params.items():
-        pw = f"{where}: params.{pname}"
-        if not re.match(r"^[a-z][a-z0-9_]*$", pname):
-            raise RuleError(f"{pw}: param names are snake_case")
+    for pname, spec, pw in _named_entries(data.get("params", {}), where, "params", "param"):
         if pname in FEATURES:
             raise RuleError(f"{pw}: shadows the feature of the same name")
         if not isinstance(spec, dict):
@@ -368,7 +374,9 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
     if scope == "group":
         scope_names |= {"run_count"}
     declared = scope_names | set(params)
-    when = Expression.parse(data["when"], declared, f"{where}: when")
+    terms = _parse_terms(data.get("terms", {}), declared, where)
+    term_names = {n for n, _ in terms}
+    when = Expression.parse(data["when"], declared | term_names, f"{where}: when")
     templates = {k: Template(data[k], declared, f"{where}: {k}") for k in ("message", "cause", "next")}
     steps = data.get("steps")
     if steps is not None:
@@ -421,14 +429,16 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         cw = f"{where}: causes[{i}]"
         if not isinstance(c, dict) or set(c) != {"when", "cause"}:
             raise RuleError(f"{cw}: must be a table with exactly `when` and `cause`")
-        causes.append((Expression.parse(c["when"], declared, f"{cw}.when"),
+        causes.append((Expression.parse(c["when"], declared | term_names, f"{cw}.when"),
                        Template(c["cause"], declared, f"{cw}.cause")))
 
-    names = set(when.names)
+    names = set(when.names) - term_names
+    for _, t_expr in terms:
+        names |= t_expr.names - term_names
     for t in templates.values():
         names |= t.names
     for cw_, ct in causes:
-        names |= cw_.names | ct.names
+        names |= (cw_.names - term_names) | ct.names
     extra_evidence = _str_list(data.get("evidence", []), f"{where}: evidence")
     unknown_evidence = sorted(set(extra_evidence) - declared)
     if unknown_evidence:
@@ -446,8 +456,33 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         cases=list(cases), scope=scope, groups=groups, live=live, requires=requires,
         steps=steps, suppressed_by=suppressed_by, path=where, names=frozenset(names),
         causes=tuple(causes),
-        next_run=next_run,
+        next_run=next_run, terms=terms,
     )
+
+
+def _parse_terms(raw: Any, declared: set[str], where: str) -> tuple[tuple[str, Expression], ...]:
+    """The ``[terms]`` table: named parts of the condition, each parsed (and bounded) on its
+    own, so a condition with many branches stays readable and within the expression limits.
+    A term may read features, params and the terms above it (no cycles by construction)."""
+    out: list[tuple[str, Expression]] = []
+    known = set(declared)
+    for tname, text, tw in _named_entries(raw, where, "terms", "term"):
+        if tname in known:
+            raise RuleError(f"{tw}: shadows a feature, param or term of the same name")
+        out.append((tname, Expression.parse(text, known, tw)))
+        known.add(tname)
+    return tuple(out)
+
+
+def _named_entries(raw: Any, where: str, table: str, what: str) -> Iterator[tuple[str, Any, str]]:
+    """The entries of a ``[params]`` or ``[terms]`` table: (name, value, where it is), with
+    the table's type and each name's form checked."""
+    if not isinstance(raw, dict):
+        raise RuleError(f"{where}: {table} must be a table")
+    for name, value in raw.items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", name):
+            raise RuleError(f"{where}: {table}.{name}: {what} names are snake_case")
+        yield name, value, f"{where}: {table}.{name}"
 
 
 def _str_list(v: Any, where: str) -> list[str]:

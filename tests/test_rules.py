@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from diagnose import RuleError
+from diagnose.expressions import Expression
 from diagnose.features import FEATURES
 from diagnose.rule_cases import run_case
 from diagnose.rules import DOC_HEADINGS, default_rules_dir, load_rules
@@ -96,3 +99,88 @@ def test_the_log_size_cap_does_not_apply_to_rule_files(monkeypatch: pytest.Monke
     biggest = max(p.stat().st_size for p in default_rules_dir().glob("*.toml"))
     monkeypatch.setenv("DIAGNOSE_MAX_FILE_BYTES", str(biggest // 4))
     assert len(load_rules()) == len(list(default_rules_dir().glob("*.toml")))
+
+
+# -- [terms]: named parts of a condition ---------------------------------------------------------
+_TERMS_RULE = '''
+code = "XT101"
+name = "terms-demo"
+pattern = "demo"
+severity = "warning"
+requires = ["train/loss"]
+when = "{when}"
+message = "train loss ended at {{train_end:.3g}}"
+cause = "demo"
+next = "demo"
+
+[terms]
+{terms}
+
+[params.top]
+type = "float"
+default = 1.0
+doc = "demo"
+
+[docs]
+what = "demo"
+why = "demo"
+example = "demo"
+
+[[cases]]
+name = "high"
+expect = "fail"
+series = {{ "train/loss" = [3.0, 2.9, 2.8, 2.9, 2.8, 2.7] }}
+
+[[cases]]
+name = "low"
+expect = "pass"
+series = {{ "train/loss" = [0.5, 0.4, 0.3, 0.3, 0.2, 0.2] }}
+'''
+
+
+def _terms_rule(tmp_path: Path, when: str, terms: str):
+    path = tmp_path / "XT101-terms-demo.toml"
+    path.write_text(_TERMS_RULE.format(when=when, terms=terms), encoding="utf-8")
+    return load_rules(extend=[path])[-1]
+
+
+def test_terms_are_named_parts_of_the_condition(tmp_path: Path):
+    """A term may read features, params and the terms above it; ``when`` reads terms by name,
+    the engine computes every feature the terms need, and `explain` shows what each means."""
+    rule = _terms_rule(tmp_path, "high and long", 'high = "train_end > top"\n'
+                       'long = "train_points > top and high"')
+    assert [n for n, _ in rule.terms] == ["high", "long"]
+    assert {"train_end", "train_points", "top"} <= rule.names and "high" not in rule.names
+    for case in rule.cases:
+        assert run_case(rule, case).ok, case["name"]
+    assert "- high = train_end > top" in rule.explain()
+
+
+@pytest.mark.parametrize("terms, complaint", [
+    ('long = "train_points > 1 and high"\nhigh = "train_end > top"', "unknown name 'high'"),
+    ('train_end = "train_points > 1"\nhigh = "train_end > top"', "shadows"),
+    ('top = "train_points > 1"\nhigh = "train_end > top"', "shadows"),
+    ('High = "train_end > top"', "snake_case"),
+    ('high = "train_end > "', "not a valid condition"),
+])
+def test_a_broken_term_names_the_file_and_the_term(tmp_path: Path, terms: str, complaint: str):
+    with pytest.raises(RuleError) as e:
+        _terms_rule(tmp_path, "high", terms)
+    assert "XT101-terms-demo.toml" in str(e.value) and complaint in str(e.value)
+
+
+def test_shipped_rules_with_terms_fire_as_their_inline_conditions_did():
+    """The longest conditions (DG102, DG104, DG206) are written with terms. Put each term's text
+    back in place of its name and the one long expression must decide every inline case of the
+    rule as the terms do (the engine evaluates terms as values: nothing is lost on the way)."""
+    with_terms = [r for r in RULES if r.terms]
+    assert {r.code for r in with_terms} >= {"DG102", "DG104", "DG206"}
+    for rule in with_terms:
+        text = rule.when.text
+        for name, expr in reversed(rule.terms):  # a later term may read an earlier one
+            text = re.sub(rf"\b{name}\b", lambda _, e=expr: f"({e.text})", text)
+        inline = dataclasses.replace(rule, terms=(), when=Expression.parse(text, None, rule.code))
+        assert not inline.when.names & {n for n, _ in rule.terms}
+        for case in rule.cases:
+            got = [f.rule for f in run_case(rule, case).findings]
+            assert got == [f.rule for f in run_case(inline, case).findings], (rule.code, case["name"])

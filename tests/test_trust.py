@@ -288,7 +288,8 @@ def test_case12_rule_conditions_hold_no_literal_but_0_and_1():
     bad = []
     for path in sorted((ROOT / "rules").glob("*.toml")):
         data = tomllib.loads(path.read_text())
-        conds = [data["when"]] + [c["when"] for c in data.get("causes", [])]
+        conds = ([data["when"]] + [c["when"] for c in data.get("causes", [])]
+                 + list(data.get("terms", {}).values()))
         for c in conds:
             for x in _literals(ast.parse(c, mode="eval")):
                 if x not in (0, 1):
