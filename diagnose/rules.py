@@ -44,6 +44,10 @@ __all__ = [
 
 #: Rule files come from untrusted repositories too: bounded size, bounded message formats.
 MAX_RULE_FILE_BYTES = 256 << 10
+#: Terms are evaluated as values, each once per run (not pasted into ``when``, where a term
+#: read twice by the next, and so on, would grow the condition exponentially); a bounded
+#: number of them, each within the expression limits, bounds a rule's cost.
+MAX_TERMS = 64
 
 
 # ---------------------------------------------------------------------------------------
@@ -466,6 +470,8 @@ def _parse_terms(raw: Any, declared: set[str], where: str) -> tuple[tuple[str, E
     A term may read features, params and the terms above it (no cycles by construction)."""
     out: list[tuple[str, Expression]] = []
     known = set(declared)
+    if isinstance(raw, dict) and len(raw) > MAX_TERMS:
+        raise RuleError(f"{where}: terms: more than {MAX_TERMS} terms")
     for tname, text, tw in _named_entries(raw, where, "terms", "term"):
         if tname in known:
             raise RuleError(f"{tw}: shadows a feature, param or term of the same name")

@@ -162,6 +162,7 @@ def test_terms_are_named_parts_of_the_condition(tmp_path: Path):
     ('top = "train_points > 1"\nhigh = "train_end > top"', "shadows"),
     ('High = "train_end > top"', "snake_case"),
     ('high = "train_end > "', "not a valid condition"),
+    ("\n".join(f't{i} = "train_end > top"' for i in range(65)) + '\nhigh = "t0"', "more than 64 terms"),
 ])
 def test_a_broken_term_names_the_file_and_the_term(tmp_path: Path, terms: str, complaint: str):
     with pytest.raises(RuleError) as e:
