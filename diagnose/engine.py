@@ -16,7 +16,7 @@ from .findings import Finding, Group
 from .rules import Rule
 from .run import Run
 
-__all__ = ["analyse_run", "evaluate_group", "evaluate_run"]
+__all__ = ["analyse_run", "evaluate_group", "evaluate_run", "unchecked_patterns"]
 
 def _env_for(rule: Rule, values: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     env = dict(values)
@@ -84,6 +84,27 @@ def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[s
     fired = {f.rule for f in findings}
     by_code = {r.code: r for r in rules}
     return [f for f in findings if not fired.intersection(by_code[f.rule].suppressed_by)]
+
+
+def unchecked_patterns(metric_names: Sequence[str], rules: Sequence[Rule]) -> dict[str, list[str]]:
+    """The patterns no warning or error rule of ``rules`` could judge on a run logging
+    ``metric_names``, each with the metrics its rules needed and the run lacks.
+
+    A clean report must not read as "every check passed" when a check never ran: a log
+    without a validation loss was never checked for a generalization gap.
+    """
+    present = set(metric_names)
+    judged: set[str] = set()
+    missing: dict[str, set[str]] = {}
+    for r in rules:
+        if r.scope != "run" or r.severity not in ("warning", "error"):
+            continue
+        lacking = set(r.requires) - present
+        if lacking:
+            missing.setdefault(r.pattern, set()).update(lacking)
+        else:
+            judged.add(r.pattern)
+    return {p: sorted(m) for p, m in sorted(missing.items()) if p not in judged}
 
 
 def _feature_params(rules: Sequence[Rule],

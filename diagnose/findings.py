@@ -89,6 +89,9 @@ class Report:
     errors: list[str] = field(default_factory=list)
     #: things the walk passed over, with why (a FIFO or device named like a log)
     notes: list[str] = field(default_factory=list)
+    #: run id -> the patterns no rule could judge on it, each with the metrics it lacked
+    #: (see :func:`diagnose.engine.unchecked_patterns`); runs checked in full are absent
+    unchecked: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     #: run id -> the per-run summary the group rules read (sweeps read the same numbers)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     #: set by the pipeline: works out the sweep of these runs (see :meth:`sweep_result`)

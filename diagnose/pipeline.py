@@ -26,7 +26,7 @@ from ._errors import ReadError
 from ._escape import escape
 from ._suppress import run_suppressions
 from .config import Config, ignored_for_run, select_rules
-from .engine import analyse_run, evaluate_group
+from .engine import analyse_run, evaluate_group, unchecked_patterns
 from .features import expect_many_medians
 from .features.group import summary_specs
 from .findings import Finding, Report
@@ -358,6 +358,10 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
         summaries[run.id] = summary
     report.runs = run_list
     report.summaries = summaries
+    for run in run_list:
+        lacking = unchecked_patterns(run.metric_names, task.rules) if run.n_steps else {}
+        if lacking:
+            report.unchecked[run.id] = lacking
 
     group_rules = [r for r in task.rules if r.scope == "group"]
     if len(run_list) > 1 and not task.live:

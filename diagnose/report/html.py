@@ -22,7 +22,7 @@ from ._svg import run_svg
 from .plot import INSTALL_HINT, PlotUnavailable, figure_data_uri, require_matplotlib, sweep_figure
 from .plot.run import key_params
 from .sweep import display_table, title
-from .text import findings_by_owner, plural, sorted_findings, steps_label, summary_line
+from .text import findings_by_owner, plural, sorted_findings, steps_label, summary_line, unchecked_phrase
 
 __all__ = ["MAX_PLOTS", "render", "run_html", "sweep_html"]
 
@@ -127,7 +127,8 @@ def _run_meta(run: Run) -> str:
     return f'<p class="meta">{_e(" · ".join(bits))}</p>'
 
 
-def _run_section(i: int, run: Run, found: Sequence[Finding], plot: bool | str, dpi: int) -> str:
+def _run_section(i: int, run: Run, found: Sequence[Finding], plot: bool | str, dpi: int,
+                 lacking: dict[str, list[str]] | None = None) -> str:
     parts = [f'<section class="run" id="{_anchor(i)}">',
              f"<h3>{_e(run.id)} {_verdict(found)}</h3>", _run_meta(run), '<div class="cols">']
     if plot is True:
@@ -135,7 +136,9 @@ def _run_section(i: int, run: Run, found: Sequence[Finding], plot: bool | str, d
         parts.append(f"<figure>{svg}</figure>" if svg else '<p class="note">No metrics to plot.</p>')
     elif plot:
         parts.append(f'<p class="note">{_e(str(plot))}</p>')
-    side = [_finding_block(f) for f in found] or ['<p class="okmsg">No findings: every rule passed.</p>']
+    ok = (f"No findings; not checked: {unchecked_phrase(lacking)}." if lacking
+          else "No findings: every rule passed.")
+    side = [_finding_block(f) for f in found] or [f'<p class="okmsg">{_e(ok)}</p>']
     side += [f'<p class="note">note: {_e(w)}</p>' for w in run.warnings]
     parts += ['<div class="findings">', *side, "</div></div></section>"]
     return "".join(parts)
@@ -295,7 +298,8 @@ def render(
         body.append(f'<section id="runs"><h2>Runs ({len(report.runs)})</h2>')
         body.append(_run_index(report.runs, per_run))
         for i, run in enumerate(report.runs):
-            body.append(_run_section(i, run, per_run.get(run.id, []), choice[run.id], dpi))
+            body.append(_run_section(i, run, per_run.get(run.id, []), choice[run.id], dpi,
+                                     report.unchecked.get(run.id)))
         body.append("</section>")
     if report.errors:
         body.append('<section id="errors"><h2>Unreadable inputs</h2><ul>'

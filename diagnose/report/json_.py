@@ -43,7 +43,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         findings.append(jsonable(d))
     return {
         "version": CONTRACT_VERSION,
-        "runs": [run_dict(r) for r in report.runs],
+        "runs": [{**run_dict(r), "unchecked": report.unchecked.get(r.id, {})} for r in report.runs],
         "groups": [jsonable(g.to_dict()) for g in report.groups],
         "findings": findings,
         "summary": report.counts(),

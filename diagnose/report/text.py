@@ -90,6 +90,24 @@ def detail_lines(f: Finding) -> list[str]:
     return lines
 
 
+def unchecked_phrase(lacking: dict[str, list[str]]) -> str:
+    """``"generalization_gap, late_overfitting (no val/loss)"``: the patterns no rule could
+    judge on a run, grouped by the metrics they lacked."""
+    by_missing: dict[tuple[str, ...], list[str]] = {}
+    for pattern, metrics in lacking.items():
+        by_missing.setdefault(tuple(metrics), []).append(pattern)
+    return "; ".join(f"{', '.join(ps)} (no {' or '.join(m)})" for m, ps in sorted(by_missing.items()))
+
+
+def _unchecked_summary(partial: dict[str, dict[str, list[str]]]) -> str:
+    """The patterns some runs could not be checked for, each once, for the summary line."""
+    merged: dict[str, set[str]] = {}
+    for lacking in partial.values():
+        for pattern, metrics in lacking.items():
+            merged.setdefault(pattern, set()).update(metrics)
+    return unchecked_phrase({p: sorted(m) for p, m in sorted(merged.items())})
+
+
 def summary_line(report: Report) -> str:
     """ruff-style closing line; counts come from the report itself."""
     n_runs = plural(len(report.runs), "run")
@@ -109,10 +127,15 @@ def summary_line(report: Report) -> str:
     if signed:
         unreadable += (f"; {plural(signed, 'run')} logged a loss below zero (verdicts not "
                        "reliable: see the note)")
+    # nor a run that lacked what some checks need (no validation loss: no gap was looked for)
+    partial = {r.id: report.unchecked[r.id] for r in report.runs
+               if r.id in report.unchecked and set(r.metric_names) & set(JUDGED_METRICS)}
+    if partial:
+        unreadable += f"; {plural(len(partial), 'run')} not checked for {_unchecked_summary(partial)}"
     if not report.findings:
         if not report.runs:
             return f"No runs checked{unreadable}."
-        if report.errors or empty or blind or signed:
+        if report.errors or empty or blind or signed or partial:
             return f"No findings in {n_runs}{unreadable}."
         return f"All checks passed: {n_runs}, no findings."
     c = report.counts()
@@ -143,12 +166,14 @@ def render(report: Report, *, color: bool = False, verbose: bool = False, **_: A
     for run in report.runs:
         found = per_run.pop(run.id, [])
         if found or run.warnings or verbose or not run.n_steps:
-            _run_block(out, run, found, paint, verbose)
+            _run_block(out, run, found, paint, verbose, lacking=report.unchecked.get(run.id))
         elif compact:
             clean.append(run.id)
         else:
             still = " (in progress)" if run.in_progress else ""  # judged on what is there so far
-            out.append(f"{paint('bold', run.id)}: {paint('ok', 'ok')}{still}")
+            lacking = unchecked_phrase(report.unchecked.get(run.id, {}))
+            lacking = paint("dim", f"; not checked: {lacking}") if lacking else ""
+            out.append(f"{paint('bold', run.id)}: {paint('ok', 'ok')}{still}{lacking}")
     for run_id in sorted(per_run):  # findings naming a run the report does not hold
         _run_block(out, None, per_run[run_id], paint, verbose, run_id=run_id)
     if clean:
@@ -189,6 +214,7 @@ def _run_block(
     paint: _Painter,
     verbose: bool,
     run_id: str | None = None,
+    lacking: dict[str, list[str]] | None = None,
 ) -> None:
     if out:
         out.append("")
@@ -208,6 +234,9 @@ def _run_block(
             out.append("  " + paint("dim", more))
     if not found and run is not None and not run.n_steps:
         out.append("  " + paint("dim", "not checked: no usable steps"))
+        return
+    if lacking and set(run.metric_names if run is not None else ()) & set(JUDGED_METRICS):
+        out.extend(_indent(f"not checked: {unchecked_phrase(lacking)}", "  ", "    ", paint, "dim"))
     elif not found and verbose and run is not None and run.warnings:
         # not a plain "ok": the notes say what the log lacks (dropped records, torn lines)
         out.append("  " + paint("dim", "no findings in what could be read (see the notes)"))
