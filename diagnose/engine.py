@@ -18,10 +18,13 @@ from .run import Run
 
 __all__ = ["analyse_run", "evaluate_group", "evaluate_run", "unchecked_patterns"]
 
-def _env_for(rule: Rule, values: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+def _env_for(rule: Rule, values: Mapping[str, Any], params: Mapping[str, Any],
+             terms: Mapping[str, Any] | None = None) -> dict[str, Any]:
     env = dict(values)
     env.update(params)
-    return rule.with_terms(env) if rule.terms else env
+    if terms:
+        env.update(terms)
+    return env
 
 
 def _finding(rule: Rule, env: Mapping[str, Any], subjects: Sequence[Run], *,
@@ -58,11 +61,13 @@ def _fires(rule: Rule, values: dict[str, Any], ctx: Any,
     rule_params = (params or {}).get(rule.code) or rule.defaults()
     # the condition reads only the rule's own names: judge it on those, and build the
     # whole environment (what messages may show) only for a rule that fires
-    # (a rule with terms: every name its terms read as well)
+    # (a rule with terms: every name its terms read as well, and the terms' values, which
+    # messages and causes may read too)
     own = {**{n: values.get(n) for n in (rule.names if rule.terms else rule.when.names)}, **rule_params}
-    if not rule.when.holds(rule.with_terms(own) if rule.terms else own):
+    terms = rule.term_values(own) if rule.terms else None
+    if not rule.when.holds({**own, **terms} if terms else own):
         return None
-    return _env_for(rule, values, rule_params)
+    return _env_for(rule, values, rule_params, terms)
 
 
 def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[str, Any]] | None = None,

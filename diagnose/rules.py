@@ -113,12 +113,13 @@ class Rule:
     #: before it; ``when`` and the causes' conditions read them by name
     terms: tuple[tuple[str, Expression], ...] = ()
 
-    def with_terms(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """``values`` (features and params) plus the value of every term, in order."""
+    def term_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The value of every term, in order, on ``values`` (features and params)."""
         env = dict(values)
+        out: dict[str, Any] = {}
         for name, expr in self.terms:
-            env[name] = expr.evaluate(env)
-        return env
+            out[name] = env[name] = expr.evaluate(env)
+        return out
 
     def defaults(self) -> dict[str, float | int]:
         return {k: p.default for k, p in self.params.items()}

@@ -90,6 +90,12 @@ def detail_lines(f: Finding) -> list[str]:
     return lines
 
 
+def _judged(run: Run) -> bool:
+    """Whether the run logs any loss or accuracy the rules read (a run that logs none gets
+    its own note, not a list of the patterns it could not be checked for)."""
+    return bool(set(run.metric_names) & set(JUDGED_METRICS))
+
+
 def unchecked_phrase(lacking: dict[str, list[str]]) -> str:
     """``"generalization_gap, late_overfitting (no val/loss)"``: the patterns no rule could
     judge on a run, grouped by the metrics they lacked."""
@@ -118,7 +124,7 @@ def summary_line(report: Report) -> str:
     if empty:  # a run with nothing in it was not checked: never "passed"
         unreadable += f"; {plural(empty, 'run')} had no usable steps (nothing checked)"
     # nor was a run whose metrics hold no loss or accuracy the rules read (see its note)
-    blind = sum(1 for r in report.runs if r.n_steps and not set(r.metric_names) & set(JUDGED_METRICS))
+    blind = sum(1 for r in report.runs if r.n_steps and not _judged(r))
     if blind:
         unreadable += (f"; {plural(blind, 'run')} had no loss or accuracy diagnose recognises "
                        "(not checked: see the note)")
@@ -129,7 +135,7 @@ def summary_line(report: Report) -> str:
                        "reliable: see the note)")
     # nor a run that lacked what some checks need (no validation loss: no gap was looked for)
     partial = {r.id: report.unchecked[r.id] for r in report.runs
-               if r.id in report.unchecked and set(r.metric_names) & set(JUDGED_METRICS)}
+               if r.id in report.unchecked and _judged(r)}
     if partial:
         unreadable += f"; {plural(len(partial), 'run')} not checked for {_unchecked_summary(partial)}"
     if not report.findings:
@@ -235,7 +241,7 @@ def _run_block(
     if not found and run is not None and not run.n_steps:
         out.append("  " + paint("dim", "not checked: no usable steps"))
         return
-    if lacking and set(run.metric_names if run is not None else ()) & set(JUDGED_METRICS):
+    if lacking and run is not None and _judged(run):
         out.extend(_indent(f"not checked: {unchecked_phrase(lacking)}", "  ", "    ", paint, "dim"))
     elif not found and verbose and run is not None and run.warnings:
         # not a plain "ok": the notes say what the log lacks (dropped records, torn lines)
