@@ -185,3 +185,9 @@ def test_shipped_rules_with_terms_fire_as_their_inline_conditions_did():
         for case in rule.cases:
             got = [f.rule for f in run_case(rule, case).findings]
             assert got == [f.rule for f in run_case(inline, case).findings], (rule.code, case["name"])
+
+
+def test_a_term_may_be_a_number(tmp_path: Path):
+    rule = _terms_rule(tmp_path, "ratio > top", 'ratio = "train_end / (top / 2)"')
+    for case in rule.cases:  # 2.7 / 0.5 > 1 fires; 0.2 / 0.5 does not
+        assert run_case(rule, case).ok, case["name"]
