@@ -64,10 +64,11 @@ def _fires(rule: Rule, values: dict[str, Any], ctx: Any,
     # (a rule with terms: every name its terms read as well, and the terms' values, which
     # messages and causes may read too)
     own = {**{n: values.get(n) for n in (rule.names if rule.terms else rule.when.names)}, **rule_params}
-    terms = rule.term_values(own) if rule.terms else None
-    if not rule.when.holds({**own, **terms} if terms else own):
+    if rule.terms:
+        own = rule.with_terms(own)
+    if not rule.when.holds(own):
         return None
-    return _env_for(rule, values, rule_params, terms)
+    return _env_for(rule, values, rule_params, {n: own[n] for n, _ in rule.terms})
 
 
 def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[str, Any]] | None = None,

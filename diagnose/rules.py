@@ -113,13 +113,12 @@ class Rule:
     #: before it; ``when`` and the causes' conditions read them by name
     terms: tuple[tuple[str, Expression], ...] = ()
 
-    def term_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """The value of every term, in order, on ``values`` (features and params)."""
+    def with_terms(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` (features and params) with the value of every term added, in order."""
         env = dict(values)
-        out: dict[str, Any] = {}
         for name, expr in self.terms:
-            out[name] = env[name] = expr.evaluate(env)
-        return out
+            env[name] = expr.evaluate(env)
+        return env
 
     def defaults(self) -> dict[str, float | int]:
         return {k: p.default for k, p in self.params.items()}
