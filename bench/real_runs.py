@@ -36,9 +36,10 @@ PATTERNS = ["flat_loss", "explosion", "generalization_gap", "late_overfitting", 
             "slow_convergence", "uniform_predictions"]
 
 
-#: Ids of the batch collected in wave 9 (labelled 2026-12-03 from 09:20 UTC on): the report set
-#: from wave 9 on. Every run labelled before it is tuning (see bench/real-runs/README.md, "Split").
-REPORT_PREFIX = "w10"
+#: Ids of the batch collected in wave 14 (labelled 2026-12-03 from 21:50 UTC on): the report set
+#: from wave 14 on. Every run labelled before it is tuning, the wave-9 report batch (``w10``)
+#: included (see bench/real-runs/README.md, "Split").
+REPORT_PREFIX = "w14"
 
 
 def wave8_split_of(run_id: str) -> str:
@@ -47,11 +48,12 @@ def wave8_split_of(run_id: str) -> str:
 
 
 def split_of(run_id: str) -> str:
-    """``report`` for the wave-9 batch, ``tuning`` for every run labelled before it.
+    """``report`` for the wave-14 batch, ``tuning`` for every run labelled before it.
 
-    Fixed before any run of that batch was scored. The old report half was quoted for five
-    waves and the kinds of its misses were known, so it stopped being independent evidence;
-    it now serves tuning, and the batch nobody has scored is the report set.
+    Fixed before any run of that batch was collected or scored. A report set quoted for
+    several waves stops being independent evidence (wave 9 retired the first one for that
+    reason; wave 14 retires the wave-9 batch after four waves); it then serves tuning, and
+    the batch nobody has scored is the report set.
     """
     return "report" if run_id.startswith(REPORT_PREFIX) else "tuning"
 
