@@ -459,8 +459,8 @@ def _window_note(ctx: RunContext) -> str:
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance", "after_peak_z", "end_over_min", "peak_over_neighbours",
-         "blowup_note", "blowup_story",
-         params=("start_points", "blowup_factor", "min_end_over_min", *K_PARAMS))
+         "blowup_share", "blowup_note", "blowup_story",
+         params=("start_points", "blowup_factor", "min_end_over_min", "sustained_ratio", *K_PARAMS))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
 
@@ -515,6 +515,10 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         # one logged point far above both its neighbours rose and fell between two logs
         "peak_over_neighbours": (safe_ratio(float(fv[i]), float(fv[i - 1:i + 2:2].max()))
                                  if 0 < i < len(fv) - 1 else 1.0),
+        # how long the loss stayed blown up, as a share of the logged points (so the same at
+        # every logging interval): a run thrown off for a while, not a burst of a point or two
+        "blowup_share": (float(np.count_nonzero(fv > ctx.param("sustained_ratio") * ref)) / len(fv)
+                         if ref else None),
         "init_over_chance": first / lnk if lnk else 0.0,
         "end_over_chance": end / lnk if lnk else 0.0,
         "peak_over_chance": float(fv[i]) / lnk if lnk else 0.0,

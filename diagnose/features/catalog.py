@@ -51,6 +51,7 @@ blowup_value      loss      largest finite train loss
 blowup_from       loss      first finite train loss (what the blow-up is measured from)
 smooth_peak_ratio ratio     peak of the smoothed train loss over its first value (spikes do not lift it)
 peak_over_neighbours ratio   the largest finite train loss over the larger of the logged points just before and after it (1 at either end, where a side is missing): far above 1 for a one-point peak
+blowup_share ratio   the share of the finite train loss points above `sustained_ratio` times the run's scale (the first loss, or ln K when larger): how long a blow-up lasted, in logged points, whatever the logging interval
 after_peak_z      z         Mann-Kendall z of the raw train loss after its highest point (strongly negative: it falls again; near 0: it sits at one level)
 spike_count       count     upward excursions of the train loss that stand out of their neighbourhood's noise (tall, or broad), rose from the points before and came back down
 spike_max_ratio   ratio     largest spike's top over the level of the points just before it
