@@ -36,7 +36,7 @@ PATTERNS = ["flat_loss", "explosion", "generalization_gap", "late_overfitting", 
             "slow_convergence", "uniform_predictions"]
 
 
-#: Ids of the batch collected in wave 14 (labelled 2026-12-03 from 21:50 UTC on): the report set
+#: Ids of the batch collected in wave 14 (labelled 2026-12-03 from 21:10 UTC on): the report set
 #: from wave 14 on. Every run labelled before it is tuning, the wave-9 report batch (``w10``)
 #: included (see bench/real-runs/README.md, "Split").
 REPORT_PREFIX = "w14"
