@@ -44,7 +44,9 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     if not len(vv):
         return {"chance_story": story}
     low = float(vv.min()) / lnk - 1
-    if dev >= ctx.param("chance_loss_tol"):  # the train loss left chance level; validation did not
+    # the train loss left chance level while validation did not; or the train loss is a point or
+    # two (written once) beside many evaluations: the validation loss is then the curve to tell
+    if dev >= ctx.param("chance_loss_tol") or (not smooths(len(tv)) and len(vv) > len(tv)):
         i = int(np.argmin(vv))
         story = (f"validation loss never left ln({k}) = {lnk:.4g}: lowest {float(vv[i]):.4g} at "
                  f"step {int(vs[i])} ({abs(low):.1%} {'below' if low < 0 else 'above'}), last {float(vv[-1]):.4g} at step "
