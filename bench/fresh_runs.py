@@ -79,7 +79,7 @@ from _fresh import legacy, misses  # noqa: F401  (register the native recipes)
 from _fresh.checks import label_check
 from _fresh.core import SPECS, Spec, Trace
 from _fresh.grid import GRID
-from _fresh.writers import AGG, WRITE, WRITERS, logged_train
+from _fresh.writers import AGG, WRITE, WRITERS, logged_acc, logged_train
 
 #: Patterns scored (issue 14).
 PATTERNS = ["flat_loss", "explosion", "generalization_gap", "late_overfitting", "loss_spikes",
@@ -383,7 +383,7 @@ def load(out: Path) -> list[Row]:
     seed0 = int(out.name.split("-")[-1]) if out.name.startswith("seed-") else 0
     return [Row(Spec(r["name"], r["pattern"], r["logger"], lambda o, s: Trace(), r["about"]),
                 Trace([tuple(x) for x in r["train"]], [tuple(x) for x in r["val"]], r["k"],
-                      [out / p for p in r["paths"]], [tuple(x) for x in r.get("acc", [])]),
+                      [out / p for p in r["paths"]], logged_acc(r["logger"], [tuple(x) for x in r.get("acc", [])])),
                 r.get("seed", seed0), r.get("interval"), r.get("group", r["name"])) for r in rows]
 
 
@@ -444,8 +444,8 @@ def run_grid(out: Path, seed: int, only: list[str], verbose: bool) -> list[Row]:
                 if verbose:
                     print(sink.getvalue())
                 trace = Trace(logged_train(curve, n, AGG[w]), [(s, v) for s, v, _, _ in curve.evals],
-                              curve.k, [path], [(s, ta, va) for s, _, va, ta in curve.evals
-                                                if ta is not None and va is not None])
+                              curve.k, [path], logged_acc(w, [(s, ta, va) for s, _, va, ta in curve.evals
+                                                              if ta is not None and va is not None]))
                 checks.append(label_check(g.pattern, trace)[0])
                 rows.append(Row(spec, trace, seed, n, g.name))
         print(f"{g.name:34s} {t_train:5.1f}s train, {time.perf_counter() - t1 - t_train:5.1f}s write "

@@ -44,6 +44,14 @@ class Curve:
 AGG = {"recorder": "sample", "tb": "sample", "lightning-csv": "sample", "lightning-tb": "sample",
        "hf": "mean", "keras": "mean", "mlflow": "mean"}
 WRITERS = list(AGG)
+#: writers whose log holds no accuracy (:func:`write_keras`: a model compiled without metrics).
+#: The label check reads only what a log holds, so their traces carry no accuracy either.
+NO_ACCURACY = frozenset({"keras"})
+
+
+def logged_acc(writer: str, acc: list) -> list:
+    """The (step, train acc, val acc) a ``writer``'s log holds: none for :data:`NO_ACCURACY`."""
+    return [] if writer in NO_ACCURACY else list(acc)
 
 
 def logged_train(c: Curve, n: int, agg: str) -> list[tuple[int, float]]:
