@@ -244,6 +244,23 @@ def folder_family(path: str | None, shared: bool = False) -> str:
     return "/".join(parts)
 
 
+def _family_names(families: list[tuple[str, tuple, list[str]]]) -> list[str]:
+    """A name per experiment (folder, recorded identity, run ids): the folder the runs share,
+    else their identity; where two experiments would read alike (two kinds of run side by side
+    in one folder), the identity and then the runs are added, so a user can tell them apart."""
+    names = [folder or ", ".join(v for _, v in ident) for folder, ident, _ in families]
+    for step in ("identity", "runs"):
+        alike = {n for n in names if names.count(n) > 1}
+        for i, (_, ident, ids) in enumerate(families):
+            if names[i] not in alike:
+                continue
+            said = (", ".join(f"{k}={v}" for k, v in ident) if step == "identity" else
+                    ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else ""))
+            if said:
+                names[i] = f"{names[i]} [{said}]"
+    return names
+
+
 def _fingerprint(run: Run, setting: Mapping[str, Any], seed: Any) -> tuple:
     """What one run read twice (two formats, two stores) has in common with itself."""
     curves: tuple = ()
@@ -337,9 +354,11 @@ class Layout:
                    tuple(sorted(m for m in r.metric_names if m.startswith("val/"))), _part_way(r))
             fams.setdefault(fam, []).append(i)
         apart = [kept[idx[0]] for idx in fams.values() if len(idx) == 1]
+        groups = [(fam, idx) for fam, idx in fams.items() if len(idx) >= 2]
+        names = _family_names([(fam[1], fam[0], [kept[i].id for i in idx]) for fam, idx in groups])
         parts = [cls._flat([kept[i] for i in idx], [settings[i] for i in idx],
-                           [seeds[i] for i in idx], fam[1] or ", ".join(v for _, v in fam[0]))
-                 for fam, idx in fams.items() if len(idx) >= 2]
+                           [seeds[i] for i in idx], name)
+                 for (fam, idx), name in zip(groups, names)]
         dups = [r for r in kept if r.id in same_as]
         if len(parts) == 1:
             lay = parts[0]

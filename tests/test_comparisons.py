@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,9 @@ def test_unrelated_real_runs_give_no_group_finding_and_no_decision():
     # imply the same data size at two significant digits (two unrelated ~1,000-example runs
     # without a validation loss), "No run has a finite val/loss": never a choice
     assert res.best is None and res.decision.startswith("No ")
+    # the experiments it names can be told apart, though all sit side by side in one folder
+    named = re.findall(r"([^(;]+?) \(\d+ runs\)", res.decision.split("\n")[0])
+    assert len(named) == len(set(named)), named
 
 
 def test_only_the_hydra_multirun_is_grouped_in_the_format_fixtures():
