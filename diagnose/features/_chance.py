@@ -100,14 +100,16 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     moved = out.get("val_loss_spread", 0.0) >= ctx.param("chance_loss_tol")
     if prior is not None and moved:
         low, high = prior
-        shares = (f"the entropy of {a:.0%}/{1 - a:.0%} class shares ({low:.4g})" if low == high else
-                  f"where the entropy of {k} class shares with {a:.0%} in the largest lies "
-                  f"({low:.4g} to {high:.4g})")
         if not k and float(vl[-1]) > low * (1 + ctx.param("chance_loss_tol")):
             # K unknown: the rest of the examples may belong to several classes, whose shares'
             # entropy is higher; do not say the loss went to the two-class figure
             shares = (f"above the {low:.4g} entropy of {a:.0%}/{1 - a:.0%} class shares, as when "
                       f"the other {1 - a:.0%} are spread over more classes")
+        elif low == high:
+            shares = f"the entropy of {a:.0%}/{1 - a:.0%} class shares ({low:.4g})"
+        else:
+            shares = (f"where the entropy of {k} class shares with {a:.0%} in the largest lies "
+                      f"({low:.4g} to {high:.4g})")
         loss = (f" while the validation loss went from {float(vl[0]):.4g} to {float(vl[-1]):.4g}, "
                 f"{shares}")
     else:
