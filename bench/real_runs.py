@@ -36,10 +36,11 @@ PATTERNS = ["flat_loss", "explosion", "generalization_gap", "late_overfitting", 
             "slow_convergence", "uniform_predictions"]
 
 
-#: Ids of the batch collected in wave 14 (labelled 2026-12-03 from 21:10 UTC on): the report set
-#: from wave 14 on. Every run labelled before it is tuning, the wave-9 report batch (``w10``)
-#: included (see bench/real-runs/README.md, "Split").
-REPORT_PREFIX = "w14"
+#: Ids of the report set: the batch collected in wave 14 (labelled 2026-12-03 from 21:10 UTC on)
+#: and, from wave 15 on, the batch collected in wave 15 (``w15``), neither ever tuned on. Every
+#: run labelled before wave 14 is tuning, the wave-9 report batch (``w10``) included (see
+#: bench/real-runs/README.md, "Split").
+REPORT_PREFIXES = ("w14", "w15")
 
 
 def wave8_split_of(run_id: str) -> str:
@@ -48,14 +49,16 @@ def wave8_split_of(run_id: str) -> str:
 
 
 def split_of(run_id: str) -> str:
-    """``report`` for the wave-14 batch, ``tuning`` for every run labelled before it.
+    """``report`` for the wave-14 and wave-15 batches, ``tuning`` for every run labelled before.
 
     Fixed before any run of that batch was collected or scored. A report set quoted for
     several waves stops being independent evidence (wave 9 retired the first one for that
     reason; wave 14 retires the wave-9 batch after four waves); it then serves tuning, and
-    the batch nobody has scored is the report set.
+    the batch nobody has scored is the report set. Wave 15 keeps the wave-14 batch (scored as
+    aggregates only, its misses never read, nothing tuned on it) and adds a new batch to it,
+    so that each pattern has more positives than the four to eleven of wave 14.
     """
-    return "report" if run_id.startswith(REPORT_PREFIX) else "tuning"
+    return "report" if run_id.startswith(REPORT_PREFIXES) else "tuning"
 
 
 def read_manifest() -> list[dict[str, str]]:
