@@ -249,11 +249,13 @@ def score(split: str, show_misses: bool) -> None:
     from fresh_runs import COMPATIBLE, INFO_PATTERNS, Scored, tables
 
     import diagnose
+    from diagnose.report.text import summary_line
 
     rows = [r for r in read_manifest() if split == "all" or r["split"] == split]
     scored: list[Any] = []
     per_run: list[str] = []
     improving: set[str] = set()  # runs where DG203 (info, "still improving") fired
+    passed: set[str] = set()  # runs whose report closes with "All checks passed"
     for r in rows:
         folder = RUNS / r["id"]
         expected = {p for p in r["labels"].split(";") if p and p != "healthy"}
@@ -262,6 +264,8 @@ def score(split: str, show_misses: bool) -> None:
         try:
             report = diagnose.check([str(folder)])
             runs = list(report.runs)
+            if summary_line(report).startswith("All checks passed"):
+                passed.add(r["id"])
             for e in report.errors:
                 note += f" READ ERROR: {e}"
             if not runs:
@@ -297,6 +301,17 @@ def score(split: str, show_misses: bool) -> None:
     print(tables(scored))
     print("\n" + _nan_as_explosion(scored))
     print(_improving_as_slow(scored, improving))
+    broken = [s for s in scored if s.expected]
+    silent = sum(s.row.spec.name in passed for s in broken)
+    print(f"broken runs whose report says \"All checks passed\": {silent} of {len(broken)}; "
+          f"healthy runs that say it: {sum(s.row.spec.name in passed for s in scored if not s.expected)}"
+          f" of {len(scored) - len(broken)}")
+    if split == "report":  # each batch of the report set on its own, beside the whole
+        for prefix in REPORT_PREFIXES:
+            part = [s for s in scored if s.row.spec.name.startswith(prefix)]
+            if part:
+                print(f"\n### batch {prefix} ({len(part)} runs)\n")
+                print(tables(part).split("\n\n")[0])
     print("\n| run | writer | labels | found (warning/error patterns) | verdict |")
     print("|---|---|---|---|---|")
     print("\n".join(per_run))
