@@ -459,7 +459,7 @@ def _window_note(ctx: RunContext) -> str:
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance", "after_peak_z", "end_over_min", "peak_over_neighbours",
-         "blowup_share", "blowup_note", "blowup_story",
+         "blowup_share", "peak_index", "burst_story", "blowup_note", "blowup_story",
          params=("start_points", "blowup_factor", "min_end_over_min", "sustained_ratio", *K_PARAMS))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
@@ -519,6 +519,9 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         # every logging interval): a run thrown off for a while, not a burst of a point or two
         "blowup_share": (float(np.count_nonzero(fv > ctx.param("sustained_ratio") * ref)) / len(fv)
                          if ref else None),
+        # where the peak sits among the finite points: a spike detector that reads a level off
+        # the points before a spike cannot judge one among the first few
+        "peak_index": i,
         "init_over_chance": first / lnk if lnk else 0.0,
         "end_over_chance": end / lnk if lnk else 0.0,
         "peak_over_chance": float(fv[i]) / lnk if lnk else 0.0,
@@ -534,6 +537,13 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     low = float(sm[j])
     if smooths(len(fv)) and low > 0:
         out["end_over_min"] = end / low
+    if 0 < i < len(fv) - 1:
+        out["burst_story"] = (
+            f"the train loss burst to {float(fv[i]):.4g} at step {int(fs[i])}, logged point {i + 1} "
+            f"of {len(fv)} ({out['peak_over_neighbours']:.3g}x the points beside it, "
+            f"{float(fv[i]) / first if first else math.inf:.3g}x its first value {first:.4g}), and was "
+            f"back to {float(fv[i + 1]):.4g} at step {int(fs[i + 1])}; {end_said} {end:.4g} "
+            f"({out['end_over_first']:.3g}x its first value)")
     if first > 0:
         above = np.isfinite(v)
         np.logical_not(above, out=above)

@@ -52,6 +52,8 @@ blowup_from       loss      first finite train loss (what the blow-up is measure
 smooth_peak_ratio ratio     peak of the smoothed train loss over its first value (spikes do not lift it)
 peak_over_neighbours ratio   the largest finite train loss over the larger of the logged points just before and after it (1 at either end, where a side is missing): far above 1 for a one-point peak
 blowup_share ratio   the share of the finite train loss points above `sustained_ratio` times the run's scale (the first loss, or ln K when larger): how long a blow-up lasted, in logged points, whatever the logging interval
+peak_index        count     position of the largest finite train loss among the finite points (0 = the first): a spike detector that reads a level off the points before a spike cannot judge one among the first few
+burst_story       text      the largest finite train loss told as a burst (its step, its height over the points beside it and over the first value, the point after it, where the run ends); absent when it is the first or the last point
 after_peak_z      z         Mann-Kendall z of the raw train loss after its highest point (strongly negative: it falls again; near 0: it sits at one level)
 spike_count       count     upward excursions of the train loss that stand out of their neighbourhood's noise (tall, or broad), rose from the points before and came back down
 spike_max_ratio   ratio     largest spike's top over the level of the points just before it
