@@ -459,7 +459,8 @@ def _window_note(ctx: RunContext) -> str:
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance", "after_peak_z", "end_over_min", "peak_over_neighbours",
-         "blowup_share", "peak_index", "burst_story", "blowup_note", "blowup_story",
+         "blowup_share", "peak_index", "burst_end_index", "burst_over_neighbours", "burst_story",
+         "blowup_note", "blowup_story",
          params=("start_points", "blowup_factor", "min_end_over_min", "sustained_ratio", *K_PARAMS))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
@@ -537,12 +538,25 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     low = float(sm[j])
     if smooths(len(fv)) and low > 0:
         out["end_over_min"] = end / low
-    if 0 < i < len(fv) - 1:
+    # the burst around the peak: the consecutive points above `sustained_ratio` times the run's
+    # scale (a one-point peak is a burst of one), judged against the points just outside it
+    a = b = i
+    if ref and fv[i] > ctx.param("sustained_ratio") * ref:
+        below = np.flatnonzero(fv <= ctx.param("sustained_ratio") * ref)
+        at = int(np.searchsorted(below, i))  # (not k: that is the number of classes here)
+        a = int(below[at - 1]) + 1 if at > 0 else 0
+        b = int(below[at]) - 1 if at < len(below) else len(fv) - 1
+    out["burst_end_index"] = b
+    out["burst_over_neighbours"] = (safe_ratio(float(fv[i]), max(float(fv[a - 1]), float(fv[b + 1])))
+                                    if 0 < a and b < len(fv) - 1 else 1.0)
+    if out["burst_over_neighbours"] is not None and 0 < a and b < len(fv) - 1:
+        points = ("" if a == b else
+                  f" ({b - a + 1} points in a row above {ctx.param('sustained_ratio'):g}x the run's scale)")
         out["burst_story"] = (
             f"the train loss burst to {float(fv[i]):.4g} at step {int(fs[i])}, logged point {i + 1} "
-            f"of {len(fv)} ({out['peak_over_neighbours']:.3g}x the points beside it, "
-            f"{float(fv[i]) / first if first else math.inf:.3g}x its first value {first:.4g}), and was "
-            f"back to {float(fv[i + 1]):.4g} at step {int(fs[i + 1])}; {end_said} {end:.4g} "
+            f"of {len(fv)}{points}, {out['burst_over_neighbours']:.3g}x the points beside the burst and "
+            f"{float(fv[i]) / first if first else math.inf:.3g}x its first value {first:.4g}; it was "
+            f"back to {float(fv[b + 1]):.4g} at step {int(fs[b + 1])}, and {end_said} {end:.4g} "
             f"({out['end_over_first']:.3g}x its first value)")
     if first > 0:
         above = np.isfinite(v)

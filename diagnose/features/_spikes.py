@@ -2,7 +2,8 @@
 
 Validation is logged once per epoch or every few hundred steps, so a train-loss detector
 (rolling medians over dozens of points) cannot see it; here each evaluation is compared
-with the median of the few evaluations just before it, and the one right after.
+with the level of the few evaluations just before it (their median, or the last of them
+when they fell at every step), and the one right after.
 """
 
 from __future__ import annotations
@@ -275,8 +276,9 @@ _BEFORE = 3
          "val_spike_story", "val_spike_in_part",
          params=("val_spike_ratio", "spike_recover_share", "val_spike_min_height", *K_PARAMS))
 def val_spikes(ctx: RunContext) -> dict[str, Value]:
-    """Evaluations whose validation loss jumps to ``val_spike_ratio`` times the median of the
-    evaluations just before, rises by at least ``val_spike_min_height`` of the run's validation
+    """Evaluations whose validation loss jumps to ``val_spike_ratio`` times the level of the
+    evaluations just before (their median, or the last of them when they fell at every step:
+    :func:`_levels_before`), rises by at least ``val_spike_min_height`` of the run's validation
     scale (the first validation loss, or the first train loss or ln K when larger), and falls
     back at the next evaluation (under the spike threshold again, and at least
     ``spike_recover_share`` of the way). Consecutive high points are one event, of at most as
@@ -307,7 +309,7 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
         "val_spike_max_ratio": worst[2],
         "val_spike_first_step": int(s[found[0][0]]),
         "val_spike_last_step": int(s[found[-1][1]]),
-        "val_spike_story": (f"{name} {float(np.median(v[max(0, a - _BEFORE):a])):.4g} "
+        "val_spike_story": (f"{name} {float(_levels_before(v, _BEFORE)[a]):.4g} "
                             f"before step {int(s[a])}, {float(v[a: worst[1] + 1].max()):.4g} at "
                             f"step {int(s[a])}, {float(v[worst[1] + 1]):.4g} at step "
                             f"{int(s[worst[1] + 1])}"),
@@ -329,7 +331,7 @@ def _val_spike_events(ctx: RunContext, s: np.ndarray, v: np.ndarray,
     min_height = ctx.param("val_spike_min_height") * scale
     share = ctx.param("spike_recover_share")
     events: list[tuple[int, int, float]] = []
-    levels = _trailing_medians(v, _BEFORE)
+    levels = _levels_before(v, _BEFORE)
     i = 1
     while i < n - 1:
         level = float(levels[i])
@@ -348,6 +350,28 @@ def _val_spike_events(ctx: RunContext, s: np.ndarray, v: np.ndarray,
             events.append((i, b, top / level))
         i = b + 1
     return events
+
+
+def _levels_before(v: np.ndarray, k: int) -> np.ndarray:
+    """The level each evaluation is judged against: the median of the up to ``k`` before it, or
+    the last of them when they fell at every step. A median lags a falling curve: after 59000,
+    19300, 10500 it says 19300, and a jump to 28400 (2.7x the last value) read as 1.5x. A window
+    that does not fall at every step keeps its median, so one low outlier does not become the
+    level. Entry 0 is unused."""
+    out = _trailing_medians(v, k)
+    if len(v) > 2:
+        falls = np.diff(v) < 0  # falls[j]: v[j + 1] < v[j]
+        # run[j]: how many steps in a row fell up to and including falls[j]
+        run = np.zeros(len(falls), dtype=np.int64)
+        count = 0
+        for j, f in enumerate(falls):
+            count = count + 1 if f else 0
+            run[j] = count
+        i = np.arange(2, len(v))
+        width = np.minimum(i, k)  # points in the window before i
+        falling = run[i - 2] >= width - 1  # its width - 1 steps all fell
+        out[2:] = np.where(falling, v[1:-1], out[2:])
+    return out
 
 
 def _trailing_medians(v: np.ndarray, k: int) -> np.ndarray:

@@ -53,7 +53,9 @@ smooth_peak_ratio ratio     peak of the smoothed train loss over its first value
 peak_over_neighbours ratio   the largest finite train loss over the larger of the logged points just before and after it (1 at either end, where a side is missing): far above 1 for a one-point peak
 blowup_share ratio   the share of the finite train loss points above `sustained_ratio` times the run's scale (the first loss, or ln K when larger): how long a blow-up lasted, in logged points, whatever the logging interval
 peak_index        count     position of the largest finite train loss among the finite points (0 = the first): a spike detector that reads a level off the points before a spike cannot judge one among the first few
-burst_story       text      the largest finite train loss told as a burst (its step, its height over the points beside it and over the first value, the point after it, where the run ends); absent when it is the first or the last point
+burst_end_index   count     position of the last point of the burst around the largest finite train loss: the consecutive points above `sustained_ratio` times the run's scale (the peak itself when it is lower)
+burst_over_neighbours ratio the largest finite train loss over the larger of the points just before and after that burst (1 when the burst touches either end): a burst of two points still stands out, where `peak_over_neighbours` sees only its second point
+burst_story       text      the largest finite train loss told as a burst (its step, its height over the points beside the burst and over the first value, the point after the burst, where the run ends); absent when the burst touches the first or the last point
 after_peak_z      z         Mann-Kendall z of the raw train loss after its highest point (strongly negative: it falls again; near 0: it sits at one level)
 spike_count       count     upward excursions of the train loss that stand out of their neighbourhood's noise (tall, or broad), rose from the points before and came back down
 spike_max_ratio   ratio     largest spike's top over the level of the points just before it
@@ -68,7 +70,7 @@ spike_story_first_step step first step spike_story points at
 spike_story_last_step step  last step spike_story points at
 spike_in_part     flag      1 when the spikes counted are those of a logged part of the train loss (the sum had none)
 val_spike_count   count     validation evaluations that jumped far above the evaluations before and came back
-val_spike_max_ratio ratio   largest validation spike over the median of the evaluations before it
+val_spike_max_ratio ratio   largest validation spike over the level of the evaluations before it (their median, or the last when they fell at every step)
 val_spike_first_step step   step of the first validation spike
 val_spike_last_step step    step of the last validation spike
 val_spike_story   text      the largest validation spike in logged values: level before, top, the next evaluation
