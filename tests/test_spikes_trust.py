@@ -171,3 +171,29 @@ def test_a_part_of_the_train_loss_that_jumps_under_a_calmer_sum():
     assert jumps and all(total[i] < 2 * np.median(total[i - 3:i]) for i in jumps)
     found = [f for f in diagnose.check(path).findings if f.rule == "DG202"]
     assert found and "train/cls_loss" in found[0].message
+
+
+def test_a_validation_spike_is_judged_against_where_a_falling_curve_is_now():
+    """The level a validation evaluation is judged against is the median of the (up to 3)
+    evaluations before it, or the last of them when they fell at every step: a median lags a
+    falling curve, so a jump back to where the curve stood two evaluations earlier read as none.
+    Checked against a plain loop over random curves (some falling), then on a public log."""
+    from diagnose.features._spikes import _levels_before
+
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        v = rng.random(int(rng.integers(2, 15))) * 10
+        if rng.random() < 0.4:
+            v = np.sort(v)[::-1].copy()
+        got = _levels_before(v, 3)
+        for i in range(1, len(v)):
+            w = v[max(0, i - 3):i]
+            want = w[-1] if len(w) >= 2 and all(b < a for a, b in zip(w, w[1:])) else np.median(w)
+            assert got[i] == want, (v, i)
+    # bench/real-runs/chem-v20 (a Lightning regression): 58958, 19274, 10467, then 28425
+    val = [58958, 19274, 10467, 28425, 11767, 12708, 9220.6, 3464.6]
+    metrics = tidy_metrics([{"step": i, "metric": "val/loss", "value": x} for i, x in enumerate(val)]
+                           + [{"step": 0, "metric": "train/loss", "value": 3689.9},
+                              {"step": 7, "metric": "train/loss", "value": 1173.2}])
+    out = compute(["val_spike_count", "val_spike_max_ratio"], RunContext(Run(id="chem", metrics=metrics)))
+    assert out["val_spike_count"] >= 1 and out["val_spike_max_ratio"] > 28425 / 19274

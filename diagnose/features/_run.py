@@ -541,8 +541,9 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     # the burst around the peak: the consecutive points above `sustained_ratio` times the run's
     # scale (a one-point peak is a burst of one), judged against the points just outside it
     a = b = i
-    if ref and fv[i] > ctx.param("sustained_ratio") * ref:
-        below = np.flatnonzero(fv <= ctx.param("sustained_ratio") * ref)
+    high = ctx.param("sustained_ratio") * ref if ref else None
+    if high is not None and fv[i] > high:
+        below = np.flatnonzero(fv <= high)
         at = int(np.searchsorted(below, i))  # (not k: that is the number of classes here)
         a = int(below[at - 1]) + 1 if at > 0 else 0
         b = int(below[at]) - 1 if at < len(below) else len(fv) - 1

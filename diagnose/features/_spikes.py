@@ -359,18 +359,14 @@ def _levels_before(v: np.ndarray, k: int) -> np.ndarray:
     that does not fall at every step keeps its median, so one low outlier does not become the
     level. Entry 0 is unused."""
     out = _trailing_medians(v, k)
-    if len(v) > 2:
-        falls = np.diff(v) < 0  # falls[j]: v[j + 1] < v[j]
-        # run[j]: how many steps in a row fell up to and including falls[j]
-        run = np.zeros(len(falls), dtype=np.int64)
-        count = 0
-        for j, f in enumerate(falls):
-            count = count + 1 if f else 0
-            run[j] = count
-        i = np.arange(2, len(v))
-        width = np.minimum(i, k)  # points in the window before i
-        falling = run[i - 2] >= width - 1  # its width - 1 steps all fell
-        out[2:] = np.where(falling, v[1:-1], out[2:])
+    falls = np.diff(v) < 0  # falls[j]: v[j + 1] < v[j]
+    for i in range(2, min(k, len(v))):  # the short windows at the start
+        if falls[:i - 1].all():
+            out[i] = v[i - 1]
+    if len(v) > k > 1:
+        # the window before i holds the steps falls[i - k:i - 1]
+        fell = sliding_window_view(falls[:-1], k - 1).all(axis=1)
+        out[k:] = np.where(fell, v[k - 1:-1], out[k:])
     return out
 
 
