@@ -162,7 +162,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
 # ---------------------------------------------------------------------------------------
 #: the params :func:`classes` reads: every feature that judges against ln K declares them
 K_PARAMS = ("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol",
-            "max_loss_only_k", "perfect_acc")
+            "max_loss_only_k", "perfect_acc", "start_points")
 
 
 def _median_tail(ctx: RunContext, metric: str) -> float | None:
@@ -297,6 +297,18 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                            if k_acc and frozen >= len(acc) - frozen else None)
                 if k_other and k_other > k_acc and a * k_other >= 1 - tol:
                     k_acc, majority = k_other, True
+                # nor may the train loss have started at ln K0 of more classes while the accuracy
+                # sits well above 1/K0: a fresh four-class model sits at ln 4 (1.37-1.39) for its
+                # first points, and one that learned a little scores 0.54, near 1/2 on its way up;
+                # read as two classes, its loss "ended at chance" and the healthy run was called
+                # diverged. Every one of the first points must fit ln K0 (one first window that
+                # blew up to 1.55 is not a start at ln 5)
+                _, tv = ctx.finite(TRAIN)
+                head = tv[:int(ctx.param("start_points"))]
+                k0 = _k_at_loss(float(np.median(head)), loss_tol) if len(head) and k_acc else None
+                if (k0 and k0 > k_acc and a * k0 - 1 > tol
+                        and bool((np.abs(head / math.log(k0) - 1) <= loss_tol).all())):
+                    k_acc = None
     k_loss = None
     val = _median_tail(ctx, VAL)
     # a loss summed over logged parts (a detector's box + cls + dfl, a multi-task total) is no
