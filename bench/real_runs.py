@@ -246,7 +246,7 @@ def plot(ids: list[str], out: Path) -> None:
 def score(split: str, show_misses: bool) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     sys.path.insert(0, str(ROOT))
-    from fresh_runs import COMPATIBLE, INFO_PATTERNS, PATTERNS, Scored, tables
+    from fresh_runs import COMPATIBLE, INFO_PATTERNS, Scored, tables
 
     import diagnose
     from diagnose.report.text import summary_line

@@ -309,7 +309,8 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
         "val_spike_max_ratio": worst[2],
         "val_spike_first_step": int(s[found[0][0]]),
         "val_spike_last_step": int(s[found[-1][1]]),
-        "val_spike_story": (f"{name} {float(_levels_before(v, _BEFORE)[a]):.4g} "
+        # the level it was judged against: its top over its ratio (the events keep no level)
+        "val_spike_story": (f"{name} {float(v[a: worst[1] + 1].max()) / worst[2]:.4g} "
                             f"before step {int(s[a])}, {float(v[a: worst[1] + 1].max()):.4g} at "
                             f"step {int(s[a])}, {float(v[worst[1] + 1]):.4g} at step "
                             f"{int(s[worst[1] + 1])}"),
