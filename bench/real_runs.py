@@ -343,18 +343,14 @@ def _under_explosion(scored: list[Any]) -> str:
     finding is dropped by design (issue 14, case 11: the other rules are ``suppressed_by`` the
     explosion rules), so such a run's spikes, chance level or overfitting are never named; these
     lines show how much of each recall gap that is (only patterns where it changes the count)."""
-    lines = []
-    for label in PATTERNS:
-        if label == "explosion":
-            continue
-        excused = [s for s in scored if {"explosion", label} <= s.expected and "explosion" in s.got
-                   and label not in s.got]
-        if excused:
-            lines.append(_secondary(
-                scored, label, lambda s, lb=label: lb in s.got or (
-                    {"explosion", lb} <= s.expected and "explosion" in s.got),
-                f"{label} with the explosion that suppresses it read as found"))
-    return "\n".join(lines)
+    def excused(s: Any, label: str) -> bool:  # labelled with an explosion that was found
+        return {"explosion", label} <= s.expected and "explosion" in s.got
+
+    return "\n".join(
+        _secondary(scored, label, lambda s, lb=label: lb in s.got or excused(s, lb),
+                   f"{label} with the explosion that suppresses it read as found")
+        for label in PATTERNS
+        if label != "explosion" and any(excused(s, label) and label not in s.got for s in scored))
 
 
 def _secondary(scored: list[Any], label: str, hit_of: Any, title: str) -> str:

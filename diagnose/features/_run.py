@@ -514,6 +514,8 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     elif not smooths(len(fv)):
         end_said, end_name = "too few points to smooth: it ends at", "its last value"
     _, vv = ctx.finite(VAL)
+    # above this a point is part of a blow-up (or a burst), not of the run's own level
+    high = ctx.param("sustained_ratio") * ref if ref else None
     out: dict[str, Value] = {
         "peak_ratio": safe_ratio(float(fv[i]), ref),
         "rise_ratio": safe_ratio(float(fv[i]), rise_ref),
@@ -530,8 +532,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
                                  if 0 < i < len(fv) - 1 else 1.0),
         # how long the loss stayed blown up, as a share of the logged points (so the same at
         # every logging interval): a run thrown off for a while, not a burst of a point or two
-        "blowup_share": (float(np.count_nonzero(fv > ctx.param("sustained_ratio") * ref)) / len(fv)
-                         if ref else None),
+        "blowup_share": float(np.count_nonzero(fv > high)) / len(fv) if high is not None else None,
         # where the peak sits among the finite points: a spike detector that reads a level off
         # the points before a spike cannot judge one among the first few
         "peak_index": i,
@@ -553,16 +554,16 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     # the burst around the peak: the consecutive points above `sustained_ratio` times the run's
     # scale (a one-point peak is a burst of one), judged against the points just outside it
     a = b = i
-    high = ctx.param("sustained_ratio") * ref if ref else None
     if high is not None and fv[i] > high:
         below = np.flatnonzero(fv <= high)
         at = int(np.searchsorted(below, i))  # (not k: that is the number of classes here)
         a = int(below[at - 1]) + 1 if at > 0 else 0
         b = int(below[at]) - 1 if at < len(below) else len(fv) - 1
+    inside = 0 < a and b < len(fv) - 1  # points on both sides of the burst
     out["burst_end_index"] = b
     out["burst_over_neighbours"] = (safe_ratio(float(fv[i]), max(float(fv[a - 1]), float(fv[b + 1])))
-                                    if 0 < a and b < len(fv) - 1 else 1.0)
-    if out["burst_over_neighbours"] is not None and 0 < a and b < len(fv) - 1:
+                                    if inside else 1.0)
+    if inside and out["burst_over_neighbours"] is not None:
         points = ("" if a == b else
                   f" ({b - a + 1} points in a row above {ctx.param('sustained_ratio'):g}x the run's scale)")
         out["burst_story"] = (
