@@ -37,10 +37,11 @@ PATTERNS = ["flat_loss", "explosion", "generalization_gap", "late_overfitting", 
 
 
 #: Ids of the report set: the batch collected in wave 14 (labelled 2026-12-03 from 21:10 UTC on)
-#: and, from wave 15 on, the batch collected in wave 15 (``w15``), neither ever tuned on. Every
+#: and, from wave 15 on, the batch collected in wave 15 (``w15``), and from wave 16 on the batch
+#: collected in wave 16 (``w16``, split decided 2026-12-04 05:07 UTC before collecting), none ever tuned on. Every
 #: run labelled before wave 14 is tuning, the wave-9 report batch (``w10``) included (see
 #: bench/real-runs/README.md, "Split").
-REPORT_PREFIXES = ("w14", "w15")
+REPORT_PREFIXES = ("w14", "w15", "w16")
 
 
 def wave8_split_of(run_id: str) -> str:
@@ -49,7 +50,7 @@ def wave8_split_of(run_id: str) -> str:
 
 
 def split_of(run_id: str) -> str:
-    """``report`` for the wave-14 and wave-15 batches, ``tuning`` for every run labelled before.
+    """``report`` for the wave-14, wave-15 and wave-16 batches, ``tuning`` for every run labelled before.
 
     Fixed before any run of that batch was collected or scored. A report set quoted for
     several waves stops being independent evidence (wave 9 retired the first one for that
