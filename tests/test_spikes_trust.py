@@ -197,3 +197,39 @@ def test_a_validation_spike_is_judged_against_where_a_falling_curve_is_now():
                               {"step": 7, "metric": "train/loss", "value": 1173.2}])
     out = compute(["val_spike_count", "val_spike_max_ratio"], RunContext(Run(id="chem", metrics=metrics)))
     assert out["val_spike_count"] >= 1 and out["val_spike_max_ratio"] > 28425 / 19274
+
+
+def test_spikes_that_came_back_before_the_loss_turned_nan_are_named_beside_the_explosion():
+    # public Lightning runs (bench/real-runs/yolov3-v0, t10a-causalasym-v1852): a train loss with
+    # one-row jumps that came back, then NaN. The explosion rules spoke and silenced DG202, so
+    # the spikes (the instability's earlier signs, and the step it began) went unsaid.
+    for name in ("yolov3-v0", "t10a-causalasym-v1852"):
+        path = ROOT / "bench" / "real-runs" / name
+        s, v = diagnose.load(path).arrays("train/loss")
+        j = int(np.argmax(~np.isfinite(v)))
+        before = v[:j]
+        hits = jumps(before)  # plain arithmetic on the points before the first NaN
+        assert j > 20 and hits and np.median(before[-3:]) < 2 * np.median(before)
+        found = spike_findings(path)
+        assert [f.rule for f in found] == ["DG216"]
+        assert found[0].steps[0] <= int(s[hits[0]]) < int(s[j])
+        assert {f.pattern for f in diagnose.check(path).findings} >= {"explosion", "loss_spikes"}
+
+
+def test_a_loss_that_grows_into_nan_through_bounces_is_one_explosion():
+    # the fresh bench's g-explode-after-warmup (seed 93, logged every step; SGD warmed up to lr
+    # 20): jumps that come back (292 -> 7.5, 5560 -> 16) while the level climbs, then it grows
+    # into NaN. One blow-up, not spikes that came back before a NaN.
+    v = np.array([2.283, 2.326, 2.332, 2.17, 2.219, 2.231, 2.007, 6.225, 19.6, 38.21, 4.261, 5.301,
+                  2.537, 2.466, 3.238, 3.552, 2.704, 2.545, 2.653, 2.344, 2.722, 2.935, 4.461, 3.626,
+                  4.306, 3.862, 3.155, 2.481, 5.286, 5.912, 3.837, 4.182, 292.5, 7.512, 5560, 16.12,
+                  5824, 8.511, 8.637, 4.976, 3.65, 4.172e+05, 7.224, 4.627, 3363, 3.555e+08, 1.01e+13,
+                  5.586e+19, 2.372e+25] + [np.nan] * 11)
+    j = int(np.argmax(~np.isfinite(v)))
+    came_back = [i for i in range(1, j - 1) if v[i] > 10 * max(v[i - 1], v[i + 1])]  # one-point jumps
+    assert came_back and np.median(v[j - 3:j]) > 1e6 * np.median(v[:j])  # ... and it grew into the NaN
+    n = len(v)
+    run = Run(id="bouncing-up", metrics=tidy_metrics(step=np.arange(1, n + 1),
+                                                     metric=np.full(n, "train/loss", dtype=object), value=v))
+    rules = {f.rule for f in diagnose.check([run]).findings}
+    assert "DG216" not in rules and "DG102" in rules

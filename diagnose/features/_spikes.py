@@ -268,6 +268,44 @@ def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float) -> dict
     }
 
 
+@feature("prenan_spike_count", "prenan_spike_sure_count", "prenan_spike_max_ratio", "prenan_spike_max_z",
+         "prenan_spike_max_height", "prenan_spike_first_step", "prenan_spike_last_step", "prenan_step",
+         "prenan_end_ratio", "prenan_spike_story",
+         params=("spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share", "spike_min_height",
+                 "spike_min_width", "spike_broad_z", "spike_broad_height", "spike_sure_z", "spike_sure_ratio",
+                 "spike_sure_height", *K_PARAMS))
+def spikes_before_nonfinite(ctx: RunContext) -> dict[str, Value]:
+    """The spikes of the train loss before it first turned NaN/inf, read as :func:`spikes`
+    reads a whole run, on the points before the first non-finite one.
+
+    The explosion rules speak for a run that ends in NaN and silence the spike rules, which
+    cannot judge a curve that leaves the numbers; but spikes that came back well before the
+    failure are its warning signs (the run sat at the edge of stability for a while), and
+    they say what to change: clipping and a lower learning rate, not a numeric bug hunt.
+    ``prenan_step`` is the step of the first non-finite train loss; 0 spikes when it has none.
+    ``prenan_end_ratio``: the median of the last few finite points before it over the run's
+    scale; low when the loss was back at its level when it broke, huge when it grew into the
+    NaN (a blow-up bouncing on its way up is not a run that spiked and came back).
+    """
+    s, v = ctx.arrays(TRAIN)
+    bad = ~np.isfinite(v)
+    if not bad.any():
+        return {"prenan_spike_count": 0}
+    j = int(np.argmax(bad))
+    scale = run_scale(ctx) or 0.0
+    out: dict[str, Value] = {"prenan_" + k: val for k, val in _spikes(ctx, s[:j], v[:j], scale).items()}
+    out["prenan_step"] = int(s[j])
+    if j and scale > 0:
+        out["prenan_end_ratio"] = float(np.median(v[max(0, j - _SIDE):j])) / scale
+    if out["prenan_spike_count"]:
+        out["prenan_spike_story"] = (
+            f"{out['prenan_spike_count']} train loss spike(s) that came back before the loss first "
+            f"turned NaN/inf at step {int(s[j])}, the largest {out['prenan_spike_max_ratio']:.1f}x "
+            f"the level just before it (steps {out['prenan_spike_first_step']}-"
+            f"{out['prenan_spike_last_step']})")
+    return out
+
+
 #: evaluations before a point that set its level (the median of up to this many)
 _BEFORE = 3
 

@@ -69,6 +69,16 @@ spike_story       text      the spikes in logged steps, or (when none) how the t
 spike_story_first_step step first step spike_story points at
 spike_story_last_step step  last step spike_story points at
 spike_in_part     flag      1 when the spikes counted are those of a logged part of the train loss (the sum had none)
+prenan_spike_count count    spikes of the train loss (as spike_count) among the points before it first turned NaN/inf; 0 when it never did
+prenan_spike_sure_count count of those, the sure ones (as spike_sure_count)
+prenan_spike_max_ratio ratio largest of those spikes over the level just before it
+prenan_spike_max_z z        the strongest of those spikes in local noise SDs
+prenan_spike_max_height ratio tallest of those spikes' rise over the run's scale
+prenan_spike_first_step step step of the first spike before the first NaN/inf
+prenan_spike_last_step step step of the last spike before the first NaN/inf
+prenan_step       step      step of the first non-finite train loss (absent when it has none)
+prenan_end_ratio  ratio     median of the last few finite train losses before the first NaN/inf over the run's scale (the first loss, or ln K when larger): about 1 or less when it broke at its own level, huge when it grew into the NaN
+prenan_spike_story text     the spikes before the first NaN/inf in logged steps
 val_spike_count   count     validation evaluations that jumped far above the evaluations before and came back
 val_spike_max_ratio ratio   largest validation spike over the level of the evaluations before it (their median, or the last when they fell at every step)
 val_spike_first_step step   step of the first validation spike
