@@ -171,9 +171,7 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     b = bounce_values(ctx)
     bounce = b.get("bounce_height") is not None
     if out.get("spike_count"):
-        out["spike_story"] = (f"{out['spike_count']} {what} that recovered, the largest "
-                              f"{out['spike_max_ratio']:.1f}x the level just before it (steps "
-                              f"{out['spike_first_step']}-{out['spike_last_step']})")
+        out["spike_story"] = _told(out, "", f"{what} that recovered,")
         out["spike_story_first_step"] = out["spike_first_step"]
         out["spike_story_last_step"] = out["spike_last_step"]
         # a run that also still bounces, as tall and as steep as a spike, at its end says so:
@@ -188,6 +186,12 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
         out["spike_story_first_step"] = b["bounce_first_step"]
         out["spike_story_last_step"] = b["bounce_last_step"]
     return out
+
+
+def _told(out: dict[str, Value], prefix: str, what: str) -> str:
+    """The spikes of :func:`_spikes` (keys under ``prefix``) in one sentence of logged steps."""
+    return (f"{out[prefix + 'spike_count']} {what} the largest {out[prefix + 'spike_max_ratio']:.1f}x the "
+            f"level just before it (steps {out[prefix + 'spike_first_step']}-{out[prefix + 'spike_last_step']})")
 
 
 def _bounce_story(b: dict[str, Value], q: float) -> str:
@@ -298,11 +302,8 @@ def spikes_before_nonfinite(ctx: RunContext) -> dict[str, Value]:
     if j and scale > 0:
         out["prenan_end_ratio"] = float(np.median(v[max(0, j - _SIDE):j])) / scale
     if out["prenan_spike_count"]:
-        out["prenan_spike_story"] = (
-            f"{out['prenan_spike_count']} train loss spike(s) that came back before the loss first "
-            f"turned NaN/inf at step {int(s[j])}, the largest {out['prenan_spike_max_ratio']:.1f}x "
-            f"the level just before it (steps {out['prenan_spike_first_step']}-"
-            f"{out['prenan_spike_last_step']})")
+        out["prenan_spike_story"] = _told(out, "prenan_", "train loss spike(s) that came back before the "
+                                          f"loss first turned NaN/inf at step {int(s[j])},")
     return out
 
 
