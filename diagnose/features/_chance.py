@@ -14,7 +14,7 @@ import numpy as np
 
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, chance_k, classes
-from ._series import smooths, trailing_same
+from ._series import MIN_POINTS_TREND, smooths, trailing_same
 
 __all__: list[str] = []
 
@@ -54,8 +54,8 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     return {"val_low_vs_chance": low, "chance_story": story}
 
 
-@feature("val_acc_points", "val_acc_range", "val_acc_frozen", "val_loss_spread", "val_prior_dev",
-         "frozen_story", params=("max_acc_range", *K_PARAMS))
+@feature("val_acc_points", "val_acc_range", "val_acc_frozen", "val_loss_spread", "val_frozen_loss_spread",
+         "val_prior_dev", "frozen_story", params=("max_acc_range", *K_PARAMS))
 def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     """How far validation accuracy and loss moved over the whole run, from the first evaluation
     to the last: ``val_acc_range`` (max minus min, in points of 0..1) and ``val_loss_spread``
@@ -85,6 +85,12 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     mid = float(np.median(vl)) if len(vl) else 0.0
     if mid:
         out["val_loss_spread"] = float(vl.max() - vl.min()) / abs(mid)
+    # the same over the evaluations whose accuracy froze: a model that learned the class shares
+    # first (its loss falling from ln K) and then gave the same answers with the same confidence
+    vs, _ = ctx.finite(VAL)
+    held = vl[vs >= s[len(acc) - frozen]] if frozen else vl[:0]
+    if len(held) >= MIN_POINTS_TREND and np.median(held):
+        out["val_frozen_loss_spread"] = float(held.max() - held.min()) / abs(float(np.median(held)))
     a = float(acc[-1])
     k = classes(ctx)["k"]
     prior = None  # the entropy of the class shares the last accuracy implies
@@ -112,6 +118,9 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
                       f"({low:.4g} to {high:.4g})")
         loss = (f" while the validation loss went from {float(vl[0]):.4g} to {float(vl[-1]):.4g}, "
                 f"{shares}")
+        if "val_frozen_loss_spread" in out and frozen < len(acc):
+            loss += (f"; over those {frozen} evaluations it moved only "
+                     f"{out['val_frozen_loss_spread']:.1%}")
     else:
         loss = (f" and the validation loss stayed within {out['val_loss_spread']:.1%} of {mid:.4g}"
                 if mid else "")

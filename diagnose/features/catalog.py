@@ -278,6 +278,7 @@ val_acc_points    count     finite points of the validation accuracy
 val_acc_range     fraction  largest minus smallest validation accuracy over the whole run
 val_acc_frozen    count     evaluations at the end whose validation accuracy equals the last one's (within DG208's max_acc_range)
 val_loss_spread   relative  largest minus smallest validation loss over the whole run, over its median
+val_frozen_loss_spread relative the same over the evaluations from the first of val_acc_frozen's on (three of them at least): how much the loss moved while the answers stayed the same
 val_prior_dev     relative  the last validation loss against the entropy of the class shares its accuracy implies (two classes, or K unknown; with K > 2, the range from the rest on one class to the rest spread evenly; 0: it predicts the prior)
 heads_at_chance   count     outputs of a multi-output or multi-task model whose validation accuracy and loss sit at chance (1/K', ln K') over the second half
 head_chance_story text      which outputs, with their numbers (empty when none)
