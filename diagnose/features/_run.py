@@ -162,7 +162,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
 # ---------------------------------------------------------------------------------------
 #: the params :func:`classes` reads: every feature that judges against ln K declares them
 K_PARAMS = ("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol",
-            "max_loss_only_k", "perfect_acc", "start_points")
+            "loss_only_spacing", "max_loss_only_k", "perfect_acc", "start_points")
 
 
 def _median_tail(ctx: RunContext, metric: str) -> float | None:
@@ -325,10 +325,13 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         tight = ctx.param("chance_loss_only_tol")
         over = (tail / math.log(kk) - 1) if kk and tail is not None else math.inf
         _, tv = ctx.finite(TRAIN)
-        # from K of about 30 on (at a 1% tolerance) ln K and ln(K + 1) are closer than the
-        # tolerance, so every plateau of a regression loss "fits" some K: there the loss
-        # must also have sat at ln K from its first logged point (uniform from the start)
-        gaps = bool(kk) and _told_apart(kk, tight)
+        # a plateau lands within the tolerance of some ln K by chance as often as the band
+        # (twice the tolerance) covers the spacing of neighbouring ln K: at 1%, 8% of losses
+        # near ln 3 and 80% near ln 15 (a language model's fine-tune settling at 2.72). Only
+        # where neighbours lie `loss_only_spacing` tolerances apart (K up to about 12 at 1%) is
+        # a plateau at ln K evidence; beyond, the loss must also have sat at ln K from its
+        # first logged point (uniform from the start)
+        gaps = bool(kk) and _told_apart(kk, ctx.param("loss_only_spacing") * tight)
         from_start = (bool(kk) and kk <= ctx.param("max_loss_only_k") and len(tv) > 0
                       and abs(float(tv[0]) / math.log(kk) - 1) <= loss_tol)
         # a loss that started at ln K of a small K, whose neighbours' ln K are far apart, and
