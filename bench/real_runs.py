@@ -314,7 +314,7 @@ def score(split: str, show_misses: bool) -> None:
           f"healthy runs that say it: {sum(s.row.spec.name in passed for s in scored if not s.expected)}"
           f" of {len(scored) - len(broken)}")
     if split == "report":  # each batch of the report set on its own, beside the whole
-        for prefix in REPORT_PREFIXES:
+        for prefix in (*REPORT_PREFIXES, *HASHED_PREFIXES):  # a hashed batch: its report half
             part = [s for s in scored if s.row.spec.name.startswith(prefix)]
             if part:
                 print(f"\n### batch {prefix} ({len(part)} runs)\n")
