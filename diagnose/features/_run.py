@@ -379,6 +379,12 @@ def run_scale(ctx: RunContext) -> float | None:
     return max(abs(float(v[0])), math.log(k) if k else 0.0) or None
 
 
+def _times(ratio: Value) -> str:
+    """A ratio for a sentence ("3.2x"); "inf x" when its denominator was 0 (a loss logged as
+    exactly 0 first: a tiny loss rounded by the logger), never a crash on the None it is then."""
+    return f"{ratio:.3g}x" if isinstance(ratio, (int, float)) else "inf x"
+
+
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
          "nonfinite_sparse", "nonfinite_unseen", "nonfinite_to_end", "nonfinite_to_end_step",
@@ -574,7 +580,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
             f"of {len(fv)}{points}, {out['burst_over_neighbours']:.3g}x the points beside the burst and "
             f"{float(fv[i]) / first if first else math.inf:.3g}x its first value {first:.4g}; it was "
             f"back to {float(fv[b + 1]):.4g} at step {int(fs[b + 1])}, and {end_said} {end:.4g} "
-            f"({out['end_over_first']:.3g}x its first value)")
+            f"({_times(out['end_over_first'])} its first value)")
     if first > 0:
         above = np.isfinite(v)
         np.logical_not(above, out=above)
