@@ -16,6 +16,9 @@ SHAPES = {
     "zero-then-a-burst": [0.0, 0.1, 0.2, 5.0, 0.1, 0.05, 0.04, 0.03],
     "zero-then-nan": [0.0, 1e-6, 2e-6, math.nan, math.nan],
     "all-zero": [0.0] * 12,
+    # long enough to smooth, and ending ten times above the level it had settled at: that end
+    # was compared with the end over the first value (a division by the 0)
+    "zero-then-settled-then-ten-times-up": [0.0] + [1e-9] * 59 + [1e-8] * 60,
 }
 
 

@@ -603,7 +603,8 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
             f"{end:.4g} ({end / first if first else math.inf:.3g}x "
             f"its first value)")
         over_min = out.get("end_over_min")
-        if isinstance(over_min, float) and over_min > ctx.param("min_end_over_min") > end / first:
+        if isinstance(over_min, float) and over_min > ctx.param("min_end_over_min") > (
+                end / first if first else math.inf):
             out["blowup_story"] += (f", {over_min:.3g}x the lowest level it had settled at "
                                     f"({low:.4g}, smoothed, at step {int(fs[j])})")
     if lnk:
