@@ -81,13 +81,12 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     # settled there: a model that first learns the class shares moves before it freezes)
     frozen = trailing_same(acc, ctx.param("max_acc_range"))
     out["val_acc_frozen"] = frozen
-    _, vl = ctx.finite(VAL)
+    vs, vl = ctx.finite(VAL)
     mid = float(np.median(vl)) if len(vl) else 0.0
     if mid:
         out["val_loss_spread"] = float(vl.max() - vl.min()) / abs(mid)
     # the same over the evaluations whose accuracy froze: a model that learned the class shares
     # first (its loss falling from ln K) and then gave the same answers with the same confidence
-    vs, _ = ctx.finite(VAL)
     held = vl[vs >= s[len(acc) - frozen]] if frozen else vl[:0]
     if len(held) >= MIN_POINTS_TREND and np.median(held):
         out["val_frozen_loss_spread"] = float(held.max() - held.min()) / abs(float(np.median(held)))

@@ -34,12 +34,11 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     if len(v) == 0:
         return {"points": 0}
     i = int(np.argmin(rv))
-    j = int(np.argmin(v))
-    # where the curve turned: the smoothed minimum. A long, noisy validation loss has its
+    # j: where the curve turned, the smoothed minimum. A long, noisy validation loss has its
     # lowest evaluation wherever one lucky evaluation fell (72% into a run whose decile
     # medians turned up at 40%); the order and trend of what came after, and the train
     # loss's fall meanwhile, are read from the turn. Unsmoothed (short) logs: the same point.
-    t = j
+    j = int(np.argmin(v))
     first_step, last_step = ctx.run.step_range or (0, 0)
     span = max(1, int(last_step - first_step))
     out: dict[str, Value] = {
@@ -52,12 +51,12 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
         "last": float(rv[-1]),
         "rise": rel_change(float(v[-1]), float(v[j])),
         "last_step": int(rs[-1]),
-        "evals_after_best": len(rv) - 1 - t,
-        "trend_after_best": mann_kendall_z(rv[t:]),
-        "tau_after_best": kendall_tau(rv[t:]),
+        "evals_after_best": len(rv) - 1 - j,
+        "trend_after_best": mann_kendall_z(rv[j:]),
+        "tau_after_best": kendall_tau(rv[j:]),
         # every evaluation after the best higher than the one before it: a climb, not noise,
         # however few evaluations there are (three epochs of a fine-tune)
-        "climbs_after_best": int(len(rv) - 1 - t > 0 and bool((np.diff(rv[t:]) > 0).all())),
+        "climbs_after_best": int(len(rv) - 1 - j > 0 and bool((np.diff(rv[j:]) > 0).all())),
     }
     drop = float(v[0] - v[j])
     out["rise_of_drop"] = (float(v[-1] - v[j]) / drop) if drop > 0 else None
@@ -66,7 +65,7 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     out["rise_of_scale"] = float(v[-1] - v[j]) / scale if scale else None
     ts, tv = ctx.smoothed(train)
     if len(tv):
-        t_best, t_end = value_at(ts, tv, np.array([rs[t], rs[-1]]))
+        t_best, t_end = value_at(ts, tv, np.array([rs[j], rs[-1]]))
         out["train_drop_after_best"] = (t_best - t_end) / abs(t_best) if t_best else None
     return out
 
