@@ -122,7 +122,7 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
          "spike_last_step", "spike_story", "spike_story_first_step", "spike_story_last_step", "spike_in_part",
          params=("bounce_share", "bounce_quantile", "spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
                  "spike_min_height", "spike_min_width", "spike_broad_z", "spike_broad_height",
-                 "spike_sure_z", "spike_sure_ratio", "spike_sure_height",
+                 "spike_sure_z", "spike_sure_ratio", "spike_sure_height", "spike_sum_ratio",
                  *K_PARAMS))
 def spikes(ctx: RunContext) -> dict[str, Value]:
     """Upward excursions of the raw train loss that stand out of their neighbourhood and come back.
@@ -146,9 +146,10 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
       scale: a batch noise that large would swing the loss by most of its scale all along.
       ``spike_sure_count`` counts these (a single one is evidence enough).
 
-    When the train loss itself has none, its logged parts (``train/cls_loss`` beside
-    ``train/loss``, each with a validation counterpart) are read the same way, each against
-    its own scale; the story then names the part.
+    When the train loss itself has none, or only spikes under ``spike_sum_ratio`` times their
+    level, its logged parts (``train/cls_loss`` beside ``train/loss``, each with a validation
+    counterpart) are read the same way, each against its own scale; the tallest by ratio is
+    told, and when it is a part's, the story names the part.
 
     On long runs both z bars rise to what normal noise reaches about once in the run's
     points. ``spike_max_z`` is the strongest spike's z (peak z when tall, summed z when broad).
@@ -160,9 +161,10 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     out = _spikes(ctx, s, v, run_scale(ctx) or 0.0)
     out["spike_in_part"] = 0
     what = "loss spike(s)"
-    if not out.get("spike_count"):
+    if not out.get("spike_count") or out["spike_max_ratio"] < ctx.param("spike_sum_ratio"):
         # a summed loss can stay calm while one logged part jumps four-fold for an epoch
-        # (a detector's cls loss under its box and dfl losses): each part against its own scale
+        # (a detector's cls loss under its box and dfl losses), or rise only 2x where the part
+        # rose 4.5x: each part against its own scale, the tallest (by ratio) told
         for _, train, scale in part_scales(ctx):
             found = _spikes(ctx, *ctx.finite(train), scale)
             if found.get("spike_count") and found["spike_max_ratio"] > out.get("spike_max_ratio", 0):
