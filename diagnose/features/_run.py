@@ -379,10 +379,10 @@ def run_scale(ctx: RunContext) -> float | None:
     return max(abs(float(v[0])), math.log(k) if k else 0.0) or None
 
 
-def _times(ratio: Value) -> str:
-    """A ratio for a sentence ("3.2x"); "inf x" when its denominator was 0 (a loss logged as
-    exactly 0 first: a tiny loss rounded by the logger), never a crash on the None it is then."""
-    return f"{ratio:.3g}x" if isinstance(ratio, (int, float)) else "inf x"
+def _over(a: float, b: float) -> float:
+    """a / b, infinite when b is 0 (a loss logged as exactly 0 first: a tiny loss rounded by
+    the logger): every "Nx its first value" of a sentence, and never a crash."""
+    return a / b if b else math.inf
 
 
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
@@ -578,9 +578,9 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         out["burst_story"] = (
             f"the train loss burst to {float(fv[i]):.4g} at step {int(fs[i])}, logged point {i + 1} "
             f"of {len(fv)}{points}, {out['burst_over_neighbours']:.3g}x the points beside the burst and "
-            f"{float(fv[i]) / first if first else math.inf:.3g}x its first value {first:.4g}; it was "
+            f"{_over(float(fv[i]), first):.3g}x its first value {first:.4g}; it was "
             f"back to {float(fv[b + 1]):.4g} at step {int(fs[b + 1])}, and {end_said} {end:.4g} "
-            f"({_times(out['end_over_first'])} its first value)")
+            f"({_over(end, first):.3g}x its first value)")
     if first > 0:
         above = np.isfinite(v)
         np.logical_not(above, out=above)
@@ -596,15 +596,14 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
                                f"point from step {int(s[~np.isfinite(v)][0])}{_window_note(ctx)}")
     else:
         peak = (" (its largest value)" if i == 0 else  # the blow-up came before the first point
-                f", {float(fv[i]):.4g} at step {int(fs[i])} ({float(fv[i]) / first if first else math.inf:.3g}x)")
+                f", {float(fv[i]):.4g} at step {int(fs[i])} ({_over(float(fv[i]), first):.3g}x)")
         out["blowup_story"] = (
             f"logged {first:.4g} at step {int(fs[0])}{peak}, "
             f"last finite value {float(fv[-1]):.4g} at step {int(fs[-1])}; {end_said} "
-            f"{end:.4g} ({end / first if first else math.inf:.3g}x "
+            f"{end:.4g} ({_over(end, first):.3g}x "
             f"its first value)")
         over_min = out.get("end_over_min")
-        if isinstance(over_min, float) and over_min > ctx.param("min_end_over_min") > (
-                end / first if first else math.inf):
+        if isinstance(over_min, float) and over_min > ctx.param("min_end_over_min") > _over(end, first):
             out["blowup_story"] += (f", {over_min:.3g}x the lowest level it had settled at "
                                     f"({low:.4g}, smoothed, at step {int(fs[j])})")
     if lnk:
