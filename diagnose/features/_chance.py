@@ -123,6 +123,12 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     else:
         loss = (f" and the validation loss stayed within {out['val_loss_spread']:.1%} of {mid:.4g}"
                 if mid else "")
+    if frozen == 1 < len(acc):  # no settled stretch: the answers barely moved all run (DG208's
+        # max_acc_wobble), a few of them flipping between evaluations around the majority share
+        out["frozen_story"] = (f"validation accuracy stayed between {float(acc.min()):.4g} and "
+                               f"{float(acc.max()):.4g} at all {len(acc)} evaluations (steps "
+                               f"{int(s[0])}-{int(s[-1])}){loss}")
+        return out
     which = (f"every one of its {len(acc)} evaluations" if frozen == len(acc) else
              f"each of its last {frozen} evaluations of {len(acc)}")
     out["frozen_story"] = (f"validation accuracy was {float(acc[-1]):.4g} at {which} "
