@@ -9,6 +9,7 @@ train loss and leaves validation where it was).
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -54,8 +55,29 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     return {"val_low_vs_chance": low, "chance_story": story}
 
 
+#: validation metrics that score the positive class (or foreground pixels) only: exactly 0 when
+#: the model marks nothing as positive, whatever the accuracy says
+_OVERLAP = re.compile(r"dice|iou|jaccard|f1|fbeta|recall|sensitivity", re.IGNORECASE)
+
+
+def _overlap_zero(ctx: RunContext) -> tuple[int, str]:
+    """The most evaluations at the end at which a validation dice, IoU, F1 or recall was
+    exactly 0 (with the metric's name): a segmentation model that collapsed to the background
+    class, a detector of a rare class that answers "no" to everything."""
+    best, name = 0, ""
+    for m in ctx.run.metric_names:
+        low = m.lower()
+        if not (low.startswith(_VAL_PREFIXES) and _OVERLAP.search(low)):
+            continue
+        _, v = ctx.finite(m)
+        n = trailing_same(v) if len(v) and float(v[-1]) == 0 else 0
+        if n > best:
+            best, name = n, m
+    return best, name
+
+
 @feature("val_acc_points", "val_acc_range", "val_acc_frozen", "val_loss_spread", "val_frozen_loss_spread",
-         "val_prior_dev", "frozen_story", params=("max_acc_range", *K_PARAMS))
+         "val_prior_dev", "val_overlap_zero", "frozen_story", params=("max_acc_range", *K_PARAMS))
 def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     """How far validation accuracy and loss moved over the whole run, from the first evaluation
     to the last: ``val_acc_range`` (max minus min, in points of 0..1) and ``val_loss_spread``
@@ -123,12 +145,16 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     else:
         loss = (f" and the validation loss stayed within {out['val_loss_spread']:.1%} of {mid:.4g}"
                 if mid else "")
+    zero, zero_name = _overlap_zero(ctx)
+    out["val_overlap_zero"] = zero
     if frozen == 1 < len(acc):  # no settled stretch: the answers barely moved all run (DG208's
         # max_acc_wobble), a few of them flipping between evaluations around the majority share
         out["frozen_story"] = (f"validation accuracy stayed between {float(acc.min()):.4g} and "
                                f"{float(acc.max()):.4g} at all {len(acc)} evaluations (steps "
                                f"{int(s[0])}-{int(s[-1])}){loss}")
         return out
+    if zero >= frozen > 1:
+        loss += f"; {zero_name} was 0 at each of them: nothing was predicted as the positive class"
     which = (f"every one of its {len(acc)} evaluations" if frozen == len(acc) else
              f"each of its last {frozen} evaluations of {len(acc)}")
     out["frozen_story"] = (f"validation accuracy was {float(acc[-1]):.4g} at {which} "
