@@ -338,7 +338,15 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         # sat within the chance-level reading's tolerance of it the whole run is read at that
         # tolerance (a binary classifier: 0.707 first, validation 0.664-0.691, no accuracy)
         near = loss_tol if (gaps and from_start) else tight
-        if (kk and abs(val / math.log(kk) - 1) <= near
+        # and the validation loss settled there: one that came down by more than the chance
+        # tolerance and still falls over its second half (a Mann-Kendall trend beyond
+        # chance_acc_trend_z) is a model learning, whatever number it happens to pass (an LLM
+        # fine-tune's eval loss 1.781 -> 1.597 in 30 falling steps, ln 5 = 1.609)
+        _, vv = ctx.finite(VAL)
+        z_tail = mann_kendall_z(vv[len(vv) // 2:]) if len(vv) else None
+        falling = (z_tail is not None and z_tail < -ctx.param("chance_acc_trend_z")
+                   and float(vv[0]) - float(vv[-1]) > loss_tol * abs(float(vv[0])))
+        if (kk and not falling and abs(val / math.log(kk) - 1) <= near
                 and (abs(over) <= near or 0 <= over <= loss_tol) and (gaps or from_start)
                 and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= tol)):
             k_loss = kk
