@@ -85,13 +85,14 @@ _alias(
     "val_loss", "valid_loss", "validation_loss", "eval_loss", "eval/loss", "loss/validation",
     "loss/val", "val/loss", "validation/loss", "valid/loss", "val_loss_epoch", "val/loss_epoch",
     "loss/valid", "dev_loss", "dev/loss", "test_loss_val", "loss_val", "validation/epoch_loss",
-    "val/epoch_loss", "eval/epoch_loss",
+    "val/epoch_loss", "eval/epoch_loss", "valloss", "validloss", "validationloss", "evalloss",
 )
 _alias(
     "train/acc",
     "acc", "accuracy", "train_acc", "train_accuracy", "training_accuracy", "train/acc",
     "train/accuracy", "accuracy/train", "acc/train", "train_acc_step", "train_acc_epoch",
     "train/acc_step", "train/acc_epoch", "epoch_accuracy", "epoch_acc", "train/epoch_accuracy",
+    "trainacc", "trainaccuracy",
 )
 _alias(
     "val/acc",
@@ -99,6 +100,7 @@ _alias(
     "validation_acc", "eval_accuracy", "eval_acc", "eval/accuracy", "eval/acc", "val/acc",
     "val/accuracy", "accuracy/validation", "accuracy/val", "acc/val", "acc/validation",
     "val_acc_epoch", "val/acc_epoch", "validation/epoch_accuracy", "val/epoch_accuracy",
+    "valacc", "valaccuracy", "validacc", "validaccuracy", "validationaccuracy",
 )
 _alias(
     "lr", "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",

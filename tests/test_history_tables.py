@@ -36,3 +36,16 @@ def test_pandas_unnamed_index_column_is_the_epoch(tmp_path):
     steps, train = run.arrays("train/loss")
     assert list(steps) == list(range(len(raw)))
     np.testing.assert_allclose(train, raw["loss"].to_numpy())
+
+
+def test_camel_case_loss_columns_of_a_public_history_are_read():
+    # a public pandas history (bench/real-runs/w18d-maebioseq) names its curves Loss and ValLoss,
+    # with pandas's unnamed index first; read as "no training runs found" before
+    path = REAL.parents[1] / "w18d-maebioseq" / "training_history.csv"
+    raw = pd.read_csv(path, index_col=0)
+    assert {"Loss", "ValLoss"} <= set(raw.columns)
+    run = diagnose.load(path)
+    steps, val = run.arrays("val/loss")
+    assert list(steps) == list(raw.index)
+    np.testing.assert_allclose(val, raw["ValLoss"].to_numpy())
+    np.testing.assert_allclose(run.arrays("train/loss")[1], raw["Loss"].to_numpy())
