@@ -114,8 +114,9 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
     first = np.concatenate(([0], cut))
     last = np.concatenate((cut - 1, [len(i) - 1]))
     width = (last - first + 1).astype(np.float64)
-    return (i[first], i[last], np.maximum.reduceat(z, first),
-            np.add.reduceat(z, first) / np.sqrt(width), np.maximum.reduceat(y, first))
+    with np.errstate(over="ignore"):  # z of a noiseless stretch is huge: its sum is inf, as meant
+        zsum = np.add.reduceat(z, first) / np.sqrt(width)
+    return i[first], i[last], np.maximum.reduceat(z, first), zsum, np.maximum.reduceat(y, first)
 
 
 @feature("spike_count", "spike_sure_count", "spike_max_ratio", "spike_second_ratio", "spike_max_z", "spike_max_height", "spike_first_step",
