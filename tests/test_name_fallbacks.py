@@ -110,3 +110,20 @@ def test_a_qualified_name_without_a_split_is_left_to_the_total_loss_fallback(tmp
     run = diagnose.load(_csv_run(tmp_path, rows))
     assert run.name_map == {"avg_loss": "train/loss"}
     assert any("'avg_loss' read as 'train/loss'" in w for w in run.warnings)
+
+
+def test_a_total_loss_under_a_loss_namespace_is_the_train_loss():
+    # a public Lightning log (bench/real-runs/w19a-pi3-v18) logs 'loss/total_loss' beside its
+    # parts 'loss/pose_*_loss'; it was "not checked", with spikes of 1e5 over a loss of 1-100
+    path = Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "w19a-pi3-v18"
+    run = diagnose.load_all(path)[0]
+    raw = np.genfromtxt(next(path.rglob("metrics.csv")), delimiter=",", names=True)
+    logged = raw["losstotal_loss"][np.isfinite(raw["losstotal_loss"])]
+    np.testing.assert_allclose(run.arrays("train/loss")[1], logged)
+    assert any(f.rule == "DG202" for f in diagnose.check(path).findings)
+
+
+def test_a_total_loss_under_a_validation_namespace_is_not_the_train_loss(tmp_path):
+    run_dir = _csv_run(tmp_path, [(s, {"val/total_loss": 1.0 / (s + 1)}) for s in range(20)])
+    run = diagnose.load_all(run_dir)[0]
+    assert "train/loss" not in run.metric_names

@@ -93,6 +93,8 @@ def rename_map(
 
 #: a run's whole training loss under a plain name, read as the train loss when nothing else is
 TOTAL_LOSS = frozenset({"mean_loss", "total_loss", "avg_loss", "average_loss", "overall_loss"})
+#: namespaces of a held-out split: a total loss under them is no training loss
+_HELD_OUT = ("val", "valid", "eval", "test", "dev")
 
 
 def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None,
@@ -112,7 +114,11 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
         notes.append(f"no curve the rules read under a plain name; read the ones under {ns!r}/: "
                      + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
         return found
-    total = [r for r in counts if r.strip().lower() in TOTAL_LOSS]
+    # the plain name alone, or under a namespace that names no held-out split (Lightning's
+    # ``loss/total_loss`` beside ``loss/pose_rot_loss``, ...)
+    total = [r for r in counts
+             if r.strip().lower().rpartition("/")[2] in TOTAL_LOSS
+             and not r.strip().lower().startswith(_HELD_OUT)]
     if len(total) == 1 and not inner:
         notes.append(f"{total[0]!r} read as 'train/loss': no other training loss in this log")
         return {total[0]: "train/loss"}
