@@ -135,7 +135,9 @@ def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
 _QUALIFIERS = frozenset({"avg", "average", "mean", "running"})
 #: words that name a split: a qualified name must keep one to be read (``avg_loss`` alone is
 #: left to the readers' total-loss fallback, which reads it only when nothing else is a loss)
-_SPLIT_WORDS = frozenset({"train", "training", "val", "valid", "validation", "eval", "dev"})
+#: words that name a held-out split (the first word of ``val_loss``, ``eval/acc``, ...)
+HELD_OUT_WORDS = frozenset({"val", "valid", "validation", "eval", "dev"})
+_SPLIT_WORDS = frozenset({"train", "training"}) | HELD_OUT_WORDS
 
 
 def _unqualified(norm: str) -> str | None:

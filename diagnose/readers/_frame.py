@@ -8,12 +8,13 @@ metric, and drops repeated steps through ``dedupe_steps``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..run import ACCURACY_METRICS, JUDGED_METRICS, Run, canonical_name, in_percent
+from ..run import ACCURACY_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, canonical_name, in_percent
 from ._common import dedupe_steps
 
 __all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
@@ -93,8 +94,8 @@ def rename_map(
 
 #: a run's whole training loss under a plain name, read as the train loss when nothing else is
 TOTAL_LOSS = frozenset({"mean_loss", "total_loss", "avg_loss", "average_loss", "overall_loss"})
-#: namespaces of a held-out split: a total loss under them is no training loss
-_HELD_OUT = ("val", "valid", "eval", "test", "dev")
+#: the first words of a held-out split's names (the test split too): no training loss under them
+_HELD_OUT = HELD_OUT_WORDS | {"test"}
 
 
 def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None,
@@ -118,7 +119,7 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
     # ``loss/total_loss`` beside ``loss/pose_rot_loss``, ...)
     total = [r for r in counts
              if r.strip().lower().rpartition("/")[2] in TOTAL_LOSS
-             and not r.strip().lower().startswith(_HELD_OUT)]
+             and re.split(r"[/_.\s-]", r.strip().lower())[0] not in _HELD_OUT]
     if len(total) == 1 and not inner:
         notes.append(f"{total[0]!r} read as 'train/loss': no other training loss in this log")
         return {total[0]: "train/loss"}
