@@ -95,7 +95,7 @@ def rename_map(
 #: a run's whole training loss under a plain name, read as the train loss when nothing else is
 TOTAL_LOSS = frozenset({"mean_loss", "total_loss", "avg_loss", "average_loss", "overall_loss"})
 #: the first words of a held-out split's names (the test split too): no training loss under them
-_HELD_OUT = HELD_OUT_WORDS | {"test"}
+_HELD_OUT = HELD_OUT_WORDS | {"test", "evaluation"}
 
 
 def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None,
