@@ -343,7 +343,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         # chance_acc_trend_z) is a model learning, whatever number it happens to pass (an LLM
         # fine-tune's eval loss 1.781 -> 1.597 in 30 falling steps, ln 5 = 1.609)
         _, vv = ctx.finite(VAL)
-        z_tail = mann_kendall_z(vv[len(vv) // 2:]) if len(vv) else None
+        z_tail = mann_kendall_z(vv[len(vv) // 2:]) if kk and len(vv) else None  # only with a K to test
         falling = (z_tail is not None and z_tail < -ctx.param("chance_acc_trend_z")
                    and float(vv[0]) - float(vv[-1]) > loss_tol * abs(float(vv[0])))
         if (kk and not falling and abs(val / math.log(kk) - 1) <= near
