@@ -45,8 +45,9 @@ REPORT_PREFIXES = ("w14", "w15", "w16")
 #: batches split run by run by the hash of the id (wave 17: tuning runs with new kinds of
 #: misses, and as many fresh report runs, from one collection; wave 18 the same, decided
 #: 2026-12-04 14:45 UTC before any run of it was collected; a wave-18 second collection, w19,
-#: the same, decided 15:53 UTC before any of it was collected)
-HASHED_PREFIXES = ("w17", "w18", "w19")
+#: the same, decided 15:53 UTC before any of it was collected; wave 19's batch, w20, the same,
+#: decided 16:48 UTC before any of it was collected)
+HASHED_PREFIXES = ("w17", "w18", "w19", "w20")
 
 
 def wave8_split_of(run_id: str) -> str:
@@ -64,7 +65,7 @@ def split_of(run_id: str) -> str:
     aggregates only, its misses never read, nothing tuned on it) and adds a new batch to it,
     so that each pattern has more positives than the four to eleven of wave 14.
     """
-    if run_id.startswith(HASHED_PREFIXES):  # waves 17-19: half of one batch each way, by the id alone
+    if run_id.startswith(HASHED_PREFIXES):  # waves 17-20: half of one batch each way, by the id alone
         return wave8_split_of(run_id)
     return "report" if run_id.startswith(REPORT_PREFIXES) else "tuning"
 
