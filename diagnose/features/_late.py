@@ -67,6 +67,11 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     if len(tv):
         t_best, t_end = value_at(ts, tv, np.array([rs[j], rs[-1]]))
         out["train_drop_after_best"] = (t_best - t_end) / abs(t_best) if t_best else None
+    # the raw train loss's own trend from the turn on: a long run whose train loss has little
+    # left to give still overfits when it keeps falling in a firm trend while validation climbs
+    rts, rtv = ctx.finite(train)
+    after = rtv[(rts >= rs[j]) & (rts <= rs[-1])]
+    out["train_trend_after_best"] = mann_kendall_z(after)
     return out
 
 
@@ -75,7 +80,7 @@ _VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last",
               "tau_after_best", "climbs_after_best")
 
 
-@feature(*(f"val_{n}" for n in _VAL_NAMES), "train_drop_after_best",
+@feature(*(f"val_{n}" for n in _VAL_NAMES), "train_drop_after_best", "train_trend_after_best",
          params=K_PARAMS)
 def validation_curve(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss and its step, and how far the curve rose afterwards
@@ -84,6 +89,7 @@ def validation_curve(ctx: RunContext) -> dict[str, Value]:
     m = rise_after_best(ctx, VAL, TRAIN, run_scale(ctx))
     out: dict[str, Value] = {f"val_{n}": m.get(n) for n in _VAL_NAMES}
     out["train_drop_after_best"] = m.get("train_drop_after_best")
+    out["train_trend_after_best"] = m.get("train_trend_after_best")
     return out
 
 

@@ -97,6 +97,7 @@ val_rise_of_drop  fraction  that rise over the drop from the first value to the 
 val_last_step     step      last step with a validation value
 val_evals_after_best count  validation points after the best one
 train_drop_after_best relative how much the train loss kept falling after the best validation step
+train_trend_after_best ratio Mann-Kendall z of the raw train loss from where validation turned to the last evaluation (negative: still falling)
 gap_end           loss      validation minus train loss at the last validation step
 gap_ratio_end     ratio     validation over train loss at the last validation step
 gap_rel_end       relative  gap_end over the gap scale (the first train loss, ln K or the first validation loss, whichever is largest)
