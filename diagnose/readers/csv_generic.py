@@ -188,9 +188,6 @@ def read_table(path: Path, text: str | None = None) -> Table:
         return table
     table.header = [h.strip() for h in raw[0][1]]
     width = len(table.header)
-    if len(set(table.header)) != width:
-        dup = sorted({h for h in table.header if table.header.count(h) > 1})
-        raise ReadError(path, f"header repeats column(s) {', '.join(map(repr, dup))}", "line 1")
     bad: list[int] = []
     for k, (line, row) in enumerate(raw[1:], start=1):
         if not row or (len(row) == 1 and not row[0].strip() and width > 1):
@@ -212,7 +209,39 @@ def read_table(path: Path, text: str | None = None) -> Table:
             f"{path}: {len(bad)} line(s) with a field count other than the header's "
             f"{width} skipped (first: line {bad[0]})"
         )
+    if len(set(table.header)) != width:
+        _merge_repeated_columns(table)
     return table
+
+
+def _merge_repeated_columns(table: Table) -> None:
+    """A header that names a column twice (a logger that wrote one metric under two keys): a
+    copy with the same value in every row is read once; a copy that differs keeps its values
+    under ``name.2`` (``name.3``, ...) and the first is read under the name, said in a note."""
+    seen: dict[str, int] = {}
+    keep: list[int] = []
+    header: list[str] = []
+    for i, name in enumerate(table.header):
+        if name not in seen:
+            seen[name] = i
+            keep.append(i)
+            header.append(name)
+            continue
+        first = seen[name]
+        if all(row[i] == row[first] for row in table.rows):
+            table.notes.append(f"{table.path}:1: column {name!r} appears again (column {i + 1}) "
+                               "with the same value in every row; read once")
+            continue
+        n = 2
+        while f"{name}.{n}" in seen or f"{name}.{n}" in table.header:
+            n += 1
+        seen[f"{name}.{n}"] = i
+        keep.append(i)
+        header.append(f"{name}.{n}")
+        table.notes.append(f"{table.path}:1: column {name!r} appears again (column {i + 1}) with "
+                           f"other values; the first is read as {name!r}, this one as '{name}.{n}'")
+    table.header = header
+    table.rows = [[row[i] for i in keep] for row in table.rows]
 
 
 # -- wide tables -----------------------------------------------------------------------------
