@@ -130,12 +130,22 @@ def detect(path: Path) -> bool:
     return bool(set(cells) & {*STEP_COLUMNS, "epoch"}) or _history(cells)
 
 
+#: the header pandas gives a DataFrame's unnamed index when it writes it (``to_csv``), and
+#: the name it reads such a column back under
+PANDAS_INDEX = ("", "Unnamed: 0")
+
+
 def _history(cells: Iterable[str]) -> bool:
     """A Keras ``History`` written without its index (``pd.DataFrame(h.history).to_csv``), or
     any per-epoch table of a train and a validation loss (``train_loss,train_acc,val_loss``
     from a hand-written loop): both losses by any name the metric vocabulary knows, one row
-    per epoch, no epoch column."""
-    return set(JUDGED_METRICS[:2]) <= {canonical_name(c.strip()) for c in cells}  # both losses
+    per epoch, no epoch column. Written with pandas's unnamed index first, one loss is enough
+    (``,train_loss,val_dice,lr``: the index numbers the epochs)."""
+    cells = [c.strip() for c in cells]
+    names = {canonical_name(c) for c in cells}
+    if cells and cells[0] in PANDAS_INDEX and names & set(JUDGED_METRICS[:2]):
+        return True
+    return set(JUDGED_METRICS[:2]) <= names  # both losses
 
 
 def _record_shape(rec: Mapping[str, Any]) -> str | None:
@@ -398,7 +408,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     step_col = table.col(*STEP_COLUMNS)
     fmt = "csv"
     if step_col is None and table.col("epoch") is None and _history(table.header):
-        if table.header[0].strip() in ("", "Unnamed: 0"):
+        if table.header[0].strip() in PANDAS_INDEX:
             table.header[0] = "epoch"  # pandas's unnamed index column: 0, 1, ... per row
             table.notes.append(f"{path}: its unnamed first column read as the epoch")
         else:
