@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from ._registry import Value, feature
-from ._run import K_PARAMS, TRAIN, VAL, RunContext, chance_k, classes
+from ._run import K_PARAMS, TRAIN, VAL, RunContext, chance_k, classes, prior_entropy_range
 from ._series import MIN_POINTS_TREND, smooths, trailing_same
 
 __all__: list[str] = []
@@ -77,7 +77,8 @@ def _overlap_zero(ctx: RunContext) -> tuple[int, str]:
 
 
 @feature("val_acc_points", "val_acc_range", "val_acc_frozen", "val_loss_spread", "val_frozen_loss_spread",
-         "val_prior_dev", "val_overlap_zero", "frozen_story", params=("max_acc_range", *K_PARAMS))
+         "val_prior_dev", "train_prior_dev", "val_overlap_zero", "frozen_story",
+         params=("max_acc_range", *K_PARAMS))
 def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     """How far validation accuracy and loss moved over the whole run, from the first evaluation
     to the last: ``val_acc_range`` (max minus min, in points of 0..1) and ``val_loss_spread``
@@ -93,7 +94,8 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     any loss from the two-class entropy (the rest on one class) to that entropy plus
     (1-a) ln(K-1) (the rest spread evenly) fits, and counts 0. Read as two classes when K is
     unknown (with more classes the prior's entropy is higher, so the reading errs towards "it
-    learned something"); None with accuracy at or below one half."""
+    learned something"); None with accuracy at or below one half. ``train_prior_dev``: the
+    same for the last train loss, with K known (:func:`prior_entropy_range`)."""
     s, acc = ctx.finite("val/acc")
     out: dict[str, Value] = {"val_acc_points": len(acc)}
     if len(acc) == 0:
@@ -114,6 +116,15 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
         out["val_frozen_loss_spread"] = float(held.max() - held.min()) / abs(float(np.median(held)))
     a = float(acc[-1])
     k = classes(ctx)["k"]
+    # the same for the last train loss over K known classes, whatever the largest share (a log
+    # with no validation loss: a model that learned only the class shares has their entropy as
+    # its train loss too)
+    _, tl = ctx.finite(TRAIN)
+    span = prior_entropy_range(a, k) if k and len(tl) else None
+    if span:
+        t = float(tl[-1])
+        out["train_prior_dev"] = (0.0 if span[0] <= t <= span[1]
+                                  else min(abs(t / span[0] - 1), abs(t / span[1] - 1)))
     prior = None  # the entropy of the class shares the last accuracy implies
     if 1 - a < a < 1 and len(vl):
         # the majority share a leaves 1 - a to the other classes: all of it on one class is the

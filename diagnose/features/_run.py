@@ -227,6 +227,21 @@ def _k_at_loss(loss: float | None, loss_tol: float) -> int | None:
     return min(fit, key=lambda kk: abs(loss / math.log(kk) - 1)) if fit else None
 
 
+def prior_entropy_range(a: float, k: int) -> tuple[float, float] | None:
+    """The entropies (nats) a class prior over ``k`` classes can have when its largest share
+    is ``a``: least with as many classes as fit at ``a`` and the rest on one more, most with
+    the rest spread evenly over the other ``k - 1``. A model that predicts the prior for every
+    input scores ``a`` as accuracy and that entropy as loss. None where no such prior exists
+    (``a`` under 1/k, or 1 and over)."""
+    if not 0 < a < 1 or a * k < 1 - 1e-9 or k < 2:
+        return None
+    m = int(1 / a + 1e-9)  # classes at the largest share
+    r = max(0.0, 1 - m * a)
+    low = -m * a * math.log(a) - (r * math.log(r) if r > 0 else 0.0)
+    high = -a * math.log(a) - (1 - a) * math.log((1 - a) / (k - 1))
+    return low, max(low, high)
+
+
 def _k_from_names(names: Any) -> int | None:
     """K from per-class validation metrics (classes 0..K-1 each logging an accuracy or
     recall): the number of labels the run itself names, when no config gives it."""
@@ -351,14 +366,22 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= tol)):
             k_loss = kk
     k = k_cfg or k_loss or k_acc
-    if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg):
+    # the config stands where a class prior over its K, with the accuracy as the largest
+    # share, has the loss as its entropy with room to spare (a 6-class model answering the
+    # majority class: 0.338 and 1.577 nats, which 6 unequal classes give, and ln 5 only by
+    # chance); at the least such entropy every other class is empty, and the curves win
+    # (accuracy 1/4 and ln 4 under a config of 10: six classes never occur)
+    span = (prior_entropy_range(float(np.median(acc)), k_cfg)
+            if k_cfg and len(acc) and loss is not None else None)
+    cfg_prior = bool(span) and span[0] * (1 + loss_tol) < loss <= span[1] * (1 + loss_tol)
+    if k_acc and k_cfg and k_acc != k_cfg and fits(k_acc) and not fits(k_cfg) and not cfg_prior:
         k = k_acc
         note = (f"; the config says {k_cfg} classes, but validation accuracy "
                 f"{float(np.median(acc)):.3g} and loss {loss:.4g} are those of uniform "
                 f"predictions over {k_acc} classes (ln {k_acc} = {math.log(k_acc):.4g})")
     source = (f" (K = {k} read off the validation accuracy, {float(np.median(acc)):.3g} ~ 1/{k}: "
               "no number of classes was recorded)") if k_acc and not k_cfg else ""
-    if majority and k == k_acc:
+    if majority and k == k_acc and not k_cfg:
         source = (f" (K = {k} read off the loss, {loss:.4g} ~ ln {k}, with the validation accuracy "
                   f"{float(np.median(acc)):.3g} at or above 1/{k}, the share of the one class a "
                   "frozen model answers: no number of classes was recorded)")

@@ -1,0 +1,42 @@
+"""A config's number of classes stands when the curves are those of its own class prior."""
+
+import csv
+import math
+from pathlib import Path
+
+import diagnose
+from diagnose.features._run import prior_entropy_range
+
+RUN = Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "w20b-npcemo-v5"
+LOG = RUN / "lightning_logs" / "version_5"
+
+
+def test_a_majority_class_model_keeps_the_configs_k_and_is_found_frozen():
+    # a public 6-class emotion model (num_classes 6 in hparams.yaml) answering the majority
+    # class: validation accuracy 0.3377 at all 3 epochs, train loss 1.576-1.577. That loss is
+    # near ln 5, and the report used to say "the config says 6 classes, but ... 5 classes" and
+    # "no number of classes was recorded"; 1.577 nats is what 6 unequal classes give
+    k = next(int(line.split(":")[1]) for line in (LOG / "hparams.yaml").read_text().splitlines()
+             if line.startswith("num_classes:"))
+    with (LOG / "metrics.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    acc = [float(r["val_accuracy"]) for r in rows if r["val_accuracy"]]
+    train = [float(r["train_loss"]) for r in rows if r["train_loss"]]
+    assert k == 6 and len(set(acc)) <= 2 and max(acc) - min(acc) < 1e-4
+    low, high = prior_entropy_range(acc[-1], k)
+    assert low < train[-1] < high and abs(train[-1] / math.log(k) - 1) > 0.05
+    report = diagnose.check([str(RUN)])
+    text = " ".join(f.message for f in report.findings)
+    assert "config says" not in text and "no number of classes was recorded" not in text
+    found = [f for f in report.findings if f.rule == "DG208"]
+    assert found and f"{acc[-1]:.4g}" in found[0].message
+
+
+def test_prior_entropy_range_bounds():
+    # the uniform prior is the most a largest share of 1/K allows, and the least as well
+    low, high = prior_entropy_range(0.25, 4)
+    assert math.isclose(low, math.log(4)) and math.isclose(high, math.log(4))
+    # two classes: one entropy, -a ln a - (1 - a) ln(1 - a)
+    low, high = prior_entropy_range(0.8, 2)
+    assert math.isclose(low, high) and math.isclose(low, -(0.8 * math.log(0.8) + 0.2 * math.log(0.2)))
+    assert prior_entropy_range(0.1, 4) is None  # a largest share under 1/K: no such prior
