@@ -542,6 +542,11 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     # before the peak), not from one batch: a noisy per-batch loss whose first value
     # happened to be low would otherwise "grow" by its noise alone
     head = fv[:min(int(ctx.param("start_points")), i)]
+    # but not from points already blown up (above `sustained_ratio` times the run's scale): a
+    # loss that went from 2e4 at its first epoch to 1e12 at its second started at 2e4
+    high = ctx.param("sustained_ratio") * ref if ref else None
+    if high is not None and len(head) and bool((head > high).any()):
+        head = head[:int(np.argmax(head > high))]
     rise_ref = (max(ref or 0.0, median(head)) or ref) if len(head) else ref
     _, sm = ctx.smoothed(TRAIN)
     end, end_said, end_name = float(sm[-1]), "smoothed, it ends at", "the smoothed end"
@@ -554,8 +559,6 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     elif not smooths(len(fv)):
         end_said, end_name = "too few points to smooth: it ends at", "its last value"
     _, vv = ctx.finite(VAL)
-    # above this a point is part of a blow-up (or a burst), not of the run's own level
-    high = ctx.param("sustained_ratio") * ref if ref else None
     out: dict[str, Value] = {
         "peak_ratio": safe_ratio(float(fv[i]), ref),
         "rise_ratio": safe_ratio(float(fv[i]), rise_ref),

@@ -43,7 +43,7 @@ nonfinite_note    text      a phrase for messages naming the NaN/inf values (emp
 peak_ratio        ratio     largest finite train loss over the first one
 peak_step         step      step of the largest finite train loss
 final_ratio       ratio     last smoothed train loss over the first raw value
-rise_ratio        ratio     largest finite train loss over where the run started: the median of its first start_points points before the peak, or the run's scale when larger
+rise_ratio        ratio     largest finite train loss over where the run started: the median of its first start_points points before the peak (up to the first already above sustained_ratio times the run's scale), or the run's scale when larger
 rise_end_ratio    ratio     last smoothed train loss over the same start as rise_ratio
 blowup_first_step step      first step where the train loss is above twice its first value or NaN/inf
 blowup_last_step  step      last such step
