@@ -122,19 +122,13 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     _, tl = ctx.finite(TRAIN)
     span = prior_entropy_range(a, k) if k and len(tl) else None
     if span:
-        t = float(tl[-1])
-        out["train_prior_dev"] = (0.0 if span[0] <= t <= span[1]
-                                  else min(abs(t / span[0] - 1), abs(t / span[1] - 1)))
+        out["train_prior_dev"] = _off_range(float(tl[-1]), span)
     prior = None  # the entropy of the class shares the last accuracy implies
     if 1 - a < a < 1 and len(vl):
         # the majority share a leaves 1 - a to the other classes: all of it on one class is the
         # least entropy (two classes; K unknown is read so), spread evenly over K - 1 the most
-        low = -(a * math.log(a) + (1 - a) * math.log(1 - a))
-        high = low if not k or k == BINARY else low + (1 - a) * math.log(k - 1)
-        last = float(vl[-1])
-        prior = (low, high)
-        out["val_prior_dev"] = 0.0 if low <= last <= high else min(abs(last / low - 1),
-                                                                   abs(last / high - 1))
+        prior = prior_entropy_range(a, k or BINARY)
+        out["val_prior_dev"] = _off_range(float(vl[-1]), prior)
     moved = out.get("val_loss_spread", 0.0) >= ctx.param("chance_loss_tol")
     if prior is not None and moved:
         low, high = prior
@@ -171,6 +165,12 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     out["frozen_story"] = (f"validation accuracy was {float(acc[-1]):.4g} at {which} "
                            f"(steps {int(s[len(acc) - frozen])}-{int(s[-1])}){loss}")
     return out
+
+
+def _off_range(x: float, span: tuple[float, float]) -> float:
+    """0 inside [low, high], else the relative distance of ``x`` from the nearer bound."""
+    low, high = span
+    return 0.0 if low <= x <= high else min(abs(x / low - 1), abs(x / high - 1))
 
 
 #: how a validation metric's name starts, and how an output's accuracy and loss end
