@@ -47,8 +47,9 @@ REPORT_PREFIXES = ("w14", "w15", "w16")
 #: 2026-12-04 14:45 UTC before any run of it was collected; a wave-18 second collection, w19,
 #: the same, decided 15:53 UTC before any of it was collected; wave 19's batch, w20, the same,
 #: decided 16:48 UTC before any of it was collected; its second collection, w21, the same,
-#: decided 17:23 UTC before any of it was collected; a third, w22, the same, decided 18:13 UTC)
-HASHED_PREFIXES = ("w17", "w18", "w19", "w20", "w21", "w22")
+#: decided 17:23 UTC before any of it was collected; a third, w22, the same, decided 18:13 UTC;
+#: wave 20's batch, w23, the same, decided 2026-12-04 19:30 UTC before any of it was collected)
+HASHED_PREFIXES = ("w17", "w18", "w19", "w20", "w21", "w22", "w23")
 
 
 def wave8_split_of(run_id: str) -> str:
@@ -66,7 +67,7 @@ def split_of(run_id: str) -> str:
     aggregates only, its misses never read, nothing tuned on it) and adds a new batch to it,
     so that each pattern has more positives than the four to eleven of wave 14.
     """
-    if run_id.startswith(HASHED_PREFIXES):  # waves 17-22: half of one batch each way, by the id alone
+    if run_id.startswith(HASHED_PREFIXES):  # waves 17-23: half of one batch each way, by the id alone
         return wave8_split_of(run_id)
     return "report" if run_id.startswith(REPORT_PREFIXES) else "tuning"
 
