@@ -48,8 +48,9 @@ REPORT_PREFIXES = ("w14", "w15", "w16")
 #: the same, decided 15:53 UTC before any of it was collected; wave 19's batch, w20, the same,
 #: decided 16:48 UTC before any of it was collected; its second collection, w21, the same,
 #: decided 17:23 UTC before any of it was collected; a third, w22, the same, decided 18:13 UTC;
-#: wave 20's batch, w23, the same, decided 2026-12-04 19:30 UTC before any of it was collected)
-HASHED_PREFIXES = ("w17", "w18", "w19", "w20", "w21", "w22", "w23")
+#: wave 20's batch, w23, the same, decided 2026-12-04 19:30 UTC before any of it was collected;
+#: its second collection, w24, the same, decided 19:53 UTC before any of it was collected)
+HASHED_PREFIXES = ("w17", "w18", "w19", "w20", "w21", "w22", "w23", "w24")
 
 
 def wave8_split_of(run_id: str) -> str:
@@ -67,7 +68,7 @@ def split_of(run_id: str) -> str:
     aggregates only, its misses never read, nothing tuned on it) and adds a new batch to it,
     so that each pattern has more positives than the four to eleven of wave 14.
     """
-    if run_id.startswith(HASHED_PREFIXES):  # waves 17-23: half of one batch each way, by the id alone
+    if run_id.startswith(HASHED_PREFIXES):  # waves 17-24: half of one batch each way, by the id alone
         return wave8_split_of(run_id)
     return "report" if run_id.startswith(REPORT_PREFIXES) else "tuning"
 
