@@ -60,8 +60,9 @@ def rename_map(
 
     When several raw names would get the same canonical name (Lightning's
     ``train_loss_step`` and ``train_loss_epoch``), one keeps it: the raw name already
-    spelled canonically, else the one with the most points (file order breaks ties);
-    the others keep their own names, so no series is silently merged into another.
+    spelled canonically, else the one with the most points; on a tie the epoch aggregate
+    (a mean over every batch of the epoch, where the step value is one batch's loss), then
+    file order. The others keep their own names, so no series is silently merged into another.
     """
     target = {raw: (rename or (lambda r: canonical_name(r, aliases)))(raw) for raw in counts}
     notes: list[str] = []
@@ -81,7 +82,7 @@ def rename_map(
         if len(raws) == 1:
             out[raws[0]] = t
             continue
-        winner = t if t in raws else max(raws, key=lambda r: counts[r])  # max keeps first on ties
+        winner = t if t in raws else max(raws, key=lambda r: (counts[r], "epoch" in r.lower()))  # max keeps first on ties
         for raw in raws:
             out[raw] = t if raw == winner else raw
         others = ", ".join(repr(r) for r in raws if r != winner)
