@@ -17,6 +17,7 @@ from ._late import part_scales
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
 from ._series import MIN_POINTS_SPIKES, rolling_median, window
+from ._summary import nice
 from ._tail import bounce_values
 
 __all__: list[str] = []
@@ -121,7 +122,8 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
 
 @feature("spike_count", "spike_sure_count", "spike_max_ratio", "spike_second_ratio", "spike_max_z", "spike_max_height", "spike_first_step",
          "spike_last_step", "spike_story", "spike_story_first_step", "spike_story_last_step", "spike_in_part",
-         params=("bounce_share", "bounce_quantile", "spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
+         "spike_warmup_steps",
+         params=("bounce_share", "bounce_quantile", "spike_z", "max_warmup_share", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
                  "spike_min_height", "spike_min_width", "spike_broad_z", "spike_broad_height",
                  "spike_sure_z", "spike_sure_ratio", "spike_sure_height", "spike_sum_ratio",
                  *K_PARAMS))
@@ -151,6 +153,9 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     level, its logged parts (``train/cls_loss`` beside ``train/loss``, each with a validation
     counterpart) are read the same way, each against its own scale; the tallest by ratio is
     told, and when it is a part's, the story names the part.
+
+    ``spike_warmup_steps`` is the warmup the next run gets: up to the first step the story
+    points at, but no longer than ``max_warmup_share`` of the run (one significant figure).
 
     On long runs both z bars rise to what normal noise reaches about once in the run's
     points. ``spike_max_z`` is the strongest spike's z (peak z when tall, summed z when broad).
@@ -183,11 +188,22 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
                 and b["bounce_spread"] >= ctx.param("spike_min_ratio")):
             out["spike_story"] += "; and " + _bounce_story(b, ctx.param("bounce_quantile"))
             out["spike_story_last_step"] = max(out["spike_last_step"], b["bounce_last_step"])
-        return out
+        return _with_warmup(out, s, ctx.param("max_warmup_share"))
     if bounce:
         out["spike_story"] = _bounce_story(b, ctx.param("bounce_quantile"))
         out["spike_story_first_step"] = b["bounce_first_step"]
         out["spike_story_last_step"] = b["bounce_last_step"]
+    return _with_warmup(out, s, ctx.param("max_warmup_share"))
+
+
+def _with_warmup(out: dict[str, Value], s: np.ndarray, share: float) -> dict[str, Value]:
+    """``spike_warmup_steps``: a warmup up to the first step the story points at, capped at
+    ``share`` of the run; a spike deep into a long run is met by the clipping, not by
+    warming up over a fifth of it."""
+    first = out.get("spike_story_first_step")
+    if first is not None and len(s):
+        span = float(s[-1] - s[0])
+        out["spike_warmup_steps"] = int(nice(max(1.0, min(float(first), share * span))))
     return out
 
 
