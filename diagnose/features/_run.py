@@ -110,7 +110,7 @@ LR = "lr"  # the logged learning rate (the metric name readers give it)
 MIN_POINTS_EARLY = 100
 
 @feature("train_points", "train_first", "train_last", "train_start", "train_end", "train_min",
-         "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "later_level_drop",
+         "train_range", "train_drop", "train_trend_z", "train_trend_drop", "train_level_drop", "later_level_drop",
          "first_step", "last_step", "steps_run", "decel", "trend_decel", "train_first_step",
          "train_last_step", "train_ends_note", "train_end_note")
 def train_curve(ctx: RunContext) -> dict[str, Value]:
@@ -137,6 +137,8 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
         "train_start": v[0],
         "train_end": v[-1],
         "train_min": float(v.min()),
+        # 0 for a loss that logged one number all run (every label masked, a frozen model)
+        "train_range": float(raw.max() - raw.min()),
         "train_drop": float(v[0] - v[-1]) / abs(float(v[0])) if v[0] else None,
         "train_trend_z": mann_kendall_z(raw),
         "train_trend_drop": theil_sen_drop(ctx.finite(TRAIN)[0], raw),

@@ -23,6 +23,7 @@ train_end         loss      last value of the smoothed train loss
 train_ends_note   text      a phrase for messages: the smoothed first and last train loss, or that the curve is too short to smooth
 train_end_note    text      a phrase for messages: " (smoothed X)" with the last smoothed train loss, empty when too short to smooth
 train_min         loss      lowest smoothed train loss
+train_range       loss      largest minus smallest logged train loss (0: the same number at every logged step)
 train_drop        relative  how much the smoothed train loss fell, over its first value
 first_step        step      first step of the run
 last_step         step      last step of the run
