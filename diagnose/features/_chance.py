@@ -33,15 +33,21 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     which curve sits at ln K (``chance_story``). None without K."""
     k = classes(ctx)["k"]
     _, tv = ctx.smoothed(TRAIN)
-    if not k or not len(tv):
+    vs, vv = ctx.finite(VAL)
+    if not k or not (len(tv) or len(vv)):
         return {}
     lnk = math.log(k)
+    if not len(tv):  # a log of evaluations only: the validation loss is the curve to tell
+        i, low = int(np.argmin(vv)), float(vv.min()) / lnk - 1
+        return {"val_low_vs_chance": low,
+                "chance_story": (f"validation loss never left ln({k}) = {lnk:.4g}: lowest "
+                                 f"{float(vv[i]):.4g} at step {int(vs[i])}, last {float(vv[-1]):.4g} "
+                                 f"at step {int(vs[-1])}, over {len(vv)} evaluations (no train loss logged)")}
     rs, rv = ctx.finite(TRAIN)
     dev = abs(float(tv[-1]) / lnk - 1)
     how = (f"smoothed; last logged {float(rv[-1]):.4g} at step {int(rs[-1])}" if smooths(len(tv))
            else f"logged at step {int(rs[-1])}")
     story = f"train loss settled at {float(tv[-1]):.4g} ({how}), {dev:.1%} from ln({k}) = {lnk:.4g}"
-    vs, vv = ctx.finite(VAL)
     if not len(vv):
         return {"chance_story": story}
     low = float(vv.min()) / lnk - 1

@@ -697,7 +697,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",
          "second_half_trend_z", "chance_dev", "chance_dev_val", "chance_note", "k_note",
-         params=K_PARAMS)
+         "val_acc_chance_dev", params=K_PARAMS)
 def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     """Train/validation loss against ln(K), the cross-entropy of uniform predictions over K classes.
 
@@ -707,6 +707,8 @@ def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     through the raw train loss's second half moves over it, relative to its median there
     (where two smoothed points would land decides nothing on a sparse, noisy log);
     ``second_half_trend_z`` the Mann-Kendall z of the same points (how sure that move is).
+    A log of evaluations only gets the validation measures (``chance_dev`` stays None), and
+    ``val_acc_chance_dev`` is |median validation accuracy x K - 1|: the accuracy's witness.
     """
     cl = classes(ctx)
     k = cl["k"]
@@ -721,18 +723,21 @@ def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
         out["second_half_change"] = (abs(slope * float(rs[-1] - rs[h])) / abs(mid)
                                      if slope is not None and mid else None)
         out["second_half_trend_z"] = mann_kendall_z(rv[h:])
-    if not k or not len(tv):
+    _, vv = ctx.smoothed(VAL)
+    if not k or not (len(tv) or len(vv)):
         return out
     lnk = math.log(k)
-    _, vv = ctx.smoothed(VAL)
+    _, acc = ctx.finite("val/acc")
     out.update(
         num_classes=k,
         lnk=lnk,
-        lnk_ratio_end=float(tv[-1]) / lnk,
         lnk_ratio_val=float(vv[-1]) / lnk if len(vv) else None,
-        chance_dev=abs(float(tv[-1]) / lnk - 1),
         chance_dev_val=abs(float(vv[-1]) / lnk - 1) if len(vv) else 0.0,
+        val_acc_chance_dev=abs(float(np.median(acc)) * k - 1) if len(acc) else None,
     )
+    if not len(tv):  # a log of evaluations only: judged on its validation loss
+        return out
+    out.update(lnk_ratio_end=float(tv[-1]) / lnk, chance_dev=abs(float(tv[-1]) / lnk - 1))
     out["chance_note"] = (f", at ln({k}) = {lnk:.3g}, the loss of uniform predictions"
                           if out["chance_dev"] < ctx.param("chance_loss_tol") else "") + cl["note"]
     return out
