@@ -24,3 +24,8 @@ def test_a_spike_deep_into_the_run_gets_a_warmup_of_a_tenth_of_it():
 
 def test_an_early_spike_gets_a_warmup_up_to_it():
     assert "linear warmup over the first 60 steps" in _dg202_next(_run_with_a_spike_at(60))
+
+
+def test_the_warmup_rounded_to_a_value_people_type_never_runs_past_the_spike():
+    # a spike at step 150 of 1600: one significant figure would say 200, past the spike
+    assert "linear warmup over the first 100 steps" in _dg202_next(_run_with_a_spike_at(150, n=1600))

@@ -8,6 +8,7 @@ when they fell at every step), and the one right after.
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 
 import numpy as np
@@ -155,7 +156,7 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     told, and when it is a part's, the story names the part.
 
     ``spike_warmup_steps`` is the warmup the next run gets: up to the first step the story
-    points at, but no longer than ``max_warmup_share`` of the run (one significant figure).
+    points at, but no longer than about ``max_warmup_share`` of the run (one significant figure).
 
     On long runs both z bars rise to what normal noise reaches about once in the run's
     points. ``spike_max_z`` is the strongest spike's z (peak z when tall, summed z when broad).
@@ -198,12 +199,14 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
 
 def _with_warmup(out: dict[str, Value], s: np.ndarray, share: float) -> dict[str, Value]:
     """``spike_warmup_steps``: a warmup up to the first step the story points at, capped at
-    ``share`` of the run; a spike deep into a long run is met by the clipping, not by
-    warming up over a fifth of it."""
+    about ``share`` of the run (one significant figure); a spike deep into a long run is met
+    by the clipping, not by warming up over a fifth of it."""
     first = out.get("spike_story_first_step")
     if first is not None and len(s):
-        span = float(s[-1] - s[0])
-        out["spike_warmup_steps"] = int(nice(max(1.0, min(float(first), share * span))))
+        steps = max(1.0, min(float(first), share * float(s[-1] - s[0])))
+        typed = nice(steps)  # one significant figure; rounded down where it would pass the spike
+        out["spike_warmup_steps"] = int(typed if typed <= max(float(first), 1.0)
+                                        else typed - 10 ** math.floor(math.log10(steps)))
     return out
 
 

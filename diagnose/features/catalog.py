@@ -69,7 +69,7 @@ spike_last_step   step      step of the last spike
 spike_story       text      the spikes in logged steps, or (when none) how the train loss still bounces at its end
 spike_story_first_step step first step spike_story points at
 spike_story_last_step step  last step spike_story points at
-spike_warmup_steps step     warmup for the next run: to spike_story_first_step, at most max_warmup_share of the run (one significant figure)
+spike_warmup_steps step     warmup for the next run: to spike_story_first_step (never past it), at most about max_warmup_share of the run (one significant figure)
 spike_in_part     flag      1 when the spikes counted are those of a logged part of the train loss (the sum had none, or only spikes under spike_sum_ratio times their level)
 prenan_spike_count count    spikes of the train loss (as spike_count) among the points before it first turned NaN/inf; 0 when it never did
 prenan_spike_sure_count count of those, the sure ones (as spike_sure_count)
