@@ -37,12 +37,17 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     if not k or not (len(tv) or len(vv)):
         return {}
     lnk = math.log(k)
+    low = float(vv.min()) / lnk - 1 if len(vv) else None
+
+    def val_story(tail: str) -> str:
+        i = int(np.argmin(vv))
+        return (f"validation loss never left ln({k}) = {lnk:.4g}: lowest {float(vv[i]):.4g} at "
+                f"step {int(vs[i])} ({abs(low):.1%} {'below' if low < 0 else 'above'}), last "
+                f"{float(vv[-1]):.4g} at step {int(vs[-1])}, {tail}")
+
     if not len(tv):  # a log of evaluations only: the validation loss is the curve to tell
-        i, low = int(np.argmin(vv)), float(vv.min()) / lnk - 1
         return {"val_low_vs_chance": low,
-                "chance_story": (f"validation loss never left ln({k}) = {lnk:.4g}: lowest "
-                                 f"{float(vv[i]):.4g} at step {int(vs[i])}, last {float(vv[-1]):.4g} "
-                                 f"at step {int(vs[-1])}, over {len(vv)} evaluations (no train loss logged)")}
+                "chance_story": val_story(f"over {len(vv)} evaluations (no train loss logged)")}
     rs, rv = ctx.finite(TRAIN)
     dev = abs(float(tv[-1]) / lnk - 1)
     how = (f"smoothed; last logged {float(rv[-1]):.4g} at step {int(rs[-1])}" if smooths(len(tv))
@@ -50,14 +55,10 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     story = f"train loss settled at {float(tv[-1]):.4g} ({how}), {dev:.1%} from ln({k}) = {lnk:.4g}"
     if not len(vv):
         return {"chance_story": story}
-    low = float(vv.min()) / lnk - 1
     # the train loss left chance level while validation did not; or the train loss is a point or
     # two (written once) beside many evaluations: the validation loss is then the curve to tell
     if dev >= ctx.param("chance_loss_tol") or (not smooths(len(tv)) and len(vv) > len(tv)):
-        i = int(np.argmin(vv))
-        story = (f"validation loss never left ln({k}) = {lnk:.4g}: lowest {float(vv[i]):.4g} at "
-                 f"step {int(vs[i])} ({abs(low):.1%} {'below' if low < 0 else 'above'}), last {float(vv[-1]):.4g} at step "
-                 f"{int(vs[-1])}, while the train loss went to {float(rv[-1]):.4g}")
+        story = val_story(f"while the train loss went to {float(rv[-1]):.4g}")
     return {"val_low_vs_chance": low, "chance_story": story}
 
 
