@@ -387,21 +387,26 @@ def _val_spike_events(ctx: RunContext, s: np.ndarray, v: np.ndarray,
                       scale: float) -> list[tuple[int, int, float]]:
     """The spike events of one validation curve (first index, last index, top over level)."""
     n = len(v)
-    if n < _BEFORE or not bool((v > 0).all()):
+    if n < _BEFORE or bool((v < 0).any()):  # a loss that goes negative has no ratios
         return []
     ratio_min = ctx.param("val_spike_ratio")
     min_height = ctx.param("val_spike_min_height") * scale
     share = ctx.param("spike_recover_share")
     events: list[tuple[int, int, float]] = []
     levels = _levels_before(v, _BEFORE)
+    # coming back is judged against the window's median when that is higher: after a curve that
+    # fell at every step, its last value sets a low level (a jump from it is a spike), and the
+    # curve is back once it is under the spike threshold of where it had been
+    back = np.maximum(levels, _trailing_medians(v, _BEFORE))
     i = 1
     while i < n - 1:
         level = float(levels[i])
-        if v[i] < ratio_min * level:
+        # a level of exactly 0 (a loss rounded to four decimals) is no base for a ratio
+        if level <= 0 or v[i] < ratio_min * level:
             i += 1
             continue
         b = i
-        while b + 1 < n and v[b + 1] >= ratio_min * level:
+        while b + 1 < n and v[b + 1] >= ratio_min * float(back[i]):
             b += 1
         if b + 1 >= n or b - i >= _BEFORE:
             i = b + 1  # never came back under the threshold, or stayed up: a new level, not a spike
