@@ -127,3 +127,32 @@ def test_a_total_loss_under_a_validation_namespace_is_not_the_train_loss(tmp_pat
     run_dir = _csv_run(tmp_path, [(s, {"val/total_loss": 1.0 / (s + 1)}) for s in range(20)])
     run = diagnose.load_all(run_dir)[0]
     assert "train/loss" not in run.metric_names
+
+
+def _indexed_losses(tmp_path, tags):
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(str(tmp_path))
+    for s in range(300):  # a loop that writes its list of losses as f"loss: {i}", one bad batch
+        for t in tags:
+            w.add_scalar(t, 0.5 * 0.99 ** s + 0.01 + (0.4 if s == 200 else 0.0), s)
+    w.close()
+    return tmp_path
+
+
+def test_a_lone_loss_with_an_index_is_the_train_loss(tmp_path):
+    # a public SummaryWriter run (bench/real-runs/w26a-blastformer-tb) logs only 'loss: 0' and
+    # 'lr', with one-step jumps of 5-26x its level; it was "not checked"
+    path = _indexed_losses(tmp_path, ["loss: 0"])
+    run = diagnose.load(path)
+    assert run.name_map == {"loss: 0": "train/loss"}
+    assert any("'loss: 0' read as 'train/loss'" in w for w in run.warnings)
+    assert "loss_spikes" in {f.pattern for f in diagnose.check(path).findings}
+
+
+def test_two_indexed_losses_are_ambiguous_and_the_run_is_not_passed(tmp_path):
+    path = _indexed_losses(tmp_path, ["loss: 0", "loss: 1"])
+    run = diagnose.load(path)
+    assert "train/loss" not in run.metric_names
+    summary = render(diagnose.check(path), "text", color=False).strip().splitlines()[-1]
+    assert "All checks passed" not in summary and "not checked" in summary, summary

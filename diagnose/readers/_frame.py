@@ -124,7 +124,24 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
     if len(total) == 1 and not inner:
         notes.append(f"{total[0]!r} read as 'train/loss': no other training loss in this log")
         return {total[0]: "train/loss"}
-    return {}
+    if inner or total:
+        return {}
+    # a name with an index after it (``loss: 0``, ``loss_0``: one entry of a list of losses
+    # written by a loop), when it is the only one of its kind
+    indexed: dict[str, list[str]] = {}
+    for raw in counts:
+        m = _INDEXED.fullmatch(raw.strip())
+        c = canonical_name(m.group(1), aliases) if m else None
+        if c in JUDGED_METRICS:
+            indexed.setdefault(c, []).append(raw)
+    found = {raws[0]: c for c, raws in indexed.items() if len(raws) == 1}
+    for raw, c in found.items():
+        notes.append(f"{raw!r} read as {c!r}: no other name in this log is one")
+    return found
+
+
+#: a name followed by an index: ``loss: 0``, ``loss_1``, ``val_loss[0]``
+_INDEXED = re.compile(r"(.*?[a-z])[\s:_/#\[(-]+\d+[\])]?", re.IGNORECASE)
 
 
 #: Metrics of a Run under construction: none yet (``finish_metrics`` fills them in).
