@@ -491,6 +491,31 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     }
 
 
+@feature("val_nonfinite_evals", "val_nonfinite_first_step", "val_nonfinite_last_step",
+         "val_back_step", "val_back_value", "val_nonfinite_metric")
+def val_nonfinite_burst(ctx: RunContext) -> dict[str, Value]:
+    """A validation loss (or a logged part of it, ``val/cls_loss``) that was finite, turned
+    NaN/inf at some evaluations and was finite again afterwards: the evaluations from its first
+    non-finite value to its last, how many of them were non-finite, and where it came back
+    (the first finite evaluation after). Of several such curves, the one with the most
+    non-finite evaluations. ``val_nonfinite_evals`` is 0 when no curve did this: one that
+    never came back is a dead run, and one non-finite from its first evaluation never
+    started."""
+    best: dict[str, Value] = {"val_nonfinite_evals": 0}
+    for name in (VAL, *(val for val, _ in loss_parts(ctx))):
+        if not ctx.run.has(name):
+            continue
+        s, v = ctx.arrays(name)
+        bad = np.flatnonzero(~np.isfinite(v))
+        if not len(bad) or bad[0] == 0 or bad[-1] == len(v) - 1 or len(bad) <= int(best["val_nonfinite_evals"] or 0):
+            continue
+        back = int(bad[-1]) + 1
+        best = {"val_nonfinite_evals": len(bad), "val_nonfinite_first_step": int(s[bad[0]]),
+                "val_nonfinite_last_step": int(s[bad[-1]]), "val_back_step": int(s[back]),
+                "val_back_value": float(v[back]), "val_nonfinite_metric": name}
+    return best
+
+
 def _lr_rose(ctx: RunContext, step: int, ratio: float) -> bool:
     """Whether the logged learning rate at ``step`` (its last value logged at or before it) is
     more than ``ratio`` times its first positive logged value."""

@@ -41,6 +41,12 @@ nonfinite_metric  text      the metric with the first NaN/inf value
 peak_ratio_before_nonfinite ratio largest train loss before the first NaN over the first value
 nonfinite_after_growth flag the train loss grew (x1.5) before turning NaN/inf: divergence, not a bug
 nonfinite_note    text      a phrase for messages naming the NaN/inf values (empty when none)
+val_nonfinite_evals count   NaN/inf evaluations of a validation loss (or part) that was finite before them and finite again after (0: none came back)
+val_nonfinite_first_step step the first of them
+val_nonfinite_last_step step the last of them
+val_back_step     step      the first finite evaluation after them
+val_back_value    loss      the value logged there
+val_nonfinite_metric text   the validation curve (val/loss or a part of it) they were in
 peak_ratio        ratio     largest finite train loss over the first one
 peak_step         step      step of the largest finite train loss
 final_ratio       ratio     last smoothed train loss over the first raw value
