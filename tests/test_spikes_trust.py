@@ -233,3 +233,13 @@ def test_a_loss_that_grows_into_nan_through_bounces_is_one_explosion():
                                                      metric=np.full(n, "train/loss", dtype=object), value=v))
     rules = {f.rule for f in diagnose.check([run]).findings}
     assert "DG216" not in rules and "DG102" in rules
+
+
+def test_a_validation_burst_is_quoted_at_the_evaluation_that_logged_its_top():
+    # issue 14, case 10: the message quotes logged steps and values; a two-evaluation burst
+    # 3.0 then 6.0 had been quoted as "6 at" the step of the 3.0
+    val = [1.0, 0.9, 0.85, 0.8, 3.0, 6.0, 0.8, 0.78, 0.77, 0.76]
+    run = diagnose.Run.from_series({"train/loss": [2.0 - 0.1 * i for i in range(10)], "val/loss": val})
+    found = [f for f in diagnose.check([run]).findings if f.rule == "DG207"]
+    steps, _ = run.arrays("val/loss")
+    assert found and f"6 at step {int(steps[val.index(6.0)])}," in found[0].message, found

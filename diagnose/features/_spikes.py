@@ -335,7 +335,8 @@ _BEFORE = 3
 
 @feature("val_spike_count", "val_spike_max_ratio", "val_spike_first_step", "val_spike_last_step",
          "val_spike_story", "val_spike_in_part",
-         params=("val_spike_ratio", "spike_recover_share", "val_spike_min_height", *K_PARAMS))
+         params=("val_spike_ratio", "spike_recover_share", "val_spike_min_height", "val_spike_long_share",
+                 *K_PARAMS))
 def val_spikes(ctx: RunContext) -> dict[str, Value]:
     """Evaluations whose validation loss jumps to ``val_spike_ratio`` times the level of the
     evaluations just before (their median, or the last of them when they fell at every step:
@@ -343,7 +344,8 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
     scale (the first validation loss, or the first train loss or ln K when larger), and falls
     back at the next evaluation (under the spike threshold again, and at least
     ``spike_recover_share`` of the way). Consecutive high points are one event, of at most as
-    many evaluations as set the level.
+    many evaluations as set the level, or of up to ``val_spike_long_share`` of the run's
+    evaluations when the curve then falls back under the spike threshold of that level.
 
     When the validation loss itself has none, its logged parts (``val/seg_loss`` beside
     ``val/loss``, each with a train counterpart) are read the same way, each against its own
@@ -364,6 +366,7 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
         return {"val_spike_count": 0}
     worst = max(found, key=lambda e: e[2])  # (first index, last index, top over level)
     a = worst[0]
+    top = a + int(np.argmax(v[a: worst[1] + 1]))  # the evaluation that logged the top
     return {
         "val_spike_in_part": in_part,
         "val_spike_count": len(found),
@@ -371,9 +374,9 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
         "val_spike_first_step": int(s[found[0][0]]),
         "val_spike_last_step": int(s[found[-1][1]]),
         # the level it was judged against: its top over its ratio (the events keep no level)
-        "val_spike_story": (f"{name} {float(v[a: worst[1] + 1].max()) / worst[2]:.4g} "
-                            f"before step {int(s[a])}, {float(v[a: worst[1] + 1].max()):.4g} at "
-                            f"step {int(s[a])}, {float(v[worst[1] + 1]):.4g} at step "
+        "val_spike_story": (f"{name} {float(v[top]) / worst[2]:.4g} "
+                            f"before step {int(s[a])}, {float(v[top]):.4g} at "
+                            f"step {int(s[top])}, {float(v[worst[1] + 1]):.4g} at step "
                             f"{int(s[worst[1] + 1])}"),
     }
 
@@ -392,6 +395,7 @@ def _val_spike_events(ctx: RunContext, s: np.ndarray, v: np.ndarray,
     ratio_min = ctx.param("val_spike_ratio")
     min_height = ctx.param("val_spike_min_height") * scale
     share = ctx.param("spike_recover_share")
+    long_share = ctx.param("val_spike_long_share")
     events: list[tuple[int, int, float]] = []
     levels = _levels_before(v, _BEFORE)
     # coming back is judged against the window's median when that is higher: after a curve that
@@ -408,7 +412,10 @@ def _val_spike_events(ctx: RunContext, s: np.ndarray, v: np.ndarray,
         b = i
         while b + 1 < n and v[b + 1] >= ratio_min * float(back[i]):
             b += 1
-        if b + 1 >= n or b - i >= _BEFORE:
+        # a burst longer than the window that set its level is a new level, unless it is short
+        # against the run and the curve then fell back under the level's own spike threshold
+        long_back = b - i < long_share * n and b + 1 < n and v[b + 1] < ratio_min * level
+        if b + 1 >= n or (b - i >= _BEFORE and not long_back):
             i = b + 1  # never came back under the threshold, or stayed up: a new level, not a spike
             continue
         top = float(v[i: b + 1].max())
