@@ -397,11 +397,11 @@ def _val_spike_events(ctx: RunContext, s: np.ndarray, v: np.ndarray,
     share = ctx.param("spike_recover_share")
     long_share = ctx.param("val_spike_long_share")
     events: list[tuple[int, int, float]] = []
-    levels = _levels_before(v, _BEFORE)
-    # coming back is judged against the window's median when that is higher: after a curve that
-    # fell at every step, its last value sets a low level (a jump from it is a spike), and the
-    # curve is back once it is under the spike threshold of where it had been
-    back = np.maximum(levels, _trailing_medians(v, _BEFORE))
+    # coming back is judged against the window's median: after a curve that fell at every step,
+    # its last (lowest) value sets the level (a jump from it is a spike), and the curve is back
+    # once it is under the spike threshold of where it had been
+    back = _trailing_medians(v, _BEFORE)
+    levels = _levels_before(v, _BEFORE, back)
     i = 1
     while i < n - 1:
         level = float(levels[i])
@@ -426,13 +426,14 @@ def _val_spike_events(ctx: RunContext, s: np.ndarray, v: np.ndarray,
     return events
 
 
-def _levels_before(v: np.ndarray, k: int) -> np.ndarray:
+def _levels_before(v: np.ndarray, k: int, medians: np.ndarray | None = None) -> np.ndarray:
     """The level each evaluation is judged against: the median of the up to ``k`` before it, or
     the last of them when they fell at every step. A median lags a falling curve: after 59000,
     19300, 10500 it says 19300, and a jump to 28400 (2.7x the last value) read as 1.5x. A window
     that does not fall at every step keeps its median, so one low outlier does not become the
-    level. Entry 0 is unused."""
-    out = _trailing_medians(v, k)
+    level. Entry 0 is unused. ``medians``: :func:`_trailing_medians` of ``v``, when the caller
+    has them (they are copied, not changed)."""
+    out = _trailing_medians(v, k) if medians is None else medians.copy()
     falls = np.diff(v) < 0  # falls[j]: v[j + 1] < v[j]
     for i in range(2, min(k, len(v))):  # the short windows at the start
         if falls[:i - 1].all():
