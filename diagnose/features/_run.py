@@ -502,15 +502,17 @@ def val_nonfinite_burst(ctx: RunContext) -> dict[str, Value]:
     never came back is a dead run, and one non-finite from its first evaluation never
     started."""
     best: dict[str, Value] = {"val_nonfinite_evals": 0}
+    most = 0
     for name in (VAL, *(val for val, _ in loss_parts(ctx))):
         if not ctx.run.has(name):
             continue
         s, v = ctx.arrays(name)
         bad = np.flatnonzero(~np.isfinite(v))
-        if not len(bad) or bad[0] == 0 or bad[-1] == len(v) - 1 or len(bad) <= int(best["val_nonfinite_evals"] or 0):
+        # finite before and after the stretch, and more of it than any curve so far
+        if len(bad) <= most or bad[0] == 0 or bad[-1] == len(v) - 1:
             continue
-        back = int(bad[-1]) + 1
-        best = {"val_nonfinite_evals": len(bad), "val_nonfinite_first_step": int(s[bad[0]]),
+        most, back = len(bad), int(bad[-1]) + 1
+        best = {"val_nonfinite_evals": most, "val_nonfinite_first_step": int(s[bad[0]]),
                 "val_nonfinite_last_step": int(s[bad[-1]]), "val_back_step": int(s[back]),
                 "val_back_value": float(v[back]), "val_nonfinite_metric": name}
     return best
