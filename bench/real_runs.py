@@ -54,7 +54,7 @@ REPORT_PREFIXES = ("w14", "w15", "w16")
 #: same, decided 2026-12-04 21:30 UTC before any of it was collected; its second collection,
 #: w27, the same, decided 21:49 UTC before any of it was collected; a third, w28, the same,
 #: decided 22:03 UTC before any of it was collected; a fourth, w29, the same, decided 22:09 UTC;
-#: wave 22's batch, w30, the same, decided 2026-12-04 23:06 UTC before any of it was collected)
+#: wave 22's batch, w30, the same, decided 2026-12-04 23:02 UTC before any of it was collected)
 HASHED_PREFIXES = ("w17", "w18", "w19", "w20", "w21", "w22", "w23", "w24", "w25", "w26", "w27", "w28",
                    "w29", "w30")
 
