@@ -32,7 +32,8 @@ def write_run(path: Path, series: dict[str, list[float]], params: dict | None = 
 HEALTHY = {"train/loss": [2.3 * math.exp(-k / 8) + 0.2 for k in range(60)],
            "val/loss": [2.3 * math.exp(-k / 8) + 0.25 for k in range(60)]}
 DIVERGED = {"train/loss": [2.3, 2.2, 3.0, 9.0, 50.0, 400.0, math.inf, math.nan, math.nan, math.nan]}
-SPIKY = {"train/loss": [2.0 - 0.03 * k + (2.5 if k in (12, 30) else 0.0) for k in range(40)]}
+# a loss that converges (not one cut short: DG219) with two spikes
+SPIKY = {"train/loss": [0.5 + 1.5 * math.exp(-k / 8) + (2.5 if k in (12, 30) else 0.0) for k in range(40)]}
 
 
 @pytest.fixture()

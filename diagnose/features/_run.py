@@ -692,7 +692,7 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("tail_share", "tail_drop_rel", "tail_metric", "tail_start_step", "tail_val_rise", "tail_how",
-         params=("min_share", "min_tail_drop"))
+         "tail_trend_z", "tail_end_gap", params=("min_share", "min_tail_drop"))
 def still_improving(ctx: RunContext) -> dict[str, Value]:
     """How much of the total improvement came in the last 20 % of the run.
 
@@ -701,6 +701,10 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     off by its budget has a large one. ``tail_drop_rel`` is the fall over the last
     20 % relative to where that stretch started. ``tail_val_rise``: how far the last
     validation value is above the lowest (relative; 0 without validation).
+    ``tail_trend_z``: the Mann-Kendall z of the same metric's logged values over the last
+    third of its points, so that a share read off a noisy curve must also be a trend.
+    ``tail_end_gap``: how far the curve ends above its lowest, over the whole improvement
+    (0 when it ends at its lowest; a curve climbing back from a spike ends above it).
     """
     name = VAL if len(ctx.finite(VAL)[1]) >= MIN_POINTS_SHAPE else TRAIN
     s, v = ctx.smoothed(name)
@@ -712,8 +716,11 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     total = float(v[0] - v.min())
     tail = float(v[j] - v[-1])
     _, rv = ctx.finite(VAL)
+    _, raw = ctx.finite(name)
     return {
         "tail_share": tail / total if total > 0 else None,
+        "tail_trend_z": mann_kendall_z(raw[len(raw) * 2 // 3:]),
+        "tail_end_gap": float(v[-1] - v.min()) / total if total > 0 else None,
         "tail_drop_rel": tail / abs(float(v[j])) if v[j] else None,
         "tail_metric": name,
         "tail_start_step": int(s[j]),
