@@ -37,6 +37,7 @@ from ._series import (
     MIN_POINTS_SHAPE,
     _ts_slope,
     decel_ratio,
+    kendall_tau,
     level_drop,
     mann_kendall_z,
     median,
@@ -692,7 +693,8 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("tail_share", "tail_drop_rel", "tail_metric", "tail_start_step", "tail_val_rise", "tail_how",
-         "tail_trend_z", "tail_end_gap", params=("min_share", "min_tail_drop"))
+         "tail_trend_z", "tail_trend_tau", "tail_trend_points", "tail_end_gap",
+         params=("min_share", "min_tail_drop"))
 def still_improving(ctx: RunContext) -> dict[str, Value]:
     """How much of the total improvement came in the last 20 % of the run.
 
@@ -702,7 +704,9 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     20 % relative to where that stretch started. ``tail_val_rise``: how far the last
     validation value is above the lowest (relative; 0 without validation).
     ``tail_trend_z``: the Mann-Kendall z of the same metric's logged values over the last
-    third of its points, so that a share read off a noisy curve must also be a trend.
+    third of its points, so that a share read off a noisy curve must also be a trend;
+    ``tail_trend_tau`` their Kendall tau (-1: lower at every point), which a short log can
+    reach where no z can, and ``tail_trend_points`` how many points that third holds.
     ``tail_end_gap``: how far the curve ends above its lowest, over the whole improvement
     (0 when it ends at its lowest; a curve climbing back from a spike ends above it).
     """
@@ -720,6 +724,8 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     return {
         "tail_share": tail / total if total > 0 else None,
         "tail_trend_z": mann_kendall_z(raw[len(raw) * 2 // 3:]),
+        "tail_trend_tau": kendall_tau(raw[len(raw) * 2 // 3:]),
+        "tail_trend_points": len(raw) - len(raw) * 2 // 3,
         "tail_end_gap": float(v[-1] - v.min()) / total if total > 0 else None,
         "tail_drop_rel": tail / abs(float(v[j])) if v[j] else None,
         "tail_metric": name,

@@ -145,6 +145,8 @@ val_short_end_pace ratio    its last evaluation's fall over its average fall per
 train_fall_before_val fraction share of the train loss's fall (first points' median to last points') made before the first validation step
 tail_metric       text      the metric tail_share was measured on (val/loss, else train/loss)
 tail_trend_z      ratio     Mann-Kendall z of that metric's logged values over the last third of its points (negative: still falling)
+tail_trend_tau    ratio     Kendall tau of the same points (-1: lower at every point than at every point before it)
+tail_trend_points count     how many logged points that last third holds
 tail_end_gap      fraction  how far that metric's last smoothed value sits above its lowest, over its whole improvement (0: ends at its lowest)
 tail_start_step   step      step where the last 20 % of the run begins
 num_classes       count     number of classes K (run setting or params)
