@@ -721,11 +721,12 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     tail = float(v[j] - v[-1])
     _, rv = ctx.finite(VAL)
     _, raw = ctx.finite(name)
+    last_third = raw[len(raw) * 2 // 3:]
     return {
         "tail_share": tail / total if total > 0 else None,
-        "tail_trend_z": mann_kendall_z(raw[len(raw) * 2 // 3:]),
-        "tail_trend_tau": kendall_tau(raw[len(raw) * 2 // 3:]),
-        "tail_trend_points": len(raw) - len(raw) * 2 // 3,
+        "tail_trend_z": mann_kendall_z(last_third),
+        "tail_trend_tau": kendall_tau(last_third),
+        "tail_trend_points": len(last_third),
         "tail_end_gap": float(v[-1] - v.min()) / total if total > 0 else None,
         "tail_drop_rel": tail / abs(float(v[j])) if v[j] else None,
         "tail_metric": name,
