@@ -56,7 +56,7 @@ REPORT_PREFIXES = ("w14", "w15", "w16")
 #: decided 22:03 UTC before any of it was collected; a fourth, w29, the same, decided 22:09 UTC;
 #: wave 22's batch, w30, the same, decided 2026-12-04 23:02 UTC before any of it was collected;
 #: its second collection, w31, the same, decided 23:31 UTC before any of it was collected; a
-#: third, w32, the same, decided 2026-12-05 00:24 UTC before any of it was collected)
+#: third, w32, the same, decided 2026-12-05 00:21 UTC before any of it was collected)
 HASHED_PREFIXES = ("w17", "w18", "w19", "w20", "w21", "w22", "w23", "w24", "w25", "w26", "w27", "w28",
                    "w29", "w30", "w31", "w32")
 
