@@ -5,6 +5,7 @@ passed", because DG206 reads a large fall as progress and DG203 only informs."""
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import diagnose
@@ -37,3 +38,36 @@ def test_a_curve_still_coming_back_from_a_spike_is_not_cut_short():
         loss = [float(r["mean_loss"]) for r in csv.DictReader(f) if r.get("mean_loss")]
     assert loss[-1] > 3 * min(loss) and max(loss) > 100 * min(loss)
     assert not [f for f in diagnose.check(run).findings if f.rule == "DG219"]
+
+
+def test_the_last_fifth_of_a_short_log_starts_at_the_point_nearest_it():
+    # ten epochs logged 1..10: the last 20% of the 9 steps run starts at 8.2, so the tail is
+    # epochs 8-10; the first point past 8.2 (epoch 9) would read the last tenth instead
+    from diagnose.features import RunContext, compute
+    from diagnose.run import Run
+
+    steps = list(range(1, 11))
+    val = [2.0, 1.7, 1.5, 1.35, 1.25, 1.18, 1.12, 1.07, 1.02, 0.97]
+    run = Run.from_series({"val/loss": val}, {"val/loss": steps})
+    v = compute({"tail_start_step", "tail_share"}, RunContext(run))
+    cut = steps[0] + 0.8 * (steps[-1] - steps[0])
+    nearest = min(steps, key=lambda s: abs(s - cut))
+    assert v["tail_start_step"] == nearest == 8
+    start = val[steps.index(nearest)]
+    assert math.isclose(v["tail_share"], (start - val[-1]) / (val[0] - min(val)))
+
+
+def test_a_public_ten_epoch_run_whose_last_two_epochs_still_paid_off():
+    # a YOLOv8 segmentation run of 10 epochs (w33c-car-seg-10ep, tuning): every validation loss
+    # at its lowest at epoch 10; epochs 8-10 bring more than 15% of the summed loss's fall, the
+    # last epoch alone less
+    run = RUNS / "w33c-car-seg-10ep"
+    with open(next(run.rglob("results.csv")), newline="") as f:
+        rows = [{k.strip(): v.strip() for k, v in r.items()} for r in csv.DictReader(f)]
+    parts = ("val/box_loss", "val/seg_loss", "val/cls_loss", "val/dfl_loss")
+    total = [sum(float(r[p]) for p in parts) for r in rows]
+    fall = total[0] - min(total)
+    assert total[-1] == min(total)
+    assert total[7] - total[-1] > 0.15 * fall > total[8] - total[-1]
+    found = [f for f in diagnose.check(run).findings if f.pattern == "slow_convergence"]
+    assert [f.rule for f in found] == ["DG219"]

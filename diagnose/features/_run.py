@@ -700,7 +700,8 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
 
     Uses the validation loss when it has enough points (it is what selection
     uses), else the train loss. A converged curve has a small share; a curve cut
-    off by its budget has a large one. ``tail_drop_rel`` is the fall over the last
+    off by its budget has a large one. The last 20 % starts at the logged point nearest to
+    80 % of the steps run (``tail_start_step``). ``tail_drop_rel`` is the fall over the last
     20 % relative to where that stretch started. ``tail_val_rise``: how far the last
     validation value is above the lowest (relative; 0 without validation).
     ``tail_trend_z``: the Mann-Kendall z of the same metric's logged values over the last
@@ -716,6 +717,10 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         return {}
     cut = s[0] + 0.8 * (s[-1] - s[0])
     j = int(np.count_nonzero(s < cut))  # searchsorted with a float would copy s to floats
+    # the logged point nearest the cut starts the tail: the first one past it would make the
+    # last fifth of a 10-epoch log its last tenth (epochs 9-10 of 1-10, not 8-10)
+    if 0 < j < len(s) and cut - s[j - 1] < s[j] - cut:
+        j -= 1
     j = min(j, len(v) - 2)
     total = float(v[0] - v.min())
     tail = float(v[j] - v[-1])

@@ -125,7 +125,7 @@ train_acc_end     fraction  last smoothed train accuracy
 val_acc_end       fraction  last smoothed validation accuracy
 val_acc_best      fraction  highest smoothed validation accuracy
 tail_share        fraction  share of the total improvement made in the last 20 % of the run
-tail_drop_rel     relative  drop over the last 20 % of the run, over the last value
+tail_drop_rel     relative  drop over the last 20 % of the run, over the value where that stretch starts
 train_tail_trend_drop relative how far the Theil-Sen line of the raw train loss falls over the last tail_fraction of the steps, over its median there
 bounce_spread     ratio     how far the raw train loss still jumps from one logged point to the next, both up and down, over the last bounce_share of the steps; 1 = calm
 bounce_height     ratio     spread between the bounce_quantile and 1 - bounce_quantile quantiles of the raw train loss over the last bounce_share of the steps, over ln K for a classifier (else the first train or validation loss, whichever is larger)
@@ -148,7 +148,7 @@ tail_trend_z      ratio     Mann-Kendall z of that metric's logged values over t
 tail_trend_tau    ratio     Kendall tau of the same points (-1: lower at every point than at every point before it)
 tail_trend_points count     how many logged points that last third holds
 tail_end_gap      fraction  how far that metric's last smoothed value sits above its lowest, over its whole improvement (0: ends at its lowest)
-tail_start_step   step      step where the last 20 % of the run begins
+tail_start_step   step      the logged step nearest to where the last 20 % of the run begins
 num_classes       count     number of classes K (run setting or params)
 lnk               loss      ln(K): the cross-entropy of uniform predictions
 lnk_ratio_end     ratio     last smoothed train loss over ln(K)
