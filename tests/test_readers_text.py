@@ -494,3 +494,19 @@ def test_runs_appended_to_one_keras_log_are_read_apart_and_said_where() -> None:
     second = next(r for r in runs if r.id.endswith("#2"))
     _, loss = second.arrays("train/loss")
     assert len(loss) == 6 and loss[-1] == float(lines[-1].split(",")[2])
+
+
+def test_mlflow_runs_all_marked_deleted_are_read_with_a_note(tmp_path: Path) -> None:
+    # an experiment whose only run was deleted in the MLflow UI (its files stay on disk, as in
+    # a public repository's committed mlruns/): skipping it left "no training log found here"
+    store = tmp_path / "mlruns"
+    shutil.copytree(FORMATS_DIR / "mlflow_file", store)
+    runs_meta = [m for m in store.rglob("meta.yaml") if "run_id:" in m.read_text()]
+    live = [m.parent for m in runs_meta if "lifecycle_stage: deleted" not in m.read_text()]
+    assert live and len(live) < len(runs_meta)
+    for rd in live:
+        shutil.rmtree(rd)
+    runs = diagnose.load_all(store)
+    assert [r.identity.get("run_name") for r in runs] == ["deleted"]
+    assert any("marked deleted" in w for w in runs[0].warnings)
+    assert runs[0].n_steps > 0

@@ -17,7 +17,7 @@ import math
 import os
 import sqlite3
 import sys
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -124,7 +124,8 @@ def detect(path: Path) -> bool:
 
 
 def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
-    """Every (not deleted) run of a store, experiment or run folder."""
+    """Every (not deleted) run of a store, experiment or run folder; every run, each with a note,
+    when all of them are marked deleted (:func:`_live`)."""
     path = Path(path)
     if path.is_file():
         return _read_db(path, aliases)
@@ -137,16 +138,24 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     ]
     if not exps:
         raise ReadError(path, "not an MLflow store: no experiment folder with a meta.yaml")
-    runs: list[Run] = []
-    for exp in exps:
-        name = _experiment_name(exp)
-        for rd in _subdirs(exp):
-            if _meta_kind(rd) != "run":
-                continue
-            run = _read_run_dir(rd, name, aliases)
-            if run.env.get("lifecycle_stage") != "deleted":
-                runs.append(run)
-    return _suffix_run_ids(runs)
+    runs = [_read_run_dir(rd, _experiment_name(exp), aliases)
+            for exp in exps for rd in _subdirs(exp) if _meta_kind(rd) == "run"]
+    runs, trash = _live(runs, lambda r: r.env.get("lifecycle_stage"))
+    return _suffix_run_ids(_noted_deleted(runs) if trash else runs)
+
+
+def _live(items: list, stage: Callable[[Any], Any]) -> tuple[list, bool]:
+    """The items not marked deleted (MLflow's trash, which its UI leaves out), or, when every one
+    is, all of them and True: "no training log found" would hide logs that were asked for."""
+    live = [x for x in items if stage(x) != "deleted"]
+    return (live, False) if live or not items else (items, True)
+
+
+def _noted_deleted(runs: list[Run]) -> list[Run]:
+    for run in runs:
+        run.warnings.append(f"{run.path}: this MLflow run is marked deleted (lifecycle_stage: "
+                            "deleted); read because no other run is here")
+    return runs
 
 
 def _suffix_run_ids(runs: list[Run]) -> list[Run]:
@@ -374,13 +383,11 @@ def _read_db_runs(p: Path, con: sqlite3.Connection, aliases: Mapping[str, str] |
         for key, value, rid in con.execute("SELECT key, value, run_uuid FROM tags"):
             tags.setdefault(rid, {})[key] = value
     runs = []
-    rows = con.execute(
+    rows, trash = _live(con.execute(
         "SELECT run_uuid, name, status, start_time, end_time, lifecycle_stage, experiment_id, "
         "user_id FROM runs ORDER BY start_time, run_uuid"
-    ).fetchall()
+    ).fetchall(), lambda row: row[5])
     for rid, name, status, start, end, stage, exp_id, user in rows:
-        if stage == "deleted":
-            continue
         info = {"run_id": rid, "run_name": name or tags.get(rid, {}).get("mlflow.runName") or "",
                 "experiment_id": exp_id, "experiment": exps.get(exp_id), "status": status,
                 "start_time": start, "end_time": end, "lifecycle_stage": stage, "user": user}
@@ -399,7 +406,7 @@ def _read_db_runs(p: Path, con: sqlite3.Connection, aliases: Mapping[str, str] |
         finish_metrics(run, np.array([r[3] for r in m], dtype=np.int64), keys, values, aliases,
                        f"{p} (run {rid})", wall_time=[r[2] / 1000.0 for r in m])
         runs.append(run)
-    return runs
+    return _noted_deleted(runs) if trash else runs
 
 
 def _typed_rows(rows: list[tuple], where: str, notes: list[str]) -> list[tuple]:
