@@ -199,6 +199,37 @@ def test_mlflow_file_store_line_variants(tmp_path: Path) -> None:
     assert any("no newline" in w for w in run.warnings)
 
 
+def test_a_loss_logged_per_split_under_its_own_name_is_read(tmp_path: Path) -> None:
+    """torch-points3d (and ``add_scalars``) log ``loss_seg/train``, ``loss_seg/val``: no name
+    diagnose mapped, so the run was checked for nothing but accuracy."""
+    rd = tmp_path / "mlruns" / "1" / "r1"
+    (rd / "metrics" / "loss_seg").mkdir(parents=True)
+    (rd / "metrics" / "acc").mkdir(parents=True)
+    (tmp_path / "mlruns" / "1" / "meta.yaml").write_text("experiment_id: '1'\nname: e\n")
+    (rd / "meta.yaml").write_text("run_id: r1\nexperiment_id: '1'\nstatus: 3\nend_time: 1\n")
+    train = [1.9 * 0.9 ** i for i in range(20)]
+    val = [1.2 + 0.01 * i for i in range(20)]
+    for split, vals in (("train", train), ("val", val), ("test", val)):
+        (rd / "metrics" / "loss_seg" / split).write_text(
+            "".join(f"{1000 + i} {v!r} {i}\n" for i, v in enumerate(vals)))
+    (rd / "metrics" / "acc" / "train").write_text("".join(f"{1000 + i} 0.5 {i}\n" for i in range(20)))
+    run = diagnose.load(tmp_path / "mlruns")
+    assert run.arrays("train/loss")[1].tolist() == train
+    assert run.arrays("val/loss")[1].tolist() == val
+    assert "loss_seg/test" in run.metric_names  # a test split is not the validation one here
+    assert any("per split under 'loss_seg'/" in w for w in run.warnings)
+
+
+def test_two_losses_logged_per_split_are_ambiguous(tmp_path: Path) -> None:
+    rd = tmp_path / "mlruns" / "1" / "r1"
+    for head in ("loss_seg", "loss_reg"):
+        (rd / "metrics" / head).mkdir(parents=True)
+        (rd / "metrics" / head / "train").write_text("".join(f"{1000 + i} 1.0 {i}\n" for i in range(5)))
+    (tmp_path / "mlruns" / "1" / "meta.yaml").write_text("experiment_id: '1'\nname: e\n")
+    (rd / "meta.yaml").write_text("run_id: r1\nexperiment_id: '1'\nstatus: 3\nend_time: 1\n")
+    assert "train/loss" not in diagnose.load(tmp_path / "mlruns").metric_names
+
+
 # -- real logs written by other people's projects --------------------------------------------
 
 REAL_MLFLOW = REAL / "mlflow-keras-swahili" / "mlruns"

@@ -66,6 +66,8 @@ def rename_map(
     """
     target = {raw: (rename or (lambda r: canonical_name(r, aliases)))(raw) for raw in counts}
     notes: list[str] = []
+    if "train/loss" not in target.values():
+        target.update(_split_suffixed_loss(target, notes))
     if "val/loss" not in target.values():
         # a test loss is the only held-out loss: the rules read it as the validation loss
         test = [r for r, t in target.items() if t in TEST_LOSS]
@@ -91,6 +93,33 @@ def rename_map(
             f"{t!r} and {others} keep(s) its own name"
         )
     return out, notes
+
+
+#: the last words of a loss logged per split as ``<name>/<split>`` (``add_scalars`` and
+#: torch-points3d write ``loss_seg/train``, ``loss_seg/val``)
+_SPLIT_SUFFIX = {"train": "train/loss", "training": "train/loss", "val": "val/loss",
+                 "valid": "val/loss", "validation": "val/loss", "eval": "val/loss"}
+
+
+def _split_suffixed_loss(target: Mapping[str, str], notes: list[str]) -> dict[str, str]:
+    """``<x>/train`` and ``<x>/val`` as the train and validation losses, when ``x`` names a loss
+    (``loss_seg``) and is the only such name logged per split; nothing when ambiguous."""
+    found: dict[str, dict[str, str]] = {}
+    for raw, t in target.items():
+        head, sep, split = raw.strip().rpartition("/")
+        if sep and t == raw and "loss" in head.lower() and split.lower() in _SPLIT_SUFFIX:
+            found.setdefault(head, {})[raw] = _SPLIT_SUFFIX[split.lower()]
+    if len(found) != 1:
+        return {}
+    (head, names), = found.items()
+    taken = set(target.values())
+    out = {raw: c for raw, c in names.items() if c not in taken}
+    if len(set(out.values())) != len(out):  # ``x/val`` beside ``x/validation``: which one?
+        return {}
+    if out:
+        notes.append(f"losses logged per split under {head!r}/ read as "
+                     + ", ".join(f"{r!r} as {c!r}" for r, c in out.items()))
+    return out
 
 
 #: a run's whole training loss under a plain name, read as the train loss when nothing else is
