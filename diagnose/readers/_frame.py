@@ -97,8 +97,8 @@ def rename_map(
 
 #: the last words of a loss logged per split as ``<name>/<split>`` (``add_scalars`` and
 #: torch-points3d write ``loss_seg/train``, ``loss_seg/val``)
-_SPLIT_SUFFIX = {"train": "train/loss", "training": "train/loss", "val": "val/loss",
-                 "valid": "val/loss", "validation": "val/loss", "eval": "val/loss"}
+_SPLIT_SUFFIX = {"train": "train/loss", "training": "train/loss",
+                 **dict.fromkeys(HELD_OUT_WORDS, "val/loss")}
 
 
 def _split_suffixed_loss(target: Mapping[str, str], notes: list[str]) -> dict[str, str]:
