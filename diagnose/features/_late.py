@@ -12,7 +12,7 @@ import numpy as np
 
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, loss_parts, run_scale
-from ._series import kendall_tau, mann_kendall_z, rel_change, value_at
+from ._series import kendall_trend, mann_kendall_z, rel_change, value_at
 
 __all__ = ["rise_after_best"]
 
@@ -41,6 +41,7 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     j = int(np.argmin(v))
     first_step, last_step = ctx.run.step_range or (0, 0)
     span = max(1, int(last_step - first_step))
+    trend_z, trend_tau = kendall_trend(rv[j:])
     out: dict[str, Value] = {
         "points": len(v),
         "first": float(rv[0]),
@@ -52,8 +53,8 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
         "rise": rel_change(float(v[-1]), float(v[j])),
         "last_step": int(rs[-1]),
         "evals_after_best": len(rv) - 1 - j,
-        "trend_after_best": mann_kendall_z(rv[j:]),
-        "tau_after_best": kendall_tau(rv[j:]),
+        "trend_after_best": trend_z,
+        "tau_after_best": trend_tau,
         # every evaluation after the best higher than the one before it: a climb, not noise,
         # however few evaluations there are (three epochs of a fine-tune)
         "climbs_after_best": int(len(rv) - 1 - j > 0 and bool((np.diff(rv[j:]) > 0).all())),

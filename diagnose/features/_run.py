@@ -37,7 +37,7 @@ from ._series import (
     MIN_POINTS_SHAPE,
     _ts_slope,
     decel_ratio,
-    kendall_tau,
+    kendall_trend,
     level_drop,
     mann_kendall_z,
     median,
@@ -727,10 +727,11 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     _, rv = ctx.finite(VAL)
     _, raw = ctx.finite(name)
     last_third = raw[len(raw) * 2 // 3:]
+    trend_z, trend_tau = kendall_trend(last_third)
     return {
         "tail_share": tail / total if total > 0 else None,
-        "tail_trend_z": mann_kendall_z(last_third),
-        "tail_trend_tau": kendall_tau(last_third),
+        "tail_trend_z": trend_z,
+        "tail_trend_tau": trend_tau,
         "tail_trend_points": len(last_third),
         "tail_end_gap": float(v[-1] - v.min()) / total if total > 0 else None,
         "tail_drop_rel": tail / abs(float(v[j])) if v[j] else None,

@@ -256,12 +256,23 @@ def mann_kendall_z(v: np.ndarray, most: int = 400) -> float | None:
     Positive for a rising series, negative for a falling one; about standard normal
     when the order of the values is random. None for fewer than three points.
     """
+    return kendall_trend(v, most)[0]
+
+
+def kendall_trend(v: np.ndarray, most: int = 400) -> tuple[float | None, float | None]:
+    """:func:`mann_kendall_z` and Kendall's tau of one series against its order, from one count
+    of its pairs (both read Kendall's S); ``(None, None)`` for fewer than three points.
+
+    Tau is the share of rising pairs minus falling ones, 1 for a series that rises at every
+    point. Unlike the z it does not grow with the number of points, so it can say "nearly every
+    later evaluation is higher" of a log too short for any z to reach significance (five points:
+    at most 2.2)."""
     got = _kendall_s(v, most)
     if got is None:
-        return None
+        return None, None
     s, n = got
     var = n * (n - 1) * (2 * n + 5) / 18.0
-    return (s - np.sign(s)) / math.sqrt(var)
+    return (s - np.sign(s)) / math.sqrt(var), s / (n * (n - 1) / 2)
 
 
 def _kendall_s(v: np.ndarray, most: int) -> tuple[float, int] | None:
@@ -275,16 +286,6 @@ def _kendall_s(v: np.ndarray, most: int) -> tuple[float, int] | None:
         n = most
     i, j = _pairs(n)
     return float(np.sign(_pair_differences(v, i, j)).sum()), n  # whole numbers: exact in any order
-
-
-def kendall_tau(v: np.ndarray, most: int = 400) -> float | None:
-    """Kendall's tau of a series against its order (evenly thinned to ``most`` points): the
-    share of rising pairs minus falling ones, 1 for a series that rises at every point. Unlike
-    :func:`mann_kendall_z` it does not grow with the number of points, so it can say "nearly
-    every later evaluation is higher" of a log too short for any z to reach significance (five
-    points: at most 2.2). None for fewer than three points."""
-    got = _kendall_s(v, most)
-    return None if got is None else got[0] / (got[1] * (got[1] - 1) / 2)
 
 
 def _thin(v: np.ndarray, most: int) -> np.ndarray:
