@@ -49,3 +49,45 @@ def test_camel_case_loss_columns_of_a_public_history_are_read():
     assert list(steps) == list(raw.index)
     np.testing.assert_allclose(val, raw["ValLoss"].to_numpy())
     np.testing.assert_allclose(run.arrays("train/loss")[1], raw["Loss"].to_numpy())
+
+
+def _td_learning_log(path: Path, episodes: int = 60) -> list[float]:
+    """A real reinforcement-learning loop: linear TD(0) value learning on a 5-state random
+    walk, its mean squared TD error per episode written as an RL script keeps it."""
+    rng = np.random.default_rng(0)
+    w = np.zeros(7)  # states 0 and 6 are terminal; reward 1 on reaching 6
+    losses = []
+    for _ in range(episodes):
+        s, errs = 3, []
+        while s not in (0, 6):
+            s2 = s + (1 if rng.random() < 0.5 else -1)
+            target = (1.0 if s2 == 6 else 0.0) + (0.0 if s2 in (0, 6) else w[s2])
+            err = target - w[s]
+            w[s] += 0.1 * err
+            errs.append(err * err)
+            s = s2
+        losses.append(float(np.mean(errs)))
+    pd.DataFrame({"episode": range(1, episodes + 1), "average_loss": losses}).to_csv(path, index=False)
+    return losses
+
+
+def test_a_loss_logged_per_episode_is_read(tmp_path):
+    # a DQN script's loss_history.csv (episode,average_loss) was "no training runs found"
+    path = tmp_path / "loss_history.csv"
+    losses = _td_learning_log(path)
+    run = diagnose.load(path)
+    steps, train = run.arrays("train/loss")
+    assert list(steps) == list(range(1, len(losses) + 1))
+    np.testing.assert_allclose(train, losses)
+    assert any("'average_loss' read as 'train/loss'" in w for w in run.warnings)
+
+
+def test_a_step_column_wins_over_the_episode(tmp_path):
+    path = tmp_path / "log.csv"
+    losses = _td_learning_log(path)
+    raw = pd.read_csv(path)
+    raw.insert(0, "step", np.arange(len(raw)) * 100)
+    raw.to_csv(path, index=False)
+    run = diagnose.load(path)
+    assert list(run.arrays("train/loss")[0]) == list(range(0, 100 * len(losses), 100))
+    assert "episode" in run.metric_names  # the episode count is a logged quantity there

@@ -4,8 +4,8 @@ Shapes:
 
 - **tidy**: one value per row, columns ``step, metric, value`` (optional ``run``,
   ``wall_time``, ``epoch``). An empty value in a tidy row is NaN (pandas writes NaN so).
-- **wide**: a ``step`` column (``global_step``, ``iteration``, ``iter`` also do; Keras's
-  ``epoch`` when there is none) and one column per metric. Empty cells and Keras's
+- **wide**: a ``step`` column (``global_step``, ``iteration``, ``iter`` also do, and a
+  reinforcement-learning loop's ``episode``; Keras's ``epoch`` when there is none) and one column per metric. Empty cells and Keras's
   ``NA`` are *missing*; ``nan``/``inf`` are values.
 
 A ``run`` column splits one file into several runs. Values are parsed with ``float``,
@@ -36,7 +36,9 @@ from ._safe_open import read_bytes
 __all__ = ["Table", "detect", "read", "read_table", "wide_columns"]
 
 SUFFIXES = {".csv", ".tsv", ".jsonl", ".ndjson", ".log", ".txt"}
-STEP_COLUMNS = ("step", "global_step", "iteration", "iter")
+#: the columns a wide table's step is read from, in order of preference: an RL loop that logs
+#: its mean loss per episode (``episode,average_loss``) numbers its rows by episode
+STEP_COLUMNS = ("step", "global_step", "iteration", "iter", "episode")
 WALL_COLUMNS = ("wall_time", "timestamp")
 RUN_COLUMN = "run"
 #: File stems that say nothing about the run; the folder name is used instead.
