@@ -234,7 +234,7 @@ def test_case09_percent_lower_is_a_share_of_where_the_stretch_started():
         if f.rule != "DG203":
             continue
         seen += 1
-        pct = float(re.search(r"its (?:smoothed|last logged) value ([-\d.]+)% lower", f.message).group(1))
+        pct = float(re.search(r"its (?:smoothed value|last logged value|Theil-Sen line through the last 20%, at the last step,) ([-\d.]+)% lower", f.message).group(1))
         assert 0 < pct <= 100, f.message
     assert seen
 

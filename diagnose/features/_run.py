@@ -702,7 +702,9 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     uses), else the train loss. A converged curve has a small share; a curve cut
     off by its budget has a large one. The last 20 % starts at the logged point nearest to
     80 % of the steps run (``tail_start_step``). ``tail_drop_rel`` is the fall over the last
-    20 % relative to where that stretch started. ``tail_val_rise``: how far the last
+    20 % relative to where that stretch started; the curve's end is its last smoothed value,
+    or where the Theil-Sen line through the stretch's raw points stands at the last step when
+    that is lower (:func:`_tail_line_end`: the smoother lags a fall at the end). ``tail_val_rise``: how far the last
     validation value is above the lowest (relative; 0 without validation).
     ``tail_trend_z``: the Mann-Kendall z of the same metric's logged values over the last
     third of its points, so that a share read off a noisy curve must also be a trend;
@@ -722,10 +724,15 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     if 0 < j < len(s) and cut - s[j - 1] < s[j] - cut:
         j -= 1
     j = min(j, len(v) - 2)
-    total = float(v[0] - v.min())
-    tail = float(v[j] - v[-1])
     _, rv = ctx.finite(VAL)
     _, raw = ctx.finite(name)
+    smoothed = smooths(len(v))
+    end, how = float(v[-1]), "smoothed value" if smoothed else "last logged value"
+    fit = _tail_line_end(s[j:], raw[j:]) if smoothed else None
+    if fit is not None and fit < end:
+        end, how = fit, "Theil-Sen line through the last 20%, at the last step,"
+    total = float(v[0] - min(float(v.min()), end))
+    tail = float(v[j] - end)
     last_third = raw[len(raw) * 2 // 3:]
     trend_z, trend_tau = kendall_trend(last_third)
     return {
@@ -738,8 +745,25 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         "tail_metric": name,
         "tail_start_step": int(s[j]),
         "tail_val_rise": (rel_change(float(rv[-1]), float(rv.min())) or 0.0) if len(rv) else 0.0,
-        "tail_how": "smoothed value" if smooths(len(v)) else "last logged value",
+        "tail_how": how,
     }
+
+
+def _tail_line_end(s: np.ndarray, v: np.ndarray) -> float | None:
+    """Where the Theil-Sen line through the raw points of a curve's last stretch stands at
+    its last step, never below the lowest of those points.
+
+    The smoother reflects the curve at its end, so the last smoothed value of a curve still
+    falling is the median of points before it: it lags the fall by half a window and a run cut
+    short reads as flattening. A line through the last fifth has no such lag (on a curve that
+    flattens it ends above the curve, so it finds no fall that is not there)."""
+    if len(v) < 3:
+        return None
+    slope = _ts_slope(s, v)
+    if slope is None or not math.isfinite(slope):
+        return None
+    at_end = float(np.median(v - slope * s)) + slope * float(s[-1])
+    return max(at_end, float(v.min()))
 
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",

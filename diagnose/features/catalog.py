@@ -279,7 +279,7 @@ val_trend_after_best ratio  Mann-Kendall z of the validation loss from its lowes
 val_tau_after_best ratio    Kendall's tau of the validation loss from its lowest point on: the share of rising pairs minus falling ones (1: higher at every later evaluation), which a short log can reach where no z can
 val_climbs_after_best flag 1 when every validation loss logged after the lowest is higher than the one before it
 tail_val_rise     relative  last validation loss over its lowest, minus 1
-tail_how          text      a phrase for messages: "smoothed value", or "last logged value" when the curve is too short to smooth
+tail_how          text      a phrase for messages: "smoothed value", the Theil-Sen line's end when it is lower, or "last logged value" when the curve is too short to smooth
 acc_logged        flag      train and validation accuracy are both logged
 acc_gap_best      fraction  train minus validation accuracy at the best validation loss (points of 0..1)
 acc_note          text      the accuracy gap in words, or empty
