@@ -91,3 +91,51 @@ def test_a_step_column_wins_over_the_episode(tmp_path):
     run = diagnose.load(path)
     assert list(run.arrays("train/loss")[0]) == list(range(0, 100 * len(losses), 100))
     assert "episode" in run.metric_names  # the episode count is a logged quantity there
+
+
+def _logistic_nll_log(path: Path, extra_loss: bool = False) -> tuple[list[float], list[float]]:
+    """A real fit: logistic regression by gradient descent on two Gaussian blobs, its mean
+    negative log-likelihood on the train and validation halves written once per epoch."""
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(-1, 1, (200, 2)), rng.normal(1, 1, (200, 2))])
+    y = np.concatenate([np.zeros(200), np.ones(200)])
+    idx = rng.permutation(400)
+    tr, va = idx[:300], idx[300:]
+    w, b = np.zeros(2), 0.0
+
+    def nll(i):
+        p = 1 / (1 + np.exp(-(x[i] @ w + b)))
+        return float(-np.mean(y[i] * np.log(p) + (1 - y[i]) * np.log(1 - p)))
+
+    rows, tr_nll, va_nll = [], [], []
+    for epoch in range(40):
+        p = 1 / (1 + np.exp(-(x[tr] @ w + b)))
+        w -= 0.1 * x[tr].T @ (p - y[tr]) / len(tr)
+        b -= 0.1 * float(np.mean(p - y[tr]))
+        tr_nll.append(nll(tr))
+        va_nll.append(nll(va))
+        row = {"epoch": epoch, "train_nll": tr_nll[-1], "val_nll": va_nll[-1]}
+        if extra_loss:
+            row["train_loss"] = tr_nll[-1] + 0.01 * float(w @ w)  # the NLL plus an L2 penalty
+        rows.append(row)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return tr_nll, va_nll
+
+
+def test_a_negative_log_likelihood_per_split_is_the_loss(tmp_path):
+    # a PixelCNN's TensorBoard tags train_nll/val_nll (public log w37d-ex4-q1) named no loss:
+    # the run was checked on its learning rate alone
+    path = tmp_path / "history.csv"
+    tr_nll, va_nll = _logistic_nll_log(path)
+    run = diagnose.load(path)
+    np.testing.assert_allclose(run.arrays("train/loss")[1], tr_nll)
+    np.testing.assert_allclose(run.arrays("val/loss")[1], va_nll)
+    assert any("'val_nll' read as 'val/loss'" in w for w in run.warnings)
+
+
+def test_a_logged_loss_keeps_its_name_beside_the_nll(tmp_path):
+    path = tmp_path / "history.csv"
+    tr_nll, va_nll = _logistic_nll_log(path, extra_loss=True)
+    run = diagnose.load(path)
+    assert run.name_map.get("train_loss") == "train/loss" and "train_nll" in run.metric_names
+    np.testing.assert_allclose(run.arrays("val/loss")[1], va_nll)  # validation has no other loss

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..run import ACCURACY_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, canonical_name, in_percent
+from ..run import ACCURACY_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, _normalise, canonical_name, in_percent
 from ._common import dedupe_steps
 
 __all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
@@ -68,6 +68,7 @@ def rename_map(
     notes: list[str] = []
     if "train/loss" not in target.values():
         target.update(_split_suffixed_loss(target, notes))
+    target.update(_nll_as_loss(target, notes))
     if "val/loss" not in target.values():
         # a test loss is the only held-out loss: the rules read it as the validation loss
         test = [r for r, t in target.items() if t in TEST_LOSS]
@@ -119,6 +120,31 @@ def _split_suffixed_loss(target: Mapping[str, str], notes: list[str]) -> dict[st
     if out:
         notes.append(f"losses logged per split under {head!r}/ read as "
                      + ", ".join(f"{r!r} as {c!r}" for r, c in out.items()))
+    return out
+
+
+#: a negative log-likelihood per split (a PixelCNN's ``train_nll``/``val_nll``, a Gaussian-NLL
+#: regressor's): the loss such a model trains on, read as that split's loss when it has no other
+_NLL = {"train/loss": frozenset({"nll", "train_nll", "training_nll", "train/nll", "nll/train", "nll_train"}),
+        "val/loss": frozenset({"val_nll", "valid_nll", "validation_nll", "eval_nll", "dev_nll", "val/nll",
+                               "valid/nll", "validation/nll", "eval/nll", "nll/val", "nll/valid",
+                               "nll/validation", "nll_val"})}
+
+
+def _nll_as_loss(target: Mapping[str, str], notes: list[str]) -> dict[str, str]:
+    """A split's negative log-likelihood as its loss, when the split logs no loss under any name
+    and exactly one raw name is its NLL; nothing otherwise (a VAE's ``loss`` beside its ``nll``
+    keeps the loss)."""
+    out: dict[str, str] = {}
+    taken = set(target.values())
+    for split, names in _NLL.items():
+        if split in taken:
+            continue
+        raws = [r for r, t in target.items() if t == r and _normalise(r) in names]
+        if len(raws) == 1:
+            out[raws[0]] = split
+            notes.append(f"{raws[0]!r} read as {split!r}: a negative log-likelihood, and no other "
+                         f"{split.split('/')[0]} loss in this log")
     return out
 
 
