@@ -40,3 +40,19 @@ def test_prior_entropy_range_bounds():
     low, high = prior_entropy_range(0.8, 2)
     assert math.isclose(low, high) and math.isclose(low, -(0.8 * math.log(0.8) + 0.2 * math.log(0.2)))
     assert prior_entropy_range(0.1, 4) is None  # a largest share under 1/K: no such prior
+
+
+def test_a_ctc_models_vocabulary_is_no_chance_level():
+    # a public NeMo speech model (w37d-rusasr-v57, tuning): hparams.yaml names a CTC model
+    # (EncDecCTCModel) whose decoder has num_classes 34, its letters. Its CTC loss is summed
+    # over each utterance: 193 at the first logged step, about 3 at the end, passing ln 34 =
+    # 3.53 on its way down. Read as 34 classes it "ended at chance level" and was reported as
+    # a divergence; it is a run whose validation loss stays at 40 while the train loss falls
+    run = RUN.parent / "w37d-rusasr-v57"
+    (hp,) = run.rglob("hparams.yaml")
+    text = hp.read_text()
+    assert "EncDecCTCModel" in text and "num_classes: 34" in text
+    report = diagnose.check([str(run)])
+    patterns = {f.pattern for f in report.findings if f.severity in ("error", "warning")}
+    assert "explosion" not in patterns and "generalization_gap" in patterns
+    assert not any("ln(34)" in f.message for f in report.findings)

@@ -263,6 +263,22 @@ def _loss_offset(ctx: RunContext, top: float) -> bool:
     return bool(hit.any() and np.median(loss[il][hit]) > top)
 
 
+#: a CTC model or loss named in a config (NeMo's ``EncDecCTCModel``, ``ctc_loss``, ``loss: ctc``)
+#: (not inside a run of DNA letters: a primer ``ACTCG`` in a genomics config is no CTC)
+_CTC = re.compile(r"(?<![ACGTU])CTC(?![ACGTU])|(?<![A-Za-z0-9+/])ctc(?![A-Za-z0-9+/])")
+
+
+def _sequence_loss(run: Run) -> bool:
+    """Whether the run's config names a CTC model or loss: its "number of classes" is the size
+    of a vocabulary a sequence loss is summed over (a speech model's 34 letters), and ln K is
+    no chance level for it (such a loss starts in the hundreds and may pass ln 34 on its way
+    down). Keys and short values only: a long value is data (an encoded array)."""
+    for key, value in run.params.items():
+        if _CTC.search(str(key)) or (isinstance(value, str) and len(value) < 200 and _CTC.search(value)):
+            return True
+    return False
+
+
 def classes(ctx: RunContext) -> dict[str, Any]:
     """K from the config and K read off the curves (validation accuracy ~ 1/K all run).
 
@@ -276,7 +292,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
     if key in ctx._cache:
         return ctx._cache[key]
     k_cfg = ctx.run.num_classes or int_param(ctx.run, "num_classes", "n_classes", "num_labels")
-    if k_cfg is not None and k_cfg <= 1:
+    if k_cfg is not None and (k_cfg <= 1 or _sequence_loss(ctx.run)):
         k_cfg = None
     k_cfg = k_cfg or _k_from_names(ctx.run.metric_names)
     k_acc, note, majority = None, "", False
