@@ -139,3 +139,53 @@ def test_a_logged_loss_keeps_its_name_beside_the_nll(tmp_path):
     run = diagnose.load(path)
     assert run.name_map.get("train_loss") == "train/loss" and "train_nll" in run.metric_names
     np.testing.assert_allclose(run.arrays("val/loss")[1], va_nll)  # validation has no other loss
+
+
+def test_an_early_lightning_log_without_step_column_keeps_every_step(tmp_path):
+    # Lightning's CSVLogger of 2019 wrote train_loss,epoch,created_at,val_loss: one row per
+    # logged step and no step column (public log w38c-hb-caps-v14). Read by epoch, the 68
+    # train rows collapsed to 2 points and the run "passed"
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(256, 3))
+    y = (x @ np.array([1.0, -2.0, 0.5]) > 0).astype(float)
+    w = np.zeros(3)
+    rows = []
+    for epoch in range(3):
+        for b in range(0, 256, 32):  # 8 steps an epoch, each row one logged step
+            xb, yb = x[b:b + 32], y[b:b + 32]
+            p = 1 / (1 + np.exp(-(xb @ w)))
+            rows.append({"train_loss": float(-np.mean(yb * np.log(p) + (1 - yb) * np.log(1 - p))),
+                         "epoch": epoch, "created_at": f"2019-12-29 18:28:{len(rows):02d}.000000",
+                         "val_loss": None})
+            w -= 0.5 * xb.T @ (p - yb) / len(xb)
+        p = 1 / (1 + np.exp(-(x @ w)))
+        rows.append({"train_loss": None, "epoch": epoch, "created_at": "2019-12-29 18:29:00.000000",
+                     "val_loss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))})
+    path = tmp_path / "metrics.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    run = diagnose.load(path)
+    steps, train = run.arrays("train/loss")
+    logged = [r["train_loss"] for r in rows if r["train_loss"] is not None]
+    assert len(train) == len(logged) == 24
+    np.testing.assert_allclose(train, logged)
+    assert list(steps) == [i for i, r in enumerate(rows) if r["train_loss"] is not None]
+    assert len(run.arrays("val/loss")[1]) == 3
+    assert any("rows read as steps" in w for w in run.warnings)
+
+
+def test_a_per_epoch_table_keeps_its_epochs_as_steps(tmp_path):
+    path = tmp_path / "log.csv"
+    pd.DataFrame({"epoch": range(5), "loss": [1.0, 0.8, 0.7, 0.65, 0.6],
+                  "val_loss": [1.1, 0.9, 0.85, 0.8, 0.8]}).to_csv(path, index=False)
+    run = diagnose.load(path)
+    assert list(run.arrays("train/loss")[0]) == list(range(5))
+    assert not any("rows read as steps" in w for w in run.warnings)
+
+
+def test_runs_appended_to_one_keras_log_stay_apart(tmp_path):
+    path = tmp_path / "training.log"
+    one = pd.DataFrame({"epoch": range(4), "loss": [1.0, 0.8, 0.7, 0.65], "val_loss": [1.1, 0.9, 0.85, 0.8]})
+    two = pd.DataFrame({"epoch": range(4), "loss": [2.0, 1.8, 1.7, 1.6], "val_loss": [2.1, 1.9, 1.8, 1.8]})
+    pd.concat([one, two]).to_csv(path, index=False)
+    runs = diagnose.load_all(path)
+    assert len(runs) == 2 and [list(r.arrays("train/loss")[1]) for r in runs] == [list(one["loss"]), list(two["loss"])]

@@ -417,6 +417,14 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             table.header.insert(0, "epoch")  # rows are epochs 0, 1, ...: number them
             table.rows = [[str(i), *row] for i, row in enumerate(table.rows)]
             table.notes.append(f"{path}: no epoch column; rows read as epochs 0-{len(table.rows) - 1}")
+    if step_col is None and _steps_within_epochs(table):
+        # an early Lightning CSVLogger (2019) wrote no step column: one row per logged step,
+        # each with its epoch. Read by epoch, every step of an epoch would collapse to its last
+        table.header.insert(0, "step")
+        table.rows = [[str(i), *row] for i, row in enumerate(table.rows)]
+        table.notes.append(f"{path}: no step column, and a metric is logged more than once per "
+                           f"epoch: rows read as steps 0-{len(table.rows) - 1} in file order")
+        step_col = 0
     if step_col is None:
         step_col = table.col("epoch")
         fmt = "keras" if step_col == 0 else "csv"
@@ -434,6 +442,29 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         cols.finish(run, aliases, str(path))
         runs.append(run)
     return runs
+
+
+def _steps_within_epochs(table: Table) -> bool:
+    """Whether a table with an epoch column and no step column logs some metric on more than
+    one row of the same epoch (rows are steps, not epochs), its epochs never going back (a file
+    with runs appended, as Keras's ``CSVLogger(append=True)`` writes, is split at its restarts)."""
+    ec = table.col("epoch")
+    if ec is None or table.col(*STEP_COLUMNS) is not None:
+        return False
+    epochs = [e for e in (_int_cell(row[ec]) if ec < len(row) else None for row in table.rows) if e is not None]
+    if any(b < a for a, b in zip(epochs, epochs[1:])):
+        return False
+    skip = {ec, table.col(*WALL_COLUMNS), table.col(RUN_COLUMN)}
+    for c in range(len(table.header)):
+        if c in skip:
+            continue
+        seen: set[str] = set()
+        for row in table.rows:
+            if c < len(row) and row[c].strip() and row[ec].strip():
+                if row[ec] in seen:
+                    return True
+                seen.add(row[ec])
+    return False
 
 
 def refuse_garbage(table: Table) -> None:
