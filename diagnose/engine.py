@@ -38,13 +38,14 @@ def _finding(rule: Rule, env: Mapping[str, Any], subjects: Sequence[Run], *,
         elif isinstance(a, (int, float)):
             steps = (int(a), int(a))
     evidence = {k: env.get(k) for k in sorted(rule.names) if k in env}
+    next_text, next_run = rule.next_for(env)
     return Finding(
         rule=rule.code, name=rule.name, pattern=rule.pattern, severity=rule.severity,
         message=rule.message.render(env), cause=rule.cause_for(env).render(env),
-        next_experiment=rule.next.render(env), run=run, group=group,
+        next_experiment=next_text.render(env), run=run, group=group,
         runs=list(runs) if runs else ([run] if run else []), steps=steps,
         evidence=evidence, tags=list(rule.tags),
-        next_run=finding_next(rule.next_run, env, subjects,
+        next_run=finding_next(next_run, env, subjects,
                               *((ctx.summaries, ctx.metric, ctx.mode) if ctx else ())),
     )
 

@@ -81,6 +81,17 @@ DOC_HEADINGS = {"what": "What it detects", "why": "Why it matters", "example": "
                 "options": "Options"}
 
 
+@dataclass(frozen=True)
+class Cause:
+    """One alternative cause of a rule: printed when ``when`` holds, with its own next
+    experiment (words and data) when it names one."""
+
+    when: Expression
+    cause: Template
+    next: Template | None = None
+    next_run: tuple[dict[str, Any], ...] = ()
+
+
 @dataclass
 class Rule:
     code: str
@@ -105,8 +116,9 @@ class Rule:
     path: str = ""
     #: every name the rule reads: condition, templates, step range, next runs
     names: frozenset[str] = field(default_factory=frozenset)
-    #: alternative causes, the first whose condition holds replaces ``cause``
-    causes: tuple[tuple[Expression, Template], ...] = ()
+    #: alternative causes, the first whose condition holds replaces ``cause`` (and, where the
+    #: alternative names its own, ``next`` and ``next_run``: the advice must fit the cause)
+    causes: tuple[Cause, ...] = ()
     #: the ``[next_run]`` alternatives, checked (see :mod:`diagnose.advice`)
     next_run: tuple[dict[str, Any], ...] = ()
     #: named parts of the condition (``[terms]``), in file order: each may read the ones
@@ -123,12 +135,21 @@ class Rule:
     def defaults(self) -> dict[str, float | int]:
         return {k: p.default for k, p in self.params.items()}
 
+    def _alternative(self, env: Mapping[str, Any]) -> Cause | None:
+        """The first alternative cause whose condition holds, if any."""
+        return next((c for c in self.causes if c.when.holds(env)), None)
+
     def cause_for(self, env: Mapping[str, Any]) -> Template:
         """The cause that fits the evidence: the first alternative whose condition holds."""
-        for when, text in self.causes:
-            if when.holds(env):
-                return text
-        return self.cause
+        alt = self._alternative(env)
+        return alt.cause if alt else self.cause
+
+    def next_for(self, env: Mapping[str, Any]) -> tuple[Template, tuple[dict[str, Any], ...]]:
+        """The next experiment (in words, and as data) that follows the cause printed: the
+        alternative's own where it has one, else the rule's."""
+        alt = self._alternative(env)
+        return ((alt.next if alt and alt.next else self.next),
+                (alt.next_run if alt and alt.next_run else self.next_run))
 
     def explain(self) -> str:
         """The rule's documentation, as `diagnose explain` prints it."""
@@ -152,7 +173,10 @@ class Rule:
             lines += ["", "where"] + [f"- {n} = {e.text}" for n, e in self.terms]
         if self.causes:
             lines += ["", "## Causes (the first whose condition holds, else the one above)"]
-            lines += [f"- when {w.text}: {c.text}" for w, c in self.causes]
+            for c in self.causes:
+                lines.append(f"- when {c.when.text}: {c.cause.text}")
+                if c.next:
+                    lines.append(f"  next: {c.next.text}")
             lines += [f"- otherwise: {self.cause.text}"]
         return "\n".join(lines).rstrip() + "\n"
 
@@ -429,20 +453,26 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
     raw_causes = data.get("causes", [])
     if not isinstance(raw_causes, list):
         raise RuleError(f"{where}: causes must be an array of tables ([[causes]])")
+    alt_names: set[str] = set()
     for i, c in enumerate(raw_causes):
         cw = f"{where}: causes[{i}]"
-        if not isinstance(c, dict) or set(c) != {"when", "cause"}:
-            raise RuleError(f"{cw}: must be a table with exactly `when` and `cause`")
-        causes.append((Expression.parse(c["when"], declared | term_names, f"{cw}.when"),
-                       Template(c["cause"], declared, f"{cw}.cause")))
+        if not isinstance(c, dict) or not {"when", "cause"} <= set(c) <= {"when", "cause", "next", "next_run"}:
+            raise RuleError(f"{cw}: must be a table with `when` and `cause`, and optionally `next` "
+                            "and `next_run`")
+        alt_next = Template(c["next"], declared, f"{cw}.next") if "next" in c else None
+        alt_run, run_names = parse_spec(c.get("next_run"), declared, cw) if "next_run" in c else ((), set())
+        alt_names |= run_names | (alt_next.names if alt_next else set())
+        causes.append(Cause(Expression.parse(c["when"], declared | term_names, f"{cw}.when"),
+                            Template(c["cause"], declared, f"{cw}.cause"), alt_next, alt_run))
 
     names = set(when.names) - term_names
     for _, t_expr in terms:
         names |= t_expr.names - term_names
     for t in templates.values():
         names |= t.names
-    for cw_, ct in causes:
-        names |= (cw_.names - term_names) | ct.names
+    for c in causes:
+        names |= (c.when.names - term_names) | c.cause.names
+    names |= alt_names
     extra_evidence = _str_list(data.get("evidence", []), f"{where}: evidence")
     unknown_evidence = sorted(set(extra_evidence) - declared)
     if unknown_evidence:

@@ -272,6 +272,21 @@ def test_case11_cause_fits_the_run_when_the_lr_was_too_high():
     assert "too high" in f[0].cause and "so low" not in f[0].cause and "too low" not in f[0].cause
 
 
+def test_case11_the_next_experiment_follows_the_cause_printed():
+    # the blow-up is the cause: the advice lowers the learning rate, in words and as data,
+    # instead of sending the user to inspect batches of data that are fine
+    report = check(TRUST / "sgd-sweep" / "lr=1.5", config=Config(ignore=["DG102"]))
+    (f,) = [f for f in report.findings if f.rule == "DG204"]
+    lr = diagnose.load(TRUST / "sgd-sweep" / "lr=1.5").param("lr")
+    assert float(lr) == 1.5
+    assert "third of the learning rate (lr=0.5 instead of 1.5)" in f.next_experiment
+    assert "overfit a single batch" not in f.next_experiment
+    assert [(n["kind"], n["change"]) for n in f.next_run] == [("rerun", {"lr": 0.5})]
+    # a run that never learned keeps the rule's own advice: look at the data first
+    (g,) = [g for g in check(FIX / "flat-loss").findings if g.rule == "DG204"]
+    assert "overfit a single batch" in g.next_experiment and [n["kind"] for n in g.next_run] == ["inspect"]
+
+
 def test_case11_cause_for_a_run_that_never_learned():
     report = check(FIX / "flat-loss")
     f = [f for f in report.findings if f.rule == "DG204"]
