@@ -216,6 +216,11 @@ def test_case08_a_loss_that_bounces_all_run_is_not_ok_and_its_healthy_neighbour_
     assert "loss_spikes" in patterns(report, by_id[str(fast)])
     assert "explosion" not in patterns(report, by_id[str(fast)])
     assert not patterns(report, by_id[str(calm)]), [f.message for f in report.for_run(by_id[str(calm)])]
+    # the cause is the rate all run long (no spike to warm up to): the advice is its calm
+    # neighbour's rate, a third of it, in words and as data
+    (f,) = [f for f in report.for_run(by_id[str(fast)]) if f.rule == "DG202"]
+    assert "third of the learning rate (lr=1 instead of 3)" in f.next_experiment
+    assert [(n["kind"], n["change"]) for n in f.next_run] == [("rerun", {"lr": 1})]
 
 
 # -- 9. still-improving on a rising curve, and "% lower" ------------------------------------
