@@ -438,6 +438,7 @@ def _over(a: float, b: float) -> float:
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
          "nonfinite_sparse", "nonfinite_unseen", "nonfinite_to_end", "nonfinite_to_end_step",
+         "nonfinite_val_start", "nonfinite_val_start_last_step",
          params=("growth_ratio", "max_init_ratio", *K_PARAMS))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in the metrics the rules judge (loss, accuracy: all points, never
@@ -454,6 +455,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     rate, a schedule bug): between two logged points the loss can go from normal to NaN.
     """
     total, first_step, first_metric = 0, None, None
+    # non-finite values that are all a validation curve's first evaluations, finite after
+    start_only, start_last = True, None
     for name in ctx.run.metric_names:
         if name not in JUDGED_METRICS and ("loss" not in name.lower() or name.startswith("hparam/")):
             continue  # a TensorBoard hparams summary (best_val_loss = inf) is not a curve
@@ -465,6 +468,12 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
             st = int(s[np.argmin(ok)])
             if first_step is None or st < first_step:
                 first_step, first_metric = st, name
+            lead = int(np.argmax(ok)) if ok.any() else len(v)  # points before the first finite one
+            if name.startswith("val") and lead == n and lead < len(v):
+                last = int(s[lead - 1])
+                start_last = last if start_last is None else max(start_last, last)
+            else:
+                start_only = False
     s, v = ctx.arrays(TRAIN)
     ok = np.isfinite(v)
     n_train = len(v) - int(np.count_nonzero(ok))
@@ -505,6 +514,11 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         # a phrase for messages: empty when every value is finite
         "nonfinite_note": (f"; {total} non-finite value(s) (NaN/inf), first in {first_metric} "
                            f"at step {first_step}") if total else "",
+        # 1 when every NaN/inf is a validation curve's first evaluations (finite from then on)
+        # and the train loss has none: an evaluation of a model that had not yet produced
+        # anything finite to score, not a fault of training
+        "nonfinite_val_start": float(bool(total) and start_only and n_train == 0),
+        "nonfinite_val_start_last_step": start_last if total and start_only and n_train == 0 else None,
     }
 
 
