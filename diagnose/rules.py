@@ -81,6 +81,10 @@ DOC_HEADINGS = {"what": "What it detects", "why": "Why it matters", "example": "
                 "options": "Options"}
 
 
+#: the keys of an alternative cause (``[[causes]]``): the first two are required
+_CAUSE_KEYS = {"when", "cause", "next", "next_run"}
+
+
 @dataclass(frozen=True)
 class Cause:
     """One alternative cause of a rule: printed when ``when`` holds, with its own next
@@ -456,11 +460,12 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
     alt_names: set[str] = set()
     for i, c in enumerate(raw_causes):
         cw = f"{where}: causes[{i}]"
-        if not isinstance(c, dict) or not {"when", "cause"} <= set(c) <= {"when", "cause", "next", "next_run"}:
+        if not isinstance(c, dict) or not {"when", "cause"} <= set(c) <= _CAUSE_KEYS:
             raise RuleError(f"{cw}: must be a table with `when` and `cause`, and optionally `next` "
                             "and `next_run`")
         alt_next = Template(c["next"], declared, f"{cw}.next") if "next" in c else None
-        alt_run, run_names = parse_spec(c.get("next_run"), declared, cw) if "next_run" in c else ((), set())
+        alt_run, run_names = (parse_spec(c["next_run"], declared, cw) if "next_run" in c
+                              else ((), set()))
         alt_names |= run_names | (alt_next.names if alt_next else set())
         causes.append(Cause(Expression.parse(c["when"], declared | term_names, f"{cw}.when"),
                             Template(c["cause"], declared, f"{cw}.cause"), alt_next, alt_run))

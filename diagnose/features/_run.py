@@ -274,7 +274,8 @@ def _sequence_loss(run: Run) -> bool:
     no chance level for it (such a loss starts in the hundreds and may pass ln 34 on its way
     down). Keys and short values only: a long value is data (an encoded array)."""
     for key, value in run.params.items():
-        if _CTC.search(str(key)) or (isinstance(value, str) and len(value) < 200 and _CTC.search(value)):
+        short = isinstance(value, str) and len(value) < 200
+        if _CTC.search(str(key)) or (short and _CTC.search(value)):
             return True
     return False
 
@@ -477,6 +478,7 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     s, v = ctx.arrays(TRAIN)
     ok = np.isfinite(v)
     n_train = len(v) - int(np.count_nonzero(ok))
+    val_start = bool(total) and start_only and n_train == 0
     before = v[: int(np.argmin(ok))] if n_train else v  # finite: up to the first that is not
     # the logged points after the last finite one: a run that never came back from NaN/inf
     to_end = len(v) - 1 - int(np.flatnonzero(ok)[-1]) if ok.any() else len(v)
@@ -517,8 +519,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         # 1 when every NaN/inf is a validation curve's first evaluations (finite from then on)
         # and the train loss has none: an evaluation of a model that had not yet produced
         # anything finite to score, not a fault of training
-        "nonfinite_val_start": float(bool(total) and start_only and n_train == 0),
-        "nonfinite_val_start_last_step": start_last if total and start_only and n_train == 0 else None,
+        "nonfinite_val_start": float(val_start),
+        "nonfinite_val_start_last_step": start_last if val_start else None,
     }
 
 
@@ -734,8 +736,9 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     80 % of the steps run (``tail_start_step``). ``tail_drop_rel`` is the fall over the last
     20 % relative to where that stretch started; the curve's end is its last smoothed value,
     or where the Theil-Sen line through the stretch's raw points stands at the last step when
-    that is lower (:func:`_tail_line_end`: the smoother lags a fall at the end). ``tail_val_rise``: how far the last
-    validation value is above the lowest (relative; 0 without validation).
+    that is lower (:func:`_tail_line_end`: the smoother lags a fall at the end).
+    ``tail_val_rise``: how far the last validation value is above the lowest (relative; 0
+    without validation).
     ``tail_trend_z``: the Mann-Kendall z of the same metric's logged values over the last
     third of its points, so that a share read off a noisy curve must also be a trend;
     ``tail_trend_tau`` their Kendall tau (-1: lower at every point), which a short log can

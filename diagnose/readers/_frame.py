@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..run import ACCURACY_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, _normalise, canonical_name, in_percent
+from ..run import (ACCURACY_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, _normalise, canonical_name,
+                   in_percent)
 from ._common import dedupe_steps
 
 __all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
@@ -125,10 +126,11 @@ def _split_suffixed_loss(target: Mapping[str, str], notes: list[str]) -> dict[st
 
 #: a negative log-likelihood per split (a PixelCNN's ``train_nll``/``val_nll``, a Gaussian-NLL
 #: regressor's): the loss such a model trains on, read as that split's loss when it has no other
-_NLL = {"train/loss": frozenset({"nll", "train_nll", "training_nll", "train/nll", "nll/train", "nll_train"}),
-        "val/loss": frozenset({"val_nll", "valid_nll", "validation_nll", "eval_nll", "dev_nll", "val/nll",
-                               "valid/nll", "validation/nll", "eval/nll", "nll/val", "nll/valid",
-                               "nll/validation", "nll_val"})}
+_NLL = {"train/loss": frozenset({"nll", "train_nll", "training_nll", "train/nll", "nll/train",
+                                  "nll_train"}),
+        "val/loss": frozenset({"val_nll", "valid_nll", "validation_nll", "eval_nll", "dev_nll",
+                               "val/nll", "valid/nll", "validation/nll", "eval/nll", "nll/val",
+                               "nll/valid", "nll/validation", "nll_val"})}
 
 
 def _nll_as_loss(target: Mapping[str, str], notes: list[str]) -> dict[str, str]:

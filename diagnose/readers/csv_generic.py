@@ -5,8 +5,9 @@ Shapes:
 - **tidy**: one value per row, columns ``step, metric, value`` (optional ``run``,
   ``wall_time``, ``epoch``). An empty value in a tidy row is NaN (pandas writes NaN so).
 - **wide**: a ``step`` column (``global_step``, ``iteration``, ``iter`` also do, and a
-  reinforcement-learning loop's ``episode``; Keras's ``epoch`` when there is none) and one column per metric. Empty cells and Keras's
-  ``NA`` are *missing*; ``nan``/``inf`` are values.
+  reinforcement-learning loop's ``episode``; Keras's ``epoch`` when there is none, or the row
+  order when a metric repeats within an epoch) and one column per metric. Empty cells and
+  Keras's ``NA`` are *missing*; ``nan``/``inf`` are values.
 
 A ``run`` column splits one file into several runs. Values are parsed with ``float``,
 so whatever a writer printed with ``repr`` (csv, Keras, Lightning, pandas) comes back
@@ -451,7 +452,8 @@ def _steps_within_epochs(table: Table) -> bool:
     ec = table.col("epoch")
     if ec is None or table.col(*STEP_COLUMNS) is not None:
         return False
-    epochs = [e for e in (_int_cell(row[ec]) if ec < len(row) else None for row in table.rows) if e is not None]
+    cells = (_int_cell(row[ec]) if ec < len(row) else None for row in table.rows)
+    epochs = [e for e in cells if e is not None]
     if any(b < a for a, b in zip(epochs, epochs[1:])):
         return False
     skip = {ec, table.col(*WALL_COLUMNS), table.col(RUN_COLUMN)}
@@ -460,7 +462,7 @@ def _steps_within_epochs(table: Table) -> bool:
             continue
         seen: set[str] = set()
         for row in table.rows:
-            if c < len(row) and row[c].strip() and row[ec].strip():
+            if max(c, ec) < len(row) and row[c].strip() and row[ec].strip():
                 if row[ec] in seen:
                     return True
                 seen.add(row[ec])
