@@ -414,17 +414,13 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         if table.header[0].strip() in PANDAS_INDEX:
             table.header[0] = "epoch"  # pandas's unnamed index column: 0, 1, ... per row
             table.notes.append(f"{path}: its unnamed first column read as the epoch")
-        else:
-            table.header.insert(0, "epoch")  # rows are epochs 0, 1, ...: number them
-            table.rows = [[str(i), *row] for i, row in enumerate(table.rows)]
-            table.notes.append(f"{path}: no epoch column; rows read as epochs 0-{len(table.rows) - 1}")
+        else:  # rows are epochs 0, 1, ...: number them
+            _number_rows(table, "epoch", f"{path}: no epoch column; rows read as epochs")
     if step_col is None and _steps_within_epochs(table):
         # an early Lightning CSVLogger (2019) wrote no step column: one row per logged step,
         # each with its epoch. Read by epoch, every step of an epoch would collapse to its last
-        table.header.insert(0, "step")
-        table.rows = [[str(i), *row] for i, row in enumerate(table.rows)]
-        table.notes.append(f"{path}: no step column, and a metric is logged more than once per "
-                           f"epoch: rows read as steps 0-{len(table.rows) - 1} in file order")
+        _number_rows(table, "step", f"{path}: no step column, and a metric is logged more than "
+                     "once per epoch: rows read as steps", " in file order")
         step_col = 0
     if step_col is None:
         step_col = table.col("epoch")
@@ -443,6 +439,14 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         cols.finish(run, aliases, str(path))
         runs.append(run)
     return runs
+
+
+def _number_rows(table: Table, column: str, said: str, after: str = "") -> None:
+    """Put a first column ``column`` numbering the rows 0, 1, ... and note it: ``said``, the
+    range, ``after``."""
+    table.header.insert(0, column)
+    table.rows = [[str(i), *row] for i, row in enumerate(table.rows)]
+    table.notes.append(f"{said} 0-{len(table.rows) - 1}{after}")
 
 
 def _steps_within_epochs(table: Table) -> bool:
