@@ -38,10 +38,10 @@ def _finding(rule: Rule, env: Mapping[str, Any], subjects: Sequence[Run], *,
         elif isinstance(a, (int, float)):
             steps = (int(a), int(a))
     evidence = {k: env.get(k) for k in sorted(rule.names) if k in env}
-    next_text, next_run = rule.next_for(env)
+    cause, next_text, next_run = rule.advice_for(env)
     return Finding(
         rule=rule.code, name=rule.name, pattern=rule.pattern, severity=rule.severity,
-        message=rule.message.render(env), cause=rule.cause_for(env).render(env),
+        message=rule.message.render(env), cause=cause.render(env),
         next_experiment=next_text.render(env), run=run, group=group,
         runs=list(runs) if runs else ([run] if run else []), steps=steps,
         evidence=evidence, tags=list(rule.tags),

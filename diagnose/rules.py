@@ -139,21 +139,15 @@ class Rule:
     def defaults(self) -> dict[str, float | int]:
         return {k: p.default for k, p in self.params.items()}
 
-    def _alternative(self, env: Mapping[str, Any]) -> Cause | None:
-        """The first alternative cause whose condition holds, if any."""
-        return next((c for c in self.causes if c.when.holds(env)), None)
-
-    def cause_for(self, env: Mapping[str, Any]) -> Template:
-        """The cause that fits the evidence: the first alternative whose condition holds."""
-        alt = self._alternative(env)
-        return alt.cause if alt else self.cause
-
-    def next_for(self, env: Mapping[str, Any]) -> tuple[Template, tuple[dict[str, Any], ...]]:
-        """The next experiment (in words, and as data) that follows the cause printed: the
-        alternative's own where it has one, else the rule's."""
-        alt = self._alternative(env)
-        return ((alt.next if alt and alt.next else self.next),
-                (alt.next_run if alt and alt.next_run else self.next_run))
+    def advice_for(self, env: Mapping[str, Any]
+                   ) -> tuple[Template, Template, tuple[dict[str, Any], ...]]:
+        """The cause that fits the evidence (the first alternative whose condition holds, else
+        the rule's) and the next experiment that follows it, in words and as data (the
+        alternative's own where it has one, else the rule's)."""
+        alt = next((c for c in self.causes if c.when.holds(env)), None)
+        if alt is None:
+            return self.cause, self.next, self.next_run
+        return alt.cause, alt.next or self.next, alt.next_run or self.next_run
 
     def explain(self) -> str:
         """The rule's documentation, as `diagnose explain` prints it."""

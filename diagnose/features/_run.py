@@ -38,6 +38,7 @@ from ._series import (
     _ts_slope,
     decel_ratio,
     kendall_trend,
+    theil_sen_end,
     level_drop,
     mann_kendall_z,
     median,
@@ -736,7 +737,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     80 % of the steps run (``tail_start_step``). ``tail_drop_rel`` is the fall over the last
     20 % relative to where that stretch started; the curve's end is its last smoothed value,
     or where the Theil-Sen line through the stretch's raw points stands at the last step when
-    that is lower (:func:`_tail_line_end`: the smoother lags a fall at the end).
+    that is lower (:func:`theil_sen_end`: the smoother lags a fall at the end).
     ``tail_val_rise``: how far the last validation value is above the lowest (relative; 0
     without validation).
     ``tail_trend_z``: the Mann-Kendall z of the same metric's logged values over the last
@@ -761,7 +762,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     _, raw = ctx.finite(name)
     smoothed = smooths(len(v))
     end, how = float(v[-1]), "smoothed value" if smoothed else "last logged value"
-    fit = _tail_line_end(s[j:], raw[j:]) if smoothed else None
+    fit = theil_sen_end(s[j:], raw[j:]) if smoothed else None
     if fit is not None and fit < end:
         end, how = fit, "Theil-Sen line through the last 20%, at the last step,"
     total = float(v[0] - min(float(v.min()), end))
@@ -780,23 +781,6 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         "tail_val_rise": (rel_change(float(rv[-1]), float(rv.min())) or 0.0) if len(rv) else 0.0,
         "tail_how": how,
     }
-
-
-def _tail_line_end(s: np.ndarray, v: np.ndarray) -> float | None:
-    """Where the Theil-Sen line through the raw points of a curve's last stretch stands at
-    its last step, never below the lowest of those points.
-
-    The smoother reflects the curve at its end, so the last smoothed value of a curve still
-    falling is the median of points before it: it lags the fall by half a window and a run cut
-    short reads as flattening. A line through the last fifth has no such lag (on a curve that
-    flattens it ends above the curve, so it finds no fall that is not there)."""
-    if len(v) < 3:
-        return None
-    slope = _ts_slope(s, v)
-    if slope is None or not math.isfinite(slope):
-        return None
-    at_end = float(np.median(v - slope * s)) + slope * float(s[-1])
-    return max(at_end, float(v.min()))
 
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",

@@ -305,6 +305,23 @@ def theil_sen_drop(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | Non
     return -slope * float(s[-1] - s[0]) / abs(level) if level else None
 
 
+def theil_sen_end(s: np.ndarray, v: np.ndarray) -> float | None:
+    """Where the Theil-Sen line through the points stands at the last step, never below the
+    lowest of them (None with fewer than three points).
+
+    The smoother reflects a curve at its end, so the last smoothed value of a curve still
+    falling is a median of points before it: it lags the fall by half a window. A line through
+    the last stretch has no such lag (on a curve that flattens it ends above the curve, so it
+    finds no fall that is not there)."""
+    if len(v) < 3:
+        return None
+    slope = _ts_slope(s, v)
+    if slope is None or not math.isfinite(slope):
+        return None
+    at_end = float(np.median(v - slope * s)) + slope * float(s[-1])
+    return max(at_end, float(v.min()))
+
+
 def _ts_slope(s: np.ndarray, v: np.ndarray, most: int = 400) -> float | None:
     """The Theil-Sen slope: the median of the pairwise slopes of (at most ``most``) points.
 
