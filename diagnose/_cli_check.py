@@ -44,6 +44,9 @@ FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
 @click.option("--by", help="Selection metric for group rules [default: val/loss].")
 @click.option("--mode", type=click.Choice(["min", "max"]), help="Whether lower or higher --by is better.")
 @click.option("--group-by", multiple=True, help="Group runs by path pattern, e.g. 'lr=*/seed=*'.")
+@click.option("--num-classes", type=click.IntRange(min=2), metavar="K",
+              help="Number of classes of runs that record none: their chance level (ln K) is "
+                   "checked against it.")
 @click.option("--skip-unreadable", is_flag=True, help="Do not exit 2 because some input was unreadable.")
 @click.option("-v", "--verbose", is_flag=True, help="Show metric-name mapping and reader notes.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -54,14 +57,15 @@ FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
               help="Run the per-run work on this Dask scheduler (tcp://host:8786); the workers "
                    "read PATHS themselves. Needs diagnose[dask].")
 def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, statistics, exit_zero,
-          output, config_path, rules_paths, extend_paths, by, mode, group_by, skip_unreadable, verbose,
+          output, config_path, rules_paths, extend_paths, by, mode, group_by, num_classes, skip_unreadable,
+          verbose,
           quiet, jobs, dask_address) -> None:
     """Check training runs under PATHS and report findings (exit 1 when any reach --fail-on).
 
     PATHS may be folders, log files or URLs (s3://..., gs://...; needs fsspec and its backend).
     """
     try:
-        cfg = load_config(config_path).merged(fail_on=fail_on)
+        cfg = load_config(config_path).merged(fail_on=fail_on, num_classes=num_classes)
         rules = rule_set(cfg, rules_paths, extend_paths)
         cfg = merge_selection(cfg, rules, select, ignore, extend_select, extend_ignore)
     except (ConfigError, RuleError) as e:

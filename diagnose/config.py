@@ -28,7 +28,9 @@ MAX_PATTERN_CHARS = 4096
 MAX_ENTRIES = 10_000
 _METRIC_NAME = re.compile(r"[A-Za-z_][\w.\-]*(/[\w.\-]+)+")
 _KEYS = {"select", "ignore", "extend-select", "extend-ignore", "fail-on", "params", "per-run-ignores", "metrics",
-         "by", "mode", "extend-rules", "at"}
+         "by", "mode", "extend-rules", "at", "num-classes"}
+#: the most classes ``num-classes`` accepts (a vocabulary-sized classifier; a typo beyond)
+MAX_CLASSES = 10_000_000
 #: Which value of a run the sweep compares: the last evaluation (the chapter's) or the best.
 AT = ("final", "best")
 
@@ -53,6 +55,9 @@ class Config:
     extend_rules: list[str] = field(default_factory=list)
     #: ``final`` (last evaluation, the chapter's rule) or ``best`` (best step; checkpoints kept)
     at: str = "final"
+    #: the number of classes of runs that record none themselves (no ``num_classes`` in their
+    #: config): the chance level (ln K) is judged against it; None: such runs are not checked
+    num_classes: int | None = None
     #: where the values came from, for messages ("" when nothing was read)
     source: str = ""
 
@@ -71,6 +76,10 @@ class Config:
             raise ConfigError(f"{at(self.source)}mode must be 'min' or 'max', got {self.mode!r}")
         if self.at not in AT:
             raise ConfigError(f"{at(self.source)}at must be 'final' or 'best', got {self.at!r}")
+        k = self.num_classes
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= MAX_CLASSES):
+            raise ConfigError(f"{at(self.source)}num-classes must be a whole number from 2 to "
+                              f"{MAX_CLASSES:,}, got {k!r}")
 
     def rule_params(self, rule: Rule) -> dict[str, Any]:
         """The rule's defaults overridden by configured values (validated against bounds)."""
@@ -139,6 +148,8 @@ def config_from_mapping(section: Mapping[str, Any], source: str, base: Path | No
             if not isinstance(section[key], str):
                 raise ConfigError(f"{source}: {key} must be a string")
             setattr(cfg, key, section[key])
+    if "num-classes" in section:
+        cfg.num_classes = section["num-classes"]
     for key, attr in (("params", "params"), ("per-run-ignores", "per_run_ignores"), ("metrics", "metrics")):
         if key in section:
             v = section[key]

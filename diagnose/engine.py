@@ -73,8 +73,13 @@ def _fires(rule: Rule, values: dict[str, Any], ctx: Any,
 
 
 def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[str, Any]] | None = None,
-                 *, live: bool = False, ctx: RunContext | None = None) -> list[Finding]:
-    """Findings of run-scope ``rules`` on ``run``. ``params``: rule code -> param values."""
+                 *, live: bool = False, ctx: RunContext | None = None,
+                 unmet: dict[str, list[str]] | None = None) -> list[Finding]:
+    """Findings of run-scope ``rules`` on ``run``. ``params``: rule code -> param values.
+
+    ``unmet``, when given, receives rule code -> the features in its ``needs`` that have no
+    value on this run (the rule could not judge it: see :func:`unchecked_patterns`).
+    """
     ctx = ctx if ctx is not None else RunContext(run, live=live)
     ctx.params.update(_feature_params(rules, params))
     values: dict[str, Any] = {}
@@ -88,30 +93,53 @@ def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[s
         env = _fires(rule, values, ctx, params)
         if env is not None:
             findings.append(_finding(rule, env, [run], run=run.id))
+        elif unmet is not None and rule.needs:
+            lacking = [n for n in rule.needs if values.get(n) is None]
+            if lacking:
+                unmet[rule.code] = lacking
     fired = {f.rule for f in findings}
     by_code = {r.code: r for r in rules}
+    if unmet:  # a check a fired finding would have silenced anyway was not missed
+        for code in [c for c in unmet if fired.intersection(by_code[c].suppressed_by)]:
+            del unmet[code]
     return [f for f in findings if not fired.intersection(by_code[f.rule].suppressed_by)]
 
 
-def unchecked_patterns(metric_names: Sequence[str], rules: Sequence[Rule]) -> dict[str, list[str]]:
+def unchecked_patterns(metric_names: Sequence[str], rules: Sequence[Rule],
+                       unmet: Mapping[str, Sequence[str]] | None = None) -> dict[str, list[str]]:
     """The patterns no warning or error rule of ``rules`` could judge on a run logging
-    ``metric_names``, each with the metrics its rules needed and the run lacks.
+    ``metric_names``, each with the metrics (or features) its rules needed and the run lacks.
 
     A clean report must not read as "every check passed" when a check never ran: a log
-    without a validation loss was never checked for a generalization gap.
+    without a validation loss was never checked for a generalization gap. ``unmet``: rule
+    code -> the features of its ``needs`` the run had no value for (from
+    :func:`evaluate_run`): a log with no number of classes and no accuracy was never checked
+    for a model stuck at chance, whatever a rule that reads no metric of its own (one looking
+    for several outputs' curves, DG209) found nothing to look at.
     """
     present = set(metric_names)
-    judged: set[str] = set()
+    unmet = unmet or {}
+    judged: set[str] = set()  # by some rule
+    witnessed: set[str] = set()  # by a rule that had the metrics or features it reads
     missing: dict[str, set[str]] = {}
+    short: dict[str, set[str]] = {}  # patterns whose rule lacked a feature it needs
     for r in rules:
         if r.scope != "run" or r.severity not in ("warning", "error"):
             continue
         lacking = set(r.requires) - present
         if lacking:
             missing.setdefault(r.pattern, set()).update(lacking)
+        elif r.code in unmet:
+            short.setdefault(r.pattern, set()).update(unmet[r.code])
         else:
             judged.add(r.pattern)
-    return {p: sorted(m) for p, m in sorted(missing.items()) if p not in judged}
+            if r.requires or r.needs:
+                witnessed.add(r.pattern)
+    out = {p: m for p, m in missing.items() if p not in judged}
+    for p, names in short.items():
+        if p not in witnessed:
+            out[p] = names | missing.get(p, set())
+    return {p: sorted(m) for p, m in sorted(out.items())}
 
 
 def _feature_params(rules: Sequence[Rule],
@@ -136,8 +164,10 @@ def analyse_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[st
     stage never sees curves).
     """
     ctx = RunContext(run, live=live)
-    findings = evaluate_run(run, rules, params, live=live, ctx=ctx)
+    unmet: dict[str, list[str]] = {}
+    findings = evaluate_run(run, rules, params, live=live, ctx=ctx, unmet=unmet)
     summary = run_summary(run, metric, mode, ctx)
+    summary["unmet"] = unmet
     summary["errors"] = [f.rule for f in findings if f.severity == "error"]
     if extra:
         summary["other"] = {f"{m}|{md}": run_summary(run, m, md, ctx) for m, md in extra}

@@ -12,6 +12,7 @@ anything ``fsspec`` knows) are read the same way (see :mod:`diagnose.readers`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import os
@@ -27,7 +28,7 @@ from ._escape import escape
 from ._suppress import run_suppressions
 from .config import Config, ignored_for_run, select_rules
 from .engine import analyse_run, evaluate_group, unchecked_patterns
-from .features import expect_many_medians
+from .features import expect_many_medians, recorded_classes
 from .features.group import summary_specs
 from .findings import Finding, Report
 from .grouping import as_list, group_runs, layouts_shared
@@ -78,6 +79,9 @@ class Outcome:
 def analyse(run: Run, task: Task) -> tuple[Run, list[Finding], dict[str, Any], str]:
     """One run's findings and summary; the run comes back without curves unless kept."""
     rules = task.rules
+    k = task.config.num_classes
+    if k and recorded_classes(run) is None:
+        run = dataclasses.replace(run, num_classes=k)  # the user's K where the run records none
     if task.config.per_run_ignores or run_suppressions(run.path):  # else none is ignored
         rules = [r for r in rules if not ignored_for_run(r, run.path, run.id, task.config)]
     findings, summary = analyse_run(run, rules, task.params, task.metric, task.mode, task.live,
@@ -359,7 +363,9 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
     report.runs = run_list
     report.summaries = summaries
     for run in run_list:
-        lacking = unchecked_patterns(run.metric_names, task.rules) if run.n_steps else {}
+        lacking = (unchecked_patterns(run.metric_names, task.rules,
+                                      summaries.get(run.id, {}).get("unmet"))
+                   if run.n_steps else {})
         if lacking:
             report.unchecked[run.id] = lacking
 

@@ -114,6 +114,9 @@ class Rule:
     groups: tuple[str, ...] = ()
     live: bool = True
     requires: tuple[str, ...] = ()
+    #: features the rule cannot judge a run without (``num_classes``: no chance level without
+    #: K): a run on which one has no value was not checked by this rule, and the report says so
+    needs: tuple[str, ...] = ()
     steps: tuple[str, str] | None = None
     #: codes of rules that, when they fire on the same run, make this finding noise
     suppressed_by: tuple[str, ...] = ()
@@ -180,7 +183,7 @@ class Rule:
 
 
 _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "live", "requires",
-             "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by",
+             "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by", "needs",
              "causes", "evidence", "next_run", "terms"}
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
@@ -411,6 +414,9 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
             raise RuleError(f"{where}: steps must name two declared values [first, last]")
         steps = (steps_l[0], steps_l[1])
     requires = tuple(_str_list(data.get("requires", []), f"{where}: requires"))
+    needs = tuple(_str_list(data.get("needs", []), f"{where}: needs"))
+    if not set(needs) <= set(FEATURES):
+        raise RuleError(f"{where}: needs must name features, got {sorted(set(needs) - set(FEATURES))}")
     suppressed_by = tuple(_str_list(data.get("suppressed_by", []), f"{where}: suppressed_by"))
     for c in suppressed_by:
         if not _CODE_RE.match(c) or c == code:
@@ -479,6 +485,7 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
     names |= set(extra_evidence)
     if steps:
         names |= set(steps)
+    names |= set(needs)
     next_run, next_names = parse_spec(data.get("next_run"), declared, where)
     names |= next_names
     return Rule(
@@ -487,7 +494,7 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         when=when, message=templates["message"], cause=templates["cause"],
         next=templates["next"], params=params, docs={k: str(v) for k, v in docs.items()},
         cases=list(cases), scope=scope, groups=groups, live=live, requires=requires,
-        steps=steps, suppressed_by=suppressed_by, path=where, names=frozenset(names),
+        needs=needs, steps=steps, suppressed_by=suppressed_by, path=where, names=frozenset(names),
         causes=tuple(causes),
         next_run=next_run, terms=terms,
     )

@@ -21,7 +21,7 @@ from ._registry import (
     feature_params,
     group_feature,
 )
-from ._run import RunContext
+from ._run import RunContext, recorded_classes
 from ._series import (  # noqa: F401  (_FILTER: the median filter's state, switched by tests)
     _FILTER,
     expect_many_medians,

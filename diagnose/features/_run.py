@@ -54,7 +54,8 @@ from ._series import (
 )
 
 __all__ = ["DEFAULTS_LOADER", "FEATURES", "PARAM_DEFAULTS", "FeatureSpec", "GroupContext",
-           "RunContext", "compute", "feature", "feature_params", "group_feature", "window"]
+           "RunContext", "compute", "feature", "feature_params", "group_feature", "recorded_classes",
+           "window"]
 
 @dataclass
 class RunContext:
@@ -175,6 +176,12 @@ def _median_tail(ctx: RunContext, metric: str) -> float | None:
     return median(v[len(v) // 2:]) if len(v) else None
 
 
+#: a metric only a regression (or reconstruction) model logs: its loss is no cross-entropy
+#: over classes, so no ln K is its chance level
+_REGRESSION = re.compile(r"(?:^|[/_\-])(?:mse|mae|rmse|msle|rmsle|mape|smape|r2|huber|psnr|ssim)"
+                         r"(?:$|[/_\-])", re.IGNORECASE)
+
+
 def loss_parts(ctx: RunContext) -> list[tuple[str, str]]:
     """The logged parts of the validation loss that have a train counterpart:
     (``val/<x>loss<y>``, ``train/<x>loss<y>``) for every such name but ``val/loss`` itself."""
@@ -293,7 +300,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
     key = "classes"
     if key in ctx._cache:
         return ctx._cache[key]
-    k_cfg = ctx.run.num_classes or int_param(ctx.run, "num_classes", "n_classes", "num_labels")
+    k_cfg = recorded_classes(ctx.run)
     if k_cfg is not None and (k_cfg <= 1 or _sequence_loss(ctx.run)):
         k_cfg = None
     k_cfg = k_cfg or _k_from_names(ctx.run.metric_names)
@@ -812,6 +819,8 @@ def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
                                      if slope is not None and mid else None)
         out["second_half_trend_z"] = mann_kendall_z(rv[h:])
     _, vv = ctx.smoothed(VAL)
+    if not k and (loss_parts(ctx) or any(_REGRESSION.search(m) for m in ctx.run.metric_names)):
+        out["num_classes"] = 0  # no chance level to judge: K would not apply to this loss
     if not k or not (len(tv) or len(vv)):
         return out
     lnk = math.log(k)
@@ -829,6 +838,12 @@ def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     out["chance_note"] = (f", at ln({k}) = {lnk:.3g}, the loss of uniform predictions"
                           if out["chance_dev"] < ctx.param("chance_loss_tol") else "") + cl["note"]
     return out
+
+
+def recorded_classes(run: Run) -> int | None:
+    """The number of classes the run records (its setting, or its config's ``num_classes``,
+    ``n_classes`` or ``num_labels``); None when it records none."""
+    return run.num_classes or int_param(run, "num_classes", "n_classes", "num_labels")
 
 
 def int_param(run: Run, *names: str) -> int | None:

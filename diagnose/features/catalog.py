@@ -151,7 +151,7 @@ tail_trend_tau    ratio     Kendall tau of the same points (-1: lower at every p
 tail_trend_points count     how many logged points that last third holds
 tail_end_gap      fraction  how far that metric's last smoothed value sits above its lowest, over its whole improvement (0: ends at its lowest)
 tail_start_step   step      the logged step nearest to where the last 20 % of the run begins
-num_classes       count     number of classes K (run setting or params)
+num_classes       count     number of classes K (run setting, params or the curves); 0 when no K applies (summed loss parts, a regression metric logged)
 lnk               loss      ln(K): the cross-entropy of uniform predictions
 lnk_ratio_end     ratio     last smoothed train loss over ln(K)
 lnk_ratio_val     ratio     last smoothed validation loss over ln(K)
