@@ -97,7 +97,9 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
          "val_slow_end_pace", "slow_axis", "val_slow_note", "train_fall_before_val", "slow_story",
-         "val_short_fall", "val_short_end_pace", params=("end_share", "early_share", *K_PARAMS))
+         "val_short_fall", "val_short_end_pace", "val_short_points", "val_short_tail_share",
+         "val_short_tail_rel", "val_short_first", "val_short_last", "val_short_first_step",
+         "val_short_last_step", params=("end_share", "early_share", *K_PARAMS))
 def slow(ctx: RunContext) -> dict[str, Value]:
     """The shape of the train and the validation loss that tells a rate-limited run (see
     :func:`slow_shape`): how far each fell, whether it bent, whether it still falls at the
@@ -144,7 +146,14 @@ def _short(ctx: RunContext) -> dict[str, Value]:
     if len(v) < MIN_POINTS_TREND or not (np.diff(v) < 0).all() or not v[0]:
         return {}
     fall, last_share = float((v[0] - v[-1]) / abs(v[0])), float((v[-2] - v[-1]) / (v[0] - v[-1]))
-    return {"val_short_fall": fall,
+    # the last fifth of the steps, as a labeller reads it off the plot: the line between the
+    # two evaluations around 80% of the steps gives the value where that fifth begins
+    at = float(np.interp(s[0] + 0.8 * (s[-1] - s[0]), s, v))
+    return {"val_short_fall": fall, "val_short_points": len(v),
+            "val_short_first": float(v[0]), "val_short_last": float(v[-1]),
+            "val_short_first_step": int(s[0]), "val_short_last_step": int(s[-1]),
+            "val_short_tail_share": float((at - v[-1]) / (v[0] - v[-1])),
+            "val_short_tail_rel": float((at - v[-1]) / abs(at)) if at else None,
             # the last evaluation's fall over the average fall per evaluation (1: a line)
             "val_short_end_pace": last_share * (len(v) - 1),
             "val_short_story": (f"validation loss fell only {fall:.0%} over {len(v)} evaluations "
