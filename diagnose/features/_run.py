@@ -732,8 +732,19 @@ def oscillation(ctx: RunContext) -> dict[str, Value]:
     return {"oscillation": float(np.abs(d, out=d).sum()) / rng}
 
 
+def _nearest_cut(s: np.ndarray, share: float, n: int) -> int:
+    """The index of the logged step nearest to ``share`` of the run's steps (at most the
+    last but one): the first one past it would make the last fifth of a 10-epoch log its
+    last tenth (epochs 9-10 of 1-10, not 8-10)."""
+    cut = s[0] + share * (s[-1] - s[0])
+    j = int(np.count_nonzero(s < cut))  # searchsorted with a float would copy s to floats
+    if 0 < j < len(s) and cut - s[j - 1] < s[j] - cut:
+        j -= 1
+    return min(j, n - 2)
+
+
 @feature("tail_share", "tail_drop_rel", "tail_metric", "tail_start_step", "tail_val_rise", "tail_how",
-         "tail_trend_z", "tail_trend_tau", "tail_trend_points", "tail_end_gap",
+         "tail_trend_z", "tail_trend_tau", "tail_trend_points", "tail_end_gap", "tail_end_pace",
          params=("min_share", "min_tail_drop"))
 def still_improving(ctx: RunContext) -> dict[str, Value]:
     """How much of the total improvement came in the last 20 % of the run.
@@ -753,18 +764,15 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     reach where no z can, and ``tail_trend_points`` how many points that third holds.
     ``tail_end_gap``: how far the curve ends above its lowest, over the whole improvement
     (0 when it ends at its lowest; a curve climbing back from a spike ends above it).
+    ``tail_end_pace``: the fall per step over the last 10% of the steps over the fall per step
+    over the last 20% (1: still falling as fast, near 0: flattened; a drop after a learning-rate
+    decay at the start of the last fifth, then a plateau, is no run cut short).
     """
     name = VAL if len(ctx.finite(VAL)[1]) >= MIN_POINTS_SHAPE else TRAIN
     s, v = ctx.smoothed(name)
     if len(v) < MIN_POINTS_SHAPE:
         return {}
-    cut = s[0] + 0.8 * (s[-1] - s[0])
-    j = int(np.count_nonzero(s < cut))  # searchsorted with a float would copy s to floats
-    # the logged point nearest the cut starts the tail: the first one past it would make the
-    # last fifth of a 10-epoch log its last tenth (epochs 9-10 of 1-10, not 8-10)
-    if 0 < j < len(s) and cut - s[j - 1] < s[j] - cut:
-        j -= 1
-    j = min(j, len(v) - 2)
+    j, k = _nearest_cut(s, 0.8, len(v)), _nearest_cut(s, 0.9, len(v))
     _, rv = ctx.finite(VAL)
     _, raw = ctx.finite(name)
     smoothed = smooths(len(v))
@@ -774,6 +782,8 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         end, how = fit, "Theil-Sen line through the last 20%, at the last step,"
     total = float(v[0] - min(float(v.min()), end))
     tail = float(v[j] - end)
+    pace = (float(v[k] - end) / float(s[-1] - s[k])) / (tail / float(s[-1] - s[j])) if (
+        tail > 0 and j < k) else None
     last_third = raw[len(raw) * 2 // 3:]
     trend_z, trend_tau = kendall_trend(last_third)
     return {
@@ -782,6 +792,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         "tail_trend_tau": trend_tau,
         "tail_trend_points": len(last_third),
         "tail_end_gap": float(v[-1] - v.min()) / total if total > 0 else None,
+        "tail_end_pace": pace,
         "tail_drop_rel": tail / abs(float(v[j])) if v[j] else None,
         "tail_metric": name,
         "tail_start_step": int(s[j]),

@@ -157,6 +157,7 @@ tail_trend_z      ratio     Mann-Kendall z of that metric's logged values over t
 tail_trend_tau    ratio     Kendall tau of the same points (-1: lower at every point than at every point before it)
 tail_trend_points count     how many logged points that last third holds
 tail_end_gap      fraction  how far that metric's last smoothed value sits above its lowest, over its whole improvement (0: ends at its lowest)
+tail_end_pace     ratio     fall per step over the last 10 % of the steps over that over the last 20 % (1: still falling as fast, near 0: flattened)
 tail_start_step   step      the logged step nearest to where the last 20 % of the run begins
 num_classes       count     number of classes K (run setting, params or the curves); 0 when no K applies (summed loss parts, a regression metric logged)
 lnk               loss      ln(K): the cross-entropy of uniform predictions
