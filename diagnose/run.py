@@ -92,7 +92,7 @@ _alias(
     "acc", "accuracy", "train_acc", "train_accuracy", "training_accuracy", "train/acc",
     "train/accuracy", "accuracy/train", "acc/train", "train_acc_step", "train_acc_epoch",
     "train/acc_step", "train/acc_epoch", "epoch_accuracy", "epoch_acc", "train/epoch_accuracy",
-    "trainacc", "trainaccuracy",
+    "trainacc", "trainaccuracy", "training/accuracy", "training/acc", "accuracy/training",
 )
 _alias(
     "val/acc",
@@ -101,6 +101,8 @@ _alias(
     "val/accuracy", "accuracy/validation", "accuracy/val", "acc/val", "acc/validation",
     "val_acc_epoch", "val/acc_epoch", "validation/epoch_accuracy", "val/epoch_accuracy",
     "valacc", "valaccuracy", "validacc", "validaccuracy", "validationaccuracy",
+    "validation/accuracy", "validation/acc", "valid/accuracy", "valid/acc", "accuracy/valid",
+    "dev/accuracy", "dev/acc", "dev_accuracy", "dev_acc",
 )
 _alias(
     "lr", "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",

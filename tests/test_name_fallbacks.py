@@ -156,3 +156,25 @@ def test_two_indexed_losses_are_ambiguous_and_the_run_is_not_passed(tmp_path):
     assert "train/loss" not in run.metric_names
     summary = render(diagnose.check(path), "text", color=False).strip().splitlines()[-1]
     assert "All checks passed" not in summary and "not checked" in summary, summary
+
+
+def test_training_and_validation_namespaces_name_the_accuracies(tmp_path):
+    """``validation/accuracy`` is the validation accuracy, as ``validation/loss`` is the
+    validation loss: a public recommender's TensorBoard log (w40e-lhydra-rec) logs these names,
+    and without them its chance level could not be read off the curves."""
+    SummaryWriter = pytest.importorskip("torch.utils.tensorboard").SummaryWriter
+    pytest.importorskip("tensorboard")
+    run_dir = tmp_path / "tb"
+    w = SummaryWriter(str(run_dir))
+    rng = np.random.default_rng(0)
+    for epoch in range(12):
+        w.add_scalar("training/loss", math.log(2) * (1 + 0.03 * 0.8 ** epoch) + rng.normal(0, 0.002), epoch)
+        w.add_scalar("training/accuracy", 0.5 + rng.normal(0, 0.01), epoch)
+        w.add_scalar("validation/loss", math.log(2) + rng.normal(0, 0.001), epoch)
+        w.add_scalar("validation/accuracy", 0.5 + rng.normal(0, 0.005), epoch)
+    w.close()
+    run, = diagnose.load_all(run_dir)
+    assert {"train/loss", "train/acc", "val/loss", "val/acc"} <= set(run.metric_names)
+    report = diagnose.check(run_dir)
+    assert not report.unchecked  # K read off the validation accuracy: the chance level was checked
+    assert "DG204" in {f.rule for f in report.findings}
