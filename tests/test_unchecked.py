@@ -88,9 +88,11 @@ def test_a_run_that_records_no_class_count_is_not_said_to_pass(tmp_path: Path):
     assert "DG204" not in out and "All checks passed" not in out
     assert out.rstrip().endswith(
         "No findings in 1 run; 1 run not checked for uniform_predictions (no num_classes or val/acc).")
+    assert "hint: `--num-classes K`" in out  # and how to have it checked
     # the user gives K: the chance level is checked, and found
     code, out = _check(str(run), "--num-classes", "30")
     assert code == 1 and "DG204" in out and "ln(30)" in out and "not checked" not in out
+    assert "hint:" not in out
     # the same from [tool.diagnose]
     (tmp_path / "pyproject.toml").write_text("[tool.diagnose]\nnum-classes = 30\n")
     code, out = _check(str(run), "--config", str(tmp_path / "pyproject.toml"))

@@ -114,6 +114,11 @@ def _unchecked_summary(partial: dict[str, dict[str, list[str]]]) -> str:
     return unchecked_phrase({p: sorted(m) for p, m in sorted(merged.items())})
 
 
+#: how to check the chance level of runs that record no number of classes (said once)
+CLASSES_HINT = ("hint: `--num-classes K` (or `num-classes = K` in [tool.diagnose]) checks the "
+                "chance level (ln K) of runs that record no number of classes")
+
+
 def summary_line(report: Report) -> str:
     """ruff-style closing line; counts come from the report itself."""
     n_runs = plural(len(report.runs), "run")
@@ -204,6 +209,10 @@ def render(report: Report, *, color: bool = False, verbose: bool = False, **_: A
         for msg in report.errors:
             out.extend(_indent(f"{paint('error', 'error')}: {msg}", "  ", "    "))
 
+    if any("num_classes" in metrics for lacking in report.unchecked.values()
+           for metrics in lacking.values()):
+        out.extend([""] * bool(out) + [paint("dim", ln) for ln in textwrap.wrap(
+            CLASSES_HINT, WIDTH, subsequent_indent="  ", break_on_hyphens=False)])
     if out:
         out.append("")
     out.append(paint("bold", summary_line(report)))
