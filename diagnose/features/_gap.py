@@ -123,3 +123,30 @@ def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
         out["acc_note"] = (f"; accuracy {t_end:.3g} ({how}) vs {float(vv[-1]):.3g} "
                            f"(validation) at step {int(vs[-1])}")
     return out
+
+
+#: the least loss a softmax applied twice allows (two classes: ln(1 + 1/e)); more classes, more
+SOFTMAX_TWICE_FLOOR = math.log(1 + 1 / math.e)
+#: the smallest share of misclassified examples an accuracy is read as (1.0 exactly: 1 in 1000)
+MIN_WRONG_SHARE = 1e-3
+
+
+@feature("val_wrong_loss", "val_softmax_floor", "val_wrong_acc", "val_wrong_low")
+def softmax_floor(ctx: RunContext) -> dict[str, Value]:
+    """How a validation loss squares with its accuracy: ``val_wrong_loss`` is the lowest
+    validation loss over the share of examples the final model gets wrong (median accuracy
+    of the last three evaluations; at least 1 in 1000): the average loss each misclassified
+    example would need if every correct one cost nothing. ``val_softmax_floor`` is 1 when the
+    lowest validation loss is at or above ln(1 + 1/e), the least a softmax applied twice
+    allows (Ultralytics classification before 8.3.39 computed its validation loss so), else 0.
+    ``val_wrong_acc`` and ``val_wrong_low`` are the accuracy and the lowest loss it read.
+    """
+    _, acc = ctx.finite("val/acc")
+    _, lv = ctx.finite(VAL)
+    if not len(acc) or not len(lv):
+        return {}
+    a = float(np.median(acc[-3:]))
+    low = float(lv.min())
+    return {"val_wrong_loss": low / max(1 - a, MIN_WRONG_SHARE), "val_wrong_acc": a, "val_wrong_low": low,
+            "val_softmax_floor": float(low >= SOFTMAX_TWICE_FLOOR)}
+

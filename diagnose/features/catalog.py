@@ -293,6 +293,10 @@ tail_how          text      a phrase for messages: "smoothed value", the Theil-S
 acc_logged        flag      train and validation accuracy are both logged
 acc_gap_best      fraction  train minus validation accuracy at the best validation loss (points of 0..1)
 acc_note          text      the accuracy gap in words, or empty
+val_wrong_loss    loss      lowest validation loss over the share of validation examples the final model gets wrong: the average loss each would need if correct ones cost nothing
+val_softmax_floor flag      1 when the lowest validation loss is at or above ln(1 + 1/e), the least a softmax applied twice allows
+val_wrong_acc     fraction  the validation accuracy val_wrong_loss read (median of the last three evaluations)
+val_wrong_low     loss      the lowest logged validation loss val_wrong_loss read
 chance_dev        ratio     |last smoothed train loss / ln K - 1| (0: at chance level)
 chance_dev_val    ratio     the same for the validation loss (0 without validation)
 val_acc_chance_dev ratio    |median validation accuracy x K - 1|: 0 when the accuracy sits at 1/K (None without an accuracy or a K)
