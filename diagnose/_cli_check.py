@@ -57,9 +57,8 @@ FORMAT_CHOICES = ["text", "json", "markdown", "github", "junit", "sarif"]
               help="Run the per-run work on this Dask scheduler (tcp://host:8786); the workers "
                    "read PATHS themselves. Needs diagnose[dask].")
 def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, statistics, exit_zero,
-          output, config_path, rules_paths, extend_paths, by, mode, group_by, num_classes, skip_unreadable,
-          verbose,
-          quiet, jobs, dask_address) -> None:
+          output, config_path, rules_paths, extend_paths, by, mode, group_by, num_classes,
+          skip_unreadable, verbose, quiet, jobs, dask_address) -> None:
     """Check training runs under PATHS and report findings (exit 1 when any reach --fail-on).
 
     PATHS may be folders, log files or URLs (s3://..., gs://...; needs fsspec and its backend).

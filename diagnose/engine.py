@@ -114,8 +114,8 @@ def unchecked_patterns(metric_names: Sequence[str], rules: Sequence[Rule],
     without a validation loss was never checked for a generalization gap. ``unmet``: rule
     code -> the features of its ``needs`` the run had no value for (from
     :func:`evaluate_run`): a log with no number of classes and no accuracy was never checked
-    for a model stuck at chance, whatever a rule that reads no metric of its own (one looking
-    for several outputs' curves, DG209) found nothing to look at.
+    for a model stuck at chance, even though a rule of that pattern that reads no metric of its
+    own (DG209, looking for several outputs' curves) ran on it and found nothing to look at.
     """
     present = set(metric_names)
     unmet = unmet or {}
