@@ -764,15 +764,16 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     reach where no z can, and ``tail_trend_points`` how many points that third holds.
     ``tail_end_gap``: how far the curve ends above its lowest, over the whole improvement
     (0 when it ends at its lowest; a curve climbing back from a spike ends above it).
-    ``tail_end_pace``: the fall per step over the last 10% of the steps over the fall per step
-    over the last 20% (1: still falling as fast, near 0: flattened; a drop after a learning-rate
-    decay at the start of the last fifth, then a plateau, is no run cut short).
+    ``tail_end_pace``: the fall per step over the last 10% of the steps (from the curve's value
+    there, read off the line between the points around it) over the fall per step over the last
+    20% (1: still falling as fast, near 0: flattened; a drop after a learning-rate decay at the
+    start of the last fifth, then a plateau, is no run cut short).
     """
     name = VAL if len(ctx.finite(VAL)[1]) >= MIN_POINTS_SHAPE else TRAIN
     s, v = ctx.smoothed(name)
     if len(v) < MIN_POINTS_SHAPE:
         return {}
-    j, k = _nearest_cut(s, 0.8, len(v)), _nearest_cut(s, 0.9, len(v))
+    j = _nearest_cut(s, 0.8, len(v))
     _, rv = ctx.finite(VAL)
     _, raw = ctx.finite(name)
     smoothed = smooths(len(v))
@@ -782,8 +783,12 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         end, how = fit, "Theil-Sen line through the last 20%, at the last step,"
     total = float(v[0] - min(float(v.min()), end))
     tail = float(v[j] - end)
-    pace = (float(v[k] - end) / float(s[-1] - s[k])) / (tail / float(s[-1] - s[j])) if (
-        tail > 0 and j < k) else None
+    # the curve where the last tenth of the steps begins, read off the line between the logged
+    # points around it (a log of a few evaluations has none in between)
+    s90 = float(s[0] + 0.9 * (s[-1] - s[0]))
+    v90 = float(np.interp(s90, s, v))
+    pace = ((v90 - end) / (float(s[-1]) - s90)) / (tail / float(s[-1] - s[j])) if (
+        tail > 0 and s[-1] > s90) else None
     last_third = raw[len(raw) * 2 // 3:]
     trend_z, trend_tau = kendall_trend(last_third)
     return {
