@@ -97,9 +97,7 @@ def slow_shape(x: np.ndarray, v: np.ndarray, end_share: float, early_share: floa
 
 @feature("slow_fall", "slow_decel", "slow_end_pace", "val_slow_fall", "val_slow_decel",
          "val_slow_end_pace", "slow_axis", "val_slow_note", "train_fall_before_val", "slow_story",
-         "val_short_fall", "val_short_end_pace", "val_short_points", "val_short_tail_share",
-         "val_short_tail_rel", "val_short_first", "val_short_last", "val_short_first_step",
-         "val_short_last_step", params=("end_share", "early_share", *K_PARAMS))
+         "val_short_fall", "val_short_end_pace", params=("end_share", "early_share", *K_PARAMS))
 def slow(ctx: RunContext) -> dict[str, Value]:
     """The shape of the train and the validation loss that tells a rate-limited run (see
     :func:`slow_shape`): how far each fell, whether it bent, whether it still falls at the
@@ -133,34 +131,66 @@ def slow(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
-def _short(ctx: RunContext) -> dict[str, Value]:
-    """A validation log too short for trend lines (a few epochs), read point by point: its
-    relative fall and the pace of its last evaluation against its average pace (1 for a
-    straight line, near 0 once it levelled off), only when every evaluation improved on the
-    one before (empty otherwise). A last evaluation one step after the one before it, when
-    the others are further apart, is the final weights evaluated again after training
-    (Lightning's ``trainer.validate`` after ``fit``), not a point of the curve."""
-    s, v = ctx.finite(VAL)
-    if len(s) >= 4 and s[-1] - s[-2] <= 1 and np.diff(s[:-1]).min() > 1:
-        s, v = s[:-1], v[:-1]
+def point_by_point(s: np.ndarray, v: np.ndarray) -> dict[str, Value]:
+    """A log too short for trend lines (a few epochs), read point by point, only when every
+    point is lower than the one before (empty otherwise): its relative fall (``fall``), the
+    pace of its last point against its average pace (``end_pace``: 1 for a straight line, near
+    0 once it levelled off), and the share of the fall made over the last fifth of the steps
+    (``tail_share``) with that stretch's fall relative to where it began (``tail_rel``), the
+    value where it begins read off the line between the points around 80% of the steps, as a
+    labeller reads it off the plot."""
     if len(v) < MIN_POINTS_TREND or not (np.diff(v) < 0).all() or not v[0]:
         return {}
     fall, last_share = float((v[0] - v[-1]) / abs(v[0])), float((v[-2] - v[-1]) / (v[0] - v[-1]))
-    # the last fifth of the steps, as a labeller reads it off the plot: the line between the
-    # two evaluations around 80% of the steps gives the value where that fifth begins
     at = float(np.interp(s[0] + 0.8 * (s[-1] - s[0]), s, v))
-    return {"val_short_fall": fall, "val_short_points": len(v),
-            "val_short_first": float(v[0]), "val_short_last": float(v[-1]),
-            "val_short_first_step": int(s[0]), "val_short_last_step": int(s[-1]),
-            "val_short_tail_share": float((at - v[-1]) / (v[0] - v[-1])),
-            "val_short_tail_rel": float((at - v[-1]) / abs(at)) if at else None,
-            # the last evaluation's fall over the average fall per evaluation (1: a line)
-            "val_short_end_pace": last_share * (len(v) - 1),
-            "val_short_story": (f"validation loss fell only {fall:.0%} over {len(v)} evaluations "
-                                f"({float(v[0]):.4g} at step {int(s[0])} to {float(v[-1]):.4g} at "
-                                f"step {int(s[-1])}), each lower than the one before and the last "
-                                f"still bringing {last_share:.0%} of the fall: the run stopped "
-                                f"while still improving at pace")}
+    return {"fall": fall, "points": len(v), "first": float(v[0]), "last": float(v[-1]),
+            "first_step": int(s[0]), "last_step": int(s[-1]),
+            "tail_share": float((at - v[-1]) / (v[0] - v[-1])),
+            "tail_rel": float((at - v[-1]) / abs(at)) if at else None,
+            "end_pace": last_share * (len(v) - 1), "last_share": last_share}
+
+
+def _evaluations(ctx: RunContext) -> tuple[np.ndarray, np.ndarray]:
+    """The validation loss's evaluations, without a last one a single step after the one
+    before it when the others are further apart: the final weights evaluated again after
+    training (Lightning's ``trainer.validate`` after ``fit``), not a point of the curve."""
+    s, v = ctx.finite(VAL)
+    if len(s) >= 4 and s[-1] - s[-2] <= 1 and np.diff(s[:-1]).min() > 1:
+        s, v = s[:-1], v[:-1]
+    return s, v
+
+
+def _short(ctx: RunContext) -> dict[str, Value]:
+    """A validation log too short for trend lines, read point by point
+    (:func:`point_by_point`), as ``val_short_*``, with DG206's sentence."""
+    r = point_by_point(*_evaluations(ctx))
+    if not r:
+        return {}
+    out: dict[str, Value] = {"val_short_fall": r["fall"], "val_short_end_pace": r["end_pace"]}
+    out["val_short_story"] = (
+        f"validation loss fell only {r['fall']:.0%} over {r['points']} evaluations "
+        f"({r['first']:.4g} at step {r['first_step']} to {r['last']:.4g} at step "
+        f"{r['last_step']}), each lower than the one before and the last still bringing "
+        f"{r['last_share']:.0%} of the fall: the run stopped while still improving at pace")
+    return out
+
+
+@feature("short_metric", "short_points", "short_tail_share", "short_tail_rel", "short_first",
+         "short_last", "short_first_step", "short_last_step")
+def short_log(ctx: RunContext) -> dict[str, Value]:
+    """The monitored loss of a short log read point by point (:func:`point_by_point`): the
+    validation loss when it was evaluated at least three times, else the train loss (a
+    fine-tune that logs its windowed train loss a few times and never evaluates); empty
+    unless every point is lower than the one before."""
+    s, v = _evaluations(ctx)
+    name = VAL
+    if len(v) < MIN_POINTS_TREND:
+        (s, v), name = ctx.finite(TRAIN), TRAIN
+    r = point_by_point(s, v)
+    if not r:
+        return {}
+    return {"short_metric": name, **{f"short_{k}": r[k] for k in (
+        "points", "tail_share", "tail_rel", "first", "last", "first_step", "last_step")}}
 
 
 def _story(ctx: RunContext, out: dict[str, Value]) -> str | None:

@@ -144,13 +144,14 @@ val_slow_note     text      a phrase for messages: the validation loss's fall, b
 slow_story        text      DG206's sentence in logged values: the train loss, or the validation loss when no train loss is logged
 val_short_fall    relative  a validation log too short for trend lines (3-5 evaluations), every one lower than the last: its relative fall
 val_short_end_pace ratio    its last evaluation's fall over its average fall per evaluation (1: a straight line, near 0: levelled off)
-val_short_points  count     how many evaluations that short validation log holds
-val_short_tail_share fraction share of its whole fall made over the last 20 % of the steps (the value where that stretch starts read off the line between the evaluations around it)
-val_short_tail_rel relative  that last stretch's fall over the value where it starts
-val_short_first   loss      that short validation log's first value
-val_short_last    loss      its last value (its lowest)
-val_short_first_step step   the step of its first evaluation
-val_short_last_step step    the step of its last evaluation
+short_metric      metric    the loss a short log is read on point by point: the validation loss when evaluated three times or more, else the train loss
+short_points      count     how many points that loss holds, when every one is lower than the one before (else absent)
+short_tail_share  fraction  share of its whole fall made over the last 20 % of the steps (the value where that stretch starts read off the line between the points around it)
+short_tail_rel    relative  that last stretch's fall over the value where it starts
+short_first       loss      its first value
+short_last        loss      its last value (its lowest)
+short_first_step  step      the step of its first point
+short_last_step   step      the step of its last point
 train_fall_before_val fraction share of the train loss's fall (first points' median to last points') made before the first validation step
 tail_metric       text      the metric tail_share was measured on (val/loss, else train/loss)
 tail_trend_z      ratio     Mann-Kendall z of that metric's logged values over the last third of its points (negative: still falling)
