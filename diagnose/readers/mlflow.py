@@ -306,6 +306,10 @@ def _read_metric_file(
     if bad:
         notes.append(f"{f}: {len(bad)} malformed line(s) skipped (first: line {bad[0]}); "
                      "expected 'timestamp value step'")
+    if _unstepped([p[0] for p in parsed]):  # ``log_metric`` without a step: all at step 0
+        notes.append(f"{f}: all {len(parsed)} values logged at step {parsed[0][0]} (no step "
+                     "given); numbered in the order they were logged")
+        parsed = [(i, val, wall, ds) for i, (_, val, wall, ds) in enumerate(parsed)]
     datasets = {p[3] for p in parsed}
     for step, val, wall, ds in parsed:
         steps.append(step)
@@ -313,6 +317,13 @@ def _read_metric_file(
         values.append(val)
         walls.append(wall)
     return torn
+
+
+def _unstepped(steps: list[int]) -> bool:
+    """A metric logged several times, every time at one step: ``mlflow.log_metric(key, value)``
+    with no ``step`` writes step 0 (MLflow 1 wrote no step at all), so a whole curve would
+    collapse into its last value. Its logging order is then its only axis."""
+    return len(steps) > 1 and min(steps) == max(steps)
 
 
 def _new_run(where: Path, info: dict[str, Any], params: dict[str, Any], tags: dict[str, Any],
@@ -397,6 +408,7 @@ def _read_db_runs(p: Path, con: sqlite3.Connection, aliases: Mapping[str, str] |
             "ORDER BY key, step, timestamp, rowid", (rid,)
         ).fetchall()
         m = _typed_rows(m, f"{p} (run {rid})", run.warnings)
+        m = _numbered_by_key(m, f"{p} (run {rid})", run.warnings)
         keys = [r[0] for r in m]
         values = np.array([r[1] for r in m], dtype=np.float64)
         is_nan = np.array([bool(r[4]) for r in m], dtype=bool)
@@ -407,6 +419,25 @@ def _read_db_runs(p: Path, con: sqlite3.Connection, aliases: Mapping[str, str] |
                        f"{p} (run {rid})", wall_time=[r[2] / 1000.0 for r in m])
         runs.append(run)
     return _noted_deleted(runs) if trash else runs
+
+
+def _numbered_by_key(rows: list[tuple], where: str, notes: list[str]) -> list[tuple]:
+    """Rows (ordered by key, step, timestamp) whose key was logged at one step only (see
+    :func:`_unstepped`) get their logging order as their step."""
+    out: list[tuple] = []
+    i = 0
+    while i < len(rows):
+        j = i
+        while j < len(rows) and rows[j][0] == rows[i][0]:
+            j += 1
+        group = rows[i:j]
+        if _unstepped([r[3] for r in group]):
+            notes.append(f"{where}: all {len(group)} values of {group[0][0]!r} logged at step "
+                         f"{group[0][3]} (no step given); numbered in the order they were logged")
+            group = [(*r[:3], n, *r[4:]) for n, r in enumerate(group)]
+        out.extend(group)
+        i = j
+    return out
 
 
 def _typed_rows(rows: list[tuple], where: str, notes: list[str]) -> list[tuple]:
