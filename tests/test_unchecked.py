@@ -122,3 +122,14 @@ def test_a_bad_class_count_in_the_config_is_named(tmp_path: Path):
     (tmp_path / "pyproject.toml").write_text("[tool.diagnose]\nnum-classes = 1\n")
     code, out = _check(str(HEALTHY), "--config", str(tmp_path / "pyproject.toml"))
     assert code == 2 and "pyproject.toml" in out and "num-classes must be a whole number from 2" in out
+
+
+def test_a_run_of_a_single_logged_step_is_not_said_to_pass(tmp_path: Path):
+    # one row of a Keras CSVLogger file: one value per curve, no curve to judge
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "training.log").write_text(
+        "epoch,accuracy,loss,val_accuracy,val_loss\n0,0.91,0.25,0.90,0.27\n")
+    code, out = _check(str(tmp_path / "run"))
+    assert code == 0 and "All checks passed" not in out
+    assert "a single logged step: no curve to judge" in out
+    assert "1 run logged a single step (no curve to judge)" in out.splitlines()[-1]

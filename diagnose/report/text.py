@@ -138,6 +138,10 @@ def summary_line(report: Report) -> str:
     if signed:
         unreadable += (f"; {plural(signed, 'run')} logged a loss below zero (verdicts not "
                        "reliable: see the note)")
+    # nor a run of a single logged step: there is no curve to judge, only the values at that step
+    single = sum(1 for r in report.runs if r.n_steps == 1 and _judged(r))
+    if single:
+        unreadable += f"; {plural(single, 'run')} logged a single step (no curve to judge)"
     # nor a run that lacked what some checks need (no validation loss: no gap was looked for)
     partial = {r.id: report.unchecked[r.id] for r in report.runs
                if r.id in report.unchecked and _judged(r)}
@@ -146,7 +150,7 @@ def summary_line(report: Report) -> str:
     if not report.findings:
         if not report.runs:
             return f"No runs checked{unreadable}."
-        if report.errors or empty or blind or signed or partial:
+        if report.errors or empty or blind or signed or single or partial:
             return f"No findings in {n_runs}{unreadable}."
         return f"All checks passed: {n_runs}, no findings."
     c = report.counts()
@@ -182,6 +186,8 @@ def render(report: Report, *, color: bool = False, verbose: bool = False, **_: A
             clean.append(run.id)
         else:
             still = " (in progress)" if run.in_progress else ""  # judged on what is there so far
+            if run.n_steps == 1:
+                still += " (a single logged step: no curve to judge)"
             lacking = unchecked_phrase(report.unchecked.get(run.id, {}))
             lacking = paint("dim", f"; not checked: {lacking}") if lacking else ""
             out.append(f"{paint('bold', run.id)}: {paint('ok', 'ok')}{still}{lacking}")
