@@ -160,10 +160,19 @@ def _evaluations(ctx: RunContext) -> tuple[np.ndarray, np.ndarray]:
     return s, v
 
 
+def _val_point_by_point(ctx: RunContext) -> dict[str, Value]:
+    """:func:`point_by_point` of the validation evaluations, once per run (DG206's sentence
+    and DG221's short-log features both read it)."""
+    key = "val_point_by_point"
+    if key not in ctx._cache:
+        ctx._cache[key] = point_by_point(*_evaluations(ctx))
+    return ctx._cache[key]
+
+
 def _short(ctx: RunContext) -> dict[str, Value]:
     """A validation log too short for trend lines, read point by point
     (:func:`point_by_point`), as ``val_short_*``, with DG206's sentence."""
-    r = point_by_point(*_evaluations(ctx))
+    r = _val_point_by_point(ctx)
     if not r:
         return {}
     out: dict[str, Value] = {"val_short_fall": r["fall"], "val_short_end_pace": r["end_pace"]}
@@ -182,11 +191,10 @@ def short_log(ctx: RunContext) -> dict[str, Value]:
     validation loss when it was evaluated at least three times, else the train loss (a
     fine-tune that logs its windowed train loss a few times and never evaluates); empty
     unless every point is lower than the one before."""
-    s, v = _evaluations(ctx)
-    name = VAL
-    if len(v) < MIN_POINTS_TREND:
-        (s, v), name = ctx.finite(TRAIN), TRAIN
-    r = point_by_point(s, v)
+    if len(_evaluations(ctx)[1]) >= MIN_POINTS_TREND:
+        r, name = _val_point_by_point(ctx), VAL
+    else:
+        r, name = point_by_point(*ctx.finite(TRAIN)), TRAIN
     if not r:
         return {}
     return {"short_metric": name, **{f"short_{k}": r[k] for k in (

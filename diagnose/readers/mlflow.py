@@ -13,6 +13,7 @@ One store holds many runs; each comes back as its own Run. Deleted runs are skip
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import sqlite3
@@ -307,8 +308,7 @@ def _read_metric_file(
         notes.append(f"{f}: {len(bad)} malformed line(s) skipped (first: line {bad[0]}); "
                      "expected 'timestamp value step'")
     if _unstepped([p[0] for p in parsed]):  # ``log_metric`` without a step: all at step 0
-        notes.append(f"{f}: all {len(parsed)} values logged at step {parsed[0][0]} (no step "
-                     "given); numbered in the order they were logged")
+        notes.append(_unstepped_note(str(f), len(parsed), parsed[0][0]))
         parsed = [(i, val, wall, ds) for i, (_, val, wall, ds) in enumerate(parsed)]
     datasets = {p[3] for p in parsed}
     for step, val, wall, ds in parsed:
@@ -324,6 +324,13 @@ def _unstepped(steps: list[int]) -> bool:
     with no ``step`` writes step 0 (MLflow 1 wrote no step at all), so a whole curve would
     collapse into its last value. Its logging order is then its only axis."""
     return len(steps) > 1 and min(steps) == max(steps)
+
+
+def _unstepped_note(where: str, n: int, step: int, key: str | None = None) -> str:
+    """The note for a metric :func:`_unstepped` renumbered (``key``: named in a store of many)."""
+    of = f" of {key!r}" if key is not None else ""
+    return (f"{where}: all {n} values{of} logged at step {step} (no step given); numbered in "
+            "the order they were logged")
 
 
 def _new_run(where: Path, info: dict[str, Any], params: dict[str, Any], tags: dict[str, Any],
@@ -425,18 +432,12 @@ def _numbered_by_key(rows: list[tuple], where: str, notes: list[str]) -> list[tu
     """Rows (ordered by key, step, timestamp) whose key was logged at one step only (see
     :func:`_unstepped`) get their logging order as their step."""
     out: list[tuple] = []
-    i = 0
-    while i < len(rows):
-        j = i
-        while j < len(rows) and rows[j][0] == rows[i][0]:
-            j += 1
-        group = rows[i:j]
+    for key, grouped in itertools.groupby(rows, key=lambda r: r[0]):
+        group = list(grouped)
         if _unstepped([r[3] for r in group]):
-            notes.append(f"{where}: all {len(group)} values of {group[0][0]!r} logged at step "
-                         f"{group[0][3]} (no step given); numbered in the order they were logged")
+            notes.append(_unstepped_note(where, len(group), group[0][3], key))
             group = [(*r[:3], n, *r[4:]) for n, r in enumerate(group)]
         out.extend(group)
-        i = j
     return out
 
 
