@@ -103,6 +103,9 @@ _alias(
     "valacc", "valaccuracy", "validacc", "validaccuracy", "validationaccuracy",
     "validation/accuracy", "validation/acc", "valid/accuracy", "valid/acc", "accuracy/valid",
     "dev/accuracy", "dev/acc", "dev_accuracy", "dev_acc",
+    # timm's summary.csv and top-1 spellings of image classifiers (often in percent)
+    "eval_top1", "val_top1", "valid_top1", "eval/top1", "val/top1", "val_acc1", "eval_acc1",
+    "val/acc1", "val_top1_acc", "val/top1_acc",
 )
 _alias(
     "lr", "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",

@@ -111,7 +111,7 @@ def test_every_fixture_case_is_checked() -> None:
     names = {c.name for c in CASES}
     assert {"lightning_trainer", "lightning_direct", "hf_trainer", "hf_state", "mlflow_file",
             "mlflow_sqlite", "keras_csv", "csv_tidy", "csv_wide", "jsonl_tidy", "jsonl_wide",
-            "hydra_sweep"} <= names
+            "hydra_sweep", "fastai_csv", "timm_summary"} <= names
 
 
 # -- names, per format -------------------------------------------------------------------
@@ -147,6 +147,25 @@ def test_hf_reads_nan_and_infinity_tokens() -> None:
     assert "NaN" in text and "Infinity" in text
     run = diagnose.load(FORMATS_DIR / "hf_state" / "run")
     assert math.isnan(run.series("train/loss")[2]) and run.series("grad_norm")[2] == math.inf
+
+
+def test_fastai_metrics_are_validation_metrics() -> None:
+    """fastai computes every metric of its history on the validation set: a bare ``accuracy``
+    beside ``train_loss``/``valid_loss`` is the validation accuracy (a Keras log's is the train's)."""
+    run = diagnose.load(FORMATS_DIR / "fastai_csv")
+    assert run.name_map["accuracy"] == "val/acc" and not run.has("train/acc")
+    assert any("'accuracy' read as 'val/acc'" in w for w in run.warnings)
+    keras = diagnose.load(FORMATS_DIR / "keras_csv")
+    assert keras.name_map["accuracy"] == "train/acc"
+    mine = diagnose.load(FORMATS_DIR / "fastai_csv", aliases={"accuracy": "train/acc"})
+    assert mine.name_map["accuracy"] == "train/acc"  # the user's aliases win
+
+
+def test_timm_top1_is_the_validation_accuracy_in_percent() -> None:
+    run = diagnose.load(FORMATS_DIR / "timm_summary")
+    assert run.name_map["eval_top1"] == "val/acc"
+    assert run.name_map["eval_loss"] == "val/loss" and run.name_map["train_loss"] == "train/loss"
+    assert any("val/acc logged in percent" in w for w in run.warnings)
 
 
 def test_user_aliases_rename_and_are_recorded() -> None:

@@ -70,6 +70,7 @@ def rename_map(
     if "train/loss" not in target.values():
         target.update(_split_suffixed_loss(target, notes))
     target.update(_nll_as_loss(target, notes))
+    target.update(_fastai_accuracy(target, aliases, notes))
     if "val/loss" not in target.values():
         # a test loss is the only held-out loss: the rules read it as the validation loss
         test = [r for r, t in target.items() if t in TEST_LOSS]
@@ -148,6 +149,28 @@ def _nll_as_loss(target: Mapping[str, str], notes: list[str]) -> dict[str, str]:
             notes.append(f"{raws[0]!r} read as {split!r}: a negative log-likelihood, and no other "
                          f"{split.split('/')[0]} loss in this log")
     return out
+
+
+#: fastai's CSVLogger and Recorder write ``epoch,train_loss,valid_loss,<metrics>,time``, and every
+#: metric in it is computed on the validation set: its bare ``accuracy`` is not a train accuracy
+_FASTAI_LOSSES = frozenset({"train_loss", "valid_loss"})
+_BARE_ACCURACY = frozenset({"accuracy", "acc"})
+
+
+def _fastai_accuracy(target: Mapping[str, str], aliases: Mapping[str, str] | None,
+                     notes: list[str]) -> dict[str, str]:
+    """A bare ``accuracy`` as the validation accuracy in a log with fastai's loss columns and no
+    other accuracy by split (a Keras log names its losses ``loss``/``val_loss``); nothing when the
+    user's aliases name it."""
+    if not _FASTAI_LOSSES <= set(target) or "val/acc" in target.values():
+        return {}
+    bare = [r for r, t in target.items() if t == "train/acc" and r in _BARE_ACCURACY]
+    if len(bare) != 1 or sum(t == "train/acc" for t in target.values()) != 1 \
+            or (aliases and bare[0] in aliases):
+        return {}
+    notes.append(f"{bare[0]!r} read as 'val/acc': beside 'train_loss' and 'valid_loss' (fastai's "
+                 "columns) a metric is computed on the validation set")
+    return {bare[0]: "val/acc"}
 
 
 #: a run's whole training loss under a plain name, read as the train loss when nothing else is
