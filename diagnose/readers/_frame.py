@@ -191,17 +191,20 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
         c = canonical_name(rest, aliases)
         if sep and c in JUDGED_METRICS:
             inner.setdefault(ns, {})[raw] = c
-    if len(inner) == 1:
-        (ns, found), = inner.items()
-        notes.append(f"no curve the rules read under a plain name; read the ones under {ns!r}/: "
-                     + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
-        return found
     # the plain name alone, or under a namespace that names no held-out split (Lightning's
     # ``loss/total_loss`` beside ``loss/pose_rot_loss``, ...)
     total = [r for r in counts
              if r.strip().lower().rpartition("/")[2] in TOTAL_LOSS
              and re.split(r"[/_.\s-]", r.strip().lower())[0] not in _HELD_OUT]
-    if len(total) == 1 and not inner:
+    # a namespace that holds only an accuracy (detectron2's ``mask_rcnn/accuracy``, a head's
+    # pixel accuracy) does not stand for the run beside its one total loss (``total_loss``)
+    only_acc = len(inner) == 1 and not set(next(iter(inner.values())).values()) & set(JUDGED_METRICS[:2])
+    if len(inner) == 1 and not (only_acc and len(total) == 1):
+        (ns, found), = inner.items()
+        notes.append(f"no curve the rules read under a plain name; read the ones under {ns!r}/: "
+                     + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
+        return found
+    if len(total) == 1 and (not inner or only_acc):
         notes.append(f"{total[0]!r} read as 'train/loss': no other training loss in this log")
         return {total[0]: "train/loss"}
     if inner or total:

@@ -14,12 +14,13 @@ for a log it could not judge at all:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from ..run import JUDGED_METRICS, Run, canonical_name
+from ..run import HELD_OUT_WORDS, JUDGED_METRICS, Run, canonical_name
 
 __all__ = ["SIGNED_NOTE", "run_notes"]
 
@@ -27,6 +28,9 @@ __all__ = ["SIGNED_NOTE", "run_notes"]
 #: reaching this many times further, was logged per epoch beside one logged per batch.
 EPOCH_MIN_POINTS = 3
 EPOCH_RATIO = 10
+#: words that name a held-out split in a metric's name (the test split too)
+_HELD_OUT_WORDS = HELD_OUT_WORDS | {"test", "validate", "holdout", "heldout"}
+
 #: The words of the note on a loss below zero (the summary line looks for them: a run's
 #: curves may be gone by then, its notes are not).
 SIGNED_NOTE = "below zero: a signed objective"
@@ -62,6 +66,10 @@ def _unmapped_losses(names: list[str], path: Path, aliases: Mapping[str, str] | 
     missing = [k for k in ("train/loss", "val/loss") if k not in names]
     lossy = [n for n in names if "loss" in n.lower() and n not in JUDGED_METRICS
              and canonical_name(n, aliases) not in JUDGED_METRICS]
+    if missing == ["val/loss"]:
+        # beside a train loss, only a name that says held-out can be the validation loss
+        # (detectron2's ``loss_cls`` is a part of its train loss, not a candidate)
+        lossy = [n for n in lossy if set(re.split(r"[/_.\s-]+", n.lower())) & _HELD_OUT_WORDS]
     if not missing or not lossy:
         return []
     shown = ", ".join(repr(n) for n in lossy[:6]) + (", ..." if len(lossy) > 6 else "")

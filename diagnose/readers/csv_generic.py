@@ -1,9 +1,14 @@
-"""Generic metric tables: Keras ``CSVLogger``, tidy and wide CSV, and JSON Lines of both shapes.
+"""Generic metric tables: Keras ``CSVLogger``, tidy and wide CSV, and JSON Lines of both shapes
+(detectron2's ``metrics.json`` too).
 
 Shapes:
 
 - **tidy**: one value per row, columns ``step, metric, value`` (optional ``run``,
   ``wall_time``, ``epoch``). An empty value in a tidy row is NaN (pandas writes NaN so).
+- **JSON Lines under a ``.json`` name**: detectron2's ``metrics.json`` (one object per logged
+  iteration: ``iteration``, ``total_loss``, ``loss_cls``, ..., evaluation records such as
+  ``bbox/AP`` at the iteration they ran) is read as wide JSON Lines when its first line is a whole
+  object with a step key; a pretty-printed JSON document never is.
 - **wide**: a ``step`` column (``global_step``, ``iteration``, ``iter`` also do, and a
   reinforcement-learning loop's ``episode``; Keras's ``epoch`` when there is none, or the row
   order when a metric repeats within an epoch) and one column per metric. Empty cells and
@@ -105,7 +110,16 @@ def header_cells(line: str) -> list[str]:
 
 
 def _is_jsonl(path: Path) -> bool:
-    return path.suffix.lower() in (".jsonl", ".ndjson")
+    return path.suffix.lower() in (".jsonl", ".ndjson", ".json")
+
+
+def _stepped_record(line: str) -> bool:
+    """A line holding one whole JSON object of a shape this reader reads (a step key)."""
+    try:
+        rec = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(rec, dict) and _record_shape(rec) is not None
 
 
 def could_hold(names: Collection[str]) -> bool:
@@ -116,17 +130,17 @@ def could_hold(names: Collection[str]) -> bool:
 def detect(path: Path) -> bool:
     """A CSV/TSV/JSONL file (or Keras's ``*.log``) whose header names a step or epoch column."""
     path = path if isinstance(path, Path) else Path(path)
+    if path.is_file() and path.suffix.lower() == ".json":
+        # JSON Lines under a .json name (detectron2's metrics.json); a JSON document's first
+        # line is never a whole object with a step key, unless the whole document is one record
+        return _stepped_record(first_line(path))
     if not path.is_file() or path.suffix.lower() not in SUFFIXES:
         return False
     if path.stat().st_size == 0 and path.stem.lower() in GENERIC_STEMS:
         return True  # an empty log (training.log, metrics.csv): read says so, naming it
     line = first_line(path)
     if _is_jsonl(path):
-        try:
-            rec = json.loads(line)
-        except (ValueError, RecursionError):
-            return False
-        return isinstance(rec, dict) and _record_shape(rec) is not None
+        return _stepped_record(line)
     cells = header_cells(line)
     if path.suffix.lower() in (".log", ".txt"):
         return bool(cells) and cells[0] == "epoch"  # Keras CSVLogger's default file name
@@ -651,6 +665,9 @@ def _wide_jsonl(
     by_run: dict[str, tuple[list, list, list, list, list]] = {}
     no_step: list[int] = []
     text_keys: set[str] = set()
+    # per ``run`` value: its first and last step and how many times the step started again
+    seen: dict[str, list[int]] = {}
+    restarts: list[tuple[int, int, int]] = []  # (line, step before, step)
     for line, rec in records:
         flat = dict(_flat(rec))
         low = {k.lower(): k for k in flat}
@@ -664,7 +681,12 @@ def _wide_jsonl(
         wall = opt_float(flat.get(wkey))
         rkey = low.get(RUN_COLUMN)
         rid = str(flat[rkey]) if rkey and flat[rkey] is not None else ""
-        cols = by_run.setdefault(rid, ([], [], [], [], []))
+        first, last, part = seen.setdefault(rid, [step, step, 1])
+        if step < last and step <= first:  # the step starts again: another run appended
+            seen[rid][2] = part = part + 1
+            restarts.append((line, last, step))
+        seen[rid][1] = step
+        cols = by_run.setdefault(f"{rid}\0{part}", ([], [], [], [], []))
         for k, v in flat.items():
             if k in (skey, ekey, wkey, rkey) or v is None:
                 continue
@@ -681,11 +703,20 @@ def _wide_jsonl(
     if text_keys:
         notes.append(f"{path}: non-numeric key(s) {', '.join(sorted(map(repr, text_keys))[:5])} "
                      "are not metrics; skipped")
+    if restarts:
+        line, before, step = restarts[0]
+        notes.append(f"{path}:{line}: the step starts again ({before} -> {step}): "
+                     f"{sum(p for _, _, p in seen.values())} runs appended to one file, each "
+                     "read as its own run (#1, #2, ...)")
     if not by_run:
-        by_run[""] = ([], [], [], [], [])
+        by_run["\0" + "1"] = ([], [], [], [], [])
     runs = []
-    for rid, (steps, names, values, epochs, walls) in by_run.items():
-        run = _new_run(path, rid or run_id(path), "jsonl", notes if not runs else [], torn)
+    for key, (steps, names, values, epochs, walls) in by_run.items():
+        name, part = key.rsplit("\0", 1)
+        rid = name or run_id(path)
+        if name in seen and seen[name][2] > 1:
+            rid = f"{rid}#{part}"
+        run = _new_run(path, rid, "jsonl", notes if not runs else [], torn)
         finish_metrics(run, steps, names, values, aliases, str(path), wall_time=walls,
                        epoch=epochs)
         runs.append(run)
