@@ -340,8 +340,10 @@ _BEFORE = 3
 def val_spikes(ctx: RunContext) -> dict[str, Value]:
     """Evaluations whose validation loss jumps to ``val_spike_ratio`` times the level of the
     evaluations just before (their median, or the last of them when they fell at every step:
-    :func:`_levels_before`), rises by at least ``val_spike_min_height`` of the run's validation
-    scale (the first validation loss, or the first train loss or ln K when larger), and falls
+    :func:`_levels_before`), rises by at least ``val_spike_min_height`` of the run's scale
+    (:func:`run_scale`: the first train loss, or ln K when larger; the first validation loss
+    only when no train loss is logged: a first evaluation of an untrained head can sit 40x
+    above where the curve settles), and falls
     back at the next evaluation (under the spike threshold again, and at least
     ``spike_recover_share`` of the way). Consecutive high points are one event, of at most as
     many evaluations as set the level, or of up to ``val_spike_long_share`` of the run's
@@ -349,16 +351,16 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
 
     When the validation loss itself has none, its logged parts (``val/seg_loss`` beside
     ``val/loss``, each with a train counterpart) are read the same way, each against its own
-    scale (its first train or validation value): a summed loss can stay calm while one part
+    scale (its train counterpart's first value): a summed loss can stay calm while one part
     jumps six-fold for an evaluation. The story then names the part.
     """
     s, v = ctx.finite(VAL)
-    found = _val_spike_events(ctx, s, v, max(float(v[0]), run_scale(ctx) or 0.0)) if len(v) else []
+    found = _val_spike_events(ctx, s, v, run_scale(ctx) or float(v[0])) if len(v) else []
     name, in_part = "validation loss", 0
     if not found:
-        for val, _, scale in part_scales(ctx):
+        for val, train, _ in part_scales(ctx):
             ps, pv = ctx.finite(val)
-            events = _val_spike_events(ctx, ps, pv, scale)
+            events = _val_spike_events(ctx, ps, pv, abs(float(ctx.finite(train)[1][0])))
             if events and (not found or _tallest(events) > _tallest(found)):
                 found, s, v, in_part = events, ps, pv, 1
                 name = f"{val}, a part of the validation loss,"

@@ -1,5 +1,4 @@
-"""Generic metric tables: Keras ``CSVLogger``, tidy and wide CSV, and JSON Lines of both shapes
-(detectron2's ``metrics.json`` too).
+"""Generic metric tables: Keras ``CSVLogger``, tidy and wide CSV, JSON Lines (detectron2's too).
 
 Shapes:
 
