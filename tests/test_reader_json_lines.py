@@ -93,3 +93,17 @@ def test_only_a_held_out_name_is_offered_as_the_missing_validation_loss(tmp_path
                  + "".join(f"{s},{1 / (s + 1)},{0.5 / (s + 1)},{0.9 / (s + 1)}\n" for s in range(10)))
     (note,) = [w for w in diagnose.load(f).warnings if "losses under names" in w]
     assert "'holdout_ce_loss'" in note and "'loss_cls'" not in note
+
+
+def test_llamafactory_trainer_log_is_numbered_by_its_current_steps(tmp_path: Path) -> None:
+    recs = [json.loads(line) for line in
+            (DATA / "llamafactory-trainer-log.jsonl").read_text().splitlines() if line.strip()]
+    d = tmp_path / "sft"
+    d.mkdir()
+    shutil.copy(DATA / "llamafactory-trainer-log.jsonl", d / "trainer_log.jsonl")
+    (run,) = diagnose.load_all(d)
+    train = [r for r in recs if "loss" in r]
+    steps, values = run.arrays("train/loss")
+    assert steps.tolist() == [r["current_steps"] for r in train]
+    assert np.array_equal(values, [r["loss"] for r in train])
+    assert run.arrays("lr")[0].tolist() == [r["current_steps"] for r in recs if "lr" in r]

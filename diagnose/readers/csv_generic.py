@@ -41,9 +41,10 @@ from ._safe_open import read_bytes
 __all__ = ["Table", "detect", "read", "read_table", "wide_columns"]
 
 SUFFIXES = {".csv", ".tsv", ".jsonl", ".ndjson", ".log", ".txt"}
-#: the columns a wide table's step is read from, in order of preference: an RL loop that logs
-#: its mean loss per episode (``episode,average_loss``) numbers its rows by episode
-STEP_COLUMNS = ("step", "global_step", "iteration", "iter", "episode")
+#: the columns a wide table's step is read from, in order of preference: LLaMA-Factory's
+#: ``trainer_log.jsonl`` numbers its records ``current_steps``; an RL loop that logs its mean
+#: loss per episode (``episode,average_loss``) numbers its rows by episode
+STEP_COLUMNS = ("step", "global_step", "iteration", "iter", "current_steps", "episode")
 WALL_COLUMNS = ("wall_time", "timestamp")
 RUN_COLUMN = "run"
 #: File stems that say nothing about the run; the folder name is used instead.
