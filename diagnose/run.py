@@ -86,6 +86,8 @@ _alias(
     "loss/val", "val/loss", "validation/loss", "valid/loss", "val_loss_epoch", "val/loss_epoch",
     "loss/valid", "dev_loss", "dev/loss", "test_loss_val", "loss_val", "validation/epoch_loss",
     "val/epoch_loss", "eval/epoch_loss", "valloss", "validloss", "validationloss", "evalloss",
+    # detectron2's validation-loss hooks (``total_val_loss`` beside ``val_loss_cls``, ...)
+    "total_val_loss", "val_total_loss", "total_validation_loss", "validation_total_loss",
 )
 _alias(
     "train/acc",

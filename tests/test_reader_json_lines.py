@@ -107,3 +107,30 @@ def test_llamafactory_trainer_log_is_numbered_by_its_current_steps(tmp_path: Pat
     assert steps.tolist() == [r["current_steps"] for r in train]
     assert np.array_equal(values, [r["loss"] for r in train])
     assert run.arrays("lr")[0].tolist() == [r["current_steps"] for r in recs if "lr" in r]
+
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
+
+
+def test_detectron2_validation_hook_losses_are_read_beside_the_total_loss() -> None:
+    # a public detectron2 log with a validation hook (tuning split of bench/real-runs)
+    f = BENCH / "w43b-sevda-brain-mri" / "train" / "output" / "metrics.json"
+    recs = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+    run = diagnose.load(f.parent)
+    for name, key in (("train/loss", "total_loss"), ("val/loss", "total_val_loss")):
+        got = [r for r in recs if key in r]
+        assert got and run.arrays(name)[0].tolist() == [r["iteration"] for r in got]
+        assert np.array_equal(run.arrays(name)[1], [r[key] for r in got])
+
+
+def test_llamafactory_progress_keys_are_not_metrics() -> None:
+    # a train and an eval record at the same step repeat the progress counters, never a metric
+    d = BENCH / "w43c-lora-adapter-stopped" / "lora_adapter"
+    recs = [json.loads(line) for line in (d / "trainer_log.jsonl").read_text().splitlines()]
+    evals = [r for r in recs if r.get("eval_loss") is not None]
+    assert evals and any(r["current_steps"] == e["current_steps"] and "loss" in r
+                         for e in evals for r in recs)
+    run = diagnose.load(d)
+    assert not any("repeated step" in w for w in run.warnings), run.warnings
+    assert not {"total_steps", "percentage", "total_tokens"} & set(run.metric_names)
+    assert run.arrays("val/loss")[0].tolist() == [r["current_steps"] for r in evals]

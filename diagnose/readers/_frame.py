@@ -79,6 +79,13 @@ def rename_map(
             notes.append(f"{test[0]!r} read as 'val/loss': no other validation loss in this log")
     if not set(target.values()) & set(JUDGED_METRICS):
         target.update(_fallback_names(counts, aliases, notes))
+    elif "train/loss" not in target.values():
+        # a validation loss is read, no train loss: the run's one total loss is it
+        # (detectron2 with a validation hook: ``total_loss`` beside ``total_val_loss``)
+        total = _total_losses(t for r, t in target.items() if t == r)
+        if len(total) == 1:
+            target[total[0]] = "train/loss"
+            notes.append(_TOTAL_NOTE.format(total[0]))
     by_target: dict[str, list[str]] = {}
     for raw, t in target.items():
         by_target.setdefault(t, []).append(raw)
@@ -179,6 +186,18 @@ TOTAL_LOSS = frozenset({"mean_loss", "total_loss", "avg_loss", "average_loss", "
 _HELD_OUT = HELD_OUT_WORDS | {"test", "evaluation"}
 
 
+_TOTAL_NOTE = "{!r} read as 'train/loss': no other training loss in this log"
+
+
+def _total_losses(names: Iterable[str]) -> list[str]:
+    """The names that are a run's whole training loss: a total-loss name alone, or under a
+    namespace that names no held-out split (Lightning's ``loss/total_loss`` beside
+    ``loss/pose_rot_loss``, ...)."""
+    return [r for r in names
+            if r.strip().lower().rpartition("/")[2] in TOTAL_LOSS
+            and re.split(r"[/_.\s-]", r.strip().lower())[0] not in _HELD_OUT]
+
+
 def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None,
                     notes: list[str]) -> dict[str, str]:
     """Names for a run none of whose metrics maps to a curve the rules read (it would not be
@@ -191,11 +210,7 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
         c = canonical_name(rest, aliases)
         if sep and c in JUDGED_METRICS:
             inner.setdefault(ns, {})[raw] = c
-    # the plain name alone, or under a namespace that names no held-out split (Lightning's
-    # ``loss/total_loss`` beside ``loss/pose_rot_loss``, ...)
-    total = [r for r in counts
-             if r.strip().lower().rpartition("/")[2] in TOTAL_LOSS
-             and re.split(r"[/_.\s-]", r.strip().lower())[0] not in _HELD_OUT]
+    total = _total_losses(counts)
     # a namespace that holds only an accuracy (detectron2's ``mask_rcnn/accuracy``, a head's
     # pixel accuracy) does not stand for the run beside its one total loss (``total_loss``)
     only_acc = len(inner) == 1 and not set(next(iter(inner.values())).values()) & set(JUDGED_METRICS[:2])
@@ -205,7 +220,7 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
                      + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
         return found
     if len(total) == 1 and (not inner or only_acc):
-        notes.append(f"{total[0]!r} read as 'train/loss': no other training loss in this log")
+        notes.append(_TOTAL_NOTE.format(total[0]))
         return {total[0]: "train/loss"}
     if inner or total:
         return {}

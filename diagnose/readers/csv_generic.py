@@ -46,6 +46,10 @@ SUFFIXES = {".csv", ".tsv", ".jsonl", ".ndjson", ".log", ".txt"}
 #: loss per episode (``episode,average_loss``) numbers its rows by episode
 STEP_COLUMNS = ("step", "global_step", "iteration", "iter", "current_steps", "episode")
 WALL_COLUMNS = ("wall_time", "timestamp")
+#: progress bookkeeping a trainer writes into every record (LLaMA-Factory's ``trainer_log.jsonl``):
+#: not metrics, and repeated at every step that logs twice (a train and an eval record)
+PROGRESS_KEYS = frozenset({"total_steps", "percentage", "elapsed_time", "remaining_time",
+                           "throughput", "total_tokens"})
 RUN_COLUMN = "run"
 #: File stems that say nothing about the run; the folder name is used instead.
 GENERIC_STEMS = {"metrics", "training", "history", "log", "logs", "train", "results", "progress"}
@@ -688,7 +692,7 @@ def _wide_jsonl(
         seen[rid][1] = step
         cols = by_run.setdefault(f"{rid}\0{part}", ([], [], [], [], []))
         for k, v in flat.items():
-            if k in (skey, ekey, wkey, rkey) or v is None:
+            if k in (skey, ekey, wkey, rkey) or v is None or k.lower() in PROGRESS_KEYS:
                 continue
             val = json_or_text_float(v)
             if val is None or (isinstance(v, str) and v.strip().lower() in MISSING):
