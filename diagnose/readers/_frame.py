@@ -82,7 +82,7 @@ def rename_map(
     elif "train/loss" not in target.values():
         # a validation loss is read, no train loss: the run's one total loss is it
         # (detectron2 with a validation hook: ``total_loss`` beside ``total_val_loss``)
-        total = _total_losses(t for r, t in target.items() if t == r)
+        total = _total_losses(r for r, t in target.items() if t == r)  # names left unmapped
         if len(total) == 1:
             target[total[0]] = "train/loss"
             notes.append(_TOTAL_NOTE.format(total[0]))

@@ -520,18 +520,27 @@ def _split_by_run(table: Table, step_col: int) -> list[tuple[str, Table]]:
     return list(groups.items()) or [(run_id(table.path), table)]
 
 
+def _starts_again(step: int, before: int, first: int) -> bool:
+    """A step below the one before it and not above the file's first step: another run appended
+    to the file (a resume from a later step continues its run)."""
+    return step < before and step <= first
+
+
+def _appended_note(where: str, before: Any, step: int, n: int, rid: str) -> str:
+    return (f"{where}: the step starts again ({before} -> {step}): {n} runs appended to one file, "
+            f"read as {rid}#1 to {rid}#{n}")
+
+
 def _split_restarts(table: Table, step_col: int) -> list[tuple[str, Table]]:
     rid = run_id(table.path)
     steps = [_int_cell(row[step_col]) for row in table.rows]
     known = [(i, n) for i, n in enumerate(steps) if n is not None]
-    cuts = [i for (_, a), (i, b) in zip(known, known[1:]) if b < a and b <= known[0][1]]
+    cuts = [i for (_, a), (i, b) in zip(known, known[1:]) if _starts_again(b, a, known[0][1])]
     if not cuts:
         return [(rid, table)]
     bounds = [0, *cuts, len(table.rows)]
-    table.notes.append(
-        f"{table.path}:{table.lines[cuts[0]]}: the step starts again ({steps[cuts[0] - 1]} -> "
-        f"{steps[cuts[0]]}): {len(bounds) - 1} runs appended to one file, read as "
-        f"{rid}#1 to {rid}#{len(bounds) - 1}")
+    table.notes.append(_appended_note(f"{table.path}:{table.lines[cuts[0]]}", steps[cuts[0] - 1],
+                                      steps[cuts[0]], len(bounds) - 1, rid))
     return [(f"{rid}#{k + 1}", Table(path=table.path, header=table.header, rows=table.rows[a:b],
                                     lines=table.lines[a:b]))
             for k, (a, b) in enumerate(zip(bounds, bounds[1:]))]
@@ -666,12 +675,12 @@ def _wide_jsonl(
     notes: list[str],
     torn: bool,
 ) -> list[Run]:
-    by_run: dict[str, tuple[list, list, list, list, list]] = {}
+    # (``run`` value, its k-th run appended to the file) -> columns
+    by_run: dict[tuple[str, int], tuple[list, list, list, list, list]] = {}
     no_step: list[int] = []
     text_keys: set[str] = set()
-    # per ``run`` value: its first and last step and how many times the step started again
-    seen: dict[str, list[int]] = {}
-    restarts: list[tuple[int, int, int]] = []  # (line, step before, step)
+    seen: dict[str, list[int]] = {}  # per ``run`` value: its first step, last step, runs so far
+    restart: tuple[int, int, int, str] | None = None  # the first: line, step before, step, run
     for line, rec in records:
         flat = dict(_flat(rec))
         low = {k.lower(): k for k in flat}
@@ -686,11 +695,11 @@ def _wide_jsonl(
         rkey = low.get(RUN_COLUMN)
         rid = str(flat[rkey]) if rkey and flat[rkey] is not None else ""
         first, last, part = seen.setdefault(rid, [step, step, 1])
-        if step < last and step <= first:  # the step starts again: another run appended
+        if _starts_again(step, last, first):
             seen[rid][2] = part = part + 1
-            restarts.append((line, last, step))
+            restart = restart or (line, last, step, rid)
         seen[rid][1] = step
-        cols = by_run.setdefault(f"{rid}\0{part}", ([], [], [], [], []))
+        cols = by_run.setdefault((rid, part), ([], [], [], [], []))
         for k, v in flat.items():
             if k in (skey, ekey, wkey, rkey) or v is None or k.lower() in PROGRESS_KEYS:
                 continue
@@ -707,18 +716,16 @@ def _wide_jsonl(
     if text_keys:
         notes.append(f"{path}: non-numeric key(s) {', '.join(sorted(map(repr, text_keys))[:5])} "
                      "are not metrics; skipped")
-    if restarts:
-        line, before, step = restarts[0]
-        notes.append(f"{path}:{line}: the step starts again ({before} -> {step}): "
-                     f"{sum(p for _, _, p in seen.values())} runs appended to one file, each "
-                     "read as its own run (#1, #2, ...)")
+    if restart:
+        line, before, step, name = restart
+        notes.append(_appended_note(f"{path}:{line}", before, step, seen[name][2],
+                                    name or run_id(path)))
     if not by_run:
-        by_run["\0" + "1"] = ([], [], [], [], [])
+        by_run[("", 1)] = ([], [], [], [], [])
     runs = []
-    for key, (steps, names, values, epochs, walls) in by_run.items():
-        name, part = key.rsplit("\0", 1)
+    for (name, part), (steps, names, values, epochs, walls) in by_run.items():
         rid = name or run_id(path)
-        if name in seen and seen[name][2] > 1:
+        if seen.get(name, (0, 0, 1))[2] > 1:
             rid = f"{rid}#{part}"
         run = _new_run(path, rid, "jsonl", notes if not runs else [], torn)
         finish_metrics(run, steps, names, values, aliases, str(path), wall_time=walls,
