@@ -95,6 +95,8 @@ _alias(
     "train/accuracy", "accuracy/train", "acc/train", "train_acc_step", "train_acc_epoch",
     "train/acc_step", "train/acc_epoch", "epoch_accuracy", "epoch_acc", "train/epoch_accuracy",
     "trainacc", "trainaccuracy", "training/accuracy", "training/acc", "accuracy/training",
+    # Keras metric objects' names (``metrics=["categorical_accuracy"]``, ``BinaryAccuracy()``)
+    "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
 )
 _alias(
     "val/acc",
@@ -108,6 +110,7 @@ _alias(
     # timm's summary.csv and top-1 spellings of image classifiers (often in percent)
     "eval_top1", "val_top1", "valid_top1", "eval/top1", "val/top1", "val_acc1", "eval_acc1",
     "val/acc1", "val_top1_acc", "val/top1_acc",
+    "val_categorical_accuracy", "val_sparse_categorical_accuracy", "val_binary_accuracy",
 )
 _alias(
     "lr", "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",

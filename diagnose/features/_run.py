@@ -326,7 +326,12 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 # log (few evaluations, so no trend can show) climbing from 0.41 to 0.64 has a
                 # median of 1/2 on its way up (a dead model that ends on a rarer class, below
                 # 1/K', is still at chance)
-                last = [kk for kk in near if float(acc[-1]) * kk - 1 <= tol]
+                # nor may the loss sit below ln K' (beyond the chance tolerance): a model at 1/K'
+                # scores no better than uniform over K', so its loss cannot be lower; one that
+                # is lower says K' is wrong (a 100-class model at ln 100 = 4.61 whose accuracy
+                # 0.00625 reads as 1/160: ln 160 = 5.08) or that the model is learning
+                last = [kk for kk in near if float(acc[-1]) * kk - 1 <= tol
+                        and (loss is None or loss / math.log(kk) - 1 >= -loss_tol)]
                 k_acc = min(last, key=lambda kk: abs(a * kk - 1)) if last else None
                 # a frozen model over K'' classes answers one class: its accuracy is that
                 # class's share (0.446 of three) and may sit near 1/K' of a smaller K', while
