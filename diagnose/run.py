@@ -111,6 +111,9 @@ _alias(
     "eval_top1", "val_top1", "valid_top1", "eval/top1", "val/top1", "val_acc1", "eval_acc1",
     "val/acc1", "val_top1_acc", "val/top1_acc",
     "val_categorical_accuracy", "val_sparse_categorical_accuracy", "val_binary_accuracy",
+    # ultralytics' classifier top-1 as its TensorBoard callback writes it (results.csv's
+    # column of the same name is mapped by the YOLO reader)
+    "metrics/accuracy_top1",
 )
 _alias(
     "lr", "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",

@@ -1,5 +1,5 @@
 """Keras names its accuracy after the metric object (``categorical_accuracy``, ...): read as the
-train and validation accuracy, and a K read off such an accuracy must agree with the loss."""
+train and validation accuracy (and ultralytics' TensorBoard top-1 as the validation accuracy), and a K read off such an accuracy must agree with the loss."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def _column(name: str) -> list[float]:
     ("categorical_accuracy", "train/acc"), ("sparse_categorical_accuracy", "train/acc"),
     ("binary_accuracy", "train/acc"), ("val_categorical_accuracy", "val/acc"),
     ("val_sparse_categorical_accuracy", "val/acc"), ("val_binary_accuracy", "val/acc"),
+    ("metrics/accuracy_top1", "val/acc"),  # ultralytics' classifier, through its TensorBoard callback
 ])
 def test_keras_metric_object_names_are_accuracies(raw, canonical):
     assert canonical_name(raw) == canonical
