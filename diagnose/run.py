@@ -114,6 +114,8 @@ _alias(
     # ultralytics' classifier top-1 as its TensorBoard callback writes it (results.csv's
     # column of the same name is mapped by the YOLO reader)
     "metrics/accuracy_top1",
+    # MMPretrain's evaluator (``accuracy/top1``, in percent), as the MMEngine reader names it
+    "val/accuracy/top1",
 )
 _alias(
     "lr", "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",

@@ -27,7 +27,7 @@ from _real_logs import REAL_LOGS
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS_DIR = ROOT / "fixtures" / "formats"
 REAL = REAL_LOGS
-MY_FORMATS = {"lightning", "hf", "mlflow", "csv", "keras", "jsonl"}
+MY_FORMATS = {"lightning", "hf", "mlflow", "csv", "keras", "jsonl", "mmengine"}
 
 
 def _cases() -> list[Path]:
@@ -111,7 +111,7 @@ def test_every_fixture_case_is_checked() -> None:
     names = {c.name for c in CASES}
     assert {"lightning_trainer", "lightning_direct", "hf_trainer", "hf_state", "mlflow_file",
             "mlflow_sqlite", "keras_csv", "csv_tidy", "csv_wide", "jsonl_tidy", "jsonl_wide",
-            "hydra_sweep", "fastai_csv", "timm_summary"} <= names
+            "hydra_sweep", "fastai_csv", "timm_summary", "mmengine_runner"} <= names
 
 
 # -- names, per format -------------------------------------------------------------------

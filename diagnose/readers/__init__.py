@@ -59,6 +59,7 @@ FORMATS: list[tuple[str, str]] = [
     ("hf", "diagnose.readers.hf"),
     ("mlflow", "diagnose.readers.mlflow"),
     ("wandb", "diagnose.readers.wandb"),
+    ("mmengine", "diagnose.readers.mmengine"),
     ("tensorboard", "diagnose.readers.tensorboard"),
     ("yolo", "diagnose.readers.yolo"),
     ("keras", "diagnose.readers.keras_json"),

@@ -615,7 +615,10 @@ def _tidy_records(
 # -- JSON Lines --------------------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path, aliases: Mapping[str, str] | None) -> list[Run]:
+def json_records(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str], bool]:
+    """A JSON Lines file's objects with their line numbers, the notes on lines skipped, and
+    whether the last line was torn (a writer interrupted or still writing). ReadError when
+    no line holds a JSON object."""
     text, notes = read_text(path)
     lines = text.split("\n")
     unterminated = bool(text) and not text.endswith("\n")
@@ -645,6 +648,11 @@ def _read_jsonl(path: Path, aliases: Mapping[str, str] | None) -> list[Run]:
                      f"(first: line {corrupt[0]})")
     if not records and (corrupt or not text.strip()):
         raise ReadError(path, "no JSON object on any line", "line 1")
+    return records, notes, torn
+
+
+def _read_jsonl(path: Path, aliases: Mapping[str, str] | None) -> list[Run]:
+    records, notes, torn = json_records(path)
     shape = _record_shape(records[0][1]) if records else "wide"
     if shape == "tidy":
         recs = []
