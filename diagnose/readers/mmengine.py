@@ -186,13 +186,20 @@ def _columns(recs: list[dict[str, Any]], run: Run, where: Path
     names: list[str] = []
     values: list[float] = []
     epochs: list[float] = []
-    by_epoch = False
+    by_epoch = behind = False
+    last_train = None  # the last training iteration logged before a record
     for r in recs:
         is_train = isinstance(r.get("iter"), int)
         step, epoch = r["step"], r.get("epoch")
-        if not is_train and ipe and 0 <= step <= last_epoch:
+        if is_train:
+            last_train = step
+        elif ipe and 0 <= step <= last_epoch:
             # an evaluation numbered by epoch: at the iteration that ended that epoch
             step, epoch, by_epoch = step * ipe, step, True
+        elif last_train is not None and step < last_train:
+            # numbered behind the training it follows (an iteration-based loop numbers its
+            # evaluations by an epoch it never counts: 0): at the last iteration logged before
+            step, behind = last_train, True
         for k, v in r.items():
             if k in BOOKKEEPING:
                 continue
@@ -207,4 +214,9 @@ def _columns(recs: list[dict[str, Any]], run: Run, where: Path
         run.warnings.append(
             f"{where}: evaluations are numbered by epoch; each is placed at the iteration that "
             f"ended its epoch ({ipe} iterations per epoch, read off the training records)")
+    if behind:
+        run.warnings.append(
+            f"{where}: evaluations are numbered below the training iterations before them "
+            "(an iteration-based loop writes its epoch, 0); each is placed at the last training "
+            "iteration logged before it")
     return steps, names, values, epochs
