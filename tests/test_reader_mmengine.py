@@ -100,3 +100,12 @@ def test_a_torn_last_line_is_said_and_the_rest_is_read(tmp_path):
     steps, _ = run.arrays("train/loss")
     assert len(steps) == len([ln for ln in src.splitlines() if '"iter"' in ln])
     assert np.all(np.diff(steps) > 0)
+
+
+def test_a_scalars_json_outside_vis_data_is_some_other_tools_log(tmp_path):
+    log = tmp_path / "scalars.json"
+    log.write_text("".join(f'{{"step": {s}, "loss": {1 / (s + 1)}}}\n' for s in range(6)))
+    (run,) = diagnose.load_all(tmp_path)
+    assert run.format != "mmengine"
+    assert run.arrays("train/loss")[0].tolist() == list(range(6))
+    assert "val/loss" not in run.metric_names

@@ -43,9 +43,10 @@ def could_hold(names: Collection[str]) -> bool:
 
 
 def _scalars(path: Path) -> Path | None:
-    """The scalars file of a ``vis_data`` folder, or the file itself."""
+    """The scalars file of a ``vis_data`` folder, or the file itself when it lies in one (a
+    ``scalars.json`` elsewhere is some other tool's, read by the generic JSON Lines reader)."""
     if path.is_file():
-        return path if path.name == SCALARS or path.parent.name == VIS_DIR else None
+        return path if path.parent.name == VIS_DIR else None
     if path.name != VIS_DIR:
         return None
     if (path / SCALARS).is_file():
@@ -113,7 +114,8 @@ def config_params(path: Path) -> tuple[dict[str, Any], list[str]]:
 def _iters_per_epoch(train: list[dict[str, Any]]) -> int | None:
     """The iterations in one epoch, from the training records' (epoch, iter): the iteration that
     ends epoch e lies at or after the last one logged in it and before the first one logged in
-    the next. The smallest count that every epoch allows; None without an epoch-based log."""
+    the next. The smallest count that every epoch allows; None without an epoch-based log or
+    when no count fits every epoch (the evaluations then go after the iteration logged before)."""
     last: dict[int, int] = {}
     first: dict[int, int] = {}
     for r in train:
@@ -126,7 +128,7 @@ def _iters_per_epoch(train: list[dict[str, Any]]) -> int | None:
         return None
     lo = max(math.ceil(i / e) for e, i in last.items())
     his = [(first[e + 1] - 1) // e for e in last if e + 1 in first]
-    return lo if not his or lo <= min(his) else max(i // e for e, i in last.items())
+    return lo if not his or lo <= min(his) else None
 
 
 def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
