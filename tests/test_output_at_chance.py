@@ -48,3 +48,36 @@ def test_outputs_that_learn_stay_clean():
     # the age output of the same Keras model learns: only the gender output is named
     found = _dg209(REAL / "w9f-face-bishals")
     assert "age_output" not in found[0].message
+
+
+def test_a_multi_task_head_validated_once_is_judged_on_its_train_loss():
+    # the same project's shorter run: one evaluation, too few for the validation curve alone;
+    # the classification head's train loss sits at ln 200 batch after batch
+    path = REAL / "w42c-cub-v6"
+    run = diagnose.load(path)
+    _, val = run.arrays("val_classification_loss")
+    _, train = run.arrays("train_classification_loss")
+    assert len(val) == 1 and len(train) >= 20
+    assert abs(np.median(train[len(train) // 2:]) / math.log(200) - 1) < 0.01
+    found = _dg209(path)
+    assert found and "'classification'" in found[0].message and "ln 200" in found[0].message
+    assert "regression" not in found[0].message
+
+
+def test_a_train_head_that_learns_is_not_at_chance(tmp_path):
+    # the same layout with the classification loss falling far below ln 200: clean
+    src = REAL / "w42c-cub-v6" / "lightning_logs" / "version_6"
+    dst = tmp_path / "version_0"
+    dst.mkdir()
+    (dst / "hparams.yaml").write_text((src / "hparams.yaml").read_text())
+    lines = (src / "metrics.csv").read_text().splitlines()
+    head = lines[0].split(",")
+    col = head.index("train_classification_loss")
+    out = [lines[0]]
+    for i, line in enumerate(lines[1:]):
+        cells = line.split(",")
+        if cells[col]:
+            cells[col] = repr(5.3 * 0.97 ** i)
+        out.append(",".join(cells))
+    (dst / "metrics.csv").write_text("\n".join(out) + "\n")
+    assert _dg209(dst) == []

@@ -23,6 +23,8 @@ __all__: list[str] = []
 BINARY = 2
 #: evaluations of one output needed before its second half says anything
 MIN_EVALS_HEAD = 4
+#: train points a loss-only output needs before its train loss alone can put it at chance
+MIN_POINTS_TRAIN_HEAD = 10
 
 
 @feature("val_low_vs_chance", "chance_story",
@@ -182,6 +184,7 @@ def _off_range(x: float, span: tuple[float, float]) -> float:
 
 #: how a validation metric's name starts, and how an output's accuracy and loss end
 _VAL_PREFIXES = ("val_", "val/", "valid_", "validation_", "eval_", "eval/")
+_TRAIN_PREFIXES = ("train_", "train/")
 _HEAD_SUFFIXES = (("_accuracy", "acc"), ("_acc", "acc"), ("_loss", "loss"))
 
 
@@ -202,6 +205,36 @@ def output_heads(names: list[str]) -> dict[str, dict[str, str]]:
                 out.setdefault(rest[: -len(suffix)], {})[kind] = name
                 break
     return out
+
+
+def _train_heads_at_ln_k(ctx: RunContext, val_heads: dict[str, dict[str, str]], k: int,
+                         loss_tol: float) -> list[str]:
+    """Loss-only outputs evaluated too rarely to judge on validation (a multi-task run that
+    validates once) whose train loss sits at ln K of the configured classes over the second
+    half, every evaluation they have agreeing: the head learned nothing, batch after batch."""
+    lnk, found = math.log(k), []
+    for name in ctx.run.metric_names:
+        low = name.lower()
+        pre = next((p for p in _TRAIN_PREFIXES if low.startswith(p)), None)
+        if not pre or not low.endswith("_loss") or "top" in low:
+            continue
+        head = low[len(pre): -len("_loss")]
+        val = val_heads.get(head, {})
+        if not head or "acc" in val:
+            continue
+        _, vv = ctx.finite(val["loss"]) if "loss" in val else (None, np.array([]))
+        if len(vv) >= MIN_EVALS_HEAD or any(abs(float(v) / lnk - 1) > loss_tol for v in vv):
+            continue  # judged on validation above, or validation contradicts
+        _, tv = ctx.finite(name)
+        if len(tv) < MIN_POINTS_TRAIN_HEAD:
+            continue
+        loss = float(np.median(tv[len(tv) // 2:]))
+        if abs(loss / lnk - 1) <= loss_tol:
+            seen = ("" if not len(vv) else f", its one evaluation at {float(vv[0]):.4g} too"
+                    if len(vv) == 1 else f", its {len(vv)} evaluations too")
+            found.append(f"output '{head}': train loss {loss:.4g} ~ ln {k} = {lnk:.4g} "
+                         f"({k} classes in the config){seen}")
+    return found
 
 
 @feature("heads_at_chance", "head_chance_story", params=K_PARAMS)
@@ -236,6 +269,8 @@ def heads_at_chance(ctx: RunContext) -> dict[str, Value]:
         elif k_cfg and k_cfg >= BINARY and abs(loss / math.log(k_cfg) - 1) <= loss_tol:
             found.append(f"output '{head}': validation loss {loss:.4g} ~ ln {k_cfg} = "
                          f"{math.log(k_cfg):.4g} ({k_cfg} classes in the config)")
+    if k_cfg and k_cfg >= BINARY:
+        found += _train_heads_at_ln_k(ctx, heads, k_cfg, loss_tol)
     out: dict[str, Value] = {"heads_at_chance": len(found)}
     if found:
         out["head_chance_story"] = "; ".join(found) + " (medians over the second half of the run)"
