@@ -81,3 +81,21 @@ def test_a_train_head_that_learns_is_not_at_chance(tmp_path):
         out.append(",".join(cells))
     (dst / "metrics.csv").write_text("\n".join(out) + "\n")
     assert _dg209(dst) == []
+
+
+def test_a_hyphenated_output_at_ln_k_of_the_accuracys_k():
+    # a public multi-loss model (classification + contrastive + reconstruction) fitted on random
+    # labels: `val-cls_loss` sits at ln 2 while the validation accuracy sits near 1/2; the total
+    # loss (4.9, mostly the other terms) is nowhere near chance, and no class count is recorded
+    path = REAL / "w34b-mvcl-demo"
+    run = diagnose.load(path)
+    assert run.param("num_classes") is None
+    _, cls = run.arrays("val-cls_loss")
+    _, acc = run.arrays("val/acc")
+    _, total = run.arrays("val/loss")
+    assert np.all(np.abs(cls / math.log(2) - 1) < 0.01) and abs(np.median(acc) * 2 - 1) < 0.2
+    assert np.median(total) > 5 * math.log(2)
+    found = _dg209(path)
+    assert found and "'cls'" in found[0].message and "1/2" in found[0].message
+    # the contrastive and reconstruction terms are no cross-entropy over the classes
+    assert "contrast" not in found[0].message and "mse" not in found[0].message

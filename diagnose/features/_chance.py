@@ -183,8 +183,8 @@ def _off_range(x: float, span: tuple[float, float]) -> float:
 
 
 #: how a validation metric's name starts, and how an output's accuracy and loss end
-_VAL_PREFIXES = ("val_", "val/", "valid_", "validation_", "eval_", "eval/")
-_TRAIN_PREFIXES = ("train_", "train/")
+_VAL_PREFIXES = ("val_", "val/", "val-", "valid_", "validation_", "eval_", "eval/")
+_TRAIN_PREFIXES = ("train_", "train/", "train-")
 _HEAD_SUFFIXES = (("_accuracy", "acc"), ("_acc", "acc"), ("_loss", "loss"))
 
 
@@ -208,7 +208,7 @@ def output_heads(names: list[str]) -> dict[str, dict[str, str]]:
 
 
 def _train_heads_at_ln_k(ctx: RunContext, val_heads: dict[str, dict[str, str]], k: int,
-                         loss_tol: float) -> list[str]:
+                         loss_tol: float, said: str) -> list[str]:
     """Loss-only outputs evaluated too rarely to judge on validation (a multi-task run that
     validates once) whose train loss sits at ln K of the configured classes over the second
     half, every evaluation they have agreeing: the head learned nothing, batch after batch."""
@@ -233,7 +233,7 @@ def _train_heads_at_ln_k(ctx: RunContext, val_heads: dict[str, dict[str, str]], 
             seen = ("" if not len(vv) else f", its one evaluation at {float(vv[0]):.4g} too"
                     if len(vv) == 1 else f", its {len(vv)} evaluations too")
             found.append(f"output '{head}': train loss {loss:.4g} ~ ln {k} = {lnk:.4g} "
-                         f"({k} classes in the config){seen}")
+                         f"({k} {said}){seen}")
     return found
 
 
@@ -247,7 +247,14 @@ def heads_at_chance(ctx: RunContext) -> dict[str, Value]:
     """
     heads = output_heads(list(ctx.run.metric_names))
     acc_tol, loss_tol = ctx.param("chance_acc_tol"), ctx.param("chance_loss_tol")
-    k_cfg = classes(ctx)["k_config"]
+    known = classes(ctx)
+    # a loss-only output is judged against the config's K, or the K the run's own validation
+    # accuracy sits at chance for (two witnesses: accuracy 1/K and that output's loss ln K)
+    k_cfg, said = known["k_config"], "classes in the config"
+    if not k_cfg and known["k_acc"]:
+        _, acc = ctx.finite("val/acc")
+        k_cfg = known["k_acc"]
+        said = f"classes: the validation accuracy {float(np.median(acc)):.3g} is about 1/{k_cfg}"
     found: list[str] = []
     for head, names in sorted(heads.items()):
         if "loss" not in names:
@@ -268,9 +275,9 @@ def heads_at_chance(ctx: RunContext) -> dict[str, Value]:
                          f"{loss:.4g} ~ ln {k} = {math.log(k):.4g}")
         elif k_cfg and k_cfg >= BINARY and abs(loss / math.log(k_cfg) - 1) <= loss_tol:
             found.append(f"output '{head}': validation loss {loss:.4g} ~ ln {k_cfg} = "
-                         f"{math.log(k_cfg):.4g} ({k_cfg} classes in the config)")
+                         f"{math.log(k_cfg):.4g} ({k_cfg} {said})")
     if k_cfg and k_cfg >= BINARY:
-        found += _train_heads_at_ln_k(ctx, heads, k_cfg, loss_tol)
+        found += _train_heads_at_ln_k(ctx, heads, k_cfg, loss_tol, said)
     out: dict[str, Value] = {"heads_at_chance": len(found)}
     if found:
         out["head_chance_story"] = "; ".join(found) + " (medians over the second half of the run)"
