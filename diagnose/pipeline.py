@@ -362,10 +362,18 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
         summaries[run.id] = summary
     report.runs = run_list
     report.summaries = summaries
+    # a pattern one of the run's findings reports was checked, whatever else was missing
+    pattern_of = {r.code: r.pattern for r in task.rules}
+    reported: dict[str, set[str]] = {}
+    for f in report.findings:
+        if f.run is not None and f.severity in ("warning", "error"):
+            reported.setdefault(f.run, set()).add(pattern_of.get(f.rule, ""))
     for run in run_list:
         lacking = (unchecked_patterns(run.metric_names, task.rules,
                                       summaries.get(run.id, {}).get("unmet"))
                    if run.n_steps else {})
+        for pattern in reported.get(run.id, ()):
+            lacking.pop(pattern, None)
         if lacking:
             report.unchecked[run.id] = lacking
 

@@ -176,6 +176,28 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
+@feature("train_acc_points", "train_acc_frozen", "train_acc_last", "train_frozen_story",
+         params=("max_acc_range",))
+def frozen_train_accuracy(ctx: RunContext) -> dict[str, Value]:
+    """The train accuracy's counterpart of ``val_acc_frozen``, for a log with no validation
+    accuracy: how many logged points at the end gave the last one's train accuracy. Computed
+    over each epoch's (or window's) examples, a model that learns moves it every time; the same
+    number epoch after epoch is a model that answers the same thing for every input (a softmax
+    over a single output unit, which is 1.0 whatever the input)."""
+    s, acc = ctx.finite("train/acc")
+    out: dict[str, Value] = {"train_acc_points": len(acc)}
+    if len(acc) == 0:
+        return out
+    frozen = trailing_same(acc, ctx.param("max_acc_range"))
+    out.update(train_acc_frozen=frozen, train_acc_last=float(acc[-1]))
+    which = (f"every one of its {len(acc)} logged points" if frozen == len(acc) else
+             f"each of its last {frozen} logged points of {len(acc)}")
+    out["train_frozen_story"] = (f"train accuracy was {float(acc[-1]):.4g} at {which} (steps "
+                                 f"{int(s[len(acc) - frozen])}-{int(s[-1])}) and no validation "
+                                 "accuracy was logged")
+    return out
+
+
 def _off_range(x: float, span: tuple[float, float]) -> float:
     """0 inside [low, high], else the relative distance of ``x`` from the nearer bound."""
     low, high = span

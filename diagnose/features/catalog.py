@@ -311,6 +311,10 @@ val_frozen_loss_spread relative the same over the evaluations from the first of 
 val_prior_dev     relative  the last validation loss against the entropy of the class shares its accuracy implies (two classes, or K unknown; with K > 2, the range from the rest on one class to the rest spread evenly; 0: it predicts the prior)
 train_prior_dev   ratio     the same for the last train loss over K known classes, whatever the largest share (0 inside the range a prior with that largest share can have)
 val_overlap_zero  count     evaluations at the end at which a validation dice, IoU, F1 or recall was exactly 0 (the model marked nothing as the positive class)
+train_acc_points  count     finite points of the train accuracy
+train_acc_frozen  count     logged points at the end whose train accuracy equals the last one's (within DG208's max_acc_range)
+train_acc_last    fraction  the last logged train accuracy (not smoothed)
+train_frozen_story text     a phrase for messages: the one train accuracy of every logged point, in a log with no validation accuracy
 heads_at_chance   count     outputs of a multi-output or multi-task model whose validation accuracy and loss sit at chance (1/K', ln K') over the second half (a loss-only output: its loss at ln K of the config, or of the K the validation accuracy is 1/K of; evaluated fewer than 4 times: its train loss)
 head_chance_story text      which outputs, with their numbers (empty when none)
 frozen_story      text      a phrase for messages: the one validation accuracy of every evaluation and how little the validation loss moved
