@@ -97,6 +97,10 @@ _alias(
     "trainacc", "trainaccuracy", "training/accuracy", "training/acc", "accuracy/training",
     # Keras metric objects' names (``metrics=["categorical_accuracy"]``, ``BinaryAccuracy()``)
     "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
+    # top-1 spellings (a top-1 accuracy is the accuracy; top-5 is not)
+    "train_top1", "train/top1", "train_acc1", "train/acc1", "train_top1_acc", "train/top1_acc",
+    "train_acc_top1", "train/acc_top1", "train_acc_top1_step", "train_acc_top1_epoch",
+    "train_accuracy_top1", "train/accuracy_top1",
 )
 _alias(
     "val/acc",
@@ -109,7 +113,9 @@ _alias(
     "dev/accuracy", "dev/acc", "dev_accuracy", "dev_acc",
     # timm's summary.csv and top-1 spellings of image classifiers (often in percent)
     "eval_top1", "val_top1", "valid_top1", "eval/top1", "val/top1", "val_acc1", "eval_acc1",
-    "val/acc1", "val_top1_acc", "val/top1_acc",
+    "val/acc1", "val_top1_acc", "val/top1_acc", "val_acc_top1", "val/acc_top1",
+    "val_acc_top1_epoch", "val/acc_top1_epoch", "valid_acc_top1", "val_accuracy_top1",
+    "val/accuracy_top1", "eval_acc_top1", "eval/acc_top1",
     "val_categorical_accuracy", "val_sparse_categorical_accuracy", "val_binary_accuracy",
     # ultralytics' classifier top-1 as its TensorBoard callback writes it (results.csv's
     # column of the same name is mapped by the YOLO reader)

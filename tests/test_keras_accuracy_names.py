@@ -7,6 +7,7 @@ import csv
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import diagnose
@@ -29,6 +30,9 @@ def _column(name: str) -> list[float]:
     ("binary_accuracy", "train/acc"), ("val_categorical_accuracy", "val/acc"),
     ("val_sparse_categorical_accuracy", "val/acc"), ("val_binary_accuracy", "val/acc"),
     ("metrics/accuracy_top1", "val/acc"),  # ultralytics' classifier, through its TensorBoard callback
+    ("val_acc_top1_epoch", "val/acc"), ("train_acc_top1_epoch", "train/acc"),  # Lightning, top-1
+    ("val_acc_top1", "val/acc"), ("train/acc_top1", "train/acc"),
+    ("val_acc_top5_epoch", "val_acc_top5_epoch"),  # a top-5 accuracy is not the accuracy
 ])
 def test_keras_metric_object_names_are_accuracies(raw, canonical):
     assert canonical_name(raw) == canonical
@@ -52,3 +56,15 @@ def test_an_accuracy_below_one_over_k_does_not_name_more_classes_than_the_loss_a
     assert f"1/{k_acc}" not in said and f"ln({k_acc})" not in said
     assert "DG102" not in {f.rule for f in findings}  # a train loss above a wrong ln K is no blow-up
     assert "uniform_predictions" in {f.pattern for f in findings}  # the frozen accuracy still says so
+
+
+def test_a_top1_accuracy_gap_is_read_from_a_real_lightning_log():
+    # a public Lightning CSV log (bench/real-runs/w9b-imagebind-v23, tuning split): top-1 accuracy
+    # logged as ``*_acc_top1_epoch``; validation 0.057 against a batch-level train top-1 of 0.25 (median of its second half)
+    path = LOG.parents[2] / "w9b-imagebind-v23"
+    run = diagnose.load(path)
+    _, val = run.arrays("val/acc")
+    _, train = run.arrays("train/acc")
+    assert float(val[-1]) < 0.1 and float(np.median(train[len(train) // 2:])) > 3 * float(val[-1])
+    gap = [f for f in diagnose.check(path).findings if f.rule == "DG103"]
+    assert gap and f"{float(val[-1]):.3g} (validation)" in gap[0].message
