@@ -45,3 +45,17 @@ def test_a_steady_two_percent_climb_that_gives_back_the_whole_fall_is_late_overf
     assert np.median(val[-tenth:]) > np.median(val[best:best + tenth])  # the end is higher
     assert np.median(train[-tenth:]) < np.median(train[best:best + tenth])  # train still falls
     assert "DG104" in {f.rule for f in diagnose.check(RUNS / "w24c-irdsi-v3").findings}
+
+
+def test_a_small_climb_that_ends_above_the_first_evaluation_is_late_overfitting():
+    # a public DeepAR log (Student-t NLL, 13 epochs): validation best at epoch 2, then drifting
+    # up to 9% above it and ending above its first value while the train loss keeps falling;
+    # the loss's large offset kept the rise under DG104's 10% and its trend under z 4
+    val, train, best = _curves("w23d-airquality-v12")
+    assert val[-1] > val[0] > val[best] and val[-1] < 1.1 * val[best]
+    assert train[-1] < 0.9 * train[best]
+    after = val[best:]
+    rising = sum(int(np.sign(b - a)) for i, a in enumerate(after) for b in after[i + 1:])
+    assert rising / (len(after) * (len(after) - 1) / 2) >= 0.6  # Kendall's tau of the climb
+    late = [f for f in diagnose.check(RUNS / "w23d-airquality-v12").findings if f.rule == "DG104"]
+    assert late and f"step {int(diagnose.load(RUNS / 'w23d-airquality-v12').arrays('val/loss')[0][best])}" in late[0].message
