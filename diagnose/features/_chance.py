@@ -210,15 +210,17 @@ _TRAIN_PREFIXES = ("train_", "train/", "train-")
 _HEAD_SUFFIXES = (("_accuracy", "acc"), ("_acc", "acc"), ("_loss", "loss"))
 
 
-def output_heads(names: list[str]) -> dict[str, dict[str, str]]:
+def output_heads(names: list[str],
+                 prefixes: tuple[str, ...] = _VAL_PREFIXES) -> dict[str, dict[str, str]]:
     """The validation curves of each output of a model with several (Keras multi-output
     ``val_<head>_accuracy`` / ``val_<head>_loss``, a multi-task Lightning run's
     ``val_<task>_loss``): head -> {"acc": name, "loss": name}. The run's own ``val/loss`` and
-    ``val/acc`` are not heads, nor top-k accuracies (k/K at chance, not 1/K)."""
+    ``val/acc`` are not heads, nor top-k accuracies (k/K at chance, not 1/K). ``prefixes``:
+    :data:`_TRAIN_PREFIXES` gives the train curves of the same outputs."""
     out: dict[str, dict[str, str]] = {}
     for name in names:
         low = name.lower()
-        pre = next((p for p in _VAL_PREFIXES if low.startswith(p)), None)
+        pre = next((p for p in prefixes if low.startswith(p)), None)
         rest = low[len(pre):] if pre else ""
         if not rest or "top" in rest:
             continue
@@ -235,15 +237,11 @@ def _train_heads_at_ln_k(ctx: RunContext, val_heads: dict[str, dict[str, str]], 
     validates once) whose train loss sits at ln K of the configured classes over the second
     half, every evaluation they have agreeing: the head learned nothing, batch after batch."""
     lnk, found = math.log(k), []
-    for name in ctx.run.metric_names:
-        low = name.lower()
-        pre = next((p for p in _TRAIN_PREFIXES if low.startswith(p)), None)
-        if not pre or not low.endswith("_loss") or "top" in low:
-            continue
-        head = low[len(pre): -len("_loss")]
+    for head, train in sorted(output_heads(list(ctx.run.metric_names), _TRAIN_PREFIXES).items()):
         val = val_heads.get(head, {})
-        if not head or "acc" in val:
+        if "loss" not in train or "acc" in val:
             continue
+        name = train["loss"]
         _, vv = ctx.finite(val["loss"]) if "loss" in val else (None, np.array([]))
         if len(vv) >= MIN_EVALS_HEAD or any(abs(float(v) / lnk - 1) > loss_tol for v in vv):
             continue  # judged on validation above, or validation contradicts
