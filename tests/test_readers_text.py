@@ -109,7 +109,7 @@ def test_fixture_reads_back_what_the_writer_was_given(case: Path) -> None:
 
 def test_every_fixture_case_is_checked() -> None:
     names = {c.name for c in CASES}
-    assert {"lightning_trainer", "lightning_direct", "hf_trainer", "hf_state", "mlflow_file",
+    assert {"lightning_trainer", "lightning_direct", "hf_trainer", "hf_eval_sets", "hf_state", "mlflow_file",
             "mlflow_sqlite", "keras_csv", "csv_tidy", "csv_wide", "jsonl_tidy", "jsonl_wide",
             "hydra_sweep", "fastai_csv", "timm_summary", "mmengine_runner", "mmengine_iters"} <= names
 

@@ -35,6 +35,8 @@ _NOT_METRICS = {"step", "epoch", "total_flos", "num_input_tokens_seen"}
 #: Keys only the final summary entry has.
 _SUMMARY_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second"}
 _VAL_SETS = {"validation", "valid", "val", "eval", "dev"}
+#: Eval sets that are the training data (scored to compare with the held-out sets).
+_TRAIN_SETS = {"train", "training", "trainset", "train_set"}
 
 
 def _checkpoints(d: Path) -> list[tuple[int, Path]]:
@@ -245,8 +247,16 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str
         run.in_progress = True
         run.warnings.append(f"{state_path}: no final summary entry; training had not finished "
                             "when this state was saved")
+    keys = list(dict.fromkeys(names))  # log order: the first eval set is the first one logged
+    stand_in = _stand_in_set(keys)
+    if stand_in is not None:
+        others = [s for s in _eval_sets(keys) if s != stand_in]
+        run.warnings.append(
+            f"{state_path}: no eval set is named as validation (eval_loss, eval_val_*, ...); "
+            f"the first one logged, '{stand_in}', is read as the validation set"
+            + (f" and {', '.join(repr(o) for o in others)} keep their names" if others else ""))
     finish_metrics(run, steps, names, values, aliases, str(state_path), epoch=epochs,
-                   rename=_renamer(set(names), aliases))
+                   rename=_renamer(keys, aliases, stand_in))
     return run
 
 
@@ -256,17 +266,39 @@ def _reached_max_steps(state: Mapping[str, Any]) -> bool:
             and not isinstance(budget, bool) and 0 < budget <= done)
 
 
-def _renamer(keys: set[str], aliases: Mapping[str, str] | None):
+def _eval_sets(keys: Collection[str]) -> list[str]:
+    """The ``<set>`` names of ``eval_<set>_loss`` / ``eval_<set>_runtime``, in ``keys``' order."""
+    return list(dict.fromkeys(
+        k[5:-len(suf)] for k in keys for suf in ("_loss", "_runtime")
+        if k.startswith("eval_") and k.endswith(suf) and len(k) > 5 + len(suf)))
+
+
+def _stand_in_set(keys: Collection[str]) -> str | None:
+    """The eval set read as validation when none is named so: the first one logged.
+
+    ``Trainer(eval_dataset={"g0": ..., "g1": ...})`` evaluates every set during training;
+    each is held out. With no plain ``eval_loss`` and no set named as validation, leaving
+    them all under their own names would leave the run with no validation curve at all
+    ("generalization gap: not checked"), so the first set (the first key of the dict the
+    user passed) stands in. A set named for the training data is never a stand-in.
+    """
+    if "eval_loss" in keys:
+        return None
+    sets = _eval_sets(keys)
+    if any(s.lower() in _VAL_SETS for s in sets):
+        return None
+    held_out = [s for s in sets if s.lower() not in _TRAIN_SETS and f"eval_{s}_loss" in keys]
+    return held_out[0] if held_out else None
+
+
+def _renamer(keys: Collection[str], aliases: Mapping[str, str] | None, stand_in: str | None = None):
     """``eval_<set>_<metric>`` -> ``<split>/<metric>``; other names the usual way.
 
     Eval set names are the ``<set>`` of ``eval_<set>_loss`` / ``eval_<set>_runtime``;
-    validation-like sets are the ``val`` split, others keep their name (``test/loss``).
+    validation-like sets are the ``val`` split (and ``stand_in``, see ``_stand_in_set``),
+    others keep their name (``test/loss``).
     """
-    sets = sorted(
-        {k[5:-len(suf)] for k in keys for suf in ("_loss", "_runtime")
-         if k.startswith("eval_") and k.endswith(suf) and len(k) > 5 + len(suf)},
-        key=len, reverse=True,
-    )
+    sets = sorted(_eval_sets(keys), key=len, reverse=True)
 
     def rename(raw: str) -> str:
         if aliases and canonical_name(raw, aliases) != canonical_name(raw):
@@ -278,7 +310,8 @@ def _renamer(keys: set[str], aliases: Mapping[str, str] | None):
         split = "val"
         for s in sets:
             if rest.startswith(s + "_"):
-                split, rest = ("val" if s.lower() in _VAL_SETS else s), rest[len(s) + 1:]
+                split = "val" if s.lower() in _VAL_SETS or s == stand_in else s
+                rest = rest[len(s) + 1:]
                 break
         return canonical_name(f"val/{rest}").replace("val/", f"{split}/", 1)
 
