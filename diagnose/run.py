@@ -152,8 +152,9 @@ def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
     return _ALIASES.get(plain, name) if plain else name
 
 
-#: words that say how a logged value was averaged, not what it is
-_QUALIFIERS = frozenset({"avg", "average", "mean", "running"})
+#: words that say how a logged value was averaged, or over what (``train_loss_batch``,
+#: ``Train/Average Loss per Epoch``, ``val_loss_iter``), not what it is
+_QUALIFIERS = frozenset({"avg", "average", "mean", "running", "per", "batch", "iter", "iteration"})
 #: words that name a split: a qualified name must keep one to be read (``avg_loss`` alone is
 #: left to the readers' total-loss fallback, which reads it only when nothing else is a loss)
 #: words that name a held-out split (the first word of ``val_loss``, ``eval/acc``, ...)
@@ -161,12 +162,24 @@ HELD_OUT_WORDS = frozenset({"val", "valid", "validation", "eval", "dev"})
 _SPLIT_WORDS = frozenset({"train", "training"}) | HELD_OUT_WORDS
 
 
+def plain_words(name: str) -> list[str]:
+    """The words of a metric name without its averaging words or a last ``epoch``
+    (``Test/Average loss`` -> ``test``, ``loss``): what the value is, not how it was averaged."""
+    parts = [p for p in re.split(r"[_/]", _normalise(name)) if p and p not in _QUALIFIERS]
+    return parts[:-1] if len(parts) > 2 and parts[-1] == "epoch" else parts
+
+
 def _unqualified(norm: str) -> str | None:
     """A normalised name without its averaging words (``average_train_loss``, ``val_avg_loss``,
-    ``train_loss_mean`` -> ``train_loss``, ``val_loss``): hand-written loops and their CSVs
-    print epoch averages under such names. None when it has no such word, or names no split."""
+    ``train_loss_mean``, ``train_loss_batch_step`` -> ``train_loss``, ``val_loss``): hand-written
+    loops and their CSVs print epoch averages under such names, and Lightning appends ``_step``
+    and ``_epoch`` to any logged name. None when it has no such word, or names no split."""
     parts = re.split(r"[_/]", norm)
     kept = [p for p in parts if p not in _QUALIFIERS]
+    # a last word of ``epoch`` is a mean over the epoch, of any split; ``step`` is one batch's
+    # value, the train loss's own reading but not a validation loss's (one evaluation batch)
+    if len(kept) > 2 and (kept[-1] == "epoch" or (kept[-1] == "step" and kept[0] in ("train", "training"))):
+        kept = kept[:-1]
     if len(kept) == len(parts) or not _SPLIT_WORDS & set(kept):
         return None
     return "_".join(kept)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..run import (ACCURACY_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, _normalise, canonical_name,
-                   in_percent)
+                   in_percent, plain_words)
 from ._common import dedupe_steps
 
 __all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
@@ -47,9 +47,15 @@ def parse_float(text: str) -> float:
         return v
 
 
-#: spellings of a test-set loss, used as the validation loss when a log has no other
-TEST_LOSS = frozenset({"test_loss", "test/loss", "loss/test", "test/epoch_loss", "test_loss_epoch",
-                       "test/loss_epoch", "eval/test_loss"})
+#: spellings of a test-set loss, used as the validation loss when a log has no other, once
+#: lower-cased, split into words and stripped of averaging words (``Test/Average loss``,
+#: ``test_loss_epoch``, ``loss/test``)
+_TEST_LOSS_WORDS = frozenset({("test", "loss"), ("loss", "test"), ("eval", "test", "loss"),
+                              ("test", "epoch", "loss")})
+
+
+def _is_test_loss(name: str) -> bool:
+    return tuple(plain_words(name)) in _TEST_LOSS_WORDS
 
 
 def rename_map(
@@ -73,7 +79,10 @@ def rename_map(
     target.update(_fastai_accuracy(target, aliases, notes))
     if "val/loss" not in target.values():
         # a test loss is the only held-out loss: the rules read it as the validation loss
-        test = [r for r, t in target.items() if t in TEST_LOSS]
+        test = [r for r, t in target.items() if _is_test_loss(t)]
+        if len(test) > 1:  # ``test_loss`` beside ``avg_test_loss``: the plain spelling
+            test = [r for r in test
+                    if len(plain_words(target[r])) == len(re.split(r"[_/]", _normalise(target[r])))]
         if len(test) == 1:
             target[test[0]] = "val/loss"
             notes.append(f"{test[0]!r} read as 'val/loss': no other validation loss in this log")

@@ -1,0 +1,60 @@
+"""Metric names that say how a value was averaged (per batch, per epoch, per iteration) are read
+for what they are: ``train_loss_batch_step`` is the train loss, ``Test/Average loss`` a test loss.
+
+A public Lightning run logged ``train_loss_batch_step`` and ``val_loss_batch``: no loss was read,
+and its recurring spikes were never looked at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import diagnose
+from diagnose.run import canonical_name
+
+REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
+
+
+@pytest.mark.parametrize("raw, name", [
+    ("train_loss_batch_step", "train/loss"),
+    ("train_loss_batch", "train/loss"),
+    ("val_loss_batch", "val/loss"),
+    ("Train/Average Loss per Epoch", "train/loss"),
+    ("Train/Loss per Iteration", "train/loss"),
+    ("val_loss_iter", "val/loss"),
+    ("val_accuracy_epoch", "val/acc"),
+    ("train_accuracy_step", "train/acc"),
+])
+def test_averaging_words_do_not_hide_the_metric(raw: str, name: str) -> None:
+    assert canonical_name(raw) == name
+
+
+@pytest.mark.parametrize("raw", ["val_loss_step", "val_accuracy_step", "train_epoch", "train/step"])
+def test_one_evaluation_batch_and_counters_are_not_renamed(raw: str) -> None:
+    # a validation value logged per step is one evaluation batch's, not the validation loss
+    assert canonical_name(raw) == raw
+
+
+def test_public_run_with_batch_suffixed_losses_is_judged() -> None:
+    folder = REAL / "w39a-deeploc-prott5-0"
+    csv = next(folder.rglob("metrics.csv"))
+    raw = pd.read_csv(csv)
+    logged = raw[["step", "train_loss_batch_step"]].dropna()
+    run = diagnose.load(csv.parent)
+    steps, values = run.arrays("train/loss")
+    assert np.array_equal(steps, logged["step"].to_numpy())
+    assert np.array_equal(values, logged["train_loss_batch_step"].to_numpy())
+    assert run.has("val/loss")
+    report = diagnose.check([str(folder)])
+    assert "loss_spikes" in {f.pattern for f in report.findings}
+
+
+def test_averaged_test_loss_stands_in_for_validation() -> None:
+    folder = REAL / "w41b-lbsgd-b4096-nowarm"
+    run = diagnose.load_all(folder)[0]
+    assert run.name_map.get("Test/Average loss") == "val/loss"
+    assert any("'Test/Average loss' read as 'val/loss'" in w for w in run.warnings)
