@@ -68,8 +68,18 @@ def _alias(canonical: str, *spellings: str) -> None:
         _ALIASES[_normalise(s)] = canonical
 
 
+#: whole words of other languages that name a split or a metric (Chinese Lightning logs write
+#: ``训练/损失``, ``验证/准确率``): read as their English words. A word not listed (``总损失``, a
+#: total loss) stays as it is.
+_WORDS = {"训练": "train", "验证": "val", "测试": "test", "损失": "loss", "准确率": "accuracy",
+          "正确率": "accuracy", "学习率": "lr"}
+
+
 def _normalise(name: str) -> str:
-    return re.sub(r"[\s.\-]+", "_", name.strip().lower())
+    norm = re.sub(r"[\s.\-]+", "_", name.strip().lower())
+    if not norm.isascii():
+        norm = re.sub(r"[^_/]+", lambda m: _WORDS.get(m.group(0), m.group(0)), norm)
+    return norm
 
 
 _alias(

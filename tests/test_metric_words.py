@@ -28,12 +28,17 @@ REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
     ("val_loss_iter", "val/loss"),
     ("val_accuracy_epoch", "val/acc"),
     ("train_accuracy_step", "train/acc"),
+    ("训练/损失", "train/loss"),
+    ("验证/损失", "val/loss"),
+    ("验证/准确率", "val/acc"),
+    ("训练/准确率", "train/acc"),
 ])
 def test_averaging_words_do_not_hide_the_metric(raw: str, name: str) -> None:
     assert canonical_name(raw) == name
 
 
-@pytest.mark.parametrize("raw", ["val_loss_step", "val_accuracy_step", "train_epoch", "train/step"])
+@pytest.mark.parametrize("raw", ["val_loss_step", "val_accuracy_step", "train_epoch", "train/step",
+                                 "训练/总损失"])
 def test_one_evaluation_batch_and_counters_are_not_renamed(raw: str) -> None:
     # a validation value logged per step is one evaluation batch's, not the validation loss
     assert canonical_name(raw) == raw
@@ -58,3 +63,14 @@ def test_averaged_test_loss_stands_in_for_validation() -> None:
     run = diagnose.load_all(folder)[0]
     assert run.name_map.get("Test/Average loss") == "val/loss"
     assert any("'Test/Average loss' read as 'val/loss'" in w for w in run.warnings)
+
+
+def test_public_run_logged_under_chinese_names_is_judged() -> None:
+    folder = REAL / "w44a-cotmeme-v2"
+    csv = next(folder.rglob("metrics.csv"))
+    logged = pd.read_csv(csv)[["step", "验证/损失"]].dropna()
+    best = logged.loc[logged["验证/损失"].idxmin()]
+    assert logged["验证/损失"].iloc[-1] > 1.3 * best["验证/损失"]  # the climb, by plain arithmetic
+    report = diagnose.check([str(folder)])
+    late = [f for f in report.findings if f.rule == "DG104"]
+    assert late and f"lowest at step {int(best['step'])}" in late[0].message
