@@ -172,11 +172,26 @@ HELD_OUT_WORDS = frozenset({"val", "valid", "validation", "eval", "dev"})
 _SPLIT_WORDS = frozenset({"train", "training"}) | HELD_OUT_WORDS
 
 
+def _plain(parts: list[str]) -> list[str]:
+    """``parts`` without averaging words, a last ``epoch`` (a mean over the epoch, of any split)
+    or a last ``step`` of a train name (one batch's value: the train loss's own reading, but
+    not a validation loss's, which would be one evaluation batch)."""
+    kept = [p for p in parts if p not in _QUALIFIERS]
+    if len(kept) > 2 and (kept[-1] == "epoch" or (kept[-1] == "step" and kept[0] in ("train", "training"))):
+        kept = kept[:-1]
+    return kept
+
+
 def plain_words(name: str) -> list[str]:
-    """The words of a metric name without its averaging words or a last ``epoch``
-    (``Test/Average loss`` -> ``test``, ``loss``): what the value is, not how it was averaged."""
-    parts = [p for p in re.split(r"[_/]", _normalise(name)) if p and p not in _QUALIFIERS]
-    return parts[:-1] if len(parts) > 2 and parts[-1] == "epoch" else parts
+    """The words of a metric name without how it was averaged (``Test/Average loss`` ->
+    ``test``, ``loss``): what the value is."""
+    return _plain([p for p in re.split(r"[_/]", _normalise(name)) if p])
+
+
+def is_averaged(name: str) -> bool:
+    """Whether ``name`` carries words that say how it was averaged (``avg_test_loss``)."""
+    parts = [p for p in re.split(r"[_/]", _normalise(name)) if p]
+    return _plain(parts) != parts
 
 
 def _unqualified(norm: str) -> str | None:
@@ -185,11 +200,7 @@ def _unqualified(norm: str) -> str | None:
     loops and their CSVs print epoch averages under such names, and Lightning appends ``_step``
     and ``_epoch`` to any logged name. None when it has no such word, or names no split."""
     parts = re.split(r"[_/]", norm)
-    kept = [p for p in parts if p not in _QUALIFIERS]
-    # a last word of ``epoch`` is a mean over the epoch, of any split; ``step`` is one batch's
-    # value, the train loss's own reading but not a validation loss's (one evaluation batch)
-    if len(kept) > 2 and (kept[-1] == "epoch" or (kept[-1] == "step" and kept[0] in ("train", "training"))):
-        kept = kept[:-1]
+    kept = _plain(parts)
     if len(kept) == len(parts) or not _SPLIT_WORDS & set(kept):
         return None
     return "_".join(kept)

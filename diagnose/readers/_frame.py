@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..run import (ACCURACY_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, _normalise, canonical_name,
-                   in_percent, plain_words)
+                   in_percent, is_averaged, plain_words)
 from ._common import dedupe_steps
 
 __all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
@@ -81,8 +81,7 @@ def rename_map(
         # a test loss is the only held-out loss: the rules read it as the validation loss
         test = [r for r, t in target.items() if _is_test_loss(t)]
         if len(test) > 1:  # ``test_loss`` beside ``avg_test_loss``: the plain spelling
-            test = [r for r in test
-                    if len(plain_words(target[r])) == len(re.split(r"[_/]", _normalise(target[r])))]
+            test = [r for r in test if not is_averaged(target[r])]
         if len(test) == 1:
             target[test[0]] = "val/loss"
             notes.append(f"{test[0]!r} read as 'val/loss': no other validation loss in this log")
