@@ -111,7 +111,8 @@ def test_every_fixture_case_is_checked() -> None:
     names = {c.name for c in CASES}
     assert {"lightning_trainer", "lightning_direct", "hf_trainer", "hf_eval_sets", "hf_state", "mlflow_file",
             "mlflow_sqlite", "keras_csv", "csv_tidy", "csv_wide", "jsonl_tidy", "jsonl_wide",
-            "hydra_sweep", "fastai_csv", "timm_summary", "mmengine_runner", "mmengine_iters"} <= names
+            "hydra_sweep", "fastai_csv", "timm_summary", "mmengine_runner", "mmengine_iters",
+            "split_tables"} <= names
 
 
 # -- names, per format -------------------------------------------------------------------

@@ -13,6 +13,12 @@ Shapes:
   order when a metric repeats within an epoch) and one column per metric. Empty cells and
   Keras's ``NA`` are *missing*; ``nan``/``inf`` are values.
 
+A table whose file name begins or ends with a split (``val_performance.csv``,
+``history_valid.csv``) and none of whose columns names one holds that split's curves: its
+``loss`` is the validation loss. Such tables need no step column (rows are epochs), and sibling
+tables that differ only in the split (``train_performance.csv`` beside it) are one run, the
+folder's.
+
 A ``run`` column splits one file into several runs. Values are parsed with ``float``,
 so whatever a writer printed with ``repr`` (csv, Keras, Lightning, pandas) comes back
 bit-exact. Lightning's reader reuses the table code here.
@@ -24,6 +30,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ReadError
-from ..run import JUDGED_METRICS, Run, canonical_name
+from ..run import CANONICAL_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, canonical_name, plain_words
 from ._common import fits_int64
 from ._frame import EMPTY, MISSING, finish_metrics, json_or_text_float, opt_float, parse_float
 from ._safe_open import first_line as _first_line
@@ -127,13 +134,16 @@ def _stepped_record(line: str) -> bool:
 
 
 def could_hold(names: Collection[str]) -> bool:
-    """A folder is never a CSV log (only files are)."""
-    return False
+    """A folder is a CSV log only when it holds tables that differ only in their split."""
+    return bool(_families(names))
 
 
 def detect(path: Path) -> bool:
-    """A CSV/TSV/JSONL file (or Keras's ``*.log``) whose header names a step or epoch column."""
+    """A CSV/TSV/JSONL file (or Keras's ``*.log``) whose header names a step or epoch column,
+    a table named for its split, or a folder of one run's tables by split."""
     path = path if isinstance(path, Path) else Path(path)
+    if path.is_dir():
+        return _family(path) is not None
     if path.is_file() and path.suffix.lower() == ".json":
         # JSON Lines under a .json name (detectron2's metrics.json); a JSON document's first
         # line is never a whole object with a step key, unless the whole document is one record
@@ -148,7 +158,86 @@ def detect(path: Path) -> bool:
     cells = header_cells(line)
     if path.suffix.lower() in (".log", ".txt"):
         return bool(cells) and cells[0] == "epoch"  # Keras CSVLogger's default file name
-    return bool(set(cells) & {*STEP_COLUMNS, "epoch"}) or _history(cells)
+    return bool(set(cells) & {*STEP_COLUMNS, "epoch"}) or _history(cells) or \
+        _names_a_curve(file_split(path, cells), cells)
+
+
+# -- tables named for their split ------------------------------------------------------------
+
+#: words that name a table's split when they begin or end its file name (``val_log.csv``,
+#: ``history_test.csv``); not ``training``: ``training_log.csv`` is the whole log
+_FILE_SPLITS = frozenset({"train", "test"}) | HELD_OUT_WORDS
+#: words that, in a column's name, say the column names its own split
+_COLUMN_SPLITS = _FILE_SPLITS | {"training"}
+#: tables that may be one run's split files (JSON Lines and free text are not)
+_TABLE_SUFFIXES = (".csv", ".tsv")
+#: columns that are never a split's metric: the step, the wall clock, pandas's unnamed index
+_NOT_METRICS = frozenset({*STEP_COLUMNS, "epoch", *WALL_COLUMNS, RUN_COLUMN, *(
+    h.lower() for h in ("", "Unnamed: 0"))})
+
+
+def _stem_split(name: str) -> tuple[str, str] | None:
+    """(split, the rest of the name) for a table file named for a split, else None."""
+    stem, dot, suffix = name.lower().rpartition(".")
+    if not dot or f".{suffix}" not in _TABLE_SUFFIXES:
+        return None
+    words = [w for w in re.split(r"[\W_]+", stem) if w]
+    if len(words) > 1 and words[0] in _FILE_SPLITS:
+        return words[0], "_".join(words[1:]) + dot + suffix
+    if words and words[-1] in _FILE_SPLITS:
+        return words[-1], "_".join(words[:-1]) + dot + suffix
+    return None
+
+
+def file_split(path: Path, header: Iterable[str]) -> str | None:
+    """The split a table holds when its file name says it and no column names a split itself
+    (``train_log.csv`` holding ``loss,val_loss`` is the whole log, not the train split)."""
+    found = _stem_split(path.name)
+    if found is None:
+        return None
+    if any(_COLUMN_SPLITS & set(plain_words(h)) for h in header):
+        return None
+    return found[0]
+
+
+def _names_a_curve(split: str | None, cells: Iterable[str]) -> bool:
+    """A split's table logs a loss or accuracy the rules judge (a test table as validation)."""
+    if split is None:
+        return False
+    as_split = "val" if split == "test" else split
+    return any(canonical_name(f"{as_split}_{c.strip()}") in JUDGED_METRICS
+               for c in cells if c.strip().lower() not in _NOT_METRICS)
+
+
+def _families(names: Iterable[str]) -> list[list[str]]:
+    """Groups of file names that differ only in their split word (two splits or more)."""
+    groups: dict[str, dict[str, str]] = {}
+    for n in names:
+        found = _stem_split(n)
+        if found is not None:
+            groups.setdefault(found[1], {})[found[0]] = n
+    return [sorted(g.values(), key=lambda n: (_stem_split(n)[0] != "train", n))  # type: ignore[index]
+            for g in groups.values() if len(g) > 1]
+
+
+def _family(folder: Path) -> list[Path] | None:
+    """The split tables of one run in ``folder``, train first: one family of tables each named
+    for its split, no ``run`` column, and no other metrics table beside them (which would be a
+    run of its own, and a claimed folder's files are not read one by one)."""
+    try:
+        names = sorted(e.name for e in folder.iterdir() if e.is_file())
+    except OSError:
+        return None
+    families = _families(names)
+    if len(families) != 1:
+        return None
+    members = [folder / n for n in families[0]]
+    for m in members:
+        cells = header_cells(first_line(m))
+        if RUN_COLUMN in cells or not _names_a_curve(file_split(m, cells), cells):
+            return None
+    others = (folder / n for n in names if n not in families[0])
+    return None if any(detect(o) for o in others) else members
 
 
 #: the header pandas gives a DataFrame's unnamed index when it writes it (``to_csv``), and
@@ -416,6 +505,8 @@ def _new_run(path: Path, rid: str, fmt: str, notes: list[str], torn: bool) -> Ru
 def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     """Read one CSV/TSV/JSONL metrics file into one run (or one per ``run`` value)."""
     path = Path(path)
+    if path.is_dir():
+        return [_read_family(path, aliases)]
     if not path.is_file():
         raise ReadError(path, "not a file")
     if _is_jsonl(path):
@@ -426,9 +517,52 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     refuse_garbage(table)
     if table.col("metric") is not None and table.col("value") is not None:
         return _tidy_runs(table, aliases)
+    step_col, fmt = _wide_steps(table)
+    groups = _split_by_run(table, step_col)
+    runs = []
+    for rid, sub in groups:
+        notes = list(table.notes) if len(runs) == 0 else []
+        cols = wide_columns(sub, step_col, notes)
+        run = _new_run(path, rid, fmt, notes, table.torn)
+        cols.finish(run, aliases, str(path))
+        runs.append(run)
+    return runs
+
+
+def _read_family(folder: Path, aliases: Mapping[str, str] | None) -> Run:
+    """One run from its split tables (``train_performance.csv``, ``val_performance.csv``)."""
+    members = _family(folder)
+    if members is None:
+        raise ReadError(folder, "no longer holds one run's tables by split")
+    joined, notes, torn = Columns(), [], False
+    for m in members:
+        table = read_table(m)
+        refuse_garbage(table)
+        step_col, _ = _wide_steps(table)
+        notes.extend(table.notes)
+        torn = torn or table.torn
+        cols = wide_columns(table, step_col, notes)
+        for k, name in enumerate(cols.names):
+            joined.add(name, cols.rows[k], cols.steps[k], cols.values[k], cols.epochs[k],
+                       cols.walls[k])
+    run = _new_run(folder, folder.name, "csv", notes, torn)
+    joined.finish(run, aliases, str(folder))
+    return run
+
+
+def _wide_steps(table: Table) -> tuple[int, str]:
+    """A wide table's step column and format, numbering its rows when it has no step column;
+    a table named for its split gets the split in front of its metric names."""
+    path = table.path
+    split = file_split(path, table.header)
+    if split is not None and split != "train":  # a plain ``loss`` is already the train loss
+        table.header = [h if h.strip().lower() in _NOT_METRICS or canonical_name(h) in
+                        CANONICAL_METRICS[len(JUDGED_METRICS):] else f"{split}_{h.strip()}"
+                        for h in table.header]
+        table.notes.append(f"{path}: read as the {split} split (its file name says so)")
     step_col = table.col(*STEP_COLUMNS)
     fmt = "csv"
-    if step_col is None and table.col("epoch") is None and _history(table.header):
+    if step_col is None and table.col("epoch") is None and (_history(table.header) or split):
         if table.header[0].strip() in PANDAS_INDEX:
             table.header[0] = "epoch"  # pandas's unnamed index column: 0, 1, ... per row
             table.notes.append(f"{path}: its unnamed first column read as the epoch")
@@ -448,15 +582,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     if step_col is None:
         raise ReadError(path, "no step or epoch column in the header "
                         f"({', '.join(table.header[:8])})", "line 1")
-    groups = _split_by_run(table, step_col)
-    runs = []
-    for rid, sub in groups:
-        notes = list(table.notes) if len(runs) == 0 else []
-        cols = wide_columns(sub, step_col, notes)
-        run = _new_run(path, rid, fmt, notes, table.torn)
-        cols.finish(run, aliases, str(path))
-        runs.append(run)
-    return runs
+    return step_col, fmt
 
 
 def _number_rows(table: Table, column: str, said: str, after: str = "") -> None:
