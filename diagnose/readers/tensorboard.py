@@ -17,6 +17,7 @@ subfolders: Keras writes ``train/`` and ``validation/`` (the folder is the split
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection, Mapping
@@ -149,13 +150,27 @@ class _Source:
     folder: str | None  # subfolder name, None for files directly in the run dir
 
 
-def _metric_name(tag: str, folder: str | None) -> str:
+def _metric_name(tag: str, folder: str | None, scope: str = "", retag: bool = True) -> str:
+    """``tag`` as a metric name: after its split folder, without the run's own name in front
+    (``<run>/train_loss`` in ``<run>/train/``: TF's ``tf.name_scope(run_name)``). With
+    ``retag``, a tag that names a split itself in a split folder (``test_loss`` in ``val/``)
+    takes the folder's split, which is the writer's: ``val/loss``."""
+    if scope and tag.startswith(f"{scope}/") and len(tag) > len(scope) + 1:
+        tag = tag[len(scope) + 1:]
     if folder is None:
         return tag
     prefix = tag.replace("/", "_") + "_"
     if folder.startswith(prefix) and len(folder) > len(prefix):
         return f"{tag}/{folder[len(prefix):]}"  # add_scalars: <main>_<key>/ holds <main>
+    if retag and folder.lower() in SPLIT_DIRS:
+        m = _OWN_SPLIT.match(tag)
+        if m and m.group(1).lower() in SPLIT_DIRS:
+            return f"{folder}/{tag[m.end():]}"
     return f"{folder}/{tag}"  # Keras: train/epoch_loss
+
+
+#: a tag's first word and the separator after it (``train_accuracy``, ``test/loss``)
+_OWN_SPLIT = re.compile(r"([A-Za-z]+)[_/\-.](?=.)")
 
 
 def _is_add_scalars_dir(folder: str, tags: list[str]) -> bool:
@@ -204,7 +219,11 @@ def _build(
         run.warnings.extend(es.notes)
         run.in_progress |= es.torn
         hparams.update(es.hparams)
-    names, step, wall, value, code = _merge(parts)
+    scope = "" if run_dir.name.lower() in SPLIT_DIRS else run_dir.name
+    names, step, wall, value, code = _merge(parts, scope)
+    if scope and any(t.startswith(f"{scope}/") for _, es in parts for t in es.tags):
+        run.warnings.append(f"{path}: tags named under the run's own name ({scope}/...) "
+                            "read without it")
     keep = None
     epoch = None
     if "epoch" in names:  # Lightning logs the epoch as a scalar: make it the epoch column
@@ -255,17 +274,20 @@ def _build(
 
 
 def _merge(
-    parts: list[tuple[_Source, EventScalars]],
+    parts: list[tuple[_Source, EventScalars]], scope: str = "",
 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All files' scalars as one set of columns, with metric codes into the raw names.
 
     Several files (a restarted run) are put in wall-time order, so that keeping the
     last value of a repeated step keeps the later write.
     """
+    pairs = {(src.folder, tag) for src, es in parts for tag in es.tags}
+    # a split folder's tags take its split only when no two series would then share a name
+    retag = len({_metric_name(t, f, scope) for f, t in pairs}) == len(pairs)
     index: dict[str, int] = {}
     remaps = []
     for src, es in parts:
-        remaps.append([index.setdefault(_metric_name(tag, src.folder), len(index))
+        remaps.append([index.setdefault(_metric_name(tag, src.folder, scope, retag), len(index))
                        for tag in es.tags])
     names = sorted(index, key=index.__getitem__)
     small = np.int16 if len(names) < 1 << 15 else np.int64  # int16 codes sort by radix
