@@ -178,3 +178,33 @@ def test_training_and_validation_namespaces_name_the_accuracies(tmp_path):
     report = diagnose.check(run_dir)
     assert not report.unchecked  # K read off the validation accuracy: the chance level was checked
     assert "DG204" in {f.rule for f in report.findings}
+
+
+def test_an_indexed_train_loss_beside_a_validation_loss_is_the_train_loss(tmp_path):
+    # a public TensorBoard run (bench/real-runs/w18b-iris-v13) logs 'train_loss_0' beside
+    # 'valid_loss' and 'valid_loss_0': its train loss was not read at all
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(str(tmp_path))
+    for s in range(60):
+        train = 1.0 * 0.97 ** s if s < 30 else 1.0 * 3.0 ** (s - 30)  # blows up from step 30
+        w.add_scalar("train_loss_0", train, s)
+        w.add_scalar("valid_loss", 1.1 * 0.97 ** min(s, 30), s)
+        w.add_scalar("valid_loss_0", 1.1 * 0.97 ** min(s, 30), s)
+    w.close()
+    run = diagnose.load(tmp_path)
+    assert run.name_map["train_loss_0"] == "train/loss"
+    assert "explosion" in {f.pattern for f in diagnose.check(tmp_path).findings}
+
+
+def test_indexed_accuracies_do_not_stand_in_beside_a_loss(tmp_path):
+    # ``train_acc_5`` may be a top-5 accuracy: only a missing loss is read from an indexed name
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(str(tmp_path))
+    for s in range(20):
+        w.add_scalar("train_loss", 1.0 * 0.9 ** s, s)
+        w.add_scalar("train_acc_5", 0.5 + 0.02 * s, s)
+    w.close()
+    run = diagnose.load(tmp_path)
+    assert "train/acc" not in run.metric_names

@@ -94,6 +94,12 @@ def rename_map(
         if len(total) == 1:
             target[total[0]] = "train/loss"
             notes.append(_TOTAL_NOTE.format(total[0]))
+    if set(target.values()) & set(JUDGED_METRICS):
+        # a loss still missing may be logged with an index only (``train_loss_0`` beside
+        # ``valid_loss``): names left unmapped. Not an accuracy: ``train_acc_5`` may be top-5
+        missing = set(JUDGED_METRICS[:2]) - set(target.values())
+        target.update(_indexed_names([r for r, t in target.items() if t == r], missing,
+                                     aliases, notes))
     by_target: dict[str, list[str]] = {}
     for raw, t in target.items():
         by_target.setdefault(t, []).append(raw)
@@ -232,13 +238,20 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
         return {total[0]: "train/loss"}
     if inner or total:
         return {}
-    # a name with an index after it (``loss: 0``, ``loss_0``: one entry of a list of losses
-    # written by a loop), when it is the only one of its kind
+    return _indexed_names(counts, JUDGED_METRICS, aliases, notes)
+
+
+def _indexed_names(raws: Iterable[str], wanted: Iterable[str], aliases: Mapping[str, str] | None,
+                   notes: list[str]) -> dict[str, str]:
+    """A name with an index after it (``loss: 0``, ``train_loss_0``: one entry of a list of
+    losses written by a loop) as the curve it names, for each ``wanted`` curve that exactly one
+    such name is."""
+    wanted = set(wanted)
     indexed: dict[str, list[str]] = {}
-    for raw in counts:
+    for raw in raws:
         m = _INDEXED.fullmatch(raw.strip())
         c = canonical_name(m.group(1), aliases) if m else None
-        if c in JUDGED_METRICS:
+        if c in wanted:
             indexed.setdefault(c, []).append(raw)
     found = {raws[0]: c for c, raws in indexed.items() if len(raws) == 1}
     for raw, c in found.items():
