@@ -60,6 +60,7 @@ FORMATS: list[tuple[str, str]] = [
     ("mlflow", "diagnose.readers.mlflow"),
     ("wandb", "diagnose.readers.wandb"),
     ("mmengine", "diagnose.readers.mmengine"),
+    ("mmcv", "diagnose.readers.mmcv"),
     ("tensorboard", "diagnose.readers.tensorboard"),
     ("yolo", "diagnose.readers.yolo"),
     ("keras", "diagnose.readers.keras_json"),

@@ -91,20 +91,33 @@ def config_params(path: Path) -> tuple[dict[str, Any], list[str]]:
     """lr, batch size, epochs or iterations and seed from the config a Runner dumps beside its
     scalars (``vis_data/config.py``). The file is Python; it is parsed, never run."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (SyntaxError, ValueError, RecursionError, OSError) as e:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
         return {}, [f"{path}: config not read ({type(e).__name__}); no params from it"]
+    return config_text_params(text, str(path))
+
+
+def config_text_params(text: str, where: str) -> tuple[dict[str, Any], list[str]]:
+    """The same from a config's text: MMEngine's keys (``optim_wrapper``, ``train_dataloader``,
+    ``train_cfg``, ``randomness``) or MMCV 1.x's (``optimizer``, ``data.samples_per_gpu``,
+    ``runner``, ``total_epochs``), which MMDetection 2 writes into its logs' first line."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError) as e:
+        return {}, [f"{where}: config not read ({type(e).__name__}); no params from it"]
     top = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign)
            for t in n.targets if isinstance(t, ast.Name)}
     optim = _kwargs(top.get("optim_wrapper"))
     optimizer = _kwargs(optim.get("optimizer")) or _kwargs(top.get("optimizer"))
+    loop = _kwargs(top.get("train_cfg")) or _kwargs(top.get("runner"))
     found = {
         "lr": _literal(optimizer.get("lr")),
         "optimizer": _literal(optimizer.get("type")),
         "weight_decay": _literal(optimizer.get("weight_decay")),
-        "batch_size": _literal(_kwargs(top.get("train_dataloader")).get("batch_size")),
-        "max_epochs": _literal(_kwargs(top.get("train_cfg")).get("max_epochs")),
-        "max_iters": _literal(_kwargs(top.get("train_cfg")).get("max_iters")),
+        "batch_size": _literal(_kwargs(top.get("train_dataloader")).get("batch_size")
+                               or _kwargs(top.get("data")).get("samples_per_gpu")),
+        "max_epochs": _literal(loop.get("max_epochs") or top.get("total_epochs")),
+        "max_iters": _literal(loop.get("max_iters")),
         "seed": _literal(_kwargs(top.get("randomness")).get("seed")),
     }
     return {k: v for k, v in found.items()
