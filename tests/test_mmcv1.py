@@ -67,3 +67,21 @@ def test_a_loss_that_blows_up_in_an_mmcv_log_is_found(tmp_path: Path) -> None:
     shutil.copy(CASE / "mlp_epochs" / "20240101_000000.log", work)
     patterns = {f.pattern for f in diagnose.check(work).findings}
     assert "explosion" in patterns
+
+
+def test_validations_of_an_iteration_run_shorter_than_an_epoch_stay_apart(tmp_path: Path) -> None:
+    # an IterBasedRunner that stops inside its first data epoch: every record says epoch 1, and
+    # its validations (whose iter counts the validation loader) must not collapse onto one step
+    work = tmp_path / "deeplab_short"
+    work.mkdir()
+    recs = []
+    for i in range(1, 41):
+        recs.append({"mode": "train", "epoch": 1, "iter": i * 10, "lr": 0.01, "loss": 2.0 / i})
+        if i % 10 == 0:
+            recs.append({"mode": "val", "epoch": 1, "iter": 50, "lr": 0.01, "mIoU": 0.1 * i})
+    (work / "20240101_000000.log.json").write_text(
+        "".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    run = diagnose.load(work)
+    steps, values = run.arrays("val/mIoU")
+    assert list(steps) == [100, 200, 300, 400]
+    assert len(values) == 4

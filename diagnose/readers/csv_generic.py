@@ -172,8 +172,8 @@ _COLUMN_SPLITS = _FILE_SPLITS | {"training"}
 #: tables that may be one run's split files (JSON Lines and free text are not)
 _TABLE_SUFFIXES = (".csv", ".tsv")
 #: columns that are never a split's metric: the step, the wall clock, pandas's unnamed index
-_NOT_METRICS = frozenset({*STEP_COLUMNS, "epoch", *WALL_COLUMNS, RUN_COLUMN, *(
-    h.lower() for h in ("", "Unnamed: 0"))})
+#: (``PANDAS_INDEX``, lower-cased)
+_NOT_METRICS = frozenset({*STEP_COLUMNS, "epoch", *WALL_COLUMNS, RUN_COLUMN, "", "unnamed: 0"})
 
 
 def _stem_split(name: str) -> tuple[str, str] | None:

@@ -117,7 +117,9 @@ def _whole(v: Any) -> bool:
 
 def _per_epoch(train: list[dict[str, Any]]) -> int | None:
     """Iterations per epoch when ``iter`` counts within the epoch (it goes back as the epoch
-    goes up): the largest logged. None when it counts the run (an IterBasedRunner)."""
+    goes up): the largest logged. None when it counts the run (an IterBasedRunner), and for a
+    log of one epoch, where both readings give the same steps (its validations then lie at
+    the iteration logged before them, which an iteration-based run of under one epoch needs)."""
     before = None
     restarts = False
     for r in train:
@@ -127,12 +129,7 @@ def _per_epoch(train: list[dict[str, Any]]) -> int | None:
         if before is not None and e > before[0] and r["iter"] <= before[1]:
             restarts = True
         before = (e, r["iter"])
-    return max(r["iter"] for r in train) if restarts or _one_epoch(train) else None
-
-
-def _one_epoch(train: list[dict[str, Any]]) -> bool:
-    """A log of one epoch cannot show its iterations starting again; both readings agree."""
-    return len({r.get("epoch") for r in train}) == 1
+    return max(r["iter"] for r in train) if restarts else None
 
 
 def _columns(recs: list[dict[str, Any]], run: Run, where: Path
