@@ -42,3 +42,11 @@ def test_a_split_folder_whose_tags_would_merge_keeps_them_apart(tmp_path: Path) 
     assert len(run.metric_names) == 2
     firsts = sorted(round(float(run.arrays(n)[1][0]), 4) for n in run.metric_names)
     assert firsts == [1.0, 1.1]
+
+
+def test_a_run_named_like_its_metric_keeps_the_metric_split_by_split(tmp_path: Path) -> None:
+    # a run folder called ``loss`` whose tags are ``loss/train`` and ``loss/val``: the name in
+    # front is the metric, not the run's scope
+    _write(tmp_path / "loss", {".": {"loss/train": [1.0, 0.8, 0.6], "loss/val": [1.1, 0.9, 0.8]}})
+    run = diagnose.load(tmp_path / "loss")
+    assert {"train/loss", "val/loss"} <= set(run.metric_names)

@@ -155,7 +155,7 @@ def _metric_name(tag: str, folder: str | None, scope: str = "", retag: bool = Tr
     (``<run>/train_loss`` in ``<run>/train/``: TF's ``tf.name_scope(run_name)``). With
     ``retag``, a tag that names a split itself in a split folder (``test_loss`` in ``val/``)
     takes the folder's split, which is the writer's: ``val/loss``."""
-    if scope and tag.startswith(f"{scope}/") and len(tag) > len(scope) + 1:
+    if scope and tag.startswith(f"{scope}/") and _scoped(tag[len(scope) + 1:]):
         tag = tag[len(scope) + 1:]
     if folder is None:
         return tag
@@ -167,6 +167,12 @@ def _metric_name(tag: str, folder: str | None, scope: str = "", retag: bool = Tr
         if m and m.group(1).lower() in SPLIT_DIRS:
             return f"{folder}/{tag[m.end():]}"
     return f"{folder}/{tag}"  # Keras: train/epoch_loss
+
+
+def _scoped(rest: str) -> bool:
+    """What follows the run's name in a tag is a metric of its own, not a split of a metric
+    the run's folder is named after (a run in ``loss/`` logging ``loss/train``, ``loss/val``)."""
+    return bool(rest) and rest.lower() not in SPLIT_DIRS
 
 
 #: a tag's first word and the separator after it (``train_accuracy``, ``test/loss``)
@@ -221,7 +227,8 @@ def _build(
         hparams.update(es.hparams)
     scope = "" if run_dir.name.lower() in SPLIT_DIRS else run_dir.name
     names, step, wall, value, code = _merge(parts, scope)
-    if scope and any(t.startswith(f"{scope}/") for _, es in parts for t in es.tags):
+    if scope and any(t.startswith(f"{scope}/") and _scoped(t[len(scope) + 1:])
+                     for _, es in parts for t in es.tags):
         run.warnings.append(f"{path}: tags named under the run's own name ({scope}/...) "
                             "read without it")
     keep = None
