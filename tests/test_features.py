@@ -106,6 +106,21 @@ def test_best_validation_and_rise_with_sparse_evals():
     assert v["train_drop_after_best"] > 0
 
 
+def test_level_shift_sees_a_band_but_not_bounces_around_one_level():
+    """``val_shift_after_best``: medians either side of the turn, checked against numpy."""
+    train = list(np.linspace(1.0, 0.1, 40))
+    rng = np.random.default_rng(3)
+    level = 0.5 + rng.choice([-1.0, 1.0], 20) * rng.uniform(0.05, 0.3, 20)  # bounces, one level
+    jump = np.concatenate([[1.0, 0.8, 0.6, 0.5], 2.0 + rng.uniform(-0.8, 0.8, 12)])
+    bounced = compute({"val_shift_after_best"}, ctx({"train/loss": train, "val/loss": list(level)}))
+    jumped = compute({"val_shift_after_best"}, ctx({"train/loss": train, "val/loss": list(jump)}))
+    assert abs(bounced["val_shift_after_best"]) < 0.3
+    # the jump's turn is its fourth evaluation: as many before it as there are after (all four)
+    want = float(np.median(jump[4:])) / float(np.median(jump[:4])) - 1
+    assert jumped["val_shift_after_best"] == pytest.approx(want)
+    assert want > 1.5
+
+
 def test_gap_uses_train_at_validation_steps():
     train = [1.0] * 10 + [0.2] * 10
     val = [1.0, 0.8]

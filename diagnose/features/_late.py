@@ -58,6 +58,7 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
         # every evaluation after the best higher than the one before it: a climb, not noise,
         # however few evaluations there are (three epochs of a fine-tune)
         "climbs_after_best": int(len(rv) - 1 - j > 0 and bool((np.diff(rv[j:]) > 0).all())),
+        "shift_after_best": _level_shift(rv, j),
     }
     drop = float(v[0] - v[j])
     out["rise_of_drop"] = (float(v[-1] - v[j]) / drop) if drop > 0 else None
@@ -76,9 +77,28 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     return out
 
 
+def _level_shift(rv: np.ndarray, j: int) -> float | None:
+    """How far the level of the evaluations after the turn ``j`` sits above the level that led
+    to it: the median of those after over the median of as many up to and including the turn
+    (fewer when the turn came early), minus 1.
+
+    A validation loss that jumps to a higher band after its best and stays there, erratic,
+    has no order after its best (no trend, tau near 0) yet never came back: medians see the
+    band, where a loss bouncing around one level has the same median on both sides (the
+    lowest of its bounces is no turn). The window before the turn holds the tail of the
+    fall, so it errs towards no shift.
+    """
+    after = rv[j + 1:]
+    if len(after) == 0:
+        return None
+    before = rv[max(0, j + 1 - len(after)):j + 1]
+    base = float(np.median(before))
+    return float(np.median(after)) / base - 1 if base > 0 else None
+
+
 _VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last", "rise", "rise_of_drop",
               "rise_of_scale", "improvement", "last_step", "evals_after_best", "trend_after_best",
-              "tau_after_best", "climbs_after_best")
+              "tau_after_best", "climbs_after_best", "shift_after_best")
 
 
 @feature(*(f"val_{n}" for n in _VAL_NAMES), "train_drop_after_best", "train_trend_after_best",

@@ -288,6 +288,7 @@ part_trend_after_best ratio Mann-Kendall z of that part's logged values from its
 part_train_drop_after_best relative how much the part's train counterpart fell after the part's best step
 val_trend_after_best ratio  Mann-Kendall z of the validation loss from its lowest point on (positive: rising)
 val_tau_after_best ratio    Kendall's tau of the validation loss from its lowest point on: the share of rising pairs minus falling ones (1: higher at every later evaluation), which a short log can reach where no z can
+val_shift_after_best relative median of the validation losses logged after the turn (the smoothed minimum) over the median of as many logged up to it, minus 1: a band the loss jumped to and stayed in, however erratic
 val_climbs_after_best flag 1 when every validation loss logged after the lowest is higher than the one before it
 tail_val_rise     relative  last validation loss over its lowest, minus 1
 tail_how          text      a phrase for messages: "smoothed value", the Theil-Sen line's end when it is lower, or "last logged value" when the curve is too short to smooth
