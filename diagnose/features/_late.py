@@ -69,6 +69,11 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     if len(tv):
         t_best, t_end = value_at(ts, tv, np.array([rs[j], rs[-1]]))
         out["train_drop_after_best"] = (t_best - t_end) / abs(t_best) if t_best else None
+        # what the train loss did meanwhile, in words: a validation loss can give back its fall
+        # while the train loss stalls (DG104's `gave_back`), and "kept falling" would be untrue
+        out["train_after_best_note"] = (
+            " while train loss kept falling" if t_end < t_best else
+            f" while train loss stalled (smoothed {t_best:.4g} at that step, {t_end:.4g} at the end)")
     # the raw train loss's own trend from the turn on: a long run whose train loss has little
     # left to give still overfits when it keeps falling in a firm trend while validation climbs
     rts, rtv = ctx.finite(train)
@@ -102,6 +107,7 @@ _VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last",
 
 
 @feature(*(f"val_{n}" for n in _VAL_NAMES), "train_drop_after_best", "train_trend_after_best",
+         "train_after_best_note",
          params=K_PARAMS)
 def validation_curve(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss and its step, and how far the curve rose afterwards
@@ -111,6 +117,7 @@ def validation_curve(ctx: RunContext) -> dict[str, Value]:
     out: dict[str, Value] = {f"val_{n}": m.get(n) for n in _VAL_NAMES}
     out["train_drop_after_best"] = m.get("train_drop_after_best")
     out["train_trend_after_best"] = m.get("train_trend_after_best")
+    out["train_after_best_note"] = m.get("train_after_best_note", "")
     return out
 
 
