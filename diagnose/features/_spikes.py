@@ -334,7 +334,7 @@ _BEFORE = 3
 
 
 @feature("val_spike_count", "val_spike_max_ratio", "val_spike_first_step", "val_spike_last_step",
-         "val_spike_story", "val_spike_in_part",
+         "val_spike_story", "val_spike_in_part", "val_spike_part_share",
          params=("val_spike_ratio", "spike_recover_share", "val_spike_min_height", "val_spike_long_share",
                  *K_PARAMS))
 def val_spikes(ctx: RunContext) -> dict[str, Value]:
@@ -352,7 +352,9 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
     When the validation loss itself has none, its logged parts (``val/seg_loss`` beside
     ``val/loss``, each with a train counterpart) are read the same way, each against its own
     scale (its train counterpart's first value): a summed loss can stay calm while one part
-    jumps six-fold for an evaluation. The story then names the part.
+    jumps six-fold for an evaluation. The story then names the part, and
+    ``val_spike_part_share`` is how much of the whole validation loss the part's jump was
+    (its top minus its level, over the median of the summed loss at the evaluations before).
     """
     s, v = ctx.finite(VAL)
     found = _val_spike_events(ctx, s, v, run_scale(ctx) or float(v[0])) if len(v) else []
@@ -369,8 +371,15 @@ def val_spikes(ctx: RunContext) -> dict[str, Value]:
     worst = max(found, key=lambda e: e[2])  # (first index, last index, top over level)
     a = worst[0]
     top = a + int(np.argmax(v[a: worst[1] + 1]))  # the evaluation that logged the top
+    share = None
+    if in_part:  # how much of the whole validation loss the part's jump was
+        ts, tv = ctx.finite(VAL)
+        before = tv[ts < s[a]][-_BEFORE:]
+        if len(before) and float(np.median(before)) > 0:
+            share = (float(v[top]) - float(v[top]) / worst[2]) / float(np.median(before))
     return {
         "val_spike_in_part": in_part,
+        "val_spike_part_share": share,
         "val_spike_count": len(found),
         "val_spike_max_ratio": worst[2],
         "val_spike_first_step": int(s[found[0][0]]),

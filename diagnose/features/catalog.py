@@ -95,6 +95,7 @@ val_spike_first_step step   step of the first validation spike
 val_spike_last_step step    step of the last validation spike
 val_spike_story   text      the largest validation spike in logged values: level before, top, the next evaluation
 val_spike_in_part flag      1 when the validation spikes counted are those of a logged part of the validation loss
+val_spike_part_share fraction when the spikes are a part's: that part's jump (its top minus its level) over the summed validation loss before it; how much of what the optimiser's loss saw moved
 oscillation       ratio     total variation of the smoothed train loss over its range (1 = monotone)
 val_points        count     finite points of the validation loss
 val_first         loss      first logged validation loss
