@@ -167,7 +167,7 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
 # ---------------------------------------------------------------------------------------
 #: the params :func:`classes` reads: every feature that judges against ln K declares them
 K_PARAMS = ("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol",
-            "loss_only_spacing", "max_loss_only_k", "perfect_acc", "start_points")
+            "loss_only_spacing", "max_loss_only_k", "perfect_acc", "start_points", "loss_only_acc_tol")
 
 
 def _median_tail(ctx: RunContext, metric: str) -> float | None:
@@ -396,7 +396,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                    and float(vv[0]) - float(vv[-1]) > loss_tol * abs(float(vv[0])))
         if (kk and not falling and abs(val / math.log(kk) - 1) <= near
                 and (abs(over) <= near or 0 <= over <= loss_tol) and (gaps or from_start)
-                and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= tol)):
+                and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= ctx.param("loss_only_acc_tol"))):
             k_loss = kk
     k = k_cfg or k_loss or k_acc
     # the config stands where a class prior over its K, with the accuracy as the largest
@@ -422,7 +422,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         source = (f" (K = {k} read off the loss: train and validation both sit at ln {k}; no number "
                   "of classes or accuracy was recorded)") if len(acc) == 0 else (
             f" (K = {k} read off the loss: train and validation both sit at ln {k}, and the "
-            f"validation accuracy {float(np.median(acc)):.3g} is no better than 1/{k}; no number "
+            f"validation accuracy {float(np.median(acc)):.3g} is near 1/{k} = {1 / k:.3g}; no number "
             "of classes was recorded)")
     out = {"k": k, "k_config": k_cfg, "k_acc": k_acc, "note": note, "source": source,
            "offset": bool(k) and _loss_offset(ctx, math.log(k) * (1 + loss_tol))}
