@@ -398,6 +398,19 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 and (abs(over) <= near or 0 <= over <= loss_tol) and (gaps or from_start)
                 and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= ctx.param("loss_only_acc_tol"))):
             k_loss = kk
+    train_only = False
+    if k_cfg is None and k_acc is None and val is None and len(acc) == 0 and not loss_parts(ctx):
+        # no validation, no accuracy, no config: a train loss names K only when every logged point
+        # sits within the tight tolerance of ln K, for a K whose neighbours are told apart (a
+        # binary MLP logging 0.6936 at each of 20 epochs, ln 2 = 0.6931); a regression loss is
+        # that still at one of so few values only by chance
+        _, tv = ctx.finite(TRAIN)
+        tight = ctx.param("chance_loss_only_tol")
+        kk = _nearest_k(float(np.median(tv))) if len(tv) >= ctx.param("start_points") else None
+        if (kk and kk <= ctx.param("max_loss_only_k")
+                and _told_apart(kk, ctx.param("loss_only_spacing") * tight)
+                and bool((np.abs(tv / math.log(kk) - 1) <= tight).all())):
+            k_loss, train_only = kk, True
     k = k_cfg or k_loss or k_acc
     # the config stands where a class prior over its K, with the accuracy as the largest
     # share, has the loss as its entropy with room to spare (a 6-class model answering the
@@ -418,7 +431,10 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         source = (f" (K = {k} read off the loss, {loss:.4g} ~ ln {k}, with the validation accuracy "
                   f"{float(np.median(acc)):.3g} at or above 1/{k}, the share of the one class a "
                   "frozen model answers: no number of classes was recorded)")
-    if k_loss:
+    if train_only:
+        source = (f" (K = {k} read off the loss: every logged train loss sits at ln {k}; no "
+                  "validation, accuracy or number of classes was recorded)")
+    elif k_loss:
         source = (f" (K = {k} read off the loss: train and validation both sit at ln {k}; no number "
                   "of classes or accuracy was recorded)") if len(acc) == 0 else (
             f" (K = {k} read off the loss: train and validation both sit at ln {k}, and the "
