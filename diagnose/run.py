@@ -158,8 +158,28 @@ def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
     norm = _normalise(name)
     if norm in _ALIASES:
         return _ALIASES[norm]
+    inner = _ungrouped(norm)
+    if inner is not None:
+        return canonical_name(inner)
     plain = _unqualified(norm)
     return _ALIASES.get(plain, name) if plain else name
+
+
+#: a tag group that names the kind of value its members already name (``add_scalars("Loss",
+#: {"train_loss": ..., "test_loss": ...})`` writes ``Loss/train_loss``): the group says nothing more
+_KIND_GROUPS = {"loss": {"loss"}, "losses": {"loss"}, "accuracy": {"acc", "accuracy"},
+                "acc": {"acc", "accuracy"}}
+
+
+def _ungrouped(norm: str) -> str | None:
+    """``loss/train_loss`` -> ``train_loss``: a normalised name without a group word that its
+    member repeats, when the member names a split too; None otherwise."""
+    head, _, tail = norm.partition("/")
+    words = set(re.split(r"[_/]", tail))
+    kinds = _KIND_GROUPS.get(head)
+    if not tail or not kinds or not kinds & words or not (_SPLIT_WORDS | {"test"}) & words:
+        return None
+    return tail
 
 
 #: words that say how a logged value was averaged, or over what (``train_loss_batch``,
@@ -185,7 +205,8 @@ def _plain(parts: list[str]) -> list[str]:
 def plain_words(name: str) -> list[str]:
     """The words of a metric name without how it was averaged (``Test/Average loss`` ->
     ``test``, ``loss``): what the value is."""
-    return _plain([p for p in re.split(r"[_/]", _normalise(name)) if p])
+    norm = _normalise(name)
+    return _plain([p for p in re.split(r"[_/]", _ungrouped(norm) or norm) if p])
 
 
 def is_averaged(name: str) -> bool:
