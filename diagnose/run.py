@@ -159,8 +159,9 @@ def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
     if norm in _ALIASES:
         return _ALIASES[norm]
     inner = _ungrouped(norm)
-    if inner is not None:
-        return canonical_name(inner)
+    if inner is not None:  # the member's own name, when that is one the vocabulary knows
+        mapped = canonical_name(inner, aliases)
+        return mapped if mapped != inner else name
     plain = _unqualified(norm)
     return _ALIASES.get(plain, name) if plain else name
 

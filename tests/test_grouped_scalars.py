@@ -34,6 +34,8 @@ def test_add_scalars_groups_are_read_as_the_members_they_hold(tmp_path: Path) ->
     ("Accuracy/train_acc", "train/acc"),
     # a group that is a split, or a member that names no split, is no such group
     ("Loss/train", "train/loss"), ("loss/total", "loss/total"), ("Loss/box_loss", "Loss/box_loss"),
+    # a member the vocabulary does not know keeps the name as logged
+    ("Accuracy/test_acc", "Accuracy/test_acc"), ("Loss/Test_Loss", "Loss/Test_Loss"),
 ])
 def test_a_group_word_repeated_by_its_member_is_dropped(name: str, want: str) -> None:
     assert canonical_name(name) == want
