@@ -58,6 +58,17 @@ def _is_test_loss(name: str) -> bool:
     return tuple(plain_words(name)) in _TEST_LOSS_WORDS
 
 
+#: spellings of a test-set accuracy (top-1), read as the validation accuracy when the test loss
+#: is read as the validation loss: the two describe the same held-out set, and the rules need
+#: its accuracy to tell chance level (K) and an accuracy gap apart
+_TEST_ACC_WORDS = frozenset({("test", w) for w in ("acc", "accuracy", "top1", "acc1")}
+                            | {(w, "test") for w in ("acc", "accuracy")})
+
+
+def _is_test_acc(name: str) -> bool:
+    return tuple(plain_words(name)) in _TEST_ACC_WORDS
+
+
 def rename_map(
     counts: Mapping[str, int],
     aliases: Mapping[str, str] | None,
@@ -85,6 +96,13 @@ def rename_map(
         if len(test) == 1:
             target[test[0]] = "val/loss"
             notes.append(f"{test[0]!r} read as 'val/loss': no other validation loss in this log")
+            acc = [r for r, t in target.items() if _is_test_acc(t)]
+            if len(acc) > 1:
+                acc = [r for r in acc if not is_averaged(target[r])]
+            if len(acc) == 1 and "val/acc" not in target.values():
+                target[acc[0]] = "val/acc"
+                notes.append(f"{acc[0]!r} read as 'val/acc': the accuracy on the set whose loss "
+                             "is read as the validation loss")
     if not set(target.values()) & set(JUDGED_METRICS):
         target.update(_fallback_names(counts, aliases, notes))
     elif "train/loss" not in target.values():
