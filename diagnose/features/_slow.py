@@ -185,20 +185,40 @@ def _short(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("short_metric", "short_points", "short_tail_share", "short_tail_rel", "short_first",
-         "short_last", "short_first_step", "short_last_step")
+         "short_last", "short_first_step", "short_last_step", "short_before_peak", "short_how")
 def short_log(ctx: RunContext) -> dict[str, Value]:
     """The monitored loss of a short log read point by point (:func:`point_by_point`): the
     validation loss when it was evaluated at least three times, else the train loss (a
     fine-tune that logs its windowed train loss a few times and never evaluates); empty
-    unless every point is lower than the one before."""
+    unless every point is lower than the one before, or every point from the highest on is
+    and the last is the lowest of all (a fine-tune's second evaluation above its first, in the
+    warm-up, then lower at each: ``short_before_peak`` counts the points before that highest
+    one, 0 for a log lower at every point). Shares and falls are measured from the first point,
+    as for a log lower at every point."""
     if len(_evaluations(ctx)[1]) >= MIN_POINTS_TREND:
-        r, name = _val_point_by_point(ctx), VAL
+        (s, v), name = _evaluations(ctx), VAL
     else:
-        r, name = point_by_point(*ctx.finite(TRAIN)), TRAIN
+        (s, v), name = ctx.finite(TRAIN), TRAIN
+    peak = int(np.argmax(v)) if len(v) else 0
+    r = _val_point_by_point(ctx) if name == VAL else point_by_point(s, v)
+    before = 0
+    if not r and 0 < peak and len(v) - peak >= MIN_POINTS_TREND and v[-1] < v[:peak].min() \
+            and point_by_point(s[peak:], v[peak:]):
+        # the fall measured as a labeller reads it off the plot: from the first point
+        at = float(np.interp(s[0] + 0.8 * (s[-1] - s[0]), s, v))
+        r = {"points": len(v), "first": float(v[0]), "last": float(v[-1]),
+             "first_step": int(s[0]), "last_step": int(s[-1]),
+             "tail_share": float((at - v[-1]) / (v[0] - v[-1])),
+             "tail_rel": float((at - v[-1]) / abs(at)) if at else None}
+        before = peak
     if not r:
         return {}
-    return {"short_metric": name, **{f"short_{k}": r[k] for k in (
-        "points", "tail_share", "tail_rel", "first", "last", "first_step", "last_step")}}
+    how = (f"lower at each of its {r['points']} logged points" if not before else
+           f"lower at each of its last {len(v) - peak} logged points after a rise to "
+           f"{float(v[peak]):.4g} at step {int(s[peak])}, and at its end below every one before")
+    return {"short_metric": name, "short_before_peak": before, "short_how": how,
+            **{f"short_{k}": r[k] for k in (
+                "points", "tail_share", "tail_rel", "first", "last", "first_step", "last_step")}}
 
 
 def _story(ctx: RunContext, out: dict[str, Value]) -> str | None:

@@ -146,7 +146,9 @@ slow_story        text      DG206's sentence in logged values: the train loss, o
 val_short_fall    relative  a validation log too short for trend lines (3-5 evaluations), every one lower than the last: its relative fall
 val_short_end_pace ratio    its last evaluation's fall over its average fall per evaluation (1: a straight line, near 0: levelled off)
 short_metric      metric    the loss a short log is read on point by point: the validation loss when evaluated three times or more, else the train loss
-short_points      count     how many points that loss holds, when every one is lower than the one before (else absent)
+short_points      count     how many points that loss holds, when every one is lower than the one before, or every one from its highest on with the last the lowest of all (else absent)
+short_before_peak count     how many of those points come before its highest one (0: lower at every point)
+short_how         text      how it fell, in words: lower at every point, or at every point after a rise
 short_tail_share  fraction  share of its whole fall made over the last 20 % of the steps (the value where that stretch starts read off the line between the points around it)
 short_tail_rel    relative  that last stretch's fall over the value where it starts
 short_first       loss      its first value
