@@ -185,6 +185,22 @@ def parse_events(folder: Path) -> Series:
     return {k: sorted(v) for k, v in out.items() if v}
 
 
+def parse_mlflow(folder: Path) -> Series:
+    """An MLflow file store: ``<run>/metrics/<name>`` files of ``timestamp value step`` lines (a
+    name with ``/`` is a sub-folder); one run's metrics, prefixed with the run folder when the
+    store holds several."""
+    dirs = sorted(d for d in folder.rglob("metrics") if d.is_dir() and (d.parent / "meta.yaml").exists())
+    out: Series = defaultdict(list)
+    for d in dirs:
+        prefix = d.parent.name + ":" if len(dirs) > 1 else ""
+        for f in sorted(p for p in d.rglob("*") if p.is_file()):
+            for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+                parts = line.split()
+                if len(parts) >= 3 and _num(parts[1]) is not None and _num(parts[2]) is not None:
+                    out[prefix + str(f.relative_to(d))].append((_num(parts[2]), _num(parts[1])))
+    return {k: sorted(v) for k, v in out.items() if v}
+
+
 def parse_run(folder: Path) -> tuple[str, Series]:
     """Find the one log in a run folder and parse it; returns (file, series)."""
     files = [p for p in folder.rglob("*") if p.is_file()]
@@ -194,6 +210,9 @@ def parse_run(folder: Path) -> tuple[str, Series]:
     for p in files:
         if p.name.startswith("events.out.tfevents"):
             return str(p.relative_to(folder)), parse_events(folder)
+    for p in files:
+        if p.name == "meta.yaml" and (p.parent / "metrics").is_dir():
+            return str(p.parent.relative_to(folder)), parse_mlflow(folder)
     for p in files:
         if p.suffix in (".csv", ".log") and p.name not in ("MANIFEST.csv",):
             return str(p.relative_to(folder)), parse_csv_table(p)
