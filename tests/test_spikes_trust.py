@@ -243,3 +243,25 @@ def test_a_validation_burst_is_quoted_at_the_evaluation_that_logged_its_top():
     found = [f for f in diagnose.check([run]).findings if f.rule == "DG207"]
     steps, _ = run.arrays("val/loss")
     assert found and f"6 at step {int(steps[val.index(6.0)])}," in found[0].message, found
+
+
+def test_the_largest_spike_is_quoted_as_logged() -> None:
+    """Issue 14, case 10: the spike message quotes the largest spike's logged top and the value
+    after it at their logged steps, so a user finds them in the log; the top is one of the
+    fixture's jumps found with plain arithmetic above."""
+    import re
+
+    path = ROOT / "fixtures" / "spikes-recover"
+    run = diagnose.load(path)
+    s, v = train(run)
+    (f,) = [f for f in spike_findings(run) if f.rule == "DG202"]
+    m = re.search(r"logged ([-\d.e+]+) just before step (\d+), ([-\d.e+]+) at step (\d+), "
+                  r"([-\d.e+]+) at step (\d+)", f.message)
+    assert m, f.message
+    at = {int(k): float(x) for k, x in zip(s, v)}
+    top_step, next_step = int(m.group(4)), int(m.group(6))
+    assert top_step in {int(s[i]) for i in jumps(v)}  # one of the fixture's own jumps
+    assert float(m.group(3)) == float(f"{at[top_step]:.4g}")
+    assert next_step > top_step
+    assert float(m.group(5)) == float(f"{at[next_step]:.4g}")
+    assert float(m.group(1)) < float(m.group(3)) / 3  # the level before: under a third of the top

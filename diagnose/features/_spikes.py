@@ -211,9 +211,13 @@ def _with_warmup(out: dict[str, Value], s: np.ndarray, share: float) -> dict[str
 
 
 def _told(out: dict[str, Value], prefix: str, what: str) -> str:
-    """The spikes of :func:`_spikes` (keys under ``prefix``) in one sentence of logged steps."""
+    """The spikes of :func:`_spikes` (keys under ``prefix``) in one sentence of logged steps,
+    the largest in logged values (its level a median of the points before it)."""
+    values = out.pop(prefix + "spike_values", None)
+    a, b = out[prefix + "spike_first_step"], out[prefix + "spike_last_step"]
     return (f"{out[prefix + 'spike_count']} {what} the largest {out[prefix + 'spike_max_ratio']:.1f}x the "
-            f"level just before it (steps {out[prefix + 'spike_first_step']}-{out[prefix + 'spike_last_step']})")
+            f"level just before it ({f'step {a}' if a == b else f'steps {a}-{b}'}"
+            + (f"; {values})" if values else ")"))
 
 
 def _bounce_story(b: dict[str, Value], q: float) -> str:
@@ -282,7 +286,13 @@ def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float) -> dict
             kept.append((a, b, float(ratio), float(zp if tall or sure else zi), float(height), sure))
     if not kept:
         return {"spike_count": 0}
+    a, b = max(kept, key=lambda k: k[2])[:2]
+    top = a + int(np.argmax(v[a:b + 1]))
+    level = float(np.median(v[a - min(a, max(_SIDE, b - a + 1)):a]))
     return {
+        # the largest spike as logged, for the sentence (:func:`_told`)
+        "spike_values": (f"logged {level:.4g} just before step {int(s[a])}, {float(v[top]):.4g} at step "
+                         f"{int(s[top])}, {float(v[b + 1]):.4g} at step {int(s[b + 1])}"),
         "spike_count": len(kept),
         "spike_sure_count": sum(k[5] for k in kept),
         "spike_max_ratio": max(k[2] for k in kept),
