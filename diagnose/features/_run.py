@@ -554,7 +554,7 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("val_nonfinite_evals", "val_nonfinite_first_step", "val_nonfinite_last_step",
-         "val_back_step", "val_back_value", "val_nonfinite_metric")
+         "val_back_step", "val_back_value", "val_nonfinite_metric", "val_nonfinite_when")
 def val_nonfinite_burst(ctx: RunContext) -> dict[str, Value]:
     """A validation loss (or a logged part of it, ``val/cls_loss``) that was finite, turned
     NaN/inf at some evaluations and was finite again afterwards: the evaluations from its first
@@ -576,7 +576,10 @@ def val_nonfinite_burst(ctx: RunContext) -> dict[str, Value]:
         most, back = len(bad), int(bad[-1]) + 1
         best = {"val_nonfinite_evals": most, "val_nonfinite_first_step": int(s[bad[0]]),
                 "val_nonfinite_last_step": int(s[bad[-1]]), "val_back_step": int(s[back]),
-                "val_back_value": float(v[back]), "val_nonfinite_metric": name}
+                "val_back_value": float(v[back]), "val_nonfinite_metric": name,
+                "val_nonfinite_when": (f"{most} evaluation(s) from step {int(s[bad[0]])} to "
+                                       f"{int(s[bad[-1]])}" if most > 1 else
+                                       f"its evaluation at step {int(s[bad[0]])}")}
     return best
 
 

@@ -46,6 +46,7 @@ nonfinite_note    text      a phrase for messages naming the NaN/inf values (emp
 val_nonfinite_evals count   NaN/inf evaluations of a validation loss (or part) that was finite before them and finite again after (0: none came back)
 val_nonfinite_first_step step the first of them
 val_nonfinite_last_step step the last of them
+val_nonfinite_when text     those evaluations in words: how many and from which step to which, or the one step
 val_back_step     step      the first finite evaluation after them
 val_back_value    loss      the value logged there
 val_nonfinite_metric text   the validation curve (val/loss or a part of it) they were in
