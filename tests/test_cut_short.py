@@ -108,3 +108,22 @@ def test_the_end_of_a_curve_still_falling_is_read_off_its_line_not_the_lagging_s
     i0 = steps.index(start)
     near = val[max(0, i0 - 3):i0 + 4]
     assert min(near) <= level <= max(near), (level, near)
+
+
+def test_the_stretch_is_quoted_with_its_logged_values():
+    """Issue 14, case 10: the still-falling findings quote the stretch's ends as logged (the
+    fall in percent may be of smoothed values), so a user finds the numbers in the log."""
+    import re
+
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "chapter-sweep"
+    report = diagnose.check(root)
+    told = [f for f in report.findings if f.rule in ("DG203", "DG219")]
+    assert told
+    for f in told:
+        m = re.search(r"logged ([-\d.e+]+) at step (\d+) and ([-\d.e+]+) at step (\d+)\)", f.message)
+        assert m, f.message
+        run = next(r for r in diagnose.load_all(root) if r.id == f.run)
+        s, v = run.arrays("val/loss" if f.message.startswith("val/loss") else "train/loss")
+        at = dict(zip(s.tolist(), v.tolist()))
+        for value, step in ((m.group(1), m.group(2)), (m.group(3), m.group(4))):
+            assert float(value) == float(f"{at[int(step)]:.4g}")

@@ -768,7 +768,7 @@ def _nearest_cut(s: np.ndarray, share: float, n: int) -> int:
 
 
 @feature("tail_share", "tail_drop_rel", "tail_metric", "tail_start_step", "tail_val_rise", "tail_how",
-         "tail_trend_z", "tail_trend_tau", "tail_trend_points", "tail_end_gap", "tail_end_pace",
+         "tail_values", "tail_trend_z", "tail_trend_tau", "tail_trend_points", "tail_end_gap", "tail_end_pace",
          params=("min_share", "min_tail_drop"))
 def still_improving(ctx: RunContext) -> dict[str, Value]:
     """How much of the total improvement came in the last 20 % of the run.
@@ -799,7 +799,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         return {}
     j = _nearest_cut(s, 0.8, len(v))
     _, rv = ctx.finite(VAL)
-    _, raw = ctx.finite(name)
+    rs, raw = ctx.finite(name)
     smoothed = smooths(len(v))
     end, how = float(v[-1]), "smoothed value" if smoothed else "last logged value"
     fit = theil_sen_end(s[j:], raw[j:]) if smoothed else None
@@ -827,6 +827,9 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         "tail_start_step": int(s[j]),
         "tail_val_rise": (rel_change(float(rv[-1]), float(rv.min())) or 0.0) if len(rv) else 0.0,
         "tail_how": how,
+        # the stretch's ends as logged, so that the numbers can be found in the log
+        "tail_values": (f"logged {float(raw[min(int(np.searchsorted(rs, s[j])), len(raw) - 1)]):.4g} "
+                        f"at step {int(s[j])} and {float(raw[-1]):.4g} at step {int(rs[-1])}"),
     }
 
 

@@ -297,6 +297,7 @@ val_climbs_after_best flag 1 when every validation loss logged after the lowest 
 tail_val_rise     relative  last validation loss over its lowest, minus 1
 train_after_best_note text  a phrase for messages: " while train loss kept falling", or where it stalled (its smoothed value at the best validation step and at the end)
 tail_how          text      a phrase for messages: "smoothed value", the Theil-Sen line's end when it is lower, or "last logged value" when the curve is too short to smooth
+tail_values       text      the logged values where the last 20% starts and at the last step, with their steps
 acc_logged        flag      train and validation accuracy are both logged
 acc_gap_best      fraction  train minus validation accuracy at the best validation loss (points of 0..1)
 acc_note          text      the accuracy gap in words, or empty
