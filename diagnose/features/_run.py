@@ -814,6 +814,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
     pace = ((v90 - end) / (float(s[-1]) - s90)) / (tail / float(s[-1] - s[j])) if (
         tail > 0 and s[-1] > s90) else None
     last_third = raw[len(raw) * 2 // 3:]
+    k = min(int(np.searchsorted(rs, s[j])), len(raw) - 1)  # the logged point where the stretch starts
     trend_z, trend_tau = kendall_trend(last_third)
     return {
         "tail_share": tail / total if total > 0 else None,
@@ -828,8 +829,8 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
         "tail_val_rise": (rel_change(float(rv[-1]), float(rv.min())) or 0.0) if len(rv) else 0.0,
         "tail_how": how,
         # the stretch's ends as logged, so that the numbers can be found in the log
-        "tail_values": (f"logged {float(raw[min(int(np.searchsorted(rs, s[j])), len(raw) - 1)]):.4g} "
-                        f"at step {int(s[j])} and {float(raw[-1]):.4g} at step {int(rs[-1])}"),
+        "tail_values": (f"logged {float(raw[k]):.4g} at step {int(rs[k])} and {float(raw[-1]):.4g} "
+                        f"at step {int(rs[-1])}"),
     }
 
 
