@@ -196,8 +196,9 @@ def parse_mlflow(folder: Path) -> Series:
         for f in sorted(p for p in d.rglob("*") if p.is_file()):
             for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
                 parts = line.split()
-                if len(parts) >= 3 and _num(parts[1]) is not None and _num(parts[2]) is not None:
-                    out[prefix + str(f.relative_to(d))].append((_num(parts[2]), _num(parts[1])))
+                value, step = (_num(parts[1]), _num(parts[2])) if len(parts) >= 3 else (None, None)
+                if value is not None and step is not None:
+                    out[prefix + str(f.relative_to(d))].append((step, value))
     return {k: sorted(v) for k, v in out.items() if v}
 
 

@@ -54,10 +54,6 @@ _TEST_LOSS_WORDS = frozenset({("test", "loss"), ("loss", "test"), ("eval", "test
                               ("test", "epoch", "loss")})
 
 
-def _is_test_loss(name: str) -> bool:
-    return tuple(plain_words(name)) in _TEST_LOSS_WORDS
-
-
 #: spellings of a test-set accuracy (top-1), read as the validation accuracy when the test loss
 #: is read as the validation loss: the two describe the same held-out set, and the rules need
 #: its accuracy to tell chance level (K) and an accuracy gap apart
@@ -65,8 +61,13 @@ _TEST_ACC_WORDS = frozenset({("test", w) for w in ("acc", "accuracy", "top1", "a
                             | {(w, "test") for w in ("acc", "accuracy")})
 
 
-def _is_test_acc(name: str) -> bool:
-    return tuple(plain_words(name)) in _TEST_ACC_WORDS
+def _sole_test(target: Mapping[str, str], spellings: frozenset) -> str | None:
+    """The one raw name whose mapped name spells a test metric (``spellings``, as plain words);
+    of ``test_loss`` beside ``avg_test_loss``, the plain spelling; None when none or several."""
+    found = [r for r, t in target.items() if tuple(plain_words(t)) in spellings]
+    if len(found) > 1:
+        found = [r for r in found if not is_averaged(target[r])]
+    return found[0] if len(found) == 1 else None
 
 
 def rename_map(
@@ -90,18 +91,14 @@ def rename_map(
     target.update(_fastai_accuracy(target, aliases, notes))
     if "val/loss" not in target.values():
         # a test loss is the only held-out loss: the rules read it as the validation loss
-        test = [r for r, t in target.items() if _is_test_loss(t)]
-        if len(test) > 1:  # ``test_loss`` beside ``avg_test_loss``: the plain spelling
-            test = [r for r in test if not is_averaged(target[r])]
-        if len(test) == 1:
-            target[test[0]] = "val/loss"
-            notes.append(f"{test[0]!r} read as 'val/loss': no other validation loss in this log")
-            acc = [r for r, t in target.items() if _is_test_acc(t)]
-            if len(acc) > 1:
-                acc = [r for r in acc if not is_averaged(target[r])]
-            if len(acc) == 1 and "val/acc" not in target.values():
-                target[acc[0]] = "val/acc"
-                notes.append(f"{acc[0]!r} read as 'val/acc': the accuracy on the set whose loss "
+        test = _sole_test(target, _TEST_LOSS_WORDS)
+        if test is not None:
+            target[test] = "val/loss"
+            notes.append(f"{test!r} read as 'val/loss': no other validation loss in this log")
+            acc = _sole_test(target, _TEST_ACC_WORDS)
+            if acc is not None and "val/acc" not in target.values():
+                target[acc] = "val/acc"
+                notes.append(f"{acc!r} read as 'val/acc': the accuracy on the set whose loss "
                              "is read as the validation loss")
     if not set(target.values()) & set(JUDGED_METRICS):
         target.update(_fallback_names(counts, aliases, notes))
