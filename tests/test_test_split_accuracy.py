@@ -93,3 +93,26 @@ def test_a_test_accuracy_is_read_beside_its_loss(names: list[str], want: str) ->
 def test_a_test_accuracy_stays_when_validation_has_its_own(names: list[str]) -> None:
     out, _ = rename_map(dict.fromkeys(names, 10), None)
     assert out["test_acc"] == "test_acc"
+
+
+def test_a_hand_written_epochs_table_with_a_test_loss_is_read(tmp_path: Path) -> None:
+    """``Epochs,Train Loss,Test Loss,Accuracy`` (epochs from 1, the test accuracy in percent),
+    the table a hand-written loop saves with pandas: no ``epoch`` or ``step`` column and no
+    validation loss by name, so it was not found at all (public: bench/real-runs/w46b-tumor-tl)."""
+    rows = _train(tmp_path / "run.csv", weight_decay=0.0)
+    (tmp_path / "run.csv").unlink()
+    out = tmp_path / "training_metrics.csv"
+    with out.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Epochs", "Train Loss", "Test Loss", "Accuracy"])
+        for r in rows:
+            w.writerow([int(r["epoch"]) + 1, r["train_loss"], r["test_loss"], float(r["test_acc"]) * 100])
+    run = diagnose.load(out)
+    steps, vals = run.arrays("val/loss")
+    assert steps.tolist() == [int(r["epoch"]) + 1 for r in rows]
+    assert vals.tolist() == pytest.approx([float(r["test_loss"]) for r in rows])
+    assert run.series("train/loss").tolist() == pytest.approx([float(r["train_loss"]) for r in rows])
+    # the logged losses end far apart: the gap must be reported from this table
+    assert float(rows[-1]["test_loss"]) > 3 * float(rows[-1]["train_loss"])
+    report = diagnose.check(tmp_path)
+    assert "generalization_gap" in {f.pattern for f in report.findings}

@@ -61,6 +61,11 @@ _TEST_ACC_WORDS = frozenset({("test", w) for w in ("acc", "accuracy", "top1", "a
                             | {(w, "test") for w in ("acc", "accuracy")})
 
 
+def is_test_loss(name: str) -> bool:
+    """Whether a raw name spells a test-set loss (``Test Loss``, ``loss/test``)."""
+    return tuple(plain_words(canonical_name(name))) in _TEST_LOSS_WORDS
+
+
 def _sole_test(target: Mapping[str, str], spellings: frozenset) -> str | None:
     """The one raw name whose mapped name spells a test metric (``spellings``, as plain words);
     of ``test_loss`` beside ``avg_test_loss``, the plain spelling; None when none or several."""

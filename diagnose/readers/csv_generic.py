@@ -41,7 +41,8 @@ import numpy as np
 from .._errors import ReadError
 from ..run import CANONICAL_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, canonical_name, plain_words
 from ._common import fits_int64
-from ._frame import EMPTY, MISSING, finish_metrics, json_or_text_float, opt_float, parse_float
+from ._frame import (EMPTY, MISSING, finish_metrics, is_test_loss, json_or_text_float, opt_float,
+                     parse_float)
 from ._safe_open import first_line as _first_line
 from ._safe_open import read_bytes
 
@@ -113,11 +114,26 @@ def _delimiter(line: str) -> str:
     return ","
 
 
+#: other spellings of the epoch column in hand-written tables (``Epochs,Train Loss,Test Loss``)
+_EPOCH_SPELLINGS = frozenset({"epochs"})
+
+
+def _epoch_spelled(cells: list[str]) -> list[str]:
+    """``cells`` with a lone ``Epochs`` column named ``epoch``: one name for the column the
+    rows are numbered by, so detection and reading need no second spelling."""
+    low = [c.strip().lower() for c in cells]
+    found = [i for i, c in enumerate(low) if c in _EPOCH_SPELLINGS]
+    if len(found) != 1 or "epoch" in low:
+        return cells
+    return [*cells[:found[0]], "epoch", *cells[found[0] + 1:]]
+
+
 def header_cells(line: str) -> list[str]:
     try:
-        return [c.strip().lower() for c in next(csv.reader([line], delimiter=_delimiter(line)))]
+        cells = [c.strip().lower() for c in next(csv.reader([line], delimiter=_delimiter(line)))]
     except (csv.Error, StopIteration):
         return []
+    return _epoch_spelled(cells)
 
 
 def _is_jsonl(path: Path) -> bool:
@@ -255,6 +271,9 @@ def _history(cells: Iterable[str]) -> bool:
     names = {canonical_name(c) for c in cells}
     if cells and cells[0] in PANDAS_INDEX and names & set(JUDGED_METRICS[:2]):
         return True
+    if JUDGED_METRICS[0] in names and JUDGED_METRICS[1] not in names:
+        # ``Train Loss,Test Loss``: a test loss is the held-out loss when no other is logged
+        names |= {JUDGED_METRICS[1] for c in cells if is_test_loss(c)}
     return set(JUDGED_METRICS[:2]) <= names  # both losses
 
 
@@ -306,7 +325,7 @@ def read_table(path: Path, text: str | None = None) -> Table:
         raw.append((reader.line_num, row))
     if not raw:
         return table
-    table.header = [h.strip() for h in raw[0][1]]
+    table.header = _epoch_spelled([h.strip() for h in raw[0][1]])
     width = len(table.header)
     bad: list[int] = []
     for k, (line, row) in enumerate(raw[1:], start=1):
