@@ -108,7 +108,8 @@ def evaluate_run(run: Run, rules: Sequence[Rule], params: Mapping[str, Mapping[s
 def unchecked_patterns(metric_names: Sequence[str], rules: Sequence[Rule],
                        unmet: Mapping[str, Sequence[str]] | None = None) -> dict[str, list[str]]:
     """The patterns no warning or error rule of ``rules`` could judge on a run logging
-    ``metric_names``, each with the metrics (or features) its rules needed and the run lacks.
+    ``metric_names``, each with the metrics (or features) the run lacks: for a pattern several
+    rules judge from different metrics, those of the rule that lacks the fewest.
 
     A clean report must not read as "every check passed" when a check never ran: a log
     without a validation loss was never checked for a generalization gap. ``unmet``: rule
@@ -128,7 +129,10 @@ def unchecked_patterns(metric_names: Sequence[str], rules: Sequence[Rule],
             continue
         lacking = set(r.requires) - present
         if lacking:
-            missing.setdefault(r.pattern, set()).update(lacking)
+            # the fewest metrics that would let some rule of the pattern judge it: a log without
+            # a validation loss lacks DG103's val/loss, not also DG223's pair of accuracies
+            if r.pattern not in missing or len(lacking) < len(missing[r.pattern]):
+                missing[r.pattern] = lacking
         elif r.code in unmet:
             short.setdefault(r.pattern, set()).update(unmet[r.code])
         else:

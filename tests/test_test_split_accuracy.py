@@ -15,14 +15,14 @@ import diagnose
 from diagnose.readers._frame import rename_map
 
 
-def _train(path: Path, weight_decay: float) -> list[dict[str, str]]:
-    """A real run: an MLP on 300 noisy samples of 10 Gaussian classes, tested on 1,000 more,
+def _train(path: Path, weight_decay: float, n: int = 300, epochs: int = 40) -> list[dict[str, str]]:
+    """A real run: an MLP on ``n`` noisy samples of 10 Gaussian classes, tested on 1,000 more,
     logging per epoch as such loops do."""
     import torch
     from torch import nn
 
     torch.manual_seed(0)
-    k, d, n = 10, 20, 300
+    k, d = 10, 20
     centers = torch.randn(k, d)
     g = torch.Generator().manual_seed(1)
 
@@ -38,7 +38,7 @@ def _train(path: Path, weight_decay: float) -> list[dict[str, str]]:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["epoch", "train_loss", "test_loss", "train_acc", "test_acc"])
-        for ep in range(40):
+        for ep in range(epochs):
             model.train()
             tl = tc = 0.0
             for i in range(0, n, 32):
@@ -116,3 +116,36 @@ def test_a_hand_written_epochs_table_with_a_test_loss_is_read(tmp_path: Path) ->
     assert float(rows[-1]["test_loss"]) > 3 * float(rows[-1]["train_loss"])
     report = diagnose.check(tmp_path)
     assert "generalization_gap" in {f.pattern for f in report.findings}
+
+
+def _accuracy_only(rows: list[dict[str, str]], out: Path) -> Path:
+    """The log a loop writes when it scores the held-out set by accuracy alone."""
+    with out.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["epoch", "train_loss", "train_acc", "val_acc"])
+        for r in rows:
+            w.writerow([r["epoch"], r["train_loss"], r["train_acc"], r["test_acc"]])
+    return out
+
+
+def test_an_accuracy_gap_with_no_validation_loss_is_reported(tmp_path: Path) -> None:
+    rows = _train(tmp_path / "full.csv", weight_decay=0.0)
+    (tmp_path / "acc").mkdir()
+    log = _accuracy_only(rows, tmp_path / "acc" / "history.csv")
+    # the logged accuracies end more than 20 points apart: the model fits its training set only
+    assert float(rows[-1]["train_acc"]) - float(rows[-1]["test_acc"]) > 0.2
+    report = diagnose.check(log)
+    gap = [f for f in report.findings if f.pattern == "generalization_gap"]
+    assert gap and f"vs {float(rows[-1]['test_acc']):.3g} (validation)" in gap[0].message
+    assert all("generalization_gap" not in v for v in report.unchecked.values())
+
+
+def test_accuracies_that_agree_give_no_gap(tmp_path: Path) -> None:
+    rows = _train(tmp_path / "full.csv", weight_decay=0.0, n=5000, epochs=8)
+    (tmp_path / "acc").mkdir()
+    log = _accuracy_only(rows, tmp_path / "acc" / "history.csv")
+    assert abs(float(rows[-1]["train_acc"]) - float(rows[-1]["test_acc"])) < 0.1
+    report = diagnose.check(log)
+    assert "generalization_gap" not in {f.pattern for f in report.findings}
+    assert report.unchecked  # late overfitting needs a validation loss
+    assert all("generalization_gap" not in v for v in report.unchecked.values())  # judged
