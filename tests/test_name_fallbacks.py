@@ -208,3 +208,31 @@ def test_indexed_accuracies_do_not_stand_in_beside_a_loss(tmp_path):
     w.close()
     run = diagnose.load(tmp_path)
     assert "train/acc" not in run.metric_names
+
+
+_RUNS = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
+
+
+def test_a_loss_qualified_by_one_more_word_is_the_split_loss():
+    """A public Lightning log of one network of a larger model logs ``exposure_train_loss`` and
+    ``exposure_val_loss`` and nothing else: no curve was read and the run was not checked."""
+    import csv
+
+    path = _RUNS / "w45a-mlmr-v8" / "lightning_logs" / "version_8"
+    with (path / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    logged = {c: [float(r[c]) for r in rows if r[c]] for c in ("exposure_train_loss", "exposure_val_loss")}
+    run = diagnose.load(path)
+    assert run.series("train/loss").tolist() == pytest.approx(logged["exposure_train_loss"])
+    assert run.series("val/loss").tolist() == pytest.approx(logged["exposure_val_loss"])
+    assert any("'exposure_val_loss' as 'val/loss'" in w for w in run.warnings)
+
+
+def test_losses_qualified_by_several_words_are_parts_not_the_loss():
+    """``train_classification_loss`` beside ``train_regression_loss`` (a public two-headed
+    Lightning log, 200 classes): parts of a total the log does not hold, so neither is read as
+    the loss; the head stuck at ln 200 is still reported by the per-output check."""
+    path = _RUNS / "cub-v7" / "lightning_logs" / "version_7"
+    run = diagnose.load(path)
+    assert not {"train/loss", "val/loss"} & set(run.metric_names)
+    assert "DG209" in {f.rule for f in diagnose.check(path).findings}

@@ -258,7 +258,29 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
         return {total[0]: "train/loss"}
     if inner or total:
         return {}
-    return _indexed_names(counts, JUDGED_METRICS, aliases, notes)
+    return _qualified_losses(counts, notes) or _indexed_names(counts, JUDGED_METRICS, aliases, notes)
+
+
+def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
+    """A loss logged per split with one more word in its name (``exposure_train_loss`` and
+    ``exposure_val_loss``, ``train_loss_RANK``) as that split's loss, when one such word
+    qualifies every split loss of the log; nothing when several do (``train_classification_loss``
+    beside ``train_regression_loss``: parts of a total the log does not hold)."""
+    groups: dict[tuple[str, ...], dict[str, str]] = {}
+    for raw in raws:
+        words = plain_words(raw)
+        splits = [w for w in words if w in _SPLIT_SUFFIX]
+        if "loss" not in words or len(splits) != 1:
+            continue
+        rest = tuple(w for w in words if w not in ("loss", splits[0]))
+        if rest:
+            groups.setdefault(rest, {})[raw] = _SPLIT_SUFFIX[splits[0]]
+    if len(groups) != 1:
+        return {}
+    found = next(iter(groups.values()))
+    notes.append("no loss under a plain name; read the losses logged per split under one more "
+                 "word: " + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
+    return found
 
 
 def _indexed_names(raws: Iterable[str], wanted: Iterable[str], aliases: Mapping[str, str] | None,
