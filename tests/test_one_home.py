@@ -72,10 +72,12 @@ def test_no_absolute_path_of_one_machine_in_code_tests_bench_or_fixtures():
     # paths of the shared folder are relative to the checkout (../shared) or come from an
     # environment variable; nothing names where one particular machine keeps things
     bad = []
-    data = ROOT / "tests" / "data"  # other people's logs and configs, copied as committed
+    # other people's logs and configs, copied as committed (an OpenMMLab run keeps its config
+    # as a .py file that names the author's data folder)
+    data = (ROOT / "tests" / "data", ROOT / "bench" / "real-runs")
     for folder in ("diagnose", "tests", "bench", "fixtures"):
         for py in sorted((ROOT / folder).rglob("*.py")):
-            if py.is_relative_to(data):
+            if any(py.is_relative_to(d) for d in data):
                 continue
             tree = ast.parse(py.read_text(encoding="utf-8"), str(py))
             for node in ast.walk(tree):

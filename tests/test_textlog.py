@@ -131,6 +131,20 @@ def test_hand_written_loops(case: str, fmt: str | None) -> None:
         assert _same(values, [float(format(v, f)) for v in rec["values"]]), name
 
 
+def test_finetune_tutorial_lines_take_the_epoch_of_the_line_above() -> None:
+    """``Epoch 3/24``, dashes, then ``train Loss: .. Acc: ..`` and ``val Loss: .. Acc: ..``
+    with no counter of their own (PyTorch's fine-tuning tutorial): every value is read at the
+    epoch that heads it, the accuracy of each line with its phase."""
+    (run,) = _load("torch_finetune")
+    names = {"train Loss": "train/loss", "train Acc": "train/acc", "val Loss": "val/loss",
+             "val Acc": "val/acc"}
+    for name, rec in _expected("torch_finetune")["runs"][0]["metrics"].items():
+        steps, values = run.arrays(names[name])
+        assert steps.tolist() == rec["steps"], name
+        assert _same(values, [float(f"{v:.4f}") for v in rec["values"]]), name
+    assert "best_val_acc" not in run.metric_names or len(run.series("best_val_acc")) == 1
+
+
 def test_tutorial_step_is_global_across_epochs() -> None:
     (run,) = _load("torch_tutorial")
     raw = (CASES / "torch_tutorial" / "train.log").read_text()
@@ -370,3 +384,24 @@ def test_real_logs_without_a_curve_are_not_claimed(name: str, tmp_path: Path) ->
     shutil.copy(REAL / name, tmp_path / name)
     with pytest.raises(ReadError, match="no training log found"):
         diagnose.load_all(tmp_path / name)
+
+
+def test_a_public_keras_run_logged_through_tqdm_and_logging_is_read() -> None:
+    """A public Keras run (bench/real-runs/w47c-pokemon-cnn, 150 classes) logged through
+    ``logging``: ``Epoch 1:`` on a line of its own, then ``loss=4.8177, accuracy=0.0190,`` and
+    ``val_loss=4.3607, val_accuracy=0.0425`` without a counter, between tqdm bars that repeat
+    them rounded. It was not read at all; each epoch's values are the lines under its header."""
+    path = ROOT / "bench" / "real-runs" / "w47c-pokemon-cnn" / "train_log.txt"
+    text = path.read_text()
+    logged = [float(v) for v in re.findall(r"INFO - val_loss=([0-9.]+), val_accuracy", text)]
+    trained = [float(v) for v in re.findall(r"INFO - loss=([0-9.]+), accuracy", text)]
+    assert len(logged) == len(trained) == 10
+    (run,) = diagnose.load_all(path)
+    steps, values = run.arrays("val/loss")
+    assert steps.tolist() == list(range(1, 11))
+    assert values.tolist() == logged
+    assert run.series("train/loss").tolist() == trained
+    found = {f.pattern for f in diagnose.check(path).findings}
+    # validation is lowest at an early epoch and ends above its first value, train keeps falling
+    assert min(logged) < logged[0] < logged[-1] and trained[-1] < trained[0]
+    assert {"late_overfitting", "generalization_gap"} <= found

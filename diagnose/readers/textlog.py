@@ -11,7 +11,9 @@ Three shapes, tried in this order (the first that yields records reads the file)
    ``[Epoch 3] loss 0.41 acc 0.88``, ``Iter 100: loss 0.5``, behind any ``logging``
    prefix. A record is a line with a counter (epoch, step, iter, ...) and named numbers;
    a line with only validation values and no counter (``Validation: loss 0.5``) takes the
-   step of the record before it. Step: the global step when one is printed (``Step
+   step of the record before it, and lines of values right under a line that holds only a
+   counter (``Epoch 3/24``, dashes, ``train Loss: 0.41 Acc: 0.88``, ``val Loss: ...``: PyTorch's
+   fine-tuning tutorial) take that counter. Step: the global step when one is printed (``Step
    [100/600]`` inside epoch 2 is step 700), else the epoch as printed. Timestamps,
    ``[12/100]`` brackets without a counter word and bare percentages are never values.
 
@@ -179,10 +181,18 @@ def parse(text: str) -> Parsed:
 def _plain_records(lines: list[list[str]]) -> list[Rec]:
     """Records of print/logging lines: a counter and named values (or validation values only)."""
     raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]] = []
+    # a line holding only its counter (``Epoch 3/25``, then ``----------``) heads the lines of
+    # values printed right under it without one (``train Loss: 0.41 Acc: 0.88``, ``val Loss:
+    # ...``): PyTorch's fine-tuning tutorial loop. The block ends at the first other line; in
+    # it, a name's first value stands (a progress bar redrawn below repeats it, rounded)
+    header: dict[str, tuple[int, int | None]] | None = None
+    in_block: set[str] = set()
     for i, segs in enumerate(lines, start=1):
         if not segs:
             continue
         line = _STAMPS.sub(" ", segs[-1])
+        if not re.search(r"[A-Za-z0-9]", line):
+            continue  # a rule of dashes: no line at all
         counters = {}
         for m in _COUNTER.finditer(line):
             kind = _counter_kind(m.group(1))
@@ -192,8 +202,12 @@ def _plain_records(lines: list[list[str]]) -> list[Rec]:
         pairs = list(_PAIR.finditer(rest))
         if _prose(_PAIR.sub(" ", rest)) or (first and pairs and _PAIR.search(
                 _BRACKET.sub(" ", line[:first.start()]))):
+            header = None
             continue  # a sentence with numbers in it, or values before the counter
-        split = _lead_split(rest)
+        if counters and not pairs:
+            header, in_block = counters, set()
+            continue
+        split = _lead_split(rest) or _named_split(pairs)
         values = []
         for m in pairs:
             name = _snake(m.group(1))
@@ -206,6 +220,12 @@ def _plain_records(lines: list[list[str]]) -> list[Rec]:
             if not _metric_name(name):
                 continue
             values.append((name, parse_float(m.group(2))))
+        if header is not None and not counters and values:
+            values = [(n, v) for n, v in values if n not in in_block]
+            in_block.update(n for n, _ in values)
+            counters = header
+        else:
+            header = None
         if values:
             raw.append((i, counters, values))
     return _steps(raw)
@@ -223,6 +243,16 @@ def _prose(rest: str) -> bool:
     """Whether what is left of a line (counters and values removed) is prose."""
     words = [w for w in re.findall(r"[A-Za-z]{2,}", rest) if not _FILLER.match(w)]
     return len(words) > MAX_PROSE_WORDS
+
+
+def _named_split(pairs: list[re.Match]) -> str:
+    """The split a line is about when its first name leads with it as a word of its own
+    (``val Loss: 0.52 Acc: 0.81``: the accuracy is the validation one too); not ``val_loss=``,
+    which names its own split only."""
+    if not pairs:
+        return ""
+    words = pairs[0].group(1).split()
+    return _SPLIT_WORDS.get(words[0].lower(), "") if len(words) > 1 else ""
 
 
 def _counter_kind(word: str) -> str:
