@@ -405,3 +405,19 @@ def test_a_public_keras_run_logged_through_tqdm_and_logging_is_read() -> None:
     # validation is lowest at an early epoch and ends above its first value, train keeps falling
     assert min(logged) < logged[0] < logged[-1] and trained[-1] < trained[0]
     assert {"late_overfitting", "generalization_gap"} <= found
+
+
+def test_a_line_of_other_numbers_keeps_the_epoch_block_open(tmp_path: Path) -> None:
+    """``Epoch 3/24`` then ``lr: 0.001`` (a number the rules do not read) then the phase lines:
+    the lr line is one of the block's lines, not its end."""
+    (run,) = _load("torch_finetune")
+    lines = []
+    for line in (CASES / "torch_finetune" / "train.log").read_text().splitlines():
+        lines.append(line)
+        if line.startswith("-" * 10):
+            lines.append("lr: 0.001")
+    path = tmp_path / "train.log"
+    path.write_text("\n".join(lines) + "\n")
+    (with_lr,) = diagnose.load_all(path)
+    for name in ("train/loss", "train/acc", "val/loss", "val/acc"):
+        assert _same(with_lr.arrays(name), run.arrays(name)), name

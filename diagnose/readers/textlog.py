@@ -220,7 +220,7 @@ def _plain_records(lines: list[list[str]]) -> list[Rec]:
             if not _metric_name(name):
                 continue
             values.append((name, parse_float(m.group(2))))
-        if header is not None and not counters and values:
+        if header is not None and not counters and pairs:  # (``lr: 0.001`` keeps it open too)
             values = [(n, v) for n, v in values if n not in in_block]
             in_block.update(n for n, _ in values)
             counters = header
