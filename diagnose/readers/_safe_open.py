@@ -125,6 +125,22 @@ def read_bytes(path: str | os.PathLike, cap: int | None = None) -> bytes:
     return data
 
 
+_UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+
+
+def decode_text(data: bytes) -> str:
+    """A log's bytes as text: UTF-8 (a BOM dropped), or UTF-16 where its BOM says so.
+
+    Windows PowerShell 5 writes ``python train.py > train.log`` as UTF-16 with a BOM; read as
+    UTF-8 such a log looks binary (every other byte NUL). Bytes that do not decode (a damaged
+    line, a prefix cut inside a character) become U+FFFD.
+    """
+    codec = _UTF16_BOMS.get(data[:2])
+    if codec:
+        return data[2:].decode(codec, errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
+
+
 def read_text(path: str | os.PathLike, cap: int | None = None, errors: str = "strict") -> str:
     """:func:`read_bytes` decoded as UTF-8 (``errors`` as for ``bytes.decode``)."""
     return read_bytes(path, cap).decode("utf-8", errors=errors)

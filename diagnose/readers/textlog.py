@@ -34,7 +34,7 @@ from pathlib import Path
 from .._errors import ReadError
 from ..run import _MAX_METRICS, _MIN_METRICS, JUDGED_METRICS, Run, canonical_name
 from ._frame import EMPTY, finish_metrics, parse_float
-from ._safe_open import DETECT_BYTES, read_bytes, read_prefix
+from ._safe_open import DETECT_BYTES, decode_text, read_bytes, read_prefix
 from ._textlog_tools import NUMBER, Rec, hf_records, keras_records
 from .csv_generic import run_id
 from .hf import _renamer
@@ -83,17 +83,17 @@ def detect(path: Path) -> bool:
     if not _wanted(path) or not path.is_file():
         return False
     head = read_prefix(path, DETECT_BYTES)
-    if not head or _binary(head[:4096]):
+    text = decode_text(head)
+    if not text or _binary(text[:4096]):
         return False
-    text = head.decode("utf-8", errors="replace")
     if len(head) == DETECT_BYTES:
         text = text[:text.rfind("\n") + 1]  # a whole-line prefix
     return parse(text).claimed
 
 
-def _binary(head: bytes) -> bool:
-    """Mostly control bytes: a binary file, not a log with a damaged line in it."""
-    junk = sum(1 for b in head if b < 32 and b not in (8, 9, 10, 13, 27))
+def _binary(head: str) -> bool:
+    """Mostly control characters: a binary file, not a log with a damaged line in it."""
+    junk = sum(1 for c in head if c < " " and c not in "\b\t\n\r\x1b")
     return junk > len(head) // 10
 
 
@@ -356,7 +356,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     """The runs of one text log (several when its counter starts again)."""
     path = Path(path)
     data = read_bytes(path)
-    text = data.decode("utf-8", errors="replace")
+    text = decode_text(data)
     notes: list[str] = []
     parsed = parse(text)
     torn = bool(text) and not text.endswith("\n")
