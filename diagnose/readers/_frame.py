@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -365,6 +365,21 @@ def percent_note(run: Run, where: str) -> list[str]:
     top = max(float(np.nanmax(run.arrays(n)[1])) for n in scaled)
     return [f"{where}: {' and '.join(scaled)} logged in percent (up to {top:g}); the rules read "
             "them as fractions of 1"]
+
+
+def detector_loss_parts(names: Collection[str]) -> dict[str, list[str]]:
+    """``train/loss`` / ``val/loss`` -> the logged parts that sum to it, for an Ultralytics
+    (YOLO) run: its ``train/box_loss``, ``train/cls_loss``, ``train/dfl_loss`` beside
+    ``metrics/mAP50(B)``, and no total. The trainer optimises their sum, so the sum is the
+    loss the rules judge; each part keeps its own name too. Empty for any other run."""
+    if not any(n.startswith("metrics/") for n in names):
+        return {}
+    out = {}
+    for split in ("train", "val"):
+        parts = sorted(n for n in names if n.startswith(f"{split}/") and n.endswith("_loss"))
+        if parts and f"{split}/loss" not in names:
+            out[f"{split}/loss"] = parts
+    return out if "train/loss" in out or "train/loss" in names else {}
 
 
 def _needs_dedupe(codes: np.ndarray, steps: np.ndarray) -> bool:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._errors import ReadError
 from ..run import Run
-from ._frame import EMPTY
+from ._frame import EMPTY, detector_loss_parts
 from ._params import read_yaml_params
 from .csv_generic import Columns, first_line, header_cells, read_table
 
@@ -98,18 +98,13 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     rows = np.flatnonzero(ok)
     nan = np.full(len(steps), math.nan)
     out = Columns()
-    parts: dict[str, list[np.ndarray]] = {"train": [], "val": []}
-    for name, cells in cols.items():
-        if name in ("epoch", "time"):
-            continue
-        vals = np.array([_num(c) for c in cells])[ok]
-        out.add(_metric_name(name), rows, steps, vals, steps.astype(float), nan)
-        split = name.split("/", 1)[0]
-        if split in parts and name.endswith("_loss"):
-            parts[split].append(vals)
-    for split, comps in parts.items():
-        if comps and f"{split}/loss" not in cols:
-            out.add(f"{split}/loss", rows, steps, np.sum(comps, axis=0), steps.astype(float), nan)
+    vals = {name: np.array([_num(c) for c in cells])[ok] for name, cells in cols.items()
+            if name not in ("epoch", "time")}
+    for name, v in vals.items():
+        out.add(_metric_name(name), rows, steps, v, steps.astype(float), nan)
+    for total, parts in detector_loss_parts(list(cols)).items():
+        out.add(total, rows, steps, np.sum([vals[p] for p in parts], axis=0),
+                steps.astype(float), nan)
     if "time" in cols:
         t = np.array([_num(c) for c in cols["time"]])[ok]
         if len(t) and math.isfinite(t[-1]):
