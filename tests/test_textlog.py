@@ -440,3 +440,36 @@ def test_a_log_saved_as_utf16_or_with_a_bom_reads_the_same(
     for name in run.metric_names:
         assert _same(other.arrays(name), run.arrays(name)), name
     assert not other.in_progress and not any("unreadable" in w for w in other.warnings)
+
+
+def test_a_bare_bracketed_counter_and_records_run_together() -> None:
+    """``[007] train_loss: .. | dev_loss: .. | micro f1 on dev: ..`` with the newline printed
+    only after ``>>> save models!``: every epoch is read, also those run together on one line."""
+    (run,) = _load("bracket_counter")
+    names = {"train_loss": "train/loss", "dev_loss": "val/loss"}
+    for name, rec in _expected("bracket_counter")["runs"][0]["metrics"].items():
+        steps, values = run.arrays(names[name])
+        assert steps.tolist() == rec["steps"], name
+        assert _same(values, [float(f"{v:.3f}") for v in rec["values"]]), name
+    raw = (CASES / "bracket_counter" / "train.log").read_text()
+    assert max(len(re.findall(r"\[\d{3}\]", line)) for line in raw.splitlines()) > 3
+    assert "late_overfitting" in {f.pattern for f in diagnose.check(CASES / "bracket_counter"
+                                                                     / "train.log").findings}
+
+
+def test_a_public_utf16_log_with_a_bracketed_counter() -> None:
+    """A public attention-BiLSTM run (bench/real-runs/w48a-att-bilstm-semeval, tuning half),
+    saved by Windows PowerShell as UTF-16 with CRLF, printing ``[001] train_loss: 1.153 |
+    dev_loss: 1.161 | ...`` with several epochs on one line: "no training runs found" before."""
+    path = ROOT / "bench" / "real-runs" / "w48a-att-bilstm-semeval" / "log" / "train.log"
+    text = path.read_bytes().decode("utf-16")  # Python's own decoder, BOM and all
+    rows = re.findall(r"\[(\d{3})\] train_loss: ([0-9.]+) \| dev_loss: ([0-9.]+)", text)
+    assert len(rows) == 50
+    (run,) = diagnose.load_all(path)
+    assert run.arrays("train/loss")[0].tolist() == [int(e) for e, _, _ in rows]
+    assert run.arrays("train/loss")[1].tolist() == [float(t) for _, t, _ in rows]
+    assert run.arrays("val/loss")[1].tolist() == [float(v) for _, _, v in rows]
+    dev = [float(v) for _, _, v in rows]
+    # by arithmetic: dev loss lowest at an early epoch and ends above its first value
+    assert dev.index(min(dev)) < 10 and dev[-1] > dev[0]
+    assert "late_overfitting" in {f.pattern for f in diagnose.check(path).findings}

@@ -58,6 +58,8 @@ _COUNTER = re.compile(
     r"\b(epoch|global[ _]step|step|iteration|iter|it|batch)(?:e?s(?!\s*=))?"
     r"(?:\s+(?:id|no\.?|num|number))?\b\s*[:#=]?\s*\[?\s*(\d+)"
     r"(?:\s*(?:/|of)\s*(\d+))?\s*\]?", re.I)
+#: a line led by a bare bracketed counter: ``[001] train_loss: 1.153 | dev_loss: 1.161``
+_LEAD_COUNTER = re.compile(r"^\s*\[\s*(\d+)(?:\s*/\s*(\d+))?\s*\]\s")
 _BRACKET = re.compile(r"\[\s*\d+\s*/\s*\d+\s*\]|\(\s*\d+\s*/\s*\d+\s*\)|\d+\s*/\s*\d+")
 _PAIR = re.compile(
     rf"(?<![\w.])([A-Za-z][A-Za-z0-9_]*(?:[ _./-][A-Za-z][A-Za-z0-9_]*){{0,2}})"
@@ -187,16 +189,19 @@ def _plain_records(lines: list[list[str]]) -> list[Rec]:
     # it, a name's first value stands (a progress bar redrawn below repeats it, rounded)
     header: dict[str, tuple[int, int | None]] | None = None
     in_block: set[str] = set()
-    for i, segs in enumerate(lines, start=1):
-        if not segs:
-            continue
-        line = _STAMPS.sub(" ", segs[-1])
+    pieces = ((i, piece) for i, segs in enumerate(lines, start=1) if segs
+              for piece in _records_of(_STAMPS.sub(" ", segs[-1])))
+    for i, line in pieces:
         if not re.search(r"[A-Za-z0-9]", line):
             continue  # a rule of dashes: no line at all
         counters = {}
         for m in _COUNTER.finditer(line):
             kind = _counter_kind(m.group(1))
             counters.setdefault(kind, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
+        lead = None if counters else _LEAD_COUNTER.match(line)
+        if lead:  # no word says what it counts: a step
+            counters["step"] = (int(lead.group(1)), int(lead.group(2)) if lead.group(2) else None)
+            line = line[lead.end():]
         first = _COUNTER.search(line)
         rest = _BRACKET.sub(" ", _COUNTER.sub(" ", line))
         pairs = list(_PAIR.finditer(rest))
@@ -229,6 +234,22 @@ def _plain_records(lines: list[list[str]]) -> list[Rec]:
         if values:
             raw.append((i, counters, values))
     return _steps(raw)
+
+
+def _records_of(line: str) -> list[str]:
+    """A line led by a bare bracketed counter that holds further records led by the next
+    numbers (``[010] loss: 0.31 [011] loss: 0.27``: a loop that printed with ``end=" "``
+    unless it saved a checkpoint), one piece per record; any other line as it is."""
+    lead = _LEAD_COUNTER.match(line)
+    if not lead:
+        return [line]
+    at = [m.start() for m in re.finditer(r"(?<=\s)\[\s*\d+(?:\s*/\s*\d+)?\s*\]\s", line)]
+    starts = [0] + [a for a in at if a > lead.end() - 1]
+    pieces = [line[a:b] for a, b in zip(starts, starts[1:] + [len(line)])]
+    numbers = [int(_LEAD_COUNTER.match(p).group(1)) for p in pieces]
+    if len(pieces) == 1 or any(b <= a for a, b in zip(numbers, numbers[1:])):
+        return [line]  # a batch counter after the epoch's, not records run together
+    return pieces
 
 
 #: words a record line may hold besides its counters and values (a level, a split, units)
