@@ -473,3 +473,40 @@ def test_a_public_utf16_log_with_a_bracketed_counter() -> None:
     # by arithmetic: dev loss lowest at an early epoch and ends above its first value
     assert dev.index(min(dev)) < 10 and dev[-1] > dev[0]
     assert "late_overfitting" in {f.pattern for f in diagnose.check(path).findings}
+
+
+def test_a_metric_on_a_named_split_is_that_splits_metric() -> None:
+    """A public TF CIFAR-10 run (bench/real-runs/w48a-cifar10-tf-adv, tuning half) prints
+    ``Global Step: 100, accuracy: 14.8%, loss = 2.30`` per batch and, every 100 steps, a line of
+    its own ``Accuracy on Test-Set: 27.78% (2778 / 10000)``. The test accuracy was dropped (no
+    split read off "on Test-Set"), so a 16-point gap went unchecked."""
+    path = ROOT / "bench" / "real-runs" / "w48a-cifar10-tf-adv" / "train.out"
+    text = path.read_text()
+    held, step = [], None
+    for line in text.splitlines():  # each test accuracy at the step printed last before it
+        if m := re.match(r"Global Step:\s+(\d+),", line):
+            step = int(m.group(1))
+        elif m := re.match(r"Accuracy on Test-Set: ([0-9.]+)%", line):
+            held.append((step, float(m.group(1))))
+    assert len(held) == 100
+    (run,) = diagnose.load_all(path)
+    steps, values = run.arrays("val/acc")
+    assert steps.tolist() == [s for s, _ in held]
+    assert values.tolist() == [a for _, a in held]  # kept as logged, in percent
+    train = [float(a) for a in re.findall(r"Global Step:\s+\d+, accuracy:\s+([0-9.]+)%", text)]
+    # by arithmetic: the last 50 batches are more than 15 points above the last test accuracy
+    assert np.mean(train[-50:]) - held[-1][1] > 15
+    assert "generalization_gap" in {f.pattern for f in diagnose.check(path).findings}
+
+
+@pytest.mark.parametrize("line, name", [
+    ("Accuracy on Test-Set: {v}%", "test_accuracy"),
+    ("loss on the validation set: {v}", "val_loss"),
+    ("Loss on dev data = {v}", "val_loss"),
+])
+def test_on_split_phrases(line: str, name: str) -> None:
+    text = "".join(f"Epoch {e}: train loss {0.9 - 0.1 * e:.2f}\n" + line.format(v=0.5 + e / 10)
+                   + "\n" for e in range(1, 6))
+    parsed = textlog.parse(text)
+    held = [r for r in parsed.records if r.kind == "val"]
+    assert [r.values for r in held] == [[(name, 0.5 + e / 10)] for e in range(1, 6)]

@@ -60,6 +60,10 @@ _COUNTER = re.compile(
     r"(?:\s*(?:/|of)\s*(\d+))?\s*\]?", re.I)
 #: a line led by a bare bracketed counter: ``[001] train_loss: 1.153 | dev_loss: 1.161``
 _LEAD_COUNTER = re.compile(r"^\s*\[\s*(\d+)(?:\s*/\s*(\d+))?\s*\]\s")
+#: ``Accuracy on Test-Set: 71.4%``, ``loss on the validation set: 0.52``: the split's metric
+_ON_SPLIT = re.compile(
+    r"\b([A-Za-z][A-Za-z0-9]*)\s+on\s+(?:the\s+)?(train(?:ing)?|val(?:id(?:ation)?)?|dev|"
+    r"test(?:ing)?|eval(?:uation)?)(?:[\s_-]*(?:set|data(?:set)?|split))?\b", re.I)
 _BRACKET = re.compile(r"\[\s*\d+\s*/\s*\d+\s*\]|\(\s*\d+\s*/\s*\d+\s*\)|\d+\s*/\s*\d+")
 _PAIR = re.compile(
     rf"(?<![\w.])([A-Za-z][A-Za-z0-9_]*(?:[ _./-][A-Za-z][A-Za-z0-9_]*){{0,2}})"
@@ -203,7 +207,7 @@ def _plain_records(lines: list[list[str]]) -> list[Rec]:
             counters["step"] = (int(lead.group(1)), int(lead.group(2)) if lead.group(2) else None)
             line = line[lead.end():]
         first = _COUNTER.search(line)
-        rest = _BRACKET.sub(" ", _COUNTER.sub(" ", line))
+        rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", _COUNTER.sub(" ", line)))
         pairs = list(_PAIR.finditer(rest))
         if _prose(_PAIR.sub(" ", rest)) or (first and pairs and _PAIR.search(
                 _BRACKET.sub(" ", line[:first.start()]))):
