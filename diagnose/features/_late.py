@@ -74,6 +74,8 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
         out["train_after_best_note"] = (
             " while train loss kept falling" if t_end < t_best else
             f" while train loss stalled (smoothed {t_best:.4g} at that step, {t_end:.4g} at the end)")
+    elif train not in ctx.run.metric_names:
+        out["train_after_best_note"] = " (no train loss is logged: judged on validation alone)"
     # the raw train loss's own trend from the turn on: a long run whose train loss has little
     # left to give still overfits when it keeps falling in a firm trend while validation climbs
     rts, rtv = ctx.finite(train)

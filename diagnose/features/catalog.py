@@ -295,7 +295,7 @@ val_tau_after_best ratio    Kendall's tau of the validation loss from its lowest
 val_shift_after_best relative median of the validation losses logged after the turn (the smoothed minimum) over the median of as many logged up to it, minus 1: a band the loss jumped to and stayed in, however erratic
 val_climbs_after_best flag 1 when every validation loss logged after the lowest is higher than the one before it
 tail_val_rise     relative  last validation loss over its lowest, minus 1
-train_after_best_note text  a phrase for messages: " while train loss kept falling", or where it stalled (its smoothed value at the best validation step and at the end)
+train_after_best_note text  a phrase for messages: " while train loss kept falling", or where it stalled (its smoothed value at the best validation step and at the end), or that no train loss is logged
 tail_how          text      a phrase for messages: "smoothed value", the Theil-Sen line's end when it is lower, or "last logged value" when the curve is too short to smooth
 tail_values       text      the logged values where the last 20% starts and at the last step, with their steps
 acc_logged        flag      train and validation accuracy are both logged
