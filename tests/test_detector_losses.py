@@ -37,6 +37,8 @@ def test_a_public_ultralytics_event_file_is_judged_on_the_summed_loss() -> None:
         assert got.tolist() == pytest.approx(want, rel=1e-12)
         for p in parts:  # each part stays under its own name
             assert run.arrays(p)[1].tolist() == pytest.approx(list(logged[p].values()), rel=1e-7)
+    assert any("read as the sum of 'train/box_loss', 'train/cls_loss', 'train/dfl_loss'" in w
+               for w in run.warnings)
     report = diagnose.check(RUN)
     assert not any("no loss or accuracy" in w for r in report.runs for w in r.warnings)
     assert not [f for f in report.findings if f.severity in ("warning", "error")]  # labelled healthy

@@ -252,6 +252,9 @@ def _build(
     if totals:
         names, step, wall, value, code, epoch = _add_totals(
             totals, names, step, wall, value, code, epoch)
+        run.warnings.extend(
+            f"{path}: no {t} logged: read as the sum of {', '.join(repr(p) for p in parts)} "
+            "(a detector's loss parts)" for t, parts in totals.items() if t in names)
 
     counts = np.bincount(code, minlength=len(names))
     mapping, notes = rename_map({n: int(c) for n, c in zip(names, counts) if c}, aliases)
