@@ -100,3 +100,25 @@ def test_a_diverging_detector_logged_in_parts_is_an_explosion(tmp_path: Path) ->
                     if f.severity in ("warning", "error")} for r in ("ok", "lr_grows")}
     assert "explosion" in patterns["lr_grows"]
     assert not patterns["ok"]
+
+
+def test_an_event_file_names_a_detectors_metrics_as_its_results_csv_does(tmp_path: Path) -> None:
+    """The same run read from its event file and from a ``results.csv`` holding the same values
+    (the columns Ultralytics writes) has the same metric names: ``metrics/mAP50(B)`` is the
+    validation ``val/mAP50`` in both, so ``sweep --by`` and ``--metric`` mean one thing."""
+    logged = _logged(RUN)
+    epochs = sorted(set.intersection(*(set(v) for v in logged.values())))
+    cols = sorted(logged)
+    lines = [",".join(["epoch", *cols])]
+    lines += [",".join([str(e), *(repr(logged[c][e]) for c in cols)]) for e in epochs]
+    csv_dir = tmp_path / "train"
+    csv_dir.mkdir()
+    (csv_dir / "results.csv").write_text("\n".join(lines) + "\n")
+    from_tb, from_csv = diagnose.load(RUN), diagnose.load(csv_dir)
+    names_tb, names_csv = set(from_tb.metrics.metric.unique()), set(from_csv.metrics.metric.unique())
+    assert any(t.startswith("metrics/") for t in logged)
+    assert not any(n.startswith("metrics/") for n in names_tb)
+    assert names_tb == names_csv
+    for name in ("val/mAP50-95", "val/precision"):
+        raw = next(t for t in logged if from_tb.name_map.get(t) == name)
+        assert from_tb.arrays(name)[1].tolist() == pytest.approx(list(logged[raw].values()), rel=1e-7)

@@ -382,6 +382,22 @@ def detector_loss_parts(names: Collection[str]) -> dict[str, list[str]]:
     return out if "train/loss" in out or "train/loss" in names else {}
 
 
+def detector_metric_name(col: str) -> str:
+    """An Ultralytics (YOLO) name as the rules read it: ``metrics/mAP50-95(B)`` ->
+    ``val/mAP50-95`` (the trainer measures them on the validation set after each epoch),
+    ``metrics/accuracy_top1`` -> ``val/acc``, ``lr/pg0`` -> ``lr``; any other name unchanged."""
+    if col.startswith("metrics/"):
+        name = col[len("metrics/"):]
+        if name.endswith("(B)"):
+            name = name[:-3]
+        if name == "accuracy_top1":
+            return "val/acc"
+        return "val/" + name
+    if col == "lr/pg0":
+        return "lr"
+    return col
+
+
 def _needs_dedupe(codes: np.ndarray, steps: np.ndarray) -> bool:
     """Whether any metric repeats a step or goes back (else dedupe_steps would change nothing)."""
     if len(codes) < 2:

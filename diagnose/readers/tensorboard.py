@@ -13,8 +13,8 @@ are restarts and merge by step, the later wall time winning) and/or in immediate
 subfolders: Keras writes ``train/`` and ``validation/`` (the folder is the split),
 ``add_scalars("Loss", {"train": ...})`` writes ``Loss_train/`` holding tag ``Loss``.
 An Ultralytics / YOLOv5 run logs only the parts of its loss (``train/box_loss``, ...
-beside ``metrics/...``): their sum is added as ``train/loss`` / ``val/loss``, as the
-``results.csv`` reader does.
+beside ``metrics/...``): their sum is added as ``train/loss`` / ``val/loss``, and
+``metrics/mAP50(B)`` is named ``val/mAP50``, as the ``results.csv`` reader does.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import Any, Collection, Mapping
 import numpy as np
 
 from .._errors import ReadError
-from ..run import Run, tidy_metrics
+from ..run import Run, canonical_name, tidy_metrics
 from ._common import dedupe_steps
-from ._frame import _needs_dedupe, detector_loss_parts, rename_map
+from ._frame import _needs_dedupe, detector_loss_parts, detector_metric_name, rename_map
 from ._params import read_yaml_params
 from ._safe_open import open_regular
 from ._tb_decode import EventScalars
@@ -257,7 +257,12 @@ def _build(
             "(a detector's loss parts)" for t, parts in totals.items() if t in names)
 
     counts = np.bincount(code, minlength=len(names))
-    mapping, notes = rename_map({n: int(c) for n, c in zip(names, counts) if c}, aliases)
+    rename = None
+    if totals:  # a detector's run: its metrics/... are validation measurements, as in results.csv
+        def rename(raw: str) -> str:
+            named = detector_metric_name(raw)
+            return named if named != raw else canonical_name(raw, aliases)
+    mapping, notes = rename_map({n: int(c) for n, c in zip(names, counts) if c}, aliases, rename)
     run.warnings.extend(f"{path}: {n}" for n in notes)
     run.name_map.update((n, c) for n, c in mapping.items() if c != n)
     canon = [mapping.get(n, n) for n in names]

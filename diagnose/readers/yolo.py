@@ -22,7 +22,7 @@ import numpy as np
 
 from .._errors import ReadError
 from ..run import Run
-from ._frame import EMPTY, detector_loss_parts
+from ._frame import EMPTY, detector_loss_parts, detector_metric_name
 from ._params import read_yaml_params
 from .csv_generic import Columns, first_line, header_cells, read_table
 
@@ -56,20 +56,6 @@ def detect(path: Path) -> bool:
     return path.name == RESULTS_FILE and _is_results(path)
 
 
-def _metric_name(col: str) -> str:
-    """``metrics/mAP50-95(B)`` -> ``val/mAP50-95``; ``lr/pg0`` -> ``lr``; losses as written."""
-    if col.startswith("metrics/"):
-        name = col[len("metrics/"):]
-        if name.endswith("(B)"):
-            name = name[:-3]
-        if name == "accuracy_top1":
-            return "val/acc"
-        return "val/" + name
-    if col == "lr/pg0":
-        return "lr"
-    return col
-
-
 def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     """One run: the folder of ``results.csv`` (with its ``args.yaml``)."""
     path = Path(path)
@@ -101,7 +87,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     vals = {name: np.array([_num(c) for c in cells])[ok] for name, cells in cols.items()
             if name not in ("epoch", "time")}
     for name, v in vals.items():
-        out.add(_metric_name(name), rows, steps, v, steps.astype(float), nan)
+        out.add(detector_metric_name(name), rows, steps, v, steps.astype(float), nan)
     for total, parts in detector_loss_parts(list(cols)).items():
         out.add(total, rows, steps, np.sum([vals[p] for p in parts], axis=0),
                 steps.astype(float), nan)
