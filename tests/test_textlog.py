@@ -510,3 +510,62 @@ def test_on_split_phrases(line: str, name: str) -> None:
     parsed = textlog.parse(text)
     held = [r for r in parsed.records if r.kind == "val"]
     assert [r.values for r in held] == [[(name, 0.5 + e / 10)] for e in range(1, 6)]
+
+
+def test_a_progress_bar_line_with_no_counter_word_is_a_record() -> None:
+    """A public C++ trainer's log (bench/real-runs/w49a-cgpt-104m-fineweb) prints
+    ``Training [===   ] 8.5% 5000/58874 | 4.62 it/s | ETA: ... | loss=3.91 | validation_loss=3.91``:
+    no word names the counter, the bar's count is the step. It was "no training runs found"."""
+    path = ROOT / "bench" / "real-runs" / "w49a-cgpt-104m-fineweb" / "training_output.txt"
+    text = path.read_text()
+    rows = re.findall(r"\] [0-9.]+% (\d+)/\d+ \|.*\| loss=([0-9.]+) \| validation_loss=([0-9.]+)\n",
+                      text)
+    logged = {int(s): (float(t), float(v)) for s, t, v in rows}  # the last record of a step
+    assert len(logged) >= 10
+    (run,) = diagnose.load_all(path)
+    for name, i in (("train/loss", 0), ("val/loss", 1)):
+        steps, values = run.arrays(name)
+        assert steps.tolist() == sorted(logged)
+        assert values.tolist() == [logged[s][i] for s in sorted(logged)]
+    assert textlog.detect(path)
+
+
+def test_a_bar_of_its_own_is_no_header_in_a_log_read_without_bars() -> None:
+    """A log whose records carry their counters keeps being read without bar counts: the
+    public Keras run logged through tqdm (w47c-pokemon-cnn) still has one run of ten epochs."""
+    path = ROOT / "bench" / "real-runs" / "w47c-pokemon-cnn" / "train_log.txt"
+    (run,) = diagnose.load_all(path)
+    assert run.arrays("val/loss")[0].tolist() == list(range(1, 11))
+
+
+def _charrnn() -> Path:
+    return ROOT / "bench" / "real-runs" / "w49a-charrnn-shakespeare" / "train_output.txt"
+
+
+def test_repeated_fit_calls_that_go_on_training_one_model_are_one_run() -> None:
+    """A public Keras char-RNN (w49a-charrnn-shakespeare) calls ``model.fit(epochs=5)`` 25 times
+    on one model: ``Epoch 1/5`` comes back 24 times, but each fit takes the loss on from where
+    the last ended (1.5606 -> 1.4461). It was read as 25 runs of five epochs, each "still
+    falling when the run stopped"; it is one run of 125 epochs, labelled healthy."""
+    text = _charrnn().read_text()
+    logged = [float(v) for v in re.findall(r" - loss: ([0-9.]+)", text)]
+    assert len(logged) == 125 and text.count("Epoch 1/5") == 25
+    (run,) = diagnose.load_all(_charrnn())
+    steps, values = run.arrays("train/loss")
+    assert values.tolist() == logged
+    assert steps.tolist() == list(range(125))
+    assert any("starts again 24 times" in w for w in run.warnings)
+    report = diagnose.check(_charrnn())
+    assert not [f for f in report.findings if f.severity in ("warning", "error")]
+
+
+def test_fit_calls_that_start_again_from_the_untrained_loss_stay_separate_runs(tmp_path: Path) -> None:
+    """The same log with every fit starting from the first fit's untrained loss (its first five
+    epochs printed three times: three runs appended) is still three runs."""
+    text = _charrnn().read_text()
+    first = text[:text.index("=" * 50, 10)]
+    path = tmp_path / "train_output.txt"
+    path.write_text(first * 3)
+    runs = diagnose.load_all(path)
+    assert len(runs) == 3
+    assert all(len(r.series("train/loss")) == 5 for r in runs)

@@ -18,9 +18,12 @@ Three shapes, tried in this order (the first that yields records reads the file)
    ``[12/100]`` brackets without a counter word and bare percentages are never values.
 
 A file is claimed only when it holds at least :data:`MIN_RECORDS` records with a loss or
-an accuracy and steps that go up, so READMEs, configs and prose are not. A counter that
-starts again from the beginning (two runs appended to one file) splits the file into runs
-``<name>#1``, ``<name>#2``. NaN and inf are values; lines that cannot be read (binary
+an accuracy and steps that go up, so READMEs, configs and prose are not. A log with no
+such records is read again taking a progress bar's count as the step (``Training [===  ]
+8.5% 5000/58874 | loss=3.91``). A counter that starts again from the beginning (two runs
+appended to one file) splits the file into runs ``<name>#1``, ``<name>#2``, unless every
+restart takes the loss on from where it was (one model trained by a loop of ``fit`` calls:
+one run, its steps numbered on). NaN and inf are values; lines that cannot be read (binary
 junk, a dict that does not parse, a torn last line) are skipped and counted in a note.
 """
 
@@ -58,6 +61,9 @@ _COUNTER = re.compile(
     r"\b(epoch|global[ _]step|step|iteration|iter|it|batch)(?:e?s(?!\s*=))?"
     r"(?:\s+(?:id|no\.?|num|number))?\b\s*[:#=]?\s*\[?\s*(\d+)"
     r"(?:\s*(?:/|of)\s*(\d+))?\s*\]?", re.I)
+#: a progress bar's count (``Training [====   ] 8.5% 5000/58874 | loss=3.91``, tqdm's
+#: ``45%|####   | 450/1000 [...]``): the step when no counter word is printed
+_BAR_COUNTER = re.compile(r"\d+(?:\.\d+)?%\s*(?:\|[^|\n]*\|\s*)?(\d+)\s*/\s*(\d+)\b")
 #: a line led by a bare bracketed counter: ``[001] train_loss: 1.153 | dev_loss: 1.161``
 _LEAD_COUNTER = re.compile(r"^\s*\[\s*(\d+)(?:\s*/\s*(\d+))?\s*\]\s")
 #: ``Accuracy on Test-Set: 71.4%``, ``loss on the validation set: 0.52``: the split's metric
@@ -177,6 +183,8 @@ def parse(text: str) -> Parsed:
         out.bad = sorted(set(out.bad) | set(hf_bad))
         return out
     out.records, out.shape = _plain_records(clean), "plain"
+    if not out.claimed:
+        out.records = _plain_records(clean, bars=True)
     out.notes = _number_records(out.records)
     return out
 
@@ -184,8 +192,10 @@ def parse(text: str) -> Parsed:
 # -- hand-written loops ------------------------------------------------------------------------
 
 
-def _plain_records(lines: list[list[str]]) -> list[Rec]:
-    """Records of print/logging lines: a counter and named values (or validation values only)."""
+def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
+    """Records of print/logging lines: a counter and named values (or validation values only).
+    ``bars``: a progress bar's count is the step of a line with no counter word (tried only
+    when a log has no other records: a tqdm bar usually counts within an epoch)."""
     raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]] = []
     # a line holding only its counter (``Epoch 3/25``, then ``----------``) heads the lines of
     # values printed right under it without one (``train Loss: 0.41 Acc: 0.88``, ``val Loss:
@@ -202,6 +212,9 @@ def _plain_records(lines: list[list[str]]) -> list[Rec]:
         for m in _COUNTER.finditer(line):
             kind = _counter_kind(m.group(1))
             counters.setdefault(kind, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
+        bar = None if counters or not bars else _BAR_COUNTER.search(line)
+        if bar:
+            counters["step"] = (int(bar.group(1)), int(bar.group(2)))
         lead = None if counters else _LEAD_COUNTER.match(line)
         if lead:  # no word says what it counts: a step
             counters["step"] = (int(lead.group(1)), int(lead.group(2)) if lead.group(2) else None)
@@ -214,7 +227,8 @@ def _plain_records(lines: list[list[str]]) -> list[Rec]:
             header = None
             continue  # a sentence with numbers in it, or values before the counter
         if counters and not pairs:
-            header, in_block = counters, set()
+            if not bar:  # a bar alone is no header: the values it counts are on its own line
+                header, in_block = counters, set()
             continue
         split = _lead_split(rest) or _named_split(pairs)
         values = []
@@ -411,6 +425,11 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         notes.append(f"{path}:{parsed.unfinished[-1]}: an epoch that did not finish "
                      f"({len(parsed.unfinished)} in all); its partial values skipped")
     groups = _split_runs(parsed.records)
+    if _continued(groups):
+        notes.append(f"{path}: the counter starts again {len(groups) - 1} times, but each time "
+                     "the loss goes on from where it was (one model trained by repeated fit "
+                     "calls): read as one run, its steps numbered on")
+        groups = [_numbered_on(groups)]
     rid = run_id(path)
     runs = []
     for k, recs in enumerate(groups, start=1):
@@ -443,6 +462,52 @@ def _split_runs(recs: list[Rec]) -> list[list[Rec]]:
             groups.append([])
         groups[-1].append(r)
     return [g for g in groups if g]
+
+
+#: fewest restarts of the counter that may read as one model trained on (a loop of ``fit``
+#: calls); with one restart, a second run whose first value happens to sit near the first
+#: run's last could not be told from a continuation
+MIN_CONTINUED_RESTARTS = 2
+#: how many of the curve's largest steps a restart may move the loss and still go on from where
+#: it was (a plateau's epochs differ by noise; a new run jumps back by most of the whole fall)
+CONTINUED_STEP_FACTOR = 2.0
+
+
+def _continued(groups: list[list[Rec]]) -> bool:
+    """Whether runs split at counter restarts are one model trained on: every restart takes
+    the train loss on from the run before's last value by no more than a step or two of the
+    curve (:data:`CONTINUED_STEP_FACTOR` times the largest change between its neighbours' own
+    consecutive records) and nearer there than to the first run's first value, where a new run
+    would jump back up to its untrained loss."""
+    if len(groups) <= MIN_CONTINUED_RESTARTS or any(g[0].part != groups[0][0].part for g in groups):
+        return False
+    curves = []
+    for g in groups:
+        loss = [v for r in g if r.kind != "val" for n, v in r.values
+                if canonical_name(_snake(n)) == "train/loss"]
+        if len(loss) < 2 or not all(math.isfinite(v) for v in loss):
+            return False
+        curves.append(loss)
+    untrained = curves[0][0]
+    for before, after in zip(curves, curves[1:]):
+        step = max(abs(b - a) for c in (before, after) for a, b in zip(c, c[1:]))
+        jump = abs(after[0] - before[-1])
+        if jump > CONTINUED_STEP_FACTOR * step or jump >= abs(after[0] - untrained):
+            return False
+    return True
+
+
+def _numbered_on(groups: list[list[Rec]]) -> list[Rec]:
+    """The runs' records as one run: each run's steps moved on past the last step before it."""
+    out: list[Rec] = []
+    for g in groups:
+        if out:
+            shift = out[-1].step + 1 - g[0].step
+            for r in g:
+                r.step += shift
+                r.epoch += shift if math.isfinite(r.epoch) else 0
+        out.extend(g)
+    return out
 
 
 def _fill(run: Run, recs: list[Rec], shape: str, aliases: Mapping[str, str] | None,
