@@ -56,3 +56,26 @@ def test_a_ctc_models_vocabulary_is_no_chance_level():
     patterns = {f.pattern for f in report.findings if f.severity in ("error", "warning")}
     assert "explosion" not in patterns and "generalization_gap" in patterns
     assert not any("ln(34)" in f.message for f in report.findings)
+
+
+def test_a_train_accuracy_climbing_from_below_half_rules_out_two_classes():
+    # a public NumPy MLP on CIFAR-10 (bench/real-runs/w49a-numpy-mlp-cifar10-valspike; no
+    # number of classes recorded) whose validation accuracy scatters around 0.44, about 1/2:
+    # read as two classes, its loss of twice ln 2 "diverged" (DG102). Its train accuracy starts
+    # at 0.27 and climbs every few epochs to 0.52: no two-class model sits that far below 1/2,
+    # and a model at chance does not climb. The one validation spike (3.8x) is what it shows.
+    import re
+
+    path = (Path(__file__).resolve().parents[1] / "bench" / "real-runs"
+            / "w49a-numpy-mlp-cifar10-valspike" / "logs" / "train_log.txt")
+    text = path.read_text()
+    train_acc = [float(v) for v in re.findall(r"Train Acc: ([0-9.]+)", text)]
+    val = [(int(e), float(v)) for e, v in re.findall(r"Epoch (\d+) .*Valid Loss: ([0-9.]+)", text)]
+    assert train_acc[0] < 0.3 and train_acc[-1] > 0.5
+    peak = max(range(1, len(val) - 1), key=lambda i: val[i][1])
+    assert val[peak][1] > 3 * val[peak - 1][1] and val[peak + 1][1] < val[peak][1] / 2  # back down
+    report = diagnose.check([str(path)])
+    found = {f.rule: f for f in report.findings if f.severity in ("warning", "error")}
+    assert set(found) == {"DG207"}
+    assert found["DG207"].steps[0] == val[peak][0]
+    assert "~ 1/2" not in " ".join(f.message for f in report.findings)

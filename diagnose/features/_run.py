@@ -357,6 +357,16 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 if (k0 and k0 > k_acc and a * k0 - 1 > tol
                         and bool((np.abs(head / math.log(k0) - 1) <= loss_tol).all())):
                     k_acc = None
+                # nor may the train accuracy have started well below 1/K' and climbed in a
+                # trend: a model over K' classes is not that far below chance after its first
+                # epoch, and one stuck at chance does not climb (a NumPy MLP on CIFAR-10: train
+                # accuracy 0.27 -> 0.52 in 100 epochs while validation scatters around 0.44,
+                # read as two classes, had "diverged" at a loss of twice ln 2)
+                _, ta = ctx.finite("train/acc")
+                zt = mann_kendall_z(ta) if k_acc and len(ta) else None
+                if (zt is not None and zt > ctx.param("chance_acc_trend_z")
+                        and float(ta[0]) * k_acc - 1 < -tol):
+                    k_acc = None
     k_loss = None
     val = _median_tail(ctx, VAL)
     # a loss summed over logged parts (a detector's box + cls + dfl, a multi-task total) is no
