@@ -61,15 +61,31 @@ _TEST_ACC_WORDS = frozenset({("test", w) for w in ("acc", "accuracy", "top1", "a
                             | {(w, "test") for w in ("acc", "accuracy")})
 
 
+#: words that say nothing about what a value is in ``Test loss (avg on test)``
+_SAYS_NOTHING = frozenset({"on", "of", "the", "set"})
+
+
+def _what_words(name: str) -> tuple[str, ...]:
+    """A name's plain words without a remark in brackets' own filler, a one-letter shorthand
+    (``test/v_loss``: the TF2 loop's ``v_`` for held-out) or a repeated word:
+    ``Test loss (avg on test)`` -> ``test``, ``loss``."""
+    words = plain_words(re.sub(r"[()\[\]]", "_", name))
+    kept: list[str] = []
+    for w in words:
+        if len(w) > 1 and w not in _SAYS_NOTHING and w not in kept:
+            kept.append(w)
+    return tuple(kept)
+
+
 def is_test_loss(name: str) -> bool:
     """Whether a raw name spells a test-set loss (``Test Loss``, ``loss/test``)."""
-    return tuple(plain_words(canonical_name(name))) in _TEST_LOSS_WORDS
+    return _what_words(canonical_name(name)) in _TEST_LOSS_WORDS
 
 
 def _sole_test(target: Mapping[str, str], spellings: frozenset) -> str | None:
     """The one raw name whose mapped name spells a test metric (``spellings``, as plain words);
     of ``test_loss`` beside ``avg_test_loss``, the plain spelling; None when none or several."""
-    found = [r for r, t in target.items() if tuple(plain_words(t)) in spellings]
+    found = [r for r, t in target.items() if _what_words(t) in spellings]
     if len(found) > 1:
         found = [r for r in found if not is_averaged(target[r])]
     return found[0] if len(found) == 1 else None
@@ -105,6 +121,15 @@ def rename_map(
                 target[acc] = "val/acc"
                 notes.append(f"{acc!r} read as 'val/acc': the accuracy on the set whose loss "
                              "is read as the validation loss")
+    if "val/loss" not in target.values():
+        mse = [r for r, t in target.items() if t == r and len(w := _what_words(t)) == 2
+               and "mse" in w and set(w) & HELD_OUT_WORDS]
+        if len(mse) == 1 and "train/loss" in target.values():
+            # a regression loop's validation loss logged under its criterion's name
+            # (``train_loss`` beside ``val_mse`` and ``val_rmse``)
+            target[mse[0]] = "val/loss"
+            notes.append(f"{mse[0]!r} read as 'val/loss': a validation mean squared error and "
+                         "no other validation loss in this log")
     if not set(target.values()) & set(JUDGED_METRICS):
         target.update(_fallback_names(counts, aliases, notes))
     elif "train/loss" not in target.values():
