@@ -481,6 +481,8 @@ def _continued(groups: list[list[Rec]]) -> bool:
     would jump back up to its untrained loss."""
     if len(groups) <= MIN_CONTINUED_RESTARTS or any(g[0].part != groups[0][0].part for g in groups):
         return False
+    if any(r.step is None for g in groups for r in g):
+        return False  # records without a counter: nothing to number on
     curves = []
     for g in groups:
         loss = [v for r in g if r.kind != "val" for n, v in r.values
