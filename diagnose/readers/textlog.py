@@ -183,7 +183,7 @@ def parse(text: str) -> Parsed:
         out.bad = sorted(set(out.bad) | set(hf_bad))
         return out
     out.records, out.shape = _plain_records(clean), "plain"
-    if not out.claimed:
+    if "%" in text and not out.claimed and _BAR_COUNTER.search(text):  # most logs have no bar
         out.records = _plain_records(clean, bars=True)
     out.notes = _number_records(out.records)
     return out
