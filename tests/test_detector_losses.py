@@ -9,19 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tb_truth import event_scalars as _logged
 
 import diagnose
 
 RUN = (Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "w22c-snapfolia-tb" / "model"
        / "leaf-classification-notebook-v5")
-
-
-def _logged(d: Path) -> dict[str, dict[int, float]]:
-    """Every scalar as TensorBoard's own reader returns it (the last value at a repeated step)."""
-    ea = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
-    acc = ea.EventAccumulator(str(d), size_guidance={"scalars": 0})
-    acc.Reload()
-    return {t: {e.step: e.value for e in acc.Scalars(t)} for t in acc.Tags()["scalars"]}
 
 
 def test_a_public_ultralytics_event_file_is_judged_on_the_summed_loss() -> None:
