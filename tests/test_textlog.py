@@ -10,6 +10,7 @@ regular expressions written here, not through the reader.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -51,6 +52,14 @@ def _same(a: Any, b: Any) -> bool:
 def _keras_printed(v: float) -> float:
     """What Keras's progress bar printed for ``v``."""
     return float(f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}")
+
+
+def _as_printed(run: diagnose.Run, case: str, names: dict[str, str], fmt: str) -> None:
+    """Every series the loop of ``case`` printed is read as printed, at the step printed."""
+    for name, rec in _expected(case)["runs"][0]["metrics"].items():
+        steps, values = run.arrays(names[name])
+        assert steps.tolist() == rec["steps"], name
+        assert _same(values, [float(format(v, fmt)) for v in rec["values"]]), name
 
 
 def _load(case: str) -> list[diagnose.Run]:
@@ -120,7 +129,8 @@ def test_hf_without_bars_derives_steps_from_the_epoch_and_says_so(tmp_path: Path
     assert len(val_steps) == 3 and steps[0] < val_steps[0] < steps[-1]
 
 
-@pytest.mark.parametrize("case, fmt", [("torch_tutorial", ".4f"), ("logging_timestamps", None),
+@pytest.mark.parametrize("case, fmt", [("torch_tutorial", ".4f"), ("torch_tutorial_per_epoch", ".4f"),
+                                       ("logging_timestamps", None),
                                        ("epoch_bracket", ".4f"), ("iter_diverges", ".4f")])
 def test_hand_written_loops(case: str, fmt: str | None) -> None:
     (run,) = _load(case)
@@ -138,11 +148,67 @@ def test_finetune_tutorial_lines_take_the_epoch_of_the_line_above() -> None:
     (run,) = _load("torch_finetune")
     names = {"train Loss": "train/loss", "train Acc": "train/acc", "val Loss": "val/loss",
              "val Acc": "val/acc"}
-    for name, rec in _expected("torch_finetune")["runs"][0]["metrics"].items():
-        steps, values = run.arrays(names[name])
-        assert steps.tolist() == rec["steps"], name
-        assert _same(values, [float(f"{v:.4f}") for v in rec["values"]]), name
+    _as_printed(run, "torch_finetune", names, ".4f")
     assert "best_val_acc" not in run.metric_names or len(run.series("best_val_acc")) == 1
+
+
+@pytest.mark.parametrize("case, names", [
+    ("argparse_namespace", {"loss": "train/loss", "val_loss": "val/loss", "val_acc": "val/acc"}),
+    ("logging_settings", {"Train Loss": "train/loss", "Val Loss": "val/loss"})])
+def test_printed_settings_are_params(case: str, names: dict[str, str]) -> None:
+    """What a script printed before its first record (argparse's ``Namespace``, settings logged
+    one per line) becomes the run's params, value for value, so advice quotes the run's own
+    learning rate and the chance level its class count; non-literal values (a
+    ``torch.device``) and lines that are not knobs (``model: mlp-16``) are left out."""
+    (run,) = _load(case)
+    rec = _expected(case)["runs"][0]
+    _as_printed(run, case, names, ".4f")
+    assert run.params == rec["params"]
+    assert diagnose.features.compute(["num_classes"], diagnose.features.RunContext(run))["num_classes"] == \
+        rec["params"]["num_classes"]
+    assert any("params read from the settings" in w for w in run.warnings)
+
+
+def test_split_and_epoch_lead_the_line() -> None:
+    """``Train 3, loss: ..`` / ``Test 3, loss: ..`` (DGCNN's loop): each line's split names its
+    unprefixed values, so the test loss is the held-out loss, not a second train loss."""
+    (run,) = _load("phase_counter")
+    names = {"train loss": "train/loss", "train acc": "train/acc", "test loss": "val/loss",
+             "test acc": "val/acc"}
+    _as_printed(run, "phase_counter", names, ".6f")
+
+
+def test_public_dgcnn_log_is_read() -> None:
+    """A public DGCNN ModelNet log (bench/real-runs/w50a-dgcnn-modelnet, tuning half) prints
+    only its ``Train N, loss: ..`` lines: it was "no training runs found"; every line is a
+    point, at the epoch it prints."""
+    path = ROOT / "bench" / "real-runs" / "w50a-dgcnn-modelnet" / "checkpoints" / "train.log"
+    want = [(int(m.group(1)), float(m.group(2))) for m in
+            re.finditer(r"^Train (\d+), loss: ([\d.]+),", path.read_text(), re.M)]
+    (run,) = diagnose.load_all(path)
+    steps, values = run.arrays("train/loss")
+    assert list(zip(steps.tolist(), values.tolist())) == want and len(want) > 10
+
+
+def test_pretty_printed_config_dict_is_params() -> None:
+    """A public crystal-graph regression log (bench/real-runs/w47c-cgcnn-aws, tuning half)
+    pretty-prints its parsed arguments over many lines, one of them ``'device':
+    device(type='cpu')`` (not a literal): the other entries are read, the device is not."""
+    path = ROOT / "bench" / "real-runs" / "w47c-cgcnn-aws" / "test_result_CGCNN" / "R2_0.9384" / \
+        "readme_output_aws.txt"
+    text = path.read_text()
+    start = text.index("Parsed arguments:\n") + len("Parsed arguments:\n")
+    block = text[start:text.index("}", start) + 1]
+    entries = {}
+    for line in block.strip("{}").splitlines():
+        key, _, value = line.strip().rstrip(",").partition(": ")
+        try:
+            entries[ast.literal_eval(key)] = ast.literal_eval(value)
+        except ValueError:
+            assert "device(" in value
+    (run,) = diagnose.load_all(path)
+    assert {k: run.params.get(k) for k in entries} == entries
+    assert "device" not in run.params and run.param("learning_rate") == entries["learning_rate"]
 
 
 def test_tutorial_step_is_global_across_epochs() -> None:

@@ -1,4 +1,5 @@
-"""Params that live outside a log format's own metadata: Hydra files and sweep folder names.
+"""Params that live outside a log format's own metadata: Hydra files, sweep folder names, and
+the settings a training script printed before its first record.
 
 A sweep usually says what it changed in two places a reader can see without the
 training code: Hydra's ``.hydra/overrides.yaml`` / ``.hydra/config.yaml`` next to the
@@ -8,6 +9,7 @@ job, and ``key=value`` folder names (``sweep/lr=0.1/seed=2``, or Hydra's
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import os
@@ -27,6 +29,7 @@ __all__ = [
     "hydra_params",
     "parse_value",
     "path_params",
+    "printed_params",
     "read_yaml_params",
     "with_extra_params",
 ]
@@ -110,6 +113,108 @@ def _flatten_into(obj: Any, prefix: str, out: dict[str, Any]) -> None:
         obj = list(obj)
     if prefix:
         out[prefix] = obj
+
+
+#: Keys a printed ``key: value`` line is read for (a loop that logs its settings one per line,
+#: ``INFO - learning_rate: 0.001``): the tuning knobs and the class count; other such lines
+#: (``Epoch: 3``, ``Model: resnet``) are not settings a rule asks for.
+PRINTED_KEYS = KNOB_KEYS | {"num_classes", "n_classes", "num_labels"}
+#: longest printed settings text parsed (argparse's ``Namespace`` or a config dict)
+PRINTED_MAX_CHARS = 100_000
+#: most lines a pretty-printed config dict may span
+PRINTED_MAX_LINES = 300
+_NAMESPACE = re.compile(r"\bNamespace\((.*)\)\s*$")
+_DICT_OPEN = re.compile(r"^(?:[^{'\"]*?[\s:=|-])?(\{.*)$")
+_KEY_VALUE = re.compile(r"^(?:.*?[\s:|\]-])?([A-Za-z_][\w.]*)\s*[:=]\s*([-+\w.]+)\s*$")
+
+
+def _literal(text: str) -> Any:
+    """A JSON or Python literal, or None; a dict keeps its literal entries only (pprint's
+    ``'device': device(type='cpu')`` is left out). Never evaluates code."""
+    if len(text) > PRINTED_MAX_CHARS:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if not isinstance(node, ast.Dict):
+        return None
+    out: dict[Any, Any] = {}
+    for k, v in zip(node.keys, node.values, strict=True):
+        try:
+            out[ast.literal_eval(k)] = ast.literal_eval(v)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return out
+
+
+def _namespace(inner: str) -> dict[str, Any]:
+    """The literal keywords of ``Namespace(a=1, b='x', dev=device(type='cuda'))`` (``dev`` is
+    not a literal and is left out)."""
+    if len(inner) > PRINTED_MAX_CHARS:
+        return {}
+    try:
+        call = ast.parse(f"f({inner})", mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return {}
+    out: dict[str, Any] = {}
+    for kw in getattr(call, "keywords", []):
+        try:
+            out[kw.arg] = ast.literal_eval(kw.value)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return out
+
+
+def _is_settings(d: Any) -> bool:
+    """A dict of settings: it names a knob (not a class-to-index map) and no metric (not a
+    record like ``{'loss': 0.5, 'epoch': 1}``)."""
+    if not isinstance(d, dict) or not d:
+        return False
+    keys = [str(k).lower() for k in flatten(d)]
+    return any(k.rsplit(".", 1)[-1] in PRINTED_KEYS for k in keys) and \
+        not any("loss" in k or "acc" in k for k in keys)
+
+
+def printed_params(lines: Sequence[str]) -> tuple[dict[str, Any], int, str]:
+    """The settings a training script printed before training, the index of the line they
+    start on and what they were read from ({}, -1, "" when none).
+
+    Scripts print argparse's ``Namespace(lr=0.1, ...)``, a config dict (``{'lr': 0.1, ...}``
+    on one line, or pretty-printed over several, behind any prefix), or one ``key: value``
+    line per setting. The first Namespace or settings dict wins; ``key: value`` lines add
+    only the knobs in :data:`PRINTED_KEYS` (and only when no Namespace or dict was found).
+    Values are literals only: nothing printed is ever evaluated.
+    """
+    found: dict[str, Any] = {}
+    first = -1
+    i = 0
+    while i < len(lines):
+        line = lines[i].rstrip()
+        m = _NAMESPACE.search(line)
+        if m:
+            ns = _namespace(m.group(1))
+            if ns:
+                return flatten(ns), i, "argparse's Namespace"
+        m = _DICT_OPEN.match(line) if "{" in line else None
+        if m:
+            text, end = m.group(1), i
+            while not text.rstrip().endswith("}") and end + 1 < min(len(lines), i + PRINTED_MAX_LINES):
+                end += 1
+                text += "\n" + lines[end].rstrip()
+            d = _literal(text)
+            if _is_settings(d):
+                return flatten(d), i, "a printed config dict"
+        m = _KEY_VALUE.match(line)
+        if m and m.group(1).rsplit(".", 1)[-1] in PRINTED_KEYS:
+            found.setdefault(m.group(1).rsplit(".", 1)[-1], parse_value(m.group(2)))
+            first = i if first < 0 else first
+        i += 1
+    return found, first, ("'key: value' lines" if found else "")
 
 
 #: A params YAML file bigger than this is not one (and is not read whole).

@@ -8,7 +8,8 @@ Three shapes, tried in this order (the first that yields records reads the file)
 2. The dicts a Hugging Face ``Trainer`` prints, steps from its tqdm bar.
 3. Lines of hand-written loops: ``Epoch 3/10, Train Loss: 0.41, Val Acc: 81.2%``,
    ``epoch: 3 | train_loss=0.41``, ``Epoch [1/5], Step [100/600], Loss: 0.23``,
-   ``[Epoch 3] loss 0.41 acc 0.88``, ``Iter 100: loss 0.5``, behind any ``logging``
+   ``[Epoch 3] loss 0.41 acc 0.88``, ``Iter 100: loss 0.5``, ``Test 3, loss: 0.52, test acc:
+   0.81`` (the split and the epoch lead the line), behind any ``logging``
    prefix. A record is a line with a counter (epoch, step, iter, ...) and named numbers;
    a line with only validation values and no counter (``Validation: loss 0.5``) takes the
    step of the record before it, and lines of values right under a line that holds only a
@@ -37,6 +38,7 @@ from pathlib import Path
 from .._errors import ReadError
 from ..run import _MAX_METRICS, _MIN_METRICS, JUDGED_METRICS, Run, canonical_name
 from ._frame import EMPTY, finish_metrics, parse_float
+from ._params import printed_params
 from ._safe_open import DETECT_BYTES, decode_text, read_bytes, read_prefix
 from ._textlog_tools import NUMBER, Rec, hf_records, keras_records
 from .csv_generic import run_id
@@ -66,6 +68,11 @@ _COUNTER = re.compile(
 _BAR_COUNTER = re.compile(r"\d+(?:\.\d+)?%\s*(?:\|[^|\n]*\|\s*)?(\d+)\s*/\s*(\d+)\b")
 #: a line led by a bare bracketed counter: ``[001] train_loss: 1.153 | dev_loss: 1.161``
 _LEAD_COUNTER = re.compile(r"^\s*\[\s*(\d+)(?:\s*/\s*(\d+))?\s*\]\s")
+#: a line led by its split and the epoch (``Train 3, loss: 0.41, train acc: 0.88`` then ``Test 3,
+#: loss: 0.52, test acc: 0.81``: DGCNN's and PointNet-style loops): the split names the values
+_PHASE_COUNTER = re.compile(
+    r"^[\W_]*(train(?:ing)?|val(?:id(?:ation)?)?|eval(?:uation)?|test(?:ing)?|dev)\s+(\d+)\s*[,:|]\s*",
+    re.I)
 #: ``Accuracy on Test-Set: 71.4%``, ``loss on the validation set: 0.52``: the split's metric
 _ON_SPLIT = re.compile(
     r"\b([A-Za-z][A-Za-z0-9]*)\s+on\s+(?:the\s+)?(train(?:ing)?|val(?:id(?:ation)?)?|dev|"
@@ -219,6 +226,10 @@ def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
         if lead:  # no word says what it counts: a step
             counters["step"] = (int(lead.group(1)), int(lead.group(2)) if lead.group(2) else None)
             line = line[lead.end():]
+        phase = None if counters else _PHASE_COUNTER.match(line)
+        if phase:  # ``Test 3, loss: 0.52`` reads as ``Test loss: 0.52`` at epoch 3
+            counters["epoch"] = (int(phase.group(2)), None)
+            line = f"{phase.group(1)} {line[phase.end():]}"
         first = _COUNTER.search(line)
         rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", _COUNTER.sub(" ", line)))
         pairs = list(_PAIR.finditer(rest))
@@ -375,9 +386,11 @@ def _number_records(recs: list[Rec]) -> list[str]:
 
 def _per_epoch_size(raw: list[tuple[int, dict[str, tuple[int, int | None]], list]]) -> int | None:
     """Steps per epoch when the step counter starts again in each epoch: the printed total
-    (``Step [100/600]``), else the largest step of the first epoch; None for a global step."""
+    (``Step [100/600]``), else the largest step of the first epoch; None for a global step.
+    A counter that does not go up when the epoch does counts within the epoch, also when it
+    never falls (a loop printing once per epoch, always ``Step [600/600]``)."""
     both = [(c["epoch"], c["step"]) for _, c, _ in raw if "epoch" in c and "step" in c]
-    resets = any(e2[0] > e1[0] and s2[0] < s1[0]
+    resets = any(e2[0] > e1[0] and s2[0] <= s1[0]
                  for (e1, s1), (e2, s2) in zip(both, both[1:]))
     if not resets:
         return None
@@ -432,12 +445,20 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         groups = [_numbered_on(groups)]
     rid = run_id(path)
     runs = []
+    head = text.split("\n", groups[-1][0].line)
     for k, recs in enumerate(groups, start=1):
         name = rid if len(groups) == 1 else f"{rid}#{k}"
-        run = Run(id=name, metrics=EMPTY, path=str(path),
+        # the settings this run's script printed before its first record
+        start = groups[k - 2][-1].line if k > 1 else 0
+        params, at, what = printed_params(head[start:recs[0].line - 1])
+        run = Run(id=name, metrics=EMPTY, path=str(path), params=params,
                   format="keras" if parsed.shape == "keras" else "unknown",
                   in_progress=torn or bool(parsed.unfinished) and k == len(groups))
         run.warnings.extend(notes if k == 1 else [n for n in notes if "unreadable" in n])
+        if params:
+            run.warnings.append(f"{path}:{start + at + 1}: params read from the settings the script "
+                                f"printed before training ({what}): {', '.join(sorted(params)[:8])}"
+                                + (", ..." if len(params) > 8 else ""))
         if len(groups) > 1:
             run.warnings.append(
                 f"{path}:{recs[0].line}: run {k} of {len(groups)} in this file, from this line "
