@@ -17,6 +17,10 @@ Two kinds of runs (``--what``):
   through the writer's own library code, at logging intervals 1, 5, 10 and 50 steps: the
   last step's loss of each window for the first four, the window's mean for HF, Keras and
   MLflow (as those trainers log it). The writers of a recipe rotate with the seed.
+  ``--writers textlog`` writes every grid recipe instead as the printed output of a plain
+  loop (``train.log``: argparse's ``Namespace`` and ``Epoch [e/E], Step [i/T], Loss: x``, a
+  nanoGPT-style ``iter S: loss x``, or ``logging`` lines with a config dict; rounded as
+  printed), a writer outside the rotation so that the seven-writer seeds stay as they were.
 
 Each run is labelled *by construction* with the pattern its recipe should show (``healthy``
 means no warning or error). Each *log* also gets an independent check of the label on the
@@ -52,6 +56,7 @@ import tempfile
 import time
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +84,16 @@ from _fresh import legacy, misses  # noqa: F401  (register the native recipes)
 from _fresh.checks import label_check
 from _fresh.core import SPECS, Spec, Trace
 from _fresh.grid import GRID
-from _fresh.writers import AGG, WRITE, WRITERS, logged_acc, logged_train
+from _fresh.writers import (
+    AGG,
+    TEXT_STYLES,
+    WRITE,
+    WRITERS,
+    logged_acc,
+    logged_train,
+    text_value,
+    write_textlog,
+)
 
 #: Patterns scored (issue 14).
 PATTERNS = ["flat_loss", "explosion", "generalization_gap", "late_overfitting", "loss_spikes",
@@ -421,7 +435,23 @@ def run_native(out: Path, seed: int, only: list[str], verbose: bool) -> list[Row
     return rows
 
 
-def run_grid(out: Path, seed: int, only: list[str], verbose: bool) -> list[Row]:
+def _write_text(g_index: int) -> Callable[[Any, Path, int], Path]:
+    style = TEXT_STYLES[g_index % len(TEXT_STYLES)]
+    return lambda curve, d, n: write_textlog(curve, d, n, style)
+
+
+def _text_trace(g_index: int, trace: Trace) -> Trace:
+    """The values as a text log holds them: printed, so rounded."""
+    style = TEXT_STYLES[g_index % len(TEXT_STYLES)]
+    r = lambda v: text_value(style, v)
+    return Trace([(s, r(v)) for s, v in trace.train], [(s, r(v)) for s, v in trace.val], trace.k, trace.paths,
+                 [(s, r(a), r(b)) for s, a, b in trace.acc])
+
+
+def run_grid(out: Path, seed: int, only: list[str], verbose: bool,
+             chosen: list[str] | None = None) -> list[Row]:
+    """Train each grid recipe once and write it with three of the seven writers (rotating), or
+    with ``chosen`` writers (``textlog``, the print output of a plain loop, is only chosen)."""
     rows = []
     for i, g in enumerate(GRID):
         if only and not any(o in g.name for o in only):
@@ -430,7 +460,7 @@ def run_grid(out: Path, seed: int, only: list[str], verbose: bool) -> list[Row]:
         torch.manual_seed(seed * 1000)
         curve = g.fn(seed * 1000)
         t_train = time.perf_counter() - t1
-        writers = [WRITERS[(i + seed + 2 * j) % len(WRITERS)] for j in range(WRITERS_PER_RUN)]
+        writers = chosen or [WRITERS[(i + seed + 2 * j) % len(WRITERS)] for j in range(WRITERS_PER_RUN)]
         checks = []
         for w in writers:
             spec = Spec(g.name, g.pattern, w, lambda o, s: Trace(), g.about)
@@ -440,12 +470,14 @@ def run_grid(out: Path, seed: int, only: list[str], verbose: bool) -> list[Row]:
                 d.parent.mkdir(parents=True, exist_ok=True)
                 sink = io.StringIO()
                 with redirect_stdout(sink), redirect_stderr(sink):
-                    path = WRITE[w](curve, d, n)
+                    path = (_write_text(i) if w == "textlog" else WRITE[w])(curve, d, n)
                 if verbose:
                     print(sink.getvalue())
-                trace = Trace(logged_train(curve, n, AGG[w]), [(s, v) for s, v, _, _ in curve.evals],
+                trace = Trace(logged_train(curve, n, AGG.get(w, "sample")), [(s, v) for s, v, _, _ in curve.evals],
                               curve.k, [path], logged_acc(w, [(s, ta, va) for s, _, va, ta in curve.evals
                                                               if ta is not None and va is not None]))
+                if w == "textlog":
+                    trace = _text_trace(i, trace)
                 checks.append(label_check(g.pattern, trace)[0])
                 rows.append(Row(spec, trace, seed, n, g.name))
         print(f"{g.name:34s} {t_train:5.1f}s train, {time.perf_counter() - t1 - t_train:5.1f}s write "
@@ -460,6 +492,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, help="write the runs here, one seed-N folder per seed (default: a temp dir)")
     ap.add_argument("--what", choices=["all", "native", "grid"], default="all")
     ap.add_argument("--only", action="append", default=[], help="run names containing this (repeatable)")
+    ap.add_argument("--writers", nargs="+", choices=WRITERS + ["textlog"],
+                    help="write every grid recipe with these writers instead of three rotating ones "
+                         "(textlog: a plain loop's printed output, in one of three styles by recipe)")
     ap.add_argument("--list", action="store_true", help="list the recipes and exit")
     ap.add_argument("--rescore", type=Path, nargs="+", metavar="DIR",
                     help="judge the runs kept in these seed folders again (pooled)")
@@ -497,7 +532,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.what in ("all", "native"):
                 seed_rows += run_native(out, seed, args.only, args.verbose)
             if args.what in ("all", "grid"):
-                seed_rows += run_grid(out, seed, args.only, args.verbose)
+                seed_rows += run_grid(out, seed, args.only, args.verbose, args.writers)
             save(out, seed_rows)
             print(f"seed {seed}: {len(seed_rows)} logs in {time.perf_counter() - t1:.0f} s ({out})", flush=True)
             rows += seed_rows

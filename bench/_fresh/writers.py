@@ -234,6 +234,76 @@ def write_mlflow(c: Curve, d: Path, n: int) -> Path:
     return d / "mlruns"
 
 
+#: How three kinds of hand-written loop print, chosen by the recipe: (name, format of a number).
+TEXT_STYLES = ("loop", "nanogpt", "logging")
+_TEXT_FMT = {"loop": "{:.4f}", "nanogpt": "{:.4f}", "logging": "{:.6g}"}
+
+
+def text_value(style: str, v: float) -> float:
+    """A value as a text log of ``style`` holds it (printed, so rounded)."""
+    return float(_TEXT_FMT[style].format(v))
+
+
+def write_textlog(c: Curve, d: Path, n: int, style: str) -> Path:
+    """The stdout of a plain torch loop that prints every ``n`` steps, kept as ``train.log``
+    (``python train.py | tee train.log``): the print calls such loops make, in one of
+    :data:`TEXT_STYLES`. Numbers are printed rounded, as those loops print them.
+
+    - ``loop``: argparse's ``Namespace(...)`` first, then ``Epoch [e/E], Step [i/T], Loss: x``
+      (the step inside the epoch) and, after an evaluation, ``Validation: Loss: x, Acc: y``;
+    - ``nanogpt``: ``iter S: loss x, lr y`` and ``step S: val loss x, val acc y``;
+    - ``logging``: ``logging.basicConfig`` lines, ``step=S loss=x lr=y`` and ``eval step=S
+      val_loss=x val_acc=y``, after the config dict."""
+    f = _TEXT_FMT[style].format
+    spe = c.steps_per_epoch
+    total = len(c.loss)
+    epochs = math.ceil(total / spe)
+    ev = {s: (vl, va, ta) for s, vl, va, ta in c.evals}
+    lines: list[str] = []
+    t0 = 1_764_950_400.0  # 2025-12-05 16:00 UTC: a fixed clock, so a log is reproducible
+
+    def stamp(s: int) -> str:
+        import time as _time
+
+        t = t0 + 0.05 * s
+        return _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(t)) + f",{int(t * 1000) % 1000:03d}"
+
+    if style == "loop":
+        args = ", ".join(f"{k}={v!r}" for k, v in c.params.items())
+        lines.append(f"Namespace({args})")
+    elif style == "nanogpt":
+        lines.append(f"tokens per iteration will be: {c.params.get('batch_size', 32)}")
+    else:
+        lines.append(f"{stamp(0)} - INFO - config: {dict(c.params)!r}")
+
+    def val_line(s: int, vl: float, va: float | None, ta: float | None) -> str:
+        if style == "loop":
+            acc = f", Acc: {f(va)}" if va is not None else ""
+            return f"Validation: Loss: {f(vl)}{acc}"
+        if style == "nanogpt":
+            acc = f", val acc {f(va)}" if va is not None else ""
+            return f"step {s}: val loss {f(vl)}{acc}"
+        acc = f" val_acc={f(va)}" if va is not None else ""
+        tacc = f" train_acc={f(ta)}" if ta is not None else ""
+        return f"{stamp(s)} - INFO - eval step={s} val_loss={f(vl)}{acc}{tacc}"
+
+    for s, v in logged_train(c, n, "sample"):
+        if style == "loop":
+            e, i = (s - 1) // spe + 1, (s - 1) % spe + 1
+            lines.append(f"Epoch [{e}/{epochs}], Step [{i}/{spe}], Loss: {f(v)}")
+        elif style == "nanogpt":
+            lines.append(f"iter {s}: loss {f(v)}, lr {c.lr[s - 1]:.2e}")
+        else:
+            lines.append(f"{stamp(s)} - INFO - step={s} loss={f(v)} lr={c.lr[s - 1]:.3g}")
+        for t in sorted(t for t in ev if t <= s):
+            lines.append(val_line(t, *ev.pop(t)))
+    for t in sorted(ev):
+        lines.append(val_line(t, *ev[t]))
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "train.log").write_text("\n".join(lines) + "\n")
+    return d / "train.log"
+
+
 WRITE: dict[str, Callable[[Curve, Path, int], Path]] = {
     "recorder": write_recorder, "tb": write_tb, "lightning-csv": write_lightning_csv,
     "lightning-tb": write_lightning_tb, "hf": write_hf, "keras": write_keras, "mlflow": write_mlflow,
