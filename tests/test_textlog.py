@@ -169,6 +169,23 @@ def test_printed_settings_are_params(case: str, names: dict[str, str]) -> None:
     assert any("params read from the settings" in w for w in run.warnings)
 
 
+@pytest.mark.parametrize("head", ["config: " + "{" * 50_000, "{'lr': " + "[" * 50_000 + "]" * 50_000 + "}",
+                                  'config: {"lr": ' + "[" * 20_000 + "]" * 20_000 + "}",
+                                  "Namespace(" + "(" * 50_000 + ")", "args: {'lr': __import__('os')}",
+                                  "Namespace(lr=open('/etc/passwd').read())"],
+                         ids=["deep-braces", "deep-py-list", "deep-json", "deep-namespace", "call-in-dict",
+                              "call-in-namespace"])
+def test_printed_settings_never_evaluate_or_crash(tmp_path: Path, head: str) -> None:
+    """A damaged or hostile settings line (nesting past any stack, a call where a value should
+    be) gives no params and the records still read: nothing printed is evaluated."""
+    body = "".join(f"epoch {e} | loss {1 / e:.4f}\n" for e in range(1, 6))
+    path = tmp_path / "train.log"
+    path.write_text(head + "\n" + body)
+    (run,) = diagnose.load_all(path)
+    assert run.arrays("train/loss")[0].tolist() == [1, 2, 3, 4, 5]
+    assert "lr" not in run.params
+
+
 def test_split_and_epoch_lead_the_line() -> None:
     """``Train 3, loss: ..`` / ``Test 3, loss: ..`` (DGCNN's loop): each line's split names its
     unprefixed values, so the test loss is the held-out loss, not a second train loss."""

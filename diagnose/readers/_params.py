@@ -135,7 +135,7 @@ def _literal(text: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         node = ast.parse(text, mode="eval").body
