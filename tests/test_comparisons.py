@@ -58,12 +58,19 @@ def test_unrelated_real_runs_give_no_group_finding_and_no_decision():
     assert len(named) == len(set(named)), named
 
 
-def test_only_the_hydra_multirun_is_grouped_in_the_format_fixtures():
+def test_only_the_hydra_multirun_and_the_appended_seeds_are_grouped_in_the_format_fixtures():
+    """Runs are grouped only where their settings say they belong together: the Hydra
+    multirun, and the two runs appended to one text log, each printed as ``run seed=N``
+    (their only printed setting is the seed, so they read as seeds of one setting)."""
     report = check([FORMATS])
     assert report.groups
     by_id = {r.id: r for r in report.runs}
+    appended = {r.id for r in report.runs if r.path.endswith(str(Path("textlog", "appended", "train.log")))}
+    assert len(appended) == 2
     for g in report.groups:
-        assert all("hydra_sweep" in by_id[i].path for i in g.runs), g.id
+        assert all("hydra_sweep" in by_id[i].path for i in g.runs) or set(g.runs) == appended, g.id
+    seeds = sorted(by_id[i].params.get("seed") for i in appended)
+    assert seeds == [0, 1]
 
 
 def _run(rid, path, params, val, fmt="unknown", acc=None):
