@@ -14,7 +14,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -128,46 +128,47 @@ _DICT_OPEN = re.compile(r"^(?:[^{'\"]*?[\s:=|-])?(\{.*)$")
 _KEY_VALUE = re.compile(r"^(?:.*?[\s:|\]-])?([A-Za-z_][\w.]*)\s*[:=]\s*([-+\w.]+)\s*$")
 
 
+def _literal_entries(entries: Iterable[tuple[Any, ast.expr]]) -> dict[Any, Any]:
+    """The entries whose value (and key, when a node) is a literal; a call such as pprint's
+    ``device(type='cpu')`` is left out. ``ast.literal_eval`` never evaluates code."""
+    out: dict[Any, Any] = {}
+    for k, v in entries:
+        try:
+            out[k if isinstance(k, str) else ast.literal_eval(k)] = ast.literal_eval(v)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+    return out
+
+
+def _parsed(text: str) -> ast.expr | None:
+    """The expression ``text`` holds, or None (too long, not Python, nested past the stack)."""
+    if len(text) > PRINTED_MAX_CHARS:
+        return None
+    try:
+        return ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
 def _literal(text: str) -> Any:
-    """A JSON or Python literal, or None; a dict keeps its literal entries only (pprint's
-    ``'device': device(type='cpu')`` is left out). Never evaluates code."""
+    """A JSON object, or a Python dict display with its literal entries only, or None."""
     if len(text) > PRINTED_MAX_CHARS:
         return None
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
         pass
-    try:
-        node = ast.parse(text, mode="eval").body
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-    if not isinstance(node, ast.Dict):
-        return None
-    out: dict[Any, Any] = {}
-    for k, v in zip(node.keys, node.values, strict=True):
-        try:
-            out[ast.literal_eval(k)] = ast.literal_eval(v)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-    return out
+    node = _parsed(text)
+    return _literal_entries(zip(node.keys, node.values, strict=True)) if isinstance(node, ast.Dict) else None
 
 
 def _namespace(inner: str) -> dict[str, Any]:
     """The literal keywords of ``Namespace(a=1, b='x', dev=device(type='cuda'))`` (``dev`` is
     not a literal and is left out)."""
-    if len(inner) > PRINTED_MAX_CHARS:
+    call = _parsed(f"f({inner})")
+    if not isinstance(call, ast.Call):
         return {}
-    try:
-        call = ast.parse(f"f({inner})", mode="eval").body
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return {}
-    out: dict[str, Any] = {}
-    for kw in getattr(call, "keywords", []):
-        try:
-            out[kw.arg] = ast.literal_eval(kw.value)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-    return out
+    return _literal_entries((kw.arg, kw.value) for kw in call.keywords if kw.arg)
 
 
 def _is_settings(d: Any) -> bool:
@@ -202,16 +203,18 @@ def printed_params(lines: Sequence[str]) -> tuple[dict[str, Any], int, str]:
                 return flatten(ns), i, "argparse's Namespace"
         m = _DICT_OPEN.match(line) if "{" in line else None
         if m:
-            text, end = m.group(1), i
-            while not text.rstrip().endswith("}") and end + 1 < min(len(lines), i + PRINTED_MAX_LINES):
+            end = i  # a pretty-printed dict ends on the first line that ends with ``}``
+            while not lines[end].rstrip().endswith("}") and end + 1 < min(len(lines), i + PRINTED_MAX_LINES):
                 end += 1
-                text += "\n" + lines[end].rstrip()
-            d = _literal(text)
+            d = _literal("\n".join([m.group(1), *(x.rstrip() for x in lines[i + 1:end + 1])]))
             if _is_settings(d):
                 return flatten(d), i, "a printed config dict"
+            i = end + 1  # its lines are the dict's, not settings of their own
+            continue
         m = _KEY_VALUE.match(line)
-        if m and m.group(1).rsplit(".", 1)[-1] in PRINTED_KEYS:
-            found.setdefault(m.group(1).rsplit(".", 1)[-1], parse_value(m.group(2)))
+        key = m.group(1).rsplit(".", 1)[-1] if m else ""
+        if key in PRINTED_KEYS:
+            found.setdefault(key, parse_value(m.group(2)))
             first = i if first < 0 else first
         i += 1
     return found, first, ("'key: value' lines" if found else "")
