@@ -86,11 +86,11 @@ from _fresh.core import SPECS, Spec, Trace
 from _fresh.grid import GRID
 from _fresh.writers import (
     AGG,
-    TEXT_STYLES,
     WRITE,
     WRITERS,
     logged_acc,
     logged_train,
+    text_style,
     text_value,
     write_textlog,
 )
@@ -436,13 +436,13 @@ def run_native(out: Path, seed: int, only: list[str], verbose: bool) -> list[Row
 
 
 def _write_text(g_index: int) -> Callable[[Any, Path, int], Path]:
-    style = TEXT_STYLES[g_index % len(TEXT_STYLES)]
+    style = text_style(g_index)
     return lambda curve, d, n: write_textlog(curve, d, n, style)
 
 
 def _text_trace(g_index: int, trace: Trace) -> Trace:
     """The values as a text log holds them: printed, so rounded."""
-    style = TEXT_STYLES[g_index % len(TEXT_STYLES)]
+    style = text_style(g_index)
     r = lambda v: text_value(style, v)
     return Trace([(s, r(v)) for s, v in trace.train], [(s, r(v)) for s, v in trace.val], trace.k, trace.paths,
                  [(s, r(a), r(b)) for s, a, b in trace.acc])

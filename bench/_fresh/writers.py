@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +237,11 @@ def write_mlflow(c: Curve, d: Path, n: int) -> Path:
 
 #: How three kinds of hand-written loop print, chosen by the recipe: (name, format of a number).
 TEXT_STYLES = ("loop", "nanogpt", "logging")
+
+
+def text_style(recipe_index: int) -> str:
+    """The print style of the ``recipe_index``-th grid recipe (they rotate)."""
+    return TEXT_STYLES[recipe_index % len(TEXT_STYLES)]
 _TEXT_FMT = {"loop": "{:.4f}", "nanogpt": "{:.4f}", "logging": "{:.6g}"}
 
 
@@ -263,10 +269,8 @@ def write_textlog(c: Curve, d: Path, n: int, style: str) -> Path:
     t0 = 1_764_950_400.0  # 2025-12-05 16:00 UTC: a fixed clock, so a log is reproducible
 
     def stamp(s: int) -> str:
-        import time as _time
-
         t = t0 + 0.05 * s
-        return _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(t)) + f",{int(t * 1000) % 1000:03d}"
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) + f",{int(t * 1000) % 1000:03d}"
 
     if style == "loop":
         args = ", ".join(f"{k}={v!r}" for k, v in c.params.items())
