@@ -19,8 +19,10 @@ Two kinds of runs (``--what``):
   MLflow (as those trainers log it). The writers of a recipe rotate with the seed.
   ``--writers textlog`` writes every grid recipe instead as the printed output of a plain
   loop (``train.log``: argparse's ``Namespace`` and ``Epoch [e/E], Step [i/T], Loss: x``, a
-  nanoGPT-style ``iter S: loss x``, or ``logging`` lines with a config dict; rounded as
-  printed), a writer outside the rotation so that the seven-writer seeds stay as they were.
+  nanoGPT-style ``iter S: loss x``, ``logging`` lines with a config dict, or a Hugging Face
+  ``Trainer``'s console from its real ``ProgressCallback``: tqdm bars and the printed dicts;
+  rounded as printed), a writer outside the rotation so that the seven-writer seeds stay as
+  they were.
 
 Each run is labelled *by construction* with the pattern its recipe should show (``healthy``
 means no warning or error). Each *log* also gets an independent check of the label on the
@@ -90,6 +92,7 @@ from _fresh.writers import (
     WRITERS,
     logged_acc,
     logged_train,
+    text_agg,
     text_style,
     text_value,
     write_textlog,
@@ -473,7 +476,8 @@ def run_grid(out: Path, seed: int, only: list[str], verbose: bool,
                     path = (_write_text(i) if w == "textlog" else WRITE[w])(curve, d, n)
                 if verbose:
                     print(sink.getvalue())
-                trace = Trace(logged_train(curve, n, AGG.get(w, "sample")), [(s, v) for s, v, _, _ in curve.evals],
+                agg = text_agg(text_style(i)) if w == "textlog" else AGG.get(w, "sample")
+                trace = Trace(logged_train(curve, n, agg), [(s, v) for s, v, _, _ in curve.evals],
                               curve.k, [path], logged_acc(w, [(s, ta, va) for s, _, va, ta in curve.evals
                                                               if ta is not None and va is not None]))
                 if w == "textlog":
@@ -494,7 +498,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", action="append", default=[], help="run names containing this (repeatable)")
     ap.add_argument("--writers", nargs="+", choices=WRITERS + ["textlog"],
                     help="write every grid recipe with these writers instead of three rotating ones "
-                         "(textlog: a plain loop's printed output, in one of three styles by recipe)")
+                         "(textlog: a script's printed output, in one of four styles by recipe)")
     ap.add_argument("--list", action="store_true", help="list the recipes and exit")
     ap.add_argument("--rescore", type=Path, nargs="+", metavar="DIR",
                     help="judge the runs kept in these seed folders again (pooled)")

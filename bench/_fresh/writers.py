@@ -235,14 +235,22 @@ def write_mlflow(c: Curve, d: Path, n: int) -> Path:
     return d / "mlruns"
 
 
-#: How three kinds of hand-written loop print, chosen by the recipe: (name, format of a number).
-TEXT_STYLES = ("loop", "nanogpt", "logging")
+#: How kinds of training script print, chosen by the recipe: three hand-written loops and a
+#: Hugging Face ``Trainer``'s console (``hf``). Seeds 100-103 (wave 36) were written when only
+#: the first three rotated.
+TEXT_STYLES = ("loop", "nanogpt", "logging", "hf")
 
 
 def text_style(recipe_index: int) -> str:
     """The print style of the ``recipe_index``-th grid recipe (they rotate)."""
     return TEXT_STYLES[recipe_index % len(TEXT_STYLES)]
-_TEXT_FMT = {"loop": "{:.4f}", "nanogpt": "{:.4f}", "logging": "{:.6g}"}
+_TEXT_FMT = {"loop": "{:.4f}", "nanogpt": "{:.4f}", "logging": "{:.6g}", "hf": "{:.4g}"}
+
+
+def text_agg(style: str) -> str:
+    """What a printed train loss is: the Trainer prints the mean over its logging window, a
+    hand-written loop the loss of the step it prints at."""
+    return "mean" if style == "hf" else "sample"
 
 
 def text_value(style: str, v: float) -> float:
@@ -260,6 +268,8 @@ def write_textlog(c: Curve, d: Path, n: int, style: str) -> Path:
     - ``nanogpt``: ``iter S: loss x, lr y`` and ``step S: val loss x, val acc y``;
     - ``logging``: ``logging.basicConfig`` lines, ``step=S loss=x lr=y`` and ``eval step=S
       val_loss=x val_acc=y``, after the config dict."""
+    if style == "hf":
+        return _write_hf_console(c, d, n)
     f = _TEXT_FMT[style].format
     spe = c.steps_per_epoch
     total = len(c.loss)
@@ -305,6 +315,46 @@ def write_textlog(c: Curve, d: Path, n: int, style: str) -> Path:
         lines.append(val_line(t, *ev[t]))
     d.mkdir(parents=True, exist_ok=True)
     (d / "train.log").write_text("\n".join(lines) + "\n")
+    return d / "train.log"
+
+
+def _write_hf_console(c: Curve, d: Path, n: int) -> Path:
+    """A Hugging Face ``Trainer``'s console kept as ``train.log`` (``python train.py 2>&1 | tee
+    train.log``): the real ``ProgressCallback`` driven through the run, so its tqdm bars (training,
+    and one per evaluation) and the dicts it prints (floats as 4-significant-digit strings, the
+    loss averaged over the logging window) are what transformers writes."""
+    import contextlib
+
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+    from transformers.trainer_callback import ProgressCallback
+
+    spe, total = c.steps_per_epoch, len(c.loss)
+    ev = {s: (vl, va) for s, vl, va, _ in c.evals}
+    logged = dict(logged_train(c, n, "mean"))
+    finite = [x for x in c.loss if math.isfinite(x)]
+    state = TrainerState(max_steps=total, logging_steps=n, num_train_epochs=math.ceil(total / spe))
+    args, control, cb = TrainingArguments(output_dir=str(d), report_to=[]), TrainerControl(), ProgressCallback()
+    d.mkdir(parents=True, exist_ok=True)
+    batches = range(8)  # the evaluation's dataloader: eight batches, so the bar has a length
+    with open(d / "train.log", "w") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+        cb.on_train_begin(args, state, control)
+        for s in range(1, total + 1):
+            state.global_step, state.epoch = s, s / spe
+            cb.on_step_end(args, state, control)
+            if s in logged:
+                cb.on_log(args, state, control, logs={"loss": logged[s], "grad_norm": c.gnorm[s - 1],
+                                                      "learning_rate": c.lr[s - 1], "epoch": state.epoch})
+            if s in ev:
+                vl, va = ev.pop(s)
+                for _ in batches:
+                    cb.on_prediction_step(args, state, control, eval_dataloader=batches)
+                cb.on_evaluate(args, state, control)
+                logs = {"eval_loss": vl} | ({"eval_accuracy": va} if va is not None else {})
+                cb.on_log(args, state, control, logs=logs | {"eval_runtime": 0.4, "epoch": state.epoch})
+        cb.on_log(args, state, control, logs={
+            "train_runtime": 12.5, "train_loss": float(np.mean(finite)) if finite else math.nan,
+            "epoch": total / spe})
+        cb.on_train_end(args, state, control)
     return d / "train.log"
 
 
