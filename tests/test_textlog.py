@@ -195,6 +195,39 @@ def test_split_and_epoch_lead_the_line() -> None:
     _as_printed(run, "phase_counter", names, ".6f")
 
 
+def test_a_row_index_before_the_epoch_is_no_summary() -> None:
+    """``index:   3,epoch:  3 train_loss:..``: the index printed before the counter is not a
+    metric's value, so the line is a record (a summary such as ``best val_loss 0.41 at epoch
+    7`` still is not)."""
+    (run,) = _load("index_epoch")
+    _as_printed(run, "index_epoch", {"train_loss": "train/loss", "val_loss": "val/loss",
+                                     "train_acc": "train/acc", "val_acc": "val/acc"}, "f")
+    assert not any("index" in n for n in run.metric_names)
+
+
+def test_a_timing_line_under_the_epoch_keeps_its_block_open() -> None:
+    """``Epoch 3/8`` then ``Epoch time: 0.41s`` then the phase lines: the timing is part of
+    the block, the values take the epoch above; the summary after training adds no point."""
+    (run,) = _load("epoch_timing_block")
+    _as_printed(run, "epoch_timing_block", {"Train Loss": "train/loss", "Train Acc": "train/acc",
+                                            "Val Loss": "val/loss", "Val Acc": "val/acc"}, ".4f")
+
+
+@pytest.mark.parametrize("run_id, labels", [("w51a-flowers-cls-10ep", {"generalization_gap"}),
+                                            ("w51a-sst2-transformer", {"late_overfitting",
+                                                                       "generalization_gap"})])
+def test_public_index_and_timing_logs_are_read(run_id: str, labels: set[str]) -> None:
+    """Two public logs of these shapes (bench/real-runs, tuning half) were "no training runs
+    found"; each line's values are read at its epoch, and the run gets its labelled patterns."""
+    (path,) = [p for p in (ROOT / "bench" / "real-runs" / run_id).rglob("*") if p.is_file()]
+    text = path.read_text()
+    want = [float(v) for v in re.findall(r"(?:train_loss:|Train Loss: )([\d.]+)", text)]
+    (run,) = diagnose.load_all(path)
+    assert run.arrays("train/loss")[1].tolist() == want and len(want) == 10
+    found = {f.pattern for f in diagnose.check(path).findings if f.severity in ("warning", "error")}
+    assert found == labels
+
+
 def test_public_dgcnn_log_is_read() -> None:
     """A public DGCNN ModelNet log (bench/real-runs/w50a-dgcnn-modelnet, tuning half) prints
     only its ``Train N, loss: ..`` lines: it was "no training runs found"; every line is a

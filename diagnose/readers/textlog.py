@@ -233,14 +233,15 @@ def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
         first = _COUNTER.search(line)
         rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", _COUNTER.sub(" ", line)))
         pairs = list(_PAIR.finditer(rest))
-        if _prose(_PAIR.sub(" ", rest)) or (first and pairs and _PAIR.search(
-                _BRACKET.sub(" ", line[:first.start()]))):
+        if _prose(_PAIR.sub(" ", rest)) or (first and pairs and _metrics_before(line[:first.start()])):
             header = None
             continue  # a sentence with numbers in it, or values before the counter
         if counters and not pairs:
             if not bar:  # a bar alone is no header: the values it counts are on its own line
                 header, in_block = counters, set()
             continue
+        if header is not None and not counters and not pairs and not _prose(rest, 0):
+            continue  # ``Epoch time: 23.50s`` under the header: a timing, the block goes on
         split = _lead_split(rest) or _named_split(pairs)
         values = []
         for m in pairs:
@@ -289,10 +290,18 @@ _FILLER = re.compile(r"^(?:info|debug|warning|warn|error|root|main|train|trainin
 MAX_PROSE_WORDS = 3
 
 
-def _prose(rest: str) -> bool:
-    """Whether what is left of a line (counters and values removed) is prose."""
+def _prose(rest: str, most: int = MAX_PROSE_WORDS) -> bool:
+    """Whether what is left of a line (counters and values removed) is prose: more than
+    ``most`` words that are not :data:`_FILLER`."""
     words = [w for w in re.findall(r"[A-Za-z]{2,}", rest) if not _FILLER.match(w)]
-    return len(words) > MAX_PROSE_WORDS
+    return len(words) > most
+
+
+def _metrics_before(head: str) -> bool:
+    """Whether the text before a line's counter holds a metric's value (``best val_loss 0.41
+    at epoch 7``: a summary, not a record). A row number there is not one (``index:   3,epoch:
+    3 train_loss:0.41``: a loop that prints its own index first)."""
+    return any(_metric_name(_snake(m.group(1))) for m in _PAIR.finditer(_BRACKET.sub(" ", head)))
 
 
 def _named_split(pairs: list[re.Match]) -> str:
