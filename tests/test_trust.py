@@ -261,6 +261,23 @@ def test_case10_best_step_and_value_are_logged_ones_and_agree_with_sweep(path):
     assert (summary["best_step"], summary["best"]) == (int(s[i]), float(v[i]))
 
 
+@pytest.mark.parametrize("path", [FIX / "trust/gap-final-model", FIX / "generalization-gap",
+                                  ROOT / "bench" / "real-runs" / "w51a-flowers-cls-10ep"])
+def test_case10_the_train_loss_quoted_beside_a_gap_is_logged_or_says_how_it_was_read(path):
+    """The final train loss DG103 quotes is the one logged at that step, or the message says
+    how it was read (smoothed, or the median of the logged points around it in a sparse log:
+    a public 10-epoch log quoted 0.9294, its epoch 7, beside epoch 9's 0.5712, unexplained)."""
+    run = diagnose.load(path)
+    (gap,) = [f for f in check(path).findings if f.rule == "DG103"]
+    s, v = logged(run, "train/loss")
+    quoted = float(re.search(r"at the final model \(step (\d+)\) val loss \S+(?: \(smoothed \S+\))? vs train (\S+)",
+                             gap.message).group(2))
+    end = int(re.search(r"at the final model \(step (\d+)\)", gap.message).group(1))
+    at = float(v[np.searchsorted(s, end, side="right") - 1])
+    if f"{at:.4g}" != f"{quoted:.4g}":
+        assert re.search(r"vs train \S+ \((smoothed|the median of \d+ logged train points around it), ", gap.message)
+
+
 # -- 11. causes from evidence; a diverged run has one finding --------------------------------
 def test_case11_uniform_predictions_is_suppressed_on_a_diverged_run():
     report = check(TRUST / "sgd-sweep" / "lr=1.5")

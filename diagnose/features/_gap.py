@@ -56,6 +56,7 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
         return {}
     train_at = value_at(ts, tv, vs)
     train_lo = train_at
+    how = "smoothed, " if smooths(len(tv)) else ""
     # a sparse log (one batch every so many steps) is barely smoothed: the median of the
     # m nearest logged points (at most half the log, so the reading stays local) is a second
     # reading of train at a validation step, and a gap (or validation below train) must hold
@@ -67,6 +68,8 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
             at = np.clip(np.searchsorted(rs, vs, side="right") - 1 - m // 2, 0, len(rv) - m)
             med = np.median(np.lib.stride_tricks.sliding_window_view(rv, m)[at], axis=1)
             train_lo = np.minimum(train_at, med)
+            if med[-1] > train_at[-1]:  # the number quoted at the end is the median: say so
+                how = f"the median of {m} logged train points around it, "
             train_at = np.maximum(train_at, med)
     i = int(np.argmin(vv))
     _, vsm = ctx.smoothed(VAL)
@@ -81,7 +84,7 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
         "train_at_val_end_lo": float(train_lo[-1]),
         # what messages may call smoothed: a curve too short for a window is read as logged
         "val_end_note": f" (smoothed {float(vsm[-1]):.4g})" if smooths(len(vv)) else "",
-        "gap_train_how": "smoothed, " if smooths(len(tv)) else "",
+        "gap_train_how": how,
         "gap_ratio_end_lo": _ratio(float(vsm[-1]), float(train_lo[-1])),
     }
     if scale:

@@ -118,7 +118,7 @@ gap_ratio_best    ratio     validation over train loss at the best validation st
 gap_rel_best      relative  gap_best over the gap scale (as gap_rel_end)
 train_at_val_end  loss      smoothed train loss at the last validation step
 val_end_note      text      a phrase for messages: " (smoothed X)" with the last smoothed validation loss, empty when too short to smooth
-gap_train_how     text      a phrase for messages: "smoothed, " when the train loss read at validation steps was smoothed, else empty
+gap_train_how     text      a phrase for messages: "smoothed, " when the train loss read at validation steps was smoothed, "the median of m logged train points around it, " when the final one quoted is that median (a sparse log), else empty
 train_at_val_best loss      smoothed train loss at the best validation step
 gap_first_step    step      first step where validation exceeds train by gap_start of the gap scale
 train_at_val_end_lo loss  train at the last validation step, the lower of its two readings (smoothed curve; median of the gap_min_points nearest points of a sparse log)
