@@ -205,6 +205,16 @@ def test_a_row_index_before_the_epoch_is_no_summary() -> None:
     assert not any("index" in n for n in run.metric_names)
 
 
+def test_a_summary_with_the_metric_before_the_epoch_adds_no_point(tmp_path: Path) -> None:
+    """``best val_loss 0.0123 at epoch 3`` after the records: a metric's value before the
+    counter is a summary, not a record, so validation keeps the points the loop printed."""
+    (run,) = _load("index_epoch")
+    path = tmp_path / "train.log"
+    path.write_text((CASES / "index_epoch" / "train.log").read_text() + "best val_loss 0.0123 at epoch 3\n")
+    (with_summary,) = diagnose.load_all(path)
+    assert _same(with_summary.arrays("val/loss"), run.arrays("val/loss"))
+
+
 def test_a_timing_line_under_the_epoch_keeps_its_block_open() -> None:
     """``Epoch 3/8`` then ``Epoch time: 0.41s`` then the phase lines: the timing is part of
     the block, the values take the epoch above; the summary after training adds no point."""
