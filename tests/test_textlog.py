@@ -206,13 +206,16 @@ def test_a_row_index_before_the_epoch_is_no_summary() -> None:
 
 
 def test_a_summary_with_the_metric_before_the_epoch_adds_no_point(tmp_path: Path) -> None:
-    """``best val_loss 0.0123 at epoch 3`` after the records: a metric's value before the
-    counter is a summary, not a record, so validation keeps the points the loop printed."""
+    """``Best model: val_loss 0.0123 at epoch 3`` after the records: a metric's value before the
+    counter is a summary, not a record, so validation keeps the points the loop printed (read
+    as a record, it replaced epoch 3's value), and no ``best_val_loss`` curve appears."""
     (run,) = _load("index_epoch")
     path = tmp_path / "train.log"
-    path.write_text((CASES / "index_epoch" / "train.log").read_text() + "best val_loss 0.0123 at epoch 3\n")
+    path.write_text((CASES / "index_epoch" / "train.log").read_text()
+                    + "Best model: val_loss 0.0123 at epoch 3\nbest val_loss 0.0123 at epoch 3\n")
     (with_summary,) = diagnose.load_all(path)
     assert _same(with_summary.arrays("val/loss"), run.arrays("val/loss"))
+    assert with_summary.metric_names == run.metric_names
 
 
 def test_a_timing_line_under_the_epoch_keeps_its_block_open() -> None:
