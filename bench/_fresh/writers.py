@@ -16,6 +16,7 @@ Evaluations are logged at their own steps, whatever N is (Keras: at the epoch th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -323,8 +324,6 @@ def _write_hf_console(c: Curve, d: Path, n: int) -> Path:
     train.log``): the real ``ProgressCallback`` driven through the run, so its tqdm bars (training,
     and one per evaluation) and the dicts it prints (floats as 4-significant-digit strings, the
     loss averaged over the logging window) are what transformers writes."""
-    import contextlib
-
     from transformers import TrainerControl, TrainerState, TrainingArguments
     from transformers.trainer_callback import ProgressCallback
 
