@@ -226,6 +226,49 @@ def test_a_timing_line_under_the_epoch_keeps_its_block_open() -> None:
                                             "Val Loss": "val/loss", "Val Acc": "val/acc"}, ".4f")
 
 
+def test_a_table_under_a_header_of_column_names_is_read() -> None:
+    """``Epoch    Train Loss   Train Acc    Test Loss ...``, a rule of dashes, then fixed-width
+    rows with the seconds and their unit: each column is read at the epoch its row prints
+    (the held-out "test" columns as validation), and the settings printed in words above it
+    (``Learning rate: 0.1``, ``Number of classes: 2``) are the run's params."""
+    (run,) = _load("epoch_table")
+    _as_printed(run, "epoch_table", {"Train Loss": "train/loss", "Train Acc": "train/acc",
+                                     "Test Loss": "val/loss", "Test Acc": "val/acc"}, ".4f")
+    assert run.params == _expected("epoch_table")["runs"][0]["params"]
+    assert not any("time" in n for n in run.metric_names)
+
+
+def test_a_public_table_log_is_read_with_its_class_count() -> None:
+    """A public graph classifier's log (bench/real-runs/w52a-enzymes-gcn, tuning half) prints
+    its curves only as such a table: it was "no training runs found". Every row is a point,
+    and ``Number of classes: 6`` printed above it is K."""
+    path = ROOT / "bench" / "real-runs" / "w52a-enzymes-gcn" / "training_output.log"
+    rows = re.findall(r"^(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+\s+s$",
+                      path.read_text(), re.M)
+    (run,) = diagnose.load_all(path)
+    assert run.arrays("train/loss")[0].tolist() == [int(r[0]) for r in rows] and len(rows) == 21
+    for k, name in enumerate(("train/loss", "train/acc", "val/loss", "val/acc"), start=1):
+        assert run.arrays(name)[1].tolist() == [float(r[k]) for r in rows], name
+    ctx = diagnose.features.RunContext(run)
+    assert diagnose.features.compute(["num_classes"], ctx)["num_classes"] == 6
+
+
+@pytest.mark.parametrize("text", [
+    # a header whose rows are words: a results table in a README, not a training table
+    "Epoch    Loss    Accuracy\n" + "".join(f"{e}    see the plot    below\n" for e in range(1, 6)),
+    # the counter is not the first column: a table of models
+    "Model    Loss    Accuracy\n" + "".join(f"{e}    {1 / e:.3f}    0.{e}\n" for e in range(1, 6)),
+    # rows with fewer numbers than the header has columns
+    "Epoch    Train Loss    Val Loss\n" + "".join(f"{e}    {1 / e:.3f}\n" for e in range(1, 6)),
+])
+def test_text_that_only_looks_like_a_table_is_not_a_log(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text(text)
+    assert not textlog.detect(path)
+    with pytest.raises(ReadError):
+        textlog.read(path)
+
+
 @pytest.mark.parametrize("run_id, labels", [("w51a-flowers-cls-10ep", {"generalization_gap"}),
                                             ("w51a-sst2-transformer", {"late_overfitting",
                                                                        "generalization_gap"})])

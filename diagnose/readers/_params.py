@@ -126,6 +126,12 @@ PRINTED_MAX_LINES = 300
 _NAMESPACE = re.compile(r"\bNamespace\((.*)\)\s*$")
 _DICT_OPEN = re.compile(r"^(?:[^{'\"]*?[\s:=|-])?(\{.*)$")
 _KEY_VALUE = re.compile(r"^(?:.*?[\s:|\]-])?([A-Za-z_][\w.]*)\s*[:=]\s*([-+\w.]+)\s*$")
+#: a setting named in words, alone on its line (``  Learning rate: 0.01``, ``Number of classes:
+#: 6``): the words joined as a key, so it counts only when it names a knob (:data:`PRINTED_KEYS`)
+_WORDS_VALUE = re.compile(r"^\s*(?:[-*]\s+)?([A-Za-z]+(?: [A-Za-z]+){0,3})\s*:\s*([-+\w.]+)\s*$")
+#: word keys that name a knob by another spelling
+_WORD_KEYS = {"number_of_classes": "num_classes", "number_of_epochs": "num_epochs",
+              "num_of_classes": "num_classes"}
 
 
 def _literal_entries(entries: Iterable[tuple[Any, ast.expr]]) -> dict[Any, Any]:
@@ -213,6 +219,11 @@ def printed_params(lines: Sequence[str]) -> tuple[dict[str, Any], int, str]:
             continue
         m = _KEY_VALUE.match(line)
         key = m.group(1).rsplit(".", 1)[-1] if m else ""
+        if key not in PRINTED_KEYS:
+            w = _WORDS_VALUE.match(line)
+            if w:
+                key = w.group(1).lower().replace(" ", "_")
+                key, m = _WORD_KEYS.get(key, key), w
         if key in PRINTED_KEYS:
             found.setdefault(key, parse_value(m.group(2)))
             first = i if first < 0 else first

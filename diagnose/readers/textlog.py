@@ -1,6 +1,6 @@
 """Free-text training logs: the stdout people keep as ``train.log``, ``log.txt``, ``nohup.out``.
 
-Three shapes, tried in this order (the first that yields records reads the file):
+Four shapes, tried in this order (the first that yields records reads the file):
 
 1. Keras ``model.fit`` output (verbose 1 or 2, Keras 3 and Keras 2 / tf.keras): one point
    per epoch, the epoch's finished record; step = epoch - 1, as Keras's ``CSVLogger``
@@ -17,6 +17,9 @@ Three shapes, tried in this order (the first that yields records reads the file)
    fine-tuning tutorial) take that counter. Step: the global step when one is printed (``Step
    [100/600]`` inside epoch 2 is step 700), else the epoch as printed. Timestamps,
    ``[12/100]`` brackets without a counter word and bare percentages are never values.
+4. A table printed under a header of column names led by the counter (``Epoch    Train Loss
+   Train Acc    Test Loss``, a rule of dashes, then a row of numbers per epoch), read when
+   no line names its own values.
 
 A file is claimed only when it holds at least :data:`MIN_RECORDS` records with a loss or
 an accuracy and steps that go up, so READMEs, configs and prose are not. A log with no
@@ -192,7 +195,73 @@ def parse(text: str) -> Parsed:
     out.records, out.shape = _plain_records(clean), "plain"
     if "%" in text and not out.claimed and _BAR_COUNTER.search(text):  # most logs have no bar
         out.records = _plain_records(clean, bars=True)
+    if not out.claimed:
+        table = _table_records(clean)
+        if table:
+            out.records = table
     out.notes = _number_records(out.records)
+    return out
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+#: a table's cells: two or more spaces, a tab or a bar between them (``Train Loss   Train Acc``)
+_CELL_GAP = re.compile(r"\s{2,}|\t|\s*\|\s*")
+#: a header cell: a name of up to three words, a unit in brackets allowed (``Val Acc (%)``)
+_HEAD_CELL = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*){0,2}(?:\s*[(\[][^)\]]*[)\]])?$")
+_TABLE_COUNTER = re.compile(r"^(?:epoch|step|iter|iteration|global[ _]step)s?$", re.I)
+_TABLE_NUMBER = re.compile(rf"^{NUMBER}%?$", re.I)
+
+
+def _table_head(line: str) -> list[str] | None:
+    """The column names of a table's header line (``Epoch    Train Loss   Train Acc    Test
+    Loss``), led by its counter and naming a loss or accuracy; None for any other line."""
+    cells = [c for c in _CELL_GAP.split(line.strip()) if c]
+    if len(cells) < 2 or not all(_HEAD_CELL.match(c) for c in cells):
+        return None
+    if not _TABLE_COUNTER.match(cells[0]) or not any(_judged(c) for c in cells[1:]):
+        return None
+    return cells
+
+
+def _table_records(lines: list[list[str]]) -> list[Rec]:
+    """Records of a table a loop prints under a header of column names (``print(f"{epoch:<8}
+    {loss:<12.4f} ...")``): a row holds a number per column, in order (a unit after the last
+    one, as in ``0.55    s``, is left aside; one more number in front is a row index, as
+    pandas prints it). The header's first column is the counter; the rows end at the first
+    other line. Names come from the header (``Train Loss`` -> ``train_loss``), units dropped."""
+    out: list[Rec] = []
+    head: list[str] | None = None
+    for i, segs in enumerate(lines, start=1):
+        line = segs[-1] if segs else ""
+        if head is None:
+            head = _table_head(line) if line else None
+            continue
+        if not line.strip() or not re.search(r"[A-Za-z0-9]", line):
+            if out and out[-1].line < i - 1 and not line.strip():
+                head = None  # a blank line after the rows ends the table
+            continue  # a rule of dashes under the header
+        tokens = [t for t in re.split(r"[\s|,]+", line.strip()) if t]
+        nums = []
+        for t in tokens:
+            if not _TABLE_NUMBER.match(t):
+                break
+            nums.append(t)
+        if len(nums) == len(head) + 1 and re.fullmatch(r"\d+", nums[0]):
+            nums = nums[1:]  # a row index in front
+        if len(nums) != len(head) or not re.fullmatch(r"\d+", nums[0]) or \
+                len(tokens) - len(nums) > 1:
+            head = _table_head(line)  # the table ended (perhaps a new one starts)
+            continue
+        values = []
+        for cell, t in zip(head[1:], nums[1:]):
+            name = _snake(re.sub(r"\s*[(\[][^)\]]*[)\]]", "", cell))
+            if _metric_name(name):
+                values.append((name, parse_float(t.rstrip("%"))))
+        if values:
+            step = int(nums[0])
+            epoch = float(step) if head[0].lower().startswith("epoch") else math.nan
+            out.append(Rec(i, step, values, epoch))
     return out
 
 
