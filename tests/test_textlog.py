@@ -253,6 +253,22 @@ def test_a_public_table_log_is_read_with_its_class_count() -> None:
     assert diagnose.features.compute(["num_classes"], ctx)["num_classes"] == 6
 
 
+def test_a_short_epoch_word_with_its_total_is_the_counter(tmp_path: Path) -> None:
+    """``E  3/500 | Loss:0.41`` (a public tile-defect classifier, bench/real-runs/w52a-resgat-tile,
+    tuning half, was "no training runs found") and ``Ep 3/50 loss 0.41``: the epoch, read only
+    with its total (an ``eps: 1e-08`` setting is no counter)."""
+    path = ROOT / "bench" / "real-runs" / "w52a-resgat-tile" / "training_output.log"
+    want = [(int(e), float(v)) for e, v in
+            re.findall(r"^\W*E\s*(\d+)/500 \| Loss:([\d.]+)", path.read_text(encoding="utf-8"), re.M)]
+    (run,) = diagnose.load_all(path)
+    steps, values = run.arrays("train/loss")
+    assert list(zip(steps.tolist(), values.tolist())) == want and len(want) == 500
+    mine = tmp_path / "train.log"
+    mine.write_text("eps: 1e-08\n" + "".join(f"Ep {e}/50 loss {1 / e:.4f}\n" for e in range(1, 6)))
+    (run,) = diagnose.load_all(mine)
+    assert run.arrays("train/loss")[0].tolist() == [1, 2, 3, 4, 5]
+
+
 @pytest.mark.parametrize("text", [
     # a header whose rows are words: a results table in a README, not a training table
     "Epoch    Loss    Accuracy\n" + "".join(f"{e}    see the plot    below\n" for e in range(1, 6)),

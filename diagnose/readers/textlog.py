@@ -71,6 +71,9 @@ _COUNTER = re.compile(
 _BAR_COUNTER = re.compile(r"\d+(?:\.\d+)?%\s*(?:\|[^|\n]*\|\s*)?(\d+)\s*/\s*(\d+)\b")
 #: a line led by a bare bracketed counter: ``[001] train_loss: 1.153 | dev_loss: 1.161``
 _LEAD_COUNTER = re.compile(r"^\s*\[\s*(\d+)(?:\s*/\s*(\d+))?\s*\]\s")
+#: a line led by a short epoch word and its count of the total (``E  3/500 | Loss:0.41``,
+#: ``Ep 3/50 loss 0.41``); never without the total, which an ``eps`` or ``e`` setting lacks
+_SHORT_EPOCH = re.compile(r"^[\W_]*(?:ep|e)\s*(\d+)\s*/\s*(\d+)\b", re.I)
 #: a line led by its split and the epoch (``Train 3, loss: 0.41, train acc: 0.88`` then ``Test 3,
 #: loss: 0.52, test acc: 0.81``: DGCNN's and PointNet-style loops): the split names the values
 _PHASE_COUNTER = re.compile(
@@ -291,6 +294,10 @@ def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
         bar = None if counters or not bars else _BAR_COUNTER.search(line)
         if bar:
             counters["step"] = (int(bar.group(1)), int(bar.group(2)))
+        short = None if counters else _SHORT_EPOCH.match(line)
+        if short:
+            counters["epoch"] = (int(short.group(1)), int(short.group(2)))
+            line = line[short.end():]
         lead = None if counters else _LEAD_COUNTER.match(line)
         if lead:  # no word says what it counts: a step
             counters["step"] = (int(lead.group(1)), int(lead.group(2)) if lead.group(2) else None)
