@@ -164,6 +164,14 @@ def test_key_value_path_pieces_are_read_when_params_are_unknown():
     assert path_params("/x/lr=0.3", [compile_pattern("{lr}/seed=*")]) == {}
 
 
+def test_a_fraction_spelled_without_its_point_in_a_name_is_not_read():
+    """``vit-lr03``: lr 0.3 or 0.03 with the point dropped, never lr = 3 (a public run named so
+    got "lr=3" in its advice); a seed or batch size with a leading zero is still a number."""
+    assert path_params("/x/runs/vit-lr03") == {}
+    assert path_params("/x/runs/cnn-wd0001_seed07_bs064") == {"seed": 7, "batch_size": 64}
+    assert path_params("/x/runs/vit-lr0.03") == {"lr": 0.03}
+
+
 # ---------------------------------------------------------------------------------------
 # seed variance on real runs
 # ---------------------------------------------------------------------------------------

@@ -55,6 +55,9 @@ _KNOB_TOKEN = re.compile(
     r"(?:^|[_\-])(?P<k>" + "|".join(sorted(_KNOB_WORDS, key=len, reverse=True)) + r")"
     r"(?:[_\-](?:sweep|search|grid))?[_\-]?"
     r"(?P<v>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)(?=$|[_\-])", re.I)
+#: Knobs whose values are fractions: spelled in a name with a leading zero and no point
+#: (``lr03``, ``dropout05``) they say neither 3 nor which fraction, and are not read.
+_FRACTION_KNOBS = frozenset({"lr", "weight_decay", "dropout", "momentum"})
 #: How many folders up (the run's own included) a name without ``=`` may set a knob.
 NAME_LEVELS = 3
 #: Files beside a log where people keep a run's settings (flat or one level nested).
@@ -279,7 +282,10 @@ def path_params(path: str | os.PathLike, patterns: Sequence[re.Pattern[str]] = (
             if i < near:
                 continue  # far above the run: a home or temp folder's name, not a setting
             for m in _KNOB_TOKEN.finditer(seg):
-                out[_KNOB_WORDS[m.group("k").lower()]] = parse_value(m.group("v"))
+                key, v = _KNOB_WORDS[m.group("k").lower()], m.group("v")
+                if key in _FRACTION_KNOBS and re.fullmatch(r"0\d+", v):
+                    continue  # ``lr03``, ``wd0001``: a point dropped, 0.3 or 0.03? not a guess
+                out[key] = parse_value(v)
             continue
         parts = seg.split(",") if seg.count("=") > 1 else [seg]
         pairs = [_SEGMENT.match(p) for p in parts]
