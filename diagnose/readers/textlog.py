@@ -198,7 +198,7 @@ def parse(text: str) -> Parsed:
     out.records, out.shape = _plain_records(clean), "plain"
     if "%" in text and not out.claimed and _BAR_COUNTER.search(text):  # most logs have no bar
         out.records = _plain_records(clean, bars=True)
-    if not out.claimed:
+    if not out.claimed and _TABLE_HINT.search(text):  # most logs have no table
         table = _table_records(clean)
         if table:
             out.records = table
@@ -214,6 +214,9 @@ _CELL_GAP = re.compile(r"\s{2,}|\t|\s*\|\s*")
 _HEAD_CELL = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*){0,2}(?:\s*[(\[][^)\]]*[)\]])?$")
 _TABLE_COUNTER = re.compile(r"^(?:epoch|step|iter|iteration|global[ _]step)s?$", re.I)
 _TABLE_NUMBER = re.compile(rf"^{NUMBER}%?$", re.I)
+#: a line that may head a table (its counter's name, then a wide gap): the cheap look first
+_TABLE_HINT = re.compile(r"^[ \t|]*(?:epoch|step|iter|iteration|global[ _]step)s?(?: {2,}|\t| *\|)",
+                         re.I | re.M)
 
 
 def _table_head(line: str) -> list[str] | None:
