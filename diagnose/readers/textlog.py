@@ -198,7 +198,7 @@ def parse(text: str) -> Parsed:
     out.records, out.shape = _plain_records(clean), "plain"
     if "%" in text and not out.claimed and _BAR_COUNTER.search(text):  # most logs have no bar
         out.records = _plain_records(clean, bars=True)
-    if not out.claimed and _TABLE_HINT.search(text):  # most logs have no table
+    if _TABLE_HINT.search(text) and not out.claimed:  # most logs have no table
         table = _table_records(clean)
         if table:
             out.records = table
