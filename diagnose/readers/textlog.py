@@ -234,19 +234,23 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
     """Records of a table a loop prints under a header of column names (``print(f"{epoch:<8}
     {loss:<12.4f} ...")``): a row holds a number per column, in order (a unit after the last
     one, as in ``0.55    s``, is left aside; one more number in front is a row index, as
-    pandas prints it). The header's first column is the counter; the rows end at the first
-    other line. Names come from the header (``Train Loss`` -> ``train_loss``), units dropped."""
+    pandas prints it). The header's first column is the counter, and its rows count up: a line
+    printed between rows (``New best model saved!``) leaves the table open, a row whose counter
+    does not go on (a report's numbers after training) is not one of its rows, and a new header
+    starts a new table. Names come from the header (``Train Loss`` -> ``train_loss``), units
+    dropped."""
     out: list[Rec] = []
     head: list[str] | None = None
+    last = -1  # the counter of the table's last row
     for i, segs in enumerate(lines, start=1):
         line = segs[-1] if segs else ""
-        if head is None:
-            head = _table_head(line) if line else None
-            continue
         if not line.strip() or not re.search(r"[A-Za-z0-9]", line):
-            if out and out[-1].line < i - 1 and not line.strip():
-                head = None  # a blank line after the rows ends the table
-            continue  # a rule of dashes under the header
+            continue  # a blank line, or a rule of dashes under the header
+        if head is None or re.match(r"\s*[A-Za-z]", line):
+            new = _table_head(line)
+            if new is not None or head is None:
+                head, last = new, -1
+            continue
         tokens = [t for t in re.split(r"[\s|,]+", line.strip()) if t]
         nums = []
         for t in tokens:
@@ -256,9 +260,9 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
         if len(nums) == len(head) + 1 and re.fullmatch(r"\d+", nums[0]):
             nums = nums[1:]  # a row index in front
         if len(nums) != len(head) or not re.fullmatch(r"\d+", nums[0]) or \
-                len(tokens) - len(nums) > 1:
-            head = _table_head(line)  # the table ended (perhaps a new one starts)
+                len(tokens) - len(nums) > 1 or int(nums[0]) <= last:
             continue
+        last = int(nums[0])
         values = []
         for cell, t in zip(head[1:], nums[1:]):
             name = _snake(re.sub(r"\s*[(\[][^)\]]*[)\]]", "", cell))
