@@ -210,7 +210,9 @@ def parse(text: str) -> Parsed:
 
 #: a table's cells: two or more spaces, a tab or a bar between them (``Train Loss   Train Acc``)
 _CELL_GAP = re.compile(r"\s{2,}|\t|\s*\|\s*")
-#: a header cell: a name of up to three words, a unit in brackets allowed (``Val Acc (%)``)
+#: a unit in brackets after a column's name (``Val Acc (%)``, ``Time [s]``)
+_UNIT = re.compile(r"\s*[(\[][^)\]]*[)\]]$")
+#: a header cell: a name of up to three words, a unit in brackets allowed
 _HEAD_CELL = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*){0,2}(?:\s*[(\[][^)\]]*[)\]])?$")
 _TABLE_COUNTER = re.compile(r"^(?:epoch|step|iter|iteration|global[ _]step)s?$", re.I)
 _TABLE_NUMBER = re.compile(rf"^{NUMBER}%?$", re.I)
@@ -241,6 +243,7 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
     dropped."""
     out: list[Rec] = []
     head: list[str] | None = None
+    names: list[str | None] = []
     last = -1  # the counter of the table's last row
     for i, segs in enumerate(lines, start=1):
         line = segs[-1] if segs else ""
@@ -250,6 +253,9 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
             new = _table_head(line)
             if new is not None or head is None:
                 head, last = new, -1
+                # the columns' names, once per header (units dropped); None: not a metric
+                names = [n if _metric_name(n) else None for n in
+                         (_snake(_UNIT.sub("", c)) for c in head[1:])] if head else []
             continue
         tokens = [t for t in re.split(r"[\s|,]+", line.strip()) if t]
         nums = []
@@ -263,11 +269,7 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
                 len(tokens) - len(nums) > 1 or int(nums[0]) <= last:
             continue
         last = int(nums[0])
-        values = []
-        for cell, t in zip(head[1:], nums[1:]):
-            name = _snake(re.sub(r"\s*[(\[][^)\]]*[)\]]", "", cell))
-            if _metric_name(name):
-                values.append((name, parse_float(t.rstrip("%"))))
+        values = [(n, parse_float(t.rstrip("%"))) for n, t in zip(names, nums[1:]) if n]
         if values:
             step = int(nums[0])
             epoch = float(step) if head[0].lower().startswith("epoch") else math.nan
