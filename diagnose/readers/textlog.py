@@ -211,14 +211,16 @@ def parse(text: str) -> Parsed:
 #: a table's cells: two or more spaces, a tab or a bar between them (``Train Loss   Train Acc``)
 _CELL_GAP = re.compile(r"\s{2,}|\t|\s*\|\s*")
 #: a unit in brackets after a column's name (``Val Acc (%)``, ``Time [s]``)
-_UNIT = re.compile(r"\s*[(\[][^)\]]*[)\]]$")
+_UNIT_TEXT = r"\s*[(\[][^)\]]*[)\]]"
+_UNIT = re.compile(_UNIT_TEXT + "$")
 #: a header cell: a name of up to three words, a unit in brackets allowed
-_HEAD_CELL = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*){0,2}(?:\s*[(\[][^)\]]*[)\]])?$")
-_TABLE_COUNTER = re.compile(r"^(?:epoch|step|iter|iteration|global[ _]step)s?$", re.I)
+_HEAD_CELL = re.compile(rf"^[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*){{0,2}}(?:{_UNIT_TEXT})?$")
+#: the names a table's counter column goes by
+_TABLE_WORDS = r"(?:epoch|step|iter|iteration|global[ _]step)s?"
+_TABLE_COUNTER = re.compile(rf"^{_TABLE_WORDS}$", re.I)
 _TABLE_NUMBER = re.compile(rf"^{NUMBER}%?$", re.I)
 #: a line that may head a table (its counter's name, then a wide gap): the cheap look first
-_TABLE_HINT = re.compile(r"^[ \t|]*(?:epoch|step|iter|iteration|global[ _]step)s?(?: {2,}|\t| *\|)",
-                         re.I | re.M)
+_TABLE_HINT = re.compile(rf"^[ \t|]*{_TABLE_WORDS}(?: {{2,}}|\t| *\|)", re.I | re.M)
 
 
 def _table_head(line: str) -> list[str] | None:
