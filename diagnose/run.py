@@ -89,6 +89,8 @@ _alias(
     "loss/training", "train/epoch_loss", "trainloss", "loss_train", "train/train_loss",
     "train_loss_local", "train/loss_local", "loss_epoch", "loss_step", "train/total_loss",
     "train_loss_batch", "train/loss_batch", "train_batch_loss", "batch_loss", "loss_batch",
+    # short split words of hand-written loops (``tr_loss``, ``TrnLoss``)
+    "tr_loss", "trn_loss", "trloss", "trnloss",
 )
 _alias(
     "val/loss",
@@ -98,6 +100,8 @@ _alias(
     "val/epoch_loss", "eval/epoch_loss", "valloss", "validloss", "validationloss", "evalloss",
     # detectron2's validation-loss hooks (``total_val_loss`` beside ``val_loss_cls``, ...)
     "total_val_loss", "val_total_loss", "total_validation_loss", "validation_total_loss",
+    # short split words of hand-written loops (``va_loss``, ``VLoss``)
+    "va_loss", "v_loss", "vloss",
 )
 _alias(
     "train/acc",
@@ -111,6 +115,7 @@ _alias(
     "train_top1", "train/top1", "train_acc1", "train/acc1", "train_top1_acc", "train/top1_acc",
     "train_acc_top1", "train/acc_top1", "train_acc_top1_step", "train_acc_top1_epoch",
     "train_accuracy_top1", "train/accuracy_top1",
+    "tr_acc", "trn_acc", "tracc", "trnacc",
 )
 _alias(
     "val/acc",
@@ -132,6 +137,7 @@ _alias(
     "metrics/accuracy_top1",
     # MMPretrain's evaluator (``accuracy/top1``, in percent), as the MMEngine reader names it
     "val/accuracy/top1",
+    "va_acc", "v_acc", "vacc",
 )
 _alias(
     "lr", "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",

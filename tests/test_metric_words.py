@@ -32,6 +32,9 @@ REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
     ("验证/损失", "val/loss"),
     ("验证/准确率", "val/acc"),
     ("训练/准确率", "train/acc"),
+    # the short split words of hand-written loops (a public log printed ``VAcc:46.25%``)
+    ("tr_loss", "train/loss"), ("TrnLoss", "train/loss"), ("va_loss", "val/loss"),
+    ("VLoss", "val/loss"), ("tr_acc", "train/acc"), ("VAcc", "val/acc"), ("va_acc", "val/acc"),
 ])
 def test_averaging_words_do_not_hide_the_metric(raw: str, name: str) -> None:
     assert canonical_name(raw) == name
