@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -79,6 +81,45 @@ def test_a_damaged_history_json_is_an_error_not_silence(tmp_path):
     (tmp_path / "history.json").write_text('{"loss": [0.5, 0.4', encoding="utf-8")
     r = invoke("check", str(tmp_path))
     assert r.exit_code == 2 and "history.json" in r.output and "not valid JSON" in r.output
+
+
+def test_keras_history_saved_as_python_text_is_read():
+    """``f.write(str(history.history))``, by Keras itself (fixtures/make_habit_fixtures.py)."""
+    path = FORMATS / "keras_history_txt" / "training_history.txt"
+    data = ast.literal_eval(path.read_text(encoding="utf-8"))
+    (run,) = diagnose.load_all(path.parent)
+    assert run.format == "keras" and run.id == "training"
+    for raw, canon in (("loss", "train/loss"), ("val_loss", "val/loss"),
+                       ("accuracy", "train/acc"), ("val_accuracy", "val/acc")):
+        steps, values = run.arrays(canon)
+        assert np.array_equal(steps, np.arange(len(data[raw])))
+        assert np.array_equal(values, data[raw])
+    r = invoke("check", str(path))
+    assert r.exit_code in (0, 1) and "(keras," in invoke("check", str(path), "--verbose").output
+
+
+def test_python_text_history_with_numpy_scalars_and_nan(tmp_path):
+    # NumPy 2 prints np.float64(0.9); Python prints nan and inf bare
+    (tmp_path / "hist.txt").write_text(
+        "{'loss': [np.float64(0.9), nan, 0.5], \"val_loss\": [1.0, inf, 0.6]}\n", encoding="utf-8")
+    (run,) = diagnose.load_all(tmp_path / "hist.txt")
+    assert run.format == "keras"
+    assert run.arrays("train/loss")[1][0] == 0.9 and math.isnan(run.arrays("train/loss")[1][1])
+    assert run.arrays("val/loss")[1][1] == math.inf and run.arrays("val/loss")[1][2] == 0.6
+
+
+def test_a_damaged_python_text_history_is_an_error_naming_the_line(tmp_path):
+    (tmp_path / "history.txt").write_text("{'loss': [0.9, 0.5],\n 'val_loss': [1.0, 0.8\n}",
+                                          encoding="utf-8")
+    r = invoke("check", str(tmp_path))
+    assert r.exit_code == 2 and "history.txt" in r.output and "line 3" in r.output
+
+
+def test_a_log_of_one_dict_per_line_stays_a_text_log(tmp_path):
+    lines = "".join(f"{{'loss': {1 / (i + 1):.4f}, 'epoch': {i}}}\n" for i in range(8))
+    (tmp_path / "train.log").write_text(lines, encoding="utf-8")
+    from diagnose.readers import keras_json
+    assert not keras_json.detect(tmp_path / "train.log")
 
 
 @pytest.mark.parametrize("name", ["train_loss_local", "loss_epoch", "training_loss", "epoch_loss"])

@@ -1,13 +1,17 @@
-"""Keras ``History`` saved as JSON: ``json.dump(history.history, f)``.
+"""Keras ``History`` saved as JSON (``json.dump(history.history, f)``) or as its Python
+text (``f.write(str(history.history))``, as many notebooks save it).
 
 A JSON object of per-epoch lists (``loss``, ``val_loss``, ``accuracy``, ...), all
-the same length, under a name like ``history.json`` or ``<model>_history.json``.
-Epoch ``i`` (from 0, as Keras's ``CSVLogger`` numbers them) is the step. Values Keras
-could not compute are ``NaN`` (Python's JSON) or ``null``.
+the same length, under a name like ``history.json`` or ``<model>_history.json``; or a
+``.txt``/``.log`` file holding nothing but such a dict in Python's spelling (quotes either
+way, ``nan``/``inf``, NumPy scalars printed as ``np.float64(0.5)``), read as a literal,
+never run. Epoch ``i`` (from 0, as Keras's ``CSVLogger`` numbers them) is the step. Values
+Keras could not compute are ``NaN`` (Python's JSON), ``null`` or ``nan``.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -20,9 +24,18 @@ from ._frame import EMPTY, finish_metrics
 
 __all__ = ["could_hold", "detect", "read"]
 
-#: history.json, model_history.json, model-history.json, history_model.json
-NAME = re.compile(r"^(?:(?P<a>.+)[_-])?history(?:[_-](?P<b>.+))?\.json$", re.I)
+#: history.json, model_history.json, model-history.json, history_model.json (and .txt/.log)
+NAME = re.compile(r"^(?:(?P<a>.+)[_-])?history(?:[_-](?P<b>.+))?\.(?:json|txt|log)$", re.I)
 MAX_BYTES = 64 << 20
+#: the Python text of a History dict: a text file that opens ``{'loss': [`` (or with double
+#: quotes) and closes with ``}``. A log of one dict per line (``{'loss': 0.5, ...}``) holds
+#: numbers, not lists, after its first key: the text-log reader's
+_TEXT_SUFFIXES = (".txt", ".log")
+_TEXT_HEAD = re.compile(rb"""\A\{\s*(['"])[^'"\n]{1,200}\1\s*:\s*\[""")
+#: NumPy 2 prints its scalars with their type (``np.float64(0.5)``, ``float32(0.5)``)
+_NUMPY_SCALAR = re.compile(r"\b(?:np\.|numpy\.)?(?:float|int)(?:16|32|64)\(([^()]*)\)")
+#: the non-finite floats of Python's ``repr``, outside quotes: None (read as NaN) and overflow
+_NONFINITE = re.compile(r"""('[^']*'|"[^"]*")|(-?)\b(nan|inf)\b""")
 
 
 def could_hold(names: Collection[str]) -> bool:
@@ -31,17 +44,37 @@ def could_hold(names: Collection[str]) -> bool:
 
 
 def detect(path: Path) -> bool:
-    """A ``*history*.json`` file whose top level is an object of equal-length number lists."""
+    """A ``*history*.json`` file whose top level is an object of equal-length number lists,
+    or a ``.txt``/``.log`` file that is nothing but such a dict in Python's text."""
     path = path if isinstance(path, Path) else Path(path)
-    if not NAME.match(path.name) or not path.is_file():
+    text = path.suffix.lower() in _TEXT_SUFFIXES
+    if not (text or NAME.match(path.name)) or not path.is_file():
         return False
     try:
         with open(path, "rb") as f:
-            head = f.read(4096).lstrip()
+            head = f.read(4096).lstrip().lstrip(b"\xef\xbb\xbf")
+            if text:
+                f.seek(max(0, path.stat().st_size - 64))
+                tail = f.read().rstrip()
     except OSError:
         return False
+    if text:  # any name: the whole file must be the dict (a log around it is the text reader's)
+        return bool(_TEXT_HEAD.match(head)) and tail.endswith(b"}")
     # the name says history: an empty or damaged one is reported, not passed over
     return not head or head[:1] == b"{"
+
+
+def _python_dict(path: Path, text: str) -> object:
+    """The History dict of a file written with ``str(history.history)``, as a literal."""
+    text = _NUMPY_SCALAR.sub(r"\1", text.strip().lstrip("\ufeff"))
+    text = _NONFINITE.sub(lambda m: m.group(1) or (
+        "None" if m.group(3) == "nan" else f"{m.group(2)}1e999"), text)
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
+        where = f" (line {e.lineno})" if isinstance(e, SyntaxError) and e.lineno else ""
+        raise ReadError(path, f"not a Python dict of per-epoch lists{where}: "
+                              f"{type(e).__name__}") from None
 
 
 def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
@@ -55,10 +88,13 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         raise ReadError(path, f"cannot read: {e.strerror or e}") from e
     if not text.strip():
         raise ReadError(path, "empty file: no Keras history in it")
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise ReadError(path, f"not valid JSON: {e}") from None
+    if path.suffix.lower() in _TEXT_SUFFIXES:
+        data = _python_dict(path, text)
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise ReadError(path, f"not valid JSON: {e}") from None
     if not isinstance(data, dict) or not data:
         raise ReadError(path, "expected an object of per-epoch lists ({\"loss\": [...], ...})")
     steps, names, values = [], [], []
