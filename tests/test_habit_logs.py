@@ -202,3 +202,28 @@ def test_run_ids_keep_enough_path_to_be_recognisable(tmp_path, monkeypatch):
     assert ids["sweep/lr=0.01/seed=1/history.csv"] == "lr=0.01/seed=1"
     assert ids["sweep/lr=0.1/seed=2/history.csv"] == "seed=2"
     assert len(set(ids.values())) == 3
+
+
+#: a public hand-written history (bench/real-runs, tuning half): per-epoch lists beside an
+#: ``epochs`` list, a ``config`` dict and final test numbers
+LIPREADING = Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "w53c-lipreading"
+
+
+def test_a_history_with_its_epochs_config_and_final_numbers():
+    data = json.loads((LIPREADING / "training_history.json").read_text(encoding="utf-8"))
+    (run,) = diagnose.load_all(LIPREADING)
+    steps, values = run.arrays("val/loss")
+    assert np.array_equal(steps, data["epochs"]) and np.array_equal(values, data["val_loss"])
+    assert run.params["lr"] == data["config"]["learning_rate"]
+    assert run.params["batch_size"] == data["config"]["batch_size"]
+    assert run.results["test_loss"] == data["test_loss"]
+    assert "epochs" not in run.metric_names and "config" not in run.metric_names
+
+
+def test_a_history_nested_under_history_with_its_params(tmp_path):
+    (tmp_path / "history.json").write_text(json.dumps({
+        "history": {"loss": [0.9, 0.6, 0.5], "val_loss": [1.0, 0.8, 0.7]},
+        "params": {"epochs": 3, "optimizer": {"learning_rate": 0.01}}}), encoding="utf-8")
+    (run,) = diagnose.load_all(tmp_path)
+    assert np.array_equal(run.arrays("val/loss")[1], [1.0, 0.8, 0.7])
+    assert run.params == {"epochs": 3, "lr": 0.01}

@@ -325,10 +325,19 @@ def file_params(path: Path) -> tuple[dict[str, Any], list[str]]:
         else:
             flat, more = read_yaml_params(f)
             notes += more
-        for k, v in flat.items():
-            if "." not in k and k in KNOB_KEYS and isinstance(v, (int, float, str, bool)):
-                out.setdefault("lr" if k == "learning_rate" else k, v)
+        for k, v in knob_params(flat).items():
+            out.setdefault(k, v)
     return out, notes
+
+
+def knob_params(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The tuning knobs (:data:`KNOB_KEYS`) of a flat or nested settings mapping, with
+    ``learning_rate`` as ``lr``: what a sweep varies, not a model's layer sizes."""
+    out: dict[str, Any] = {}
+    for k, v in flatten(data).items():
+        if "." not in k and k in KNOB_KEYS and isinstance(v, (int, float, str, bool)):
+            out.setdefault("lr" if k == "learning_rate" else k, v)
+    return out
 
 
 def hydra_params(start: Path, levels: int = HYDRA_LEVELS) -> tuple[dict[str, Any], list[str]]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from .._errors import ReadError
 from ..run import Run
 from ._frame import EMPTY, finish_metrics
+from ._params import knob_params
 
 __all__ = ["could_hold", "detect", "read"]
 
@@ -64,6 +65,28 @@ def detect(path: Path) -> bool:
     return not head or head[:1] == b"{"
 
 
+#: a list under one of these names is the epoch axis of the lists as long as it (a
+#: hand-written history's ``"epochs": [1, 2, ...]``), not a metric
+AXIS_KEYS = ("epoch", "epochs", "step", "steps")
+#: a mapping under one of these names holds the run's settings (its tuning knobs are params)
+SETTINGS_KEYS = ("config", "params", "hparams", "args", "hyperparameters", "settings")
+
+
+def _is_axis(v: object) -> bool:
+    return (isinstance(v, list) and len(v) > 0 and all(
+        isinstance(x, int) and not isinstance(x, bool) for x in v)
+        and all(b > a for a, b in zip(v, v[1:])))
+
+
+def _settings(data: Mapping) -> dict:
+    """The tuning knobs of the settings a history file carries beside its lists."""
+    out: dict = {}
+    for k in SETTINGS_KEYS:
+        if isinstance(data.get(k), Mapping):
+            out.update(knob_params(data[k]))
+    return out
+
+
 def _python_dict(path: Path, text: str) -> object:
     """The History dict of a file written with ``str(history.history)``, as a literal."""
     text = _NUMPY_SCALAR.sub(r"\1", text.strip().lstrip("\ufeff"))
@@ -78,7 +101,9 @@ def _python_dict(path: Path, text: str) -> object:
 
 
 def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
-    """One run per file: every key a metric, its list index the epoch."""
+    """One run per file: every list a metric, its index the epoch (or the file's own epoch
+    list, ``"epochs": [1, 2, ...]``); a ``config``/``params`` mapping beside them gives the
+    params, a number beside them (``"test_loss": 0.19``) a result."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -97,19 +122,38 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             raise ReadError(path, f"not valid JSON: {e}") from None
     if not isinstance(data, dict) or not data:
         raise ReadError(path, "expected an object of per-epoch lists ({\"loss\": [...], ...})")
-    steps, names, values = [], [], []
+    params: dict = {}
+    if isinstance(data.get("history"), dict):  # {"history": history.history, "params": ...}
+        outer, data = data, data["history"]
+        params = _settings(outer)
+    params = {**_settings(data), **params}
+    axis = next((data[k] for k in AXIS_KEYS if _is_axis(data.get(k))), None)
+    steps, names, values, notes = [], [], [], []
+    results: dict = {}
     for name, series in data.items():
+        if name in AXIS_KEYS and series is axis:
+            continue
         if not isinstance(series, list):
-            raise ReadError(path, f"{name!r} is not a list of per-epoch values")
-        for epoch, v in enumerate(series):
+            if isinstance(series, (int, float)) and not isinstance(series, bool):
+                results[str(name)] = float(series)  # a final number (test_loss): a result
+            continue  # settings (read above) or anything else that is no per-epoch list
+        if series and all(isinstance(v, str) for v in series):
+            notes.append(f"{path}: {name!r} holds text, not numbers; not read")
+            continue
+        at = axis if axis is not None and len(axis) == len(series) else range(len(series))
+        for epoch, (step, v) in enumerate(zip(at, series)):
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 raise ReadError(path, f"{name!r}[{epoch}] is not a number: {v!r}")
-            steps.append(epoch)
+            steps.append(int(step))
             names.append(str(name))
             values.append(math.nan if v is None else float(v))
+    if not names:
+        raise ReadError(path, "no per-epoch list of numbers in it ({\"loss\": [...], ...})")
     m = NAME.match(path.name)
     stem = (m.group("a") or m.group("b")) if m else None
     rid = stem or path.parent.name or path.stem
-    run = Run(id=rid, metrics=EMPTY, path=str(path), format="keras")
+    run = Run(id=rid, metrics=EMPTY, params=params, results=results, path=str(path),
+              format="keras")
+    run.warnings.extend(notes)
     finish_metrics(run, steps, names, values, aliases, str(path), epoch=[float(s) for s in steps])
     return [run]
