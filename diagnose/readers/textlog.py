@@ -91,6 +91,10 @@ _SPLIT_WORDS = {"val": "val", "valid": "val", "validation": "val", "eval": "val"
                 "evaluation": "val", "dev": "val", "test": "test", "testing": "test",
                 "train": "train", "training": "train"}
 _LEAD = re.compile(r"^[\W_]*([A-Za-z]+)\b\s*[:\-|,]", re.I)
+#: a line that only says which phase comes next (``Training ist starting...``, ``Evaluating...``,
+#: ``Validation:``) under an epoch's counter line: the values printed after it are that split's
+_PHASE_LINE = re.compile(r"^[\W_]*(train(?:ing)?|evaluat(?:ing|ion)|eval|validat(?:ing|ion)|"
+                         r"val(?:id)?|test(?:ing)?)\b", re.I)
 
 
 def could_hold(names: Collection[str]) -> bool:
@@ -293,6 +297,7 @@ def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
     # it, a name's first value stands (a progress bar redrawn below repeats it, rounded)
     header: dict[str, tuple[int, int | None]] | None = None
     in_block: set[str] = set()
+    phase = ""  # the split a phase line in the block named (``Evaluating...``)
     pieces = ((i, piece) for i, segs in enumerate(lines, start=1) if segs
               for piece in _records_of(_STAMPS.sub(" ", segs[-1])))
     for i, line in pieces:
@@ -313,10 +318,10 @@ def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
         if lead:  # no word says what it counts: a step
             counters["step"] = (int(lead.group(1)), int(lead.group(2)) if lead.group(2) else None)
             line = line[lead.end():]
-        phase = None if counters else _PHASE_COUNTER.match(line)
-        if phase:  # ``Test 3, loss: 0.52`` reads as ``Test loss: 0.52`` at epoch 3
-            counters["epoch"] = (int(phase.group(2)), None)
-            line = f"{phase.group(1)} {line[phase.end():]}"
+        led = None if counters else _PHASE_COUNTER.match(line)
+        if led:  # ``Test 3, loss: 0.52`` reads as ``Test loss: 0.52`` at epoch 3
+            counters["epoch"] = (int(led.group(2)), None)
+            line = f"{led.group(1)} {line[led.end():]}"
         first = _COUNTER.search(line)
         rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", _COUNTER.sub(" ", line)))
         pairs = list(_PAIR.finditer(rest))
@@ -325,11 +330,17 @@ def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
             continue  # a sentence with numbers in it, or values before the counter
         if counters and not pairs:
             if not bar:  # a bar alone is no header: the values it counts are on its own line
-                header, in_block = counters, set()
+                header, in_block, phase = counters, set(), ""
             continue
-        if header is not None and not counters and not pairs and not _prose(rest, 0):
-            continue  # ``Epoch time: 23.50s`` under the header: a timing, the block goes on
-        split = _lead_split(rest) or _named_split(pairs)
+        if header is not None and not counters and not pairs:
+            named = _PHASE_LINE.match(rest)
+            if named:  # ``Evaluating...``: what follows in the block is that split's
+                phase = _SPLIT_WORDS.get(named.group(1).lower()) or "val"  # evaluating, validating
+                continue
+            if not _prose(rest, 0):
+                continue  # ``Epoch time: 23.50s`` under the header: a timing, the block goes on
+        split = _lead_split(rest) or _named_split(pairs) or (
+            phase if header is not None and not counters and phase != "train" else "")
         values = []
         for m in pairs:
             name = _snake(m.group(1))
