@@ -137,7 +137,13 @@ def header_cells(line: str) -> list[str]:
 
 
 def _is_jsonl(path: Path) -> bool:
-    return path.suffix.lower() in (".jsonl", ".ndjson", ".json")
+    """JSON Lines by name, or a ``log.txt`` / ``*.log`` whose first line is a whole JSON
+    record with a step or epoch key (DETR, DeiT, MAE and ConvNeXt write ``log.txt`` so:
+    ``{"train_loss": ..., "test_loss": ..., "epoch": 0, ...}`` per epoch)."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return True
+    return suffix in (".log", ".txt") and _stepped_record(first_line(path))
 
 
 def _stepped_record(line: str) -> bool:
