@@ -37,6 +37,13 @@ def test_results_txt_is_a_yolo_run_with_summed_losses():
     assert np.allclose(m50, [float(r[10]) for r in rows])
 
 
+def test_a_results_csv_named_directly_is_still_the_csv():
+    # a YOLOv8 results.csv given by its own path, with no results.txt beside it
+    csv = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "yolo" / "train" / "results.csv"
+    (run,) = diagnose.load_all(csv)
+    assert run.format == "yolo" and "val/mAP50-95" in run.metric_names
+
+
 def test_the_rules_judge_it():
     r = CliRunner().invoke(main, ["check", str(RUN)], catch_exceptions=False)
     assert r.exit_code in (0, 1)

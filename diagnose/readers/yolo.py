@@ -112,7 +112,8 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     path = Path(path)
     run_dir = path if path.is_dir() else path.parent
     results = run_dir / RESULTS_FILE
-    legacy = path.name == LEGACY_FILE or not (path.is_dir() and _is_results(results))
+    # a file is read as what it is named; a folder by the file detect found in it
+    legacy = path.name == LEGACY_FILE if path.is_file() else not _is_results(results)
     if legacy:
         results = run_dir / LEGACY_FILE
         table = _legacy_table(results)
