@@ -55,7 +55,7 @@ def detect(path: Path) -> bool:
         with open(path, "rb") as f:
             head = f.read(4096).lstrip().lstrip(b"\xef\xbb\xbf")
             if text:
-                f.seek(max(0, path.stat().st_size - 64))
+                f.seek(max(0, f.seek(0, 2) - 64))  # the end, from the open file: no stat
                 tail = f.read().rstrip()
     except OSError:
         return False
