@@ -14,7 +14,7 @@ from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, loss_parts, run_scale
 from ._series import kendall_trend, mann_kendall_z, rel_change, value_at
 
-__all__ = ["rise_after_best"]
+__all__ = ["rise_after_best", "rise_phrase"]
 
 
 def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) -> dict[str, Value]:
@@ -60,6 +60,7 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
         "climbs_after_best": int(len(rv) - 1 - j > 0 and bool((np.diff(rv[j:]) > 0).all())),
         "shift_after_best": _level_shift(rv, j),
     }
+    out["rise_story"] = rise_phrase(float(rv[-1]), float(rv[i]), out["rise"])
     drop = float(v[0] - v[j])
     out["rise_of_drop"] = (float(v[-1] - v[j]) / drop) if drop > 0 else None
     out["improvement"] = float(rv[0] - rv[i]) / abs(float(rv[0])) if rv[0] else None
@@ -84,6 +85,21 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     return out
 
 
+def rise_phrase(last: float, best: float, smoothed: float | None) -> str:
+    """"up X% from its best level" for a message that quotes the logged best and last values:
+    X is their own ratio, so a reader can check it against the log. The rise the rule judged
+    is that of the smoothed curve, which one noisy last evaluation can put far from it (a
+    public run quoted 0.1954 -> 2.198 as "up 116%"): where the two round apart it follows.
+    """
+    logged = rel_change(last, best)
+    if logged is None:
+        return f"up {smoothed:.0%} from its best level on the smoothed curve" if smoothed is not None else ""
+    text = f"up {logged:.0%} from its best level"
+    if smoothed is not None and f"{smoothed:.0%}" != f"{logged:.0%}":
+        text += f"; {smoothed:.0%} on the smoothed curve"
+    return text
+
+
 def _level_shift(rv: np.ndarray, j: int) -> float | None:
     """How far the level of the evaluations after the turn ``j`` sits above the level that led
     to it: the median of those after over the median of as many up to and including the turn
@@ -103,7 +119,7 @@ def _level_shift(rv: np.ndarray, j: int) -> float | None:
     return float(np.median(after)) / base - 1 if base > 0 else None
 
 
-_VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last", "rise", "rise_of_drop",
+_VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last", "rise", "rise_story", "rise_of_drop",
               "rise_of_scale", "improvement", "last_step", "evals_after_best", "trend_after_best",
               "tau_after_best", "climbs_after_best", "shift_after_best")
 
@@ -136,7 +152,7 @@ def part_scales(ctx: RunContext) -> list[tuple[str, str, float]]:
     return out
 
 
-_PART_NAMES = ("best", "best_step", "last", "last_step", "rise", "rise_of_drop", "rise_of_scale",
+_PART_NAMES = ("best", "best_step", "last", "last_step", "rise", "rise_story", "rise_of_drop", "rise_of_scale",
                "evals_after_best", "trend_after_best", "train_drop_after_best")
 
 
@@ -163,6 +179,6 @@ def loss_part_rise(ctx: RunContext) -> dict[str, Value]:
     if rise > 0 and isinstance(drop, float):
         out["part_note"] = (f"; of its parts, {val} was lowest at step {m['best_step']} "
                             f"({float(m['best']):.4g}) and rose to {float(m['last']):.4g} at step "
-                            f"{m['last_step']} (up {rise:.0%} from its best level) while {train} "
+                            f"{m['last_step']} ({m['rise_story']}) while {train} "
                             f"{'fell' if drop >= 0 else 'rose'} {abs(drop):.0%}")
     return out

@@ -276,6 +276,7 @@ val_end_over_chance ratio   last validation loss over ln K
 blowup_story      text      the blow-up told in logged values: first, peak and last loss with their steps
 blowup_note       text      what ln K says about those values (chance level), or empty
 val_last          loss      last logged validation loss
+val_rise_story    text      a phrase for messages: "up X% from its best level", X from the logged best and last values, then the smoothed rise the rule judged where it rounds differently
 val_improvement   relative  first validation loss minus the lowest, over the first
 val_rise_of_scale fraction  rise of the validation loss after its lowest point, over the run's scale
 part_metric       text      the logged part of the validation loss (val/box_loss, val/cls_loss, ...) that rose most after its own best
@@ -285,6 +286,7 @@ part_best_step    step      step of that lowest value
 part_last         loss      last logged value of that part
 part_last_step    step      step of that last value
 part_rise         relative  rise of that part's smoothed curve from its lowest point to its end, over the lowest
+part_rise_story   text      the same phrase as `val_rise_story` for that part
 part_rise_of_drop fraction  that rise over the part's fall from its first value to its lowest
 part_rise_of_scale fraction that rise over the part's own scale (its first train or validation value, whichever is larger)
 part_evals_after_best count evaluations of that part after its lowest one
