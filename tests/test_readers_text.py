@@ -27,7 +27,7 @@ from _real_logs import REAL_LOGS
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS_DIR = ROOT / "fixtures" / "formats"
 REAL = REAL_LOGS
-MY_FORMATS = {"lightning", "hf", "mlflow", "csv", "keras", "jsonl", "mmengine"}
+MY_FORMATS = {"lightning", "hf", "mlflow", "csv", "keras", "jsonl", "mmengine", "textlog"}
 
 
 def _cases() -> list[Path]:

@@ -26,7 +26,7 @@ from .._pyparse import literal
 from ._frame import parse_float
 from .hf import _NOT_METRICS, _SUMMARY_KEYS
 
-__all__ = ["Rec", "hf_records", "keras_records", "NUMBER"]
+__all__ = ["Rec", "hf_records", "keras_records", "NUMBER", "comma_pairs"]
 
 #: a number as loggers print it (``1e-05``, ``.5``, ``nan``, ``-inf``)
 NUMBER = r"(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?))"
@@ -52,6 +52,27 @@ class Rec:
 
 
 # -- Keras ------------------------------------------------------------------------------------
+
+
+#: a cell of a comma-separated print line that names the next cell's value (``train loss``)
+_PAIR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*){0,3}$")
+#: its value: a number (a percent, seconds) or a counter of a total (``1/20``)
+_PAIR_VALUE = re.compile(rf"^(?:{NUMBER}(?:%|s)?|\d+/\d+)$", re.I)
+
+
+def comma_pairs(line: str) -> str | None:
+    """A print line that alternates names and values between commas (``Epoch, 1/20, train
+    loss, 1.1140, train acc, 41.71%``: ``print(..., sep=", ")`` or a ``csv.writer`` row of
+    pairs) spelled as ``name: value`` pairs, or None for any other line. A table's header
+    never alternates names and numbers, nor does its data row begin with a name: such a
+    file is a print log whatever its suffix."""
+    cells = [c.strip() for c in line.strip().split(",")]
+    if len(cells) < 4 or len(cells) % 2:
+        return None
+    names, values = cells[0::2], cells[1::2]
+    if not (all(_PAIR_NAME.match(n) for n in names) and all(_PAIR_VALUE.match(v) for v in values)):
+        return None
+    return " | ".join(f"{n}: {v}" for n, v in zip(names, values))
 
 
 def keras_records(lines: list[list[str]]) -> tuple[list[Rec], int, list[int]]:

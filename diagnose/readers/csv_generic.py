@@ -45,6 +45,7 @@ from ._frame import (EMPTY, MISSING, finish_metrics, is_test_loss, json_or_text_
                      parse_float)
 from ._safe_open import first_line as _first_line
 from ._safe_open import read_bytes
+from ._textlog_tools import comma_pairs
 
 __all__ = ["Table", "detect", "read", "read_table", "wide_columns"]
 
@@ -177,6 +178,8 @@ def detect(path: Path) -> bool:
     line = first_line(path)
     if _is_jsonl(path):
         return _stepped_record(line)
+    if comma_pairs(line) is not None:
+        return False  # print lines of name, value pairs: the text-log reader's
     cells = header_cells(line)
     if path.suffix.lower() in (".log", ".txt"):
         return bool(cells) and cells[0] == "epoch"  # Keras CSVLogger's default file name

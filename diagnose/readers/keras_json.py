@@ -2,7 +2,9 @@
 text (``f.write(str(history.history))``, as many notebooks save it).
 
 A JSON object of per-epoch lists (``loss``, ``val_loss``, ``accuracy``, ...), all
-the same length, under a name like ``history.json`` or ``<model>_history.json``; or a
+the same length, under a name like ``history.json`` or ``<model>_history.json`` (there also a
+list of per-epoch records, ``[{"epoch": 1, "loss": ...}, ...]``), or under any name when the
+file holds nothing but number lists, a loss among them (``train_gmf_32.json``); or a
 ``.txt``/``.log`` file holding nothing but such a dict in Python's spelling (quotes either
 way, ``nan``/``inf``, NumPy scalars printed as ``np.float64(0.5)``), read as a literal,
 never run. Epoch ``i`` (from 0, as Keras's ``CSVLogger`` numbers them) is the step. Values
@@ -33,6 +35,14 @@ MAX_BYTES = 64 << 20
 #: numbers, not lists, after its first key: the text-log reader's
 _TEXT_SUFFIXES = (".txt", ".log")
 _TEXT_HEAD = re.compile(rb"""\A\{\s*(['"])[^'"\n]{1,200}\1\s*:\s*\[""")
+#: a JSON file of any name that opens with a list of numbers under a key (``{"train_loss":
+#: [0.37, ...``) and names a loss among its first keys: a history a script dumped under its
+#: own name (``train_gmf_32.json``); other JSON a walk meets (configs, label maps, vocabularies)
+#: opens otherwise or names no loss
+_JSON_HEAD = re.compile(rb"""\A\{\s*"[^"\n]{1,200}"\s*:\s*\[\s*(?:-?[\d.]|NaN|null|Infinity)""")
+_JSON_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*\[""", re.I)
+#: the largest un-named JSON file whose content is checked in full before it is claimed
+_CHECKED_BYTES = 8 << 20
 #: NumPy 2 prints its scalars with their type (``np.float64(0.5)``, ``float32(0.5)``)
 _NUMPY_SCALAR = re.compile(r"\b(?:np\.|numpy\.)?(?:float|int)(?:16|32|64)\(([^()]*)\)")
 #: the non-finite floats of Python's ``repr``, outside quotes: None (read as NaN) and overflow
@@ -45,11 +55,13 @@ def could_hold(names: Collection[str]) -> bool:
 
 
 def detect(path: Path) -> bool:
-    """A ``*history*.json`` file whose top level is an object of equal-length number lists,
-    or a ``.txt``/``.log`` file that is nothing but such a dict in Python's text."""
+    """A ``*history*.json`` file whose top level is an object of per-epoch lists or a list of
+    per-epoch records; a ``.json`` file of another name that holds nothing but number lists, a
+    loss among them; or a ``.txt``/``.log`` file that is nothing but such a dict in Python's
+    text."""
     path = path if isinstance(path, Path) else Path(path)
     text = path.suffix.lower() in _TEXT_SUFFIXES
-    if not (text or NAME.match(path.name)) or not path.is_file():
+    if not (text or path.suffix.lower() == ".json") or not path.is_file():
         return False
     try:
         with open(path, "rb") as f:
@@ -61,8 +73,10 @@ def detect(path: Path) -> bool:
         return False
     if text:  # any name: the whole file must be the dict (a log around it is the text reader's)
         return bool(_TEXT_HEAD.match(head)) and tail.endswith(b"}")
+    if not NAME.match(path.name):
+        return bool(_JSON_HEAD.match(head)) and bool(_JSON_LOSS.search(head)) and _lists_only(path)
     # the name says history: an empty or damaged one is reported, not passed over
-    return not head or head[:1] == b"{"
+    return not head or head[:1] in (b"{", b"[")
 
 
 #: a list under one of these names is the epoch axis of the lists as long as it (a
@@ -84,6 +98,47 @@ def _settings(data: Mapping) -> dict:
     for k in SETTINGS_KEYS:
         if isinstance(data.get(k), Mapping):
             out.update(knob_params(data[k]))
+    return out
+
+
+def _number(v: object) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _lists_only(path: Path) -> bool:
+    """An un-named JSON file is a history only when it is nothing else: every value a list of
+    numbers (or a final number), a loss among the lists with two points or more. A config that
+    opens with ``"loss_weights": [1.0, 0.5]`` beside its strings is not claimed."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(_CHECKED_BYTES + 1)
+        data = json.loads(raw) if len(raw) <= _CHECKED_BYTES else None
+    except (OSError, ValueError, RecursionError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    lists = {k: v for k, v in data.items() if isinstance(v, list)}
+    return (all(isinstance(v, list) and all(map(_number, v)) or _number(v) for v in data.values())
+            and any(re.search(r"loss(?:es)?$", k, re.I) and len(v) >= 2 for k, v in lists.items()))
+
+
+def _columns(path: Path, records: list[dict]) -> dict:
+    """A list of per-epoch records (``[{"epoch": 1, "train_loss": 0.048, ...}, ...]``, a
+    loop's ``history.append({...})`` dumped as JSON) as the History's columns: each numeric
+    key a list over the records (None where a record lacks it), the epoch key the axis when
+    it counts up (else the records' order is). Text values (a timestamp, a path) are not
+    metrics."""
+    keys: list[str] = []
+    for r in records:
+        keys.extend(k for k in r if k not in keys)
+    out: dict = {}
+    for k in keys:
+        col = [r.get(k) for r in records]
+        if all(map(_number, col)):
+            out[k] = col
+    for k in AXIS_KEYS:  # a counter that does not count up (repeated epochs) is no axis, nor a metric
+        if k in out and not _is_axis(out[k]):
+            del out[k]
     return out
 
 
@@ -120,8 +175,11 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             data = json.loads(text)
         except ValueError as e:
             raise ReadError(path, f"not valid JSON: {e}") from None
+    if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
+        data = _columns(path, data)
     if not isinstance(data, dict) or not data:
-        raise ReadError(path, "expected an object of per-epoch lists ({\"loss\": [...], ...})")
+        raise ReadError(path, "expected an object of per-epoch lists ({\"loss\": [...], ...}) "
+                              "or a list of per-epoch records ([{\"epoch\": 1, \"loss\": ...}, ...])")
     params: dict = {}
     if isinstance(data.get("history"), dict):  # {"history": history.history, "params": ...}
         outer, data = data, data["history"]
@@ -150,7 +208,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     if not names:
         raise ReadError(path, "no per-epoch list of numbers in it ({\"loss\": [...], ...})")
     m = NAME.match(path.name)
-    stem = (m.group("a") or m.group("b")) if m else None
+    stem = (m.group("a") or m.group("b")) if m else path.stem  # a file of its own name: that name
     rid = stem or path.parent.name or path.stem
     run = Run(id=rid, metrics=EMPTY, params=params, results=results, path=str(path),
               format="keras")

@@ -42,8 +42,8 @@ from .._errors import ReadError
 from ..run import _MAX_METRICS, _MIN_METRICS, JUDGED_METRICS, Run, canonical_name
 from ._frame import EMPTY, finish_metrics, parse_float
 from ._params import printed_params
-from ._safe_open import DETECT_BYTES, decode_text, read_bytes, read_prefix
-from ._textlog_tools import NUMBER, Rec, hf_records, keras_records
+from ._safe_open import DETECT_BYTES, decode_text, first_line, read_bytes, read_prefix
+from ._textlog_tools import NUMBER, Rec, comma_pairs, hf_records, keras_records
 from .csv_generic import run_id
 from .hf import _renamer
 
@@ -103,7 +103,16 @@ def could_hold(names: Collection[str]) -> bool:
 
 
 def _wanted(path: Path) -> bool:
-    return path.suffix.lower() in SUFFIXES or path.name.lower() == "nohup.out"
+    return (path.suffix.lower() in SUFFIXES or path.name.lower() == "nohup.out"
+            or (path.suffix.lower() == ".csv" and _pairs_first(path)))
+
+
+def _pairs_first(path: Path) -> bool:
+    """A ``.csv`` file whose first line alternates names and values (:func:`comma_pairs`): a
+    loop's print lines saved under a table's name (``history.csv`` holding ``Epoch, 1/20,
+    train loss, 1.1140, ...``), which the table reader leaves alone."""
+    line = first_line(path) if path.is_file() else None
+    return bool(line) and comma_pairs(line.decode("utf-8", "replace")) is not None
 
 
 def detect(path: Path) -> bool:
@@ -131,7 +140,7 @@ def _binary(head: str) -> bool:
 
 def _lines(text: str) -> list[list[str]]:
     """Each line's segments: split where ``\\r`` or backspaces redraw it, ANSI codes removed."""
-    return [[s for s in _SEGMENTS.split(_ANSI.sub("", line)) if s.strip()]
+    return [[comma_pairs(s) or s for s in _SEGMENTS.split(_ANSI.sub("", line)) if s.strip()]
             for line in text.split("\n")]
 
 
