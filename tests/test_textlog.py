@@ -71,7 +71,7 @@ def _load(case: str) -> list[diagnose.Run]:
 # -- the fixtures, value for value --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", ["keras3_verbose1", "keras3_verbose2"])
+@pytest.mark.parametrize("case", ["keras3_verbose1", "keras3_verbose2", "keras3_tty"])
 def test_keras_fit_stdout_one_point_per_epoch(case: str) -> None:
     (run,) = _load(case)
     metrics = _expected(case)["runs"][0]["metrics"]
@@ -93,6 +93,19 @@ def test_verbose1_reads_the_final_record_not_the_first_redraw() -> None:
     first_draw = re.search(rb" 1/\d+\x1b\[0m [^\r\n]*? - loss: ([\d.]+)", raw)
     assert first_draw is not None
     assert float(first_draw.group(1)) not in run.arrays("train/loss")[1].tolist()
+
+
+def test_on_a_terminal_the_epoch_is_the_last_drawing_of_the_full_bar() -> None:
+    """On a terminal (a slow model: the bar drawn at every batch) Keras draws the bar at its
+    total twice per epoch: at the last batch with the train values, then with the validation
+    values once the epoch ends. The first full drawing is not the epoch's record (a public
+    Keras log read so kept no validation curve at all)."""
+    raw = (CASES / "keras3_tty" / "train.log").read_bytes()
+    plain = re.sub(rb"\x1b\[[0-9;]*m", b"", raw)
+    full = re.findall(rb"15/15 [^\r\n]*", plain)
+    assert any(b"val_loss" not in f for f in full) and any(b"val_loss" in f for f in full)
+    (run,) = _load("keras3_tty")
+    assert run.arrays("val/loss")[0].tolist() == list(range(8))
 
 
 def test_hf_trainer_steps_from_the_progress_bar() -> None:

@@ -95,12 +95,20 @@ def keras_records(lines: list[list[str]]) -> tuple[list[Rec], int, list[int]]:
                 heads += 1
                 block, done, last_seen = (i, int(m.group(1))), False, None
                 continue
-            if block is None or done:
+            if block is None:
                 continue
             rec = _keras_record(seg)
             if rec is None:
                 continue
             finished, pairs = rec
+            if done:
+                # the bar reaches its total at the last batch (train values only), and Keras
+                # draws it once more when the epoch ends, with the validation values: the
+                # later drawing is the epoch's record (a terminal capture holds both, split by
+                # ``\r`` or by a warning printed between them)
+                if finished and len(pairs) > len(out[-1].values):
+                    out[-1] = Rec(i, block[1] - 1, pairs, epoch=float(block[1] - 1))
+                continue
             last_seen = i
             if finished:
                 out.append(Rec(i, block[1] - 1, pairs, epoch=float(block[1] - 1)))
