@@ -122,7 +122,7 @@ def _lists_only(path: Path) -> bool:
             and any(re.search(r"loss(?:es)?$", k, re.I) and len(v) >= 2 for k, v in lists.items()))
 
 
-def _columns(path: Path, records: list[dict]) -> dict:
+def _columns(records: list[dict]) -> dict:
     """A list of per-epoch records (``[{"epoch": 1, "train_loss": 0.048, ...}, ...]``, a
     loop's ``history.append({...})`` dumped as JSON) as the History's columns: each numeric
     key a list over the records (None where a record lacks it), the epoch key the axis when
@@ -176,7 +176,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         except ValueError as e:
             raise ReadError(path, f"not valid JSON: {e}") from None
     if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
-        data = _columns(path, data)
+        data = _columns(data)
     if not isinstance(data, dict) or not data:
         raise ReadError(path, "expected an object of per-epoch lists ({\"loss\": [...], ...}) "
                               "or a list of per-epoch records ([{\"epoch\": 1, \"loss\": ...}, ...])")
