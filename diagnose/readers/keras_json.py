@@ -21,7 +21,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from .._errors import ReadError
-from ..run import Run
+from ..run import Run, is_number
 from ._frame import EMPTY, finish_metrics
 from ._params import knob_params
 
@@ -102,7 +102,8 @@ def _settings(data: Mapping) -> dict:
 
 
 def _number(v: object) -> bool:
-    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+    """A value a per-epoch list may hold: a number, or None (JSON's ``null``: not computed)."""
+    return v is None or is_number(v)
 
 
 def _lists_only(path: Path) -> bool:
