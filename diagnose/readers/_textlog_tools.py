@@ -66,9 +66,10 @@ def comma_pairs(line: str) -> str | None:
     pairs) spelled as ``name: value`` pairs, or None for any other line. A table's header
     never alternates names and numbers, nor does its data row begin with a name: such a
     file is a print log whatever its suffix."""
-    cells = [c.strip() for c in line.strip().split(",")]
-    if len(cells) < 4 or len(cells) % 2:
-        return None
+    raw = line.split(",")
+    if len(raw) < 4 or len(raw) % 2 or not _PAIR_NAME.match(raw[0].strip()):
+        return None  # most lines of a log end here, before every cell is stripped
+    cells = [c.strip() for c in raw]
     names, values = cells[0::2], cells[1::2]
     if not (all(_PAIR_NAME.match(n) for n in names) and all(_PAIR_VALUE.match(v) for v in values)):
         return None
