@@ -770,3 +770,48 @@ def test_fit_calls_that_start_again_from_the_untrained_loss_stay_separate_runs(t
     runs = diagnose.load_all(path)
     assert len(runs) == 3
     assert all(len(r.series("train/loss")) == 5 for r in runs)
+
+
+# -- a loop that prints no counter --------------------------------------------------------------
+
+ORDINAL = {"Train Loss": "train/loss", "Val Loss": "val/loss", "Val Acc": "val/acc",
+           "train mean loss": "train/loss", "train accuracy": "train/acc",
+           "eval mean loss": "val/loss", "eval accuracy": "val/acc"}
+
+
+@pytest.mark.parametrize("case, fmt", [("no_counter", ".4f"), ("one_value_per_line", "r")])
+def test_a_loop_without_a_counter_is_numbered_in_file_order(case: str, fmt: str) -> None:
+    """No epoch or step is printed: each record (the lines up to a name printed again) takes
+    the next number, evaluations the number of the record they follow, and the user is told."""
+    (run,) = _load(case)
+    for name, rec in _expected(case)["runs"][0]["metrics"].items():
+        steps, values = run.arrays(ORDINAL[name])
+        assert steps.tolist() == rec["steps"], name
+        want = rec["values"] if fmt == "r" else [float(format(v, fmt)) for v in rec["values"]]
+        assert _same(values, want), name
+    assert any("no epoch or step counter printed" in w for w in run.warnings)
+
+
+def test_a_public_log_without_a_counter_is_read() -> None:
+    """A NumPy CNN's log (``bench/real-runs/w51a-numpy-cnn-mnist``, legendhua/CNN_Numpy): 17
+    train records an epoch and an evaluation after each; the first evaluation, before any
+    training, joins the first record."""
+    path = ROOT / "bench" / "real-runs" / "w51a-numpy-cnn-mnist" / "log" / "log_train.txt"
+    text = path.read_text()
+    (run,) = diagnose.load_all(path)
+    printed = [float(v) for v in re.findall(r"^eval mean loss: (\S+)$", text, re.M)]
+    assert run.arrays("val/loss")[1].tolist() == printed
+    train = [float(v) for v in re.findall(r"^train mean loss: (\S+)$", text, re.M)]
+    steps, values = run.arrays("train/loss")
+    assert values.tolist() == train and steps.tolist() == list(range(1, len(train) + 1))
+
+
+@pytest.mark.parametrize("text", [
+    "loss: 0.5\nloss: 0.4\nloss: 0.3\nloss: 0.2\n",  # four records: too few
+    "model a acc: 0.81\n" * 6,  # no loss: a summary, not a training loop
+    "model b loss: 0.79 with more words in the line than a record has\n" * 6,  # prose
+])
+def test_counterless_text_is_claimed_only_as_a_loop(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text(text)
+    assert not textlog.detect(path)

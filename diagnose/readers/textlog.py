@@ -52,6 +52,9 @@ __all__ = ["MIN_RECORDS", "could_hold", "detect", "parse", "read"]
 SUFFIXES = {".log", ".txt", ".out", ".err"}
 #: records (with a loss or accuracy) a file needs before it is taken for a training log
 MIN_RECORDS = 3
+#: a log without any counter is claimed only with this many records holding a loss (a loop
+#: prints one an epoch; a summary of a few models' accuracies is no run)
+MIN_NUMBERED = 5
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]")
 _SEGMENTS = re.compile(r"[\r\x08]+")
 #: control characters no text log has (tab, newline, CR, backspace and ESC are handled)
@@ -216,6 +219,15 @@ def parse(text: str) -> Parsed:
         if table:
             out.records = table
     out.notes = _number_records(out.records)
+    if not out.claimed:  # most logs print a counter
+        found = out.records
+        out.records = _plain_records(clean, ordinal=True)
+        losses = sum(any("loss" in n for n, _ in r.values) for r in out.records)
+        if out.claimed and losses >= MIN_NUMBERED:
+            out.notes = ["no epoch or step counter printed: records numbered 1, 2, ... in file "
+                         "order (a record ends where a name is printed again)"]
+        else:
+            out.records = found
     return out
 
 
@@ -295,10 +307,12 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
 # -- hand-written loops ------------------------------------------------------------------------
 
 
-def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
+def _plain_records(lines: list[list[str]], bars: bool = False, ordinal: bool = False) -> list[Rec]:
     """Records of print/logging lines: a counter and named values (or validation values only).
     ``bars``: a progress bar's count is the step of a line with no counter word (tried only
-    when a log has no other records: a tqdm bar usually counts within an epoch)."""
+    when a log has no other records: a tqdm bar usually counts within an epoch). ``ordinal``:
+    a log that prints no counter at all is numbered in file order (:func:`_numbered`); none
+    when any line has a counter."""
     raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]] = []
     # a line holding only its counter (``Epoch 3/25``, then ``----------``) heads the lines of
     # values printed right under it without one (``train Loss: 0.41 Acc: 0.88``, ``val Loss:
@@ -369,8 +383,31 @@ def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
         else:
             header = None
         if values:
+            if ordinal and _BRACKET.search(line):
+                return []  # a count the patterns above do not read (``Epoch(train) [1][5/20]``)
             raw.append((i, counters, values))
+    if ordinal:
+        if any(c for _, c, _ in raw):
+            return []
+        raw = _numbered(raw)
     return _steps(raw)
+
+
+def _numbered(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]]
+              ) -> list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]]:
+    """Steps 1, 2, ... for a loop that prints its values with no epoch or step
+    (``print(f"Train Loss: {tl:.4f}, Val Loss: {vl:.4f}")`` once an epoch, or one value per
+    line): a record is the lines up to the first name printed again, the order of the file
+    is the order of training."""
+    out = []
+    k, names = 0, set()
+    for line, _, values in raw:
+        these = {n for n, _ in values}
+        if k == 0 or these & names:
+            k, names = k + 1, set()
+        names |= these
+        out.append((line, {"step": (k, None)}, values))
+    return out
 
 
 def _records_of(line: str) -> list[str]:
