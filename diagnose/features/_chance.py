@@ -86,8 +86,8 @@ def _overlap_zero(ctx: RunContext) -> tuple[int, str]:
 
 
 @feature("val_acc_points", "val_acc_range", "val_acc_frozen", "val_loss_spread", "val_frozen_loss_spread",
-         "val_prior_dev", "train_prior_dev", "val_overlap_zero", "frozen_story",
-         params=("max_acc_range", *K_PARAMS))
+         "val_late_loss_spread", "val_prior_dev", "train_prior_dev", "val_overlap_zero", "frozen_story",
+         params=("max_acc_range", "max_acc_wobble", *K_PARAMS))
 def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     """How far validation accuracy and loss moved over the whole run, from the first evaluation
     to the last: ``val_acc_range`` (max minus min, in points of 0..1) and ``val_loss_spread``
@@ -114,6 +114,8 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     # settled there: a model that first learns the class shares moves before it freezes)
     frozen = trailing_same(acc, ctx.param("max_acc_range"))
     out["val_acc_frozen"] = frozen
+    # fewer equal evaluations at the end than before them: the range tells it better
+    wobbled = frozen < len(acc) - frozen and out["val_acc_range"] < ctx.param("max_acc_wobble")
     vs, vl = ctx.finite(VAL)
     mid = float(np.median(vl)) if len(vl) else 0.0
     if mid:
@@ -123,6 +125,12 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     held = vl[vs >= s[len(acc) - frozen]] if frozen else vl[:0]
     if len(held) >= MIN_POINTS_TREND and np.median(held):
         out["val_frozen_loss_spread"] = float(held.max() - held.min()) / abs(float(np.median(held)))
+    # the same over the second half of the evaluations: a model that gives the same answers
+    # from the start moves its loss only while it learns how sure to be of them (from ln K down
+    # to the entropy of the class shares), in the first epochs; then the loss stays too
+    late = vl[len(vl) // 2:]
+    if len(late) >= MIN_POINTS_TREND and np.median(late):
+        out["val_late_loss_spread"] = float(late.max() - late.min()) / abs(float(np.median(late)))
     a = float(acc[-1])
     k = classes(ctx)["k"]
     # the same for the last train loss over K known classes, whatever the largest share (a log
@@ -153,7 +161,10 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
                       f"({low:.4g} to {high:.4g})")
         loss = (f" while the validation loss went from {float(vl[0]):.4g} to {float(vl[-1]):.4g}, "
                 f"{shares}")
-        if "val_frozen_loss_spread" in out and frozen < len(acc):
+        if wobbled and "val_late_loss_spread" in out:
+            loss += (f"; over the last {len(late)} evaluations it moved only "
+                     f"{out['val_late_loss_spread']:.1%}")
+        elif "val_frozen_loss_spread" in out and frozen < len(acc):
             loss += (f"; over those {frozen} evaluations it moved only "
                      f"{out['val_frozen_loss_spread']:.1%}")
     else:
@@ -161,8 +172,8 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
                 if mid else "")
     zero, zero_name = _overlap_zero(ctx)
     out["val_overlap_zero"] = zero
-    if frozen == 1 < len(acc):  # no settled stretch: the answers barely moved all run (DG208's
-        # max_acc_wobble), a few of them flipping between evaluations around the majority share
+    if frozen == 1 < len(acc) or wobbled:  # no settled stretch (or a short one): the answers
+        # barely moved all run (DG208's max_acc_wobble), a few flipping around the majority share
         out["frozen_story"] = (f"validation accuracy stayed between {float(acc.min()):.4g} and "
                                f"{float(acc.max()):.4g} at all {len(acc)} evaluations (steps "
                                f"{int(s[0])}-{int(s[-1])}){loss}")
