@@ -86,7 +86,7 @@ def _overlap_zero(ctx: RunContext) -> tuple[int, str]:
 
 
 @feature("val_acc_points", "val_acc_range", "val_acc_frozen", "val_loss_spread", "val_frozen_loss_spread",
-         "val_late_loss_spread", "val_prior_dev", "train_prior_dev", "val_overlap_zero", "frozen_story",
+         "val_late_loss_spread", "val_under_prior", "val_prior_dev", "train_prior_dev", "val_overlap_zero", "frozen_story",
          params=("max_acc_range", "max_acc_wobble", *K_PARAMS))
 def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     """How far validation accuracy and loss moved over the whole run, from the first evaluation
@@ -146,6 +146,9 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
         # least entropy (two classes; K unknown is read so), spread evenly over K - 1 the most
         prior = prior_entropy_range(a, k or BINARY)
         out["val_prior_dev"] = _off_range(float(vl[-1]), prior)
+        # below the least entropy class shares with that majority can have: the model knows
+        # more than the class balance, whatever its accuracy says
+        out["val_under_prior"] = max(0.0, 1 - float(vl[-1]) / prior[0]) if prior[0] else 0.0
     moved = out.get("val_loss_spread", 0.0) >= ctx.param("chance_loss_tol")
     if prior is not None and moved:
         low, high = prior

@@ -318,6 +318,7 @@ val_acc_frozen    count     evaluations at the end whose validation accuracy equ
 val_loss_spread   relative  largest minus smallest validation loss over the whole run, over its median
 val_frozen_loss_spread relative the same over the evaluations from the first of val_acc_frozen's on (three of them at least): how much the loss moved while the answers stayed the same
 val_late_loss_spread relative the same over the second half of the evaluations (three of them at least): whether the loss settled once the model had learned how sure to be
+val_under_prior   relative  how far the last validation loss lies below the least entropy of class shares with its accuracy as the largest (0 at or above it): the model knows more than the class balance
 val_prior_dev     relative  the last validation loss against the entropy of the class shares its accuracy implies (two classes, or K unknown; with K > 2, the range from the rest on one class to the rest spread evenly; 0: it predicts the prior)
 train_prior_dev   ratio     the same for the last train loss over K known classes, whatever the largest share (0 inside the range a prior with that largest share can have)
 val_overlap_zero  count     evaluations at the end at which a validation dice, IoU, F1 or recall was exactly 0 (the model marked nothing as the positive class)
