@@ -211,7 +211,8 @@ def parse(text: str) -> Parsed:
         out.records, out.shape, out.notes = recs, "hf", notes
         out.bad = sorted(set(out.bad) | set(hf_bad))
         return out
-    out.records, out.shape = _plain_records(clean), "plain"
+    raw = _plain_raw(clean)
+    out.records, out.shape = _steps(raw), "plain"
     if "%" in text and not out.claimed and _BAR_COUNTER.search(text):  # most logs have no bar
         out.records = _plain_records(clean, bars=True)
     if _TABLE_HINT.search(text) and not out.claimed:  # most logs have no table
@@ -221,7 +222,7 @@ def parse(text: str) -> Parsed:
     out.notes = _number_records(out.records)
     if not out.claimed:  # most logs print a counter
         found = out.records
-        out.records = _plain_records(clean, ordinal=True)
+        out.records = _steps(_numbered(raw, clean))
         losses = sum(any("loss" in n for n, _ in r.values) for r in out.records)
         if out.claimed and losses >= MIN_NUMBERED:
             out.notes = ["no epoch or step counter printed: records numbered 1, 2, ... in file "
@@ -307,12 +308,18 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
 # -- hand-written loops ------------------------------------------------------------------------
 
 
-def _plain_records(lines: list[list[str]], bars: bool = False, ordinal: bool = False) -> list[Rec]:
+Raw = list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]]
+
+
+def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
     """Records of print/logging lines: a counter and named values (or validation values only).
     ``bars``: a progress bar's count is the step of a line with no counter word (tried only
-    when a log has no other records: a tqdm bar usually counts within an epoch). ``ordinal``:
-    a log that prints no counter at all is numbered in file order (:func:`_numbered`); none
-    when any line has a counter."""
+    when a log has no other records: a tqdm bar usually counts within an epoch)."""
+    return _steps(_plain_raw(lines, bars))
+
+
+def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
+    """The value lines of :func:`_plain_records`: (line number, counters, values) each."""
     raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]] = []
     # a line holding only its counter (``Epoch 3/25``, then ``----------``) heads the lines of
     # values printed right under it without one (``train Loss: 0.41 Acc: 0.88``, ``val Loss:
@@ -383,22 +390,18 @@ def _plain_records(lines: list[list[str]], bars: bool = False, ordinal: bool = F
         else:
             header = None
         if values:
-            if ordinal and _BRACKET.search(line):
-                return []  # a count the patterns above do not read (``Epoch(train) [1][5/20]``)
             raw.append((i, counters, values))
-    if ordinal:
-        if any(c for _, c, _ in raw):
-            return []
-        raw = _numbered(raw)
-    return _steps(raw)
+    return raw
 
 
-def _numbered(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]]
-              ) -> list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]]:
+def _numbered(raw: Raw, lines: list[list[str]]) -> Raw:
     """Steps 1, 2, ... for a loop that prints its values with no epoch or step
     (``print(f"Train Loss: {tl:.4f}, Val Loss: {vl:.4f}")`` once an epoch, or one value per
     line): a record is the lines up to the first name printed again, the order of the file
-    is the order of training."""
+    is the order of training. None when a value line has a counter, or a count the patterns
+    above do not read (``Epoch(train) [1][5/20]``)."""
+    if any(c or _BRACKET.search(_STAMPS.sub(" ", lines[i - 1][-1])) for i, c, _ in raw):
+        return []
     out = []
     k, names = 0, set()
     for line, _, values in raw:
