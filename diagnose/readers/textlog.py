@@ -225,8 +225,8 @@ def parse(text: str) -> Parsed:
         out.records = _steps(_numbered(raw, clean))
         losses = sum(any("loss" in n for n, _ in r.values) for r in out.records)
         if out.claimed and losses >= MIN_NUMBERED:
-            out.notes = ["no epoch or step counter printed: records numbered 1, 2, ... in file "
-                         "order (a record ends where a name is printed again)"]
+            out.notes = [("no epoch or step counter printed: records numbered 1, 2, ... in file "
+                          "order (a record ends where a name is printed again)")]
         else:
             out.records = found
     return out
@@ -320,7 +320,7 @@ def _plain_records(lines: list[list[str]], bars: bool = False) -> list[Rec]:
 
 def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
     """The value lines of :func:`_plain_records`: (line number, counters, values) each."""
-    raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]] = []
+    raw: Raw = []
     # a line holding only its counter (``Epoch 3/25``, then ``----------``) heads the lines of
     # values printed right under it without one (``train Loss: 0.41 Acc: 0.88``, ``val Loss:
     # ...``): PyTorch's fine-tuning tutorial loop. The block ends at the first other line; in
