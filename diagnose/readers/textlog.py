@@ -220,9 +220,10 @@ def parse(text: str) -> Parsed:
         if table:
             out.records = table
     out.notes = _number_records(out.records)
-    if not out.claimed:  # most logs print a counter
+    numbered = _numbered(raw, clean)  # none at the first value line with a counter
+    if numbered and not out.claimed:  # most logs print a counter
         found = out.records
-        out.records = _steps(_numbered(raw, clean))
+        out.records = _steps(numbered)
         losses = sum(any("loss" in n for n, _ in r.values) for r in out.records)
         if out.claimed and losses >= MIN_NUMBERED:
             out.notes = [("no epoch or step counter printed: records numbered 1, 2, ... in file "
