@@ -68,3 +68,35 @@ def test_a_top1_accuracy_gap_is_read_from_a_real_lightning_log():
     assert float(val[-1]) < 0.1 and float(np.median(train[len(train) // 2:])) > 3 * float(val[-1])
     gap = [f for f in diagnose.check(path).findings if f.rule == "DG103"]
     assert gap and f"{float(val[-1]):.3g} (validation)" in gap[0].message
+
+
+#: a real Keras CSVLogger log of a two-output model (fixtures/make_format_fixtures.py
+#: keras_multi_output): every metric carries its output's name
+MULTI = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "keras_multi_output" / "training.log"
+
+
+def test_the_one_output_with_an_accuracy_gives_the_model_accuracy():
+    with open(MULTI, newline="") as f:
+        rows = list(csv.DictReader(f))
+    run = diagnose.load(MULTI)
+    assert run.series("train/acc").values.tolist() == [float(r["label_accuracy"]) for r in rows]
+    assert run.series("val/acc").values.tolist() == [float(r["val_label_accuracy"]) for r in rows]
+    assert run.series("train/loss").values.tolist() == [float(r["loss"]) for r in rows]  # the sum
+    assert any("multi-output" in n for n in run.warnings)
+
+
+def _renamed(names: list[str]) -> dict[str, str]:
+    from diagnose.readers._frame import rename_map
+
+    return rename_map(dict.fromkeys(names, 5), None)[0]
+
+
+def test_an_output_accuracy_is_not_read_when_the_model_says_which_accuracy_it_is():
+    two = ["loss", "val_loss", "a_loss", "a_accuracy", "val_a_loss", "val_a_accuracy",
+           "b_loss", "b_accuracy", "val_b_loss", "val_b_accuracy"]
+    assert not {"train/acc", "val/acc"} & set(_renamed(two).values())  # which head is the task's?
+    plain = ["loss", "val_loss", "accuracy", "val_accuracy", "a_loss", "a_accuracy", "val_a_loss",
+             "val_a_accuracy"]
+    assert _renamed(plain)["accuracy"] == "train/acc" and _renamed(plain)["a_accuracy"] == "a_accuracy"
+    top = ["loss", "val_loss", "top5_accuracy", "val_top5_accuracy"]  # no loss of its own: no output
+    assert not {"train/acc", "val/acc"} & set(_renamed(top).values())

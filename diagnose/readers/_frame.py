@@ -110,6 +110,7 @@ def rename_map(
         target.update(_split_suffixed_loss(target, notes))
     target.update(_nll_as_loss(target, notes))
     target.update(_fastai_accuracy(target, aliases, notes))
+    target.update(_output_accuracy(target, notes))
     if "val/loss" not in target.values():
         # a test loss is the only held-out loss: the rules read it as the validation loss
         test = _sole_test(target, _TEST_LOSS_WORDS)
@@ -237,6 +238,37 @@ def _fastai_accuracy(target: Mapping[str, str], aliases: Mapping[str, str] | Non
     notes.append(f"{bare[0]!r} read as 'val/acc': beside 'train_loss' and 'valid_loss' (fastai's "
                  "columns) a metric is computed on the validation set")
     return {bare[0]: "val/acc"}
+
+
+#: a Keras multi-output model's per-output names: ``<output>_acc`` beside ``<output>_loss``, and
+#: ``val_<output>_acc`` beside ``val_<output>_loss``
+_OUTPUT_ACC = re.compile(r"(?!val_)(\w+?)_(acc|accuracy)", re.IGNORECASE)
+
+
+def _output_accuracy(target: Mapping[str, str], notes: list[str]) -> dict[str, str]:
+    """A Keras model with several outputs prefixes every metric with its output's name
+    (``out_caps_acc``, ``val_out_caps_acc``, each beside that output's own loss): when exactly
+    one output logs an accuracy on both splits, and no other accuracy is read, it is the model's
+    accuracy (a capsule network's class output beside its decoder's reconstruction loss).
+    Nothing when several outputs have one: which is the task's is not in the log."""
+    if {"train/acc", "val/acc"} & set(target.values()):
+        return {}
+    unmapped = {r for r, t in target.items() if t == r}
+    found = []
+    for raw in unmapped:
+        m = _OUTPUT_ACC.fullmatch(raw)
+        if m is None:
+            continue
+        out, word = m.groups()
+        val = f"val_{out}_{word}"
+        if f"{out}_loss" in unmapped and val in unmapped and f"val_{out}_loss" in unmapped:
+            found.append((raw, val))
+    if len(found) != 1:
+        return {}
+    (train, val), = found
+    notes.append(f"{train!r} and {val!r} read as 'train/acc' and 'val/acc': the one output of "
+                 "this multi-output model that logs an accuracy")
+    return {train: "train/acc", val: "val/acc"}
 
 
 #: a run's whole training loss under a plain name, read as the train loss when nothing else is
