@@ -100,10 +100,11 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     the majority share a as accuracy and the prior's entropy as loss: -a ln a - (1-a) ln(1-a)
     = 0.500 for 80/20). Learning the prior moves the loss from ln K down to that entropy while
     the answers never change. With K > 2 known classes the shares of the others are unknown:
-    any loss from the two-class entropy (the rest on one class) to that entropy plus
-    (1-a) ln(K-1) (the rest spread evenly) fits, and counts 0. Read as two classes when K is
-    unknown (with more classes the prior's entropy is higher, so the reading errs towards "it
-    learned something"); None with accuracy at or below one half. ``train_prior_dev``: the
+    any loss from the least entropy (as many classes at a as fit, the rest on one more) to the
+    most (the rest spread evenly) fits, and counts 0. Read as two classes when K is unknown
+    (with more classes the prior's entropy is higher, so the reading errs towards "it learned
+    something"); None with accuracy at or below one half and K unknown, or under 1/K.
+    ``train_prior_dev``: the
     same for the last train loss, with K known (:func:`prior_entropy_range`)."""
     s, acc = ctx.finite("val/acc")
     out: dict[str, Value] = {"val_acc_points": len(acc)}
@@ -141,10 +142,13 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     if span:
         out["train_prior_dev"] = _off_range(float(tl[-1]), span)
     prior = None  # the entropy of the class shares the last accuracy implies
-    if 1 - a < a < 1 and len(vl):
+    if (1 - a < a or k) and a < 1 and len(vl):
         # the majority share a leaves 1 - a to the other classes: all of it on one class is the
-        # least entropy (two classes; K unknown is read so), spread evenly over K - 1 the most
+        # least entropy (two classes; K unknown is read so), spread evenly over K - 1 the most;
+        # with K known a majority under one half fits too (30% of 5 classes: 30/30/30/10 at
+        # least), and an accuracy under 1/K fits no class shares at all
         prior = prior_entropy_range(a, k or BINARY)
+    if prior is not None:
         out["val_prior_dev"] = _off_range(float(vl[-1]), prior)
         # below the least entropy class shares with that majority can have: the model knows
         # more than the class balance, whatever its accuracy says
