@@ -227,3 +227,41 @@ def test_a_history_nested_under_history_with_its_params(tmp_path):
     (run,) = diagnose.load_all(tmp_path)
     assert np.array_equal(run.arrays("val/loss")[1], [1.0, 0.8, 0.7])
     assert run.params == {"epochs": 3, "lr": 0.01}
+
+
+def test_a_list_of_per_epoch_dicts_is_read_as_one_metric_per_key():
+    # a public history (bench/real-runs/w56d-protein-mol-retrieval, tuning split): the loop
+    # appends its evaluator's dict each epoch under "val_metrics"
+    path = (Path(__file__).resolve().parents[1] / "bench" / "real-runs" / "w56d-protein-mol-retrieval"
+            / "outputs" / "history.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    (run,) = diagnose.load_all(path)
+    steps, values = run.arrays("val_P2M_Acc@1")
+    assert np.array_equal(steps, data["epochs"])
+    assert values.tolist() == [r["P2M_Acc@1"] for r in data["val_metrics"]]
+    assert run.arrays("train/loss")[1].tolist() == data["train_loss"]
+
+
+def test_per_epoch_dicts_take_their_split_from_the_list_name(tmp_path):
+    (tmp_path / "history.json").write_text(json.dumps({
+        "train_loss": [0.9, 0.6, 0.5, 0.45],
+        "val_metrics": [{"loss": 1.0, "acc": 0.5, "note": "x"}, {"loss": 0.8, "acc": 0.6, "note": "y"},
+                        None, {"loss": 0.7, "acc": 0.7, "note": "z"}],
+        "val_loss": [1.1, 0.9, 0.8, 0.75]}), encoding="utf-8")
+    (run,) = diagnose.load_all(tmp_path)
+    assert run.arrays("val/acc")[1].tolist() == [0.5, 0.6, 0.7]  # None: that epoch not evaluated
+    # "val_loss" is the file's own list: the dicts' loss keeps the list's name in front
+    assert run.arrays("val/loss")[1].tolist() == [1.1, 0.9, 0.8, 0.75]
+    assert run.arrays("val_metrics/loss")[1].tolist() == [1.0, 0.8, 0.7]
+
+
+def test_a_record_without_the_validation_keys_is_no_nan(tmp_path):
+    # a loop that evaluates every other epoch appends records without the val keys: those epochs
+    # have no validation point, not a NaN one (which would be an error on a healthy run)
+    records = [{"epoch": e, "train_loss": 1 / (e + 1), **({"val_loss": 1.2 / (e + 1)} if e % 2 == 0 else {})}
+               for e in range(8)]
+    (tmp_path / "history.json").write_text(json.dumps(records), encoding="utf-8")
+    (run,) = diagnose.load_all(tmp_path)
+    steps, values = run.arrays("val/loss")
+    assert steps.tolist() == [0, 2, 4, 6] and values.tolist() == [r["val_loss"] for r in records if "val_loss" in r]
+    assert "DG201" not in {f.rule for f in diagnose.check([run]).findings}

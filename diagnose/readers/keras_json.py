@@ -101,9 +101,15 @@ def _settings(data: Mapping) -> dict:
     return out
 
 
+#: a record that lacks a key (validation every other epoch): no point there, unlike a ``null``
+#: the writer put in (a value it could not compute, read as NaN)
+_ABSENT = type("_Absent", (), {"__repr__": lambda self: "<absent>"})()
+
+
 def _number(v: object) -> bool:
-    """A value a per-epoch list may hold: a number, or None (JSON's ``null``: not computed)."""
-    return v is None or is_number(v)
+    """A value a per-epoch list may hold: a number, None (JSON's ``null``: not computed), or
+    nothing at all (a record without that key)."""
+    return v is None or v is _ABSENT or is_number(v)
 
 
 def _lists_only(path: Path) -> bool:
@@ -126,20 +132,47 @@ def _lists_only(path: Path) -> bool:
 def _columns(records: list[dict]) -> dict:
     """A list of per-epoch records (``[{"epoch": 1, "train_loss": 0.048, ...}, ...]``, a
     loop's ``history.append({...})`` dumped as JSON) as the History's columns: each numeric
-    key a list over the records (None where a record lacks it), the epoch key the axis when
+    key a list over the records (``_ABSENT`` where a record lacks it), the epoch key the axis when
     it counts up (else the records' order is). Text values (a timestamp, a path) are not
-    metrics."""
+    metrics; a record without a key has no point of it (``_ABSENT``)."""
     keys: list[str] = []
     for r in records:
         keys.extend(k for k in r if k not in keys)
     out: dict = {}
     for k in keys:
-        col = [r.get(k) for r in records]
+        col = [r.get(k, _ABSENT) for r in records]
         if all(map(_number, col)):
             out[k] = col
     for k in AXIS_KEYS:  # a counter that does not count up (repeated epochs) is no axis, nor a metric
         if k in out and not _is_axis(out[k]):
             del out[k]
+    return out
+
+
+#: a last word of a key that holds per-epoch dicts and says only that (``val_metrics``:
+#: the validation split's metrics, one dict an epoch)
+_GROUP_WORD = re.compile(r"[_/.\s-]*(?:metrics|results|scores|stats)$", re.I)
+
+
+def _flattened(data: dict) -> dict:
+    """``data`` with every list of per-epoch dicts of numbers (``"val_metrics": [{"loss": 0.4,
+    "Avg_Acc": 0.81}, ...]``, a loop that appends its evaluator's dict) replaced by one list per
+    key, named with the list's split (``val_loss``, ``val_Avg_Acc``); a name already taken keeps
+    the list's own name in front (``val_metrics/loss``). Other values stay as they are."""
+    out: dict = {}
+    for name, series in data.items():
+        dicts = (isinstance(series, list) and bool(series)
+                 and all(r is None or isinstance(r, dict) for r in series)
+                 and any(isinstance(r, dict) for r in series))
+        if not dicts:
+            out[name] = series
+            continue
+        head = _GROUP_WORD.sub("", str(name))
+        for key, col in _columns([r or {} for r in series]).items():
+            if key in AXIS_KEYS:
+                continue
+            flat = f"{head}_{key}" if head else str(key)
+            out[flat if flat not in data and flat not in out else f"{name}/{key}"] = col
     return out
 
 
@@ -186,6 +219,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         outer, data = data, data["history"]
         params = _settings(outer)
     params = {**_settings(data), **params}
+    data = _flattened(data)
     axis = next((data[k] for k in AXIS_KEYS if _is_axis(data.get(k))), None)
     steps, names, values, notes = [], [], [], []
     results: dict = {}
@@ -201,6 +235,8 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             continue
         at = axis if axis is not None and len(axis) == len(series) else range(len(series))
         for epoch, (step, v) in enumerate(zip(at, series)):
+            if v is _ABSENT:
+                continue
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 raise ReadError(path, f"{name!r}[{epoch}] is not a number: {v!r}")
             steps.append(int(step))
