@@ -478,7 +478,8 @@ def _over(a: float, b: float) -> float:
 @feature("nonfinite", "nonfinite_train", "first_nonfinite_step", "nonfinite_metric",
          "peak_ratio_before_nonfinite", "nonfinite_after_growth", "nonfinite_note",
          "nonfinite_sparse", "nonfinite_unseen", "nonfinite_to_end", "nonfinite_to_end_step",
-         "nonfinite_val_start", "nonfinite_val_start_last_step",
+         "nonfinite_val_start", "nonfinite_val_start_last_step", "nonfinite_recovered",
+         "nonfinite_back_note",
          params=("growth_ratio", "max_init_ratio", *K_PARAMS))
 def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     """Count NaN/±inf in the metrics the rules judge (loss, accuracy: all points, never
@@ -497,6 +498,8 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     total, first_step, first_metric = 0, None, None
     # non-finite values that are all a validation curve's first evaluations, finite after
     start_only, start_last = True, None
+    # per curve with NaN/inf: its name, how many, of how many points, and whether it ends finite
+    hit: list[tuple[str, int, int, bool]] = []
     for name in ctx.run.metric_names:
         if name not in JUDGED_METRICS and ("loss" not in name.lower() or name.startswith("hparam/")):
             continue  # a TensorBoard hparams summary (best_val_loss = inf) is not a curve
@@ -505,6 +508,7 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         n = len(v) - int(np.count_nonzero(ok))
         if n:
             total += n
+            hit.append((name, n, len(v), bool(ok[-1])))
             st = int(s[np.argmin(ok)])
             if first_step is None or st < first_step:
                 first_step, first_metric = st, name
@@ -538,6 +542,9 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
     gap = int(s[len(before)] - s[len(before) - 1]) if n_train and len(before) else 0
     per_epoch = bool(gap) and ctx.run.steps_are_epochs(TRAIN)
     unseen = (f"{gap} epochs" if gap > 1 else "a whole epoch") if per_epoch else f"{gap} steps"
+    # every curve that had NaN/inf ends finite, with most of its points finite: the run went on
+    # (an update with them skipped by a loss scaler, or only a logged mean overflowed)
+    back = bool(hit) and all(end and n < m - n for _, n, m, end in hit)
     return {
         "nonfinite": total,
         "nonfinite_train": n_train,
@@ -560,6 +567,10 @@ def nonfinite_values(ctx: RunContext) -> dict[str, Value]:
         # anything finite to score, not a fault of training
         "nonfinite_val_start": float(val_start),
         "nonfinite_val_start_last_step": start_last if val_start else None,
+        "nonfinite_recovered": float(back),
+        "nonfinite_back_note": ("; each curve with them was finite again after them and at its "
+                                "end (" + "; ".join(f"{name}: {n} of {m} points NaN/inf"
+                                                    for name, n, m, _ in hit) + ")") if back else "",
     }
 
 
