@@ -104,8 +104,8 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     most (the rest spread evenly) fits, and counts 0. Read as two classes when K is unknown
     (with more classes the prior's entropy is higher, so the reading errs towards "it learned
     something"); None with accuracy at or below one half and K unknown, or under 1/K.
-    ``train_prior_dev``: the
-    same for the last train loss, with K known (:func:`prior_entropy_range`)."""
+    ``train_prior_dev``: the same for the last train loss, with K known
+    (:func:`prior_entropy_range`)."""
     s, acc = ctx.finite("val/acc")
     out: dict[str, Value] = {"val_acc_points": len(acc)}
     if len(acc) == 0:

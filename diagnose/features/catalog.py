@@ -39,9 +39,9 @@ nonfinite_to_end_step step  the first of those points (None when the run ends fi
 nonfinite_unseen  text      how much went unlogged there ("50 steps", "a whole epoch"; empty otherwise)
 nonfinite_metric  text      the metric with the first NaN/inf value
 nonfinite_val_start flag    1 when every NaN/inf is a validation curve's first evaluations (finite after) and the train loss has none
+nonfinite_val_start_last_step step the last of those evaluations (None otherwise)
 nonfinite_recovered flag    1 when every curve with NaN/inf ends finite and has fewer NaN/inf than finite points: the run went on
 nonfinite_back_note text    a phrase for messages: which curves had how many NaN/inf, finite again after (empty otherwise)
-nonfinite_val_start_last_step step the last of those evaluations (None otherwise)
 peak_ratio_before_nonfinite ratio largest train loss before the first NaN over the first value
 nonfinite_after_growth flag the train loss grew (x1.5) before turning NaN/inf: divergence, not a bug
 nonfinite_note    text      a phrase for messages naming the NaN/inf values (empty when none)

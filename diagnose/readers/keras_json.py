@@ -103,7 +103,7 @@ def _settings(data: Mapping) -> dict:
 
 #: a record that lacks a key (validation every other epoch): no point there, unlike a ``null``
 #: the writer put in (a value it could not compute, read as NaN)
-_ABSENT = type("_Absent", (), {"__repr__": lambda self: "<absent>"})()
+_ABSENT = object()
 
 
 def _number(v: object) -> bool:
@@ -132,9 +132,9 @@ def _lists_only(path: Path) -> bool:
 def _columns(records: list[dict]) -> dict:
     """A list of per-epoch records (``[{"epoch": 1, "train_loss": 0.048, ...}, ...]``, a
     loop's ``history.append({...})`` dumped as JSON) as the History's columns: each numeric
-    key a list over the records (``_ABSENT`` where a record lacks it), the epoch key the axis when
-    it counts up (else the records' order is). Text values (a timestamp, a path) are not
-    metrics; a record without a key has no point of it (``_ABSENT``)."""
+    key a list over the records (``_ABSENT`` where a record lacks it: no point there), the epoch
+    key the axis when it counts up (else the records' order is). Text values (a timestamp, a
+    path) are not metrics."""
     keys: list[str] = []
     for r in records:
         keys.extend(k for k in r if k not in keys)
