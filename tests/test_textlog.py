@@ -208,6 +208,37 @@ def test_split_and_epoch_lead_the_line() -> None:
     _as_printed(run, "phase_counter", names, ".6f")
 
 
+def test_bare_split_words_carry_the_losses() -> None:
+    """``Epoch   3/12 | Train 0.4120 | Val 0.4410 | Dice 0.812``: a loop that prints each split's
+    loss under the split's bare name was read as a Dice curve only, with no loss at all; the
+    ``Train: 240 | Val: 80`` line of sizes before it adds no point."""
+    (run,) = _load("bare_split")
+    _as_printed(run, "bare_split", {"Train": "train/loss", "Val": "val/loss"}, ".4f")
+
+
+def test_public_bare_split_log_is_read() -> None:
+    """A public language-model log (bench/real-runs/w50a-seopseop-transformer, tuning half) prints
+    ``[Step  500/159210] Train 9.6801 | Val~20% 9.6793``: it was "no training runs found"; its
+    train loss is read at every printed step."""
+    path = ROOT / "bench" / "real-runs" / "w50a-seopseop-transformer" / "runs" / "train.log"
+    want = [(int(m.group(1)), float(m.group(2))) for m in
+            re.finditer(r"\[Step +(\d+)/\d+\] Train ([\d.]+) ", path.read_text())]
+    (run,) = diagnose.load_all(path)
+    steps, values = run.arrays("train/loss")
+    assert list(zip(steps.tolist(), values.tolist())) == want and len(want) > 10
+
+
+@pytest.mark.parametrize("line", [
+    "epoch {e} | loss 0.{e}1 | train 0.8{e} | val 0.7{e}",  # a loss is named: bare words are not it
+    "epoch {e} | train 8{e}.1% | val 7{e}.5%",  # percentages: accuracies
+    "epoch {e} | train {e}00 | val {e}0",  # whole numbers: counts
+])
+def test_bare_split_words_are_no_loss_when_the_line_says_otherwise(line: str) -> None:
+    text = "".join(line.format(e=e) + "\n" for e in range(1, 6))
+    names = {n for r in textlog.parse(text).records for n, _ in r.values}
+    assert not {"train_loss", "val_loss"} & names
+
+
 def test_a_row_index_before_the_epoch_is_no_summary() -> None:
     """``index:   3,epoch:  3 train_loss:..``: the index printed before the counter is not a
     metric's value, so the line is a record (a summary such as ``best val_loss 0.41 at epoch
