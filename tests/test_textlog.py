@@ -239,6 +239,48 @@ def test_bare_split_words_are_no_loss_when_the_line_says_otherwise(line: str) ->
     assert not {"train_loss", "val_loss"} & names
 
 
+def test_a_markdown_report_with_tensors_printed_whole_is_read() -> None:
+    """A loop that writes its log as markdown (``#### Epoch 3/11`` over ``train loss: ..,
+    acc: tensor(0.8800, dtype=torch.float64)<br>``): ``.md`` files were never opened, and a
+    tensor printed whole made the line prose; every value is read at its epoch, the accuracy
+    as torch printed it."""
+    path = CASES / "markdown_tensor" / "train.md"
+    assert textlog.detect(path)
+    (run,) = diagnose.load_all(CASES / "markdown_tensor")
+    for name, rec in _expected("markdown_tensor")["runs"][0]["metrics"].items():
+        split, metric = name.split()
+        steps, values = run.arrays(f"{split}/{metric}")
+        assert steps.tolist() == rec["steps"], name
+        assert _same(values, [float(format(v, ".6f" if metric == "loss" else ".4f"))
+                              for v in rec["values"]]), name
+
+
+def test_public_markdown_log_is_read() -> None:
+    """A public ResNet-50 log written as markdown (bench/real-runs/w55a-hh-resnet50-sgd, tuning
+    half), its accuracies printed as ``tensor(0.6858, device='cuda:0', dtype=torch.float64)``:
+    it was "no training runs found"; both losses and accuracies are read at every epoch."""
+    path = ROOT / "bench" / "real-runs" / "w55a-hh-resnet50-sgd" / "classifier" / "exps" / "logs"
+    text = (path / "resnet50_sgd.md").read_text()
+    (run,) = diagnose.load_all(path)
+    for split in ("train", "val"):
+        want = [(float(a), float(b)) for a, b in re.findall(
+            rf"^{split} loss: ([\d.]+), acc: tensor\(([\d.]+), device", text, re.M)]
+        got = list(zip(run.arrays(f"{split}/loss")[1].tolist(), run.arrays(f"{split}/acc")[1].tolist()))
+        assert got == want and len(want) > 40
+
+
+def test_a_readme_with_a_few_lines_of_example_output_is_no_run(tmp_path: Path) -> None:
+    """A README showing what training prints is no run: a markdown file is claimed only with
+    many records (the same lines in a ``.log`` are one)."""
+    lines = "".join(f"Epoch   {e}/50 | Train Loss: 0.{9 - e}23 | Val Loss: 0.{9 - e}91\n"
+                    for e in range(1, 5))
+    text = f"# Segmenter\n\nTrain with `python train.py`. Expected output:\n\n```\n{lines}...\n```\n"
+    (tmp_path / "README.md").write_text(text)
+    assert not textlog.detect(tmp_path / "README.md")
+    (tmp_path / "README.md").rename(tmp_path / "train.log")
+    assert textlog.detect(tmp_path / "train.log")
+
+
 def test_a_row_index_before_the_epoch_is_no_summary() -> None:
     """``index:   3,epoch:  3 train_loss:..``: the index printed before the counter is not a
     metric's value, so the line is a record (a summary such as ``best val_loss 0.41 at epoch

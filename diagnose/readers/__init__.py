@@ -77,8 +77,8 @@ IGNORED_SUFFIXES = (
     ".npz", ".npy", ".pkl", ".pickle", ".joblib", ".msgpack", ".pb", ".index",
     ".profile-empty", ".trace.json", ".trace.json.gz", ".xplane.pb",
     ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".tif", ".tiff", ".pdf",
-    ".mp4", ".wav", ".zip", ".tar", ".gz", ".whl", ".so", ".pyc", ".py", ".md", ".ipynb",
-)
+    ".mp4", ".wav", ".zip", ".tar", ".gz", ".whl", ".so", ".pyc", ".py", ".ipynb",
+)  # not ``.md``: people paste console logs into markdown; the text reader asks more of one
 #: Exceptions a reader may let through on bad input; turned into ReadError naming the path.
 _READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError,
                 ArithmeticError, AttributeError, UnicodeError, sqlite3.Error)

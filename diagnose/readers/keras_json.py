@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .._errors import ReadError
 from ..run import Run, is_number
-from ._frame import EMPTY, finish_metrics
+from ._frame import EMPTY, SCALAR_REPR, finish_metrics
 from ._params import knob_params
 
 __all__ = ["could_hold", "detect", "read"]
@@ -43,8 +43,6 @@ _JSON_HEAD = re.compile(rb"""\A\{\s*"[^"\n]{1,200}"\s*:\s*\[\s*(?:-?[\d.]|NaN|nu
 _JSON_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*\[""", re.I)
 #: the largest un-named JSON file whose content is checked in full before it is claimed
 _CHECKED_BYTES = 8 << 20
-#: NumPy 2 prints its scalars with their type (``np.float64(0.5)``, ``float32(0.5)``)
-_NUMPY_SCALAR = re.compile(r"\b(?:np\.|numpy\.)?(?:float|int)(?:16|32|64)\(([^()]*)\)")
 #: the non-finite floats of Python's ``repr``, outside quotes: None (read as NaN) and overflow
 _NONFINITE = re.compile(r"""('[^']*'|"[^"]*")|(-?)\b(nan|inf)\b""")
 
@@ -178,7 +176,7 @@ def _flattened(data: dict) -> dict:
 
 def _python_dict(path: Path, text: str) -> object:
     """The History dict of a file written with ``str(history.history)``, as a literal."""
-    text = _NUMPY_SCALAR.sub(r"\1", text.strip().lstrip("\ufeff"))
+    text = SCALAR_REPR.sub(r"\1", text.strip().lstrip("\ufeff"))
     text = _NONFINITE.sub(lambda m: m.group(1) or (
         "None" if m.group(3) == "nan" else f"{m.group(2)}1e999"), text)
     try:

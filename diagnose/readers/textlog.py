@@ -40,7 +40,7 @@ from pathlib import Path
 
 from .._errors import ReadError
 from ..run import _MAX_METRICS, _MIN_METRICS, JUDGED_METRICS, Run, canonical_name
-from ._frame import EMPTY, finish_metrics, parse_float
+from ._frame import EMPTY, SCALAR_REPR, finish_metrics, parse_float
 from ._params import printed_params
 from ._safe_open import DETECT_BYTES, decode_text, first_line, read_bytes, read_prefix
 from ._textlog_tools import NUMBER, Rec, comma_pairs, hf_records, keras_records
@@ -50,8 +50,14 @@ from .hf import _renamer
 __all__ = ["MIN_RECORDS", "could_hold", "detect", "parse", "read"]
 
 SUFFIXES = {".log", ".txt", ".out", ".err"}
+#: markdown files people paste a console log into (``logs/FT.md``, a SLURM output kept as
+#: ``run.md``); also where READMEs show a few lines of example output, hence MIN_MARKDOWN_RECORDS
+MARKDOWN = {".md", ".markdown"}
 #: records (with a loss or accuracy) a file needs before it is taken for a training log
 MIN_RECORDS = 3
+#: records of its main line a markdown file needs: a pasted log of a run prints a line an epoch
+#: for many epochs, a README's example output three or four and ``...``
+MIN_MARKDOWN_RECORDS = 10
 #: a log without any counter is claimed only with this many records holding a loss (a loop
 #: prints one an epoch; a summary of a few models' accuracies is no run)
 MIN_NUMBERED = 5
@@ -106,7 +112,7 @@ def could_hold(names: Collection[str]) -> bool:
 
 
 def _wanted(path: Path) -> bool:
-    return (path.suffix.lower() in SUFFIXES or path.name.lower() == "nohup.out"
+    return (path.suffix.lower() in SUFFIXES | MARKDOWN or path.name.lower() == "nohup.out"
             or (path.suffix.lower() == ".csv" and _pairs_first(path)))
 
 
@@ -119,7 +125,8 @@ def _pairs_first(path: Path) -> bool:
 
 
 def detect(path: Path) -> bool:
-    """A text file (``.log``, ``.txt``, ``.out``) whose first megabyte holds a training log."""
+    """A text file (``.log``, ``.txt``, ``.out``; ``.md`` with :data:`MIN_MARKDOWN_RECORDS`)
+    whose first megabyte holds a training log."""
     path = path if isinstance(path, Path) else Path(path)
     if not _wanted(path) or not path.is_file():
         return False
@@ -129,7 +136,8 @@ def detect(path: Path) -> bool:
         return False
     if len(head) == DETECT_BYTES:
         text = text[:text.rfind("\n") + 1]  # a whole-line prefix
-    return parse(text).claimed
+    least = MIN_MARKDOWN_RECORDS if path.suffix.lower() in MARKDOWN else MIN_RECORDS
+    return parse(text).main_records() >= least
 
 
 def _binary(head: str) -> bool:
@@ -142,9 +150,10 @@ def _binary(head: str) -> bool:
 
 
 def _lines(text: str) -> list[list[str]]:
-    """Each line's segments: split where ``\\r`` or backspaces redraw it, ANSI codes removed."""
+    """Each line's segments: split where ``\\r`` or backspaces redraw it, ANSI codes removed,
+    scalars printed with their type (``tensor(0.88, device='cuda:0')``) as their number."""
     return [[comma_pairs(s) or s for s in _SEGMENTS.split(_ANSI.sub("", line)) if s.strip()]
-            for line in text.split("\n")]
+            for line in SCALAR_REPR.sub(r"\1", text).split("\n")]
 
 
 class Parsed:
@@ -162,15 +171,21 @@ class Parsed:
         """Enough records with a loss or accuracy; for print lines, enough of the most common
         shape (the same names: a loop prints the same line again and again), with steps
         that go up."""
+        return self.main_records() >= MIN_RECORDS
+
+    def main_records(self) -> int:
+        """How many records the log's main line holds: records with a loss or accuracy (Keras,
+        Hugging Face), or those of the most common shape of print line when their steps go
+        up (0 when they do not)."""
         good = [r for r in self.records if any(_judged(n) for n, _ in r.values)]
         if self.shape in ("keras", "hf"):
-            return len(good) >= MIN_RECORDS
+            return len(good)
         shapes: dict[tuple[str, ...], list[int]] = {}
         for r in good:
             if r.step is not None:
                 shapes.setdefault(tuple(n for n, _ in r.values), []).append(r.step)
         main = max(shapes.values(), key=len, default=[])  # the line the loop prints
-        return len(main) >= MIN_RECORDS and _counts_up(main)
+        return len(main) if _counts_up(main) else 0
 
 
 def _counts_up(steps: list[int]) -> bool:
