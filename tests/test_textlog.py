@@ -239,6 +239,18 @@ def test_bare_split_words_are_no_loss_when_the_line_says_otherwise(line: str) ->
     assert not {"train_loss", "val_loss"} & names
 
 
+def test_bare_split_words_keep_a_loss_that_turned_nan() -> None:
+    """``Train nan | Val nan`` after finite epochs is a diverged loss, not a count: it stays a
+    point of each split's loss, so the NaN is judged."""
+    text = "".join(f"Epoch {e}/9 | Train {t} | Val {v}\n" for e, (t, v) in
+                   enumerate([("0.91", "0.82"), ("0.73", "0.75"), ("nan", "nan"), ("nan", "nan")], 1))
+    values = {n: [v for r in textlog.parse(text).records for m, v in r.values if m == n]
+              for n in ("train_loss", "val_loss")}
+    for got in values.values():
+        assert got[:2] == sorted(got[:2], reverse=True) and len(got) == 4
+        assert all(math.isnan(v) for v in got[2:])
+
+
 def test_a_markdown_report_with_tensors_printed_whole_is_read() -> None:
     """A loop that writes its log as markdown (``#### Epoch 3/11`` over ``train loss: ..,
     acc: tensor(0.8800, dtype=torch.float64)<br>``): ``.md`` files were never opened, and a

@@ -33,11 +33,13 @@ NONFINITE = {
 }
 
 
-
 #: a scalar printed with its type: NumPy 2's ``np.float64(0.5)`` / ``float32(0.5)``, and a torch
 #: tensor printed whole, ``tensor(0.6858, device='cuda:0', dtype=torch.float64)`` (a loop that
-#: formats ``running_corrects.double() / n`` with ``{}``); group 1 is the number's text
-SCALAR_REPR = re.compile(r"\b(?:(?:np\.|numpy\.)?(?:float|int)(?:16|32|64)|tensor)\(([^(),]*)(?:,[^()]*)?\)")
+#: prints ``running_corrects.double() / n`` with ``str()`` or as an argument of ``print``; an
+#: f-string's ``{}`` prints the bare number); group 1 is the number's text
+SCALAR_REPR = re.compile(
+    r"\b(?:(?:np\.|numpy\.)?(?:float|int)(?:16|32|64)|tensor)\(([^(),]*)(?:,[^()]*)?\)")
+
 
 def parse_float(text: str) -> float:
     """A metric value from text, bit-exact for ``repr`` output; NaN/±inf in any usual spelling.

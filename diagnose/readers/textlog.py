@@ -10,7 +10,8 @@ Four shapes, tried in this order (the first that yields records reads the file):
    ``epoch: 3 | train_loss=0.41``, ``Epoch [1/5], Step [100/600], Loss: 0.23``,
    ``[Epoch 3] loss 0.41 acc 0.88``, ``Iter 100: loss 0.5``, ``Test 3, loss: 0.52, test acc:
    0.81`` (the split and the epoch lead the line), ``Epoch 3/50 | Train 0.41 | Val 0.52``
-   (a split's bare name holds its loss), behind any ``logging`` prefix. A record is a line with a counter (epoch, step, iter, ...) and named numbers;
+   (a split's bare name holds its loss), behind any ``logging`` prefix. A record is a line
+   with a counter (epoch, step, iter, ...) and named numbers;
    a line with only validation values and no counter (``Validation: loss 0.5``) takes the
    step of the record before it, and lines of values right under a line that holds only a
    counter (``Epoch 3/24``, dashes, ``train Loss: 0.41 Acc: 0.88``, ``val Loss: ...``: PyTorch's
@@ -416,11 +417,12 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
 def _bare_losses(pairs: list[re.Match]) -> bool:
     """Whether a record's bare split words carry its losses (``Epoch 3/50 | Train 0.9230 | Val
     0.8910 | Dice 0.346``: a loop that prints each split's loss under the split's name): only
-    when no value on the line is named a loss, and every bare split word holds a fraction
-    (``Train: 318 | Val: 182`` counts samples, ``train 88.1%`` is an accuracy)."""
+    when no value on the line is named a loss, and no bare split word holds a whole number or
+    a percentage (``Train: 318 | Val: 182`` counts samples, ``train 88.1%`` is an accuracy;
+    ``Train nan`` is a loss that diverged)."""
     bare = [m for m in pairs if _snake(m.group(1)) in _SPLIT_WORDS]
     return bool(bare) and not any("loss" in m.group(1).lower() for m in pairs) and all(
-        not m.group(3) and re.search(r"[.eE]", m.group(2)) for m in bare)
+        not m.group(3) and not re.fullmatch(r"[-+]?\d+", m.group(2)) for m in bare)
 
 
 def _numbered(raw: Raw, lines: list[list[str]]) -> Raw:
