@@ -328,3 +328,25 @@ def test_a_blow_up_inside_the_first_window_that_left_the_run_stuck_is_an_explosi
     assert len(vv) >= 6 and vv.min() > 0.95 * vv[0]
     found = warnings_of(path)
     assert "explosion" in found, found
+
+
+@pytest.mark.parametrize("every", (5, 10, 50))
+def test_a_blow_up_spanning_the_first_windows_that_left_the_run_stuck_is_an_explosion(every):
+    """The same recipe at another seed, every 5, 10 and 50 steps: the blow-up spans several
+    windows and the first evaluation (validation 42 there), so from its first point the run
+    "improved" a thousandfold. From the second evaluation on validation and, from a few windows
+    in, train sit at one level, one as high as the other: the model learned nothing after the
+    blow-up. Before DG213 read the run from where it settled this printed "All checks passed"
+    at every one of these intervals."""
+    path = INTERVALS / "first-window-keras-spread" / f"every{every}"
+    run = diagnose.load(path)
+    _, v = curve(run, "train/loss")
+    _, vv = curve(run, "val/loss")
+    fifth = max(1, len(v) // 5)
+    end = float(np.median(v[-fifth:]))
+    assert v[0] > 1000 * end and vv[0] > 10 * vv[-1]  # the first evaluation was still blown up
+    assert float(np.median(v[len(v) // 2:])) < 1.05 * float(np.median(v[fifth:2 * fifth]))
+    assert vv[1:].min() > 0.9 * vv[1] and abs(float(np.median(vv[1:])) / end - 1) < 0.1
+    found = warnings_of(path)
+    assert set(found) == {"explosion"}, found
+    assert "blew up inside its first logging windows" in found["explosion"]

@@ -764,6 +764,57 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
+@feature("settled_step", "settled_level_drop", "val_settled_step", "val_settled_points",
+         "val_settled_first", "val_settled_improvement", "val_over_train_end", "settled_story",
+         params=("settle_factor",))
+def settled(ctx: RunContext) -> dict[str, Value]:
+    """What the run did after it first came down near where it ended.
+
+    A blow-up in the first steps, logged as windowed means, can span several windows and the
+    first evaluation (a mean of 5.8e5, then 1.2e5, 2.6e4, ... and a validation loss of 3,031
+    before both settle at 1.8); read from its first point, such a run "improved" a thousandfold.
+    Read from the first logged point within ``settle_factor`` times the smoothed end, it shows
+    whether anything was learned after the blow-up: ``settled_level_drop`` is the level drop
+    (first fifth against last fifth, by medians) of the train loss from there, and
+    ``val_settled_improvement`` how much the validation loss fell below its first evaluation
+    within ``settle_factor`` of its own smoothed end. ``val_over_train_end`` is the smoothed end
+    of validation over that of train: about 1 for a model that fits nothing, large for one that
+    memorised its training set (whose train loss settles only at the end, near zero).
+    """
+    fs, fv = ctx.finite(TRAIN)
+    vs, vv = ctx.finite(VAL)
+    if len(fv) < MIN_POINTS_SHAPE or len(vv) == 0:
+        return {}
+    factor = ctx.param("settle_factor")
+    end, v_end = float(ctx.smoothed(TRAIN)[1][-1]), float(ctx.smoothed(VAL)[1][-1])
+    near, v_near = fv <= factor * end, vv <= factor * v_end
+    if end <= 0 or v_end <= 0 or not near.any() or not v_near.any():
+        return {}  # a loss that ends at or below zero has no level to settle near
+    i, j = int(np.argmax(near)), int(np.argmax(v_near))
+    rest, after = fv[i:], vv[j:]
+    out: dict[str, Value] = {
+        "settled_step": int(fs[i]),
+        "settled_level_drop": level_drop(rest),
+        "val_settled_step": int(vs[j]),
+        "val_settled_points": len(after),
+        "val_settled_first": float(after[0]),
+        "val_settled_improvement": (float(after[0] - after.min()) / abs(float(after[0]))
+                                    if after[0] else None),
+        "val_over_train_end": safe_ratio(v_end, end),
+    }
+    drop, ratio, gain = out["settled_level_drop"], out["val_over_train_end"], out["val_settled_improvement"]
+    train_said = (f"the medians of the train loss's first and last fifths from there differ by {abs(drop):.1%}"
+                  if drop is not None else f"the train loss logged {len(rest)} points")
+    val_said = (f"the validation loss improved {gain:.1%} after its evaluation at step {int(vs[j])} "
+                f"({float(after[0]):.4g}, the first within {factor:g}x of its end) over {len(after)} "
+                f"evaluations" if gain is not None else
+                f"the validation loss was evaluated {len(after)} times from step {int(vs[j])}")
+    ratio_said = f", ending at {ratio:.3g}x the train loss" if ratio is not None else ""
+    out["settled_story"] = (f"from step {int(fs[i])} on (its first logged point within {factor:g}x of "
+                            f"that end) {train_said}, and {val_said}{ratio_said}")
+    return out
+
+
 @feature("oscillation")
 def oscillation(ctx: RunContext) -> dict[str, Value]:
     """Total variation of the smoothed train loss over its range: 1 = monotone, large = swinging."""

@@ -271,6 +271,14 @@ train_early_fall  relative  median of the train loss's first three points minus 
 init_over_chance  ratio     first logged train loss over ln K
 end_over_chance   ratio     last smoothed train loss over ln K
 end_over_first    ratio     last smoothed train loss over the first logged one
+settled_step      step      first logged step whose train loss is within `settle_factor` times the smoothed end (where a blow-up spanning several windows had settled)
+settled_level_drop relative train_level_drop over the logged points from settled_step on
+val_settled_step  step      first evaluation whose validation loss is within `settle_factor` times its smoothed end
+val_settled_points count    evaluations from val_settled_step on
+val_settled_first loss      the validation loss at val_settled_step
+val_settled_improvement relative val_settled_first minus the lowest validation loss after it, over val_settled_first
+val_over_train_end ratio    smoothed end of the validation loss over the smoothed end of the train loss (about 1: the model fits its training set no better than held-out data)
+settled_story     text      the run after it settled, told in logged values, for messages
 end_over_min      ratio     last smoothed train loss over the lowest level of the smoothed curve (None when too short to smooth)
 peak_over_chance  ratio     largest finite train loss over ln K
 val_min_over_chance ratio   lowest validation loss over ln K
