@@ -350,3 +350,21 @@ def test_a_blow_up_spanning_the_first_windows_that_left_the_run_stuck_is_an_expl
     found = warnings_of(path)
     assert set(found) == {"explosion"}, found
     assert "blew up inside its first logging windows" in found["explosion"]
+
+
+def test_a_blow_up_held_for_a_seventh_of_the_run_then_back_at_chance_is_an_explosion():
+    """A character LSTM on 28 symbols at SGD lr=40 without clipping, written by the Recorder:
+    the loss starts at ln 28, holds 7-35 for a seventh of the run and comes back to ln 28, where
+    validation ends too. Starting, ending and evaluated best at chance, it was read as a spike
+    on a model that never learned and printed "All checks passed"; a batch or two of such a
+    model is a spike, a seventh of the run is a blow-up."""
+    path = INTERVALS / "lstm-blowup-back-to-chance" / "explode-rec-lstm-sgd"
+    run = diagnose.load(path)
+    _, v = curve(run, "train/loss")
+    _, vv = curve(run, "val/loss")
+    ln_k = math.log(28)
+    assert abs(v[0] / ln_k - 1) < 0.05 and abs(float(np.median(v[-10:])) / ln_k - 1) < 0.1
+    assert v.max() > 10 * ln_k and np.count_nonzero(v > 3 * ln_k) > len(v) / 10
+    assert abs(vv.min() / ln_k - 1) < 0.05
+    found = warnings_of(path)
+    assert "explosion" in found and "uniform_predictions" not in found, found
