@@ -765,8 +765,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
 
 
 @feature("settled_step", "settled_level_drop", "val_settled_step", "val_settled_points",
-         "val_settled_first", "val_settled_improvement", "val_over_train_end", "settled_story",
-         params=("settle_factor",))
+         "val_settled_first", "val_settled_improvement", "settled_story", params=("settle_factor",))
 def settled(ctx: RunContext) -> dict[str, Value]:
     """What the run did after it first came down near where it ended.
 
@@ -777,9 +776,7 @@ def settled(ctx: RunContext) -> dict[str, Value]:
     whether anything was learned after the blow-up: ``settled_level_drop`` is the level drop
     (first fifth against last fifth, by medians) of the train loss from there, and
     ``val_settled_improvement`` how much the validation loss fell below its first evaluation
-    within ``settle_factor`` of its own smoothed end. ``val_over_train_end`` is the smoothed end
-    of validation over that of train: about 1 for a model that fits nothing, large for one that
-    memorised its training set (whose train loss settles only at the end, near zero).
+    within ``settle_factor`` of its own smoothed end.
     """
     fs, fv = ctx.finite(TRAIN)
     vs, vv = ctx.finite(VAL)
@@ -800,18 +797,18 @@ def settled(ctx: RunContext) -> dict[str, Value]:
         "val_settled_first": float(after[0]),
         "val_settled_improvement": (float(after[0] - after.min()) / abs(float(after[0]))
                                     if after[0] else None),
-        "val_over_train_end": safe_ratio(v_end, end),
     }
-    drop, ratio, gain = out["settled_level_drop"], out["val_over_train_end"], out["val_settled_improvement"]
-    train_said = (f"the medians of the train loss's first and last fifths from there differ by {abs(drop):.1%}"
-                  if drop is not None else f"the train loss logged {len(rest)} points")
-    val_said = (f"the validation loss improved {gain:.1%} after its evaluation at step {int(vs[j])} "
-                f"({float(after[0]):.4g}, the first within {factor:g}x of its end) over {len(after)} "
-                f"evaluations" if gain is not None else
-                f"the validation loss was evaluated {len(after)} times from step {int(vs[j])}")
-    ratio_said = f", ending at {ratio:.3g}x the train loss" if ratio is not None else ""
-    out["settled_story"] = (f"from step {int(fs[i])} on (its first logged point within {factor:g}x of "
-                            f"that end) {train_said}, and {val_said}{ratio_said}")
+    drop, gain = out["settled_level_drop"], out["val_settled_improvement"]
+    train_said = (f"the train loss logged {len(rest)} points" if drop is None else
+                  f"the medians of the train loss's first and last fifths from there differ by "
+                  f"{abs(drop):.1%}")
+    val_said = (f"the validation loss was evaluated {len(after)} times from step {int(vs[j])}"
+                if gain is None else
+                f"the validation loss improved {gain:.1%} after its evaluation at step "
+                f"{int(vs[j])} ({float(after[0]):.4g}, the first within {factor:g}x of its end) "
+                f"over {len(after)} evaluations")
+    out["settled_story"] = (f"from step {int(fs[i])} on (its first logged point within "
+                            f"{factor:g}x of that end) {train_said}, and {val_said}")
     return out
 
 

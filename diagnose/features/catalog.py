@@ -277,7 +277,6 @@ val_settled_step  step      first evaluation whose validation loss is within `se
 val_settled_points count    evaluations from val_settled_step on
 val_settled_first loss      the validation loss at val_settled_step
 val_settled_improvement relative val_settled_first minus the lowest validation loss after it, over val_settled_first
-val_over_train_end ratio    smoothed end of the validation loss over the smoothed end of the train loss (about 1: the model fits its training set no better than held-out data)
 settled_story     text      the run after it settled, told in logged values, for messages
 end_over_min      ratio     last smoothed train loss over the lowest level of the smoothed curve (None when too short to smooth)
 peak_over_chance  ratio     largest finite train loss over ln K
