@@ -97,6 +97,32 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
+@feature("val_second_half_gain", "train_second_half_fall")
+def gap_opening(ctx: RunContext) -> dict[str, Value]:
+    """Whether the gap is still opening: over the second half of the evaluations, how much
+    the validation loss gained (one less the median of that half's last third over the median
+    of its first third: 0 when it stalled, below 0 when it rose) and by what factor the
+    smoothed train loss fell at the same steps.
+
+    A validation loss that stalls while the train loss keeps falling is a gap that training
+    is widening; one that falls beside it is a model still learning.
+    """
+    vs, vv = ctx.finite(VAL)
+    ts, tv = ctx.smoothed(TRAIN)
+    if len(vv) == 0 or len(tv) == 0:
+        return {}
+    half = vv[len(vv) // 2:]
+    k = max(1, len(half) // 3)
+    first, last = float(np.median(half[:k])), float(np.median(half[-k:]))
+    out: dict[str, Value] = {}
+    if first:
+        out["val_second_half_gain"] = (first - last) / abs(first)
+    train_at = value_at(ts, tv, vs[[len(vv) // 2, len(vv) - 1]])
+    if train_at[1] > 0:
+        out["train_second_half_fall"] = float(train_at[0] / train_at[1])
+    return out
+
+
 @feature("acc_gap_end", "acc_gap_best", "acc_logged", "train_acc_end", "val_acc_end",
          "val_acc_best", "acc_note")
 def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
