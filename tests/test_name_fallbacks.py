@@ -236,3 +236,26 @@ def test_losses_qualified_by_several_words_are_parts_not_the_loss():
     run = diagnose.load(path)
     assert not {"train/loss", "val/loss"} & set(run.metric_names)
     assert "DG209" in {f.rule for f in diagnose.check(path).findings}
+
+
+def test_a_criterion_logged_for_both_splits_is_the_loss():
+    """A public GAN history (rainfall downscaling) logs ``train_l1`` and ``val_l1`` beside its
+    adversarial ``g_loss`` and ``d_loss``: no curve was read and the run was not checked, though
+    its validation L1 climbs back above where it started while train L1 keeps falling."""
+    import json
+
+    path = _RUNS / "w59d-kerala-rain-gan" / "results" / "history.json"
+    rows = json.loads(path.read_text())
+    run = diagnose.load(path)
+    assert run.series("train/loss").tolist() == pytest.approx([r["train_l1"] for r in rows])
+    assert run.series("val/loss").tolist() == pytest.approx([r["val_l1"] for r in rows])
+    assert "DG104" in {f.rule for f in diagnose.check(path).findings}
+
+
+def test_two_criteria_logged_for_both_splits_name_no_loss(tmp_path):
+    """``train_mae``/``val_mae`` beside ``train_mse``/``val_mse`` and nothing named a loss: which
+    one was trained on is not said, so neither is read as the loss."""
+    rows = [(e, {"train_mae": 1.0 / (e + 1), "val_mae": 1.2 / (e + 1),
+                 "train_mse": 2.0 / (e + 1), "val_mse": 2.5 / (e + 1)}) for e in range(8)]
+    run = diagnose.load(_csv_run(tmp_path, rows))
+    assert not {"train/loss", "val/loss"} & set(run.metric_names)

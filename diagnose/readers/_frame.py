@@ -323,7 +323,8 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
         return {total[0]: "train/loss"}
     if inner or total:
         return {}
-    return _qualified_losses(counts, notes) or _indexed_names(counts, JUDGED_METRICS, aliases, notes)
+    return (_qualified_losses(counts, notes) or _criterion_pair(counts, notes)
+            or _indexed_names(counts, JUDGED_METRICS, aliases, notes))
 
 
 def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
@@ -346,6 +347,30 @@ def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     notes.append("no loss under a plain name; read the losses logged per split under one more "
                  "word: " + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
     return found
+
+
+#: words that name a training criterion on their own: ``train_l1`` beside ``val_l1`` is a loss
+#: logged under its criterion's name
+_CRITERIA = frozenset({"l1", "l2", "mae", "mse", "rmse", "nll", "bce", "huber"})
+
+
+def _criterion_pair(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
+    """A criterion logged per split and nothing else named a loss (a GAN's ``train_l1`` and
+    ``val_l1`` beside its adversarial ``g_loss`` and ``d_loss``): the pair as the train and
+    validation losses, when exactly one criterion is logged for both splits."""
+    pairs: dict[str, dict[str, str]] = {}
+    for raw in raws:
+        words = plain_words(raw)
+        crit = [w for w in words if w in _CRITERIA]
+        splits = [w for w in words if w in _SPLIT_SUFFIX]
+        if len(words) == 2 and len(crit) == 1 and len(splits) == 1:
+            pairs.setdefault(crit[0], {})[raw] = _SPLIT_SUFFIX[splits[0]]
+    found = [p for p in pairs.values() if sorted(p.values()) == ["train/loss", "val/loss"]]
+    if len(found) != 1:
+        return {}
+    notes.append("no loss under a plain name; read the one criterion logged for both splits as "
+                 "the losses: " + ", ".join(f"{r!r} as {c!r}" for r, c in found[0].items()))
+    return found[0]
 
 
 def _indexed_names(raws: Iterable[str], wanted: Iterable[str], aliases: Mapping[str, str] | None,
