@@ -125,9 +125,9 @@ train_at_val_best loss      smoothed train loss at the best validation step
 gap_first_step    step      first step where validation exceeds train by gap_start of the gap scale
 train_at_val_end_lo loss  train at the last validation step, the lower of its two readings (smoothed curve; median of the gap_min_points nearest points of a sparse log)
 gap_ratio_end_lo  ratio     final validation loss over train_at_val_end_lo (validation below train must hold against both readings)
+gap_rel_end_lo    relative  final validation minus train_at_val_end_lo, over the gap scale
 val_second_half_gain relative validation loss gained over the second half of the evaluations (one less the median of its last third over that of its first third; below 0 when it rose)
 train_second_half_fall ratio  smoothed train loss at the middle evaluation over that at the last: how far train kept falling while validation did (or did not)
-gap_rel_end_lo    relative  final validation minus train_at_val_end_lo, over the gap scale
 acc_gap_end       fraction  train minus validation accuracy at the end
 train_acc_end     fraction  last smoothed train accuracy
 val_acc_end       fraction  last smoothed validation accuracy
