@@ -626,7 +626,7 @@ def _window_note(ctx: RunContext) -> str:
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance", "after_peak_z", "end_over_min", "peak_over_neighbours",
-         "blowup_share", "peak_index", "burst_end_index", "burst_over_neighbours", "burst_story",
+         "peak_after_over_before", "blowup_share", "peak_index", "burst_end_index", "burst_over_neighbours", "burst_story",
          "blowup_note", "blowup_story",
          params=("start_points", "blowup_factor", "min_end_over_min", "sustained_ratio", *K_PARAMS))
 def explosion(ctx: RunContext) -> dict[str, Value]:
@@ -688,6 +688,11 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         # one logged point far above both its neighbours rose and fell between two logs
         "peak_over_neighbours": (safe_ratio(float(fv[i]), float(fv[i - 1:i + 2:2].max()))
                                  if 0 < i < len(fv) - 1 else 1.0),
+        # the logged point after that peak over the one before it: near 1 when the loss was
+        # back at its level by the next log (a spike), far above when it stayed up and came
+        # down over many logs (a blow-up)
+        "peak_after_over_before": (safe_ratio(float(fv[i + 1]), float(fv[i - 1]))
+                                   if 0 < i < len(fv) - 1 else None),
         # how long the loss stayed blown up, as a share of the logged points (so the same at
         # every logging interval): a run thrown off for a while, not a burst of a point or two
         "blowup_share": float(np.count_nonzero(fv > high)) / len(fv) if high is not None else None,

@@ -63,6 +63,7 @@ blowup_value      loss      largest finite train loss
 blowup_from       loss      first finite train loss (what the blow-up is measured from)
 smooth_peak_ratio ratio     peak of the smoothed train loss over its first value (spikes do not lift it)
 peak_over_neighbours ratio   the largest finite train loss over the larger of the logged points just before and after it (1 at either end, where a side is missing): far above 1 for a one-point peak
+peak_after_over_before ratio the finite train loss logged just after its largest value over the one logged just before it (None at either end): near 1 when the loss was back at its level by the next log, far above 1 when it stayed up
 blowup_share ratio   the share of the finite train loss points above `sustained_ratio` times the run's scale (the first loss, or ln K when larger): how long a blow-up lasted, in logged points, whatever the logging interval
 peak_index        count     position of the largest finite train loss among the finite points (0 = the first): a spike detector that reads a level off the points before a spike cannot judge one among the first few
 burst_end_index   count     position of the last point of the burst around the largest finite train loss: the consecutive points above `sustained_ratio` times the run's scale (the peak itself when it is lower)
