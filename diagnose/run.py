@@ -75,11 +75,16 @@ _WORDS = {"训练": "train", "验证": "val", "测试": "test", "损失": "loss"
           "正确率": "accuracy", "学习率": "lr"}
 
 
+#: plural words that hand-written loops give the lists they append to (``train_losses``,
+#: ``val_accuracies``, ``val_accs``): the values are the same kind as the singular's
+_PLURALS = {"losses": "loss", "accuracies": "accuracy", "accs": "acc"}
+
+
 def _normalise(name: str) -> str:
     norm = re.sub(r"[\s.\-]+", "_", name.strip().lower())
     if not norm.isascii():
         norm = re.sub(r"[^_/]+", lambda m: _WORDS.get(m.group(0), m.group(0)), norm)
-    return norm
+    return re.sub(r"[^_/]+", lambda m: _PLURALS.get(m.group(0), m.group(0)), norm)
 
 
 _alias(

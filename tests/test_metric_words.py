@@ -35,13 +35,16 @@ REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
     # the short split words of hand-written loops (a public log printed ``VAcc:46.25%``)
     ("tr_loss", "train/loss"), ("TrnLoss", "train/loss"), ("va_loss", "val/loss"),
     ("VLoss", "val/loss"), ("tr_acc", "train/acc"), ("VAcc", "val/acc"), ("va_acc", "val/acc"),
+    # the lists hand-written loops append to (``history["train_losses"].append(...)``)
+    ("train_losses", "train/loss"), ("val_losses", "val/loss"), ("valid_losses", "val/loss"),
+    ("train_accuracies", "train/acc"), ("val_accs", "val/acc"), ("Losses/train", "train/loss"),
 ])
 def test_averaging_words_do_not_hide_the_metric(raw: str, name: str) -> None:
     assert canonical_name(raw) == name
 
 
 @pytest.mark.parametrize("raw", ["val_loss_step", "val_accuracy_step", "train_epoch", "train/step",
-                                 "训练/总损失"])
+                                 "训练/总损失", "rewards/accuracies"])
 def test_one_evaluation_batch_and_counters_are_not_renamed(raw: str) -> None:
     # a validation value logged per step is one evaluation batch's, not the validation loss
     assert canonical_name(raw) == raw
@@ -77,3 +80,20 @@ def test_public_run_logged_under_chinese_names_is_judged() -> None:
     report = diagnose.check([str(folder)])
     late = [f for f in report.findings if f.rule == "DG104"]
     assert late and f"lowest at step {int(best['step'])}" in late[0].message
+
+
+def test_public_history_of_plural_lists_is_judged() -> None:
+    # a public JSON history (w60d-sp500-lstm) of ``train_losses`` and ``val_losses``: nothing was
+    # read, and the run was "not checked" with its one validation spike unseen
+    import json
+
+    folder = REAL / "w60d-sp500-lstm"
+    hist = json.loads(next(folder.rglob("training_history.json")).read_text())
+    val = hist["val_losses"]
+    run = diagnose.load_all(folder)[0]
+    assert np.array_equal(run.arrays("val/loss")[1], np.asarray(val, dtype=float))
+    assert np.array_equal(run.arrays("train/loss")[1], np.asarray(hist["train_losses"], dtype=float))
+    i = int(np.argmax(val))  # the spike, by plain arithmetic: far above both neighbours
+    assert val[i] > 5 * max(val[i - 1], val[i + 1])
+    report = diagnose.check([str(folder)])
+    assert "loss_spikes" in {f.pattern for f in report.findings}
