@@ -108,6 +108,10 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     (:func:`prior_entropy_range`)."""
     s, acc = ctx.finite("val/acc")
     out: dict[str, Value] = {"val_acc_points": len(acc)}
+    vs, vl = ctx.finite(VAL)
+    mid = float(np.median(vl)) if len(vl) else 0.0
+    if mid:  # the loss's own spread: a log with no accuracy has one too
+        out["val_loss_spread"] = float(vl.max() - vl.min()) / abs(mid)
     if len(acc) == 0:
         return out
     out["val_acc_range"] = float(acc.max() - acc.min())
@@ -117,10 +121,6 @@ def frozen_validation(ctx: RunContext) -> dict[str, Value]:
     out["val_acc_frozen"] = frozen
     # fewer equal evaluations at the end than before them: the range tells it better
     wobbled = frozen < len(acc) - frozen and out["val_acc_range"] < ctx.param("max_acc_wobble")
-    vs, vl = ctx.finite(VAL)
-    mid = float(np.median(vl)) if len(vl) else 0.0
-    if mid:
-        out["val_loss_spread"] = float(vl.max() - vl.min()) / abs(mid)
     # the same over the evaluations whose accuracy froze: a model that learned the class shares
     # first (its loss falling from ln K) and then gave the same answers with the same confidence
     held = vl[vs >= s[len(acc) - frozen]] if frozen else vl[:0]
