@@ -68,23 +68,18 @@ def _alias(canonical: str, *spellings: str) -> None:
         _ALIASES[_normalise(s)] = canonical
 
 
-#: whole words of other languages that name a split or a metric (Chinese Lightning logs write
-#: ``训练/损失``, ``验证/准确率``): read as their English words. A word not listed (``总损失``, a
-#: total loss) stays as it is.
+#: whole words read as other words: those of other languages that name a split or a metric
+#: (Chinese Lightning logs write ``训练/损失``, ``验证/准确率``), and the plurals hand-written loops
+#: give the lists they append to (``train_losses``, ``val_accs``). A word not listed (``总损失``,
+#: a total loss) stays as it is.
 _WORDS = {"训练": "train", "验证": "val", "测试": "test", "损失": "loss", "准确率": "accuracy",
-          "正确率": "accuracy", "学习率": "lr"}
-
-
-#: plural words that hand-written loops give the lists they append to (``train_losses``,
-#: ``val_accuracies``, ``val_accs``): the values are the same kind as the singular's
-_PLURALS = {"losses": "loss", "accuracies": "accuracy", "accs": "acc"}
+          "正确率": "accuracy", "学习率": "lr", "losses": "loss", "accuracies": "accuracy",
+          "accs": "acc"}
 
 
 def _normalise(name: str) -> str:
     norm = re.sub(r"[\s.\-]+", "_", name.strip().lower())
-    if not norm.isascii():
-        norm = re.sub(r"[^_/]+", lambda m: _WORDS.get(m.group(0), m.group(0)), norm)
-    return re.sub(r"[^_/]+", lambda m: _PLURALS.get(m.group(0), m.group(0)), norm)
+    return re.sub(r"[^_/]+", lambda m: _WORDS.get(m.group(0), m.group(0)), norm)
 
 
 _alias(
@@ -179,7 +174,7 @@ def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
 
 #: a tag group that names the kind of value its members already name (``add_scalars("Loss",
 #: {"train_loss": ..., "test_loss": ...})`` writes ``Loss/train_loss``): the group says nothing more
-_KIND_GROUPS = {"loss": {"loss"}, "losses": {"loss"}, "accuracy": {"acc", "accuracy"},
+_KIND_GROUPS = {"loss": {"loss"}, "accuracy": {"acc", "accuracy"},
                 "acc": {"acc", "accuracy"}}
 
 

@@ -626,8 +626,8 @@ def _window_note(ctx: RunContext) -> str:
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance", "after_peak_z", "end_over_min", "peak_over_neighbours",
-         "peak_after_over_before", "blowup_share", "peak_index", "burst_end_index", "burst_over_neighbours", "burst_story",
-         "blowup_note", "blowup_story",
+         "peak_after_over_before", "blowup_share", "peak_index", "burst_end_index",
+         "burst_over_neighbours", "burst_story", "blowup_note", "blowup_story",
          params=("start_points", "blowup_factor", "min_end_over_min", "sustained_ratio", *K_PARAMS))
 def explosion(ctx: RunContext) -> dict[str, Value]:
     """Largest finite train loss over the run's scale, where it happened, where it ended.
