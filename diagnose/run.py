@@ -192,6 +192,9 @@ def _ungrouped(norm: str) -> str | None:
 #: words that say how a logged value was averaged, or over what (``train_loss_batch``,
 #: ``Train/Average Loss per Epoch``, ``val_loss_iter``), not what it is
 _QUALIFIERS = frozenset({"avg", "average", "mean", "running", "per", "batch", "iter", "iteration"})
+#: words that say a loss is the sum of its parts (``train_loss_sum`` beside ``train_cls_loss``,
+#: ``train_total_loss``): the loss the run minimises, the one the rules read
+_TOTALS = frozenset({"sum", "total"})
 #: words that name a split: a qualified name must keep one to be read (``avg_loss`` alone is
 #: left to the readers' total-loss fallback, which reads it only when nothing else is a loss)
 #: words that name a held-out split (the first word of ``val_loss``, ``eval/acc``, ...)
@@ -200,10 +203,11 @@ _SPLIT_WORDS = frozenset({"train", "training"}) | HELD_OUT_WORDS
 
 
 def _plain(parts: list[str]) -> list[str]:
-    """``parts`` without averaging words, a last ``epoch`` (a mean over the epoch, of any split)
+    """``parts`` without averaging words, a loss's ``sum`` or ``total``, a last ``epoch`` (a
+    mean over the epoch, of any split)
     or a last ``step`` of a train name (one batch's value: the train loss's own reading, but
     not a validation loss's, which would be one evaluation batch)."""
-    kept = [p for p in parts if p not in _QUALIFIERS]
+    kept = [p for p in parts if p not in _QUALIFIERS and (p not in _TOTALS or "loss" not in parts)]
     if len(kept) > 2 and (kept[-1] == "epoch" or (kept[-1] == "step" and kept[0] in ("train", "training"))):
         kept = kept[:-1]
     return kept

@@ -235,6 +235,10 @@ def parse(text: str) -> Parsed:
         table = _table_records(clean)
         if table:
             out.records = table
+    if not out.claimed and _SPLIT_HEAD.search(text):  # most logs have no split table
+        table = _split_table_records(clean)
+        if table:
+            out.records = table
     out.notes = _number_records(out.records)
     numbered = _numbered(raw, clean)  # none at the first value line with a counter
     if numbered and not out.claimed:  # most logs print a counter
@@ -320,6 +324,51 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
             epoch = float(step) if head[0].lower().startswith("epoch") else math.nan
             out.append(Rec(i, step, values, epoch))
     return out
+
+
+#: the header of a table with one column per split (AllenNLP's trainer prints it each epoch,
+#: ``                    Training |  Validation``), after any logging prefix
+_SPLIT_HEAD = re.compile(r"^(?:.* - )?\s*(train(?:ing)?)\s*\|\s*(val(?:id(?:ation)?)?)\s*$", re.I | re.M)
+#: a row of it: a metric's name, then its training and validation values (``N/A``: none)
+_SPLIT_ROW = re.compile(rf"^(?:.* - )?\s*([A-Za-z][\w./-]*)\s*\|\s*({NUMBER}|N/A)\s*\|"
+                        rf"\s*({NUMBER}|N/A)\s*$", re.I)
+#: the counter line before it (``Epoch 3/19``)
+_SPLIT_EPOCH = re.compile(r"\bepoch\s+(\d+)\s*/\s*\d+\b", re.I)
+
+
+def _split_table_records(lines: list[list[str]]) -> list[Rec]:
+    """Records of tables with one column per split, one table an epoch (AllenNLP:
+    ``loss | 1.581 | 1.572`` under ``Training | Validation``): each row's first value is the
+    training curve's, its second the validation's. The epoch is the last ``Epoch N/M`` line
+    before the table; a table with no epoch line before it, or one that does not go on from
+    the last, is not read (a final summary repeats the best epoch's numbers)."""
+    out: list[Rec] = []
+    epoch: int | None = None
+    last = -1
+    rec: Rec | None = None
+    for i, segs in enumerate(lines, start=1):
+        line = segs[-1] if segs else ""
+        if _SPLIT_HEAD.match(line):
+            rec = None
+            if epoch is not None and epoch > last:
+                rec = Rec(i, epoch, [], float(epoch))
+                out.append(rec)
+                last = epoch
+            continue
+        if not line.strip():
+            continue
+        row = _SPLIT_ROW.match(line) if rec is not None else None
+        if row is None:
+            rec = None  # any other line ends the table
+            m = _SPLIT_EPOCH.search(line)
+            if m:
+                epoch = int(m.group(1))
+            continue
+        name = _snake(row.group(1))
+        for split, cell in (("train", row.group(2)), ("val", row.group(3))):
+            if cell.upper() != "N/A" and _metric_name(f"{split}_{name}"):
+                rec.values.append((f"{split}_{name}", parse_float(cell)))
+    return [r for r in out if r.values]
 
 
 # -- hand-written loops ------------------------------------------------------------------------
