@@ -154,10 +154,11 @@ _GROUP_WORD = re.compile(r"[_/.\s-]*(?:metrics|results|scores|stats)$", re.I)
 
 def _flattened(data: dict) -> dict:
     """``data`` with every object of per-epoch lists under a split's name (``"train": {"loss":
-    [...]}`` -> ``train_loss``), and every list of per-epoch dicts of numbers (``"val_metrics": [{"loss": 0.4,
-    "Avg_Acc": 0.81}, ...]``, a loop that appends its evaluator's dict) replaced by one list per
-    key, named with the list's split (``val_loss``, ``val_Avg_Acc``); a name already taken keeps
-    the list's own name in front (``val_metrics/loss``). Other values stay as they are."""
+    [...]}`` -> ``train_loss``), and every list of per-epoch dicts of numbers (``"val_metrics":
+    [{"loss": 0.4, "Avg_Acc": 0.81}, ...]``, a loop that appends its evaluator's dict), replaced
+    by one list per key, named with the list's split (``val_loss``, ``val_Avg_Acc``); a name
+    already taken keeps the list's own name in front (``val_metrics/loss``). Other values stay
+    as they are."""
     out: dict = {}
     for name, series in data.items():
         if isinstance(series, dict) and name not in SETTINGS_KEYS and any(
