@@ -204,9 +204,9 @@ _SPLIT_WORDS = frozenset({"train", "training"}) | HELD_OUT_WORDS
 
 def _plain(parts: list[str]) -> list[str]:
     """``parts`` without averaging words, a loss's ``sum`` or ``total``, a last ``epoch`` (a
-    mean over the epoch, of any split)
-    or a last ``step`` of a train name (one batch's value: the train loss's own reading, but
-    not a validation loss's, which would be one evaluation batch)."""
+    mean over the epoch, of any split) or a last ``step`` of a train name (one batch's value:
+    the train loss's own reading, but not a validation loss's, which would be one evaluation
+    batch)."""
     kept = [p for p in parts if p not in _QUALIFIERS and (p not in _TOTALS or "loss" not in parts)]
     if len(kept) > 2 and (kept[-1] == "epoch" or (kept[-1] == "step" and kept[0] in ("train", "training"))):
         kept = kept[:-1]

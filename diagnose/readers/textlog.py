@@ -328,7 +328,7 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
 
 #: the header of a table with one column per split (AllenNLP's trainer prints it each epoch,
 #: ``                    Training |  Validation``), after any logging prefix
-_SPLIT_HEAD = re.compile(r"^(?:.* - )?\s*(train(?:ing)?)\s*\|\s*(val(?:id(?:ation)?)?)\s*$",
+_SPLIT_HEAD = re.compile(r"^(?:.* - )?\s*train(?:ing)?\s*\|\s*val(?:id(?:ation)?)?\s*$",
                          re.I | re.M)
 #: a row of it: a metric's name, then its training and validation values (``N/A``: none)
 _SPLIT_ROW = re.compile(rf"^(?:.* - )?\s*([A-Za-z][\w./-]*)\s*\|\s*({NUMBER}|N/A)\s*\|"
