@@ -126,3 +126,26 @@ def test_public_lane_detection_run_with_a_summed_loss_is_judged_flat() -> None:
     loss is read from ``train_loss_sum_step`` and the run is no longer left unjudged."""
     report = diagnose.check(REAL / "w61c-lanedet-v1")
     assert "flat_loss" in {f.pattern for f in report.findings}
+
+
+@pytest.mark.parametrize("group", ["stats", "scores"])
+def test_split_objects_named_with_a_group_word_read_like_per_epoch_dicts(
+        tmp_path: Path, group: str) -> None:
+    """``{"val_stats": {"loss": [...]}}`` is the same history as ``[{"loss": ...}, ...]`` under
+    ``val_stats``: both shapes drop the group word, so both read as ``val/loss``."""
+    raw = json.loads((REAL / "w61d-gruxnet-eeg" / "outputs" / "training_history.json").read_text())
+    keys = ("loss", "accuracy")
+    objects = {f"{split}_{group}": {k: raw[split][k] for k in keys} for split in ("train", "val")}
+    rows = {f"{split}_{group}": [dict(zip(keys, epoch)) for epoch in zip(
+        *(raw[split][k] for k in keys))] for split in ("train", "val")}
+    for shape, data in (("objects", objects), ("rows", rows)):
+        p = tmp_path / shape / "training_history.json"
+        p.parent.mkdir()
+        p.write_text(json.dumps(data))
+        run = diagnose.load(p)
+        assert not [w for w in run.warnings if "one more word" in w], run.warnings
+        for split, key, name in (("train", "loss", "train/loss"), ("val", "loss", "val/loss"),
+                                 ("train", "accuracy", "train/acc"),
+                                 ("val", "accuracy", "val/acc")):
+            _, values = run.arrays(name)
+            assert np.allclose(values, raw[split][key]), (shape, split, key)

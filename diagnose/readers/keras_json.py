@@ -156,27 +156,24 @@ def _flattened(data: dict) -> dict:
     """``data`` with every object of per-epoch lists under a split's name (``"train": {"loss":
     [...]}`` -> ``train_loss``), and every list of per-epoch dicts of numbers (``"val_metrics":
     [{"loss": 0.4, "Avg_Acc": 0.81}, ...]``, a loop that appends its evaluator's dict), replaced
-    by one list per key, named with the list's split (``val_loss``, ``val_Avg_Acc``); a name
-    already taken keeps the list's own name in front (``val_metrics/loss``). Other values stay
-    as they are."""
+    by one list per key, named with the split (``val_loss``, ``val_Avg_Acc``; a group word such
+    as ``metrics`` dropped in both shapes); a name already taken keeps the group's own name in
+    front (``val_metrics/loss``). Other values stay as they are."""
     out: dict = {}
     for name, series in data.items():
         if isinstance(series, dict) and name not in SETTINGS_KEYS and any(
                 isinstance(v, list) and v and all(_number(x) for x in v) for v in series.values()):
             # one object per split (``"train": {"loss": [...], "accuracy": [...]}``)
-            for key, col in series.items():
-                flat = f"{name}_{key}"
-                if isinstance(col, list) and col and flat not in data:
-                    out[flat] = col
-            continue
-        dicts = (isinstance(series, list) and bool(series)
-                 and all(r is None or isinstance(r, dict) for r in series)
-                 and any(isinstance(r, dict) for r in series))
-        if not dicts:
+            columns = {k: v for k, v in series.items() if isinstance(v, list) and v}
+        elif (isinstance(series, list) and bool(series)
+              and all(r is None or isinstance(r, dict) for r in series)
+              and any(isinstance(r, dict) for r in series)):
+            columns = _columns([r or {} for r in series])
+        else:
             out[name] = series
             continue
         head = _GROUP_WORD.sub("", str(name))
-        for key, col in _columns([r or {} for r in series]).items():
+        for key, col in columns.items():
             if key in AXIS_KEYS:
                 continue
             flat = f"{head}_{key}" if head else str(key)
