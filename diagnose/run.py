@@ -116,6 +116,8 @@ _alias(
     "train_acc_top1", "train/acc_top1", "train_acc_top1_step", "train_acc_top1_epoch",
     "train_accuracy_top1", "train/accuracy_top1",
     "tr_acc", "trn_acc", "tracc", "trnacc",
+    # a loop's accuracy on its last batch, beside ``batch_loss`` (JoeyNMT's ``Batch Acc:``)
+    "batch_acc", "batch_accuracy", "train_batch_acc", "train_batch_accuracy",
 )
 _alias(
     "val/acc",

@@ -101,6 +101,11 @@ _SPLIT_WORDS = {"val": "val", "valid": "val", "validation": "val", "eval": "val"
                 "evaluation": "val", "dev": "val", "test": "test", "testing": "test",
                 "train": "train", "training": "train"}
 _LEAD = re.compile(r"^[\W_]*([A-Za-z]+)\b\s*[:\-|,]", re.I)
+#: a split's results announced in the line (JoeyNMT: ``Validation result (greedy) at epoch 1,
+#: step 500: bleu: 0.17, loss: ...``, ``Evaluation result (greedy) loss: 4.40, ppl: 81.81``):
+#: every value on the line is that split's, wherever the logger's prefix puts the phrase
+_RESULT = re.compile(r"\b(validation|evaluation|eval|test|dev)\s+results?\b(?:\s*\([^)]*\))?"
+                     r"(?:\s+at\b)?\s*:?", re.I)
 #: a line that only says which phase comes next (``Training ist starting...``, ``Evaluating...``,
 #: ``Validation:``) under an epoch's counter line: the values printed after it are that split's
 _PHASE_LINE = re.compile(r"^[\W_]*(train(?:ing)?|evaluat(?:ing|ion)|eval|validat(?:ing|ion)|"
@@ -239,7 +244,7 @@ def parse(text: str) -> Parsed:
         table = _split_table_records(clean)
         if table:
             out.records = table
-    out.notes = _number_records(out.records)
+    out.notes = _number_records(out.records) + _summed_val_loss(out.records)
     numbered = _numbered(raw, clean)  # none at the first value line with a counter
     if numbered and not out.claimed:  # most logs print a counter
         found = out.records
@@ -419,6 +424,9 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
         if led:  # ``Test 3, loss: 0.52`` reads as ``Test loss: 0.52`` at epoch 3
             counters["epoch"] = (int(led.group(2)), None)
             line = f"{led.group(1)} {line[led.end():]}"
+        result = _RESULT.search(line)
+        if result:
+            line = line[:result.start()] + " " + line[result.end():]
         first = _COUNTER.search(line)
         rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", _COUNTER.sub(" ", line)))
         pairs = list(_PAIR.finditer(rest))
@@ -436,7 +444,8 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
                 continue
             if not _prose(rest, 0):
                 continue  # ``Epoch time: 23.50s`` under the header: a timing, the block goes on
-        split = _lead_split(rest) or _named_split(pairs) or (
+        split = (_SPLIT_WORDS[result.group(1).lower()] if result else "") or \
+            _lead_split(rest) or _named_split(pairs) or (
             phase if header is not None and not counters and phase != "train" else "")
         bare = _bare_losses(pairs) if counters or header is not None else False
         values = []
@@ -564,9 +573,11 @@ def _metric_name(name: str) -> bool:
 def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]]
            ) -> list[Rec]:
     """Steps for the records: a global step, (epoch - 1) x steps per epoch + step when the
-    step counts within an epoch, or the epoch; lines without a counter follow the record
-    before them when they carry only validation or test values, else they are dropped."""
+    step counts within an epoch, or the epoch (in a log that counts steps, the step before the
+    line); lines without a counter follow the record before them when they carry only
+    validation or test values, else they are dropped."""
     per_epoch = _per_epoch_size(raw)
+    stepped = any("step" in counters for _, counters, _ in raw)
     out: list[Rec] = []
     for line, counters, values in raw:
         ep = counters.get("epoch")
@@ -576,6 +587,12 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
             step = st[0]
             if ep is not None and per_epoch:
                 step = (ep[0] - 1) * per_epoch + st[0]
+        elif ep is not None and stepped and out:
+            # an epoch's summary in a log that counts steps (JoeyNMT's ``Epoch 1: total
+            # training loss 11850.41`` after ``Epoch 1, Step: 4200, ...``): at the step the
+            # epoch ended, not at step 1, which would read as a second run from the start
+            out.append(Rec(line, out[-1].step, values, epoch, "epoch"))
+            continue
         elif ep is not None:
             step = ep[0]
             epoch = float(step)
@@ -587,6 +604,36 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
             continue
         out.append(Rec(line, step, values, epoch))
     return out
+
+
+#: a validation loss this many times the log of the perplexity printed beside it is a sum over
+#: the evaluation set's tokens, not a mean (a mean loss is the log of its perplexity)
+SUMMED_FACTOR = 10.0
+_PERPLEXITY = ("val_ppl", "val_perplexity")
+
+
+def _summed_val_loss(recs: list[Rec]) -> list[str]:
+    """A validation loss summed over the set (JoeyNMT 1.x: ``loss: 81463.59, ppl: 36.74``,
+    where the batch losses are per token) kept as ``val_summed_loss``, and the log of the
+    perplexity, the loss per token, read as the validation loss: a sum thousands of times the
+    train loss is no gap. Every record with both must say so; returns the note."""
+    both = []
+    for r in recs:
+        named = dict(r.values)
+        ppl = next((named[n] for n in _PERPLEXITY if n in named), None)
+        if "val_loss" in named and ppl is not None:
+            both.append((r, named["val_loss"], ppl))
+    if not both or not all(ppl > 1 and loss > SUMMED_FACTOR * math.log(ppl)
+                           for _, loss, ppl in both):
+        return []
+    for r, _, ppl in both:
+        r.values = [("val_summed_loss" if n == "val_loss" else n, v) for n, v in r.values]
+        r.values.append(("val_loss", math.log(ppl)))
+    r, loss, ppl = both[0]
+    return [f"line {r.line}: the validation loss printed ({loss:g}) is {loss / math.log(ppl):.0f}x "
+            f"the log of the perplexity beside it ({ppl:g}): a sum over the evaluation set; "
+            "ln(perplexity), the loss per token, is read as val/loss and the sum keeps the name "
+            "val_summed_loss"]
 
 
 def _number_records(recs: list[Rec]) -> list[str]:
@@ -715,7 +762,8 @@ def _split_runs(recs: list[Rec]) -> list[list[Rec]]:
         g = groups[-1]
         if g and r.part != g[-1].part:
             groups.append([])
-        elif g and r.step is not None and r.step <= g[0].step and r.kind != "val" and \
+        elif g and r.step is not None and r.step <= g[0].step and \
+                r.kind not in ("val", "epoch") and \
                 any(x.step != g[0].step for x in g):
             groups.append([])
         groups[-1].append(r)
@@ -743,7 +791,7 @@ def _continued(groups: list[list[Rec]]) -> bool:
         return False  # records without a counter: nothing to number on
     curves = []
     for g in groups:
-        loss = [v for r in g if r.kind != "val" for n, v in r.values
+        loss = [v for r in g if r.kind not in ("val", "epoch") for n, v in r.values
                 if canonical_name(_snake(n)) == "train/loss"]
         if len(loss) < 2 or not all(math.isfinite(v) for v in loss):
             return False
