@@ -35,8 +35,12 @@ def gap_scale(ctx: RunContext) -> float | None:
 
 def _ratio(val: float, train: float) -> float | None:
     """Validation over train loss; infinite for a train loss logged as 0 (Hugging Face rounds
-    to 4 decimals) under a positive validation loss: a gap without end, not a missing number."""
-    return math.inf if train <= 0 < val else safe_ratio(val, train)
+    to 4 decimals) under a positive validation loss: a gap without end, not a missing number.
+    None under a negative train loss (a likelihood that went below zero): no ratio of the two
+    says how far apart they are."""
+    if train < 0:
+        return None
+    return math.inf if train == 0 < val else safe_ratio(val, train)
 
 
 @feature("gap_end", "gap_ratio_end", "gap_rel_end", "gap_best", "gap_ratio_best", "gap_rel_best",
