@@ -9,11 +9,15 @@
 - 1.x prints the validation loss summed over the dev set's tokens: read as it is, it would sit
   thousands of times above the per-token batch loss.
 
+And a JSON history whose per-epoch records sit under a ``history`` key (w62d) read as metrics
+named ``history_train_loss``, so no rule ran.
+
 Values are checked against the raw files with parsers written here, not through the readers.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -110,3 +114,25 @@ def test_the_batch_accuracy_is_the_train_accuracy() -> None:
     raw = [float(m.group(1)) for m in re.finditer(r"Batch Acc: ([\d.]+)",
                                                   JOEY2.read_text(encoding="utf-8"))]
     assert len(steps) == len(raw) and np.allclose(values, raw)
+
+
+def test_per_epoch_records_under_a_history_key_are_the_history() -> None:
+    """``{"history": [{"train_loss": ..., "val_loss": ...}, ...]}`` (a public audio model's
+    loop, w62d): the word ``history`` says only what the list is, so the keys keep their names
+    and the losses are found (they were ``history_train_loss``, unread)."""
+    path = (REAL / "w62d-audiosent-fullrun" / "artifacts" / "artifacts_fullrun_final" /
+            "history.json")
+    records = json.loads(path.read_text())["history"]
+    run = diagnose.load(path)
+    for key, name in (("train_loss", "train/loss"), ("val_loss", "val/loss")):
+        _, values = run.arrays(name)
+        assert np.allclose(values, [r[key] for r in records]), key
+
+
+def test_a_split_history_key_names_the_split(tmp_path: Path) -> None:
+    rows = [{"loss": 1.0 / (e + 1), "accuracy": 0.5 + 0.04 * e} for e in range(6)]
+    p = tmp_path / "history.json"
+    p.write_text(json.dumps({"train_history": rows, "val_history": rows[::-1]}))
+    run = diagnose.load(p)
+    assert np.allclose(run.arrays("val/loss")[1], [r["loss"] for r in rows[::-1]])
+    assert np.allclose(run.arrays("train/acc")[1], [r["accuracy"] for r in rows])

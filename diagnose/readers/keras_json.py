@@ -148,8 +148,9 @@ def _columns(records: list[dict]) -> dict:
 
 
 #: a last word of a key that holds per-epoch dicts and says only that (``val_metrics``:
-#: the validation split's metrics, one dict an epoch)
-_GROUP_WORD = re.compile(r"[_/.\s-]*(?:metrics|results|scores|stats)$", re.I)
+#: the validation split's metrics, one dict an epoch; ``{"history": [{"train_loss": ...},
+#: ...]}``: a loop's records under the word for them)
+_GROUP_WORD = re.compile(r"[_/.\s-]*(?:metrics|results|scores|stats|history|logs)$", re.I)
 
 
 def _flattened(data: dict) -> dict:
