@@ -136,3 +136,20 @@ def test_a_split_history_key_names_the_split(tmp_path: Path) -> None:
     run = diagnose.load(p)
     assert np.allclose(run.arrays("val/loss")[1], [r["loss"] for r in rows[::-1]])
     assert np.allclose(run.arrays("train/acc")[1], [r["accuracy"] for r in rows])
+
+
+def test_a_numbered_section_heading_does_not_make_epochs_summaries(tmp_path: Path) -> None:
+    """A script that heads its sections ``STEP 4: Training`` and prints a test line under
+    ``STEP 5: Test evaluation`` counts no steps of training: its epoch lines are the records
+    (an epoch line is an epoch's summary only right after a line with a step counter)."""
+    lines = ["STEP 4: Training (5 epochs)"]
+    lines += [f"Epoch {e}/5 | Train Loss: {1.5 / e:.4f} | Val Loss: {1.6 / e:.4f}"
+              for e in range(1, 6)]
+    lines += ["STEP 5: Test evaluation", "Test Loss: 0.3300 | Test Acc: 91.0%"]
+    p = tmp_path / "training.log"
+    p.write_text("\n".join(lines) + "\n")
+    runs = diagnose.load_all(p)
+    assert len(runs) == 1
+    steps, values = runs[0].arrays("train/loss")
+    assert steps.tolist() == [1, 2, 3, 4, 5]
+    assert np.allclose(values, [1.5 / e for e in range(1, 6)], atol=1e-4)

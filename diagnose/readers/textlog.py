@@ -573,11 +573,11 @@ def _metric_name(name: str) -> bool:
 def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]]
            ) -> list[Rec]:
     """Steps for the records: a global step, (epoch - 1) x steps per epoch + step when the
-    step counts within an epoch, or the epoch (in a log that counts steps, the step before the
-    line); lines without a counter follow the record before them when they carry only
+    step counts within an epoch, or the epoch (right after a record with a step counter, that
+    record's step); lines without a counter follow the record before them when they carry only
     validation or test values, else they are dropped."""
     per_epoch = _per_epoch_size(raw)
-    stepped = any("step" in counters for _, counters, _ in raw)
+    stepped = False  # the last record had a step counter
     out: list[Rec] = []
     for line, counters, values in raw:
         ep = counters.get("epoch")
@@ -587,7 +587,7 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
             step = st[0]
             if ep is not None and per_epoch:
                 step = (ep[0] - 1) * per_epoch + st[0]
-        elif ep is not None and stepped and out:
+        elif ep is not None and stepped:
             # an epoch's summary in a log that counts steps (JoeyNMT's ``Epoch 1: total
             # training loss 11850.41`` after ``Epoch 1, Step: 4200, ...``): at the step the
             # epoch ended, not at step 1, which would read as a second run from the start
@@ -603,6 +603,7 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
             out.append(Rec(line, prev.step, values, prev.epoch, "val"))
             continue
         out.append(Rec(line, step, values, epoch))
+        stepped = st is not None
     return out
 
 
