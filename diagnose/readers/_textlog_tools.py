@@ -12,6 +12,10 @@
   read with ``ast.literal_eval``. Steps come from the tqdm bar of the training loop: the
   redraw tqdm makes right after printing the dict shows the step exactly; the bar before
   it may lag (tqdm redraws at most every 0.1 s).
+- **cuda-convnet** (Krizhevsky's trainer and its forks, decaf, cuda-convnet2): one line per
+  minibatch, ``epoch.batch... cost: value, error (time)`` (cuda-convnet2 adds the progress,
+  ``1.2 (0.01%)... logprob:  7.00, 0.999, 0.994``: the cost, the top-1 and the top-5 error),
+  and every test a ``Test output`` banner over the same line for the held-out batches.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from .._pyparse import literal
 from ._frame import parse_float
 from .hf import _NOT_METRICS, _SUMMARY_KEYS
 
-__all__ = ["Rec", "hf_records", "keras_records", "NUMBER", "comma_pairs"]
+__all__ = ["Rec", "convnet_records", "hf_records", "keras_records", "NUMBER", "comma_pairs"]
 
 #: a number as loggers print it (``1e-05``, ``.5``, ``nan``, ``-inf``)
 NUMBER = r"(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?))"
@@ -288,3 +292,57 @@ def _derive_steps(recs: list[Rec]) -> list[str]:
         last = r.step
     return [f"no tqdm step count beside the Trainer's log lines: steps are the epoch x {scale} "
             "(hundredths of an epoch for 2 decimals), not optimizer steps"]
+
+
+# -- cuda-convnet -----------------------------------------------------------------------------
+
+#: a minibatch line: ``12.345... logprob:  0.47, 0.09 (1.400 sec)`` or cuda-convnet2's
+#: ``1.2 (0.01%)... logprob:  7.00, 0.999, 0.994 (8.365 sec)``
+_CONVNET_BATCH = re.compile(rf"^\s*(\d+)\.(\d+)(?:\s*\(\s*{NUMBER}%\s*\))?\.\.\.\s*(.*)$")
+#: one cost layer's values: its name, then the cost and its error rate(s)
+_CONVNET_COST = re.compile(rf"([A-Za-z_][\w]*):\s+({NUMBER}(?:\s*,\s*{NUMBER})*)")
+_CONVNET_TEST = re.compile(r"^=+\s*Test output\s*=+\s*$")
+#: what a cost layer's values are, in order (the logistic regression cost: the negative log
+#: probability of the true class, then the top-1 and top-5 error rates)
+_CONVNET_VALUES = ("loss", "error", "top5_error")
+
+
+def convnet_records(lines: list[list[str]]) -> list[Rec]:
+    """One train record per minibatch line, stepped 1, 2, ... in file order (the trainer
+    prints every minibatch it trains on), and one validation record per ``Test output``
+    block, at the step of the minibatch before it. Empty unless the log has at least
+    one minibatch line."""
+    out: list[Rec] = []
+    step = 0
+    testing = False
+    for i, segs in enumerate(lines, start=1):
+        seg = segs[-1] if segs else ""
+        m = _CONVNET_BATCH.match(seg)
+        if m:
+            testing = False
+            values = _convnet_values(m.group(3), "")
+            if values:
+                step += 1
+                out.append(Rec(i, step, values, epoch=float(int(m.group(1)) - 1)))
+            continue
+        if _CONVNET_TEST.match(seg):
+            testing = True
+            continue
+        if testing and step:
+            values = _convnet_values(seg, "val_")
+            if values:
+                out.append(Rec(i, step, values, kind="val"))
+                testing = False
+    return out if any(r.kind == "train" for r in out) else []
+
+
+def _convnet_values(text: str, prefix: str) -> list[tuple[str, float]]:
+    """The named values of one line's cost layers: the first layer's are the loss and its
+    error rates; another layer's keep the layer's name (``sqdiff``, ``sqdiff_error``)."""
+    values: list[tuple[str, float]] = []
+    for k, m in enumerate(_CONVNET_COST.finditer(text)):
+        numbers = [parse_float(x) for x in re.split(r"\s*,\s*", m.group(2).strip())]
+        names = _CONVNET_VALUES if k == 0 else \
+            (m.group(1).lower(), *(f"{m.group(1).lower()}_{n}" for n in _CONVNET_VALUES[1:]))
+        values.extend((prefix + n, x) for n, x in zip(names, numbers))
+    return values

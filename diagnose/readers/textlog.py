@@ -44,7 +44,8 @@ from ..run import _MAX_METRICS, _MIN_METRICS, JUDGED_METRICS, Run, canonical_nam
 from ._frame import EMPTY, SCALAR_REPR, finish_metrics, parse_float
 from ._params import printed_params
 from ._safe_open import DETECT_BYTES, decode_text, first_line, read_bytes, read_prefix
-from ._textlog_tools import NUMBER, Rec, comma_pairs, hf_records, keras_records
+from ._textlog_tools import (NUMBER, Rec, comma_pairs, convnet_records, hf_records,
+                             keras_records)
 from .csv_generic import run_id
 from .hf import _renamer
 
@@ -184,7 +185,7 @@ class Parsed:
         Hugging Face), or those of the most common shape of print line when their steps go
         up (0 when they do not)."""
         good = [r for r in self.records if any(_judged(n) for n, _ in r.values)]
-        if self.shape in ("keras", "hf"):
+        if self.shape in ("keras", "hf", "convnet"):
             return len(good)
         shapes: dict[tuple[str, ...], list[int]] = {}
         for r in good:
@@ -231,6 +232,13 @@ def parse(text: str) -> Parsed:
     if recs:
         out.records, out.shape, out.notes = recs, "hf", notes
         out.bad = sorted(set(out.bad) | set(hf_bad))
+        return out
+    recs = convnet_records(clean)
+    if recs:
+        out.records, out.shape = recs, "convnet"
+        out.notes = ["cuda-convnet's minibatch lines: each cost layer's first value read as its "
+                     "loss, the next as its error rate(s); 'Test output' read as validation; "
+                     "steps count the minibatches in file order"]
         return out
     raw = _plain_raw(clean)
     out.records, out.shape = _steps(raw), "plain"
@@ -736,6 +744,8 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         # the settings this run's script printed before its first record
         start = groups[k - 2][-1].line if k > 1 else 0
         params, at, what = printed_params(head[start:recs[0].line - 1])
+        classes = _convnet_classes(head[start:recs[0].line - 1]) \
+            if parsed.shape == "convnet" and "num_classes" not in params else {}
         run = Run(id=name, metrics=EMPTY, path=str(path), params=params,
                   format="keras" if parsed.shape == "keras" else "unknown",
                   in_progress=torn or bool(parsed.unfinished) and k == len(groups))
@@ -744,6 +754,11 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             run.warnings.append(f"{path}:{start + at + 1}: params read from the settings the script "
                                 f"printed before training ({what}): {', '.join(sorted(params)[:8])}"
                                 + (", ..." if len(params) > 8 else ""))
+        if classes:
+            run.params.update(classes)
+            run.warnings.append(f"{path}:{start + classes.pop('line')}: num_classes "
+                                f"{run.params['num_classes']} read from the size of the net's "
+                                "softmax layer")
         if len(groups) > 1:
             run.warnings.append(
                 f"{path}:{recs[0].line}: run {k} of {len(groups)} in this file, from this line "
@@ -752,6 +767,19 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         _fill(run, recs, parsed.shape, aliases, str(path))
         runs.append(run)
     return runs
+
+
+#: cuda-convnet's start-up line for the softmax layer: its outputs are the classes
+_CONVNET_SOFTMAX = re.compile(r"^Initialized softmax layer '[^']*', producing (\d+) outputs\s*$")
+
+
+def _convnet_classes(lines: list[str]) -> dict[str, int]:
+    """The classes of a cuda-convnet net, from the size its softmax layer announced, and the
+    line that says it (``line``)."""
+    found = [(i, int(m.group(1))) for i, line in enumerate(lines, start=1)
+             for m in [_CONVNET_SOFTMAX.match(line)] if m]
+    return {"num_classes": found[-1][1], "line": found[-1][0]} if found and found[-1][1] > 1 \
+        else {}
 
 
 def _split_runs(recs: list[Rec]) -> list[list[Rec]]:

@@ -1,0 +1,74 @@
+"""cuda-convnet's console output, found unread in the public batch of wave 43 (w57a): a log of
+minibatch lines ``1.12... logprob:  0.524114, 0.125000 (1.398 sec)`` and ``Test output``
+banners had no line the text reader took for a record, so ``check`` found no run at all.
+
+Values are checked against the raw file with a parser written here, not through the readers.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+import diagnose
+from test_wave48_readers import _check
+
+REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
+CONVNET = next((REAL / "w57a-pipe-clamp-zeroinit").rglob("nohup.out"))
+
+
+def _convnet(text: str) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) per name: minibatch k (in file order) at step k; each test at the step
+    of the minibatch before it."""
+    out: dict[str, list[tuple[int, float]]] = {}
+    step, testing = 0, False
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break  # a torn last line
+        if m := re.match(r"\d+\.\d+\.\.\. logprob:\s+([\d.]+), ([\d.]+) \(", line):
+            step += 1
+            out.setdefault("loss", []).append((step, float(m.group(1))))
+            out.setdefault("error", []).append((step, float(m.group(2))))
+            testing = False
+        elif "Test output" in line:
+            testing = True
+        elif testing and (m := re.match(r"logprob:\s+([\d.]+), ([\d.]+)", line)):
+            out.setdefault("val_loss", []).append((step, float(m.group(1))))
+            out.setdefault("val_error", []).append((step, float(m.group(2))))
+            testing = False
+    return out
+
+
+def test_a_cuda_convnet_log_is_read_with_its_tests_as_validation() -> None:
+    raw = _convnet(CONVNET.read_text(encoding="utf-8"))
+    assert len(raw["loss"]) > 1000 and len(raw["val_loss"]) > 200  # the log has what is tested
+    runs = diagnose.load_all(CONVNET)
+    assert len(runs) == 1, [r.id for r in runs]
+    run = runs[0]
+    _check(run, "train/loss", raw["loss"])
+    _check(run, "error", raw["error"])
+    _check(run, "val/loss", raw["val_loss"])
+    _check(run, "val_error", raw["val_error"])
+
+
+def test_the_classes_are_the_size_of_the_softmax_layer() -> None:
+    text = CONVNET.read_text(encoding="utf-8")
+    sizes = re.findall(r"^Initialized softmax layer '\w+', producing (\d+) outputs$", text, re.M)
+    assert len(sizes) == 1
+    run = diagnose.load(CONVNET)
+    assert run.params["num_classes"] == int(sizes[0])
+
+
+def test_cuda_convnet2_lines_with_progress_and_top5_error(tmp_path: Path) -> None:
+    """cuda-convnet2 prints the progress and a third value, the top-5 error."""
+    lines = [f"1.{b} ({b / 10:.2f}%)... logprob:  {7.0 - b / 10:.6f}, {1 - b / 100:.6f}, "
+             f"{0.99 - b / 100:.6f} (8.4 sec)" for b in range(6)]
+    p = tmp_path / "convnet2.log"
+    p.write_text("\n".join(lines) + "\n")
+    run = diagnose.load(p)
+    assert run.arrays("train/loss")[0].tolist() == [1, 2, 3, 4, 5, 6]
+    assert np.allclose(run.arrays("train/loss")[1], [7.0 - b / 10 for b in range(6)])
+    assert np.allclose(run.arrays("top5_error")[1], [0.99 - b / 100 for b in range(6)])
+
