@@ -1,6 +1,8 @@
 """cuda-convnet's console output, found unread in the public batch of wave 43 (w57a): a log of
 minibatch lines ``1.12... logprob:  0.524114, 0.125000 (1.398 sec)`` and ``Test output``
-banners had no line the text reader took for a record, so ``check`` found no run at all.
+banners had no line the text reader took for a record, so ``check`` found no run at all. Read,
+its 223 one-batch tests showed why DG101 judged a long noisy validation loss by its luckiest
+evaluation.
 
 Values are checked against the raw file with a parser written here, not through the readers.
 """
@@ -72,3 +74,14 @@ def test_cuda_convnet2_lines_with_progress_and_top5_error(tmp_path: Path) -> Non
     assert np.allclose(run.arrays("train/loss")[1], [7.0 - b / 10 for b in range(6)])
     assert np.allclose(run.arrays("top5_error")[1], [0.99 - b / 100 for b in range(6)])
 
+
+def test_noisy_tests_of_a_model_that_never_learned_are_a_flat_loss() -> None:
+    """223 one-batch tests at 0.51 from first to last: the luckiest (0.37) is noise, and the
+    run's train loss never moved (DG101)."""
+    raw = _convnet(CONVNET.read_text(encoding="utf-8"))
+    tests = np.array([v for _, v in raw["val_loss"]])
+    first = tests[0]
+    assert (first - tests.min()) / first > 0.1  # the lowest alone reads as progress
+    assert abs(first - np.median(tests[1:])) / first < 0.05  # the level never moved
+    result = diagnose.check(CONVNET)
+    assert "DG101" in {f.rule for f in result.findings}

@@ -103,6 +103,8 @@ val_spike_part_share fraction when the spikes are a part's: that part's jump (it
 oscillation       ratio     total variation of the smoothed train loss over its range (1 = monotone)
 val_points        count     finite points of the validation loss
 val_first         loss      first logged validation loss
+val_trend_z       ratio     Mann-Kendall z of the raw validation loss over the whole run (negative: falling)
+val_median_improvement relative first validation loss minus the median of the later evaluations, over the first (what a long noisy log improved, its luckiest evaluation aside)
 val_best          loss      lowest smoothed validation loss
 val_best_step     step      step of the lowest smoothed validation loss
 val_best_pos      fraction  where in the run the best validation loss came (0 = start, 1 = end)
