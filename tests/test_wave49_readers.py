@@ -4,17 +4,23 @@ banners had no line the text reader took for a record, so ``check`` found no run
 its 223 one-batch tests showed why DG101 judged a long noisy validation loss by its luckiest
 evaluation.
 
+And a JSON list of per-step records dumped under a name of the script's own
+(``training_log.json``: ``[{"step": 0, "train_loss": 4.75, "val_loss": 4.76, ...}, ...]``, w63d)
+was not claimed by any reader: only a file named ``*history*`` or an object of lists was.
+
 Values are checked against the raw file with a parser written here, not through the readers.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import numpy as np
 
 import diagnose
+from diagnose.readers import keras_json
 from test_wave48_readers import _check
 
 REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
@@ -85,3 +91,27 @@ def test_noisy_tests_of_a_model_that_never_learned_are_a_flat_loss() -> None:
     assert abs(first - np.median(tests[1:])) / first < 0.05  # the level never moved
     result = diagnose.check(CONVNET)
     assert "DG101" in {f.rule for f in result.findings}
+
+
+GROK = REAL / "w63d-grok-wd0" / "training_log_wd0.json"
+
+
+def test_a_json_list_of_step_records_under_its_own_name_is_a_history() -> None:
+    records = json.loads(GROK.read_text(encoding="utf-8"))
+    assert len(records) > 100 and "step" in records[0]
+    run = diagnose.load(GROK)
+    for key, name in (("train_loss", "train/loss"), ("val_loss", "val/loss"),
+                      ("val_acc", "val/acc")):
+        steps, values = run.arrays(name)
+        assert steps.tolist() == [r["step"] for r in records]
+        assert np.allclose(values, [r[key] for r in records])
+
+
+def test_a_table_of_final_results_is_not_a_history(tmp_path: Path) -> None:
+    """One record per setting with no counter that counts up: a sweep's results, not a run."""
+    sweep = [{"lr": lr, "epoch": 10, "val_loss": 1.0 / (1 + lr)} for lr in (0.1, 0.3, 1.0)]
+    (tmp_path / "results.json").write_text(json.dumps(sweep))
+    logged = [{"epoch": e, "val_loss": 1.0 / e} for e in (1, 2, 3)]
+    (tmp_path / "log.json").write_text(json.dumps(logged))
+    assert not keras_json.detect(tmp_path / "results.json")
+    assert keras_json.detect(tmp_path / "log.json")

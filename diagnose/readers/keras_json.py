@@ -41,6 +41,12 @@ _TEXT_HEAD = re.compile(rb"""\A\{\s*(['"])[^'"\n]{1,200}\1\s*:\s*\[""")
 #: opens otherwise or names no loss
 _JSON_HEAD = re.compile(rb"""\A\{\s*"[^"\n]{1,200}"\s*:\s*\[\s*(?:-?[\d.]|NaN|null|Infinity)""")
 _JSON_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*\[""", re.I)
+#: the same for a list of records (``[{"step": 0, "train_loss": 4.75, ...}, ...]``, a loop's
+#: ``log.append({...})`` dumped under its own name, ``training_log.json``): it opens with a
+#: record whose first value is a number, and a loss is among the first record's keys
+_RECORDS_HEAD = re.compile(rb"""\A\[\s*\{\s*"[^"\n]{1,200}"\s*:\s*(?:-?[\d.]|NaN|null|Infinity)""")
+_RECORDS_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*(?:-?[\d.]|NaN|null|Infinity)""",
+                           re.I)
 #: the largest un-named JSON file whose content is checked in full before it is claimed
 _CHECKED_BYTES = 8 << 20
 #: the non-finite floats of Python's ``repr``, outside quotes: None (read as NaN) and overflow
@@ -72,6 +78,8 @@ def detect(path: Path) -> bool:
     if text:  # any name: the whole file must be the dict (a log around it is the text reader's)
         return bool(_TEXT_HEAD.match(head)) and tail.endswith(b"}")
     if not NAME.match(path.name):
+        if _RECORDS_HEAD.match(head):
+            return bool(_RECORDS_LOSS.search(head)) and _records_only(path)
         return bool(_JSON_HEAD.match(head)) and bool(_JSON_LOSS.search(head)) and _lists_only(path)
     # the name says history: an empty or damaged one is reported, not passed over
     return not head or head[:1] in (b"{", b"[")
@@ -114,17 +122,35 @@ def _lists_only(path: Path) -> bool:
     """An un-named JSON file is a history only when it is nothing else: every value a list of
     numbers (or a final number), a loss among the lists with two points or more. A config that
     opens with ``"loss_weights": [1.0, 0.5]`` beside its strings is not claimed."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(_CHECKED_BYTES + 1)
-        data = json.loads(raw) if len(raw) <= _CHECKED_BYTES else None
-    except (OSError, ValueError, RecursionError):
-        return False
+    data = _json_of(path)
     if not isinstance(data, dict):
         return False
     lists = {k: v for k, v in data.items() if isinstance(v, list)}
     return (all(isinstance(v, list) and all(map(_number, v)) or _number(v) for v in data.values())
             and any(re.search(r"loss(?:es)?$", k, re.I) and len(v) >= 2 for k, v in lists.items()))
+
+
+def _records_only(path: Path) -> bool:
+    """An un-named JSON list is a history only when it is one: every item a record, a counter
+    (``step``, ``epoch``) that counts up through them, and a loss with two points or more. A
+    sweep's table of final results (one record per setting, no counter) is not claimed."""
+    data = _json_of(path)
+    if not (isinstance(data, list) and len(data) >= 2 and all(isinstance(r, dict) for r in data)):
+        return False
+    columns = _columns(data)
+    return any(k in columns for k in AXIS_KEYS) and any(
+        re.search(r"loss(?:es)?$", str(k), re.I) and sum(v is not _ABSENT for v in col) >= 2
+        for k, col in columns.items())
+
+
+def _json_of(path: Path) -> object:
+    """The JSON value of a file of at most :data:`_CHECKED_BYTES` (None: larger or not JSON)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(_CHECKED_BYTES + 1)
+        return json.loads(raw) if len(raw) <= _CHECKED_BYTES else None
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 def _columns(records: list[dict]) -> dict:
