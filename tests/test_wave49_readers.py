@@ -115,3 +115,16 @@ def test_a_table_of_final_results_is_not_a_history(tmp_path: Path) -> None:
     (tmp_path / "log.json").write_text(json.dumps(logged))
     assert not keras_json.detect(tmp_path / "results.json")
     assert keras_json.detect(tmp_path / "log.json")
+
+
+def test_late_overfitting_from_the_first_evaluation_gets_advice_that_fits() -> None:
+    """Validation best at its first evaluation (step 0): "keep the checkpoint from step 0, or
+    train for about 0 steps" was no advice."""
+    records = json.loads(GROK.read_text(encoding="utf-8"))
+    val = [r["val_loss"] for r in records]
+    assert val.index(min(val)) == 0 and records[0]["step"] == 0
+    found = [f for f in diagnose.check(GROK).findings if f.rule == "DG104"]
+    assert len(found) == 1
+    advice = found[0].next_experiment
+    assert "about 0 steps" not in advice and "from step 0" not in advice
+    assert "first evaluation" in found[0].cause
