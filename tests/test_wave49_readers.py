@@ -8,6 +8,10 @@ And a JSON list of per-step records dumped under a name of the script's own
 (``training_log.json``: ``[{"step": 0, "train_loss": 4.75, "val_loss": 4.76, ...}, ...]``, w63d)
 was not claimed by any reader: only a file named ``*history*`` or an object of lists was.
 
+And a captioning log (w63a) counting its epochs from 0 and its steps from 0 to the printed total
+inclusive (``Epoch [0/50], Step [8/8]``) had its steps collide (98 "repeated steps", the last
+value of each kept), and its ``Avg Eval Loss: 7.08`` line was not read as the validation loss.
+
 Values are checked against the raw file with a parser written here, not through the readers.
 """
 
@@ -128,3 +132,25 @@ def test_late_overfitting_from_the_first_evaluation_gets_advice_that_fits() -> N
     advice = found[0].next_experiment
     assert "about 0 steps" not in advice and "from step 0" not in advice
     assert "first evaluation" in found[0].cause
+
+
+VRNN = REAL / "w63a-vrnn-caption-1024" / "logs" / "train1024eval256.txt"
+
+
+def test_epochs_and_steps_from_zero_and_an_averaged_eval_loss() -> None:
+    batches, evals = [], []
+    for line in VRNN.read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"Epoch \[(\d+)/\d+\], Step \[(\d+)/(\d+)\], Loss: ([\d.]+)", line):
+            batches.append((int(m.group(1)), int(m.group(2)), int(m.group(3)), float(m.group(4))))
+        elif m := re.match(r"Avg Eval Loss: ([\d.]+)", line):
+            evals.append((batches[-1], float(m.group(1))))
+    assert batches[0][:2] == (0, 0) and max(b[1] for b in batches) == batches[0][2]  # 0..total
+    per_epoch = batches[0][2] + 1
+    run = diagnose.load(VRNN)
+    steps, values = run.arrays("train/loss")
+    assert steps.tolist() == [e * per_epoch + k for e, k, _, _ in batches]  # no collisions
+    assert np.allclose(values, [b[3] for b in batches])
+    steps, values = run.arrays("val/loss")
+    assert steps.tolist() == [b[0] * per_epoch + b[1] for b, _ in evals]
+    assert np.allclose(values, [v for _, v in evals])
+    assert not any("repeated step" in w for w in run.warnings)

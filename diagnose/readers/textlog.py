@@ -459,6 +459,10 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
         values = []
         for m in pairs:
             name = _snake(m.group(1))
+            lead = name.split("_", 2)
+            if len(lead) == 3 and lead[0] in _MEAN_WORDS and \
+                    _SPLIT_WORDS.get(lead[1]) in ("val", "test"):
+                name = f"{lead[1]}_{lead[2]}"  # ``Avg Eval Loss: 7.08``: the split's loss
             if bare and name in _SPLIT_WORDS:
                 name = f"{_SPLIT_WORDS[name]}_loss"
             words = name.split("_")
@@ -479,6 +483,12 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
         if values:
             raw.append((i, counters, values))
     return raw
+
+
+#: a first word that says a value is averaged over a held-out split, before the split's name
+#: (``Avg Eval Loss``, ``Mean Val Loss``): the value is that split's (``Average Train Loss``
+#: beside per-batch losses keeps its own name: the batch losses are the train curve)
+_MEAN_WORDS = frozenset({"avg", "average", "mean"})
 
 
 def _bare_losses(pairs: list[re.Match]) -> bool:
@@ -585,6 +595,8 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
     record's step); lines without a counter follow the record before them when they carry only
     validation or test values, else they are dropped."""
     per_epoch = _per_epoch_size(raw)
+    # epochs counted from 0 (``Epoch [0/50]``) start at step 0 too, not an epoch before it
+    first_epoch = int(not any(c["epoch"][0] == 0 for _, c, _ in raw if "epoch" in c))
     stepped = False  # the last record had a step counter
     out: list[Rec] = []
     for line, counters, values in raw:
@@ -594,7 +606,7 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
         if st is not None:
             step = st[0]
             if ep is not None and per_epoch:
-                step = (ep[0] - 1) * per_epoch + st[0]
+                step = (ep[0] - first_epoch) * per_epoch + st[0]
         elif ep is not None and stepped:
             # an epoch's summary in a log that counts steps (JoeyNMT's ``Epoch 1: total
             # training loss 11850.41`` after ``Epoch 1, Step: 4200, ...``): at the step the
@@ -687,11 +699,13 @@ def _per_epoch_size(raw: list[tuple[int, dict[str, tuple[int, int | None]], list
                  for (e1, s1), (e2, s2) in zip(both, both[1:]))
     if not resets:
         return None
+    # a counter from 0 has one more position than its largest value (``Step [0/8]`` to
+    # ``Step [8/8]``: nine records an epoch, the first of the next epoch after the last)
+    extra = int(min(s[0] for _, s in both) == 0)
     totals = [s[1] for _, s in both if s[1]]
-    if totals:
-        return max(totals)
     first = both[0][0][0]
-    return max(s[0] for e, s in both if e[0] == first)
+    return max(max(totals, default=0),
+               max(s[0] for e, s in both if e[0] == first or totals) + extra)
 
 
 # -- runs ----------------------------------------------------------------------------------
