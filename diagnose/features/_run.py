@@ -171,7 +171,7 @@ def val_noise(ctx: RunContext) -> dict[str, Value]:
     time: 0.51 at the first test, 0.37 at its luckiest, 0.52 at the last), so the first-to-
     lowest ``val_improvement`` reads the noise as progress."""
     _, raw = ctx.finite(VAL)
-    if len(raw) < 2:
+    if len(raw) <= 1:  # no later evaluation to compare the first with
         return {"val_trend_z": None, "val_median_improvement": None}
     first = float(raw[0])
     return {"val_trend_z": mann_kendall_z(raw),
