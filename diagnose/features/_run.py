@@ -177,6 +177,7 @@ def val_noise(ctx: RunContext) -> dict[str, Value]:
     return {"val_trend_z": mann_kendall_z(raw),
             "val_median_improvement": (first - median(raw[1:])) / abs(first) if first else None}
 
+
 # ---------------------------------------------------------------------------------------
 # the number of classes, from the config and from the curves
 # ---------------------------------------------------------------------------------------

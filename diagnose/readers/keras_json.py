@@ -61,8 +61,8 @@ def could_hold(names: Collection[str]) -> bool:
 def detect(path: Path) -> bool:
     """A ``*history*.json`` file whose top level is an object of per-epoch lists or a list of
     per-epoch records; a ``.json`` file of another name that holds nothing but number lists, a
-    loss among them; or a ``.txt``/``.log`` file that is nothing but such a dict in Python's
-    text."""
+    loss among them, or nothing but records with a counter that counts up and a loss; or a
+    ``.txt``/``.log`` file that is nothing but such a dict in Python's text."""
     path = path if isinstance(path, Path) else Path(path)
     text = path.suffix.lower() in _TEXT_SUFFIXES
     if not (text or path.suffix.lower() == ".json") or not path.is_file():
