@@ -9,9 +9,10 @@ from typing import Any, Callable
 
 import click
 
+from ._escape import escape
 from ._suppress import run_suppressions
 from .config import validate_selectors
-from .readers import skipped_files
+from .readers import skipped_files, why_unread
 
 __all__ = ["lint_options", "merge_selection", "note_skipped", "note_suppressions", "split_csv",
            "statistics"]
@@ -81,6 +82,24 @@ def note_suppressions(report: Any, verbose: bool) -> None:
             elif not s.valid:
                 run.warnings.append(f"not honoured: {s.selector} has no reason [{s.source}]; "
                                     "write why it is ignored")
+
+
+#: files named (with why each was not read) when nothing under the paths was read
+MAX_UNREAD_SHOWN = 10
+
+
+def fail_nothing_read(paths: Any) -> None:
+    """Exit 2 saying no run was found, after naming each file that was looked at and not
+    read with the reason (a text log that prints numbers without names is told so)."""
+    from .cli import fail
+
+    unread = skipped_files(paths)
+    for p in unread[:MAX_UNREAD_SHOWN]:
+        click.echo(f"diagnose: not read: {escape(str(p))}: {why_unread(p)}", err=True)
+    if len(unread) > MAX_UNREAD_SHOWN:
+        click.echo(f"diagnose: not read: {len(unread) - MAX_UNREAD_SHOWN} more file(s) "
+                   "(--verbose lists them)", err=True)
+    fail("no training runs found under " + ", ".join(map(str, paths)))
 
 
 def note_skipped(paths: Any) -> None:

@@ -161,6 +161,20 @@ def could_hold(names: Collection[str]) -> bool:
     return bool(_families(names))
 
 
+def why_unread(path: Path) -> str | None:
+    """Why a CSV/TSV file :func:`detect` left alone is no history, naming its header; None
+    for other files."""
+    path = path if isinstance(path, Path) else Path(path)
+    if not path.is_file() or path.suffix.lower() not in (".csv", ".tsv"):
+        return None
+    cells = header_cells(first_line(path))
+    if not cells:
+        return "a table with no header line"
+    shown = ", ".join(cells[:8]) + (", ..." if len(cells) > 8 else "")
+    return (f"a table whose header ({shown}) names no step or epoch column and no loss or "
+            "accuracy column by a name diagnose knows")
+
+
 def detect(path: Path) -> bool:
     """A CSV/TSV/JSONL file (or Keras's ``*.log``) whose header names a step or epoch column,
     a table named for its split, or a folder of one run's tables by split."""

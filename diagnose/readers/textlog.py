@@ -137,14 +137,60 @@ def detect(path: Path) -> bool:
     path = path if isinstance(path, Path) else Path(path)
     if not _wanted(path) or not path.is_file():
         return False
+    text, _ = _head_text(path)
+    return bool(text) and parse(text).main_records() >= _least(path)
+
+
+def _head_text(path: Path) -> tuple[str, bool]:
+    """The whole lines of the file's first megabyte ("" for a binary or empty file), and
+    whether the file goes on past it."""
     head = read_prefix(path, DETECT_BYTES)
     text = decode_text(head)
     if not text or _binary(text[:4096]):
-        return False
+        return "", False
     if len(head) == DETECT_BYTES:
-        text = text[:text.rfind("\n") + 1]  # a whole-line prefix
-    least = MIN_MARKDOWN_RECORDS if path.suffix.lower() in MARKDOWN else MIN_RECORDS
-    return parse(text).main_records() >= least
+        return text[:text.rfind("\n") + 1], True  # a whole-line prefix
+    return text, False
+
+
+def _least(path: Path) -> int:
+    return MIN_MARKDOWN_RECORDS if path.suffix.lower() in MARKDOWN else MIN_RECORDS
+
+
+#: a loss or accuracy named beside a number (``loss 0.41``, ``val_acc: 0.9``, ``Loss=2.3``)
+_NAMED_VALUE = re.compile(r"(?i)(?:loss|acc)\w*\W{0,3}[-+]?\.?\d")
+
+
+def why_unread(path: Path) -> str | None:
+    """Why a text file :func:`detect` left alone holds no training log, in words a user can
+    act on; None when it is not a text file this reader looks at (or when it is claimed)."""
+    path = path if isinstance(path, Path) else Path(path)
+    if not _wanted(path) or not path.is_file():
+        return None
+    text, more = _head_text(path)
+    if not text:
+        return "empty" if path.stat().st_size == 0 else "not text"
+    parsed = parse(text)
+    least = _least(path)
+    main = parsed.main_records()
+    if main >= least:
+        return None
+    named = [r for r in parsed.records if any(_judged(n) for n, _ in r.values)]
+    where = " in its first megabyte" if more else ""
+    if main:
+        return (f"only {main} line(s){where} read as training records, fewer than the "
+                f"{least} a log needs")
+    if named:
+        return (f"{len(named)} line(s){where} name a loss or accuracy, but no step, iteration "
+                "or epoch counter that counts up runs through them")
+    if _NAMED_VALUE.search(text):
+        return (f"lines{where} name a loss or accuracy beside a value, but none with a step, "
+                "iteration or epoch counter on the same line (as in `epoch 3 | loss 0.41` or "
+                "`iter 100: loss 2.31`)")
+    return (f"a text file, but no line{where} names a loss or accuracy beside its value; "
+            "diagnose reads lines such as `epoch 3 | loss 0.41 | val_loss 0.52` or "
+            "`step 100: train loss 2.31, val acc 0.61` (numbers printed without their names "
+            "cannot be told apart)")
 
 
 def _binary(head: str) -> bool:
