@@ -10,11 +10,11 @@ import click
 
 from . import pipeline
 from ._cli_lint import (
-    fail_nothing_read,
     lint_options,
     merge_selection,
     note_skipped,
     note_suppressions,
+    note_unread,
 )
 from ._cli_lint import statistics as lint_statistics
 from ._cli_rules import EXTEND_OPTION, config_or_fail, rule_set
@@ -113,7 +113,8 @@ def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, sta
         for err in report.errors:
             click.echo(f"diagnose: unreadable: {escape(err)}", err=True)
     if not report.runs and not report.errors:
-        fail_nothing_read(paths)
+        note_unread(paths)
+        fail("no training runs found under " + ", ".join(map(str, paths)))
     if not report.runs and skip_unreadable:
         fail("nothing was checked: every input was unreadable (--skip-unreadable skips "
              "unreadable inputs only when others were read)")

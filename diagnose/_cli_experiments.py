@@ -10,7 +10,7 @@ import click
 
 from . import _chapter as chapter
 from . import pipeline
-from ._cli_lint import fail_nothing_read
+from ._cli_lint import note_unread
 from ._errors import ConfigError, RuleError
 from ._escape import encodable, escape, escape_output, markdown_inline
 from .cli import EXIT_USAGE, fail
@@ -57,7 +57,8 @@ def _run_sweep(paths: Sequence[Path], by: str | None, mode: str | None, at: str 
     for err in [] if shown else result.errors:
         click.echo(f"diagnose: unreadable: {escape(err)}", err=True)
     if not result.runs:
-        fail_nothing_read(paths)
+        note_unread(paths)
+        fail("no training runs found under " + ", ".join(map(str, paths)))
     return result
 
 

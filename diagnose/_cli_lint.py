@@ -88,18 +88,15 @@ def note_suppressions(report: Any, verbose: bool) -> None:
 MAX_UNREAD_SHOWN = 10
 
 
-def fail_nothing_read(paths: Any) -> None:
-    """Exit 2 saying no run was found, after naming each file that was looked at and not
-    read with the reason (a text log that prints numbers without names is told so)."""
-    from .cli import fail
-
+def note_unread(paths: Any) -> None:
+    """When nothing was read: name each file that was looked at and not read, with the reason
+    (a text log that prints numbers without names is told so), before the error line."""
     unread = skipped_files(paths)
     for p in unread[:MAX_UNREAD_SHOWN]:
         click.echo(f"diagnose: not read: {escape(str(p))}: {why_unread(p)}", err=True)
     if len(unread) > MAX_UNREAD_SHOWN:
         click.echo(f"diagnose: not read: {len(unread) - MAX_UNREAD_SHOWN} more file(s) "
                    "(--verbose lists them)", err=True)
-    fail("no training runs found under " + ", ".join(map(str, paths)))
 
 
 def note_skipped(paths: Any) -> None:

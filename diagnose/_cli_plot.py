@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from . import pipeline
-from ._cli_lint import fail_nothing_read
+from ._cli_lint import note_unread
 from ._cli_lint import split_csv as _csv
 from ._errors import ConfigError, RuleError
 from ._escape import escape
@@ -61,7 +61,8 @@ def _input_errors(report: Any, paths: tuple[Path, ...], skip_unreadable: bool) -
     for err in report.errors:
         click.echo(f"diagnose: unreadable: {escape(err)}", err=True)
     if not report.runs:
-        fail_nothing_read(paths)
+        note_unread(paths)
+        fail("no training runs found under " + ", ".join(map(str, paths)))
     return bool(report.errors) and not skip_unreadable
 
 

@@ -235,10 +235,9 @@ def skipped_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
 def why_unread(path: Path) -> str:
     """Why no format read ``path`` (a file :func:`skipped_files` listed), for the message
     that says nothing was read: a text log's reader says what it looked for."""
-    from . import csv_generic, textlog  # the formats whose files may or may not be logs
-
-    try:
-        return (textlog.why_unread(path) or csv_generic.why_unread(path)
+    try:  # the formats whose files may or may not be logs say what they looked for
+        return (_module("diagnose.readers.textlog").why_unread(path)
+                or _module("diagnose.readers.csv_generic").why_unread(path)
                 or "not a log format diagnose reads")
     except OSError as e:
         return f"cannot read: {e.strerror or e}"
