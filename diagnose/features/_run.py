@@ -161,6 +161,41 @@ def train_curve(ctx: RunContext) -> dict[str, Value]:
     }
 
 
+@feature("train_range_after_first", "constant_story", "grad_dead_after_first")
+def constant_train(ctx: RunContext) -> dict[str, Value]:
+    """Whether the logged train loss is one number throughout, or after its first point: a
+    trainer that logs the mean over a window (Hugging Face ``logging_steps``) writes a first
+    value that still holds the steps before the loss froze (a public fine-tune: 0.2527 at its
+    first log, then exactly 0.0 at the other 749). ``constant_story`` says which, in logged
+    values and steps.
+
+    A loss of 0.0 after a first window is also what a model that fits its data perfectly logs
+    under a trainer that rounds to four decimals; ``grad_dead_after_first`` (1 when a logged
+    gradient norm is NaN/inf or exactly 0 at every logged step after the first train loss, 0
+    when it is not, absent when none is logged) tells a dead update from a finished one."""
+    s, raw = ctx.finite(TRAIN)
+    if len(raw) <= 1:
+        return {}
+    rest = float(raw[1:].max() - raw[1:].min())
+    out: dict[str, Value] = {"train_range_after_first": rest}
+    if rest:
+        return out  # not constant: no story to tell
+    if "grad_norm" in ctx.run.metric_names:
+        gs, gv = ctx.arrays("grad_norm")
+        later = gv[gs >= s[1]]
+        if len(later):
+            dead = ~np.isfinite(later) | (later == 0)
+            out["grad_dead_after_first"] = int(bool(dead.all()))
+    if raw[0] == raw[1]:
+        out["constant_story"] = (f"train loss was {float(raw[-1]):.4g} at every one of its "
+                                 f"{len(raw)} logged points (steps {int(s[0])}-{int(s[-1])})")
+    else:
+        out["constant_story"] = (f"train loss was {float(raw[-1]):.4g} at every one of its "
+                                 f"{len(raw) - 1} logged points after the first (steps "
+                                 f"{int(s[1])}-{int(s[-1])}; the first, at step {int(s[0])}, "
+                                 f"was {float(raw[0]):.4g})")
+    return out
+
 
 @feature("val_trend_z", "val_median_improvement")
 def val_noise(ctx: RunContext) -> dict[str, Value]:

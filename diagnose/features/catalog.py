@@ -24,6 +24,9 @@ train_ends_note   text      a phrase for messages: the smoothed first and last t
 train_end_note    text      a phrase for messages: " (smoothed X)" with the last smoothed train loss, empty when too short to smooth
 train_min         loss      lowest smoothed train loss
 train_range       loss      largest minus smallest logged train loss (0: the same number at every logged step)
+train_range_after_first loss largest minus smallest logged train loss after its first point (0: one number from the second logged step on)
+grad_dead_after_first flag  1 when a logged gradient norm is NaN/inf or exactly 0 at every logged step after the first train loss (no update took), 0 when not; absent without a gradient norm or when the train loss moves after its first point
+constant_story    text      a phrase for messages: the one number the train loss logged, at how many points and steps (after its first, when that differs)
 train_drop        relative  how much the smoothed train loss fell, over its first value
 first_step        step      first step of the run
 last_step         step      last step of the run
