@@ -87,7 +87,7 @@ def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, sta
         if client is not None:
             client.close()
     note_suppressions(report, verbose)
-    if verbose:
+    if verbose and report.runs:  # with nothing read, note_unread below names them with why
         note_skipped(paths)
     color = fmt == "text" and output is None and sys.stdout.isatty()
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
@@ -113,7 +113,7 @@ def check(paths, select, ignore, fail_on, fmt, extend_select, extend_ignore, sta
         for err in report.errors:
             click.echo(f"diagnose: unreadable: {escape(err)}", err=True)
     if not report.runs and not report.errors:
-        note_unread(paths)
+        note_unread(paths, every=verbose)
         fail("no training runs found under " + ", ".join(map(str, paths)))
     if not report.runs and skip_unreadable:
         fail("nothing was checked: every input was unreadable (--skip-unreadable skips "

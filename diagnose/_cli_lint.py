@@ -88,14 +88,16 @@ def note_suppressions(report: Any, verbose: bool) -> None:
 MAX_UNREAD_SHOWN = 10
 
 
-def note_unread(paths: Any) -> None:
+def note_unread(paths: Any, every: bool = False) -> None:
     """When nothing was read: name each file that was looked at and not read, with the reason
-    (a text log that prints numbers without names is told so), before the error line."""
+    (a text log that prints numbers without names is told so), before the error line; the
+    first ``MAX_UNREAD_SHOWN`` of them, or ``every`` one (``--verbose``)."""
     unread = skipped_files(paths)
-    for p in unread[:MAX_UNREAD_SHOWN]:
+    shown = unread if every else unread[:MAX_UNREAD_SHOWN]
+    for p in shown:
         click.echo(f"diagnose: not read: {escape(str(p))}: {why_unread(p)}", err=True)
-    if len(unread) > MAX_UNREAD_SHOWN:
-        click.echo(f"diagnose: not read: {len(unread) - MAX_UNREAD_SHOWN} more file(s) "
+    if len(unread) > len(shown):
+        click.echo(f"diagnose: not read: {len(unread) - len(shown)} more file(s) "
                    "(--verbose lists them)", err=True)
 
 
