@@ -66,12 +66,17 @@ def _check(run, name: str, expected: list[tuple[int, float]]) -> None:
     assert np.allclose(values, [v for _, v in expected]), name
 
 
+def _only_run(path):
+    """The one run read from ``path`` (the test fails, naming what was read, if not one)."""
+    runs = diagnose.load_all(path)
+    assert len(runs) == 1, [r.id for r in runs]
+    return runs[0]
+
+
 def test_joey1_log_is_one_run_with_its_validation_per_token() -> None:
     raw = _joey(JOEY1)
     assert len(raw["total"]) > 1 and len(raw["summed"]) > 10  # the log has what is tested
-    runs = diagnose.load_all(JOEY1)
-    assert len(runs) == 1, [r.id for r in runs]
-    run = runs[0]
+    run = _only_run(JOEY1)
     _check(run, "train/loss", raw["batch"])
     _check(run, "total_training_loss", raw["total"])
     _check(run, "val_bleu", raw["bleu"])
@@ -83,9 +88,7 @@ def test_joey1_log_is_one_run_with_its_validation_per_token() -> None:
 def test_joey2_evaluation_lines_follow_the_batch_line_before_them() -> None:
     raw = _joey(JOEY2)
     assert len(raw["loss"]) > 5
-    runs = diagnose.load_all(JOEY2)
-    assert len(runs) == 1, [r.id for r in runs]
-    run = runs[0]
+    run = _only_run(JOEY2)
     _check(run, "train/loss", raw["batch"])
     _check(run, "val/loss", raw["loss"])  # a mean already: the log of its perplexity
     _check(run, "val/acc", raw["acc"])

@@ -25,7 +25,7 @@ import numpy as np
 
 import diagnose
 from diagnose.readers import keras_json
-from test_wave48_readers import _check
+from test_wave48_readers import _check, _only_run
 
 REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
 CONVNET = next((REAL / "w57a-pipe-clamp-zeroinit").rglob("nohup.out"))
@@ -56,9 +56,7 @@ def _convnet(text: str) -> dict[str, list[tuple[int, float]]]:
 def test_a_cuda_convnet_log_is_read_with_its_tests_as_validation() -> None:
     raw = _convnet(CONVNET.read_text(encoding="utf-8"))
     assert len(raw["loss"]) > 1000 and len(raw["val_loss"]) > 200  # the log has what is tested
-    runs = diagnose.load_all(CONVNET)
-    assert len(runs) == 1, [r.id for r in runs]
-    run = runs[0]
+    run = _only_run(CONVNET)
     _check(run, "train/loss", raw["loss"])
     _check(run, "error", raw["error"])
     _check(run, "val/loss", raw["val_loss"])
