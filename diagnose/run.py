@@ -91,6 +91,10 @@ _alias(
     "train_loss_batch", "train/loss_batch", "train_batch_loss", "batch_loss", "loss_batch",
     # short split words of hand-written loops (``tr_loss``, ``TrnLoss``)
     "tr_loss", "trn_loss", "trloss", "trnloss",
+    # "cost", the loss's name in TensorFlow 1 tutorials and the loops copied from them
+    # (``Epoch: 0001 cost= 0.29``); a cost with any other word (``time cost``) is not a loss
+    "cost", "train_cost", "training_cost", "train/cost", "cost/train", "cost_train",
+    "train_batch_cost", "batch_cost", "minibatch_cost",
 )
 _alias(
     "val/loss",
@@ -102,10 +106,16 @@ _alias(
     "total_val_loss", "val_total_loss", "total_validation_loss", "validation_total_loss",
     # short split words of hand-written loops (``va_loss``, ``VLoss``)
     "va_loss", "v_loss", "vloss",
+    "val_cost", "valid_cost", "validation_cost", "val/cost", "validation/cost", "cost/val",
+    "cost/validation", "dev_cost", "eval_cost",
 )
+# a test-set cost under the test loss's plain spelling, which the readers read as the validation
+# loss when a log has no other
+_alias("test_loss", "test_cost", "testing_cost", "test/cost", "cost/test")
 _alias(
     "train/acc",
-    "acc", "accuracy", "train_acc", "train_accuracy", "training_accuracy", "train/acc",
+    "acc", "accuracy", "train_acc", "train_accuracy", "training_accuracy", "training_acc",
+    "train/acc",
     "train/accuracy", "accuracy/train", "acc/train", "train_acc_step", "train_acc_epoch",
     "train/acc_step", "train/acc_epoch", "epoch_accuracy", "epoch_acc", "train/epoch_accuracy",
     "trainacc", "trainaccuracy", "training/accuracy", "training/acc", "accuracy/training",
