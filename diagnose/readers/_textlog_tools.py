@@ -346,3 +346,30 @@ def _convnet_values(text: str, prefix: str) -> list[tuple[str, float]]:
             (m.group(1).lower(), *(f"{m.group(1).lower()}_{n}" for n in _CONVNET_VALUES[1:]))
         values.extend((prefix + n, x) for n, x in zip(names, numbers))
     return values
+
+
+# -- step, stream, value (build-nanogpt) ------------------------------------------------------
+
+#: ``250 val 3.2841``: a step, the name of a stream and one value, nothing else on the line
+_STREAM_LINE = re.compile(rf"^\s*(\d+)\s+([A-Za-z][A-Za-z0-9_]*)\s+({NUMBER})\s*$")
+#: what a bare split word names in such a log: the split's loss
+_STREAM_LOSS = {"train": "train_loss", "val": "val_loss"}
+
+
+def stream_records(lines: list[list[str]]) -> list[Rec]:
+    """One record per ``{step} {stream} {value}`` line: build-nanogpt's ``log/log.txt`` (and
+    its many forks) writes ``0 val 10.95``, ``0 hella 0.2487``, ``0 train 10.955``, where a
+    bare ``train`` or ``val`` is that split's loss. Empty unless every line with text has the
+    shape and the log holds a ``train`` stream: a word beside a number is no name otherwise."""
+    out: list[Rec] = []
+    for i, segs in enumerate(lines, start=1):
+        seg = segs[-1] if segs else ""
+        if not seg.strip():
+            continue
+        m = _STREAM_LINE.match(seg)
+        if not m:
+            return []
+        name = m.group(2).lower()
+        out.append(Rec(i, int(m.group(1)), [(_STREAM_LOSS.get(name, name), parse_float(m.group(3)))],
+                       kind="val" if name == "val" else "train"))
+    return out if any(r.values[0][0] == "train_loss" for r in out) else []

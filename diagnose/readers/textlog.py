@@ -1,11 +1,13 @@
 """Free-text training logs: the stdout people keep as ``train.log``, ``log.txt``, ``nohup.out``.
 
-Four shapes, tried in this order (the first that yields records reads the file):
+These shapes, tried in this order (the first that yields records reads the file):
 
 1. Keras ``model.fit`` output (verbose 1 or 2, Keras 3 and Keras 2 / tf.keras): one point
    per epoch, the epoch's finished record; step = epoch - 1, as Keras's ``CSVLogger``
    numbers them (see :mod:`._textlog_tools`).
 2. The dicts a Hugging Face ``Trainer`` prints, steps from its tqdm bar.
+   (Then two fixed formats: build-nanogpt's ``{step} {stream} {value}`` lines, where a bare
+   ``train`` or ``val`` is that split's loss, and cuda-convnet's minibatch lines.)
 3. Lines of hand-written loops: ``Epoch 3/10, Train Loss: 0.41, Val Acc: 81.2%``,
    ``epoch: 3 | train_loss=0.41``, ``Epoch [1/5], Step [100/600], Loss: 0.23``,
    ``[Epoch 3] loss 0.41 acc 0.88``, ``Iter 100: loss 0.5``, ``Test 3, loss: 0.52, test acc:
@@ -45,7 +47,7 @@ from ._frame import EMPTY, SCALAR_REPR, finish_metrics, parse_float
 from ._params import printed_params
 from ._safe_open import DETECT_BYTES, decode_text, first_line, read_bytes, read_prefix
 from ._textlog_tools import (NUMBER, Rec, comma_pairs, convnet_records, hf_records,
-                             keras_records)
+                             keras_records, stream_records)
 from .csv_generic import run_id
 from .hf import _renamer
 
@@ -231,7 +233,7 @@ class Parsed:
         Hugging Face), or those of the most common shape of print line when their steps go
         up (0 when they do not)."""
         good = [r for r in self.records if any(_judged(n) for n, _ in r.values)]
-        if self.shape in ("keras", "hf", "convnet"):
+        if self.shape in ("keras", "hf", "convnet", "stream"):
             return len(good)
         shapes: dict[tuple[str, ...], list[int]] = {}
         for r in good:
@@ -278,6 +280,12 @@ def parse(text: str) -> Parsed:
     if recs:
         out.records, out.shape, out.notes = recs, "hf", notes
         out.bad = sorted(set(out.bad) | set(hf_bad))
+        return out
+    recs = stream_records(clean)
+    if recs:
+        out.records, out.shape = recs, "stream"
+        out.notes = [("'{step} {stream} {value}' lines (build-nanogpt's log): 'train' read as the "
+                      "train loss, 'val' as the validation loss, other streams under their names")]
         return out
     recs = convnet_records(clean)
     if recs:
