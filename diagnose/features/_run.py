@@ -218,7 +218,8 @@ def val_noise(ctx: RunContext) -> dict[str, Value]:
 # ---------------------------------------------------------------------------------------
 #: the params :func:`classes` reads: every feature that judges against ln K declares them
 K_PARAMS = ("chance_acc_tol", "chance_loss_tol", "chance_acc_trend_z", "chance_loss_only_tol",
-            "loss_only_spacing", "max_loss_only_k", "perfect_acc", "start_points", "loss_only_acc_tol")
+            "loss_only_spacing", "max_loss_only_k", "perfect_acc", "start_points", "loss_only_acc_tol",
+            "ce_bound_share")
 
 
 def _median_tail(ctx: RunContext, metric: str) -> float | None:
@@ -511,13 +512,26 @@ def run_scale(ctx: RunContext) -> float | None:
     """The loss scale of the run: its first finite train loss, or ln K when that is larger.
 
     A classifier starts near ln K (uniform predictions); a log whose first point comes after
-    the model already learned would otherwise make every later wiggle look huge.
+    the model already learned would otherwise make every later wiggle look huge. A loss no
+    cross-entropy over the K classes can reach beside the logged accuracy is not one (a focal
+    loss, a mean over many more elements, a scaled loss): ln K says nothing of its scale, and
+    its first value is used. Each example a classifier gets wrong costs it at least ln 2 (its
+    right class has at most half the probability), so a cross-entropy is at least (1 - a) ln 2
+    at accuracy a; a validation loss whose median is under `ce_bound_share` of that bound at
+    the median validation accuracy is some other loss.
     """
     _, v = ctx.finite(TRAIN)
     if not len(v):
         return None
     k = classes(ctx)["k"]
-    return max(abs(float(v[0])), math.log(k) if k else 0.0) or None
+    lnk = math.log(k) if k else 0.0
+    _, vl = ctx.finite(VAL)
+    _, va = ctx.finite("val/acc")
+    if lnk and len(vl) and len(va):
+        bound = (1 - float(np.median(va))) * math.log(2)
+        if float(np.median(vl)) < ctx.param("ce_bound_share") * bound:
+            lnk = 0.0
+    return max(abs(float(v[0])), lnk) or None
 
 
 def _over(a: float, b: float) -> float:
