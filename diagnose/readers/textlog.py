@@ -21,8 +21,8 @@ These shapes, tried in this order (the first that yields records reads the file)
    [100/600]`` inside epoch 2 is step 700), else the epoch as printed. Timestamps,
    ``[12/100]`` brackets without a counter word and bare percentages are never values.
 4. A table printed under a header of column names led by the counter (``Epoch    Train Loss
-   Train Acc    Test Loss``, a rule of dashes, then a row of numbers per epoch), read when
-   no line names its own values.
+   Train Acc    Test Loss``, a rule of dashes, then a row of numbers per epoch), behind any
+   ``logging`` prefix of a timestamp and level, read when no line names its own values.
 
 A file is claimed only when it holds at least :data:`MIN_RECORDS` records with a loss or
 an accuracy and steps that go up, so READMEs, configs and prose are not. A log with no
@@ -333,8 +333,18 @@ _HEAD_CELL = re.compile(rf"^[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*
 _TABLE_WORDS = r"(?:epoch|step|iter|iteration|global[ _]step)s?"
 _TABLE_COUNTER = re.compile(rf"^{_TABLE_WORDS}$", re.I)
 _TABLE_NUMBER = re.compile(rf"^{NUMBER}%?$", re.I)
+#: a ``logging`` prefix in front of a table's lines: a timestamp, bracketed or not, then a level
+#: name and a separator (``[2021/08/30 00:30:01] - ``, ``2021-08-30 00:30:01,123 - INFO - ``),
+#: or a level and a logger's name (``INFO:root:``); fast adversarial training and the repos
+#: forked from it print their epoch table so
+_TABLE_PREFIX_TEXT = (r"[ \t]*(?:\[?[ \t]*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}"
+                      r"(?::\d{2})?(?:[.,]\d+)?)?|\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)[ \t]*\]?"
+                      r"(?:[ \t]*[-|:]?[ \t]*\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?)?"
+                      r"[ \t]*[-|:]?|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL):[\w.<>-]*:)")
+_TABLE_PREFIX = re.compile(_TABLE_PREFIX_TEXT)
 #: a line that may head a table (its counter's name, then a wide gap): the cheap look first
-_TABLE_HINT = re.compile(rf"^[ \t|]*{_TABLE_WORDS}(?: {{2,}}|\t| *\|)", re.I | re.M)
+_TABLE_HINT = re.compile(rf"^(?:{_TABLE_PREFIX_TEXT})?[ \t|]*{_TABLE_WORDS}(?:[ \t]{{2,}}|\t| *\|)",
+                         re.I | re.M)
 
 
 def _table_head(line: str) -> list[str] | None:
@@ -362,7 +372,7 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
     names: list[str | None] = []
     last = -1  # the counter of the table's last row
     for i, segs in enumerate(lines, start=1):
-        line = segs[-1] if segs else ""
+        line = _TABLE_PREFIX.sub("", segs[-1], count=1) if segs else ""
         if not line.strip() or not re.search(r"[A-Za-z0-9]", line):
             continue  # a blank line, or a rule of dashes under the header
         if head is None or re.match(r"\s*[A-Za-z]", line):
