@@ -48,7 +48,6 @@ from ._series import (
     smooth,
     smooths,
     theil_sen_drop,
-    trailing_same,
     trend_decel,
     window,
 )
@@ -390,11 +389,19 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 # its loss sits at ln K'' (1.085 ~ ln 3). The loss is the sharper witness when
                 # it fits a larger K'' whose chance accuracy the accuracy does not fall below
                 # (K = 2 read it as a loss 1.57x chance: "diverged" on a model that never moved).
-                # Only for a frozen accuracy, the same over at least the last half of the
-                # evaluations: one wobbling near 1/K' may be a model that learned a little.
-                frozen = trailing_same(acc)
+                # Only for a frozen model: one accuracy value at half the evaluations or more
+                # (one wobbling near 1/K' may be a model that learned a little), and a
+                # validation loss that stayed within the chance tolerance of its median (one
+                # that climbs 1.27 -> 1.65 over three evaluations is a model moving away, not
+                # one answering a single class). The value need not end the run: an 8-class
+                # BERT answering its largest class at 0.327 for 14 evaluations and 0.336 at
+                # the last, its loss at 1.63-1.66, sat "1.5x ln 3": a blow-up
+                frozen = int(np.unique(acc, return_counts=True)[1].max())
+                _, vl = ctx.finite(VAL)
+                still = not len(vl) or bool(
+                    (np.abs(vl / np.median(vl) - 1) <= loss_tol).all())
                 k_other = (_k_at_loss(loss, loss_tol)
-                           if k_acc and frozen >= len(acc) - frozen else None)
+                           if k_acc and still and frozen >= len(acc) - frozen else None)
                 if k_other and k_other > k_acc and a * k_other >= 1 - tol:
                     k_acc, majority = k_other, True
                 # nor may the train loss have started at ln K0 of more classes while the accuracy
