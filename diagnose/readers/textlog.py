@@ -70,11 +70,10 @@ _SEGMENTS = re.compile(r"[\r\x08]+")
 #: control characters no text log has (tab, newline, CR, backspace and ESC are handled)
 _JUNK = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
 # a logging prefix or a timestamp anywhere: never a step or a value
-_STAMPS = re.compile(
-    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
-    r"|\b\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\b"
-    r"|\b(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL):[\w.<>-]*:"
-)
+_DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?"
+_TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
+_LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
+_STAMPS = re.compile(rf"{_DATE}(?:Z|[+-]\d{{2}}:?\d{{2}})?|\b{_TIME}\b|\b{_LEVEL}:[\w.<>-]*:")
 _COUNTER = re.compile(
     r"\b(epoch|global[ _]step|step|iteration|iter|it|batch)(?:e?s(?!\s*=))?"
     r"(?:\s+(?:id|no\.?|num|number))?\b\s*[:#=]?\s*\[?\s*(\d+)"
@@ -337,10 +336,8 @@ _TABLE_NUMBER = re.compile(rf"^{NUMBER}%?$", re.I)
 #: name and a separator (``[2021/08/30 00:30:01] - ``, ``2021-08-30 00:30:01,123 - INFO - ``),
 #: or a level and a logger's name (``INFO:root:``); fast adversarial training and the repos
 #: forked from it print their epoch table so
-_TABLE_PREFIX_TEXT = (r"[ \t]*(?:\[?[ \t]*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}"
-                      r"(?::\d{2})?(?:[.,]\d+)?)?|\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)[ \t]*\]?"
-                      r"(?:[ \t]*[-|:]?[ \t]*\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?)?"
-                      r"[ \t]*[-|:]?|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL):[\w.<>-]*:)")
+_TABLE_PREFIX_TEXT = (rf"[ \t]*(?:\[?[ \t]*(?:{_DATE}|{_TIME})[ \t]*\]?"
+                      rf"(?:[ \t]*[-|:]?[ \t]*\[?{_LEVEL}\]?)?[ \t]*[-|:]?|{_LEVEL}:[\w.<>-]*:)")
 _TABLE_PREFIX = re.compile(_TABLE_PREFIX_TEXT)
 #: a line that may head a table (its counter's name, then a wide gap): the cheap look first
 _TABLE_HINT = re.compile(rf"^(?:{_TABLE_PREFIX_TEXT})?[ \t|]*{_TABLE_WORDS}(?:[ \t]{{2,}}|\t| *\|)",
