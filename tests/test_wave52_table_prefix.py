@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
+from _numpy_loops import diverging, logistic
 from click.testing import CliRunner
 
 import diagnose
@@ -56,45 +56,11 @@ def _rows_of(path: Path) -> list[list[float]]:
     return out
 
 
-def _logistic(epochs: int) -> list[tuple[float, ...]]:
-    """A logistic regression trained by gradient descent: train loss and accuracy, then the
-    held-out loss and accuracy, per epoch."""
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(600, 6))
-    y = (x @ rng.normal(size=6) + 0.7 * rng.normal(size=600) > 0).astype(float)
-    xt, yt, xv, yv = x[:480], y[:480], x[480:], y[480:]
-    w = np.zeros(6)
-
-    def scores(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float]:
-        p = 1 / (1 + np.exp(-(xs @ w)))
-        loss = float(-np.mean(ys * np.log(p + 1e-9) + (1 - ys) * np.log(1 - p + 1e-9)))
-        return loss, float(np.mean((p > 0.5) == ys))
-
-    rows = []
-    for _ in range(epochs):
-        p = 1 / (1 + np.exp(-(xt @ w)))
-        w -= 0.5 * xt.T @ (p - yt) / len(yt)
-        rows.append((*scores(xt, yt), *scores(xv, yv)))
-    return rows
-
-
-def _diverging(epochs: int) -> list[tuple[float, ...]]:
-    """A linear regression whose step size is past its stability limit: both losses grow."""
-    rng = np.random.default_rng(5)
-    x = rng.normal(size=(400, 4)) * 3
-    y = x @ rng.normal(size=4) + 0.1 * rng.normal(size=400)
-    w = np.zeros(4)
-    rows = []
-    for _ in range(epochs):
-        w -= 0.2 * 2 * x[:320].T @ (x[:320] @ w - y[:320]) / 320
-        rows.append((float(np.mean((x[:320] @ w - y[:320]) ** 2)),
-                     float(np.mean((x[320:] @ w - y[320:]) ** 2))))
-    return rows
 
 
 def test_the_rows_behind_a_timestamp_are_read(tmp_path: Path) -> None:
     log = tmp_path / "train.log"
-    _logged_table(log, _logistic(25),
+    _logged_table(log, logistic(25),
                   "Epoch \t Seconds \t LR \t \t Train Loss \t Train Acc \t Test Loss \t Test Acc")
     rows = _rows_of(log)
     run = diagnose.load(log)
@@ -107,7 +73,7 @@ def test_the_rows_behind_a_timestamp_are_read(tmp_path: Path) -> None:
 
 def test_a_diverging_run_logged_so_is_an_error(tmp_path: Path) -> None:
     log = tmp_path / "train.log"
-    rows = _diverging(20)
+    rows = diverging(20)
     assert rows[-1][0] > 100 * rows[0][0]  # it diverged, by the loop's own numbers
     _logged_table(log, rows, "Epoch \t Seconds \t LR \t \t Train Loss \t Test Loss")
     result = CliRunner().invoke(main, ["check", str(log)])

@@ -109,8 +109,10 @@ _LEAD = re.compile(r"^[\W_]*([A-Za-z]+)\b\s*[:\-|,]", re.I)
 _RESULT = re.compile(r"\b(validation|evaluation|eval|test|dev)\s+results?\b(?:\s*\([^)]*\))?"
                      r"(?:\s+at\b)?\s*:?", re.I)
 #: a line that only says which phase comes next (``Training ist starting...``, ``Evaluating...``,
-#: ``Validation:``) under an epoch's counter line: the values printed after it are that split's
-_PHASE_LINE = re.compile(r"^[\W_]*(train(?:ing)?|evaluat(?:ing|ion)|eval|validat(?:ing|ion)|"
+#: ``Validation:``, ``Running Validation...``) under an epoch's counter line: the values printed
+#: after it are that split's
+_PHASE_LINE = re.compile(r"^[\W_]*(?:(?:running|starting|start|begin(?:ning)?|now)\s+)?"
+                         r"(train(?:ing)?|evaluat(?:ing|ion)|eval|validat(?:ing|ion)|"
                          r"val(?:id)?|test(?:ing)?)\b", re.I)
 
 
@@ -331,6 +333,12 @@ _HEAD_CELL = re.compile(rf"^[A-Za-z][A-Za-z0-9_./-]*(?: [A-Za-z][A-Za-z0-9_./-]*
 #: the names a table's counter column goes by
 _TABLE_WORDS = r"(?:epoch|step|iter|iteration|global[ _]step)s?"
 _TABLE_COUNTER = re.compile(rf"^{_TABLE_WORDS}$", re.I)
+#: the name of a column that says which split a row is about, before the counter's (``dset
+#: epoch cost`` over rows ``trn 3 0.42`` and ``dev 3 0.46``: tabulate printing one row a split)
+_KEY_WORDS = r"(?:dset|dataset|split|subset|set|phase|mode|part)"
+_TABLE_KEY = re.compile(rf"^{_KEY_WORDS}$", re.IGNORECASE)
+#: the split words of such rows, short forms included
+_ROW_SPLITS = {**_SPLIT_WORDS, "trn": "train", "tst": "test", "tr": "train"}
 _TABLE_NUMBER = re.compile(rf"^{NUMBER}%?$", re.I)
 #: a ``logging`` prefix in front of a table's lines: a timestamp, bracketed or not, then a level
 #: name and a separator (``[2021/08/30 00:30:01] - ``, ``2021-08-30 00:30:01,123 - INFO - ``),
@@ -340,8 +348,8 @@ _TABLE_PREFIX_TEXT = (rf"[ \t]*(?:\[?[ \t]*(?:{_DATE}|{_TIME})[ \t]*\]?"
                       rf"(?:[ \t]*[-|:]?[ \t]*\[?{_LEVEL}\]?)?[ \t]*[-|:]?|{_LEVEL}:[\w.<>-]*:)")
 _TABLE_PREFIX = re.compile(_TABLE_PREFIX_TEXT)
 #: a line that may head a table (its counter's name, then a wide gap): the cheap look first
-_TABLE_HINT = re.compile(rf"^(?:{_TABLE_PREFIX_TEXT})?[ \t|]*{_TABLE_WORDS}(?:[ \t]{{2,}}|\t| *\|)",
-                         re.I | re.M)
+_TABLE_HINT = re.compile(rf"^(?:{_TABLE_PREFIX_TEXT})?[ \t|]*(?:{_KEY_WORDS}(?:[ \t]{{2,}}|\t| *\|)[ \t|]*)?"
+                         rf"{_TABLE_WORDS}(?:[ \t]{{2,}}|\t| *\|)", re.I | re.M)
 
 
 def _table_head(line: str) -> list[str] | None:
@@ -350,7 +358,8 @@ def _table_head(line: str) -> list[str] | None:
     cells = [c for c in _CELL_GAP.split(line.strip()) if c]
     if len(cells) < 2 or not all(_HEAD_CELL.match(c) for c in cells):
         return None
-    if not _TABLE_COUNTER.match(cells[0]) or not any(_judged(c) for c in cells[1:]):
+    counted = cells[1:] if _TABLE_KEY.match(cells[0]) else cells  # a split column first
+    if not _TABLE_COUNTER.match(counted[0]) or not any(_judged(c) for c in counted[1:]):
         return None
     return cells
 
@@ -363,23 +372,35 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
     printed between rows (``New best model saved!``) leaves the table open, a row whose counter
     does not go on (a report's numbers after training) is not one of its rows, and a new header
     starts a new table. Names come from the header (``Train Loss`` -> ``train_loss``), units
-    dropped."""
+    dropped. A split column before the counter (``dset  epoch  cost``) names each row's split
+    (``trn  3  0.42`` then ``dev  3  0.46``): its values are that split's, and each split's
+    rows count up on their own."""
     out: list[Rec] = []
     head: list[str] | None = None
+    keyed = False  # the table's first column names the split of each row
     names: list[str | None] = []
-    last = -1  # the counter of the table's last row
+    last: dict[str, int] = {}  # the counter of the table's last row, per split
     for i, segs in enumerate(lines, start=1):
         line = _TABLE_PREFIX.sub("", segs[-1], count=1) if segs else ""
         if not line.strip() or not re.search(r"[A-Za-z0-9]", line):
             continue  # a blank line, or a rule of dashes under the header
-        if head is None or re.match(r"\s*[A-Za-z]", line):
+        row_split = ""
+        if keyed:
+            lead = re.match(r"\s*([A-Za-z]+)[ \t|,]+(?=\d)", line)
+            row_split = _ROW_SPLITS.get(lead.group(1).lower(), "") if lead else ""
+            line = line[lead.end():] if row_split else line
+        if head is None or (not row_split and re.match(r"\s*[A-Za-z]", line)):
             new = _table_head(line)
             if new is not None or head is None:
-                head, last = new, -1
+                head, last = new, {}
+                keyed = bool(head) and bool(_TABLE_KEY.match(head[0]))
+                head = head[1:] if keyed else head
                 # the columns' names, once per header (units dropped); None: not a metric
                 names = [n if _metric_name(n) else None for n in
                          (_snake(_UNIT.sub("", c)) for c in head[1:])] if head else []
             continue
+        if keyed and not row_split:
+            continue  # a keyed table's row names its split
         tokens = [t for t in re.split(r"[\s|,]+", line.strip()) if t]
         nums = []
         for t in tokens:
@@ -389,15 +410,24 @@ def _table_records(lines: list[list[str]]) -> list[Rec]:
         if len(nums) == len(head) + 1 and re.fullmatch(r"\d+", nums[0]):
             nums = nums[1:]  # a row index in front
         if len(nums) != len(head) or not re.fullmatch(r"\d+", nums[0]) or \
-                len(tokens) - len(nums) > 1 or int(nums[0]) <= last:
+                len(tokens) - len(nums) > 1 or int(nums[0]) <= last.get(row_split, -1):
             continue
-        last = int(nums[0])
-        values = [(n, parse_float(t.rstrip("%"))) for n, t in zip(names, nums[1:]) if n]
+        last[row_split] = int(nums[0])
+        values = [(_split_name(row_split, n), parse_float(t.rstrip("%")))
+                  for n, t in zip(names, nums[1:]) if n]
         if values:
             step = int(nums[0])
             epoch = float(step) if head[0].lower().startswith("epoch") else math.nan
             out.append(Rec(i, step, values, epoch))
     return out
+
+
+def _split_name(split: str, name: str) -> str:
+    """A keyed table's column name for a row of ``split`` (``cost`` in a ``dev`` row:
+    ``val_cost``); the name as it is with no split, or one that names its own."""
+    if not split or name.split("_", 1)[0] in _ROW_SPLITS:
+        return name
+    return f"{split}_{name}"
 
 
 #: the header of a table with one column per split (AllenNLP's trainer prints it each epoch,
@@ -503,7 +533,14 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
             header = None
             continue  # a sentence with numbers in it, or values before the counter
         if counters and not pairs:
-            if not bar:  # a bar alone is no header: the values it counts are on its own line
+            if bar:  # a bar alone is no header: the values it counts are on its own line
+                continue
+            if header is not None and "epoch" in header and set(counters) == {"step"}:
+                # a batch's progress under the epoch's line (``Batch 80 of 88. Elapsed:
+                # 0:00:47.``, the BERT fine-tuning tutorial's loop): the block's step within
+                # the epoch, and the block goes on
+                header = {"epoch": header["epoch"], "step": counters["step"]}
+            else:
                 header, in_block, phase = counters, set(), ""
             continue
         if header is not None and not counters and not pairs:
