@@ -8,6 +8,11 @@
    Validation...`` and the validation values on lines of their own. The batch line used to end
    the epoch's block, so no value had a counter that counts up (w68a-stock-finbert, tuning split).
 
+3. A record line that also prints counts out of totals under their names (``[trinity] Epoch
+   3/200 - Loss: 1.21, Val Acc: 23.62% | SO: 22/74, kfac_inv: 22/22``): the names left behind
+   once the counts were taken out read as the words of a sentence, and no line was read
+   (w69a-trinity-trans3-flat, tuning split).
+
 The logs are written by real numpy training loops (the table by the real ``tabulate``); the
 values the reader returns are checked against the loop's own numbers or the file's rows as split
 here by hand.
@@ -142,3 +147,29 @@ def test_the_public_tutorial_log_is_read() -> None:
     assert run.series("val/loss").tolist() == [
         float(v) for v in re.findall(r"Average validation loss: (\S+)", text)]
     assert len(run.series("val/loss")) == 100
+
+
+# -- 3. counts out of totals beside the values ---------------------------------------------------
+
+def test_a_record_with_named_counts_is_read(tmp_path: Path) -> None:
+    log = tmp_path / "trinity.log"
+    rows = logistic(12)
+    with log.open("w", encoding="utf-8") as f:
+        f.write("nohup: ignoring input\n")
+        for epoch, (loss, _, _, acc) in enumerate(rows, start=1):
+            f.write(f"[trinity] Epoch {epoch}/{len(rows)} - Loss: {loss:.4f}, Val Acc: "
+                    f"{100 * acc:.2f}% | SO: {epoch}/74, rho: 0.9, kfac_inv: {epoch}/{epoch}\n")
+    text = log.read_text(encoding="utf-8")
+    run = diagnose.load(log)
+    assert run.series("train/loss").tolist() == [
+        float(v) for v in re.findall(r"Loss: ([\d.]+)", text)]
+    assert run.series("train/loss").index.tolist() == list(range(1, len(rows) + 1))
+
+
+def test_the_public_log_with_named_counts_is_read() -> None:
+    log = RUNS / "w69a-trinity-trans3-flat" / "logs" / "trinity_transformer3.log"
+    text = log.read_text(encoding="utf-8")
+    run = diagnose.load(log)
+    assert run.series("train/loss").tolist() == [
+        float(v) for v in re.findall(r"Epoch \d+/\d+ - Loss: ([\d.]+)", text)]
+    assert len(run.series("train/loss")) == 71

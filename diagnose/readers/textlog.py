@@ -96,6 +96,9 @@ _ON_SPLIT = re.compile(
     r"\b([A-Za-z][A-Za-z0-9]*)\s+on\s+(?:the\s+)?(train(?:ing)?|val(?:id(?:ation)?)?|dev|"
     r"test(?:ing)?|eval(?:uation)?)(?:[\s_-]*(?:set|data(?:set)?|split))?\b", re.I)
 _BRACKET = re.compile(r"\[\s*\d+\s*/\s*\d+\s*\]|\(\s*\d+\s*/\s*\d+\s*\)|\d+\s*/\s*\d+")
+#: a count out of a total under its name (``SO: 0/74``, ``kfac_inv: 0/0``): no metric's value,
+#: and its name no word of a sentence either
+_NAMED_COUNT = re.compile(r"(?<![\w.])[A-Za-z][\w.-]*\s*[:=]\s*\d+\s*/\s*\d+\b")
 _PAIR = re.compile(
     rf"(?<![\w.])([A-Za-z][A-Za-z0-9_]*(?:[ _./-][A-Za-z][A-Za-z0-9_]*){{0,2}})"
     rf"\s*(?:[:=]\s*|\s)\s*({NUMBER})(%?)(?![\w.]|/\d)", re.I)
@@ -527,7 +530,7 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
         if result:
             line = line[:result.start()] + " " + line[result.end():]
         first = _COUNTER.search(line)
-        rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", _COUNTER.sub(" ", line)))
+        rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", _NAMED_COUNT.sub(" ", _COUNTER.sub(" ", line))))
         pairs = list(_PAIR.finditer(rest))
         if _prose(_PAIR.sub(" ", rest)) or (first and pairs and _metrics_before(line[:first.start()])):
             header = None
