@@ -36,6 +36,11 @@ RUNS = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
 
 
 
+def _printed(log: Path, pattern: str) -> list[float]:
+    """The numbers ``pattern``'s group finds in the log, in file order."""
+    return [float(v) for v in re.findall(pattern, log.read_text(encoding="utf-8"))]
+
+
 # -- 1. a table keyed by split -------------------------------------------------------------------
 
 def _keyed_table(path: Path, rows: list[tuple[float, ...]], names: list[str]) -> None:
@@ -116,14 +121,10 @@ def test_the_tutorial_blocks_are_read(tmp_path: Path) -> None:
     log = tmp_path / "training_log.txt"
     rows = logistic(15)
     _tutorial_log(log, rows)
-    text = log.read_text(encoding="utf-8")
-    printed = [float(v) for v in re.findall(r"Average training loss: (\S+)", text)]
     run = diagnose.load(log)
-    assert run.series("train/loss").tolist() == printed
-    assert run.series("val/loss").tolist() == [
-        float(v) for v in re.findall(r"Validation Loss: (\S+)", text)]
-    assert run.series("val/acc").tolist() == [
-        float(v) for v in re.findall(r"Accuracy: (\S+)", text)]
+    assert run.series("train/loss").tolist() == _printed(log, r"Average training loss: (\S+)")
+    assert run.series("val/loss").tolist() == _printed(log, r"Validation Loss: (\S+)")
+    assert run.series("val/acc").tolist() == _printed(log, r"Accuracy: (\S+)")
     steps = run.series("train/loss").index.tolist()
     assert len(steps) == len(rows) and all(b > a for a, b in pairwise(steps))
 
@@ -140,12 +141,9 @@ def test_a_diverging_tutorial_run_is_an_error(tmp_path: Path) -> None:
 
 def test_the_public_tutorial_log_is_read() -> None:
     log = RUNS / "w68a-stock-finbert" / "logs" / "training_log.txt"
-    text = log.read_text(encoding="utf-8")
     run = diagnose.load(log)
-    assert run.series("train/loss").tolist() == [
-        float(v) for v in re.findall(r"Average training loss: (\S+)", text)]
-    assert run.series("val/loss").tolist() == [
-        float(v) for v in re.findall(r"Average validation loss: (\S+)", text)]
+    assert run.series("train/loss").tolist() == _printed(log, r"Average training loss: (\S+)")
+    assert run.series("val/loss").tolist() == _printed(log, r"Average validation loss: (\S+)")
     assert len(run.series("val/loss")) == 100
 
 
@@ -159,17 +157,13 @@ def test_a_record_with_named_counts_is_read(tmp_path: Path) -> None:
         for epoch, (loss, _, _, acc) in enumerate(rows, start=1):
             f.write(f"[trinity] Epoch {epoch}/{len(rows)} - Loss: {loss:.4f}, Val Acc: "
                     f"{100 * acc:.2f}% | SO: {epoch}/74, rho: 0.9, kfac_inv: {epoch}/{epoch}\n")
-    text = log.read_text(encoding="utf-8")
     run = diagnose.load(log)
-    assert run.series("train/loss").tolist() == [
-        float(v) for v in re.findall(r"Loss: ([\d.]+)", text)]
+    assert run.series("train/loss").tolist() == _printed(log, r"Loss: ([\d.]+)")
     assert run.series("train/loss").index.tolist() == list(range(1, len(rows) + 1))
 
 
 def test_the_public_log_with_named_counts_is_read() -> None:
     log = RUNS / "w69a-trinity-trans3-flat" / "logs" / "trinity_transformer3.log"
-    text = log.read_text(encoding="utf-8")
     run = diagnose.load(log)
-    assert run.series("train/loss").tolist() == [
-        float(v) for v in re.findall(r"Epoch \d+/\d+ - Loss: ([\d.]+)", text)]
+    assert run.series("train/loss").tolist() == _printed(log, r"Epoch \d+/\d+ - Loss: ([\d.]+)")
     assert len(run.series("train/loss")) == 71
