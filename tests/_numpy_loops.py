@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def logistic(epochs: int, lr: float = 0.5, seed: int = 3) -> list[tuple[float, float, float, float]]:
+def logistic(epochs: int, lr: float = 0.5,
+             seed: int = 3) -> list[tuple[float, float, float, float]]:
     """A logistic regression trained by gradient descent: train loss and accuracy, then the
     held-out loss and accuracy, per epoch."""
     rng = np.random.default_rng(seed)

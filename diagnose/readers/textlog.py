@@ -351,7 +351,8 @@ _TABLE_PREFIX_TEXT = (rf"[ \t]*(?:\[?[ \t]*(?:{_DATE}|{_TIME})[ \t]*\]?"
                       rf"(?:[ \t]*[-|:]?[ \t]*\[?{_LEVEL}\]?)?[ \t]*[-|:]?|{_LEVEL}:[\w.<>-]*:)")
 _TABLE_PREFIX = re.compile(_TABLE_PREFIX_TEXT)
 #: a line that may head a table (its counter's name, then a wide gap): the cheap look first
-_TABLE_HINT = re.compile(rf"^(?:{_TABLE_PREFIX_TEXT})?[ \t|]*(?:{_KEY_WORDS}(?:[ \t]{{2,}}|\t| *\|)[ \t|]*)?"
+_TABLE_HINT = re.compile(rf"^(?:{_TABLE_PREFIX_TEXT})?[ \t|]*"
+                         rf"(?:{_KEY_WORDS}(?:[ \t]{{2,}}|\t| *\|)[ \t|]*)?"
                          rf"{_TABLE_WORDS}(?:[ \t]{{2,}}|\t| *\|)", re.I | re.M)
 
 
@@ -530,7 +531,8 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
         if result:
             line = line[:result.start()] + " " + line[result.end():]
         first = _COUNTER.search(line)
-        rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", _NAMED_COUNT.sub(" ", _COUNTER.sub(" ", line))))
+        counted = _NAMED_COUNT.sub(" ", _COUNTER.sub(" ", line))
+        rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", counted))
         pairs = list(_PAIR.finditer(rest))
         if _prose(_PAIR.sub(" ", rest)) or (first and pairs and _metrics_before(line[:first.start()])):
             header = None
