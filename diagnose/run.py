@@ -121,6 +121,10 @@ _alias(
     "trainacc", "trainaccuracy", "training/accuracy", "training/acc", "accuracy/training",
     # Keras metric objects' names (``metrics=["categorical_accuracy"]``, ``BinaryAccuracy()``)
     "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
+    # and as Keras's TensorBoard callback writes them (``train/epoch_categorical_accuracy``)
+    "epoch_categorical_accuracy", "epoch_sparse_categorical_accuracy", "epoch_binary_accuracy",
+    "train/epoch_categorical_accuracy", "train/epoch_sparse_categorical_accuracy",
+    "train/epoch_binary_accuracy", "train/epoch_acc",
     # top-1 spellings (a top-1 accuracy is the accuracy; top-5 is not)
     "train_top1", "train/top1", "train_acc1", "train/acc1", "train_top1_acc", "train/top1_acc",
     "train_acc_top1", "train/acc_top1", "train_acc_top1_step", "train_acc_top1_epoch",
@@ -144,6 +148,8 @@ _alias(
     "val_acc_top1_epoch", "val/acc_top1_epoch", "valid_acc_top1", "val_accuracy_top1",
     "val/accuracy_top1", "eval_acc_top1", "eval/acc_top1",
     "val_categorical_accuracy", "val_sparse_categorical_accuracy", "val_binary_accuracy",
+    "validation/epoch_categorical_accuracy", "validation/epoch_sparse_categorical_accuracy",
+    "validation/epoch_binary_accuracy", "validation/epoch_acc",
     # ultralytics' classifier top-1 as its TensorBoard callback writes it (results.csv's
     # column of the same name is mapped by the YOLO reader)
     "metrics/accuracy_top1",

@@ -467,7 +467,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 and (abs(over) <= near or 0 <= over <= loss_tol) and (gaps or from_start)
                 and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= ctx.param("loss_only_acc_tol"))):
             k_loss = kk
-    train_only = False
+    train_only, k_train_acc = False, None
     if k_cfg is None and k_acc is None and val is None and len(acc) == 0 and not loss_parts(ctx):
         # no validation, no accuracy, no config: a train loss names K only when every logged point
         # sits within the tight tolerance of ln K, for a K whose neighbours are told apart (a
@@ -480,7 +480,25 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 and _told_apart(kk, ctx.param("loss_only_spacing") * tight)
                 and bool((np.abs(tv / math.log(kk) - 1) <= tight).all())):
             k_loss, train_only = kk, True
-    k = k_cfg or k_loss or k_acc
+        # or, with a train accuracy logged, the two together over the second half of the run:
+        # the accuracy at 1/K with no trend and the loss at ln K of the same K (a Keras LSTM over
+        # three signs that learned, blew up and sat at 1.09 with accuracy 0.357 for its last
+        # 140 epochs): a loss and an accuracy at chance for one K are what uniform predictions
+        # over K classes score. A model still learning passes through both, so the loss must
+        # not be falling over that half (a Mann-Kendall trend beyond `chance_acc_trend_z` and a
+        # fall beyond the chance tolerance); the accuracy's own trend is no witness, as a frozen
+        # model that switches the one class it answers steps from one share to another
+        _, ta = ctx.finite("train/acc")
+        n_min = int(ctx.param("start_points"))
+        if not k_loss and len(ta) >= n_min and len(tv) >= n_min:
+            a_tail, t_half = float(np.median(ta[len(ta) // 2:])), tv[len(tv) // 2:]
+            z_loss = mann_kendall_z(t_half)
+            falling = (z_loss is not None and z_loss < -ctx.param("chance_acc_trend_z")
+                       and float(t_half[0]) - float(t_half[-1]) > loss_tol * abs(float(t_half[0])))
+            k_fit = chance_k(a_tail, float(np.median(t_half)), tol, loss_tol)[1] if a_tail > 0 else None
+            if k_fit and not falling:
+                k_train_acc = k_fit
+    k = k_cfg or k_loss or k_acc or k_train_acc
     # the config stands where a class prior over its K, with the accuracy as the largest
     # share, has the loss as its entropy with room to spare (a 6-class model answering the
     # majority class: 0.338 and 1.577 nats, which 6 unequal classes give, and ln 5 only by
@@ -500,6 +518,10 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         source = (f" (K = {k} read off the loss, {loss:.4g} ~ ln {k}, with the validation accuracy "
                   f"{float(np.median(acc)):.3g} at or above 1/{k}, the share of the one class a "
                   "frozen model answers: no number of classes was recorded)")
+    if k_train_acc:
+        source = (f" (K = {k} read off the train curves: over the second half of the run the "
+                  f"accuracy sits at 1/{k} and the loss at ln {k}; no validation or number of "
+                  "classes was recorded)")
     if train_only:
         source = (f" (K = {k} read off the loss: every logged train loss sits at ln {k}; no "
                   "validation, accuracy or number of classes was recorded)")
