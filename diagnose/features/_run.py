@@ -495,7 +495,8 @@ def classes(ctx: RunContext) -> dict[str, Any]:
             z_loss = mann_kendall_z(t_half)
             falling = (z_loss is not None and z_loss < -ctx.param("chance_acc_trend_z")
                        and float(t_half[0]) - float(t_half[-1]) > loss_tol * abs(float(t_half[0])))
-            k_fit = chance_k(a_tail, float(np.median(t_half)), tol, loss_tol)[1] if a_tail > 0 else None
+            k_fit = (chance_k(a_tail, float(np.median(t_half)), tol, loss_tol)[1]
+                     if a_tail > 0 else None)
             if k_fit and not falling:
                 k_train_acc = k_fit
     k = k_cfg or k_loss or k_acc or k_train_acc
