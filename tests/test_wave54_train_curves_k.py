@@ -11,6 +11,10 @@ before diagnose ran on them) log only a train loss and a train accuracy:
   ``train/epoch_categorical_accuracy``; that spelling was not read as an accuracy at all, and
   the run, which ends at ln 3 after a blow-up to 2e8, got "All checks passed".
 
+- w71b-giovanni-13653-1, a 7-class gesture LSTM, learns to 1.43, jumps to 2.52 and then drifts
+  down onto ln 7 (2.18 -> 1.98) with its accuracy at 1/7 for its last 105 epochs: a loss settling
+  onto ln K from above learns nothing, and the run that got "All checks passed" is told so.
+
 A loss at ln K beside an accuracy at 1/K of the same K over the second half of a run names K;
 a public tissue classifier that never learned (w55a-gbm-alexnet-stuck, a text log of batch
 losses near 2.0 and batch accuracies near 0.15) is now read as uniform predictions too.
@@ -36,6 +40,7 @@ REAL = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
 ROKR = REAL / "w70b-rokr-1682021140"
 SIGN = REAL / "w70b-signlangnet-18201"
 GBM = REAL / "w55a-gbm-alexnet-stuck"
+GESTURE = REAL / "w71b-giovanni-13653-1"
 
 
 def _tags(folder: Path) -> dict[str, np.ndarray]:
@@ -102,3 +107,15 @@ def test_a_tissue_classifier_that_never_learned_is_uniform() -> None:
     assert 1.9 < np.median(half) < 2.1  # between ln 6 and ln 8: no class learned
     found, _ = _check(GBM)
     assert "DG204" in found and "read off the train curves" in found["DG204"]
+
+
+def test_a_loss_settling_onto_ln_7_from_above_still_names_k() -> None:
+    tags = _tags(GESTURE)
+    loss, acc = tags["epoch_loss"], tags["epoch_categorical_accuracy"]
+    half_loss, half_acc = _second_half(loss), _second_half(acc)
+    assert half_loss[0] > half_loss[-1] > math.log(7) * 0.99  # falling, but onto ln 7, not below
+    assert abs(np.median(half_loss) / math.log(7) - 1) < 0.05
+    assert abs(np.median(half_acc) * 7 - 1) < 0.15
+    found, text = _check(GESTURE)
+    assert found and "All checks passed" not in text
+    assert "not checked: uniform_predictions" not in text and "ln(7)" in " ".join(found.values())
