@@ -481,7 +481,7 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 and bool((np.abs(tv / math.log(kk) - 1) <= tight).all())):
             k_loss, train_only = kk, True
         # or, with a train accuracy logged, the two together over the second half of the run:
-        # the accuracy at 1/K with no trend and the loss at ln K of the same K (a Keras LSTM over
+        # the accuracy's median at 1/K and the loss's at ln K of the same K (a Keras LSTM over
         # three signs that learned, blew up and sat at 1.09 with accuracy 0.357 for its last
         # 140 epochs): a loss and an accuracy at chance for one K are what uniform predictions
         # over K classes score. A model still learning passes through both, so the loss must
