@@ -271,6 +271,13 @@ def _nearest_k(loss: float | None) -> int | None:
         return None
 
 
+def _falls_firmly(part: np.ndarray, first: float, last: float, z_bar: float, tol: float) -> bool:
+    """A loss still falling, so not settled at any ln K it passes: a Mann-Kendall trend below
+    -``z_bar`` over ``part`` and a fall from ``first`` to ``last`` of more than ``tol`` of it."""
+    z = mann_kendall_z(part)
+    return z is not None and z < -z_bar and first - last > tol * abs(first)
+
+
 def _told_apart(k: int, tol: float) -> bool:
     """ln K and ln(K + 1) differ by more than ``tol`` of ln K: a loss within ``tol`` of ln K
     names K alone (at 1% up to K of about 28, at 5% up to about 9)."""
@@ -460,9 +467,9 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         # chance_acc_trend_z) is a model learning, whatever number it happens to pass (an LLM
         # fine-tune's eval loss 1.781 -> 1.597 in 30 falling steps, ln 5 = 1.609)
         _, vv = ctx.finite(VAL)
-        z_tail = mann_kendall_z(vv[len(vv) // 2:]) if kk and len(vv) else None  # only with a K to test
-        falling = (z_tail is not None and z_tail < -ctx.param("chance_acc_trend_z")
-                   and float(vv[0]) - float(vv[-1]) > loss_tol * abs(float(vv[0])))
+        falling = bool(kk) and len(vv) > 0 and _falls_firmly(  # only with a K to test
+            vv[len(vv) // 2:], float(vv[0]), float(vv[-1]),
+            ctx.param("chance_acc_trend_z"), loss_tol)
         if (kk and not falling and abs(val / math.log(kk) - 1) <= near
                 and (abs(over) <= near or 0 <= over <= loss_tol) and (gaps or from_start)
                 and (len(acc) == 0 or float(np.median(acc)) * kk - 1 <= ctx.param("loss_only_acc_tol"))):
@@ -494,9 +501,8 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         n_min = int(ctx.param("start_points"))
         if not k_loss and len(ta) >= n_min and len(tv) >= n_min:
             a_tail, t_half = float(np.median(ta[len(ta) // 2:])), tv[len(tv) // 2:]
-            z_loss = mann_kendall_z(t_half)
-            falling = (z_loss is not None and z_loss < -ctx.param("chance_acc_trend_z")
-                       and float(t_half[0]) - float(t_half[-1]) > loss_tol * abs(float(t_half[0])))
+            falling = _falls_firmly(t_half, float(t_half[0]), float(t_half[-1]),
+                                    ctx.param("chance_acc_trend_z"), loss_tol)
             k_fit = (chance_k(a_tail, float(np.median(t_half)), tol, loss_tol)[1]
                      if a_tail > 0 else None)
             if k_fit and not (falling and float(t_half[-1]) < math.log(k_fit) * (1 - loss_tol)):
