@@ -177,7 +177,7 @@ def _short(ctx: RunContext) -> dict[str, Value]:
         return {}
     out: dict[str, Value] = {"val_short_fall": r["fall"], "val_short_end_pace": r["end_pace"]}
     out["val_short_story"] = (
-        f"validation loss fell only {r['fall']:.0%} over {r['points']} evaluations "
+        f"validation loss fell {r['fall']:.0%} over {r['points']} evaluations "
         f"({r['first']:.4g} at step {r['first_step']} to {r['last']:.4g} at step "
         f"{r['last_step']}), each lower than the one before and the last still bringing "
         f"{r['last_share']:.0%} of the fall: the run stopped while still improving at pace")
@@ -235,7 +235,7 @@ def _story(ctx: RunContext, out: dict[str, Value]) -> str | None:
         name, fall, note = "validation", out.get("val_slow_fall"), " (no train loss is logged)"
     if fall is None or not len(v):
         return None
-    return (f"{name} loss fell only {fall:.0%} (its trend line; logged {float(v[0]):.4g} at step "
+    return (f"{name} loss fell {fall:.0%} (its trend line; logged {float(v[0]):.4g} at step "
             f"{int(s[0])}, {float(v[-1]):.4g} at step {int(s[-1])}) in a nearly straight line and "
             f"still falls at the end: learning is rate-limited, not finished{note}")
 
