@@ -173,6 +173,34 @@ def _columns(records: list[dict]) -> dict:
     return out
 
 
+#: a row label of pandas's ``DataFrame.to_json()``: the frame's integer index as text
+_ROW_LABEL = re.compile(r"-?[0-9]+")
+
+
+def _from_row_labels(data: dict) -> dict:
+    """pandas's ``DataFrame(history.history).to_json()`` (its default, one object per column
+    keyed by the row labels: ``{"loss": {"0": 0.726, "1": 0.723, ...}}``) as per-epoch lists in
+    row order. When the columns share labels that are not 0, 1, 2, ... (a frame indexed by
+    epoch from 1), the labels become the ``epoch`` axis, unless the file has its own."""
+    out: dict = {}
+    labels: list[int] | None = None
+    shared = True
+    for name, col in data.items():
+        if not (isinstance(col, dict) and col and all(_ROW_LABEL.fullmatch(str(k)) for k in col)
+                and all(_number(v) for v in col.values())):
+            out[name] = col
+            continue
+        keys = sorted(col, key=int)
+        out[name] = [col[k] for k in keys]
+        rows = [int(k) for k in keys]
+        shared = shared and (labels is None or labels == rows)
+        labels = rows if labels is None else labels
+    if labels is not None and shared and labels != list(range(len(labels))) \
+            and not any(k in out for k in AXIS_KEYS):
+        out["epoch"] = labels
+    return out
+
+
 #: a last word of a key that holds per-epoch dicts and says only that (``val_metrics``:
 #: the validation split's metrics, one dict an epoch; ``{"history": [{"train_loss": ...},
 #: ...]}``: a loop's records under the word for them)
@@ -251,7 +279,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         outer, data = data, data["history"]
         params = _settings(outer)
     params = {**_settings(data), **params}
-    data = _flattened(data)
+    data = _flattened(_from_row_labels(data))
     axis = next((data[k] for k in AXIS_KEYS if _is_axis(data.get(k))), None)
     steps, names, values, notes = [], [], [], []
     results: dict = {}
