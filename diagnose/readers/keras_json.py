@@ -183,8 +183,7 @@ def _from_row_labels(data: dict) -> dict:
     row order. When the columns share labels that are not 0, 1, 2, ... (a frame indexed by
     epoch from 1), the labels become the ``epoch`` axis, unless the file has its own."""
     out: dict = {}
-    labels: list[int] | None = None
-    shared = True
+    rows: dict = {}  # each converted column's row labels, in order
     for name, col in data.items():
         if not (isinstance(col, dict) and col and all(_ROW_LABEL.fullmatch(str(k)) for k in col)
                 and all(_number(v) for v in col.values())):
@@ -192,11 +191,10 @@ def _from_row_labels(data: dict) -> dict:
             continue
         keys = sorted(col, key=int)
         out[name] = [col[k] for k in keys]
-        rows = [int(k) for k in keys]
-        shared = shared and (labels is None or labels == rows)
-        labels = rows if labels is None else labels
-    if labels is not None and shared and labels != list(range(len(labels))) \
-            and not any(k in out for k in AXIS_KEYS):
+        rows[name] = [int(k) for k in keys]
+    labels = next(iter(rows.values()), None)
+    if labels is not None and all(r == labels for r in rows.values()) \
+            and labels != list(range(len(labels))) and not any(k in out for k in AXIS_KEYS):
         out["epoch"] = labels
     return out
 
