@@ -266,10 +266,72 @@ def _snake(name: str) -> str:
     return re.sub(r"[\s.\-]+", "_", name.strip().lower())
 
 
+#: the head of a block wandb prints when a run ends (``wandb: Run summary:``), and one line of it
+#: (``wandb:      train/loss 0.30694``; the history block draws sparklines instead of numbers)
+_WANDB_BLOCK = re.compile(r"^wandb:\s+Run (history|summary):\s*$")
+_WANDB_LINE = re.compile(r"^wandb:\s+(\S+)\s+(\S+)\s*$")
+
+
+def _wandb_blocks(lines: list[list[str]]) -> tuple[set[int], list[tuple[int, str, float]]]:
+    """wandb's console lines, and its run summary's values (line, name, value).
+
+    Its lines never hold the loop's records, and they would end the block an epoch's header
+    opened (``Epoch 79/79``, then wandb's goodbye, then the epoch's batches). The summary repeats each metric's last value under the name the script logged it with
+    (``train/loss``), which the vocabulary prefers to the names the loop printed every epoch
+    (``Loss: 0.3069``): read as a record of its own, one point would stand for a curve of
+    hundreds. Its lines are kept out of the records, and its values come back at the log's
+    last step only for metrics the log has no curve of (a train accuracy printed nowhere else)."""
+    skip: set[int] = set()
+    summary: list[tuple[int, str, float]] = []
+    block = ""
+    for i, segs in enumerate(lines, start=1):
+        text = segs[-1].strip() if segs else ""
+        if not any(seg.lstrip().startswith("wandb:") for seg in segs):
+            block = ""
+            continue
+        skip.add(i)
+        head = _WANDB_BLOCK.match(text)
+        if head:
+            block = head.group(1)
+            continue
+        line = _WANDB_LINE.match(text) if block else None
+        if not line:
+            block = ""
+            continue
+        if block == "summary" and _metric_name(line.group(1)):
+            try:
+                summary.append((i, line.group(1), parse_float(line.group(2))))
+            except ValueError:
+                pass
+    return skip, summary
+
+
+def _with_summary(recs: list[Rec], summary: list[tuple[int, str, float]]) -> None:
+    """wandb's summary values (:func:`_wandb_blocks`) of metrics no record holds, as one
+    record at the last step."""
+    steps = [r.step for r in recs if r.step is not None]
+    held = {canonical_name(n) for r in recs for n, _ in r.values}
+    values = [(n, v) for _, n, v in summary if canonical_name(n) not in held]
+    if steps and values:
+        last = max(steps)
+        epoch = next((r.epoch for r in reversed(recs) if r.step == last), math.nan)
+        recs.append(Rec(summary[0][0], last, values, epoch, "val" if all(
+            n.startswith(("val", "test")) for n, _ in values) else "train"))
+
+
 def parse(text: str) -> Parsed:
     """The records of a log's text, in the first shape that has any."""
-    out = Parsed()
     lines = _lines(text)
+    skip, summary = _wandb_blocks(lines) if "wandb:" in text else (set(), [])
+    out = _parse([[] if i in skip else segs for i, segs in enumerate(lines, start=1)], text)
+    if summary:
+        _with_summary(out.records, summary)
+    return out
+
+
+def _parse(lines: list[list[str]], text: str) -> Parsed:
+    """:func:`parse` on the text's lines (segments each)."""
+    out = Parsed()
     for i, segs in enumerate(lines, start=1):
         if any(_JUNK.search(s) for s in segs):
             out.bad.append(i)
@@ -581,6 +643,12 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
             values = [(n, v) for n, v in values if n not in in_block]
             in_block.update(n for n, _ in values)
             counters = header
+        elif header is not None and "epoch" in header and set(counters) == {"step"}:
+            # a batch's values under the epoch's line, its counter starting again each epoch
+            # (``Epoch 0/79``, then `` - Batch Number 100 -> Loss: 1.187 Accuracy: 0.363``,
+            # then the epoch's ``train Loss: 1.3373 Acc: 0.3383``): a step within the epoch,
+            # and the block goes on to the epoch's own lines
+            counters = {"epoch": header["epoch"], "step": counters["step"]}
         else:
             header = None
         if values:
