@@ -47,6 +47,10 @@ _JSON_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*\[""", re.I)
 _RECORDS_HEAD = re.compile(rb"""\A\[\s*\{\s*"[^"\n]{1,200}"\s*:\s*(?:-?[\d.]|NaN|null|Infinity)""")
 _RECORDS_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*(?:-?[\d.]|NaN|null|Infinity)""",
                            re.I)
+#: an object that opens with a mapping or a list under its first key and names a loss in a
+#: record: a loop's records kept under a key beside its settings (``{"config": {...},
+#: "history": [{"epoch": 1, "train_loss": 1.03, ...}, ...]}``, ``logs/training_log.json``)
+_NESTED_HEAD = re.compile(rb"""\A\{\s*"[^"\n]{1,200}"\s*:\s*[\[{]""")
 #: the largest un-named JSON file whose content is checked in full before it is claimed
 _CHECKED_BYTES = 8 << 20
 #: the non-finite floats of Python's ``repr``, outside quotes: None (read as NaN) and overflow
@@ -80,7 +84,10 @@ def detect(path: Path) -> bool:
     if not NAME.match(path.name):
         if _RECORDS_HEAD.match(head):
             return bool(_RECORDS_LOSS.search(head)) and _records_only(path)
-        return bool(_JSON_HEAD.match(head)) and bool(_JSON_LOSS.search(head)) and _lists_only(path)
+        if _JSON_HEAD.match(head):
+            return bool(_JSON_LOSS.search(head)) and _lists_only(path)
+        return bool(_NESTED_HEAD.match(head)) and bool(_RECORDS_LOSS.search(head)) and \
+            _nested_records(path)
     # the name says history: an empty or damaged one is reported, not passed over
     return not head or head[:1] in (b"{", b"[")
 
@@ -134,7 +141,20 @@ def _records_only(path: Path) -> bool:
     """An un-named JSON list is a history only when it is one: every item a record, a counter
     (``step``, ``epoch``) that counts up through them, and a loss with two points or more. A
     sweep's table of final results (one record per setting, no counter) is not claimed."""
+    return _is_records(_json_of(path))
+
+
+def _nested_records(path: Path) -> bool:
+    """An un-named JSON object is a history when one of its keys holds a list of records that
+    is one (:func:`_is_records`); settings, final numbers and notes may stand beside it. A
+    sweep's summary (a record per setting, no counter counting up) is not claimed."""
     data = _json_of(path)
+    return isinstance(data, dict) and any(_is_records(v) for v in data.values())
+
+
+def _is_records(data: object) -> bool:
+    """A list of per-epoch records: at least two, a counter that counts up through them and a
+    loss with two points or more."""
     if not (isinstance(data, list) and len(data) >= 2 and all(isinstance(r, dict) for r in data)):
         return False
     columns = _columns(data)
@@ -228,6 +248,8 @@ def _flattened(data: dict) -> dict:
         head = _GROUP_WORD.sub("", str(name))
         for key, col in columns.items():
             if key in AXIS_KEYS:
+                if key not in data and key not in out:  # the records' own epochs: the axis
+                    out[key] = col
                 continue
             flat = f"{head}_{key}" if head else str(key)
             out[flat if flat not in data and flat not in out else f"{name}/{key}"] = col
