@@ -334,19 +334,29 @@ def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     beside ``train_regression_loss``: parts of a total the log does not hold)."""
     groups: dict[tuple[str, ...], dict[str, str]] = {}
     for raw in raws:
-        words = plain_words(raw)
+        words = plain_words(_CAMEL.sub("_", raw))
         splits = [w for w in words if w in _SPLIT_SUFFIX]
         if "loss" not in words or len(splits) != 1:
             continue
         rest = tuple(w for w in words if w not in ("loss", splits[0]))
         if rest:
             groups.setdefault(rest, {})[raw] = _SPLIT_SUFFIX[splits[0]]
+    # several qualified losses, one of them logged for both splits: the loss the run trains on
+    # and validates with (a forecaster's ``train/PackedNLLLoss`` and ``val/PackedNLLLoss``
+    # beside the validation-only ``val/PackedMSELoss`` and ``val/PackedNRMSELoss``)
+    both = [g for g in groups.values() if sorted(set(g.values())) == ["train/loss", "val/loss"]]
+    if len(groups) > 1 and len(both) == 1 and len(both[0]) == 2:
+        groups = {(): both[0]}
     if len(groups) != 1:
         return {}
     found = next(iter(groups.values()))
     notes.append("no loss under a plain name; read the losses logged per split under one more "
                  "word: " + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
     return found
+
+
+#: a word boundary inside a CamelCase name (``PackedNLLLoss`` -> ``Packed_NLL_Loss``)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 #: words that name a training criterion on their own: ``train_l1`` beside ``val_l1`` is a loss
