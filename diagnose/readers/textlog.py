@@ -275,12 +275,12 @@ _WANDB_LINE = re.compile(r"^wandb:\s+(\S+)\s+(\S+)\s*$")
 def _wandb_blocks(lines: list[list[str]]) -> tuple[set[int], list[tuple[int, str, float]]]:
     """wandb's console lines, and its run summary's values (line, name, value).
 
-    Its lines never hold the loop's records, and they would end the block an epoch's header
-    opened (``Epoch 79/79``, then wandb's goodbye, then the epoch's batches). The summary repeats each metric's last value under the name the script logged it with
-    (``train/loss``), which the vocabulary prefers to the names the loop printed every epoch
-    (``Loss: 0.3069``): read as a record of its own, one point would stand for a curve of
-    hundreds. Its lines are kept out of the records, and its values come back at the log's
-    last step only for metrics the log has no curve of (a train accuracy printed nowhere else)."""
+    The lines never hold the loop's records, and they would end the block an epoch's header
+    opened (``Epoch 79/79``, then wandb's goodbye, then the epoch's batches). The summary
+    repeats each metric's last value under the name the script logged it with (``train/loss``),
+    which the vocabulary prefers to the names the loop printed every epoch (``Loss: 0.3069``):
+    read as a record, one point would stand for a curve of hundreds. Its values come back at
+    the log's last step only for metrics no record holds (:func:`_with_summary`)."""
     skip: set[int] = set()
     summary: list[tuple[int, str, float]] = []
     block = ""
