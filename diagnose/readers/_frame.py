@@ -344,12 +344,13 @@ def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     # several qualified losses, one of them logged for both splits: the loss the run trains on
     # and validates with (a forecaster's ``train/PackedNLLLoss`` and ``val/PackedNLLLoss``
     # beside the validation-only ``val/PackedMSELoss`` and ``val/PackedNRMSELoss``)
-    both = [g for g in groups.values() if sorted(set(g.values())) == ["train/loss", "val/loss"]]
-    if len(groups) > 1 and len(both) == 1 and len(both[0]) == 2:
-        groups = {(): both[0]}
-    if len(groups) != 1:
+    both = [g for g in groups.values() if sorted(g.values()) == ["train/loss", "val/loss"]]
+    if len(groups) == 1:
+        found = next(iter(groups.values()))
+    elif len(both) == 1:
+        found = both[0]
+    else:
         return {}
-    found = next(iter(groups.values()))
     notes.append("no loss under a plain name; read the losses logged per split under one more "
                  "word: " + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
     return found
