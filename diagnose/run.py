@@ -100,7 +100,8 @@ _alias(
     "val/loss",
     "val_loss", "valid_loss", "validation_loss", "eval_loss", "eval/loss", "loss/validation",
     "loss/val", "val/loss", "validation/loss", "valid/loss", "val_loss_epoch", "val/loss_epoch",
-    "loss/valid", "dev_loss", "dev/loss", "test_loss_val", "loss_val", "validation/epoch_loss",
+    "loss/valid", "dev_loss", "dev/loss", "test_loss_val", "loss_val", "loss_valid",
+    "loss_validation", "validation/epoch_loss",
     "val/epoch_loss", "eval/epoch_loss", "valloss", "validloss", "validationloss", "evalloss",
     # detectron2's validation-loss hooks (``total_val_loss`` beside ``val_loss_cls``, ...)
     "total_val_loss", "val_total_loss", "total_validation_loss", "validation_total_loss",
@@ -222,11 +223,12 @@ _SPLIT_WORDS = frozenset({"train", "training"}) | HELD_OUT_WORDS
 
 def _plain(parts: list[str]) -> list[str]:
     """``parts`` without averaging words, a loss's ``sum`` or ``total``, a last ``epoch`` (a
-    mean over the epoch, of any split) or a last ``step`` of a train name (one batch's value:
-    the train loss's own reading, but not a validation loss's, which would be one evaluation
-    batch)."""
+    mean over the epoch, of any split) or a last ``step`` of a train name, the split word first
+    or not (``loss_train_step``: one batch's value, the train loss's own reading, but not a
+    validation loss's, which would be one evaluation batch)."""
     kept = [p for p in parts if p not in _QUALIFIERS and (p not in _TOTALS or "loss" not in parts)]
-    if len(kept) > 2 and (kept[-1] == "epoch" or (kept[-1] == "step" and kept[0] in ("train", "training"))):
+    train = {"train", "training"} & set(kept) and not HELD_OUT_WORDS & set(kept)
+    if len(kept) > 2 and (kept[-1] == "epoch" or (kept[-1] == "step" and train)):
         kept = kept[:-1]
     return kept
 

@@ -34,10 +34,13 @@ def test_the_criterion_logged_for_both_splits_is_the_loss() -> None:
     assert run.has("val/PackedMSELoss")  # the other criteria keep their names
 
 
-def test_two_criteria_logged_for_both_splits_are_left_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("names", ["train_CELoss,val_CELoss,train_DiceLoss,val_DiceLoss",
+                                   # the split as the last word (wave 57's reading)
+                                   "box_loss_train,box_loss_valid,cls_loss_train,cls_loss_valid"])
+def test_two_criteria_logged_for_both_splits_are_left_alone(tmp_path: Path, names: str) -> None:
     # which of two is the loss the run trains on, the log does not say
     (tmp_path / "metrics.csv").write_text(
-        "epoch,step,train_CELoss,val_CELoss,train_DiceLoss,val_DiceLoss\n"
+        f"epoch,step,{names}\n"
         + "".join(f"{e},{e * 10},{1 / (e + 1)},{1.1 / (e + 1)},{0.5 / (e + 1)},{0.6 / (e + 1)}\n"
                   for e in range(8)))
     run = diagnose.load(str(tmp_path / "metrics.csv"))

@@ -173,6 +173,18 @@ def rename_map(
     return out, notes
 
 
+def _underscore_split(raw: str) -> tuple[str, str]:
+    """``val_loss_train_step`` -> (``val_loss``, ``train``): a name's last word before
+    Lightning's ``_step``/``_epoch``, and the words before it; ("", "") for a validation loss's
+    ``_step`` (one evaluation batch) or a name of one word."""
+    words = [w for w in _normalise(raw).split("_") if w]
+    if words and words[-1] in ("step", "epoch"):
+        if words[-1] == "step" and len(words) > 1 and words[-2] in HELD_OUT_WORDS:
+            return "", ""
+        words = words[:-1]
+    return ("_".join(words[:-1]), words[-1]) if len(words) > 1 else ("", "")
+
+
 #: the last words of a loss logged per split as ``<name>/<split>`` (``add_scalars`` and
 #: torch-points3d write ``loss_seg/train``, ``loss_seg/val``)
 _SPLIT_SUFFIX = {"train": "train/loss", "training": "train/loss",
@@ -181,21 +193,30 @@ _SPLIT_SUFFIX = {"train": "train/loss", "training": "train/loss",
 
 def _split_suffixed_loss(target: Mapping[str, str], notes: list[str]) -> dict[str, str]:
     """``<x>/train`` and ``<x>/val`` as the train and validation losses, when ``x`` names a loss
-    (``loss_seg``) and is the only such name logged per split; nothing when ambiguous."""
+    (``loss_seg``) and is the only such name logged per split; nothing when ambiguous. The split
+    may also be the last word of ``x_<split>`` under Lightning's ``_step``/``_epoch`` (a loss
+    logged as ``val_loss`` from both loops: ``val_loss_train_step``, ``val_loss_valid_epoch``),
+    a validation loss per evaluation batch (``_step``) excepted."""
     found: dict[str, dict[str, str]] = {}
     for raw, t in target.items():
+        if t != raw:
+            continue
         head, sep, split = raw.strip().rpartition("/")
-        if sep and t == raw and "loss" in head.lower() and split.lower() in _SPLIT_SUFFIX:
-            found.setdefault(head, {})[raw] = _SPLIT_SUFFIX[split.lower()]
+        if not sep:
+            head, split = _underscore_split(raw)
+        if "loss" in head.lower() and split.lower() in _SPLIT_SUFFIX:
+            found.setdefault(head, {})[raw] = split.lower()
     if len(found) != 1:
         return {}
     (head, names), = found.items()
     taken = set(target.values())
-    out = {raw: c for raw, c in names.items() if c not in taken}
-    if len(set(out.values())) != len(out):  # ``x/val`` beside ``x/validation``: which one?
+    out = {raw: _SPLIT_SUFFIX[w] for raw, w in names.items() if _SPLIT_SUFFIX[w] not in taken}
+    words = {c: {w for r, w in names.items() if out.get(r) == c} for c in set(out.values())}
+    if any(len(w) > 1 for w in words.values()):  # ``x/val`` beside ``x/validation``: which one?
         return {}
     if out:
-        notes.append(f"losses logged per split under {head!r}/ read as "
+        shown = f"{head!r}/" if any("/" in r for r in out) else repr(head)
+        notes.append(f"losses logged per split under {shown} read as "
                      + ", ".join(f"{r!r} as {c!r}" for r, c in out.items()))
     return out
 
