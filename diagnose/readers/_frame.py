@@ -383,19 +383,23 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 #: words that name a training criterion on their own: ``train_l1`` beside ``val_l1`` is a loss
 #: logged under its criterion's name
-_CRITERIA = frozenset({"l1", "l2", "mae", "mse", "rmse", "nll", "bce", "huber"})
+_CRITERIA = frozenset({"l1", "l2", "mae", "mse", "rmse", "nll", "bce", "huber", "crossentropy"})
 
 
 def _criterion_pair(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     """A criterion logged per split and nothing else named a loss (a GAN's ``train_l1`` and
     ``val_l1`` beside its adversarial ``g_loss`` and ``d_loss``): the pair as the train and
-    validation losses, when exactly one criterion is logged for both splits."""
+    validation losses, when exactly one criterion is logged for both splits. A criterion with no
+    split word is the train split's, as a plain ``loss`` is (Keras's ``crossentropy`` beside
+    ``val crossentropy``)."""
     pairs: dict[str, dict[str, str]] = {}
     for raw in raws:
-        words = plain_words(raw)
+        words = plain_words(re.sub(r"(?i)cross[\s_-]*entropy", "crossentropy", raw))
         crit = [w for w in words if w in _CRITERIA]
         splits = [w for w in words if w in _SPLIT_SUFFIX]
-        if len(words) == 2 and len(crit) == 1 and len(splits) == 1:
+        if len(crit) == 1 and words == crit:
+            pairs.setdefault(crit[0], {})[raw] = "train/loss"
+        elif len(words) == 2 and len(crit) == 1 and len(splits) == 1:
             pairs.setdefault(crit[0], {})[raw] = _SPLIT_SUFFIX[splits[0]]
     found = [p for p in pairs.values() if sorted(p.values()) == ["train/loss", "val/loss"]]
     if len(found) != 1:
