@@ -227,7 +227,7 @@ def _plain(parts: list[str]) -> list[str]:
     or not (``loss_train_step``: one batch's value, the train loss's own reading, but not a
     validation loss's, which would be one evaluation batch)."""
     kept = [p for p in parts if p not in _QUALIFIERS and (p not in _TOTALS or "loss" not in parts)]
-    train = {"train", "training"} & set(kept) and not HELD_OUT_WORDS & set(kept)
+    train = bool({"train", "training"} & set(kept)) and not HELD_OUT_WORDS & set(kept)
     if len(kept) > 2 and (kept[-1] == "epoch" or (kept[-1] == "step" and train)):
         kept = kept[:-1]
     return kept
