@@ -211,8 +211,8 @@ def _split_suffixed_loss(target: Mapping[str, str], notes: list[str]) -> dict[st
     (head, names), = found.items()
     taken = set(target.values())
     out = {raw: _SPLIT_SUFFIX[w] for raw, w in names.items() if _SPLIT_SUFFIX[w] not in taken}
-    words = {c: {w for r, w in names.items() if out.get(r) == c} for c in set(out.values())}
-    if any(len(w) > 1 for w in words.values()):  # ``x/val`` beside ``x/validation``: which one?
+    used = {names[r] for r in out}  # ``x/val`` beside ``x/validation``: which one?
+    if len({_SPLIT_SUFFIX[w] for w in used}) != len(used):
         return {}
     if out:
         shown = f"{head!r}/" if any("/" in r for r in out) else repr(head)
