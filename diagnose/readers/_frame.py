@@ -345,7 +345,31 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
     if inner or total:
         return {}
     return (_qualified_losses(counts, notes) or _criterion_pair(counts, notes)
-            or _indexed_names(counts, JUDGED_METRICS, aliases, notes))
+            or _indexed_names(counts, JUDGED_METRICS, aliases, notes) or _leading_loss(counts, notes))
+
+
+#: words after a leading ``loss`` that make the name a setting of the loss, not its value (AMP's
+#: ``loss_scale``, a term's ``loss_weight``)
+_LOSS_SETTINGS = frozenset({"scale", "scaler", "weight", "weights", "coef", "coeff", "coefficient"})
+
+
+def _leading_loss(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
+    """The one name that starts with the word ``loss`` and names no split (a TensorFlow 1 sweep's
+    ``loss_learning_rate``: the loss of a run filed under the knob the sweep varies) as the train
+    loss, as a plain ``loss`` is; nothing when several such names are logged (``loss_cov`` beside
+    ``loss_marginal``: terms of an objective the log does not hold)."""
+    found = []
+    for raw in raws:
+        words = plain_words(_CAMEL.sub("_", raw))
+        rest = set(words[1:])
+        if (len(words) > 1 and words[0] == "loss"
+                and not rest & (_LOSS_SETTINGS | set(_SPLIT_SUFFIX) | _HELD_OUT | {"loss"})):
+            found.append(raw)
+    if len(found) != 1:
+        return {}
+    notes.append(f"{found[0]!r} read as 'train/loss': the one name in this log that starts with "
+                 "'loss' and names no split")
+    return {found[0]: "train/loss"}
 
 
 def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
