@@ -4,7 +4,9 @@ text (``f.write(str(history.history))``, as many notebooks save it).
 A JSON object of per-epoch lists (``loss``, ``val_loss``, ``accuracy``, ...), all
 the same length, under a name like ``history.json`` or ``<model>_history.json`` (there also a
 list of per-epoch records, ``[{"epoch": 1, "loss": ...}, ...]``), or under any name when the
-file holds nothing but number lists, a loss among them (``train_gmf_32.json``); or a
+file holds nothing but number lists, a loss among them (``train_gmf_32.json``), or whose name
+says it holds losses and whose lists sit under bare split words (``losses.json``: ``{"train":
+[...], "val": [...]}``, each that split's loss); or a
 ``.txt``/``.log`` file holding nothing but such a dict in Python's spelling (quotes either
 way, ``nan``/``inf``, NumPy scalars printed as ``np.float64(0.5)``), read as a literal,
 never run. Epoch ``i`` (from 0, as Keras's ``CSVLogger`` numbers them) is the step. Values
@@ -21,7 +23,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from .._errors import ReadError
-from ..run import Run, is_number
+from ..run import HELD_OUT_WORDS, Run, is_number
 from ._frame import EMPTY, SCALAR_REPR, finish_metrics
 from ._params import knob_params
 
@@ -55,6 +57,19 @@ _NESTED_HEAD = re.compile(rb"""\A\{\s*"[^"\n]{1,200}"\s*:\s*[\[{]""")
 _CHECKED_BYTES = 8 << 20
 #: the non-finite floats of Python's ``repr``, outside quotes: None (read as NaN) and overflow
 _NONFINITE = re.compile(r"""('[^']*'|"[^"]*")|(-?)\b(nan|inf)\b""")
+#: a file whose name says it holds losses (``losses.json``, ``loss_history.json``): its lists
+#: under a bare split word (``{"train": [...], "val": [...]}``) are that split's loss
+_LOSS_FILE = re.compile(r"(?:^|[_.-])loss(?:es)?(?:[_.-]|$)", re.IGNORECASE)
+#: the split words such a file's keys are (the test split's too: the readers read it as held out)
+_SPLIT_KEYS = frozenset({"train", "training", "test", *HELD_OUT_WORDS})
+
+
+def _split_losses(path: Path, data: Mapping) -> dict:
+    """``data`` with its bare split keys named as losses when the file's name says it holds losses
+    (``losses.json``: ``train`` -> ``train_loss``); unchanged otherwise."""
+    if not _LOSS_FILE.search(path.stem) or not any(str(k).lower() in _SPLIT_KEYS for k in data):
+        return data
+    return {(f"{k}_loss" if str(k).lower() in _SPLIT_KEYS else k): v for k, v in data.items()}
 
 
 def could_hold(names: Collection[str]) -> bool:
@@ -85,7 +100,8 @@ def detect(path: Path) -> bool:
         if _RECORDS_HEAD.match(head):
             return bool(_RECORDS_LOSS.search(head)) and _records_only(path)
         if _JSON_HEAD.match(head):
-            return bool(_JSON_LOSS.search(head)) and _lists_only(path)
+            return (bool(_JSON_LOSS.search(head)) or bool(_LOSS_FILE.search(path.stem))) and \
+                _lists_only(path)
         return bool(_NESTED_HEAD.match(head)) and bool(_RECORDS_LOSS.search(head)) and \
             _nested_records(path)
     # the name says history: an empty or damaged one is reported, not passed over
@@ -132,7 +148,7 @@ def _lists_only(path: Path) -> bool:
     data = _json_of(path)
     if not isinstance(data, dict):
         return False
-    lists = {k: v for k, v in data.items() if isinstance(v, list)}
+    lists = {k: v for k, v in _split_losses(path, data).items() if isinstance(v, list)}
     return (all(isinstance(v, list) and all(map(_number, v)) or _number(v) for v in data.values())
             and any(re.search(r"loss(?:es)?$", k, re.I) and len(v) >= 2 for k, v in lists.items()))
 
@@ -299,7 +315,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         outer, data = data, data["history"]
         params = _settings(outer)
     params = {**_settings(data), **params}
-    data = _flattened(_from_row_labels(data))
+    data = _split_losses(path, _flattened(_from_row_labels(data)))
     axis = next((data[k] for k in AXIS_KEYS if _is_axis(data.get(k))), None)
     steps, names, values, notes = [], [], [], []
     results: dict = {}
@@ -312,6 +328,12 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             continue  # settings (read above) or anything else that is no per-epoch list
         if series and all(isinstance(v, str) for v in series):
             notes.append(f"{path}: {name!r} holds text, not numbers; not read")
+            continue
+        if series and all(isinstance(v, list) and all(map(_number, v)) for v in series):
+            # a list of numbers per epoch (one F1 per class): no curve the rules read, and no
+            # reason to lose the run's other metrics over it
+            notes.append(f"{path}: {name!r} holds a list of {len(series[0])} numbers per epoch "
+                         "(one per class?), not one number; not read")
             continue
         at = axis if axis is not None and len(axis) == len(series) else range(len(series))
         for epoch, (step, v) in enumerate(zip(at, series)):
