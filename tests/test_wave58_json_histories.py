@@ -55,3 +55,11 @@ def test_only_a_name_that_says_loss_names_split_keys(tmp_path: Path, name: str, 
     else:
         with pytest.raises(diagnose.ReadError):
             diagnose.load(str(tmp_path))
+
+
+def test_a_split_key_beside_its_own_loss_keeps_both_names(tmp_path: Path) -> None:
+    curve = [round(1.0 / (i + 1), 4) for i in range(12)]
+    other = [round(2.0 / (i + 1), 4) for i in range(12)]
+    (tmp_path / "losses.json").write_text(json.dumps({"train_loss": curve, "train": other}),
+                                          encoding="utf-8")
+    assert np.allclose(diagnose.load(str(tmp_path)).arrays("train/loss")[1], curve)

@@ -69,7 +69,8 @@ def _split_losses(path: Path, data: Mapping) -> dict:
     (``losses.json``: ``train`` -> ``train_loss``); unchanged otherwise."""
     if not _LOSS_FILE.search(path.stem) or not any(str(k).lower() in _SPLIT_KEYS for k in data):
         return data
-    return {(f"{k}_loss" if str(k).lower() in _SPLIT_KEYS else k): v for k, v in data.items()}
+    return {(f"{k}_loss" if str(k).lower() in _SPLIT_KEYS and f"{k}_loss" not in data else k): v
+            for k, v in data.items()}
 
 
 def could_hold(names: Collection[str]) -> bool:
