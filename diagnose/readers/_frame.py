@@ -351,6 +351,9 @@ def _fallback_names(counts: Mapping[str, int], aliases: Mapping[str, str] | None
 #: words after a leading ``loss`` that make the name a setting of the loss, not its value (AMP's
 #: ``loss_scale``, a term's ``loss_weight``)
 _LOSS_SETTINGS = frozenset({"scale", "scaler", "weight", "weights", "coef", "coeff", "coefficient"})
+#: words that, after a leading ``loss``, make the name no loss of the whole run: a setting, a split
+#: (the split readings handle those), another ``loss``
+_NOT_AFTER_LOSS = _LOSS_SETTINGS | set(_SPLIT_SUFFIX) | _HELD_OUT | {"loss"}
 
 
 def _leading_loss(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
@@ -361,9 +364,7 @@ def _leading_loss(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     found = []
     for raw in raws:
         words = plain_words(_CAMEL.sub("_", raw))
-        rest = set(words[1:])
-        if (len(words) > 1 and words[0] == "loss"
-                and not rest & (_LOSS_SETTINGS | set(_SPLIT_SUFFIX) | _HELD_OUT | {"loss"})):
+        if len(words) > 1 and words[0] == "loss" and not set(words[1:]) & _NOT_AFTER_LOSS:
             found.append(raw)
     if len(found) != 1:
         return {}
