@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from .._errors import ReadError
-from ..run import HELD_OUT_WORDS, Run, is_number
+from ..run import _SPLIT_WORDS, Run, is_number
 from ._frame import EMPTY, SCALAR_REPR, finish_metrics
 from ._params import knob_params
 
@@ -61,7 +61,7 @@ _NONFINITE = re.compile(r"""('[^']*'|"[^"]*")|(-?)\b(nan|inf)\b""")
 #: under a bare split word (``{"train": [...], "val": [...]}``) are that split's loss
 _LOSS_FILE = re.compile(r"(?:^|[_.-])loss(?:es)?(?:[_.-]|$)", re.IGNORECASE)
 #: the split words such a file's keys are (the test split's too: the readers read it as held out)
-_SPLIT_KEYS = frozenset({"train", "training", "test", *HELD_OUT_WORDS})
+_SPLIT_KEYS = _SPLIT_WORDS | {"test"}
 
 
 def _split_losses(path: Path, data: Mapping) -> dict:
