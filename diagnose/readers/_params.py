@@ -43,7 +43,7 @@ _WORDS: dict[str, Any] = {
 }
 _SEGMENT = re.compile(r"^\+{0,2}([A-Za-z_][\w.\-/]*)=(.*)$")
 #: Knobs people spell in folder names without ``=`` (``lr_sweep_3e-3``, ``lr-0.001``,
-#: ``lr3e-3``, ``bs64``), with the name the rules use. Only these: ``version_0`` or
+#: ``lr3e-3``, ``bs64``, ``lr 1E2``), with the name the rules use. Only these: ``version_0`` or
 #: ``run2`` name a run, not a setting.
 _KNOB_WORDS = {
     "lr": "lr", "learning_rate": "lr", "learningrate": "lr", "bs": "batch_size",
@@ -52,9 +52,9 @@ _KNOB_WORDS = {
     "seed": "seed", "momentum": "momentum", "epochs": "epochs",
 }
 _KNOB_TOKEN = re.compile(
-    r"(?:^|[_\-])(?P<k>" + "|".join(sorted(_KNOB_WORDS, key=len, reverse=True)) + r")"
-    r"(?:[_\-](?:sweep|search|grid))?[_\-]?"
-    r"(?P<v>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)(?=$|[_\-])", re.I)
+    r"(?:^|[_\-\s])(?P<k>" + "|".join(sorted(_KNOB_WORDS, key=len, reverse=True)) + r")"
+    r"(?:[_\-\s](?:sweep|search|grid))?[_\-\s]?"
+    r"(?P<v>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)(?=$|[_\-\s])", re.IGNORECASE)
 #: Knobs whose values are fractions: spelled in a name with a leading zero and no point
 #: (``lr03``, ``dropout05``) they say neither 3 nor which fraction, and are not read.
 _FRACTION_KNOBS = frozenset({"lr", "weight_decay", "dropout", "momentum"})
