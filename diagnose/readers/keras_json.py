@@ -196,6 +196,7 @@ def _columns(records: list[dict]) -> dict:
     key a list over the records (``_ABSENT`` where a record lacks it: no point there), the epoch
     key the axis when it counts up (else the records' order is). Text values (a timestamp, a
     path) are not metrics."""
+    records = [_unnested(r) for r in records]
     keys: list[str] = []
     for r in records:
         keys.extend(k for k in r if k not in keys)
@@ -207,6 +208,27 @@ def _columns(records: list[dict]) -> dict:
     for k in AXIS_KEYS:  # a counter that does not count up (repeated epochs) is no axis, nor a metric
         if k in out and not _is_axis(out[k]):
             del out[k]
+    return out
+
+
+def _unnested(record: dict) -> dict:
+    """A record whose splits hold their own numbers (``{"epoch": 1, "train": {"loss": 1.59},
+    "val": {"loss": 1.57}}``, a loop that stores one dict per split each epoch) with those
+    numbers as keys of the record, named with the split (``train_loss``, ``val_loss``; a group
+    word such as ``metrics`` dropped, as :func:`_flattened` names them; a name already taken
+    keeps the split's own name in front: ``val/loss``)."""
+    if not any(isinstance(v, dict) for v in record.values()):
+        return record
+    out = {k: v for k, v in record.items() if not isinstance(v, dict)}
+    for name, inner in record.items():
+        if not isinstance(inner, dict):
+            continue
+        head = _GROUP_WORD.sub("", str(name))
+        for key, v in inner.items():
+            if not is_number(v):
+                continue
+            flat = f"{head}_{key}" if head else str(key)
+            out[flat if flat not in record and flat not in out else f"{name}/{key}"] = v
     return out
 
 
