@@ -223,13 +223,20 @@ def _unnested(record: dict) -> dict:
     for name, inner in record.items():
         if not isinstance(inner, dict):
             continue
-        head = _GROUP_WORD.sub("", str(name))
         for key, v in inner.items():
-            if not is_number(v):
-                continue
-            flat = f"{head}_{key}" if head else str(key)
-            out[flat if flat not in record and flat not in out else f"{name}/{key}"] = v
+            if is_number(v):
+                out[_nested_name(name, key, record, out)] = v
     return out
+
+
+def _nested_name(name: object, key: object, *taken: Mapping) -> str:
+    """The flat name of ``key`` held under ``name`` (a split, or a split's group of metrics):
+    ``train`` + ``loss`` -> ``train_loss``, ``val_metrics`` + ``acc`` -> ``val_acc`` (the group
+    word dropped); a name already in one of ``taken`` keeps the group's own name in front
+    (``val_metrics/acc``)."""
+    head = _GROUP_WORD.sub("", str(name))
+    flat = f"{head}_{key}" if head else str(key)
+    return flat if not any(flat in t for t in taken) else f"{name}/{key}"
 
 
 #: a row label of pandas's ``DataFrame.to_json()``: the frame's integer index as text
@@ -284,14 +291,12 @@ def _flattened(data: dict) -> dict:
         else:
             out[name] = series
             continue
-        head = _GROUP_WORD.sub("", str(name))
         for key, col in columns.items():
             if key in AXIS_KEYS:
                 if key not in data and key not in out:  # the records' own epochs: the axis
                     out[key] = col
                 continue
-            flat = f"{head}_{key}" if head else str(key)
-            out[flat if flat not in data and flat not in out else f"{name}/{key}"] = col
+            out[_nested_name(name, key, data, out)] = col
     return out
 
 
