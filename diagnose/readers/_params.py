@@ -239,7 +239,7 @@ PARAMS_MAX_BYTES = 16 << 20
 
 
 def _text(path: Path) -> str:
-    return read_bytes(path, PARAMS_MAX_BYTES).decode("utf-8", errors="replace")
+    return read_bytes(path, PARAMS_MAX_BYTES).decode("utf-8-sig", errors="replace")
 
 
 def read_yaml_params(path: Path) -> tuple[dict[str, Any], list[str]]:

@@ -116,7 +116,7 @@ def _int(v: Any) -> int:
 
 def _load(p: Path) -> dict[str, Any]:
     try:
-        text = read_bytes(p).decode("utf-8")
+        text = read_bytes(p).decode("utf-8-sig")  # a BOM (Windows editors) is no JSON
     except UnicodeDecodeError as e:
         raise ReadError(p, "not UTF-8 text (a damaged file?)", f"byte {e.start}") from e
     if not text.strip():

@@ -321,7 +321,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     try:
         if path.stat().st_size > MAX_BYTES:
             raise ReadError(path, f"larger than {MAX_BYTES >> 20} MiB; not a Keras history")
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows tools) is no JSON
     except OSError as e:
         raise ReadError(path, f"cannot read: {e.strerror or e}") from e
     if not text.strip():

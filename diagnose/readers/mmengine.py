@@ -91,7 +91,7 @@ def config_params(path: Path) -> tuple[dict[str, Any], list[str]]:
     """lr, batch size, epochs or iterations and seed from the config a Runner dumps beside its
     scalars (``vis_data/config.py``). The file is Python; it is parsed, never run."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
     except OSError as e:
         return {}, [f"{path}: config not read ({type(e).__name__}); no params from it"]
     return config_text_params(text, str(path))
