@@ -405,8 +405,9 @@ def classes(ctx: RunContext) -> dict[str, Any]:
                 # the last, its loss at 1.63-1.66, sat "1.5x ln 3": a blow-up
                 frozen = int(np.unique(acc, return_counts=True)[1].max())
                 _, vl = ctx.finite(VAL)
-                still = not len(vl) or bool(
-                    (np.abs(vl / np.median(vl) - 1) <= loss_tol).all())
+                with np.errstate(divide="ignore", invalid="ignore"):  # a loss logged as 0
+                    still = not len(vl) or bool(
+                        (np.abs(vl / np.median(vl) - 1) <= loss_tol).all())
                 k_other = (_k_at_loss(loss, loss_tol)
                            if k_acc and still and frozen >= len(acc) - frozen else None)
                 if k_other and k_other > k_acc and a * k_other >= 1 - tol:
