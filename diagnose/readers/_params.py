@@ -20,7 +20,7 @@ from typing import Any
 
 from .._errors import ReadError
 from . import _yaml
-from ._safe_open import read_bytes
+from ._safe_open import read_text
 
 __all__ = [
     "compile_pattern",
@@ -239,7 +239,7 @@ PARAMS_MAX_BYTES = 16 << 20
 
 
 def _text(path: Path) -> str:
-    return read_bytes(path, PARAMS_MAX_BYTES).decode("utf-8-sig", errors="replace")
+    return read_text(path, PARAMS_MAX_BYTES, errors="replace")
 
 
 def read_yaml_params(path: Path) -> tuple[dict[str, Any], list[str]]:

@@ -142,8 +142,9 @@ def decode_text(data: bytes) -> str:
 
 
 def read_text(path: str | os.PathLike, cap: int | None = None, errors: str = "strict") -> str:
-    """:func:`read_bytes` decoded as UTF-8 (``errors`` as for ``bytes.decode``)."""
-    return read_bytes(path, cap).decode("utf-8", errors=errors)
+    """:func:`read_bytes` decoded as UTF-8 (``errors`` as for ``bytes.decode``); a leading
+    byte-order mark (Windows editors and tools write one) is dropped: it is never content."""
+    return read_bytes(path, cap).decode("utf-8-sig", errors=errors)
 
 
 def read_prefix(path: str | os.PathLike, n: int = DETECT_BYTES) -> bytes | None:

@@ -24,7 +24,7 @@ from .._errors import ReadError
 from ..run import Run, canonical_name
 from ._common import fits_int64
 from ._frame import EMPTY, finish_metrics
-from ._safe_open import DETECT_BYTES, read_bytes
+from ._safe_open import DETECT_BYTES, read_text
 
 __all__ = ["detect", "read"]
 
@@ -116,7 +116,7 @@ def _int(v: Any) -> int:
 
 def _load(p: Path) -> dict[str, Any]:
     try:
-        text = read_bytes(p).decode("utf-8-sig")  # a BOM (Windows editors) is no JSON
+        text = read_text(p)
     except UnicodeDecodeError as e:
         raise ReadError(p, "not UTF-8 text (a damaged file?)", f"byte {e.start}") from e
     if not text.strip():
@@ -153,7 +153,7 @@ def _model_config(*dirs: Path) -> tuple[int | None, dict[str, str]]:
     ident: dict[str, str] = {}
     for d in dirs:
         try:
-            cfg = json.loads(read_bytes(d / "config.json", DETECT_BYTES).decode("utf-8"))
+            cfg = json.loads(read_text(d / "config.json", DETECT_BYTES))
         except (OSError, ReadError, ValueError, RecursionError):
             continue
         if not isinstance(cfg, dict):
