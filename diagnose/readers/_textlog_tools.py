@@ -16,10 +16,16 @@
   minibatch, ``epoch.batch... cost: value, error (time)`` (cuda-convnet2 adds the progress,
   ``1.2 (0.01%)... logprob:  7.00, 0.999, 0.994``: the cost, the top-1 and the top-5 error),
   and every test a ``Test output`` banner over the same line for the held-out batches.
+- **fairseq** (``fairseq-train``'s simple log format, with or without the ``logging`` prefix
+  ``date time | INFO | train_inner |``): a ``train_inner`` line every ``--log-interval``
+  updates (``epoch 003:    100 / 282 loss=3.15, nll_loss=1.24, ..., num_updates=664, ...``),
+  a ``valid`` line per validation (``epoch 003 | valid on 'valid' subset | loss 4.37 | ... |
+  num_updates 846``) and an epoch's ``train`` summary (``epoch 003 | loss 3.2 | ...``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -30,7 +36,8 @@ from .._pyparse import literal
 from ._frame import parse_float
 from .hf import _NOT_METRICS, _SUMMARY_KEYS
 
-__all__ = ["Rec", "convnet_records", "hf_records", "keras_records", "NUMBER", "comma_pairs"]
+__all__ = ["NUMBER", "Rec", "comma_pairs", "convnet_records", "fairseq_records", "hf_records",
+           "keras_records"]
 
 #: a number as loggers print it (``1e-05``, ``.5``, ``nan``, ``-inf``)
 NUMBER = r"(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?))"
@@ -373,3 +380,127 @@ def stream_records(lines: list[list[str]]) -> list[Rec]:
         out.append(Rec(i, int(m.group(1)), [(_STREAM_LOSS.get(name, name), parse_float(m.group(3)))],
                        kind="val" if name == "val" else "train"))
     return out if any(r.values[0][0] == "train_loss" for r in out) else []
+
+
+# -- fairseq ----------------------------------------------------------------------------------
+
+#: what precedes a fairseq record: the ``logging`` prefix and the logger's name (fairseq >= 0.10:
+#: ``2023-06-13 17:31:54 | INFO | train_inner | ``), or older fairseq's bare bar (``| ``)
+_FS_LEAD = r"^\s*(?:(?:\S+\s+\S+\s*\|\s*[A-Z]+\s*\|\s*(?P<logger>[\w.]+)\s*\|\s*)|\|\s*)?"
+#: a ``train_inner`` record: the epoch, the update within it of the epoch's total, then
+#: ``name=value`` pairs between commas
+_FS_INNER = re.compile(_FS_LEAD + r"epoch\s+(?P<epoch>\d+):\s+(?P<i>\d+)\s*/\s*(?P<n>\d+)\s+"
+                       r"(?P<pairs>[A-Za-z_][\w]*=.*)$")
+#: a validation record (``valid on 'valid' subset``, the subset's name in either quotes) or an
+#: epoch's train summary: the epoch, then ``name value`` cells between bars
+_FS_EPOCH = re.compile(_FS_LEAD + r"epoch\s+(?P<epoch>\d+)\s*\|\s*"
+                       r"(?:valid on ['\"](?P<subset>[^'\"]+)['\"] subset\s*\|\s*)?"
+                       r"(?P<cells>[A-Za-z_][\w]*\s+\S+(?:\s*\|.*)?)$")
+_FS_PAIR = re.compile(rf"([A-Za-z_][\w]*)\s*=\s*({NUMBER})(?=\s*(?:,|$))", re.IGNORECASE)
+_FS_CELL = re.compile(rf"^([A-Za-z_][\w]*)\s+({NUMBER})$", re.IGNORECASE)
+#: throughput, batch sizes, clocks, counters and running bests: no curve a rule judges
+_FS_BOOKKEEPING = frozenset({"wps", "ups", "wpb", "bsz", "num_updates", "train_wall", "wall",
+                             "gb_free", "oom", "loss_scale", "clip", "sample_size", "nsentences",
+                             "ntokens", "cuda_gb_allocated", "cuda_gb_reserved", "cuda_gb_free"})
+
+
+#: ``--log-format json``: the stats as a JSON object after the same prefix
+_FS_JSON = re.compile(_FS_LEAD + r"(?P<dict>\{\s*\"epoch\".*\})\s*$")
+
+
+def _fs_json_record(line: int, text: str) -> Rec | None:
+    """A JSON record: ``train_inner`` stats carry bare names and ``num_updates``; an epoch's
+    (``train_loss``, ``train_num_updates``) and a validation's (``valid_loss``,
+    ``valid_num_updates``) carry their tag before each name. Its ``kind`` says which:
+    ``inner``, ``train`` (a summary) or ``val``."""
+    try:
+        stats = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(stats, dict):
+        return None
+    tag = "" if "num_updates" in stats else next(
+        (k[:-len("_num_updates")] for k in stats if k.endswith("_num_updates")), None)
+    if tag is None:
+        return None
+    found = [(k[len(tag) + 1:] if tag else k, str(v)) for k, v in stats.items()
+             if (not tag or k.startswith(tag + "_")) and k not in ("epoch", "update")]
+    prefix = "" if tag in ("", "train") else ("test_" if "test" in tag else "val_")
+    values, updates = _fs_values([(k, v) for k, v in found if _FS_NUMBER.match(v)], prefix)
+    if not values:
+        return None
+    epoch = float(stats.get("epoch", math.nan))
+    if not tag and isinstance(stats.get("update"), (int, float, str)):
+        epoch = float(stats["update"])  # epochs done from 0: 2.25 is a quarter into epoch 3
+    return Rec(line, updates, values, epoch=epoch,
+               kind="inner" if not tag else ("train" if tag == "train" else "val"))
+
+
+_FS_NUMBER = re.compile(rf"^{NUMBER}$", re.I)
+
+
+def _fs_values(found: list[tuple[str, str]], prefix: str
+               ) -> tuple[list[tuple[str, float]], int | None]:
+    """A record's named values (the split's prefix on each) and its ``num_updates``."""
+    values, updates = [], None
+    for name, text in found:
+        name = name.lower()
+        if name == "num_updates":
+            updates = int(float(text))
+        elif name not in _FS_BOOKKEEPING and not name.startswith("best_"):
+            values.append((prefix + name, parse_float(text)))
+    return values, updates
+
+
+def fairseq_records(lines: list[list[str]]) -> tuple[list[Rec], list[str]]:
+    """Records of a fairseq training log, stepped by ``num_updates`` (the optimizer's update
+    count, which every record prints). The ``train_inner`` lines are the train curve; an
+    epoch's ``train`` summary averages the same updates, so it is read only when no
+    ``train_inner`` line was printed (``--log-interval`` longer than an epoch). A validation
+    on a subset named ``test`` is the test split's. Empty unless the log holds a
+    ``train_inner`` line or a validation line, and every record its ``num_updates`` (a loop
+    of one's own printing ``epoch 1:  10 / 100 loss=0.5`` is left to the print-line reading)."""
+    inner: list[Rec] = []
+    evals: list[Rec] = []
+    summaries: list[Rec] = []
+    for i, segs in enumerate(lines, start=1):
+        seg = segs[-1] if segs else ""
+        if "epoch" not in seg:
+            continue
+        js = _FS_JSON.match(seg)
+        if js:
+            rec = _fs_json_record(i, js.group("dict"))
+            if rec is not None:
+                kept = inner if rec.kind == "inner" else evals if rec.kind == "val" else summaries
+                kept.append(rec)
+                rec.kind = "val" if rec.kind == "val" else "train"
+            continue
+        m = _FS_INNER.match(seg)
+        if m and m.group("logger") in (None, "train_inner"):
+            values, updates = _fs_values(_FS_PAIR.findall(m.group("pairs")), "")
+            if values:
+                epoch = int(m.group("epoch")) - 1 + int(m.group("i")) / max(int(m.group("n")), 1)
+                inner.append(Rec(i, updates, values, epoch=epoch))
+            continue
+        m = _FS_EPOCH.match(seg)
+        if not m or m.group("logger") not in (None, "train", "valid"):
+            continue
+        cells = [_FS_CELL.match(c.strip()) for c in m.group("cells").split("|")]
+        subset = m.group("subset")
+        prefix = "" if subset is None else ("test_" if "test" in subset.lower() else "val_")
+        values, updates = _fs_values([c.groups() for c in cells if c], prefix)
+        if values:
+            rec = Rec(i, updates, values, epoch=float(m.group("epoch")),
+                      kind="val" if prefix else "train")
+            (evals if prefix else summaries).append(rec)
+    if not inner and not evals:
+        return [], []
+    notes = []
+    train = inner or summaries
+    if inner and summaries:
+        notes.append(f"fairseq log: the train curve is its {len(inner)} train_inner records; the "
+                     f"{len(summaries)} epoch summaries average the same updates and are left out")
+    recs = sorted(train + evals, key=lambda r: r.line)
+    if any(r.step is None for r in recs):  # no fairseq: a loop of its own that prints alike
+        return [], []
+    return recs, notes

@@ -46,8 +46,8 @@ from ..run import _MAX_METRICS, _MIN_METRICS, JUDGED_METRICS, Run, canonical_nam
 from ._frame import EMPTY, SCALAR_REPR, finish_metrics, parse_float
 from ._params import printed_params
 from ._safe_open import DETECT_BYTES, decode_text, first_line, read_bytes, read_prefix
-from ._textlog_tools import (NUMBER, Rec, comma_pairs, convnet_records, hf_records,
-                             keras_records, stream_records)
+from ._textlog_tools import (NUMBER, Rec, comma_pairs, convnet_records, fairseq_records,
+                             hf_records, keras_records, stream_records)
 from .csv_generic import run_id
 from .hf import _renamer
 
@@ -237,7 +237,7 @@ class Parsed:
         Hugging Face), or those of the most common shape of print line when their steps go
         up (0 when they do not)."""
         good = [r for r in self.records if any(_judged(n) for n, _ in r.values)]
-        if self.shape in ("keras", "hf", "convnet", "stream"):
+        if self.shape in ("keras", "hf", "convnet", "stream", "fairseq"):
             return len(good)
         shapes: dict[tuple[str, ...], list[int]] = {}
         for r in good:
@@ -347,6 +347,11 @@ def _parse(lines: list[list[str]], text: str) -> Parsed:
         out.records, out.shape, out.notes = recs, "hf", notes
         out.bad = sorted(set(out.bad) | set(hf_bad))
         return out
+    if "epoch" in text:  # every fairseq record names its epoch
+        recs, notes = fairseq_records(clean)
+        if recs:
+            out.records, out.shape, out.notes = recs, "fairseq", notes
+            return out
     recs = stream_records(clean)
     if recs:
         out.records, out.shape = recs, "stream"
