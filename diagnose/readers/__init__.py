@@ -63,6 +63,8 @@ FORMATS: list[tuple[str, str]] = [
     ("mmcv", "diagnose.readers.mmcv"),
     ("tensorboard", "diagnose.readers.tensorboard"),
     ("yolo", "diagnose.readers.yolo"),
+    ("sacred", "diagnose.readers.sacred"),
+    ("dvclive", "diagnose.readers.dvclive"),
     ("keras", "diagnose.readers.keras_json"),
     ("csv", "diagnose.readers.csv_generic"),
     ("textlog", "diagnose.readers.textlog"),
