@@ -408,32 +408,31 @@ _FS_BOOKKEEPING = frozenset({"wps", "ups", "wpb", "bsz", "num_updates", "train_w
 _FS_JSON = re.compile(_FS_LEAD + r"(?P<dict>\{\s*\"epoch\".*\})\s*$")
 
 
-def _fs_json_record(line: int, text: str) -> Rec | None:
-    """A JSON record: ``train_inner`` stats carry bare names and ``num_updates``; an epoch's
-    (``train_loss``, ``train_num_updates``) and a validation's (``valid_loss``,
-    ``valid_num_updates``) carry their tag before each name. Its ``kind`` says which:
-    ``inner``, ``train`` (a summary) or ``val``."""
+def _fs_json_record(line: int, text: str) -> tuple[str, Rec | None]:
+    """A JSON record and its tag: ``train_inner`` stats carry bare names and ``num_updates``
+    (tag ``""``); an epoch's (``train_loss``, ``train_num_updates``: tag ``train``) and a
+    validation's (``valid_loss``, ``valid_num_updates``: the subset's name) carry their tag
+    before each name."""
     try:
         stats = json.loads(text)
     except ValueError:
-        return None
+        return "", None
     if not isinstance(stats, dict):
-        return None
+        return "", None
     tag = "" if "num_updates" in stats else next(
         (k[:-len("_num_updates")] for k in stats if k.endswith("_num_updates")), None)
     if tag is None:
-        return None
+        return "", None
     found = [(k[len(tag) + 1:] if tag else k, str(v)) for k, v in stats.items()
              if (not tag or k.startswith(tag + "_")) and k not in ("epoch", "update")]
     prefix = "" if tag in ("", "train") else ("test_" if "test" in tag else "val_")
     values, updates = _fs_values([(k, v) for k, v in found if _FS_NUMBER.match(v)], prefix)
     if not values:
-        return None
+        return tag, None
     epoch = float(stats.get("epoch", math.nan))
     if not tag and isinstance(stats.get("update"), (int, float, str)):
         epoch = float(stats["update"])  # epochs done from 0: 2.25 is a quarter into epoch 3
-    return Rec(line, updates, values, epoch=epoch,
-               kind="inner" if not tag else ("train" if tag == "train" else "val"))
+    return tag, Rec(line, updates, values, epoch=epoch, kind="val" if prefix else "train")
 
 
 _FS_NUMBER = re.compile(rf"^{NUMBER}$", re.I)
@@ -469,11 +468,9 @@ def fairseq_records(lines: list[list[str]]) -> tuple[list[Rec], list[str]]:
             continue
         js = _FS_JSON.match(seg)
         if js:
-            rec = _fs_json_record(i, js.group("dict"))
+            tag, rec = _fs_json_record(i, js.group("dict"))
             if rec is not None:
-                kept = inner if rec.kind == "inner" else evals if rec.kind == "val" else summaries
-                kept.append(rec)
-                rec.kind = "val" if rec.kind == "val" else "train"
+                (inner if tag == "" else summaries if tag == "train" else evals).append(rec)
             continue
         m = _FS_INNER.match(seg)
         if m and m.group("logger") in (None, "train_inner"):

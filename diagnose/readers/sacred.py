@@ -25,13 +25,12 @@ from typing import Any
 from .._errors import ReadError
 from ..run import Run
 from ._frame import EMPTY, finish_metrics, json_or_text_float
-from ._params import file_params, flatten
+from ._params import file_params
 from ._safe_open import read_prefix, read_text
 
 __all__ = ["could_hold", "detect", "read"]
 
 METRICS_FILE = "metrics.json"
-CONFIG_FILE = "config.json"
 RUN_FILE = "run.json"
 MAX_BYTES = 256 << 20
 #: the file opens with a metric's name and its object of parallel lists (sorted keys: ``steps``
@@ -170,17 +169,9 @@ def _json(path: Path) -> Any:
 
 
 def _config(folder: Path, run: Run) -> dict[str, Any]:
-    """The knobs of Sacred's ``config.json`` (any nesting), its seed too."""
+    """The knobs of Sacred's ``config.json`` (any nesting), its top-level ``seed`` among them."""
     params, notes = file_params(folder)
     run.warnings.extend(notes)
-    config = folder / CONFIG_FILE
-    if config.is_file() and "seed" not in params:
-        try:
-            seed = flatten(_json(config)).get("seed")
-        except ReadError:
-            seed = None
-        if isinstance(seed, int) and not isinstance(seed, bool):
-            params["seed"] = seed
     return params
 
 
