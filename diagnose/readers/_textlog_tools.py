@@ -37,7 +37,7 @@ from ._frame import parse_float
 from .hf import _NOT_METRICS, _SUMMARY_KEYS
 
 __all__ = ["NUMBER", "Rec", "comma_pairs", "convnet_records", "fairseq_records", "hf_records",
-           "keras_records"]
+           "keras_records", "llmc_records"]
 
 #: a number as loggers print it (``1e-05``, ``.5``, ``nan``, ``-inf``)
 NUMBER = r"(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?))"
@@ -369,17 +369,50 @@ def stream_records(lines: list[list[str]]) -> list[Rec]:
     bare ``train`` or ``val`` is that split's loss. Empty unless every line with text has the
     shape and the log holds a ``train`` stream: a word beside a number is no name otherwise."""
     out: list[Rec] = []
-    for i, segs in enumerate(lines, start=1):
-        seg = segs[-1] if segs else ""
-        if not seg.strip():
-            continue
-        m = _STREAM_LINE.match(seg)
-        if not m:
-            return []
+    for i, m in _every_line(lines, _STREAM_LINE):
         name = m.group(2).lower()
         out.append(Rec(i, int(m.group(1)), [(_STREAM_LOSS.get(name, name), parse_float(m.group(3)))],
                        kind="val" if name == "val" else "train"))
     return out if any(r.values[0][0] == "train_loss" for r in out) else []
+
+
+def _every_line(lines: list[list[str]], shape: re.Pattern[str]) -> list[tuple[int, re.Match[str]]]:
+    """(line number, match) of every line with text, or none at all when one line has another
+    shape: a fixed format owns the whole file or none of it."""
+    out = []
+    for i, segs in enumerate(lines, start=1):
+        seg = segs[-1] if segs else ""
+        if not seg.strip():
+            continue
+        m = shape.match(seg)
+        if not m:
+            return []
+        out.append((i, m))
+    return out
+
+
+# -- llm.c's logger ---------------------------------------------------------------------------
+
+#: ``s:250 trl:3.2841 lr:0.000600 norm:0.31``: llm.c's ``main.log`` line, a step then
+#: ``key:value`` pairs (``trl`` train loss, ``tel`` validation loss, ``eval`` HellaSwag accuracy)
+_LLMC_LINE = re.compile(rf"^\s*s:(\d+)((?:\s+[A-Za-z_]+:{NUMBER})+)\s*$")
+_LLMC_PAIR = re.compile(rf"([A-Za-z_]+):({NUMBER})")
+#: what llm.c's short keys name; ``eval`` is a multiple-choice benchmark's accuracy, not the
+#: held-out split's, so it keeps a name of its own
+_LLMC_NAMES = {"trl": "train_loss", "tel": "val_loss", "eval": "hellaswag", "norm": "grad_norm"}
+
+
+def llmc_records(lines: list[list[str]]) -> list[Rec]:
+    """One record per line of llm.c's logger (``train_gpt2.cu`` and its forks write
+    ``s:0 tel:10.9`` and ``s:1 trl:10.9 lr:0.0006 norm:5.2`` to ``main.log``). Empty unless
+    every line with text has the shape and the log holds a train loss."""
+    out: list[Rec] = []
+    for i, m in _every_line(lines, _LLMC_LINE):
+        values = [(_LLMC_NAMES.get(k.lower(), k.lower()), parse_float(v))
+                  for k, v in _LLMC_PAIR.findall(m.group(2))]
+        out.append(Rec(i, int(m.group(1)), values,
+                       kind="val" if any(n == "val_loss" for n, _ in values) else "train"))
+    return out if any(n == "train_loss" for r in out for n, _ in r.values) else []
 
 
 # -- fairseq ----------------------------------------------------------------------------------

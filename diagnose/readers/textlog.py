@@ -6,8 +6,9 @@ These shapes, tried in this order (the first that yields records reads the file)
    per epoch, the epoch's finished record; step = epoch - 1, as Keras's ``CSVLogger``
    numbers them (see :mod:`._textlog_tools`).
 2. The dicts a Hugging Face ``Trainer`` prints, steps from its tqdm bar.
-   (Then two fixed formats: build-nanogpt's ``{step} {stream} {value}`` lines, where a bare
-   ``train`` or ``val`` is that split's loss, and cuda-convnet's minibatch lines.)
+   (Then fixed formats: fairseq's records, build-nanogpt's ``{step} {stream} {value}`` lines,
+   where a bare ``train`` or ``val`` is that split's loss, llm.c's ``s:{step} trl:{loss}``
+   lines, and cuda-convnet's minibatch lines.)
 3. Lines of hand-written loops: ``Epoch 3/10, Train Loss: 0.41, Val Acc: 81.2%``,
    ``epoch: 3 | train_loss=0.41``, ``Epoch [1/5], Step [100/600], Loss: 0.23``,
    ``[Epoch 3] loss 0.41 acc 0.88``, ``Iter 100: loss 0.5``, ``Test 3, loss: 0.52, test acc:
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from .._errors import ReadError
@@ -47,7 +48,7 @@ from ._frame import EMPTY, SCALAR_REPR, finish_metrics, parse_float
 from ._params import printed_params
 from ._safe_open import DETECT_BYTES, decode_text, first_line, read_bytes, read_prefix
 from ._textlog_tools import (NUMBER, Rec, comma_pairs, convnet_records, fairseq_records,
-                             hf_records, keras_records, stream_records)
+                             hf_records, keras_records, llmc_records, stream_records)
 from .csv_generic import run_id
 from .hf import _renamer
 
@@ -237,7 +238,7 @@ class Parsed:
         Hugging Face), or those of the most common shape of print line when their steps go
         up (0 when they do not)."""
         good = [r for r in self.records if any(_judged(n) for n, _ in r.values)]
-        if self.shape in ("keras", "hf", "convnet", "stream", "fairseq"):
+        if self.shape in ("keras", "hf", "convnet", "stream", "llmc", "fairseq"):
             return len(good)
         shapes: dict[tuple[str, ...], list[int]] = {}
         for r in good:
@@ -329,6 +330,22 @@ def parse(text: str) -> Parsed:
     return out
 
 
+#: formats of one fixed shape each, tried in this order after the Keras, Hugging Face and
+#: fairseq readings: (shape, reader, the note that tells how its names were read)
+_FIXED_FORMATS: tuple[tuple[str, Callable[[list[list[str]]], list[Rec]], str], ...] = (
+    ("stream", stream_records,
+     ("'{step} {stream} {value}' lines (build-nanogpt's log): 'train' read as the train loss, 'val' "
+      "as the validation loss, other streams under their names")),
+    ("llmc", llmc_records,
+     ("llm.c's 's:{step} key:value' lines: 'trl' read as the train loss, 'tel' as the validation "
+      "loss, 'eval' as the HellaSwag accuracy ('hellaswag')")),
+    ("convnet", convnet_records,
+     ("cuda-convnet's minibatch lines: each cost layer's first value read as its loss, the next as "
+      "its error rate(s); 'Test output' read as validation; steps count the minibatches in file "
+      "order")),
+)
+
+
 def _parse(lines: list[list[str]], text: str) -> Parsed:
     """:func:`parse` on the text's lines (segments each)."""
     out = Parsed()
@@ -352,19 +369,11 @@ def _parse(lines: list[list[str]], text: str) -> Parsed:
         if recs:
             out.records, out.shape, out.notes = recs, "fairseq", notes
             return out
-    recs = stream_records(clean)
-    if recs:
-        out.records, out.shape = recs, "stream"
-        out.notes = [("'{step} {stream} {value}' lines (build-nanogpt's log): 'train' read as the "
-                      "train loss, 'val' as the validation loss, other streams under their names")]
-        return out
-    recs = convnet_records(clean)
-    if recs:
-        out.records, out.shape = recs, "convnet"
-        out.notes = ["cuda-convnet's minibatch lines: each cost layer's first value read as its "
-                     "loss, the next as its error rate(s); 'Test output' read as validation; "
-                     "steps count the minibatches in file order"]
-        return out
+    for shape, fixed, note in _FIXED_FORMATS:
+        recs = fixed(clean)
+        if recs:
+            out.records, out.shape, out.notes = recs, shape, [note]
+            return out
     raw = _plain_raw(clean)
     out.records, out.shape = _steps(raw), "plain"
     if "%" in text and not out.claimed and _BAR_COUNTER.search(text):  # most logs have no bar
