@@ -58,6 +58,9 @@ _KNOB_TOKEN = re.compile(
 #: Knobs whose values are fractions: spelled in a name with a leading zero and no point
 #: (``lr03``, ``dropout05``) they say neither 3 nor which fraction, and are not read.
 _FRACTION_KNOBS = frozenset({"lr", "weight_decay", "dropout", "momentum"})
+#: Keys of a training script's argument dump (timm's ``args.yaml``) that give the number of
+#: classes: not a knob a sweep varies, but what the chance level ln K is read from.
+CLASS_KEYS = frozenset({"num_classes", "n_classes", "num_labels"})
 #: How many folders up (the run's own included) a name without ``=`` may set a knob.
 NAME_LEVELS = 3
 #: Files beside a log where people keep a run's settings (flat or one level nested).
@@ -121,7 +124,7 @@ def _flatten_into(obj: Any, prefix: str, out: dict[str, Any]) -> None:
 #: Keys a printed ``key: value`` line is read for (a loop that logs its settings one per line,
 #: ``INFO - learning_rate: 0.001``): the tuning knobs and the class count; other such lines
 #: (``Epoch: 3``, ``Model: resnet``) are not settings a rule asks for.
-PRINTED_KEYS = KNOB_KEYS | {"num_classes", "n_classes", "num_labels"}
+PRINTED_KEYS = KNOB_KEYS | CLASS_KEYS
 #: longest printed settings text parsed (argparse's ``Namespace`` or a config dict)
 PRINTED_MAX_CHARS = 100_000
 #: most lines a pretty-printed config dict may span
@@ -299,7 +302,8 @@ def file_params(path: Path) -> tuple[dict[str, Any], list[str]]:
     """Knob settings from a ``config.json`` / ``args.json`` / ... beside the log, and notes.
 
     The run's own folder only; JSON or YAML, flat or nested (``{"optimizer": {"lr":
-    0.003}}`` gives ``lr``). A file that cannot be parsed gives a note, not an error.
+    0.003}}`` gives ``lr``), and the number of classes from an ``args`` file. A file that
+    cannot be parsed gives a note, not an error.
     One listing of the folder, not a stat per candidate name: this runs for every run read.
     """
     d = path if path.is_dir() else path.parent
@@ -325,18 +329,24 @@ def file_params(path: Path) -> tuple[dict[str, Any], list[str]]:
         else:
             flat, more = read_yaml_params(f)
             notes += more
-        for k, v in knob_params(flat).items():
+        # an argparse dump (timm's args.yaml) holds what the classifier head was built with; a
+        # config.yaml's n_classes may count anything (a lane detector's lanes beside a summed loss)
+        for k, v in knob_params(flat, classes=name.startswith("args.")).items():
             out.setdefault(k, v)
     return out, notes
 
 
-def knob_params(data: Mapping[str, Any]) -> dict[str, Any]:
+def knob_params(data: Mapping[str, Any], classes: bool = False) -> dict[str, Any]:
     """The tuning knobs (:data:`KNOB_KEYS`) of a flat or nested settings mapping, with
-    ``learning_rate`` as ``lr``: what a sweep varies, not a model's layer sizes."""
+    ``learning_rate`` as ``lr``: what a sweep varies, not a model's layer sizes; with
+    ``classes``, also the number of classes (:data:`CLASS_KEYS`) when it is a top-level count
+    above 1."""
     out: dict[str, Any] = {}
     for k, v in flatten(data).items():
         if "." not in k and k in KNOB_KEYS and isinstance(v, (int, float, str, bool)):
             out.setdefault("lr" if k == "learning_rate" else k, v)
+        elif classes and "." not in k and k in CLASS_KEYS and type(v) is int and v > 1:
+            out.setdefault(k, v)  # the chance level ln K of the uniform-predictions reading
     return out
 
 

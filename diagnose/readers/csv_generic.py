@@ -61,7 +61,8 @@ PROGRESS_KEYS = frozenset({"total_steps", "percentage", "elapsed_time", "remaini
                            "throughput", "total_tokens"})
 RUN_COLUMN = "run"
 #: File stems that say nothing about the run; the folder name is used instead.
-GENERIC_STEMS = {"metrics", "training", "history", "log", "logs", "train", "results", "progress"}
+GENERIC_STEMS = {"metrics", "training", "history", "log", "logs", "train", "results", "progress",
+                 "summary"}
 
 
 @dataclass
