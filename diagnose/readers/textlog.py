@@ -108,9 +108,10 @@ _SPLIT_WORDS = {"val": "val", "valid": "val", "validation": "val", "eval": "val"
                 "train": "train", "training": "train"}
 _LEAD = re.compile(r"^[\W_]*([A-Za-z]+)\b\s*[:\-|,]", re.I)
 #: a split's results announced in the line (JoeyNMT: ``Validation result (greedy) at epoch 1,
-#: step 500: bleu: 0.17, loss: ...``, ``Evaluation result (greedy) loss: 4.40, ppl: 81.81``):
+#: step 500: bleu: 0.17, loss: ...``, ``Evaluation result (greedy) loss: 4.40, ppl: 81.81``;
+#: the CS230 project template: ``- Eval metrics : accuracy: 0.079 ; loss: 5.192``):
 #: every value on the line is that split's, wherever the logger's prefix puts the phrase
-_RESULT = re.compile(r"\b(validation|evaluation|eval|test|dev)\s+results?\b(?:\s*\([^)]*\))?"
+_RESULT = re.compile(r"\b(validation|evaluation|eval|test|dev)\s+(?:results?|metrics?)\b(?:\s*\([^)]*\))?"
                      r"(?:\s+at\b)?\s*:?", re.I)
 #: a line that only says which phase comes next (``Training ist starting...``, ``Evaluating...``,
 #: ``Validation:``, ``Running Validation...``) under an epoch's counter line: the values printed
