@@ -102,7 +102,7 @@ _BRACKET = re.compile(r"\[\s*\d+\s*/\s*\d+\s*\]|\(\s*\d+\s*/\s*\d+\s*\)|\d+\s*/\
 _NAMED_COUNT = re.compile(r"(?<![\w.])[A-Za-z][\w.-]*\s*[:=]\s*\d+\s*/\s*\d+\b")
 _PAIR = re.compile(
     rf"(?<![\w.])([A-Za-z][A-Za-z0-9_]*(?:[ _./-][A-Za-z][A-Za-z0-9_]*){{0,2}})"
-    rf"\s*(?:[:=]\s*|\s)\s*({NUMBER})(%?)(?![\w.]|/\d)", re.I)
+    rf"\s*(?:[:=]\s*|\s)\s*({NUMBER})(%?)(?!\w|\.\w|/\d)", re.I)
 _SPLIT_WORDS = {"val": "val", "valid": "val", "validation": "val", "eval": "val",
                 "evaluation": "val", "dev": "val", "test": "test", "testing": "test",
                 "train": "train", "training": "train"}
