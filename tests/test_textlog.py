@@ -711,11 +711,13 @@ def test_a_line_of_other_numbers_keeps_the_epoch_block_open(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("case", ["keras3_verbose2", "hf_trainer", "torch_finetune"])
 @pytest.mark.parametrize("bom, codec", [(b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
-                                        (b"\xef\xbb\xbf", "utf-8")])
+                                        (b"\xef\xbb\xbf", "utf-8"),
+                                        (b"", "utf-16-le"), (b"", "utf-16-be")])
 def test_a_log_saved_as_utf16_or_with_a_bom_reads_the_same(
         tmp_path: Path, case: str, bom: bytes, codec: str) -> None:
     """``python train.py > train.log`` in Windows PowerShell 5 writes UTF-16 (BOM, CRLF line
-    ends); Notepad and PowerShell 7's ``utf8BOM`` write UTF-8 with a BOM. Same run, same values."""
+    ends); Notepad and PowerShell 7's ``utf8BOM`` write UTF-8 with a BOM; some Windows pipelines
+    and ``iconv -t UTF-16LE`` write UTF-16 with no BOM at all. Same run, same values."""
     (run,) = _load(case)
     text = (CASES / case / "train.log").read_bytes().decode("utf-8")  # tqdm's \r kept
     path = tmp_path / "train.log"

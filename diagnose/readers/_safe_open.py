@@ -126,6 +126,13 @@ def read_bytes(path: str | os.PathLike, cap: int | None = None) -> bytes:
 
 
 _UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+#: share of a BOM-less UTF-16 log's leading character pairs that are ASCII (NUL on one side):
+#: log lines are mostly ASCII, so a text with fewer is taken as UTF-8 (or binary)
+UTF16_ASCII_SHARE = 0.9
+#: leading bytes looked at to tell BOM-less UTF-16 from UTF-8
+UTF16_SNIFF_BYTES = 4096
+#: share of pairs that may carry the NUL on the other side (none in real text)
+UTF16_STRAY_SHARE = 0.01
 
 
 def decode_text(data: bytes) -> str:
@@ -138,7 +145,29 @@ def decode_text(data: bytes) -> str:
     codec = _UTF16_BOMS.get(data[:2])
     if codec:
         return data[2:].decode(codec, errors="replace")
+    codec = _bomless_utf16(data[:UTF16_SNIFF_BYTES])
+    if codec:
+        return data.decode(codec, errors="replace")
     return data.decode("utf-8-sig", errors="replace")
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when ``head`` is UTF-16 text written without a BOM (some Windows
+    tools and ``Out-File -Encoding Unicode`` pipelines), else None.
+
+    ASCII text in UTF-16 has a NUL in every other byte, always on the same side; UTF-8 text
+    holds no NUL, and binary formats put them anywhere. Most character pairs must carry the
+    NUL on one side and (almost) none on the other."""
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    even, odd = head[0:2 * pairs:2], head[1:2 * pairs:2]
+    low = sum(1 for a, b in zip(even, odd) if b == 0 and a != 0)
+    high = sum(1 for a, b in zip(even, odd) if a == 0 and b != 0)
+    for codec, one_side, other in (("utf-16-le", low, high), ("utf-16-be", high, low)):
+        if one_side >= pairs * UTF16_ASCII_SHARE and other <= pairs * UTF16_STRAY_SHARE:
+            return codec
+    return None
 
 
 def read_text(path: str | os.PathLike, cap: int | None = None, errors: str = "strict") -> str:
