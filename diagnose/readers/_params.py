@@ -152,14 +152,25 @@ def _literal_entries(entries: Iterable[tuple[Any, ast.expr]]) -> dict[Any, Any]:
     return out
 
 
+#: an object's default repr (``<function relu at 0x7f..>``, ``<class 'torch.optim.adam.Adam'>``),
+#: which is not Python: it stands for a value that is no literal
+_OBJECT_REPR = re.compile(r"<[A-Za-z_][^<>\n]*>")
+
+
 def _parsed(text: str) -> ast.expr | None:
-    """The expression ``text`` holds, or None (too long, not Python, nested past the stack)."""
+    """The expression ``text`` holds, or None (too long, not Python, nested past the stack).
+
+    A printed object repr (``act=<function relu at 0x7f..>``) would make the whole text
+    unparsable and lose every other setting, so it is read as a call (``act=f()``), which
+    is no literal and is left out like ``device(type='cuda')``."""
     if len(text) > PRINTED_MAX_CHARS:
         return None
-    try:
-        return ast.parse(text, mode="eval").body
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
+    for attempt in (text, _OBJECT_REPR.sub("f()", text)):
+        try:
+            return ast.parse(attempt, mode="eval").body
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+    return None
 
 
 def _literal(text: str) -> Any:
