@@ -107,6 +107,12 @@ _SPLIT_WORDS = {"val": "val", "valid": "val", "validation": "val", "eval": "val"
                 "evaluation": "val", "dev": "val", "test": "test", "testing": "test",
                 "train": "train", "training": "train"}
 _LEAD = re.compile(r"^[\W_]*([A-Za-z]+)\b\s*[:\-|,]", re.I)
+#: a line led by a held-out split as a bracketed tag (``[VALID DATA] avg. acc: 0.93 avg. loss:
+#: 0.96``, ``[val] loss 0.5``): the values after it are that split's. A ``[train]`` tag names
+#: nothing new (values are the train curve's unless named otherwise) and ``[eval] iter 0:
+#: train 9.85 val 9.84`` names its own splits
+_LEAD_TAG = re.compile(r"^[^\w\[]*\[\s*(val(?:id(?:ation)?)?|eval(?:uation)?|dev|test(?:ing)?)"
+                       r"(?:[\s_-]+(?:data(?:set)?|set|split|phase|metrics?|results?))?\s*\]", re.I)
 #: a split's results announced in the line (JoeyNMT: ``Validation result (greedy) at epoch 1,
 #: step 500: bleu: 0.17, loss: ...``, ``Evaluation result (greedy) loss: 4.40, ppl: 81.81``;
 #: the CS230 project template: ``- Eval metrics : accuracy: 0.079 ; loss: 5.192``):
@@ -761,8 +767,9 @@ def _counter_kind(word: str) -> str:
 
 
 def _lead_split(rest: str) -> str:
-    """The split a line is about when it starts with one (``Validation: loss 0.5``)."""
-    m = _LEAD.match(rest)
+    """The split a line is about when it starts with one (``Validation: loss 0.5``, ``[VALID
+    DATA] avg. loss: 0.96``)."""
+    m = _LEAD.match(rest) or _LEAD_TAG.match(rest)
     return _SPLIT_WORDS.get(m.group(1).lower(), "") if m else ""
 
 
