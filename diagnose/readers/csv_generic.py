@@ -44,7 +44,8 @@ from ._common import fits_int64
 from ._frame import (EMPTY, MISSING, finish_metrics, is_test_loss, json_or_text_float, opt_float,
                      parse_float)
 from ._safe_open import first_line as _first_line
-from ._safe_open import read_bytes
+from ._params import knob_params
+from ._safe_open import read_bytes, read_prefix
 from ._textlog_tools import comma_pairs
 
 __all__ = ["Table", "detect", "read", "read_table", "wide_columns"]
@@ -139,13 +140,45 @@ def header_cells(line: str) -> list[str]:
 
 
 def _is_jsonl(path: Path) -> bool:
-    """JSON Lines by name, or a ``log.txt`` / ``*.log`` whose first line is a whole JSON
-    record with a step or epoch key (DETR, DeiT, MAE and ConvNeXt write ``log.txt`` so:
+    """JSON Lines by name, or a ``log.txt`` / ``*.log`` whose first lines are whole JSON
+    records, one with a step or epoch key (DETR, DeiT, MAE and ConvNeXt write ``log.txt`` so:
     ``{"train_loss": ..., "test_loss": ..., "epoch": 0, ...}`` per epoch)."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         return True
-    return suffix in (".log", ".txt") and _stepped_record(first_line(path))
+    return suffix in (".log", ".txt") and _stepped_head(path)
+
+
+#: leading JSON Lines records looked at for the first one with a step: a structured event log
+#: opens with a record of its settings (``{"event": "start", "batch_size": 128, ...}``) first
+JSONL_HEAD_RECORDS = 5
+#: bytes read to find them
+JSONL_HEAD_BYTES = 1 << 16
+
+
+def _stepped_head(path: Path) -> bool:
+    """Whether a file opens as JSON Lines of a shape this reader reads: its first record has a
+    step, or it opens with a few records without one (settings, a start event), each a whole
+    JSON object, before one that has."""
+    line = first_line(path)
+    if _stepped_record(line):
+        return True
+    if not _json_object(line):
+        return False
+    head = read_prefix(path, JSONL_HEAD_BYTES) or b""
+    for more in head.decode("utf-8", errors="replace").splitlines()[1:JSONL_HEAD_RECORDS]:
+        if _stepped_record(more):
+            return True
+        if not _json_object(more):
+            return False
+    return False
+
+
+def _json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _stepped_record(line: str) -> bool:
@@ -192,7 +225,7 @@ def detect(path: Path) -> bool:
         return True  # an empty log (training.log, metrics.csv): read says so, naming it
     line = first_line(path)
     if _is_jsonl(path):
-        return _stepped_record(line)
+        return _stepped_head(path)
     if comma_pairs(line) is not None:
         return False  # print lines of name, value pairs: the text-log reader's
     cells = header_cells(line)
@@ -858,13 +891,16 @@ def _wide_jsonl(
     text_keys: set[str] = set()
     seen: dict[str, list[int]] = {}  # per ``run`` value: its first step, last step, runs so far
     restart: tuple[int, int, int, str] | None = None  # the first: line, step before, step, run
+    settings: dict[str, Any] = {}
     for line, rec in records:
         flat = dict(_flat(rec))
         low = {k.lower(): k for k in flat}
         skey = next((low[k] for k in STEP_COLUMNS if k in low), low.get("epoch"))
         step = _int_cell(str(flat[skey])) if skey and not isinstance(flat[skey], bool) else None
-        if step is None:
+        if step is None:  # a settings or start record: its knobs are the run's settings
             no_step.append(line)
+            for k, v in knob_params(rec).items():
+                settings.setdefault(k, v)
             continue
         ekey, wkey = low.get("epoch"), next((low[k] for k in WALL_COLUMNS if k in low), None)
         epoch = opt_float(flat.get(ekey))
@@ -905,6 +941,8 @@ def _wide_jsonl(
         if seen.get(name, (0, 0, 1))[2] > 1:
             rid = f"{rid}#{part}"
         run = _new_run(path, rid, "jsonl", notes if not runs else [], torn)
+        for k, v in settings.items():
+            run.params.setdefault(k, v)
         finish_metrics(run, steps, names, values, aliases, str(path), wall_time=walls,
                        epoch=epochs)
         runs.append(run)
