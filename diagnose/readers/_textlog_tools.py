@@ -358,7 +358,9 @@ def _convnet_values(text: str, prefix: str) -> list[tuple[str, float]]:
 # -- step, stream, value (build-nanogpt) ------------------------------------------------------
 
 #: ``250 val 3.2841``: a step, the name of a stream and one value, nothing else on the line
-_STREAM_LINE = re.compile(rf"^\s*(\d+)\s+([A-Za-z][A-Za-z0-9_]*)\s+({NUMBER})\s*$")
+#: (or several name-value pairs: ``39250 valbin_ppl 19.37 valbin_loss 2.96``)
+_STREAM_LINE = re.compile(rf"^\s*(\d+)((?:\s+[A-Za-z][A-Za-z0-9_]*\s+{NUMBER})+)\s*$")
+_STREAM_PAIR = re.compile(rf"([A-Za-z][A-Za-z0-9_]*)\s+({NUMBER})")
 #: what a bare split word names in such a log: the split's loss
 _STREAM_LOSS = {"train": "train_loss", "val": "val_loss"}
 
@@ -370,19 +372,20 @@ def stream_records(lines: list[list[str]]) -> list[Rec]:
     shape and the log holds a ``train`` stream: a word beside a number is no name otherwise."""
     out: list[Rec] = []
     for i, m in _every_line(lines, _STREAM_LINE):
-        name = m.group(2).lower()
-        out.append(Rec(i, int(m.group(1)), [(_STREAM_LOSS.get(name, name), parse_float(m.group(3)))],
-                       kind="val" if name == "val" else "train"))
-    return out if any(r.values[0][0] == "train_loss" for r in out) else []
+        pairs = [(p.group(1).lower(), parse_float(p.group(2))) for p in _STREAM_PAIR.finditer(m.group(2))]
+        out.append(Rec(i, int(m.group(1)), [(_STREAM_LOSS.get(n, n), v) for n, v in pairs],
+                       kind="val" if all(n.startswith("val") for n, _ in pairs) else "train"))
+    return out if any(n == "train_loss" for r in out for n, _ in r.values) else []
 
 
 def _every_line(lines: list[list[str]], shape: re.Pattern[str]) -> list[tuple[int, re.Match[str]]]:
     """(line number, match) of every line with text, or none at all when one line has another
-    shape: a fixed format owns the whole file or none of it."""
+    shape: a fixed format owns the whole file or none of it. A ``#`` comment line (``# stage
+    started ... from best.pt at step 39001``) is no data line of any shape."""
     out = []
     for i, segs in enumerate(lines, start=1):
         seg = segs[-1] if segs else ""
-        if not seg.strip():
+        if not seg.strip() or seg.lstrip().startswith("#"):
             continue
         m = shape.match(seg)
         if not m:
