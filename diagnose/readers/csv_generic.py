@@ -43,8 +43,8 @@ from ..run import CANONICAL_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, canoni
 from ._common import fits_int64
 from ._frame import (EMPTY, MISSING, finish_metrics, is_test_loss, json_or_text_float, opt_float,
                      parse_float)
-from ._safe_open import first_line as _first_line
 from ._params import knob_params
+from ._safe_open import first_line as _first_line
 from ._safe_open import read_bytes, read_prefix
 from ._textlog_tools import comma_pairs
 
@@ -163,31 +163,31 @@ def _stepped_head(path: Path) -> bool:
     line = first_line(path)
     if _stepped_record(line):
         return True
-    if not _json_object(line):
+    if _json_dict(line) is None:
         return False
     head = read_prefix(path, JSONL_HEAD_BYTES) or b""
     for more in head.decode("utf-8", errors="replace").splitlines()[1:JSONL_HEAD_RECORDS]:
-        if _stepped_record(more):
-            return True
-        if not _json_object(more):
+        rec = _json_dict(more)
+        if rec is None:
             return False
+        if _record_shape(rec) is not None:
+            return True
     return False
 
 
-def _json_object(line: str) -> bool:
+def _json_dict(line: str) -> dict[str, Any] | None:
+    """The JSON object a line holds whole, or None."""
     try:
-        return isinstance(json.loads(line), dict)
+        rec = json.loads(line)
     except (ValueError, RecursionError):
-        return False
+        return None
+    return rec if isinstance(rec, dict) else None
 
 
 def _stepped_record(line: str) -> bool:
     """A line holding one whole JSON object of a shape this reader reads (a step key)."""
-    try:
-        rec = json.loads(line)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(rec, dict) and _record_shape(rec) is not None
+    rec = _json_dict(line)
+    return rec is not None and _record_shape(rec) is not None
 
 
 def could_hold(names: Collection[str]) -> bool:
