@@ -159,7 +159,7 @@ def _bomless_utf16(head: bytes) -> str | None:
     holds no NUL, and binary formats put them anywhere. Most character pairs must carry the
     NUL on one side and (almost) none on the other."""
     pairs = len(head) // 2
-    if pairs < 2:
+    if pairs < 2 or b"\0" not in head:  # UTF-8 logs (nearly all) leave at once
         return None
     even, odd = head[0:2 * pairs:2], head[1:2 * pairs:2]
     low = sum(1 for a, b in zip(even, odd) if b == 0 and a != 0)
