@@ -28,7 +28,7 @@ MIN_POINTS_TRAIN_HEAD = 10
 
 
 @feature("val_low_vs_chance", "chance_story",
-         params=K_PARAMS)
+         params=(*K_PARAMS, "witnessed_loss_tol"))
 def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss over ln K, minus 1 (relative; about 0: validation
     never got below chance level, -0.5: it reached half of it), and the sentence that says
@@ -61,6 +61,13 @@ def validation_at_chance(ctx: RunContext) -> dict[str, Value]:
     # two (written once) beside many evaluations: the validation loss is then the curve to tell
     if dev >= ctx.param("chance_loss_tol") or (not smooths(len(tv)) and len(vv) > len(tv)):
         story = val_story(f"while the train loss went to {float(rv[-1]):.4g}")
+    elif float(vv[-1]) > lnk * (1 + ctx.param("witnessed_loss_tol")):
+        # beyond what a class-weighted loss explains, only the accuracies can put validation at
+        # chance (DG204): say why its loss does not, so that the user is not left comparing
+        # ln K with a number far above it
+        story += (f"; the validation loss ({float(vv[-1]):.4g} at step {int(vs[-1])}) is "
+                  f"{float(vv[-1]) / lnk:.3g}x ln({k}), on another scale (a sum over batches "
+                  "rather than a mean?)")
     return {"val_low_vs_chance": low, "chance_story": story}
 
 

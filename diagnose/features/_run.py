@@ -346,6 +346,19 @@ def _sequence_loss(run: Run) -> bool:
     return False
 
 
+def _train_witness(ctx: RunContext, near: list[int], tol: float, loss_tol: float) -> int | None:
+    """K' named by the train curves when the validation loss cannot name it: the median train
+    accuracy at 1/K' and the train loss settled at ln K', for a K' the validation accuracy
+    sits at too. A validation loss summed over batches rather than averaged (a running total
+    never divided by the number of batches) is N x ln K at chance, far from any ln K'."""
+    _, ta = ctx.finite("train/acc")
+    tail = _median_tail(ctx, TRAIN)
+    if len(ta) < 2 or tail is None or not float(np.median(ta)) > 0:
+        return None
+    _, k_t = chance_k(float(np.median(ta)), tail, tol, loss_tol)
+    return k_t if k_t in near else None
+
+
 def classes(ctx: RunContext) -> dict[str, Any]:
     """K from the config and K read off the curves (validation accuracy ~ 1/K all run).
 
@@ -376,6 +389,8 @@ def classes(ctx: RunContext) -> dict[str, Any]:
         a = float(np.median(acc))
         if a > 0:
             near, k_fit = chance_k(a, loss, tol, loss_tol)
+            if near and not k_fit:
+                k_fit = _train_witness(ctx, near, tol, loss_tol)
             z = mann_kendall_z(acc)
             if k_fit:
                 k_acc = k_fit
@@ -1014,7 +1029,7 @@ def still_improving(ctx: RunContext) -> dict[str, Value]:
 
 @feature("num_classes", "lnk", "lnk_ratio_end", "lnk_ratio_val", "second_half_change",
          "second_half_trend_z", "chance_dev", "chance_dev_val", "chance_note", "k_note",
-         "val_acc_chance_dev", params=K_PARAMS)
+         "val_acc_chance_dev", "train_acc_chance_dev", params=K_PARAMS)
 def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     """Train/validation loss against ln(K), the cross-entropy of uniform predictions over K classes.
 
@@ -1025,7 +1040,10 @@ def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
     (where two smoothed points would land decides nothing on a sparse, noisy log);
     ``second_half_trend_z`` the Mann-Kendall z of the same points (how sure that move is).
     A log of evaluations only gets the validation measures (``chance_dev`` stays None), and
-    ``val_acc_chance_dev`` is |median validation accuracy x K - 1|: the accuracy's witness.
+    ``val_acc_chance_dev`` is |median validation accuracy x K - 1|: the accuracy's witness;
+    ``train_acc_chance_dev`` the same for the train accuracy. With both at 1/K the accuracies
+    witness chance level even when the validation loss is on another scale (summed over
+    batches instead of averaged), where ln K cannot be read off it.
     """
     cl = classes(ctx)
     k = cl["k"]
@@ -1047,12 +1065,14 @@ def uniform_predictions(ctx: RunContext) -> dict[str, Value]:
         return out
     lnk = math.log(k)
     _, acc = ctx.finite("val/acc")
+    _, tacc = ctx.finite("train/acc")
     out.update(
         num_classes=k,
         lnk=lnk,
         lnk_ratio_val=float(vv[-1]) / lnk if len(vv) else None,
         chance_dev_val=abs(float(vv[-1]) / lnk - 1) if len(vv) else 0.0,
         val_acc_chance_dev=abs(float(np.median(acc)) * k - 1) if len(acc) else None,
+        train_acc_chance_dev=abs(float(np.median(tacc)) * k - 1) if len(tacc) else None,
     )
     if not len(tv):  # a log of evaluations only: judged on its validation loss
         return out

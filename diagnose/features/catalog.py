@@ -327,6 +327,7 @@ val_wrong_low     loss      the lowest logged validation loss val_wrong_loss rea
 chance_dev        ratio     |last smoothed train loss / ln K - 1| (0: at chance level)
 chance_dev_val    ratio     the same for the validation loss (0 without validation)
 val_acc_chance_dev ratio    |median validation accuracy x K - 1|: 0 when the accuracy sits at 1/K (None without an accuracy or a K)
+train_acc_chance_dev ratio  the same for the train accuracy (None without one or a K)
 val_low_vs_chance relative  lowest logged validation loss over ln K, minus 1 (about 0: validation never left chance level)
 chance_story      text      which curve sits at ln K, in logged values (for DG204's message)
 val_acc_points    count     finite points of the validation accuracy
