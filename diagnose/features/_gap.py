@@ -65,16 +65,27 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     # m nearest logged points (at most half the log, so the reading stays local) is a second
     # reading of train at a validation step, and a gap (or validation below train) must hold
     # against both: one batch is not the loss
+    # A log whose step is the epoch index (Keras, Ultralytics, TensorBoard per-epoch scalars:
+    # steps 0, 1, 2, ... with one train value and one evaluation at each) writes each epoch's
+    # mean, not one batch: read as it is, since half such a log's points around the end of a
+    # falling curve sit far above it (a public 30-epoch Caltech-101 run from scratch: train
+    # 0.69 at the end read as 1.45, its median of the last 15 epochs, and a 4.3x gap as 2x).
+    # One batch's loss every 50 steps beside an evaluation at the same steps is still a batch.
+    # A log with both accuracies keeps the guard: their gap is the direct witness there, and
+    # a healthy CIFAR-10 CNN (7-point accuracy gap, validation 1.7x train at the last epoch,
+    # both still falling) is no gap
+    rs, rv = ctx.finite(TRAIN)
+    both_acc = len(ctx.finite("train/acc")[1]) > 0 and len(ctx.finite("val/acc")[1]) > 0
+    per_epoch = (len(rs) == len(vs) and bool(np.array_equal(rs, vs))
+                 and bool((np.diff(rs) == 1).all()) and not both_acc)
     m = min(int(ctx.param("gap_min_points")), len(tv) // 2)
-    if window(len(tv)) < m:
-        rs, rv = ctx.finite(TRAIN)
-        if len(rv) >= m:
-            at = np.clip(np.searchsorted(rs, vs, side="right") - 1 - m // 2, 0, len(rv) - m)
-            med = np.median(np.lib.stride_tricks.sliding_window_view(rv, m)[at], axis=1)
-            train_lo = np.minimum(train_at, med)
-            if med[-1] > train_at[-1]:  # the number quoted at the end is the median: say so
-                how = f"the median of {m} logged train points around it, "
-            train_at = np.maximum(train_at, med)
+    if window(len(tv)) < m and not per_epoch and len(rv) >= m:
+        at = np.clip(np.searchsorted(rs, vs, side="right") - 1 - m // 2, 0, len(rv) - m)
+        med = np.median(np.lib.stride_tricks.sliding_window_view(rv, m)[at], axis=1)
+        train_lo = np.minimum(train_at, med)
+        if med[-1] > train_at[-1]:  # the number quoted at the end is the median: say so
+            how = f"the median of {m} logged train points around it, "
+        train_at = np.maximum(train_at, med)
     i = int(np.argmin(vv))
     _, vsm = ctx.smoothed(VAL)
     scale = gap_scale(ctx)
