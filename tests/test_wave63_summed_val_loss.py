@@ -23,9 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "bench" / "real-runs" / "w84h-atnn2-lr025-collapse"
 
 
-def _codes(path: Path) -> set[str]:
-    return {f.rule for f in diagnose.check(path).findings}
-
 
 def test_public_lab_run_with_a_summed_validation_loss_is_uniform() -> None:
     if not PUBLIC.exists():
@@ -41,7 +38,7 @@ def test_public_lab_run_with_a_summed_validation_loss_is_uniform() -> None:
     assert abs(float(np.median(train[-10:])) / lnk - 1) < 0.01
     assert abs(float(np.median(tacc)) * 10 - 1) < 0.1 and abs(float(np.median(vacc)) * 10 - 1) < 0.1
     assert float(np.median(val[-10:])) / lnk > 30
-    assert "DG204" in _codes(PUBLIC)
+    assert "DG204" in {f.rule for f in diagnose.check(PUBLIC).findings}
 
 
 def _train_on_noise(path: Path, k: int = 4, batches: int = 20, epochs: int = 30) -> dict[str, list]:
@@ -90,4 +87,4 @@ def test_trained_model_on_noise_labels_with_summed_validation_loss_is_uniform(tm
     assert abs(float(np.median(got["accuracy"])) * 4 - 1) < 0.15
     assert abs(float(np.median(got["val_accuracy"])) * 4 - 1) < 0.15
     assert got["val_loss"][-1] / lnk > 15  # the sum over 20 batches
-    assert "DG204" in _codes(path)
+    assert "DG204" in {f.rule for f in diagnose.check(path).findings}

@@ -327,3 +327,33 @@ def heads_at_chance(ctx: RunContext) -> dict[str, Value]:
     if found:
         out["head_chance_story"] = "; ".join(found) + " (medians over the second half of the run)"
     return out
+
+
+#: the squared error of answering 1/2 to a 0/1 target, whichever the target is: where a
+#: mean-squared-error loss over balanced binary targets sits when the model outputs a constant
+HALF_MSE = 0.25
+
+
+@feature("half_mse_dev", "half_mse_spread", "half_mse_points", "half_mse_story")
+def constant_half_output(ctx: RunContext) -> dict[str, Value]:
+    """How far the train loss's last fifth sits from 0.25 (``half_mse_dev``, relative to it)
+    and how far it moves there (``half_mse_spread``: max minus min over the median): a model
+    trained with MSE on balanced 0/1 targets (XOR, a binary LSTM) that answers 1/2 to every
+    input sits at exactly 0.25, the uniform prediction of a regression on two classes. ln K
+    names no such level, so DG204 cannot see it."""
+    s, v = ctx.finite(TRAIN)
+    out: dict[str, Value] = {"half_mse_points": len(v)}
+    tail, ts = v[len(v) * 4 // 5:], s[len(s) * 4 // 5:]
+    if not len(tail):
+        return out
+    mid = float(np.median(tail))
+    if not mid > 0:
+        return out
+    lo, hi = f"{float(tail.min()):.5g}", f"{float(tail.max()):.5g}"
+    span = lo if lo == hi else f"{lo}-{hi}"
+    out.update(half_mse_dev=abs(mid / HALF_MSE - 1),
+               half_mse_spread=float(tail.max() - tail.min()) / mid,
+               half_mse_story=(f"train loss {float(v[0]):.4g} at step {int(s[0])}, then {span} "
+                               f"over its last {len(tail)} logged points (steps {int(ts[0])}-"
+                               f"{int(ts[-1])})"))
+    return out

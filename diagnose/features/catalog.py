@@ -328,6 +328,10 @@ chance_dev        ratio     |last smoothed train loss / ln K - 1| (0: at chance 
 chance_dev_val    ratio     the same for the validation loss (0 without validation)
 val_acc_chance_dev ratio    |median validation accuracy x K - 1|: 0 when the accuracy sits at 1/K (None without an accuracy or a K)
 train_acc_chance_dev ratio  the same for the train accuracy (None without one or a K)
+half_mse_dev      ratio     |median of the train loss's last fifth / 0.25 - 1|: 0 at the MSE of answering 1/2 to balanced 0/1 targets
+half_mse_spread   ratio     max minus min of the train loss's last fifth over its median (0: not one digit moved)
+half_mse_points   count     finite train loss points
+half_mse_story    text      the train loss's first value and its last fifth's range, as logged (for DG224's message)
 val_low_vs_chance relative  lowest logged validation loss over ln K, minus 1 (about 0: validation never left chance level)
 chance_story      text      which curve sits at ln K, in logged values (for DG204's message)
 val_acc_points    count     finite points of the validation accuracy
