@@ -176,10 +176,12 @@ def score(rows: list[Row]) -> list[Scored]:
                 for f in report.for_run(run.id):
                     if f.severity not in ("error", "warning"):
                         continue
-                    seen.add(f.pattern)
-                    # info patterns count only against a healthy label (and only at warning+)
-                    if not exp or f.pattern not in INFO_PATTERNS:
-                        got[f.pattern].append(f)
+                    # a finding's own pattern and those it tells as consequences ([[also]])
+                    for pat in (f.pattern, *f.also):
+                        seen.add(pat)
+                        # info patterns count only against a healthy label (and only at warning+)
+                        if not exp or pat not in INFO_PATTERNS:
+                            got[pat].append(f)
             out.append(Scored(row, p, _source(spec, p), exp, dict(got), seen, ok, desc, run))
     for e in report.errors:
         print(f"READ ERROR: {e}")

@@ -377,8 +377,9 @@ def score(split: str, show_misses: bool) -> None:
                 for f in report.for_run(run.id):
                     if f.pattern == "still_improving":
                         improving.add(r["id"])
-                    if f.severity in ("error", "warning") and (not expected or f.pattern not in INFO_PATTERNS):
-                        got[f.pattern].append(f)
+                    for pat in (f.pattern, *f.also):  # its own and those it tells ([[also]])
+                        if f.severity in ("error", "warning") and (not expected or pat not in INFO_PATTERNS):
+                            got[pat].append(f)
         except Exception as e:  # noqa: BLE001 - a reader failure is a result, not a crash
             got["(run not read)"] = []
             note += f" FAILED {type(e).__name__}: {e}"

@@ -64,8 +64,8 @@ def score(batches: list[Path]) -> dict[str, dict[str, int]]:
             exp = expected_for(run.path or "")
             if exp is None:
                 continue
-            got = {f.pattern for f in report.for_run(run.id)
-                   if f.severity in ("error", "warning") or f.pattern in INFO_PATTERNS}
+            got = {pat for f in report.for_run(run.id) for pat in (f.pattern, *f.also)
+                   if f.severity in ("error", "warning") or pat in INFO_PATTERNS}
             if not exp:
                 healthy_clean[0] += not any(f.severity != "info" for f in report.for_run(run.id))
                 healthy_clean[1] += 1

@@ -39,9 +39,14 @@ def _finding(rule: Rule, env: Mapping[str, Any], subjects: Sequence[Run], *,
             steps = (int(a), int(a))
     evidence = {k: env.get(k) for k in sorted(rule.names) if k in env}
     cause, next_text, next_run = rule.advice_for(env)
+    message, also = rule.message.render(env), []
+    for a in rule.also:
+        if a.when.holds(env) and a.pattern not in also:
+            message += "; " + a.message.render(env)
+            also.append(a.pattern)
     return Finding(
         rule=rule.code, name=rule.name, pattern=rule.pattern, severity=rule.severity,
-        message=rule.message.render(env), cause=cause.render(env),
+        message=message, also=also, cause=cause.render(env),
         next_experiment=next_text.render(env), run=run, group=group,
         runs=list(runs) if runs else ([run] if run else []), steps=steps,
         evidence=evidence, tags=list(rule.tags),

@@ -43,12 +43,15 @@ class Finding:
     tags: list[str] = field(default_factory=list)
     #: the next experiment as data (see :mod:`diagnose.advice`): one entry per setting to run
     next_run: list[dict[str, Any]] = field(default_factory=list)
+    #: other patterns the message tells as consequences of this one (a rule's ``[[also]]``)
+    also: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "name": self.name,
             "pattern": self.pattern,
+            "also": list(self.also),
             "severity": self.severity,
             "run": self.run,
             "group": self.group,

@@ -367,7 +367,7 @@ def _assemble(res: Results, given: list[Run], paths: Sequence[Any], task: Task, 
     reported: dict[str, set[str]] = {}
     for f in report.findings:
         if f.run is not None and f.severity in ("warning", "error"):
-            reported.setdefault(f.run, set()).add(pattern_of.get(f.rule, ""))
+            reported.setdefault(f.run, set()).update((pattern_of.get(f.rule, ""), *f.also))
     for run in run_list:
         lacking = (unchecked_patterns(run.metric_names, task.rules,
                                       summaries.get(run.id, {}).get("unmet"))

@@ -2,7 +2,8 @@
 
 A case is a small series (or, for a group rule, a few runs) and whether the rule
 should fire on it (``expect = "fail"``) or stay quiet (``expect = "pass"``),
-with the rule's params optionally changed (``config = {...}``).
+with the rule's params optionally changed (``config = {...}``); a failing case may list the
+patterns the finding must tell as consequences (``also = [...]``, see the rule's ``[[also]]``).
 """
 
 from __future__ import annotations
@@ -47,9 +48,12 @@ def run_case(rule: Rule, case: dict[str, Any]) -> CaseResult:
         if not found:
             return CaseResult(rule, name, expect, False, "expected a finding, got none", ())
         f = found[0]
+        told = case.get("also")  # the patterns it tells as consequences ([[also]]), when given
         bad = ("finding has no message" if not f.message else
                "finding has no next experiment" if not f.next_experiment else
-               f"message has a missing value (n/a): {f.message}" if "n/a" in f.message else "")
+               f"message has a missing value (n/a): {f.message}" if "n/a" in f.message else
+               f"expected it to tell {told}, it told {f.also}" if told is not None
+               and sorted(told) != sorted(f.also) else "")
         return CaseResult(rule, name, expect, not bad, bad, tuple(found))
     if found:
         return CaseResult(rule, name, expect, False, f"expected no finding, got: {found[0].message}",

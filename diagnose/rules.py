@@ -96,6 +96,24 @@ class Cause:
     next_run: tuple[dict[str, Any], ...] = ()
 
 
+#: the keys of a consequence (``[[also]]``): all three are required
+_ALSO_KEYS = {"pattern", "message", "when"}
+
+
+@dataclass(frozen=True)
+class Also:
+    """A second pattern a finding tells as a consequence of its own (``[[also]]``), in its
+    message, with no cause or next experiment of its own: a run that blew up and then sat still
+    answers every input alike, and the blow-up is still the one thing to fix (issue 14, case 11:
+    on a diverged run no other finding is reported on its own). It holds when ``when`` holds
+    on the rule's values.
+    """
+
+    pattern: str
+    message: Template
+    when: Expression
+
+
 @dataclass
 class Rule:
     code: str
@@ -131,6 +149,8 @@ class Rule:
     #: named parts of the condition (``[terms]``), in file order: each may read the ones
     #: before it; ``when`` and the causes' conditions read them by name
     terms: tuple[tuple[str, Expression], ...] = ()
+    #: consequences the finding tells with its own pattern (see :class:`Also`)
+    also: tuple[Also, ...] = ()
 
     def with_terms(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` (features and params) with the value of every term added, in order."""
@@ -179,15 +199,20 @@ class Rule:
                 if c.next:
                     lines.append(f"  next: {c.next.text}")
             lines += [f"- otherwise: {self.cause.text}"]
+        if self.also:
+            lines += ["", "## Also told (a second pattern, in this finding's message)"]
+            for a in self.also:
+                lines.append(f"- {a.pattern}, when {a.when.text}: {a.message.text}")
         return "\n".join(lines).rstrip() + "\n"
 
 
 _TOP_KEYS = {"code", "name", "pattern", "severity", "tags", "scope", "groups", "live", "requires",
              "when", "steps", "message", "cause", "next", "params", "docs", "cases", "suppressed_by", "needs",
-             "causes", "evidence", "next_run", "terms"}
+             "causes", "evidence", "next_run", "terms", "also"}
 _REQUIRED = ("code", "name", "pattern", "severity", "when", "message", "cause", "next", "docs")
 _PARAM_KEYS = {"type", "default", "min", "max", "doc"}
-_CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by"}
+_CASE_KEYS = {"name", "expect", "series", "steps", "params", "config", "runs", "num_classes", "by",
+              "also"}
 #: A code is a prefix (one to four capital letters and digits) and three digits: DG102, XY101.
 _CODE_RE = re.compile(r"^[A-Z][A-Z0-9]{0,3}\d{3}$")
 #: The prefix of the shipped rules; a project's own rules choose another.
@@ -478,6 +503,9 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
     for c in causes:
         names |= (c.when.names - term_names) | c.cause.names
     names |= alt_names
+    also = _parse_also(data.get("also", []), declared | term_names, pattern, where)
+    for a in also:
+        names |= a.message.names | (a.when.names - term_names)
     extra_evidence = _str_list(data.get("evidence", []), f"{where}: evidence")
     unknown_evidence = sorted(set(extra_evidence) - declared)
     if unknown_evidence:
@@ -496,8 +524,25 @@ def parse_rule(data: Mapping[str, Any], where: str) -> Rule:
         cases=list(cases), scope=scope, groups=groups, live=live, requires=requires,
         needs=needs, steps=steps, suppressed_by=suppressed_by, path=where, names=frozenset(names),
         causes=tuple(causes),
-        next_run=next_run, terms=terms,
+        next_run=next_run, terms=terms, also=also,
     )
+
+
+def _parse_also(raw: Any, declared: set[str], own: str, where: str) -> tuple[Also, ...]:
+    """The ``[[also]]`` array: consequences a finding tells with a pattern of their own."""
+    if not isinstance(raw, list):
+        raise RuleError(f"{where}: also must be an array of tables ([[also]])")
+    out = []
+    for i, a in enumerate(raw):
+        aw = f"{where}: also[{i}]"
+        if not isinstance(a, dict) or set(a) != _ALSO_KEYS:
+            raise RuleError(f"{aw}: must be a table with `pattern`, `when` and `message`")
+        pat = a["pattern"]
+        if not isinstance(pat, str) or not _PATTERN_RE.match(pat) or pat == own:
+            raise RuleError(f"{aw}: pattern must be a pattern name other than the rule's own")
+        out.append(Also(pat, Template(a["message"], declared, f"{aw}.message"),
+                        Expression.parse(a["when"], declared, f"{aw}.when")))
+    return tuple(out)
 
 
 def _parse_terms(raw: Any, declared: set[str], where: str) -> tuple[tuple[str, Expression], ...]:

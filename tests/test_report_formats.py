@@ -123,8 +123,8 @@ def test_json_contract(report: Report) -> None:
     assert doc["groups"] == [{"id": "g1", "kind": "seeds", "runs": ["lr_10", "lr_0.1"],
                               "varying": ["seed"]}]
     assert [(f["rule"], f["run"]) for f in doc["findings"]] == expected_order(report)
-    keys = {"rule", "name", "pattern", "severity", "run", "group", "runs", "steps", "message",
-            "cause", "next_experiment", "next", "evidence"}
+    keys = {"rule", "name", "pattern", "also", "severity", "run", "group", "runs", "steps",
+            "message", "cause", "next_experiment", "next", "evidence"}
     assert all(set(f) == keys for f in doc["findings"])
     assert all(isinstance(f["next"], list) for f in doc["findings"])
     assert doc["summary"] == {"error": 1, "warning": 2, "info": 1}

@@ -888,6 +888,45 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
+@feature("still_tail_spread", "still_tail_points", "still_tail_over_before", "still_tail_story",
+         params=("min_still_points",))
+def still_tail(ctx: RunContext) -> dict[str, Value]:
+    """How far the finite train loss moves over the last fifth of what followed its highest
+    point (``still_tail_spread``: max minus min over the median; at least ``min_still_points``
+    points: None when the run has fewer after its peak), and where it sits against the lowest
+    level reached before the peak (``still_tail_over_before``; None for a peak at the first
+    point).
+
+    A model whose weights blew up and whose loss then sits to the fourth digit gives every
+    input the same answer: a batch's loss no longer depends on the batch (uniform outputs put
+    it at ln K on every batch, whatever K is). A model that still learns, or one that fits its
+    inputs, moves more than that from one logged point to the next. But a full-batch run that
+    converged sits still too: a dead model sits at its best constant answer, which is no lower
+    than what it had learned before the blow-up (or at ln K), never far below it.
+    """
+    s, v = ctx.finite(TRAIN)
+    out: dict[str, Value] = {"still_tail_points": 0}
+    if not len(v):
+        return out
+    peak, n_min = int(np.argmax(v)), int(ctx.param("min_still_points"))
+    # the last fifth of what came after the peak (a collapse late in a run is read after it)
+    after = len(v) - peak - 1
+    start = peak + 1 + min(after * 4 // 5, max(after - n_min, 0))
+    tail, ts = v[start:], s[start:]
+    out["still_tail_points"] = len(tail)
+    mid = float(np.median(tail)) if len(tail) >= n_min else 0.0
+    if not mid > 0:
+        return out
+    low = float(v[:peak].min()) if peak > 0 else 0.0
+    if low > 0:  # where it sits against the lowest level it had reached before the peak
+        out["still_tail_over_before"] = mid / low
+    lo, hi = f"{float(tail.min()):.4g}", f"{float(tail.max()):.4g}"
+    out.update(still_tail_spread=float(tail.max() - tail.min()) / mid,
+               still_tail_story=(f"train loss {lo if lo == hi else lo + '-' + hi} over its last "
+                                 f"{len(tail)} logged points (steps {int(ts[0])}-{int(ts[-1])})"))
+    return out
+
+
 @feature("settled_step", "settled_level_drop", "val_settled_step", "val_settled_points",
          "val_settled_first", "val_settled_improvement", "settled_story", params=("settle_factor",))
 def settled(ctx: RunContext) -> dict[str, Value]:
