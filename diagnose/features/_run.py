@@ -888,7 +888,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
-@feature("still_tail_spread", "still_tail_points", "still_tail_over_before", "still_tail_story",
+@feature("still_tail_spread", "still_tail_over_before", "still_tail_story",
          params=("min_still_points",))
 def still_tail(ctx: RunContext) -> dict[str, Value]:
     """How far the finite train loss moves over the last fifth of what followed its highest
@@ -905,7 +905,7 @@ def still_tail(ctx: RunContext) -> dict[str, Value]:
     than what it had learned before the blow-up (or at ln K), never far below it.
     """
     s, v = ctx.finite(TRAIN)
-    out: dict[str, Value] = {"still_tail_points": 0}
+    out: dict[str, Value] = {}
     if not len(v):
         return out
     peak, n_min = int(np.argmax(v)), int(ctx.param("min_still_points"))
@@ -913,7 +913,6 @@ def still_tail(ctx: RunContext) -> dict[str, Value]:
     after = len(v) - peak - 1
     start = peak + 1 + min(after * 4 // 5, max(after - n_min, 0))
     tail, ts = v[start:], s[start:]
-    out["still_tail_points"] = len(tail)
     mid = float(np.median(tail)) if len(tail) >= n_min else 0.0
     if not mid > 0:
         return out

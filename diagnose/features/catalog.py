@@ -292,7 +292,6 @@ val_min_over_chance ratio   lowest validation loss over ln K
 val_end_over_chance ratio   last validation loss over ln K
 blowup_story      text      the blow-up told in logged values: first, peak and last loss with their steps
 still_tail_spread ratio     how far the finite train loss moves over the last fifth of what followed its peak (at least min_still_points points): max minus min over the median (None with fewer points after the peak)
-still_tail_points count     the points that spread is read over
 still_tail_over_before ratio the median of those points over the lowest finite train loss before the peak (None for a peak at the first point)
 still_tail_story  text      those points told: their range and steps
 blowup_note       text      what ln K says about those values (chance level), or empty
