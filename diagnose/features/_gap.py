@@ -112,26 +112,45 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
-@feature("val_second_half_gain", "train_second_half_fall")
+#: evaluations the last third of a log needs before it can say the validation loss stalled
+#: (two are one step: a healthy fine-tune's last two of six evaluations, 0.043 then 0.054)
+MIN_THIRD_EVALS = 3
+
+
+def _gain(v: np.ndarray) -> float | None:
+    """One less the median of the last third of ``v`` over that of its first third: 0 when the
+    stretch stalled, below 0 when it rose; None when it starts at 0."""
+    k = max(1, len(v) // 3)
+    first, last = float(np.median(v[:k])), float(np.median(v[-k:]))
+    return (first - last) / abs(first) if first else None
+
+
+@feature("val_second_half_gain", "val_last_third_gain", "train_second_half_fall")
 def gap_opening(ctx: RunContext) -> dict[str, Value]:
     """Whether the gap is still opening: over the second half of the evaluations, how much
     the validation loss gained (one less the median of that half's last third over the median
-    of its first third: 0 when it stalled, below 0 when it rose) and by what factor the
-    smoothed train loss fell at the same steps.
+    of its first third: 0 when it stalled, below 0 when it rose), how much lower the last third
+    of the evaluations (when it holds ``MIN_THIRD_EVALS``) went than every evaluation before
+    it (one less the ratio of their lowest values), and by what factor the smoothed train loss
+    fell over the second half.
 
     A validation loss that stalls while the train loss keeps falling is a gap that training
-    is widening; one that falls beside it is a model still learning.
+    is widening; one that falls beside it is a model still learning. The last third's new low
+    says "stalled" of a validation loss whose second half still began on its way down, and
+    "still learning" of one that ends at a clear new best however noisy its median.
     """
     vs, vv = ctx.finite(VAL)
     ts, tv = ctx.smoothed(TRAIN)
     if len(vv) == 0 or len(tv) == 0:
         return {}
-    half = vv[len(vv) // 2:]
-    k = max(1, len(half) // 3)
-    first, last = float(np.median(half[:k])), float(np.median(half[-k:]))
     out: dict[str, Value] = {}
-    if first:
-        out["val_second_half_gain"] = (first - last) / abs(first)
+    gain = _gain(vv[len(vv) // 2:])
+    if gain is not None:
+        out["val_second_half_gain"] = gain
+    cut = len(vv) - len(vv) // 3
+    low = float(vv[:cut].min())
+    if len(vv) - cut >= MIN_THIRD_EVALS and low > 0:
+        out["val_last_third_gain"] = 1 - float(vv[cut:].min()) / low
     train_at = value_at(ts, tv, vs[[len(vv) // 2, len(vv) - 1]])
     if train_at[1] > 0:
         out["train_second_half_fall"] = float(train_at[0] / train_at[1])

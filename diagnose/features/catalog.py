@@ -133,6 +133,7 @@ train_at_val_end_lo loss  train at the last validation step, the lower of its tw
 gap_ratio_end_lo  ratio     final validation loss over train_at_val_end_lo (validation below train must hold against both readings)
 gap_rel_end_lo    relative  final validation minus train_at_val_end_lo, over the gap scale
 val_second_half_gain relative validation loss gained over the second half of the evaluations (one less the median of its last third over that of its first third; below 0 when it rose)
+val_last_third_gain relative how much lower the last third of the evaluations went than every one before it (one less the ratio of their lowest values; at least 3 in that third)
 train_second_half_fall ratio  smoothed train loss at the middle evaluation over that at the last: how far train kept falling while validation did (or did not)
 acc_gap_end       fraction  train minus validation accuracy at the end
 train_acc_end     fraction  last smoothed train accuracy
