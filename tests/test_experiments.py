@@ -172,14 +172,6 @@ def test_a_fraction_spelled_without_its_point_in_a_name_is_not_read():
     assert path_params("/x/runs/vit-lr0.03") == {"lr": 0.03}
 
 
-def test_an_exponent_whose_minus_was_dropped_in_a_name_is_not_read():
-    """``saint-lr5e4-depth3``: a learning rate of 5e-4 whose minus the folder name lost; read as
-    50000, the advice said "a third of the learning rate (lr=20000 instead of 50000)"."""
-    assert path_params("/x/runs/saint-lr5e4-depth3") == {}
-    assert path_params("/x/runs/saint-lr5e-4-wd1e2") == {"lr": 5e-4}
-    assert path_params("/x/runs/vit-lr1e+1_bs1e2") == {"lr": 10.0, "batch_size": 100}
-
-
 # ---------------------------------------------------------------------------------------
 # seed variance on real runs
 # ---------------------------------------------------------------------------------------

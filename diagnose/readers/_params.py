@@ -56,11 +56,8 @@ _KNOB_TOKEN = re.compile(
     r"(?:[_\-\s](?:sweep|search|grid))?[_\-\s]?"
     r"(?P<v>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)(?=$|[_\-\s])", re.IGNORECASE)
 #: Knobs whose values are fractions: spelled in a name with a leading zero and no point
-#: (``lr03``, ``dropout05``) they say neither 3 nor which fraction, and are not read; nor
-#: is an exponent with its minus dropped (``lr5e4``: 5e-4 in a file name, never 50000)
-#: (an explicit ``lr1e+1`` is read).
+#: (``lr03``, ``dropout05``) they say neither 3 nor which fraction, and are not read.
 _FRACTION_KNOBS = frozenset({"lr", "weight_decay", "dropout", "momentum"})
-_UNREADABLE_FRACTION = re.compile(r"0\d+|[0-9.]+[eE]0*[1-9]\d*")
 #: Keys of a training script's argument dump (timm's ``args.yaml``) that give the number of
 #: classes: not a knob a sweep varies, but what the chance level ln K is read from.
 CLASS_KEYS = frozenset({"num_classes", "n_classes", "num_labels"})
@@ -300,8 +297,8 @@ def path_params(path: str | os.PathLike, patterns: Sequence[re.Pattern[str]] = (
                 continue  # far above the run: a home or temp folder's name, not a setting
             for m in _KNOB_TOKEN.finditer(seg):
                 key, v = _KNOB_WORDS[m.group("k").lower()], m.group("v")
-                if key in _FRACTION_KNOBS and _UNREADABLE_FRACTION.fullmatch(v):
-                    continue  # ``lr03``, ``lr5e4``: a point or a minus dropped; not a guess
+                if key in _FRACTION_KNOBS and re.fullmatch(r"0\d+", v):
+                    continue  # ``lr03``, ``wd0001``: a point dropped, 0.3 or 0.03? not a guess
                 out[key] = parse_value(v)
             continue
         parts = seg.split(",") if seg.count("=") > 1 else [seg]
