@@ -117,14 +117,6 @@ def loss_gap(ctx: RunContext) -> dict[str, Value]:
 MIN_THIRD_EVALS = 3
 
 
-def _gain(v: np.ndarray) -> float | None:
-    """One less the median of the last third of ``v`` over that of its first third: 0 when the
-    stretch stalled, below 0 when it rose; None when it starts at 0."""
-    k = max(1, len(v) // 3)
-    first, last = float(np.median(v[:k])), float(np.median(v[-k:]))
-    return (first - last) / abs(first) if first else None
-
-
 @feature("val_second_half_gain", "val_last_third_gain", "train_second_half_fall")
 def gap_opening(ctx: RunContext) -> dict[str, Value]:
     """Whether the gap is still opening: over the second half of the evaluations, how much
@@ -143,14 +135,15 @@ def gap_opening(ctx: RunContext) -> dict[str, Value]:
     ts, tv = ctx.smoothed(TRAIN)
     if len(vv) == 0 or len(tv) == 0:
         return {}
+    half = vv[len(vv) // 2:]
+    k = max(1, len(half) // 3)
+    first, last = float(np.median(half[:k])), float(np.median(half[-k:]))
     out: dict[str, Value] = {}
-    gain = _gain(vv[len(vv) // 2:])
-    if gain is not None:
-        out["val_second_half_gain"] = gain
+    if first:
+        out["val_second_half_gain"] = (first - last) / abs(first)
     cut = len(vv) - len(vv) // 3
-    low = float(vv[:cut].min())
-    if len(vv) - cut >= MIN_THIRD_EVALS and low > 0:
-        out["val_last_third_gain"] = 1 - float(vv[cut:].min()) / low
+    if len(vv) - cut >= MIN_THIRD_EVALS and float(vv[:cut].min()) > 0:
+        out["val_last_third_gain"] = 1 - float(vv[cut:].min()) / float(vv[:cut].min())
     train_at = value_at(ts, tv, vs[[len(vv) // 2, len(vv) - 1]])
     if train_at[1] > 0:
         out["train_second_half_fall"] = float(train_at[0] / train_at[1])
