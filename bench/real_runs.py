@@ -191,7 +191,8 @@ def parse_csv_table(path: Path) -> Series:
     with path.open(newline="", encoding="utf-8", errors="replace") as fh:
         sample = fh.read(4096)
         fh.seek(0)
-        delim = ";" if sample.count(";") > sample.count(",") else ","
+        # Keras's CSVLogger takes any separator: tab-separated logs are committed too
+        delim = max((",", ";", "\t"), key=sample.count)
         rows = list(csv.reader(fh, delimiter=delim))
     head = [h.strip() for h in rows[0]]
     xcol = next((i for i, h in enumerate(head) if h in ("step", "Step")), None)
