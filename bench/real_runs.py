@@ -247,7 +247,16 @@ def parse_mlflow(folder: Path) -> Series:
                 value, step = (_num(parts[1]), _num(parts[2])) if len(parts) >= 3 else (None, None)
                 if value is not None and step is not None:
                     out[prefix + str(f.relative_to(d))].append((step, value))
-    return {k: sorted(v) for k, v in out.items() if v}
+    return {k: _mlflow_order(v) for k, v in out.items() if v}
+
+
+def _mlflow_order(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points by step; a metric logged without a step (every value at one step, as
+    ``mlflow.log_metric(key, value)`` writes) numbered in the order it was written instead of
+    sorted by value."""
+    if len(points) > 1 and len({x for x, _ in points}) == 1:
+        return [(float(i), y) for i, (_, y) in enumerate(points)]
+    return sorted(points, key=lambda p: p[0])  # a stable sort: equal steps keep their order
 
 
 def parse_run(folder: Path) -> tuple[str, Series]:
