@@ -119,7 +119,8 @@ HASHED_PREFIXES = ("w17", "w18", "w19", "w20", "w21", "w22", "w23", "w24", "w25"
                    "w58", "w59", "w60", "w61", "w62", "w63", "w64", "w65",
                    "w66", "w67", "w68", "w69", "w70",
                    "w71", "w72", "w73", "w74", "w75", "w76", "w77", "w78", "w79",
-                   "w80", "w81", "w82", "w83", "w84", "w85", "w86", "w87", "w88")
+                   "w80", "w81", "w82", "w83", "w84", "w85", "w86", "w87", "w88",
+                   "w89")
 
 
 def wave8_split_of(run_id: str) -> str:
@@ -137,7 +138,7 @@ def split_of(run_id: str) -> str:
     aggregates only, its misses never read, nothing tuned on it) and adds a new batch to it,
     so that each pattern has more positives than the four to eleven of wave 14.
     """
-    if run_id.startswith(HASHED_PREFIXES):  # waves 17-66: half of one batch each way, by the id alone
+    if run_id.startswith(HASHED_PREFIXES):  # waves 17-67: half of one batch each way, by the id alone
         return wave8_split_of(run_id)
     return "report" if run_id.startswith(REPORT_PREFIXES) else "tuning"
 
