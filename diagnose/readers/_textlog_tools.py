@@ -47,6 +47,9 @@ _KERAS_PAIR = re.compile(rf"\s-\s([A-Za-z_][\w]*):\s+({NUMBER})(?=\s|$)", re.I)
 _KERAS_OLD = re.compile(r"^\s*-\s+\d+s\s")  # Keras 2.2 verbose=2: " - 1s - loss: ..."
 _TQDM = re.compile(r"(?:^|[|\s])(\d+)/(\d+) \[")
 _DICT = re.compile(r"^\s*(\{'[A-Za-z_][\w/.-]*': .*\})\s*$")
+#: a key a Trainer record holds (its loss, an ``eval_`` metric, the learning rate): a printed dict
+#: with none of them is a configuration that happens to name an ``epoch``, not a log record
+_METRIC_KEY = re.compile(r"loss|acc|^eval_|learning_rate|^lr$|perplexity|f1|grad_norm", re.IGNORECASE)
 
 
 @dataclass
@@ -197,8 +200,8 @@ def hf_records(lines: list[list[str]], bad: list[int]) -> tuple[list[Rec], list[
             continue
         values = [(k, x) for k, v in d.items() if k not in _NOT_METRICS
                   for x in [_number(v)] if x is not None]
-        if not values:
-            continue
+        if not any(_METRIC_KEY.search(k) for k, _ in values):
+            continue  # a printed config ({'board_size': 8, 'epoch': 20, ...}) is no record
         kind = "eval" if any(k.startswith("eval_") for k, _ in values) else "train"
         parts[-1][0].append(Rec(i + 1, None, values, math.nan if epoch is None else epoch,
                                 kind, part=len(parts) - 1))
