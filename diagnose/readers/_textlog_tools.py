@@ -49,7 +49,8 @@ _TQDM = re.compile(r"(?:^|[|\s])(\d+)/(\d+) \[")
 _DICT = re.compile(r"^\s*(\{'[A-Za-z_][\w/.-]*': .*\})\s*$")
 #: a key a Trainer record holds (its loss, an ``eval_`` metric, the learning rate): a printed dict
 #: with none of them is a configuration that happens to name an ``epoch``, not a log record
-_METRIC_KEY = re.compile(r"loss|acc|^eval_|learning_rate|^lr$|perplexity|f1|grad_norm", re.IGNORECASE)
+_METRIC_KEY = re.compile(r"loss|acc|^eval_|learning_rate|^lr$|perplexity|f1|grad_norm",
+                         re.IGNORECASE)
 
 
 @dataclass
