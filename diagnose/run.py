@@ -91,6 +91,8 @@ _alias(
     "train_loss_batch", "train/loss_batch", "train_batch_loss", "batch_loss", "loss_batch",
     # short split words of hand-written loops (``tr_loss``, ``TrnLoss``)
     "tr_loss", "trn_loss", "trloss", "trnloss",
+    # "ls" for loss beside a short split word (a public Faster R-CNN's MLflow runs: ``tr_ls``)
+    "tr_ls", "trn_ls", "train_ls",
     # "cost", the loss's name in TensorFlow 1 tutorials and the loops copied from them
     # (``Epoch: 0001 cost= 0.29``); a cost with any other word (``time cost``) is not a loss
     "cost", "train_cost", "training_cost", "train/cost", "cost/train", "cost_train",
@@ -106,7 +108,7 @@ _alias(
     # detectron2's validation-loss hooks (``total_val_loss`` beside ``val_loss_cls``, ...)
     "total_val_loss", "val_total_loss", "total_validation_loss", "validation_total_loss",
     # short split words of hand-written loops (``va_loss``, ``VLoss``)
-    "va_loss", "v_loss", "vloss",
+    "va_loss", "v_loss", "vloss", "val_ls", "vl_ls", "valid_ls",
     "val_cost", "valid_cost", "validation_cost", "val/cost", "validation/cost", "cost/val",
     "cost/validation", "dev_cost", "eval_cost",
 )
