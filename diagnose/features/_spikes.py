@@ -215,8 +215,13 @@ def _told(out: dict[str, Value], prefix: str, what: str) -> str:
     the largest in logged values (its level a median of the points before it)."""
     values = out.pop(prefix + "spike_values", None)
     a, b = out[prefix + "spike_first_step"], out[prefix + "spike_last_step"]
-    return (f"{out[prefix + 'spike_count']} {what} the largest {out[prefix + 'spike_max_ratio']:.1f}x the "
-            f"level just before it ({f'step {a}' if a == b else f'steps {a}-{b}'}"
+    ratio = float(out[prefix + "spike_max_ratio"])
+    # a level at or below zero (a signed objective: SI-SNR, an ELBO) has no ratio to tell: the
+    # spike's logged values say how far it rose
+    largest = (f"the largest {ratio:.1f}x the level just before it" if math.isfinite(ratio)
+               else "the largest rising from a level at or below zero, so no ratio holds")
+    return (f"{out[prefix + 'spike_count']} {what} {largest} "
+            f"({f'step {a}' if a == b else f'steps {a}-{b}'}"
             + (f"; {values})" if values else ")"))
 
 
