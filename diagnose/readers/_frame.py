@@ -533,6 +533,63 @@ def detector_loss_parts(names: Collection[str]) -> dict[str, list[str]]:
     return out if "train/loss" in out or "train/loss" in names else {}
 
 
+def with_detector_totals(
+    run: Run, where: str, names: list[str], step: np.ndarray, wall: np.ndarray,
+    value: np.ndarray, code: np.ndarray, epoch: np.ndarray | None,
+    aliases: Mapping[str, str] | None,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None,
+           Callable[[str], str] | None]:
+    """A detector's run (Ultralytics: loss parts and ``metrics/...``, no total), whatever wrote
+    it (TensorBoard, MLflow): each missing total added as the sum of its parts, noted on the
+    run, and the renaming that reads ``metrics/...`` as validation measurements (as in
+    ``results.csv``). Any other run comes back as it was, with no renaming."""
+    totals = detector_loss_parts(names)
+    if not totals:
+        return names, step, wall, value, code, epoch, None
+    names, step, wall, value, code, epoch = _add_totals(totals, names, step, wall, value, code,
+                                                        epoch)
+    run.warnings.extend(
+        (f"{where}: no {t} logged: read as the sum of {', '.join(repr(p) for p in parts)} "
+         "(a detector's loss parts)") for t, parts in totals.items() if t in names)
+
+    def rename(raw: str) -> str:
+        named = detector_metric_name(raw)
+        return named if named != raw else canonical_name(raw, aliases)
+    return names, step, wall, value, code, epoch, rename
+
+
+def _add_totals(
+    totals: Mapping[str, list[str]], names: list[str], step: np.ndarray, wall: np.ndarray,
+    value: np.ndarray, code: np.ndarray, epoch: np.ndarray | None,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Each total as one more metric: its parts summed at the steps they all logged (at a
+    step logged twice, the last value counts, as for every metric)."""
+    names = list(names)
+    add: list[tuple[np.ndarray, ...]] = []
+    for total, parts in totals.items():
+        rows = []
+        for p in parts:
+            r = np.flatnonzero(code == names.index(p))
+            r = r[np.argsort(step[r], kind="stable")]  # equal steps keep file order
+            rows.append(r[np.append(step[r][1:] != step[r][:-1], True)])  # the last of each
+        common = rows[0]
+        for r in rows[1:]:
+            common = common[np.isin(step[common], step[r])]
+        at = step[common]
+        if not len(at):
+            continue
+        total_v = np.sum([value[r][np.searchsorted(step[r], at)] for r in rows], axis=0)
+        names.append(total)
+        add.append((at, wall[common], total_v, np.full(len(at), len(names) - 1, dtype=code.dtype),
+                    None if epoch is None else epoch[common]))
+    if not add:
+        return names, step, wall, value, code, epoch
+    cat = [np.concatenate([x[i] for x in ((step, wall, value, code, epoch), *add)])
+           for i in range(4)]
+    ep = None if epoch is None else np.concatenate([epoch, *(x[4] for x in add)])
+    return names, cat[0], cat[1], cat[2], cat[3], ep
+
+
 def detector_metric_name(col: str) -> str:
     """An Ultralytics (YOLO) name as the rules read it: ``metrics/mAP50-95(B)`` ->
     ``val/mAP50-95`` (the trainer measures them on the validation set after each epoch),

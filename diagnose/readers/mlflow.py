@@ -29,7 +29,8 @@ from .._errors import ReadError
 from ..run import Run
 from . import _yaml
 from ._common import fits_int64
-from ._frame import EMPTY, finish_metrics, parse_float
+from ._frame import (EMPTY, detector_loss_parts, finish_metrics, parse_float,
+                     with_detector_totals)
 from ._params import parse_value
 from ._safe_open import open_regular, read_bytes, read_prefix
 
@@ -250,9 +251,26 @@ def _read_run_dir(rd: Path, experiment: str | None, aliases: Mapping[str, str] |
     for key, f in _key_files(rd / "metrics"):
         if _read_metric_file(f, key, steps, names, values, walls, run.warnings):
             run.in_progress = True
-    finish_metrics(run, np.array(steps, dtype=np.int64), names, values, aliases,
-                   str(rd / "metrics"), wall_time=walls)
+    _finish(run, steps, names, values, walls, aliases, str(rd / "metrics"))
     return run
+
+
+def _finish(run: Run, steps: Iterable[int], names: list[str], values: Iterable[float],
+            walls: Iterable[float], aliases: Mapping[str, str] | None, where: str) -> None:
+    """:func:`finish_metrics`, with a detector's loss total added first: Ultralytics' MLflow
+    callback logs the loss parts and no total, as its results.csv does."""
+    uniq = list(dict.fromkeys(names))
+    if not detector_loss_parts(uniq):  # most runs: no per-row work here
+        finish_metrics(run, np.asarray(steps, dtype=np.int64), names, values, aliases, where,
+                       wall_time=walls)
+        return
+    index = {n: i for i, n in enumerate(uniq)}
+    uniq, step, wall, value, code, _, rename = with_detector_totals(
+        run, where, uniq, np.asarray(steps, dtype=np.int64), np.asarray(walls, dtype=np.float64),
+        np.asarray(values, dtype=np.float64), np.array([index[n] for n in names], dtype=np.int64),
+        None, aliases)
+    finish_metrics(run, step, [uniq[c] for c in code], value, aliases, where, wall_time=wall,
+                   rename=rename)
 
 
 def _read_small(f: Path, notes: list[str]) -> str | None:
@@ -422,8 +440,8 @@ def _read_db_runs(p: Path, con: sqlite3.Connection, aliases: Mapping[str, str] |
         values[is_nan] = math.nan
         values[values >= _MAX] = math.inf
         values[values <= -_MAX] = -math.inf
-        finish_metrics(run, np.array([r[3] for r in m], dtype=np.int64), keys, values, aliases,
-                       f"{p} (run {rid})", wall_time=[r[2] / 1000.0 for r in m])
+        _finish(run, [r[3] for r in m], keys, values, [r[2] / 1000.0 for r in m], aliases,
+                f"{p} (run {rid})")
         runs.append(run)
     return _noted_deleted(runs) if trash else runs
 

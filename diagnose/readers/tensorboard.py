@@ -28,9 +28,9 @@ from typing import Any, Collection, Mapping
 import numpy as np
 
 from .._errors import ReadError
-from ..run import Run, canonical_name, tidy_metrics
+from ..run import Run, tidy_metrics
 from ._common import dedupe_steps
-from ._frame import _needs_dedupe, detector_loss_parts, detector_metric_name, rename_map
+from ._frame import _needs_dedupe, rename_map, with_detector_totals
 from ._params import read_yaml_params
 from ._safe_open import open_regular
 from ._tb_decode import EventScalars
@@ -248,20 +248,10 @@ def _build(
         epoch = None if epoch is None else epoch[keep]
     if epoch is not None and np.isnan(epoch).all():
         epoch = None
-    totals = detector_loss_parts(names)
-    if totals:
-        names, step, wall, value, code, epoch = _add_totals(
-            totals, names, step, wall, value, code, epoch)
-        run.warnings.extend(
-            f"{path}: no {t} logged: read as the sum of {', '.join(repr(p) for p in parts)} "
-            "(a detector's loss parts)" for t, parts in totals.items() if t in names)
+    names, step, wall, value, code, epoch, rename = with_detector_totals(
+        run, str(path), names, step, wall, value, code, epoch, aliases)
 
     counts = np.bincount(code, minlength=len(names))
-    rename = None
-    if totals:  # a detector's run: its metrics/... are validation measurements, as in results.csv
-        def rename(raw: str) -> str:
-            named = detector_metric_name(raw)
-            return named if named != raw else canonical_name(raw, aliases)
     mapping, notes = rename_map({n: int(c) for n, c in zip(names, counts) if c}, aliases, rename)
     run.warnings.extend(f"{path}: {n}" for n in notes)
     run.name_map.update((n, c) for n, c in mapping.items() if c != n)
@@ -293,38 +283,6 @@ def _build(
     run.params, notes = _params(run_dir, hparams)
     run.warnings.extend(notes)
     return run
-
-
-def _add_totals(
-    totals: Mapping[str, list[str]], names: list[str], step: np.ndarray, wall: np.ndarray,
-    value: np.ndarray, code: np.ndarray, epoch: np.ndarray | None,
-) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Each total as one more metric: its parts summed at the steps they all logged (at a
-    step logged twice, the last value counts, as for every metric)."""
-    names = list(names)
-    add: list[tuple[np.ndarray, ...]] = []
-    for total, parts in totals.items():
-        rows = []
-        for p in parts:
-            r = np.flatnonzero(code == names.index(p))
-            r = r[np.argsort(step[r], kind="stable")]  # equal steps keep file order
-            rows.append(r[np.append(step[r][1:] != step[r][:-1], True)])  # the last of each
-        common = rows[0]
-        for r in rows[1:]:
-            common = common[np.isin(step[common], step[r])]
-        at = step[common]
-        if not len(at):
-            continue
-        total_v = np.sum([value[r][np.searchsorted(step[r], at)] for r in rows], axis=0)
-        names.append(total)
-        add.append((at, wall[common], total_v, np.full(len(at), len(names) - 1, dtype=code.dtype),
-                    None if epoch is None else epoch[common]))
-    if not add:
-        return names, step, wall, value, code, epoch
-    cat = [np.concatenate([x[i] for x in ((step, wall, value, code, epoch), *add)])
-           for i in range(4)]
-    ep = None if epoch is None else np.concatenate([epoch, *(x[4] for x in add)])
-    return names, cat[0], cat[1], cat[2], cat[3], ep
 
 
 def _merge(
