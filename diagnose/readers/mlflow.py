@@ -29,8 +29,7 @@ from .._errors import ReadError
 from ..run import Run
 from . import _yaml
 from ._common import fits_int64
-from ._frame import (EMPTY, detector_loss_parts, finish_metrics, parse_float,
-                     with_detector_totals)
+from ._frame import EMPTY, detector_loss_parts, finish_metrics, parse_float, with_detector_totals
 from ._params import parse_value
 from ._safe_open import open_regular, read_bytes, read_prefix
 
