@@ -135,9 +135,9 @@ _KEY_VALUE = re.compile(r"^(?:.*?[\s:|\]-])?([A-Za-z_][\w.]*)\s*[:=]\s*([-+\w.]+
 #: a setting named in words, alone on its line (``  Learning rate: 0.01``, ``Number of classes:
 #: 6``): the words joined as a key, so it counts only when it names a knob (:data:`PRINTED_KEYS`)
 _WORDS_VALUE = re.compile(r"^\s*(?:[-*]\s+)?([A-Za-z]+(?: [A-Za-z]+){0,3})\s*:\s*([-+\w.]+)\s*$")
-#: word keys that name a knob by another spelling
+#: keys (in words or one name) that name a knob by another spelling
 _WORD_KEYS = {"number_of_classes": "num_classes", "number_of_epochs": "num_epochs",
-              "num_of_classes": "num_classes"}
+              "num_of_classes": "num_classes", "num_class": "num_classes"}
 
 
 def _literal_entries(entries: Iterable[tuple[Any, ast.expr]]) -> dict[Any, Any]:
@@ -236,6 +236,7 @@ def printed_params(lines: Sequence[str]) -> tuple[dict[str, Any], int, str]:
             continue
         m = _KEY_VALUE.match(line)
         key = m.group(1).rsplit(".", 1)[-1] if m else ""
+        key = _WORD_KEYS.get(key, key)
         if key not in PRINTED_KEYS:
             w = _WORDS_VALUE.match(line)
             if w:

@@ -16,6 +16,10 @@
   minibatch, ``epoch.batch... cost: value, error (time)`` (cuda-convnet2 adds the progress,
   ``1.2 (0.01%)... logprob:  7.00, 0.999, 0.994``: the cost, the top-1 and the top-5 error),
   and every test a ``Test output`` banner over the same line for the held-out batches.
+- **Keras's History, printed**: ``print(history.history)`` (or a ``logging`` line that ends with
+  it) after ``fit``: one dict of per-epoch lists, ``{'val_loss': [3.30, 3.47, ...], 'loss':
+  [...], ...}``, read as a literal (never run), its index the epoch from 0 as ``CSVLogger``
+  numbers them. Each such line is one run's history.
 - **fairseq** (``fairseq-train``'s simple log format, with or without the ``logging`` prefix
   ``date time | INFO | train_inner |``): a ``train_inner`` line every ``--log-interval``
   updates (``epoch 003:    100 / 282 loss=3.15, nll_loss=1.24, ..., num_updates=664, ...``),
@@ -35,9 +39,10 @@ from typing import Any
 from .._pyparse import literal
 from ._frame import parse_float
 from .hf import _NOT_METRICS, _SUMMARY_KEYS
+from .keras_json import history_literal
 
 __all__ = ["NUMBER", "Rec", "comma_pairs", "convnet_records", "fairseq_records", "hf_records",
-           "keras_records", "llmc_records"]
+           "history_records", "keras_records", "llmc_records"]
 
 #: a number as loggers print it (``1e-05``, ``.5``, ``nan``, ``-inf``)
 NUMBER = r"(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?))"
@@ -395,6 +400,44 @@ def _every_line(lines: list[list[str]], shape: re.Pattern[str]) -> list[tuple[in
         if not m:
             return []
         out.append((i, m))
+    return out
+
+
+# -- Keras's History, printed -----------------------------------------------------------------
+
+#: a line that ends with a dict whose first value is a list (a logger's prefix may come first)
+_HISTORY_LINE = re.compile(r"""(\{\s*(['"])[A-Za-z_][\w/.-]{0,200}\2\s*:\s*\[.*\})\s*$""")
+#: the name of a History's loss (``loss``, ``val_loss``, ``dec_loss``): ``loss_weights`` is none
+_HISTORY_LOSS = re.compile(r"(?:^|_)loss$", re.IGNORECASE)
+
+
+def history_records(lines: list[list[str]]) -> list[Rec]:
+    """One record per epoch of every printed History: a dict whose lists are all of numbers
+    (``nan`` allowed) and all as long, one of them a loss. A dict of settings (lists of
+    milestones beside scalars, ``loss_weights``) is no History."""
+    out: list[Rec] = []
+    for i, segs in enumerate(lines, start=1):
+        seg = segs[-1] if segs else ""
+        if ": [" not in seg:  # most lines of a log end here
+            continue
+        m = _HISTORY_LINE.search(seg)
+        if m is None:
+            continue
+        try:
+            d = history_literal(m.group(1))
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+        if not isinstance(d, dict):
+            continue
+        cols = {k: v for k, v in d.items() if isinstance(v, list)}
+        if (len(cols) != len(d) or len({len(v) for v in cols.values()}) != 1
+                or not any(isinstance(k, str) and _HISTORY_LOSS.search(k) for k in cols)
+                or not all(x is None or _number(x) is not None for v in cols.values() for x in v)):
+            continue
+        n = len(next(iter(cols.values())))
+        for e in range(n):
+            values = [(k, math.nan if v[e] is None else _number(v[e])) for k, v in cols.items()]
+            out.append(Rec(i, e, values, epoch=float(e)))
     return out
 
 

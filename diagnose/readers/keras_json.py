@@ -15,7 +15,6 @@ Keras could not compute are ``NaN`` (Python's JSON), ``null`` or ``nan``.
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import re
@@ -23,11 +22,12 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from .._errors import ReadError
+from .._pyparse import literal
 from ..run import _SPLIT_WORDS, Run, is_number
 from ._frame import EMPTY, SCALAR_REPR, finish_metrics
 from ._params import knob_params
 
-__all__ = ["could_hold", "detect", "read"]
+__all__ = ["could_hold", "detect", "history_literal", "read"]
 
 #: history.json, model_history.json, model-history.json, history_model.json (and .txt/.log)
 NAME = re.compile(r"^(?:(?P<a>.+)[_-])?history(?:[_-](?P<b>.+))?\.(?:json|txt|log)$", re.I)
@@ -300,13 +300,20 @@ def _flattened(data: dict) -> dict:
     return out
 
 
-def _python_dict(path: Path, text: str) -> object:
-    """The History dict of a file written with ``str(history.history)``, as a literal."""
+def history_literal(text: str) -> object:
+    """The value of ``str(history.history)`` read back as a literal, never run: NumPy scalars
+    (``np.float64(0.5)``) read as their numbers, ``nan`` as None, ``inf`` as an overflow.
+    Raises what :func:`ast.literal_eval` raises on anything else."""
     text = SCALAR_REPR.sub(r"\1", text.strip().lstrip("\ufeff"))
     text = _NONFINITE.sub(lambda m: m.group(1) or (
         "None" if m.group(3) == "nan" else f"{m.group(2)}1e999"), text)
+    return literal(text)
+
+
+def _python_dict(path: Path, text: str) -> object:
+    """The History dict of a file written with ``str(history.history)``, as a literal."""
     try:
-        return ast.literal_eval(text)
+        return history_literal(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
         where = f" (line {e.lineno})" if isinstance(e, SyntaxError) and e.lineno else ""
         raise ReadError(path, f"not a Python dict of per-epoch lists{where}: "

@@ -48,6 +48,7 @@ from ._frame import EMPTY, SCALAR_REPR, finish_metrics, parse_float
 from ._params import printed_params
 from ._safe_open import DETECT_BYTES, decode_text, first_line, read_bytes, read_prefix
 from ._textlog_tools import (NUMBER, Rec, comma_pairs, convnet_records, fairseq_records,
+                             history_records,
                              hf_records, keras_records, llmc_records, stream_records)
 from .csv_generic import run_id
 from .hf import _renamer
@@ -404,6 +405,11 @@ def _parse(lines: list[list[str]], text: str) -> Parsed:
                           "order (a record ends where a name is printed again)")]
         else:
             out.records = found
+    if not out.records:  # a log whose one record is the History printed after ``fit``
+        out.records = history_records(clean)
+        if out.records:
+            out.shape, out.notes = "history", [("a Keras History printed as a dict of per-epoch "
+                                                "lists: its index read as the epoch, from 0")]
     return out
 
 
@@ -954,7 +960,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         classes = _convnet_classes(head[start:recs[0].line - 1]) \
             if parsed.shape == "convnet" and "num_classes" not in params else {}
         run = Run(id=name, metrics=EMPTY, path=str(path), params=params,
-                  format="keras" if parsed.shape == "keras" else "unknown",
+                  format="keras" if parsed.shape in ("keras", "history") else "unknown",
                   in_progress=torn or bool(parsed.unfinished) and k == len(groups))
         run.warnings.extend(notes if k == 1 else [n for n in notes if "unreadable" in n])
         if params:
