@@ -132,6 +132,8 @@ PRINTED_MAX_LINES = 300
 _NAMESPACE = re.compile(r"\bNamespace\((.*)\)\s*$")
 _DICT_OPEN = re.compile(r"^(?:[^{'\"]*?[\s:=|-])?(\{.*)$")
 _KEY_VALUE = re.compile(r"^(?:.*?[\s:|\]-])?([A-Za-z_][\w.]*)\s*[:=]\s*([-+\w.]+)\s*$")
+#: one ``key = value`` piece of a settings row (:func:`_settings_row`)
+_ROW_PAIR = re.compile(r"^\s*([A-Za-z_]\w*)\s*[:=]\s*([-+\w.]+)\s*$")
 #: a setting named in words, alone on its line (``  Learning rate: 0.01``, ``Number of classes:
 #: 6``): the words joined as a key, so it counts only when it names a knob (:data:`PRINTED_KEYS`)
 _WORDS_VALUE = re.compile(r"^\s*(?:[-*]\s+)?([A-Za-z]+(?: [A-Za-z]+){0,3})\s*:\s*([-+\w.]+)\s*$")
@@ -204,6 +206,23 @@ def _is_settings(d: Any) -> bool:
         not any("loss" in k or "acc" in k for k in keys)
 
 
+def _settings_row(line: str) -> dict[str, Any]:
+    """The knobs of a line of settings printed as ``LR = 0.001, batch_size = 512, block_size =
+    9`` (a course's homework loop): every comma-separated piece one ``key = value``, none of
+    them a loss or an accuracy (``Steps = 0, loss = 2.6`` is a record). Keys in any case."""
+    pieces = line.split(",")
+    if len(pieces) < 2:
+        return {}
+    pairs = [_ROW_PAIR.match(p) for p in pieces]
+    if not all(pairs):
+        return {}
+    keys = [_WORD_KEYS.get(k, k) for k in (p.group(1).lower() for p in pairs if p)]
+    if any("loss" in k or "acc" in k for k in keys):
+        return {}
+    return {k: parse_value(p.group(2)) for k, p in zip(keys, pairs)
+            if p and k in PRINTED_KEYS}
+
+
 def printed_params(lines: Sequence[str]) -> tuple[dict[str, Any], int, str]:
     """The settings a training script printed before training, the index of the line they
     start on and what they were read from ({}, -1, "" when none).
@@ -233,6 +252,13 @@ def printed_params(lines: Sequence[str]) -> tuple[dict[str, Any], int, str]:
             if _is_settings(d):
                 return flatten(d), i, "a printed config dict"
             i = end + 1  # its lines are the dict's, not settings of their own
+            continue
+        row = _settings_row(line)
+        if row:
+            for key, value in row.items():
+                found.setdefault(key, value)
+            first = i if first < 0 else first
+            i += 1
             continue
         m = _KEY_VALUE.match(line)
         key = m.group(1).rsplit(".", 1)[-1] if m else ""

@@ -83,6 +83,10 @@ _COUNTER = re.compile(
 #: a progress bar's count (``Training [====   ] 8.5% 5000/58874 | loss=3.91``, tqdm's
 #: ``45%|####   | 450/1000 [...]``): the step when no counter word is printed
 _BAR_COUNTER = re.compile(r"\d+(?:\.\d+)?%\s*(?:\|[^|\n]*\|\s*)?(\d+)\s*/\s*(\d+)\b")
+#: a line led by a plural counter word set with ``=`` and followed by more (``Steps = 40, loss =
+#: 0.41``, a course's grokking loop): :data:`_COUNTER` leaves ``steps = 5000`` out, a setting
+_LEAD_PLURAL = re.compile(r"^\s*(epoch|step|iteration|iter)s\s*=\s*(\d+)\s*[,;|]\s*(?=\S)",
+                          re.IGNORECASE)
 #: a line led by a bare bracketed counter: ``[001] train_loss: 1.153 | dev_loss: 1.161``
 _LEAD_COUNTER = re.compile(r"^\s*\[\s*(\d+)(?:\s*/\s*(\d+))?\s*\]\s")
 #: a line led by a short epoch word and its count of the total (``E  3/500 | Loss:0.41``,
@@ -608,6 +612,10 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
         if short:
             counters["epoch"] = (int(short.group(1)), int(short.group(2)))
             line = line[short.end():]
+        plural = None if counters else _LEAD_PLURAL.match(line)
+        if plural:
+            counters[_counter_kind(plural.group(1))] = (int(plural.group(2)), None)
+            line = line[plural.end():]
         lead = None if counters else _LEAD_COUNTER.match(line)
         if lead:  # no word says what it counts: a step
             counters["step"] = (int(lead.group(1)), int(lead.group(2)) if lead.group(2) else None)
