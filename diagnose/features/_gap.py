@@ -187,7 +187,8 @@ SOFTMAX_TWICE_FLOOR = math.log(1 + 1 / math.e)
 MIN_WRONG_SHARE = 1e-3
 
 
-@feature("val_wrong_loss", "val_softmax_floor", "val_wrong_acc", "val_wrong_low")
+@feature("val_wrong_loss", "val_softmax_floor", "val_wrong_acc", "val_wrong_low",
+         "train_under_val_floor")
 def softmax_floor(ctx: RunContext) -> dict[str, Value]:
     """How a validation loss squares with its accuracy: ``val_wrong_loss`` is the lowest
     validation loss over the share of examples the final model gets wrong (median accuracy
@@ -196,6 +197,9 @@ def softmax_floor(ctx: RunContext) -> dict[str, Value]:
     lowest validation loss is at or above ln(1 + 1/e), the least a softmax applied twice
     allows (Ultralytics classification before 8.3.39 computed its validation loss so), else 0.
     ``val_wrong_acc`` and ``val_wrong_low`` are the accuracy and the lowest loss it read.
+    ``train_under_val_floor`` is 1 when the train loss ends (median of its last three points)
+    under that floor: the train side is a cross-entropy of logits where the validation side
+    never got under what a softmax applied twice allows; 0 when not, absent with no train loss.
     """
     _, acc = ctx.finite("val/acc")
     _, lv = ctx.finite(VAL)
@@ -203,6 +207,11 @@ def softmax_floor(ctx: RunContext) -> dict[str, Value]:
         return {}
     a = float(np.median(acc[-3:]))
     low = float(lv.min())
-    return {"val_wrong_loss": low / max(1 - a, MIN_WRONG_SHARE), "val_wrong_acc": a, "val_wrong_low": low,
-            "val_softmax_floor": float(low >= SOFTMAX_TWICE_FLOOR)}
+    out: dict[str, Value] = {
+        "val_wrong_loss": low / max(1 - a, MIN_WRONG_SHARE), "val_wrong_acc": a,
+        "val_wrong_low": low, "val_softmax_floor": float(low >= SOFTMAX_TWICE_FLOOR)}
+    _, lt = ctx.finite(TRAIN)
+    if len(lt):
+        out["train_under_val_floor"] = float(np.median(lt[-3:]) < SOFTMAX_TWICE_FLOOR)
+    return out
 

@@ -328,6 +328,7 @@ val_wrong_loss    loss      lowest validation loss over the share of validation 
 val_softmax_floor flag      1 when the lowest validation loss is at or above ln(1 + 1/e), the least a softmax applied twice allows
 val_wrong_acc     fraction  the validation accuracy val_wrong_loss read (median of the last three evaluations)
 val_wrong_low     loss      the lowest logged validation loss val_wrong_loss read
+train_under_val_floor flag  1 when the train loss ends (median of its last three points) under ln(1 + 1/e), where a softmax applied twice never lets the validation loss go
 chance_dev        ratio     |last smoothed train loss / ln K - 1| (0: at chance level)
 chance_dev_val    ratio     the same for the validation loss (0 without validation)
 val_acc_chance_dev ratio    |median validation accuracy x K - 1|: 0 when the accuracy sits at 1/K (None without an accuracy or a K)
