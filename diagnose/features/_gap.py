@@ -212,6 +212,7 @@ def softmax_floor(ctx: RunContext) -> dict[str, Value]:
         "val_wrong_low": low, "val_softmax_floor": float(low >= SOFTMAX_TWICE_FLOOR)}
     _, lt = ctx.finite(TRAIN)
     if len(lt):
-        out["train_under_val_floor"] = float(np.median(lt[-3:]) < SOFTMAX_TWICE_FLOOR)
+        end = float(np.median(lt[-3:]))  # as the accuracy above: the last three points
+        out["train_under_val_floor"] = float(end < SOFTMAX_TWICE_FLOOR)
     return out
 
