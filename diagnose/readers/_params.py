@@ -216,11 +216,9 @@ def _settings_row(line: str) -> dict[str, Any]:
     pairs = [_ROW_PAIR.match(p) for p in pieces]
     if not all(pairs):
         return {}
-    keys = [_WORD_KEYS.get(k, k) for k in (p.group(1).lower() for p in pairs if p)]
-    if any("loss" in k or "acc" in k for k in keys):
-        return {}
-    return {k: parse_value(p.group(2)) for k, p in zip(keys, pairs)
-            if p and k in PRINTED_KEYS}
+    row = {_WORD_KEYS.get(k, k): parse_value(p.group(2))
+           for p in pairs if p for k in (p.group(1).lower(),)}
+    return {k: v for k, v in row.items() if k in PRINTED_KEYS} if _is_settings(row) else {}
 
 
 def printed_params(lines: Sequence[str]) -> tuple[dict[str, Any], int, str]:
