@@ -426,7 +426,9 @@ def _criterion_pair(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
             pairs.setdefault(crit[0], {})[raw] = "train/loss"
         elif len(words) == 2 and len(crit) == 1 and len(splits) == 1:
             pairs.setdefault(crit[0], {})[raw] = _SPLIT_SUFFIX[splits[0]]
-    found = [p for p in pairs.values() if sorted(p.values()) == ["train/loss", "val/loss"]]
+    # a split may log its criterion twice (Lightning's ``train_cross_entropy_step`` and
+    # ``_epoch``): both are kept here, and the one with the most points is read, as for a loss
+    found = [p for p in pairs.values() if set(p.values()) == {"train/loss", "val/loss"}]
     if len(found) != 1:
         return {}
     notes.append("no loss under a plain name; read the one criterion logged for both splits as "
