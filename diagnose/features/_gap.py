@@ -8,9 +8,11 @@ to where the losses started.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
+from ..run import HELD_OUT_WORDS, PERCENT, in_percent, plain_words
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
 from ._series import safe_ratio, smooths, value_at, window
@@ -178,6 +180,66 @@ def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
         how = "train, smoothed" if smooths(len(tv)) else "train"
         out["acc_note"] = (f"; accuracy {t_end:.3g} ({how}) vs {float(vv[-1]):.3g} "
                            f"(validation) at step {int(vs[-1])}")
+    return out
+
+
+#: scores of agreement with the labels that read, like an accuracy, 1 for a perfect model and are
+#: logged per split by segmenters and imbalanced classifiers that log no accuracy (torchmetrics'
+#: ``MulticlassJaccardIndex``, a dice, a macro F1). Not recall or sensitivity alone: a model that
+#: marks everything positive scores 1 on them
+_SCORE_WORD = re.compile(r"dice|iou|jaccard|f1|fbeta", re.IGNORECASE)
+_TRAIN_WORDS = frozenset({"train", "training"})
+
+
+def _score_pairs(names: list[str]) -> dict[tuple[str, ...], dict[str, list[str]]]:
+    """Score metrics keyed by what they score (their words without the split word), each with
+    its train and validation names: ``train_multiclassjaccardindex_epoch`` and
+    ``val_multiclassjaccardindex`` share the key ``("multiclassjaccardindex",)``. A name that
+    says loss (``train_loss_giou``) is a loss, not a score."""
+    out: dict[tuple[str, ...], dict[str, list[str]]] = {}
+    for name in names:
+        words = plain_words(name)
+        if "loss" in words or not _SCORE_WORD.search(name):
+            continue
+        side = ("train" if _TRAIN_WORDS & set(words) else
+                "val" if HELD_OUT_WORDS & set(words) else None)
+        if side is None or (_TRAIN_WORDS & set(words) and HELD_OUT_WORDS & set(words)):
+            continue
+        key = tuple(w for w in words if w not in _TRAIN_WORDS | HELD_OUT_WORDS)
+        out.setdefault(key, {"train": [], "val": []})[side].append(name)
+    return out
+
+
+@feature("score_gap_end", "score_note")
+def score_gap(ctx: RunContext) -> dict[str, Value]:
+    """Train minus validation of an accuracy-like score (IoU, dice, F1; in points of 0..1) at
+    the final evaluation, for a run that logs no accuracy: a segmenter's gap shows in its IoU
+    when its loss, weighted or summed over pixels, says little. The largest over the scores
+    logged for both splits, each side's fullest series; train smoothed and read at the last
+    validation step, as for the accuracy."""
+    out: dict[str, Value] = {"score_note": ""}
+    if ctx.run.has("train/acc") and ctx.run.has("val/acc"):
+        return out
+    best: tuple[float, str] | None = None
+    for key, sides in _score_pairs(list(ctx.run.metric_names)).items():
+        if not sides["train"] or not sides["val"]:
+            continue
+        train, val = (max(sides[k], key=lambda m: len(ctx.finite(m)[1])) for k in ("train", "val"))
+        ts, tv = ctx.smoothed(train)
+        vs, vv = ctx.smoothed(val)
+        both = np.concatenate([ctx.finite(train)[1], ctx.finite(val)[1]])
+        if not len(tv) or not len(vv) or float(both.min()) < 0 or float(both.max()) > PERCENT:
+            continue
+        scale = PERCENT if in_percent(both) else 1.0
+        t_end = float(value_at(ts, tv, vs[-1:])[0]) / scale
+        gap = t_end - float(vv[-1]) / scale
+        if best is None or gap > best[0]:
+            note = (f"; {' '.join(key)} {t_end:.3g} (train{', smoothed' if smooths(len(tv)) else ''}) "
+                    f"vs {float(vv[-1]) / scale:.3g} (validation{', smoothed' if smooths(len(vv)) else ''}) "
+                    f"at step {int(vs[-1])}")
+            best = (gap, note)
+    if best is not None:
+        out["score_gap_end"], out["score_note"] = best
     return out
 
 
