@@ -232,7 +232,8 @@ def detect(path: Path) -> bool:
     if path.suffix.lower() in (".log", ".txt"):
         return bool(cells) and cells[0] == "epoch"  # Keras CSVLogger's default file name
     return bool(set(cells) & {*STEP_COLUMNS, "epoch"}) or _history(cells) or \
-        _names_a_curve(file_split(path, cells), cells)
+        _names_a_curve(file_split(path, cells), cells) or \
+        (_transposed_header(cells) and _names_curves_by_row(read_table(path)))
 
 
 # -- tables named for their split ------------------------------------------------------------
@@ -332,6 +333,36 @@ def _history(cells: Iterable[str]) -> bool:
         # ``Train Loss,Test Loss``: a test loss is the held-out loss when no other is logged
         names |= {JUDGED_METRICS[1] for c in cells if is_test_loss(c)}
     return set(JUDGED_METRICS[:2]) <= names  # both losses
+
+
+def _transposed_header(cells: list[str]) -> bool:
+    """The header of a history saved transposed (``pd.DataFrame(h.history).T.to_csv``): pandas's
+    unnamed index cell, then the epochs 0, 1, ... (or 1, 2, ...), at least two of them."""
+    epochs = [_int_cell(c) for c in cells[1:]]
+    return (len(epochs) > 1 and cells[0].strip() in PANDAS_INDEX and None not in epochs
+            and epochs[0] in (0, 1) and epochs == list(range(epochs[0], epochs[0] + len(epochs))))
+
+
+def _names_curves_by_row(table: Table) -> bool:
+    """Whether a row of a transposed table is named for a curve the rules read."""
+    return any(row and canonical_name(row[0].strip()) in JUDGED_METRICS for row in table.rows)
+
+
+def _untransposed(table: Table) -> Table:
+    """A transposed history as the table it was before ``.T``: an ``epoch`` column from its
+    header, a column per row. A last row with no newline is dropped as torn first (pandas ends
+    every line)."""
+    table.drop_open_tail()
+    epochs = [c.strip() for c in table.header[1:]]
+    out = Table(path=table.path, header=["epoch", *(row[0].strip() for row in table.rows)],
+                notes=table.notes, torn=table.torn, skipped=table.skipped)
+    out.rows = [[e, *(row[j + 1] for row in table.rows)] for j, e in enumerate(epochs)]
+    out.lines = [1] * len(out.rows)  # every cell of an epoch sits on its own metric's line
+    out.notes.append(f"{table.path}: one row per metric and one column per epoch (a transposed "
+                     f"history): read as epochs {epochs[0]}-{epochs[-1]}")
+    if len(set(out.header)) != len(out.header):
+        _merge_repeated_columns(out)
+    return out
 
 
 def _record_shape(rec: Mapping[str, Any]) -> str | None:
@@ -590,6 +621,8 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     table = read_table(path)
     if not table.header:
         raise ReadError(path, "empty file: no header line", "line 1")
+    if _transposed_header(table.header) and _names_curves_by_row(table):
+        table = _untransposed(table)
     refuse_garbage(table)
     if table.col("metric") is not None and table.col("value") is not None:
         return _tidy_runs(table, aliases)
