@@ -43,8 +43,8 @@ def test_the_tutorial_s_val_lines_are_the_validation_curve(tmp_path: Path) -> No
         lines += [f"Epoch: {epoch + 1:02} | Epoch Time: 0m 0s",
                   f"\tTrain Loss: {res['train'][0]:.3f} | Train Acc: {res['train'][1] * 100:.2f}%",
                   f"\t Val. Loss: {res['val'][0]:.3f} |  Val. Acc: {res['val'][1] * 100:.2f}%"]
-        for split in printed:
-            printed[split].append(float(f"{res[split][0]:.3f}"))
+        for split, values in printed.items():
+            values.append(float(f"{res[split][0]:.3f}"))
     path = tmp_path / "train.log"
     path.write_text("\n".join(lines) + "\n")
     run = diagnose.load(str(path))
