@@ -220,7 +220,9 @@ _TOTALS = frozenset({"sum", "total"})
 #: left to the readers' total-loss fallback, which reads it only when nothing else is a loss)
 #: words that name a held-out split (the first word of ``val_loss``, ``eval/acc``, ...)
 HELD_OUT_WORDS = frozenset({"val", "valid", "validation", "eval", "dev"})
-_SPLIT_WORDS = frozenset({"train", "training"}) | HELD_OUT_WORDS
+#: words that name the training split (the first word of ``train_loss``, ``training/acc``)
+TRAIN_WORDS = frozenset({"train", "training"})
+_SPLIT_WORDS = TRAIN_WORDS | HELD_OUT_WORDS
 
 
 def _plain(parts: list[str]) -> list[str]:
@@ -229,7 +231,7 @@ def _plain(parts: list[str]) -> list[str]:
     or not (``loss_train_step``: one batch's value, the train loss's own reading, but not a
     validation loss's, which would be one evaluation batch)."""
     kept = [p for p in parts if p not in _QUALIFIERS and (p not in _TOTALS or "loss" not in parts)]
-    train = bool({"train", "training"} & set(kept)) and not HELD_OUT_WORDS & set(kept)
+    train = bool(TRAIN_WORDS & set(kept)) and not HELD_OUT_WORDS & set(kept)
     if len(kept) > 2 and (kept[-1] == "epoch" or (kept[-1] == "step" and train)):
         kept = kept[:-1]
     return kept

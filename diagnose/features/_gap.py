@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from ..run import HELD_OUT_WORDS, PERCENT, in_percent, plain_words
+from ..run import HELD_OUT_WORDS, PERCENT, TRAIN_WORDS, in_percent, plain_words
 from ._registry import Value, feature
 from ._run import K_PARAMS, TRAIN, VAL, RunContext, run_scale
 from ._series import safe_ratio, smooths, value_at, window
@@ -188,7 +188,6 @@ def accuracy_gap(ctx: RunContext) -> dict[str, Value]:
 #: ``MulticlassJaccardIndex``, a dice, a macro F1). Not recall or sensitivity alone: a model that
 #: marks everything positive scores 1 on them
 _SCORE_WORD = re.compile(r"dice|iou|jaccard|f1|fbeta", re.IGNORECASE)
-_TRAIN_WORDS = frozenset({"train", "training"})
 
 
 def _score_pairs(names: list[str]) -> dict[tuple[str, ...], dict[str, list[str]]]:
@@ -199,13 +198,11 @@ def _score_pairs(names: list[str]) -> dict[tuple[str, ...], dict[str, list[str]]
     out: dict[tuple[str, ...], dict[str, list[str]]] = {}
     for name in names:
         words = plain_words(name)
-        if "loss" in words or not _SCORE_WORD.search(name):
-            continue
-        side = ("train" if _TRAIN_WORDS & set(words) else
-                "val" if HELD_OUT_WORDS & set(words) else None)
-        if side is None or (_TRAIN_WORDS & set(words) and HELD_OUT_WORDS & set(words)):
-            continue
-        key = tuple(w for w in words if w not in _TRAIN_WORDS | HELD_OUT_WORDS)
+        train, held_out = bool(TRAIN_WORDS & set(words)), bool(HELD_OUT_WORDS & set(words))
+        if "loss" in words or not _SCORE_WORD.search(name) or train == held_out:
+            continue  # a loss, no score, or no split (or both) named
+        side = "train" if train else "val"
+        key = tuple(w for w in words if w not in TRAIN_WORDS | HELD_OUT_WORDS)
         out.setdefault(key, {"train": [], "val": []})[side].append(name)
     return out
 

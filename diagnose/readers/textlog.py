@@ -103,7 +103,7 @@ _ON_SPLIT = re.compile(
     r"test(?:ing)?|eval(?:uation)?)(?:[\s_-]*(?:set|data(?:set)?|split))?\b", re.I)
 #: a split word cut short with a period before the metric's name (``Val. Loss: 1.39``, a
 #: tutorial's torchtext loop): read as ``Val Loss``; a name's words join by one character
-_SPLIT_ABBREV = re.compile(r"\b(val|valid|eval|test|train|tr|trn)\.\s+(?=[A-Za-z])", re.I)
+_SPLIT_ABBREV = re.compile(r"\b(val|valid|eval|test|train|tr|trn)\. +(?=[A-Za-z])", re.I)
 _BRACKET = re.compile(r"\[\s*\d+\s*/\s*\d+\s*\]|\(\s*\d+\s*/\s*\d+\s*\)|\d+\s*/\s*\d+")
 #: a count out of a total under its name (``SO: 0/74``, ``kfac_inv: 0/0``): no metric's value,
 #: and its name no word of a sentence either
@@ -632,7 +632,9 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
             line = line[:result.start()] + " " + line[result.end():]
         first = _COUNTER.search(line)
         counted = _NAMED_COUNT.sub(" ", _COUNTER.sub(" ", line))
-        rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", _SPLIT_ABBREV.sub(r"\1 ", counted)))
+        if ". " in counted:  # (the substitution costs every line of a long log otherwise)
+            counted = _SPLIT_ABBREV.sub(r"\1 ", counted)
+        rest = _ON_SPLIT.sub(r"\2 \1", _BRACKET.sub(" ", counted))
         pairs = list(_PAIR.finditer(rest))
         if _prose(_PAIR.sub(" ", rest)) or (first and pairs and _metrics_before(line[:first.start()])):
             header = None
