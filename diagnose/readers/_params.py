@@ -216,8 +216,8 @@ def _settings_row(line: str) -> dict[str, Any]:
     pairs = [_ROW_PAIR.match(p) for p in pieces]
     if not all(pairs):
         return {}
-    row = {_WORD_KEYS.get(k, k): parse_value(p.group(2))
-           for p in pairs if p for k in (p.group(1).lower(),)}
+    keys = [p.group(1).lower() for p in pairs]
+    row = {_WORD_KEYS.get(k, k): parse_value(p.group(2)) for k, p in zip(keys, pairs)}
     return {k: v for k, v in row.items() if k in PRINTED_KEYS} if _is_settings(row) else {}
 
 
