@@ -10,7 +10,9 @@ says it holds losses and whose lists sit under bare split words (``losses.json``
 ``.txt``/``.log`` file holding nothing but such a dict in Python's spelling (quotes either
 way, ``nan``/``inf``, NumPy scalars printed as ``np.float64(0.5)``), read as a literal,
 never run. Epoch ``i`` (from 0, as Keras's ``CSVLogger`` numbers them) is the step. Values
-Keras could not compute are ``NaN`` (Python's JSON), ``null`` or ``nan``.
+Keras could not compute are ``NaN`` (Python's JSON), ``null`` or ``nan``. A value saved as the
+text of a tensor or NumPy scalar (``"tensor(0.69, device='cuda:0')"``: a loop that appended the
+loss tensor and dumped with ``json.dump(h, f, default=str)``) is read as its number.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from .._errors import ReadError
 from .._pyparse import literal
 from ..run import _SPLIT_WORDS, Run, is_number
-from ._frame import EMPTY, SCALAR_REPR, finish_metrics
+from ._frame import EMPTY, SCALAR_REPR, finish_metrics, parse_float
 from ._params import knob_params
 
 __all__ = ["could_hold", "detect", "history_literal", "read"]
@@ -37,18 +39,27 @@ MAX_BYTES = 64 << 20
 #: numbers, not lists, after its first key: the text-log reader's
 _TEXT_SUFFIXES = (".txt", ".log")
 _TEXT_HEAD = re.compile(rb"""\A\{\s*(['"])[^'"\n]{1,200}\1\s*:\s*\[""")
+#: how the text of a printed tensor or NumPy scalar opens inside a JSON string (``"tensor(0.69)"``)
+_PRINTED_OPEN = rb"(?:tensor|(?:np\.|numpy\.)?float(?:16|32|64))\("
+#: such a string in full: the number it printed, then the tensor's ``device=``/``grad_fn=`` notes
+_PRINTED = re.compile(
+    r"\s*(?:tensor|(?:np\.|numpy\.)?float(?:16|32|64))\(\s*([-+]?(?:[\d.]+(?:e[-+]?\d+)?|nan|inf))"
+    r"\s*(?:,[^()]*)?\)\s*", re.IGNORECASE)
 #: a JSON file of any name that opens with a list of numbers under a key (``{"train_loss":
 #: [0.37, ...``) and names a loss among its first keys: a history a script dumped under its
 #: own name (``train_gmf_32.json``); other JSON a walk meets (configs, label maps, vocabularies)
 #: opens otherwise or names no loss
-_JSON_HEAD = re.compile(rb"""\A\{\s*"[^"\n]{1,200}"\s*:\s*\[\s*(?:-?[\d.]|NaN|null|Infinity)""")
+_JSON_HEAD = re.compile(rb"""\A\{\s*"[^"\n]{1,200}"\s*:\s*\[\s*(?:-?[\d.]|NaN|null|Infinity|"%s)"""
+                        % _PRINTED_OPEN)
 _JSON_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*\[""", re.I)
 #: the same for a list of records (``[{"step": 0, "train_loss": 4.75, ...}, ...]``, a loop's
 #: ``log.append({...})`` dumped under its own name, ``training_log.json``): it opens with a
 #: record whose first value is a number, and a loss is among the first record's keys
-_RECORDS_HEAD = re.compile(rb"""\A\[\s*\{\s*"[^"\n]{1,200}"\s*:\s*(?:-?[\d.]|NaN|null|Infinity)""")
-_RECORDS_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*(?:-?[\d.]|NaN|null|Infinity)""",
-                           re.I)
+_RECORDS_HEAD = re.compile(
+    rb"""\A\[\s*\{\s*"[^"\n]{1,200}"\s*:\s*(?:-?[\d.]|NaN|null|Infinity|"%s)""" % _PRINTED_OPEN)
+_RECORDS_LOSS = re.compile(
+    rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*(?:-?[\d.]|NaN|null|Infinity|"%s)""" % _PRINTED_OPEN,
+    re.IGNORECASE)
 #: an object that opens with a mapping or a list under its first key and names a loss in a
 #: record: a loop's records kept under a key beside its settings (``{"config": {...},
 #: "history": [{"epoch": 1, "train_loss": 1.03, ...}, ...]}``, ``logs/training_log.json``)
@@ -185,9 +196,28 @@ def _json_of(path: Path) -> object:
     try:
         with open(path, "rb") as f:
             raw = f.read(_CHECKED_BYTES + 1)
-        return json.loads(raw) if len(raw) <= _CHECKED_BYTES else None
+        return _loads(raw) if len(raw) <= _CHECKED_BYTES else None
     except (OSError, ValueError, RecursionError):
         return None
+
+
+def _loads(raw: str | bytes) -> object:
+    """JSON, with every string that is a printed tensor or NumPy scalar read as its number
+    (``"tensor(0.6931, grad_fn=<NllLossBackward0>)"`` -> 0.6931); other strings stay text."""
+    data = json.loads(raw)
+    hint = _PRINTED_OPEN if isinstance(raw, bytes) else _PRINTED_OPEN.decode()
+    return _printed_numbers(data) if re.search(hint, raw) else data
+
+
+def _printed_numbers(value: object) -> object:
+    if isinstance(value, str):
+        m = _PRINTED.fullmatch(value)
+        return parse_float(m.group(1)) if m else value
+    if isinstance(value, list):
+        return [_printed_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _printed_numbers(v) for k, v in value.items()}
+    return value
 
 
 def _columns(records: list[dict]) -> dict:
@@ -337,7 +367,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         data = _python_dict(path, text)
     else:
         try:
-            data = json.loads(text)
+            data = _loads(text)
         except ValueError as e:
             raise ReadError(path, f"not valid JSON: {e}") from None
     if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
