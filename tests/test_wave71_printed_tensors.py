@@ -3,8 +3,10 @@
 A torch loop that appends the loss tensor itself (no ``.item()``) cannot ``json.dump`` its
 history until it adds ``default=str``; then every value is saved as the tensor's text, with its
 ``device=`` or ``grad_fn=`` note. Such files were refused ("not a number"), so the run went
-unchecked. Here a real torch loop writes one both ways (a named ``history.json`` and a list of
-records under its own name), and the values read back are the numbers the tensors printed.
+unchecked; the same history written by pandas (``pd.DataFrame(history).to_csv``) had every
+column skipped as text. Here a real torch loop writes one three ways (a named ``history.json``, a
+list of records under its own name, a pandas CSV), and the values read back are the numbers the
+tensors printed.
 """
 
 from __future__ import annotations
@@ -70,6 +72,18 @@ def test_records_of_printed_tensors_under_any_name_are_found(tmp_path: Path) -> 
     (run,) = diagnose.load_all(str(path.parent))
     saved = json.loads(path.read_text())
     assert np.array_equal(run.arrays("val/loss")[1], _printed([r["val_loss"] for r in saved]))
+
+
+def test_a_pandas_csv_of_printed_tensors_is_read_as_numbers(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    history = _torch_history()
+    path = tmp_path / "history.csv"
+    pd.DataFrame({"epoch": range(len(history["loss"])), **history}).to_csv(path, index=False)
+    saved = pd.read_csv(path)
+    assert str(saved["loss"][0]).startswith("tensor(")
+    run = diagnose.load(str(path))
+    assert np.array_equal(run.arrays("train/loss")[1], _printed(list(saved["loss"])))
+    assert np.array_equal(run.arrays("val/loss")[1], _printed(list(saved["val_loss"])))
 
 
 def test_text_that_is_no_printed_number_is_still_refused(tmp_path: Path) -> None:

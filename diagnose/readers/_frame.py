@@ -55,6 +55,20 @@ def parse_float(text: str) -> float:
         return v
 
 
+def printed_float(text: str) -> float:
+    """:func:`parse_float`, or the number of a whole printed scalar (``tensor(0.69,
+    grad_fn=<NllLossBackward0>)``, ``np.float64(0.5)``): the value a loop saved when it kept the
+    loss tensor and wrote it with ``str``. Raises ValueError for anything else (``tensor(float)``).
+    """
+    try:
+        return parse_float(text)
+    except ValueError:
+        m = SCALAR_REPR.fullmatch(text.strip())
+        if m is None:
+            raise
+        return parse_float(m.group(1))
+
+
 #: spellings of a test-set loss, used as the validation loss when a log has no other, once
 #: lower-cased, split into words and stripped of averaging words (``Test/Average loss``,
 #: ``test_loss_epoch``, ``loss/test``)

@@ -42,7 +42,7 @@ from .._errors import ReadError
 from ..run import CANONICAL_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, canonical_name, plain_words
 from ._common import fits_int64
 from ._frame import (EMPTY, MISSING, finish_metrics, is_test_loss, json_or_text_float, opt_float,
-                     parse_float)
+                     printed_float)
 from ._params import knob_params
 from ._safe_open import first_line as _first_line
 from ._safe_open import read_bytes, read_prefix
@@ -536,7 +536,7 @@ def _float_cells(cells: Iterable[str]) -> tuple[np.ndarray, np.ndarray, list[int
             present.append(False)
             continue
         try:
-            vals.append(parse_float(c))
+            vals.append(printed_float(c))
             present.append(True)
         except ValueError:
             vals.append(math.nan)

@@ -26,7 +26,7 @@ from pathlib import Path
 from .._errors import ReadError
 from .._pyparse import literal
 from ..run import _SPLIT_WORDS, Run, is_number
-from ._frame import EMPTY, SCALAR_REPR, finish_metrics, parse_float
+from ._frame import EMPTY, SCALAR_REPR, finish_metrics, printed_float
 from ._params import knob_params
 
 __all__ = ["could_hold", "detect", "history_literal", "read"]
@@ -41,10 +41,6 @@ _TEXT_SUFFIXES = (".txt", ".log")
 _TEXT_HEAD = re.compile(rb"""\A\{\s*(['"])[^'"\n]{1,200}\1\s*:\s*\[""")
 #: how the text of a printed tensor or NumPy scalar opens inside a JSON string (``"tensor(0.69)"``)
 _PRINTED_OPEN = rb"(?:tensor|(?:np\.|numpy\.)?float(?:16|32|64))\("
-#: such a string in full: the number it printed, then the tensor's ``device=``/``grad_fn=`` notes
-_PRINTED = re.compile(
-    r"\s*(?:tensor|(?:np\.|numpy\.)?float(?:16|32|64))\(\s*([-+]?(?:[\d.]+(?:e[-+]?\d+)?|nan|inf))"
-    r"\s*(?:,[^()]*)?\)\s*", re.IGNORECASE)
 #: a JSON file of any name that opens with a list of numbers under a key (``{"train_loss":
 #: [0.37, ...``) and names a loss among its first keys: a history a script dumped under its
 #: own name (``train_gmf_32.json``); other JSON a walk meets (configs, label maps, vocabularies)
@@ -210,9 +206,11 @@ def _loads(raw: str | bytes) -> object:
 
 
 def _printed_numbers(value: object) -> object:
-    if isinstance(value, str):
-        m = _PRINTED.fullmatch(value)
-        return parse_float(m.group(1)) if m else value
+    if isinstance(value, str):  # a printed scalar only: a number kept as text ("0.5") stays text
+        try:
+            return printed_float(value) if SCALAR_REPR.fullmatch(value.strip()) else value
+        except ValueError:
+            return value
     if isinstance(value, list):
         return [_printed_numbers(v) for v in value]
     if isinstance(value, dict):
