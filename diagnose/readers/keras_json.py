@@ -110,8 +110,11 @@ def detect(path: Path) -> bool:
         if _JSON_HEAD.match(head):
             return (bool(_JSON_LOSS.search(head)) or bool(_LOSS_FILE.search(path.stem))) and \
                 _lists_only(path)
-        return bool(_NESTED_HEAD.match(head)) and bool(_RECORDS_LOSS.search(head)) and \
-            _nested_records(path)
+        if not _NESTED_HEAD.match(head):
+            return False
+        if _RECORDS_LOSS.search(head):
+            return _nested_records(path)
+        return bool(_JSON_LOSS.search(head)) and _nested_lists(path)
     # the name says history: an empty or damaged one is reported, not passed over
     return not head or head[:1] in (b"{", b"[")
 
@@ -174,6 +177,19 @@ def _nested_records(path: Path) -> bool:
     sweep's summary (a record per setting, no counter counting up) is not claimed."""
     data = _json_of(path)
     return isinstance(data, dict) and any(_is_records(v) for v in data.values())
+
+
+def _nested_lists(path: Path) -> bool:
+    """An un-named JSON object is a history when it holds its settings and, under a key of its
+    own, an object of number lists, a loss among them with two points or more (``{"config":
+    {...}, "results": {"train_loss": [...], "test_acc": [...]}}``, a course's experiment file).
+    A config that merely holds a list under a loss's name has no settings mapping beside it."""
+    data = _json_of(path)
+    return isinstance(data, dict) and any(isinstance(data.get(k), Mapping) for k in SETTINGS_KEYS) \
+        and any(isinstance(inner, Mapping) and k not in SETTINGS_KEYS and any(
+            re.search(r"loss(?:es)?$", str(name), re.IGNORECASE) and isinstance(v, list)
+            and len(v) >= 2 and all(map(_number, v)) for name, v in inner.items())
+            for k, inner in data.items())
 
 
 def _is_records(data: object) -> bool:
@@ -328,6 +344,67 @@ def _flattened(data: dict) -> dict:
     return out
 
 
+def _mean(values: list) -> float | None:
+    """The mean of the finite values (None when there is none: no value that epoch)."""
+    kept = [float(v) for v in values if v is not None and v is not _ABSENT and math.isfinite(v)]
+    return sum(kept) / len(kept) if kept else None
+
+
+#: the names of the curves whose lengths tell a per-batch list from a per-epoch one
+_CURVE_WORD = re.compile(r"loss|acc", re.IGNORECASE)
+
+
+def _number_lists(data: Mapping) -> dict[str, list]:
+    return {str(k): v for k, v in data.items() if k not in AXIS_KEYS and isinstance(v, list)
+            and len(v) >= 2 and all(map(_number, v))}
+
+
+def _per_batch_layout(data: Mapping) -> tuple[int, int] | None:
+    """(epochs, batches per epoch) when the loss and accuracy lists have different lengths that
+    are all whole multiples of the shortest (a list of phase starts or milestones is no curve):
+    the shortest hold one value per epoch, the longest one per batch (a loop that keeps every
+    batch's loss beside each epoch's accuracy, as the Technion course's ``FitResult`` does).
+    None when they are as long as each other or do not divide."""
+    lengths = {len(v) for k, v in _number_lists(data).items() if _CURVE_WORD.search(k)}
+    if len(lengths) < 2:
+        return None
+    epochs = min(lengths)
+    if any(n % epochs for n in lengths):
+        return None
+    return epochs, max(lengths) // epochs
+
+
+def _on_batch_steps(path: Path, data: dict, epochs: int, batches: int,
+                    notes: list[str]) -> tuple[dict, list[int]]:
+    """``data`` on one step axis, the batch: the longest lists keep a step per batch, a list of
+    one value per epoch stands at its epoch's last batch (absent at the others), and a list of a
+    few values per epoch (a test loss per test batch) is read as each epoch's mean there.
+    Returns the data and the axis, one step per batch."""
+    ends = [(e + 1) * batches - 1 for e in range(epochs)]
+    out: dict = {}
+    for name, series in data.items():
+        if name in AXIS_KEYS or not (isinstance(series, list) and len(series) >= 2
+                                     and all(map(_number, series))):
+            out[name] = series
+            continue
+        per, rest = divmod(len(series), epochs)
+        if per == batches or rest or (per > 1 and not _CURVE_WORD.search(str(name))):
+            out[name] = series
+            continue
+        if per > 1:
+            series = [_mean(series[e * per:(e + 1) * per]) for e in range(epochs)]
+            notes.append(f"{path}: {name!r} holds {per} values per epoch (one per batch?): "
+                         "read as each epoch's mean")
+        spread: list = [_ABSENT] * (epochs * batches)
+        for end, v in zip(ends, series):
+            spread[end] = v
+        out[name] = spread
+    notes.append(f"{path}: lists of {batches} values per epoch read as one per batch over "
+                 f"{epochs} epochs; the lists of one value per epoch stand at each epoch's last "
+                 "batch")
+    return out, list(range(epochs * batches))
+
+
 def history_literal(text: str) -> object:
     """The value of ``str(history.history)`` read back as a literal, never run: NumPy scalars
     (``np.float64(0.5)``) read as their numbers, ``nan`` as None, ``inf`` as an overflow.
@@ -381,6 +458,11 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     data = _split_losses(path, _flattened(_from_row_labels(data)))
     axis = next((data[k] for k in AXIS_KEYS if _is_axis(data.get(k))), None)
     steps, names, values, notes = [], [], [], []
+    layout = _per_batch_layout(data) if axis is None else None
+    per_epoch = 1  # steps per epoch: a batch each when the lists hold every batch's value
+    if layout is not None:
+        data, axis = _on_batch_steps(path, data, *layout, notes)
+        per_epoch = layout[1]
     results: dict = {}
     for name, series in data.items():
         if name in AXIS_KEYS and series is axis:
@@ -415,5 +497,6 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     run = Run(id=rid, metrics=EMPTY, params=params, results=results, path=str(path),
               format="keras")
     run.warnings.extend(notes)
-    finish_metrics(run, steps, names, values, aliases, str(path), epoch=[float(s) for s in steps])
+    finish_metrics(run, steps, names, values, aliases, str(path),
+                   epoch=[float(s // per_epoch) for s in steps])
     return [run]
