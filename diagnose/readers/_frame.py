@@ -133,17 +133,20 @@ def rename_map(
     target.update(_nll_as_loss(target, notes))
     target.update(_fastai_accuracy(target, aliases, notes))
     target.update(_output_accuracy(target, notes))
+    if not set(target.values()) & {"train/loss", "val/loss"}:
+        # no loss, but an accuracy: the losses may be logged under their criterion's name
+        # (``train_cross_entropy`` and ``test_cross_entropy`` beside ``train_accuracy``)
+        pair = _criterion_pair([r for r, t in target.items() if t == r], notes)
+        target.update(pair)
+        if any(plain_words(r)[0] == "test" for r, c in pair.items() if c == "val/loss"):
+            _test_accuracy(target, notes)
     if "val/loss" not in target.values():
         # a test loss is the only held-out loss: the rules read it as the validation loss
         test = _sole_test(target, _TEST_LOSS_WORDS)
         if test is not None:
             target[test] = "val/loss"
             notes.append(f"{test!r} read as 'val/loss': no other validation loss in this log")
-            acc = _sole_test(target, _TEST_ACC_WORDS)
-            if acc is not None and "val/acc" not in target.values():
-                target[acc] = "val/acc"
-                notes.append(f"{acc!r} read as 'val/acc': the accuracy on the set whose loss "
-                             "is read as the validation loss")
+            _test_accuracy(target, notes)
     if "val/loss" not in target.values():
         mse = [r for r, t in target.items() if t == r and len(w := _what_words(t)) == 2
                and "mse" in w and set(w) & HELD_OUT_WORDS]
@@ -323,6 +326,16 @@ _HELD_OUT = HELD_OUT_WORDS | {"test", "evaluation"}
 _TOTAL_NOTE = "{!r} read as 'train/loss': no other training loss in this log"
 
 
+def _test_accuracy(target: dict[str, str], notes: list[str]) -> None:
+    """The test split's one accuracy as the validation accuracy, once its loss is read as the
+    validation loss (and no validation accuracy is logged)."""
+    acc = _sole_test(target, _TEST_ACC_WORDS)
+    if acc is not None and "val/acc" not in target.values():
+        target[acc] = "val/acc"
+        notes.append(f"{acc!r} read as 'val/acc': the accuracy on the set whose loss is read as "
+                     "the validation loss")
+
+
 def _total_losses(names: Iterable[str]) -> list[str]:
     """The names that are a run's whole training loss: a total-loss name alone, or under a
     namespace that names no held-out split (Lightning's ``loss/total_loss`` beside
@@ -430,16 +443,24 @@ def _criterion_pair(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     ``val_l1`` beside its adversarial ``g_loss`` and ``d_loss``): the pair as the train and
     validation losses, when exactly one criterion is logged for both splits. A criterion with no
     split word is the train split's, as a plain ``loss`` is (Keras's ``crossentropy`` beside
-    ``val crossentropy``)."""
+    ``val crossentropy``); the test split's stands for the validation split when that criterion
+    has no validation name (a grokking run's ``train_cross_entropy`` and ``test_cross_entropy``),
+    as a plain ``test_loss`` does."""
     pairs: dict[str, dict[str, str]] = {}
+    tests: dict[str, str] = {}  # a criterion's test-split name, the held-out one when no other is
     for raw in raws:
         words = plain_words(re.sub(r"(?i)cross[\s_-]*entropy", "crossentropy", raw))
         crit = [w for w in words if w in _CRITERIA]
-        splits = [w for w in words if w in _SPLIT_SUFFIX]
+        splits = [w for w in words if w in _SPLIT_SUFFIX or w == "test"]
         if len(crit) == 1 and words == crit:
             pairs.setdefault(crit[0], {})[raw] = "train/loss"
+        elif len(words) == 2 and len(crit) == 1 and splits == ["test"]:
+            tests[crit[0]] = raw
         elif len(words) == 2 and len(crit) == 1 and len(splits) == 1:
             pairs.setdefault(crit[0], {})[raw] = _SPLIT_SUFFIX[splits[0]]
+    for crit, raw in tests.items():  # ``train_cross_entropy`` beside ``test_cross_entropy`` only
+        if crit in pairs and "val/loss" not in pairs[crit].values():
+            pairs[crit][raw] = "val/loss"
     # a split may log its criterion twice (Lightning's ``train_cross_entropy_step`` and
     # ``_epoch``): both are kept here, and the one with the most points is read, as for a loss
     found = [p for p in pairs.values() if set(p.values()) == {"train/loss", "val/loss"}]
