@@ -133,7 +133,8 @@ def rename_map(
     target.update(_nll_as_loss(target, notes))
     target.update(_fastai_accuracy(target, aliases, notes))
     target.update(_output_accuracy(target, notes))
-    if not set(target.values()) & {"train/loss", "val/loss"}:
+    mapped = set(target.values())
+    if mapped & set(JUDGED_METRICS) and not mapped & {"train/loss", "val/loss"}:
         # no loss, but an accuracy: the losses may be logged under their criterion's name
         # (``train_cross_entropy`` and ``test_cross_entropy`` beside ``train_accuracy``)
         pair = _criterion_pair([r for r, t in target.items() if t == r], notes)

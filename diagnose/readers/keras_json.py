@@ -381,13 +381,10 @@ def _on_batch_steps(path: Path, data: dict, epochs: int, batches: int,
     few values per epoch (a test loss per test batch) is read as each epoch's mean there.
     Returns the data and the axis, one step per batch."""
     ends = [(e + 1) * batches - 1 for e in range(epochs)]
+    lists = _number_lists(data)
     out: dict = {}
     for name, series in data.items():
-        if name in AXIS_KEYS or not (isinstance(series, list) and len(series) >= 2
-                                     and all(map(_number, series))):
-            out[name] = series
-            continue
-        per, rest = divmod(len(series), epochs)
+        per, rest = divmod(len(series), epochs) if str(name) in lists else (0, 1)
         if per == batches or rest or (per > 1 and not _CURVE_WORD.search(str(name))):
             out[name] = series
             continue
