@@ -110,8 +110,50 @@ def first_line(path: Path) -> str:
     return "" if line is None else line.decode("utf-8-sig", errors="replace").strip("\r")
 
 
+#: Excel's delimiter hint, which some exporters write as a table's first line (``sep=;``)
+_SEP_HINT = re.compile(r"sep=\S")
+#: bytes read to find the header under a title line
+_TITLE_HEAD_BYTES = 1 << 12
+
+
+def _may_be_title(line: str) -> bool:
+    """A first line that may stand above a table's header: Excel's hint, or no delimiter."""
+    text = line.strip()
+    return bool(_SEP_HINT.fullmatch(text)) or (bool(text) and not any(
+        d in text for d in _DELIMITERS))
+
+
+def _title_above(first: str, second: str) -> bool:
+    """Whether ``first`` is a line above a table's header rather than its header: Excel's
+    ``sep=;`` hint, or one title with no delimiter (``model_history_log``, written before a
+    Keras CSVLogger's rows) above a line of several delimited names. A one-column table's
+    second line has no delimiter, so it never reads as a titled table."""
+    if not _may_be_title(first):
+        return False
+    if _SEP_HINT.fullmatch(first.strip()):
+        return True
+    cells = header_cells(second)
+    return len(cells) > 1 and all(c and json_or_text_float(c) is None for c in cells)
+
+
+def header_line(path: Path) -> str:
+    """A table's header line: its first line, or its second under a title line."""
+    line = first_line(path)
+    if not _may_be_title(line):
+        return line
+    head = (read_prefix(path, _TITLE_HEAD_BYTES) or b"").decode("utf-8-sig", errors="replace")
+    lines = head.splitlines()
+    if len(lines) > 1 and _title_above(lines[0], lines[1]):
+        return lines[1].strip("\r")
+    return line
+
+
+#: the delimiters a header line is split on, the first one found winning
+_DELIMITERS = (",", "\t", ";", "|")
+
+
 def _delimiter(line: str) -> str:
-    for d in (",", "\t", ";", "|"):
+    for d in _DELIMITERS:
         if d in line:
             return d
     return ","
@@ -201,7 +243,7 @@ def why_unread(path: Path) -> str | None:
     path = path if isinstance(path, Path) else Path(path)
     if not path.is_file() or path.suffix.lower() not in (".csv", ".tsv"):
         return None
-    cells = header_cells(first_line(path))
+    cells = header_cells(header_line(path))
     if not cells:
         return "a table with no header line"
     shown = ", ".join(cells[:8]) + (", ..." if len(cells) > 8 else "")
@@ -223,9 +265,9 @@ def detect(path: Path) -> bool:
         return False
     if path.stat().st_size == 0 and path.stem.lower() in GENERIC_STEMS:
         return True  # an empty log (training.log, metrics.csv): read says so, naming it
-    line = first_line(path)
     if _is_jsonl(path):
         return _stepped_head(path)
+    line = header_line(path)
     if comma_pairs(line) is not None:
         return False  # print lines of name, value pairs: the text-log reader's
     cells = header_cells(line)
@@ -307,7 +349,7 @@ def _family(folder: Path) -> list[Path] | None:
         return None
     members = [folder / n for n in families[0]]
     for m in members:
-        cells = header_cells(first_line(m))
+        cells = header_cells(header_line(m))
         if RUN_COLUMN in cells or not _names_a_curve(file_split(m, cells), cells):
             return None
     others = (folder / n for n in names if n not in families[0])
@@ -396,8 +438,13 @@ def read_table(path: Path, text: str | None = None) -> Table:
     notes: list[str] = []
     if text is None:
         text, notes = read_text(path)
-    first = text.split("\n", 1)[0].strip("\r")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    first, _, rest = text.partition("\n")
+    titled = _title_above(first.strip("\r"), rest.split("\n", 1)[0].strip("\r"))
+    if titled:
+        notes.append(f"{path}:1: line above the header skipped ({first.strip()[:60]})")
+        text = rest
+        first = rest.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first.strip("\r")))
     table = Table(path=path, header=[], notes=notes)
     unterminated = bool(text) and not text.endswith("\n")
     raw: list[tuple[int, list[str]]] = []
@@ -407,10 +454,10 @@ def read_table(path: Path, text: str | None = None) -> Table:
         except StopIteration:
             break
         except csv.Error as e:
-            table.notes.append(f"{path}:{reader.line_num}: unreadable line skipped ({e})")
+            table.notes.append(f"{path}:{reader.line_num + titled}: unreadable line skipped ({e})")
             table.skipped += 1
             continue
-        raw.append((reader.line_num, row))
+        raw.append((reader.line_num + titled, row))
     if not raw:
         return table
     table.header = _epoch_spelled([h.strip() for h in raw[0][1]])
