@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .._errors import ReadError
 from .._pyparse import literal
-from ..run import _SPLIT_WORDS, Run, is_number
+from ..run import _SPLIT_WORDS, TRAIN_WORDS, Run, is_number
 from ._frame import EMPTY, SCALAR_REPR, finish_metrics, printed_float
 from ._params import knob_params
 
@@ -71,11 +71,30 @@ _LOSS_FILE = re.compile(r"(?:^|[_.-])loss(?:es)?(?:[_.-]|$)", re.IGNORECASE)
 _SPLIT_KEYS = _SPLIT_WORDS | {"test"}
 
 
-def _split_losses(path: Path, data: Mapping) -> dict:
+def _falling_splits(data: Mapping) -> bool:
+    """A history of nothing but bare split keys (``{"train": [...], "val": [...]}``) whose train
+    list ends below where it starts: the one curve a loop keeps under a split's name alone is
+    its loss (an accuracy or score rises), so such lists are read as the losses."""
+    keys = {str(k).lower(): v for k, v in data.items()}
+    train = next((keys[k] for k in sorted(TRAIN_WORDS) if k in keys), None)
+    if not keys.keys() <= _SPLIT_KEYS or not isinstance(train, list):
+        return False
+    finite = [float(v) for v in train if _number(v) and math.isfinite(v)]
+    return len(finite) > 1 and finite[-1] < finite[0]
+
+
+def _split_losses(path: Path, data: Mapping, notes: list[str] | None = None) -> dict:
     """``data`` with its bare split keys named as losses when the file's name says it holds losses
-    (``losses.json``: ``train`` -> ``train_loss``); unchanged otherwise."""
-    if not _LOSS_FILE.search(path.stem) or not any(str(k).lower() in _SPLIT_KEYS for k in data):
+    (``losses.json``: ``train`` -> ``train_loss``) or its lists are nothing but falling split
+    curves (said in ``notes``); unchanged otherwise."""
+    if not any(str(k).lower() in _SPLIT_KEYS for k in data):
         return data
+    if not _LOSS_FILE.search(path.stem):
+        if not _falling_splits(data):
+            return data
+        if notes is not None:
+            notes.append(f"{path}: lists named only by their split ({', '.join(map(str, data))}) "
+                         "read as the losses: the train list falls")
     return {(f"{k}_loss" if str(k).lower() in _SPLIT_KEYS and f"{k}_loss" not in data else k): v
             for k, v in data.items()}
 
@@ -452,9 +471,10 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         outer, data = data, data["history"]
         params = _settings(outer)
     params = {**_settings(data), **params}
-    data = _split_losses(path, _flattened(_from_row_labels(data)))
+    notes: list[str] = []
+    data = _split_losses(path, _flattened(_from_row_labels(data)), notes)
     axis = next((data[k] for k in AXIS_KEYS if _is_axis(data.get(k))), None)
-    steps, names, values, notes = [], [], [], []
+    steps, names, values = [], [], []
     layout = _per_batch_layout(data) if axis is None else None
     per_epoch = 1  # steps per epoch: a batch each when the lists hold every batch's value
     if layout is not None:
