@@ -145,6 +145,22 @@ AXIS_KEYS = ("epoch", "epochs", "step", "steps")
 SETTINGS_KEYS = ("config", "params", "hparams", "args", "hyperparameters", "settings")
 
 
+#: a settings entry that names the experiment a run belongs to (the Technion course's
+#: ``"run_name": "exp1_2"``): runs of other experiments are never one setting's seeds
+NAME_KEYS = ("run_name", "experiment_name", "exp_name", "experiment")
+
+
+def _experiment(data: Mapping) -> str | None:
+    """The experiment name a settings mapping beside the lists records, if any."""
+    for key in SETTINGS_KEYS:
+        settings = data.get(key)
+        if isinstance(settings, Mapping):
+            for name in NAME_KEYS:
+                if isinstance(settings.get(name), str) and settings[name].strip():
+                    return settings[name].strip()
+    return None
+
+
 def _is_axis(v: object) -> bool:
     return (isinstance(v, list) and len(v) > 0 and all(
         isinstance(x, int) and not isinstance(x, bool) for x in v)
@@ -467,9 +483,11 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         raise ReadError(path, "expected an object of per-epoch lists ({\"loss\": [...], ...}) "
                               "or a list of per-epoch records ([{\"epoch\": 1, \"loss\": ...}, ...])")
     params: dict = {}
+    outer = data
     if isinstance(data.get("history"), dict):  # {"history": history.history, "params": ...}
         outer, data = data, data["history"]
         params = _settings(outer)
+    experiment = _experiment(data) or _experiment(outer)
     params = {**_settings(data), **params}
     notes: list[str] = []
     data = _split_losses(path, _flattened(_from_row_labels(data)), notes)
@@ -513,6 +531,8 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     rid = stem or path.parent.name or path.stem
     run = Run(id=rid, metrics=EMPTY, params=params, results=results, path=str(path),
               format="keras")
+    if experiment:
+        run.identity["experiment_name"] = experiment
     run.warnings.extend(notes)
     finish_metrics(run, steps, names, values, aliases, str(path),
                    epoch=[float(s // per_epoch) for s in steps])
