@@ -438,12 +438,15 @@ def read_table(path: Path, text: str | None = None) -> Table:
     notes: list[str] = []
     if text is None:
         text, notes = read_text(path)
-    first, _, rest = text.partition("\n")
-    titled = _title_above(first.strip("\r"), rest.split("\n", 1)[0].strip("\r"))
+    # the first two lines by position: no copy of the rest of a large file
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    after = -1 if end < 0 else text.find("\n", end + 1)
+    second = "" if end < 0 else text[end + 1:] if after < 0 else text[end + 1:after]
+    titled = _title_above(first.strip("\r"), second.strip("\r"))
     if titled:
         notes.append(f"{path}:1: line above the header skipped ({first.strip()[:60]})")
-        text = rest
-        first = rest.split("\n", 1)[0]
+        text, first = text[end + 1:], second
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first.strip("\r")))
     table = Table(path=path, header=[], notes=notes)
     unterminated = bool(text) and not text.endswith("\n")
