@@ -110,6 +110,10 @@ def first_line(path: Path) -> str:
     return "" if line is None else line.decode("utf-8-sig", errors="replace").strip("\r")
 
 
+#: the delimiters a header line is split on, the first one found winning
+_DELIMITERS = (",", "\t", ";", "|")
+
+
 #: Excel's delimiter hint, which some exporters write as a table's first line (``sep=;``)
 _SEP_HINT = re.compile(r"sep=\S")
 #: bytes read to find the header under a title line
@@ -128,10 +132,10 @@ def _title_above(first: str, second: str) -> bool:
     ``sep=;`` hint, or one title with no delimiter (``model_history_log``, written before a
     Keras CSVLogger's rows) above a line of several delimited names. A one-column table's
     second line has no delimiter, so it never reads as a titled table."""
-    if not _may_be_title(first):
-        return False
     if _SEP_HINT.fullmatch(first.strip()):
         return True
+    if not _may_be_title(first):
+        return False
     cells = header_cells(second)
     return len(cells) > 1 and all(c and json_or_text_float(c) is None for c in cells)
 
@@ -146,10 +150,6 @@ def header_line(path: Path) -> str:
     if len(lines) > 1 and _title_above(lines[0], lines[1]):
         return lines[1].strip("\r")
     return line
-
-
-#: the delimiters a header line is split on, the first one found winning
-_DELIMITERS = (",", "\t", ";", "|")
 
 
 def _delimiter(line: str) -> str:
