@@ -67,8 +67,15 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     scale = scale or abs(float(rv[0]))
     out["rise_of_scale"] = float(v[-1] - v[j]) / scale if scale else None
     ts, tv = ctx.smoothed(train)
+    rts, rtv = ctx.finite(train)
     if len(tv):
         t_best, t_end = value_at(ts, tv, np.array([rs[j], rs[-1]]))
+        if j == 0 and len(rtv):
+            # a turn at the first evaluation (often the untrained model's, at step 0): a smoothed
+            # curve has only later points to lean on there, and a fall inside the first logging
+            # interval (2.63 -> 0.004 in one interval of a grokking run) vanishes from it; the
+            # logged train loss at that step is the level the model had
+            t_best = max(t_best, float(value_at(rts, rtv, rs[:1])[0]))
         out["train_drop_after_best"] = (t_best - t_end) / abs(t_best) if t_best else None
         # what the train loss did meanwhile, in words: a validation loss can give back its fall
         # while the train loss stalls (DG104's `gave_back`), and "kept falling" would be untrue
@@ -79,7 +86,6 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
         out["train_after_best_note"] = " (no train loss is logged: judged on validation alone)"
     # the raw train loss's own trend from the turn on: a long run whose train loss has little
     # left to give still overfits when it keeps falling in a firm trend while validation climbs
-    rts, rtv = ctx.finite(train)
     after = rtv[(rts >= rs[j]) & (rts <= rs[-1])]
     out["train_trend_after_best"] = mann_kendall_z(after)
     return out
