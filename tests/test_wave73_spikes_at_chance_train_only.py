@@ -3,9 +3,9 @@
 A spike of a model that never learned (ln K from the first point to the last, a few one-epoch
 jumps that come straight back) is no divergence. That was told apart only when a validation
 loss also sat at ln K: a Keras log with train loss and accuracy alone got an explosion error.
-With no evaluation, the train curve says it: its end is near the lowest level it had before
-the spike. A run that learned and then collapsed to ln K after its blow-up ends many times
-above what it had learned, and stays an explosion.
+With no evaluation, the train curve says it: its end is near the lowest level it ever logged.
+A run that learned and then collapsed to ln K after its blow-up ends several times above what
+it had learned, and stays an explosion (the issue's second case).
 """
 
 from __future__ import annotations
