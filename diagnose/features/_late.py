@@ -70,18 +70,20 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     rts, rtv = ctx.finite(train)
     if len(tv):
         t_best, t_end = value_at(ts, tv, np.array([rs[j], rs[-1]]))
+        how = "smoothed"
         if j == 0 and len(rtv):
             # a turn at the first evaluation (often the untrained model's, at step 0): a smoothed
             # curve has only later points to lean on there, and a fall inside the first logging
             # interval (2.63 -> 0.004 in one interval of a grokking run) vanishes from it; the
             # logged train loss at that step is the level the model had
-            t_best = max(t_best, float(value_at(rts, rtv, rs[:1])[0]))
+            logged = float(value_at(rts, rtv, rs[:1])[0])
+            t_best, how = (logged, "logged") if logged > t_best else (t_best, how)
         out["train_drop_after_best"] = (t_best - t_end) / abs(t_best) if t_best else None
         # what the train loss did meanwhile, in words: a validation loss can give back its fall
         # while the train loss stalls (DG104's `gave_back`), and "kept falling" would be untrue
         out["train_after_best_note"] = (
             " while train loss kept falling" if t_end < t_best else
-            f" while train loss stalled (smoothed {t_best:.4g} at that step, {t_end:.4g} at the end)")
+            f" while train loss stalled ({how} {t_best:.4g} at that step, {t_end:.4g} at the end)")
     elif train not in ctx.run.metric_names:
         out["train_after_best_note"] = " (no train loss is logged: judged on validation alone)"
     # the raw train loss's own trend from the turn on: a long run whose train loss has little
