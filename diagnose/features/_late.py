@@ -71,13 +71,14 @@ def rise_after_best(ctx: RunContext, val: str, train: str, scale: float | None) 
     if len(tv):
         t_best, t_end = value_at(ts, tv, np.array([rs[j], rs[-1]]))
         how = "smoothed"
-        if j == 0 and len(rtv):
+        if j == 0:
             # a turn at the first evaluation (often the untrained model's, at step 0): a smoothed
             # curve has only later points to lean on there, and a fall inside the first logging
             # interval (2.63 -> 0.004 in one interval of a grokking run) vanishes from it; the
             # logged train loss at that step is the level the model had
             logged = float(value_at(rts, rtv, rs[:1])[0])
-            t_best, how = (logged, "logged") if logged > t_best else (t_best, how)
+            if logged > t_best:
+                t_best, how = logged, "logged"
         out["train_drop_after_best"] = (t_best - t_end) / abs(t_best) if t_best else None
         # what the train loss did meanwhile, in words: a validation loss can give back its fall
         # while the train loss stalls (DG104's `gave_back`), and "kept falling" would be untrue
