@@ -18,3 +18,16 @@ def real_logs_dir() -> Path:
 
 
 REAL_LOGS = real_logs_dir()
+
+#: The public runs of the benchmark (tests read only its tuning half).
+BENCH_RUNS = ROOT / "bench" / "real-runs"
+
+
+def bench_run(name: str) -> Path:
+    """One benchmark run's folder; the test skips when the checkout has no benchmark."""
+    import pytest
+
+    path = BENCH_RUNS / name
+    if not path.exists():
+        pytest.skip("bench/real-runs not in this checkout")
+    return path

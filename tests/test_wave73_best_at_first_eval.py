@@ -12,19 +12,13 @@ out as late overfitting.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
+from _real_logs import bench_run as _run
 
 import diagnose
 
-REAL_RUNS = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
-
 
 def test_public_grokking_log_best_at_step_zero() -> None:
-    path = REAL_RUNS / "w95h-muongrok-a4-adamw-gap"
-    if not path.exists():
-        pytest.skip("bench/real-runs not in this checkout")
+    path = _run("w95h-muongrok-a4-adamw-gap")
     run = diagnose.load_all(str(path))[0]
     _, val = run.arrays("val/loss")
     _, train = run.arrays("train/loss")

@@ -10,21 +10,10 @@ it had learned, and stays an explosion (the issue's second case).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
+from _real_logs import bench_run as _run
 
 import diagnose
-
-REAL_RUNS = Path(__file__).resolve().parents[1] / "bench" / "real-runs"
-
-
-def _run(name: str) -> Path:
-    path = REAL_RUNS / name
-    if not path.exists():
-        pytest.skip("bench/real-runs not in this checkout")
-    return path
 
 
 def test_train_only_spikes_at_ln3_are_not_an_explosion() -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from .._errors import ReadError
 from ..run import Run
 from ._frame import percent_note
-from ._notes import SIGNED_NOTE, run_notes
+from ._notes import SIGNED_NOTE, drop_placeholder_losses, run_notes
 from ._params import with_extra_params
 from ._safe_open import not_regular_reason
 from .tensorboard import EVENT_PREFIX, SPLIT_DIRS, is_event_file
@@ -147,6 +147,7 @@ def _read(path: Path, name: str, mod: ModuleType, aliases: Mapping[str, str] | N
         r.params, notes = with_extra_params(r.params, Path(r.path) if r.path else path)
         r.warnings.extend(notes)
         r.warnings.extend(percent_note(r, str(Path(r.path) if r.path else path)))
+        r.warnings.extend(drop_placeholder_losses(r, Path(r.path) if r.path else path))
         r.warnings.extend(run_notes(r, Path(r.path) if r.path else path, aliases))
     return runs
 

@@ -9,7 +9,11 @@ for a log it could not judge at all:
 - a metric logged against epoch numbers next to one logged against batch steps
   (their curves do not line up, so any comparison of the two is wrong),
 - a loss that goes below zero (an ELBO, SI-SNR, a log-likelihood): the loss rules read
-  ratios of losses and compare them with ln K, which a signed objective does not support.
+  ratios of losses and compare them with ln K, which a signed objective does not support;
+- a loss that is exactly 0 at every logged point beside the other split's loss that is
+  not: a placeholder for a loss the loop never computed (a distillation script printing
+  ``loss: 0.000`` for its evaluation), which :func:`drop_placeholder_losses` removes so that
+  no rule reads it as a perfect validation loss.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 
 from ..run import HELD_OUT_WORDS, JUDGED_METRICS, Run, canonical_name
 
-__all__ = ["SIGNED_NOTE", "run_notes"]
+__all__ = ["SIGNED_NOTE", "drop_placeholder_losses", "run_notes"]
 
 #: A metric whose steps are 0..n-1 (or 1..n) with at least this many points, next to one
 #: reaching this many times further, was logged per epoch beside one logged per batch.
@@ -30,6 +34,10 @@ EPOCH_MIN_POINTS = 3
 EPOCH_RATIO = 10
 #: words that name a held-out split in a metric's name (the test split too)
 _HELD_OUT_WORDS = HELD_OUT_WORDS | {"test", "validate", "holdout", "heldout"}
+
+#: A judged loss exactly 0 at this many logged points or more (and at no other value) is a
+#: placeholder when the other split's loss is not: fewer points could be a real zero.
+PLACEHOLDER_MIN_POINTS = 3
 
 #: The words of the note on a loss below zero (the summary line looks for them: a run's
 #: curves may be gone by then, its notes are not).
@@ -125,3 +133,28 @@ def _signed_losses(run: Run, path: Path) -> list[str]:
             "(an ELBO, SI-SNR, a log-likelihood). The loss rules compare losses by ratios and "
             "with ln K, which assumes a loss of at least zero, so their verdicts on this run "
             "are not reliable; if an offset makes it non-negative, log that instead"]
+
+
+def drop_placeholder_losses(run: Run, path: Path) -> list[str]:
+    """Remove a judged loss that is 0 at every logged point while the other split's is not,
+    and say so: a loss never computed reads as a perfect one (validation "better than
+    train", no gap, no overfitting) and would hide what the rest of the run shows."""
+    pairs = (("val/loss", "train/loss"), ("train/loss", "val/loss"))
+    notes = []
+    for name, other in pairs:
+        if name not in run.metric_names or other not in run.metric_names:
+            continue
+        values = run.arrays(name)[1]
+        finite = values[np.isfinite(values)]
+        theirs = run.arrays(other)[1]
+        if len(finite) < PLACEHOLDER_MIN_POINTS or np.any(finite != 0) or \
+                not np.any(theirs[np.isfinite(theirs)] != 0):
+            continue
+        frame = run.metrics
+        run.metrics = frame[frame["metric"] != name].reset_index(drop=True)
+        notes.append(
+            f"{path}: {name!r} is exactly 0 at all {len(finite)} logged points while {other!r} "
+            "is not: a placeholder for a loss the loop did not compute (or printed with too "
+            f"few digits to read), so it was left out and the rules that need {name!r} did "
+            "not run; log the real value to have them judged")
+    return notes
