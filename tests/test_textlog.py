@@ -154,6 +154,19 @@ def test_hand_written_loops(case: str, fmt: str | None) -> None:
         assert _same(values, [float(format(v, f)) for v in rec["values"]]), name
 
 
+def test_word_language_model_counts_batches_not_ms_per_batch() -> None:
+    """PyTorch's word language model example prints ``| epoch   1 |    10/   87 batches | lr
+    20.00 | ms/batch 95.09 | loss  3.03 |``: the step is the batch count before its word
+    within the epoch, never the ``45`` of ``ms/batch 45.12`` (which put every record of an
+    epoch at one step, so only its last value was kept), and the epoch's validation line sits
+    at the epoch's last train record."""
+    (run,) = _load("word_language_model")
+    names = {"loss": "train/loss", "val_loss": "val/loss"}
+    for name, rec in _expected("word_language_model")["runs"][0]["metrics"].items():
+        steps, values = run.arrays(names[name])
+        assert steps.tolist() == rec["steps"], name
+        assert _same(values, [float(format(v, "5.2f")) for v in rec["values"]]), name
+
 def test_finetune_tutorial_lines_take_the_epoch_of_the_line_above() -> None:
     """``Epoch 3/24``, dashes, then ``train Loss: .. Acc: ..`` and ``val Loss: .. Acc: ..``
     with no counter of their own (PyTorch's fine-tuning tutorial): every value is read at the

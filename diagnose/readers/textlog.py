@@ -76,10 +76,15 @@ _DATE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 _STAMPS = re.compile(rf"{_DATE}(?:Z|[+-]\d{{2}}:?\d{{2}})?|\b{_TIME}\b|\b{_LEVEL}:[\w.<>-]*:")
+#: (a word after a slash is a unit, ``ms/batch 45.12``, and a count has no decimals)
 _COUNTER = re.compile(
-    r"\b(epoch|global[ _]step|step|iteration|iter|it|batch)(?:e?s(?!\s*=))?"
-    r"(?:\s+(?:id|no\.?|num|number))?\b\s*[:#=]?\s*\[?\s*(\d+)"
+    r"(?<!/)\b(epoch|global[ _]step|step|iteration|iter|it|batch)(?:e?s(?!\s*=))?"
+    r"(?:\s+(?:id|no\.?|num|number))?\b\s*[:#=]?\s*\[?\s*(\d+)(?!\.?\d)"
     r"(?:\s*(?:/|of)\s*(\d+))?\s*\]?", re.I)
+#: a count of the total before its word (``|   200/ 2983 batches |``: PyTorch's word language
+#: model example, under ``| epoch   1 |``): the step within the epoch
+_COUNT_BEFORE = re.compile(r"(?<![\w.])(\d+)\s*/\s*(\d+)\s+(?:batch|step|iteration|iter)(?:e?s)?\b",
+                           re.I)
 #: a progress bar's count (``Training [====   ] 8.5% 5000/58874 | loss=3.91``, tqdm's
 #: ``45%|####   | 450/1000 [...]``): the step when no counter word is printed
 _BAR_COUNTER = re.compile(r"\d+(?:\.\d+)?%\s*(?:\|[^|\n]*\|\s*)?(\d+)\s*/\s*(\d+)\b")
@@ -608,6 +613,11 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
         for m in _COUNTER.finditer(line):
             kind = _counter_kind(m.group(1))
             counters.setdefault(kind, (int(m.group(2)), int(m.group(3)) if m.group(3) else None))
+        if "step" not in counters and "/" in line:
+            before = _COUNT_BEFORE.search(line)
+            if before:
+                counters["step"] = (int(before.group(1)), int(before.group(2)))
+                line = line[:before.start()] + " " + line[before.end():]
         bar = None if counters or not bars else _BAR_COUNTER.search(line)
         if bar:
             counters["step"] = (int(bar.group(1)), int(bar.group(2)))
