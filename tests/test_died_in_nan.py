@@ -21,4 +21,4 @@ def test_a_public_run_that_died_in_nan_is_an_explosion_error():
     found = [f for f in diagnose.check(RUN).findings if f.rule == "DG210"]
     assert found and found[0].pattern == "explosion" and found[0].severity == "error"
     assert f"step {int(steps[last_finite + 1])}" in found[0].message
-    assert f"last {dead} logged points" in found[0].message
+    assert f"last {dead} logged point(s)" in found[0].message

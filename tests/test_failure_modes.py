@@ -187,7 +187,7 @@ def test_nan_in_the_loss(tmp_path: Path) -> None:
     assert code == 1
     # NaN from step 30 to the end: the run died there (DG210), which says it instead of DG201
     assert ("DG210 died-in-nan (steps 30-49): train loss turned NaN/inf at step 30 and never "
-            "came back: the last 20 logged points are all non-finite") in out
+            "came back: non-finite at each of its last 20 logged point(s)") in out
     assert "DG201" not in out
     scattered = tmp_path / "scattered"
     with Recorder(scattered) as rec:  # a NaN now and then, finite again after each
