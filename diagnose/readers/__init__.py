@@ -144,11 +144,12 @@ def _read(path: Path, name: str, mod: ModuleType, aliases: Mapping[str, str] | N
     for r in runs:
         if r.format == "unknown":
             r.format = name
-        r.params, notes = with_extra_params(r.params, Path(r.path) if r.path else path)
+        where = Path(r.path) if r.path else path
+        r.params, notes = with_extra_params(r.params, where)
         r.warnings.extend(notes)
-        r.warnings.extend(percent_note(r, str(Path(r.path) if r.path else path)))
-        r.warnings.extend(drop_placeholder_losses(r, Path(r.path) if r.path else path))
-        r.warnings.extend(run_notes(r, Path(r.path) if r.path else path, aliases))
+        r.warnings.extend(percent_note(r, str(where)))
+        r.warnings.extend(drop_placeholder_losses(r, where))
+        r.warnings.extend(run_notes(r, where, aliases))
     return runs
 
 
