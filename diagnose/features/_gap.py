@@ -196,27 +196,32 @@ def _score_pairs(names: list[str]) -> dict[tuple[str, ...], dict[str, list[str]]
     ``val_multiclassjaccardindex`` share the key ``("multiclassjaccardindex",)``. A name that
     says loss (``train_loss_giou``) is a loss, not a score."""
     out: dict[tuple[str, ...], dict[str, list[str]]] = {}
+    unsplit: dict[tuple[str, ...], list[str]] = {}
     for name in names:
         words = plain_words(name)
         train, held_out = bool(TRAIN_WORDS & set(words)), bool(HELD_OUT_WORDS & set(words))
-        if "loss" in words or not _SCORE_WORD.search(name) or train == held_out:
-            continue  # a loss, no score, or no split (or both) named
-        side = "train" if train else "val"
+        if "loss" in words or not _SCORE_WORD.search(name) or (train and held_out):
+            continue  # a loss, no score, or both splits named
         key = tuple(w for w in words if w not in TRAIN_WORDS | HELD_OUT_WORDS)
-        out.setdefault(key, {"train": [], "val": []})[side].append(name)
+        if not train and not held_out:
+            unsplit.setdefault(key, []).append(name)
+            continue
+        out.setdefault(key, {"train": [], "val": []})["train" if train else "val"].append(name)
+    for key, found in unsplit.items():  # Keras's way: ``macro_f1`` is train beside ``val_macro_f1``
+        if key in out and out[key]["val"] and not out[key]["train"]:
+            out[key]["train"] = found
     return out
 
 
 @feature("score_gap_end", "score_note")
 def score_gap(ctx: RunContext) -> dict[str, Value]:
     """Train minus validation of an accuracy-like score (IoU, dice, F1; in points of 0..1) at
-    the final evaluation, for a run that logs no accuracy: a segmenter's gap shows in its IoU
-    when its loss, weighted or summed over pixels, says little. The largest over the scores
+    the final evaluation: a segmenter's gap shows in its IoU when its loss, weighted or summed
+    over pixels, says little, and a multi-label classifier's in its macro F1 when its per-label
+    accuracy, most labels negative, sits near 1 on both splits. The largest over the scores
     logged for both splits, each side's fullest series; train smoothed and read at the last
     validation step, as for the accuracy."""
     out: dict[str, Value] = {"score_note": ""}
-    if ctx.run.has("train/acc") and ctx.run.has("val/acc"):
-        return out
     best: tuple[float, str] | None = None
     for key, sides in _score_pairs(list(ctx.run.metric_names)).items():
         if not sides["train"] or not sides["val"]:

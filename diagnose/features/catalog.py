@@ -324,7 +324,7 @@ tail_values       text      the logged values where the last 20% starts and at t
 acc_logged        flag      train and validation accuracy are both logged
 acc_gap_best      fraction  train minus validation accuracy at the best validation loss (points of 0..1)
 acc_note          text      the accuracy gap in words, or empty
-score_gap_end     fraction  for a run with no accuracy, train minus validation of an IoU, dice, Jaccard or F1 score logged for both splits, at the last evaluation (the largest such gap)
+score_gap_end     fraction  train minus validation of an IoU, dice, Jaccard or F1 score logged for both splits, at the last evaluation (the largest such gap)
 score_note        text      that score gap in words, or empty
 val_wrong_loss    loss      lowest validation loss over the share of validation examples the final model gets wrong: the average loss each would need if correct ones cost nothing
 val_softmax_floor flag      1 when the lowest validation loss is at or above ln(1 + 1/e), the least a softmax applied twice allows
