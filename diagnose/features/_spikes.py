@@ -344,6 +344,50 @@ def spikes_before_nonfinite(ctx: RunContext) -> dict[str, Value]:
     return out
 
 
+@feature("prepeak_spike_count", "prepeak_spike_sure_count", "prepeak_spike_max_ratio",
+         "prepeak_spike_max_z", "prepeak_spike_max_height", "prepeak_spike_first_step",
+         "prepeak_spike_last_step", "prepeak_step", "prepeak_end_ratio", "prepeak_share",
+         "prepeak_spike_story",
+         params=("spike_z", "spike_extent_z", "spike_min_ratio", "spike_recover_share", "spike_min_height",
+                 "spike_min_width", "spike_broad_z", "spike_broad_height", "spike_sure_z", "spike_sure_ratio",
+                 "spike_sure_height", "blowup_over_scale", *K_PARAMS))
+def spikes_before_blowup(ctx: RunContext) -> dict[str, Value]:
+    """The spikes of a finite train loss before the blow-up that holds its highest point, read
+    as :func:`spikes_before_nonfinite` reads the points before a NaN.
+
+    A run that blows up without a NaN silences the spike rules as one that ends in NaN does (the
+    blow-up explains its own jumps); the jumps that came back long before it are still its
+    warning signs. The blow-up is the stretch around the highest point that stays above
+    ``blowup_over_scale`` times the run's scale; ``prepeak_step`` is its first step and
+    ``prepeak_end_ratio`` the median of the few points before it over the scale (low when the
+    loss left its own level at once, high when it climbed there); ``prepeak_share`` how far
+    into the run's steps it began (an early blow-up has little before it to call a level).
+    0 spikes on a loss that never rose that high, holds a NaN/inf
+    (:func:`spikes_before_nonfinite`) or is not positive.
+    """
+    s, v = ctx.arrays(TRAIN)
+    scale = run_scale(ctx) or 0.0
+    if not len(v) or scale <= 0 or not bool(np.isfinite(v).all()) or float(v.min()) <= 0:
+        return {"prepeak_spike_count": 0}
+    top = ctx.param("blowup_over_scale") * scale
+    j = int(np.argmax(v))
+    if float(v[j]) <= top:
+        return {"prepeak_spike_count": 0}
+    while j > 0 and v[j - 1] > top:
+        j -= 1
+    found = _spikes(ctx, s[:j], v[:j], scale)
+    out: dict[str, Value] = {"prepeak_" + k: val for k, val in found.items()}
+    out["prepeak_step"] = int(s[j])
+    if j:
+        out["prepeak_end_ratio"] = float(np.median(v[max(0, j - _SIDE):j])) / scale
+    if s[-1] > s[0]:
+        out["prepeak_share"] = float(s[j] - s[0]) / float(s[-1] - s[0])
+    if out["prepeak_spike_count"]:
+        out["prepeak_spike_story"] = _told(out, "prepeak_", "train loss spike(s) that came back "
+                                           f"before the loss blew up at step {int(s[j])},")
+    return out
+
+
 #: evaluations before a point that set its level (the median of up to this many)
 _BEFORE = 3
 

@@ -96,6 +96,17 @@ prenan_spike_last_step step step of the last spike before the first NaN/inf
 prenan_step       step      step of the first non-finite train loss (absent when it has none)
 prenan_end_ratio  ratio     median of the last few finite train losses before the first NaN/inf over the run's scale (the first loss, or ln K when larger): about 1 or less when it broke at its own level, huge when it grew into the NaN
 prenan_spike_story text     the spikes before the first NaN/inf in logged steps
+prepeak_spike_count count   spikes of a finite, positive train loss (as spike_count) among the points before the blow-up around its highest point (the stretch above blowup_over_scale times the run's scale); 0 when it never rose that high
+prepeak_spike_sure_count count of those, the sure ones (as spike_sure_count)
+prepeak_spike_max_ratio ratio largest of those spikes over the level just before it
+prepeak_spike_max_z z       the strongest of those spikes in local noise SDs
+prepeak_spike_max_height ratio tallest of those spikes' rise over the run's scale
+prepeak_spike_first_step step step of the first spike before the blow-up
+prepeak_spike_last_step step step of the last spike before the blow-up
+prepeak_step      step      first step of the blow-up around the train loss's highest point (absent when it never rose above blowup_over_scale times the scale)
+prepeak_end_ratio ratio     median of the last few train losses before that blow-up over the run's scale
+prepeak_share     fraction  how far into the run's steps that blow-up began (0 at the first logged step, 1 at the last)
+prepeak_spike_story text    those spikes in one sentence of logged steps and values
 val_spike_count   count     validation evaluations that jumped far above the evaluations before and came back
 val_spike_max_ratio ratio   largest validation spike over the level of the evaluations before it (their median, or the last when they fell at every step)
 val_spike_first_step step   step of the first validation spike
