@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from .findings import Group
-from .readers._params import compile_pattern, path_params
+from .readers._params import CONFIG_FIELDS, compile_pattern, path_params
 from .run import Run, finite, is_number
 
 __all__ = [
@@ -348,9 +348,11 @@ class Layout:
             r = kept[i]
             # same identity, same folder, the same knobs recorded and the same validation metrics;
             # and finished or not alike: a checkpoint part-way through its budget set against a
-            # finished run compares two budgets, not two settings
+            # finished run compares two budgets, not two settings. A settings file beside each
+            # run must record the same names: two projects built from one template (Stanford
+            # CS230's params.json) share the knobs, not the template's other fields
             fam = (identity_of(r), folder_family(r.path, paths[r.path or ""] > 1),
-                   tuple(sorted(settings[i])),
+                   tuple(sorted(settings[i])), r.identity.get(CONFIG_FIELDS, ""),
                    tuple(sorted(m for m in r.metric_names if m.startswith("val/"))), _part_way(r))
             fams.setdefault(fam, []).append(i)
         apart = [kept[idx[0]] for idx in fams.values() if len(idx) == 1]

@@ -308,8 +308,8 @@ def _apart_plan(lay: Layout, by: str) -> dict[str, Any]:
         nxt = "compare each experiment on its own (pass its folder, or --group-by)."
     else:
         decision = (f"No decision: no two of these {n_apart} runs are the same experiment "
-                    "(different recorded identity, folder, knobs or validation metrics), "
-                    "so none is compared with another.")
+                    "(different recorded identity, folder, knobs, settings-file fields or "
+                    "validation metrics), so none is compared with another.")
         nxt = ("compare runs of one experiment: the same data, model and code, with one knob "
                "changed (and seeds).")
     card = _card("Which setting is best? (not answerable: the runs are different experiments)",

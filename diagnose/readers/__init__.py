@@ -31,7 +31,7 @@ from .._errors import ReadError
 from ..run import Run
 from ._frame import percent_note
 from ._notes import SIGNED_NOTE, drop_placeholder_losses, run_notes
-from ._params import with_extra_params
+from ._params import CONFIG_FIELDS, with_extra_params
 from ._safe_open import not_regular_reason
 from .tensorboard import EVENT_PREFIX, SPLIT_DIRS, is_event_file
 
@@ -145,7 +145,9 @@ def _read(path: Path, name: str, mod: ModuleType, aliases: Mapping[str, str] | N
         if r.format == "unknown":
             r.format = name
         where = Path(r.path) if r.path else path
-        r.params, notes = with_extra_params(r.params, where)
+        r.params, notes, fields = with_extra_params(r.params, where)
+        if fields:
+            r.identity.setdefault(CONFIG_FIELDS, fields)
         r.warnings.extend(notes)
         r.warnings.extend(percent_note(r, str(where)))
         r.warnings.extend(drop_placeholder_losses(r, where))

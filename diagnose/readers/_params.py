@@ -23,6 +23,7 @@ from . import _yaml
 from ._safe_open import read_text
 
 __all__ = [
+    "CONFIG_FIELDS",
     "compile_pattern",
     "file_params",
     "flatten",
@@ -73,6 +74,9 @@ KNOB_KEYS = frozenset({
     "dropout", "seed", "momentum", "epochs", "num_epochs", "num_train_epochs", "optimizer",
     "warmup_steps", "warmup_ratio", "max_grad_norm", "label_smoothing", "scheduler",
 })
+#: The identity field where a reader keeps the names a run's settings file records
+#: (:func:`file_params`): not shown, compared when runs are grouped into experiments.
+CONFIG_FIELDS = "config_fields"
 #: How far above a run to look for Hydra's ``.hydra`` folder.
 HYDRA_LEVELS = 3
 
@@ -334,21 +338,26 @@ def path_params(path: str | os.PathLike, patterns: Sequence[re.Pattern[str]] = (
     return out
 
 
-def file_params(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """Knob settings from a ``config.json`` / ``args.json`` / ... beside the log, and notes.
+def file_params(path: Path) -> tuple[dict[str, Any], list[str], str]:
+    """Knob settings from a ``config.json`` / ``args.json`` / ... beside the log, notes, and
+    the names the first such file records (its top-level keys, sorted and comma-joined; ""
+    when there is none).
 
     The run's own folder only; JSON or YAML, flat or nested (``{"optimizer": {"lr":
     0.003}}`` gives ``lr``), and the number of classes from an ``args`` file. A file that
-    cannot be parsed gives a note, not an error.
+    cannot be parsed gives a note, not an error. The names tell two projects built from one
+    template apart: Stanford CS230's ``params.json`` holds the same knobs in both, not the
+    same other fields.
     One listing of the folder, not a stat per candidate name: this runs for every run read.
     """
     d = path if path.is_dir() else path.parent
     try:
         present = set(os.listdir(d))
     except OSError:
-        return {}, []
+        return {}, [], ""
     out: dict[str, Any] = {}
     notes: list[str] = []
+    fields = ""
     for name in PARAM_FILES:
         if name not in present:
             continue
@@ -365,11 +374,12 @@ def file_params(path: Path) -> tuple[dict[str, Any], list[str]]:
         else:
             flat, more = read_yaml_params(f)
             notes += more
+        fields = fields or ",".join(sorted({k.split(".", 1)[0] for k in flat}))
         # an argparse dump (timm's args.yaml) holds what the classifier head was built with; a
         # config.yaml's n_classes may count anything (a lane detector's lanes beside a summed loss)
         for k, v in knob_params(flat, classes=name.startswith("args.")).items():
             out.setdefault(k, v)
-    return out, notes
+    return out, notes, fields
 
 
 def knob_params(data: Mapping[str, Any], classes: bool = False) -> dict[str, Any]:
@@ -444,17 +454,18 @@ def _set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
 
 def with_extra_params(
     params: dict[str, Any], path: Path, levels: int = HYDRA_LEVELS
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], list[str], str]:
     """``params`` plus Hydra, files beside the log and folder-name params, for keys it does
-    not already have (in that order: what a file says wins over a folder's name)."""
+    not already have (in that order: what a file says wins over a folder's name); notes; and
+    the names the settings file beside the log records (:func:`file_params`)."""
     hydra, notes = hydra_params(path, levels)
-    beside, more = file_params(path)
+    beside, more, fields = file_params(path)
     notes += more
     out = dict(params)
     for source in (hydra, beside, path_params(path)):
         for k, v in source.items():
             out.setdefault(k, v)
-    return out, notes
+    return out, notes, fields
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:

@@ -170,7 +170,7 @@ def _json(path: Path) -> Any:
 
 def _config(folder: Path, run: Run) -> dict[str, Any]:
     """The knobs of Sacred's ``config.json`` (any nesting), its top-level ``seed`` among them."""
-    params, notes = file_params(folder)
+    params, notes, _ = file_params(folder)
     run.warnings.extend(notes)
     return params
 
