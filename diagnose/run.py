@@ -211,8 +211,10 @@ def _ungrouped(norm: str) -> str | None:
 
 
 #: words that say how a logged value was averaged, or over what (``train_loss_batch``,
-#: ``Train/Average Loss per Epoch``, ``val_loss_iter``), not what it is
-_QUALIFIERS = frozenset({"avg", "average", "mean", "running", "per", "batch", "iter", "iteration"})
+#: ``Train/Average Loss per Epoch``, ``val_loss_iter``), or that it is a curve
+#: (``val_acc_curve``), not what it is
+_QUALIFIERS = frozenset({"avg", "average", "mean", "running", "per", "batch", "iter", "iteration",
+                         "curve"})
 #: words that say a loss is the sum of its parts (``train_loss_sum`` beside ``train_cls_loss``,
 #: ``train_total_loss``): the loss the run minimises, the one the rules read
 _TOTALS = frozenset({"sum", "total"})

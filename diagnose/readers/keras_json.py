@@ -47,7 +47,7 @@ _PRINTED_OPEN = rb"(?:tensor|(?:np\.|numpy\.)?float(?:16|32|64))\("
 #: opens otherwise or names no loss
 _JSON_HEAD = re.compile(rb"""\A\{\s*"[^"\n]{1,200}"\s*:\s*\[\s*(?:-?[\d.]|NaN|null|Infinity|"%s)"""
                         % _PRINTED_OPEN)
-_JSON_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?"\s*:\s*\[""", re.I)
+_JSON_LOSS = re.compile(rb""""[^"\n]{0,100}loss(?:es)?(?:_curve)?"\s*:\s*\[""", re.I)
 #: the same for a list of records (``[{"step": 0, "train_loss": 4.75, ...}, ...]``, a loop's
 #: ``log.append({...})`` dumped under its own name, ``training_log.json``): it opens with a
 #: record whose first value is a number, and a loss is among the first record's keys
@@ -60,6 +60,12 @@ _RECORDS_LOSS = re.compile(
 #: record: a loop's records kept under a key beside its settings (``{"config": {...},
 #: "history": [{"epoch": 1, "train_loss": 1.03, ...}, ...]}``, ``logs/training_log.json``)
 _NESTED_HEAD = re.compile(rb"""\A\{\s*"[^"\n]{1,200}"\s*:\s*[\[{]""")
+#: an object that opens with its settings (``{"config": {...}, ...}``): its curves may come
+#: after measurements of its own, past the first few KiB, so more of it is looked at
+_SETTINGS_HEAD = re.compile(
+    rb"""\A\{\s*"(?:config|params|hparams|args|hyperparameters|settings)"\s*:\s*\{""")
+#: how much of such an object is searched for a loss list before it is parsed
+_SETTINGS_SCAN = 64 << 10
 #: the largest un-named JSON file whose content is checked in full before it is claimed
 _CHECKED_BYTES = 8 << 20
 #: the non-finite floats of Python's ``repr``, outside quotes: None (read as NaN) and overflow
@@ -133,6 +139,12 @@ def detect(path: Path) -> bool:
             return False
         if _RECORDS_LOSS.search(head):
             return _nested_records(path)
+        if not _JSON_LOSS.search(head) and _SETTINGS_HEAD.match(head):
+            try:
+                with open(path, "rb") as f:
+                    head = f.read(_SETTINGS_SCAN)
+            except OSError:
+                return False
         return bool(_JSON_LOSS.search(head)) and _nested_lists(path)
     # the name says history: an empty or damaged one is reported, not passed over
     return not head or head[:1] in (b"{", b"[")
@@ -214,17 +226,29 @@ def _nested_records(path: Path) -> bool:
     return isinstance(data, dict) and any(_is_records(v) for v in data.values())
 
 
+def _loss_list(name: object, v: object) -> bool:
+    """A list of two numbers or more under a loss's name (``train_loss``, ``val_losses``, a
+    research dump's ``train_loss_curve``)."""
+    return bool(_LOSS_LIST_NAME.search(str(name))) and isinstance(v, list) and len(v) >= 2 \
+        and all(map(_number, v))
+
+
+#: a loss's name, ending the name or followed by a word that says how it was stored
+_LOSS_LIST_NAME = re.compile(r"loss(?:es)?(?:_curve)?$", re.IGNORECASE)
+
+
 def _nested_lists(path: Path) -> bool:
-    """An un-named JSON object is a history when it holds its settings and, under a key of its
-    own, an object of number lists, a loss among them with two points or more (``{"config":
-    {...}, "results": {"train_loss": [...], "test_acc": [...]}}``, a course's experiment file).
-    A config that merely holds a list under a loss's name has no settings mapping beside it."""
+    """An un-named JSON object is a history when it holds its settings and an object of number
+    lists, a loss among them with two points or more, under a key of its own (``{"config":
+    {...}, "results": {"train_loss": [...], "test_acc": [...]}}``, a course's experiment file)
+    or beside the settings (``{"config": {...}, "train_loss_curve": [...], ...}``, a research
+    script's dump with its measurements around the curves). A config that merely holds a list
+    under a loss's name has no settings mapping beside it."""
     data = _json_of(path)
     return isinstance(data, dict) and any(isinstance(data.get(k), Mapping) for k in SETTINGS_KEYS) \
-        and any(isinstance(inner, Mapping) and k not in SETTINGS_KEYS and any(
-            re.search(r"loss(?:es)?$", str(name), re.IGNORECASE) and isinstance(v, list)
-            and len(v) >= 2 and all(map(_number, v)) for name, v in inner.items())
-            for k, inner in data.items())
+        and (any(isinstance(inner, Mapping) and k not in SETTINGS_KEYS and any(
+            _loss_list(name, v) for name, v in inner.items()) for k, inner in data.items())
+             or any(_loss_list(k, v) for k, v in data.items()))
 
 
 def _is_records(data: object) -> bool:
@@ -508,6 +532,9 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             continue  # settings (read above) or anything else that is no per-epoch list
         if series and all(isinstance(v, str) for v in series):
             notes.append(f"{path}: {name!r} holds text, not numbers; not read")
+            continue
+        if series and all(isinstance(v, dict) for v in series):
+            notes.append(f"{path}: {name!r} holds a record per entry, not a number; not read")
             continue
         if series and all(isinstance(v, list) and all(map(_number, v)) for v in series):
             # a list of numbers per epoch (one F1 per class): no curve the rules read, and no
