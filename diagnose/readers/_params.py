@@ -340,8 +340,8 @@ def path_params(path: str | os.PathLike, patterns: Sequence[re.Pattern[str]] = (
 
 def file_params(path: Path) -> tuple[dict[str, Any], list[str], str]:
     """Knob settings from a ``config.json`` / ``args.json`` / ... beside the log, notes, and
-    the names the first such file records (its top-level keys, sorted and comma-joined; ""
-    when there is none).
+    the names the first such file records (its top-level keys, and the last part of a nested
+    key where that is unique, sorted and comma-joined; "" when there is none).
 
     The run's own folder only; JSON or YAML, flat or nested (``{"optimizer": {"lr":
     0.003}}`` gives ``lr``), and the number of classes from an ``args`` file. A file that
