@@ -333,14 +333,21 @@ def spikes_before_nonfinite(ctx: RunContext) -> dict[str, Value]:
     if not bad.any():
         return {"prenan_spike_count": 0}
     j = int(np.argmax(bad))
-    scale = run_scale(ctx) or 0.0
-    out: dict[str, Value] = {"prenan_" + k: val for k, val in _spikes(ctx, s[:j], v[:j], scale).items()}
-    out["prenan_step"] = int(s[j])
+    return _spikes_before(ctx, "prenan_", s, v, j, run_scale(ctx) or 0.0,
+                          f"before the loss first turned NaN/inf at step {int(s[j])},")
+
+
+def _spikes_before(ctx: RunContext, prefix: str, s: np.ndarray, v: np.ndarray, j: int,
+                   scale: float, when: str) -> dict[str, Value]:
+    """:func:`_spikes` of the points before index ``j`` under ``prefix``, with the step at
+    ``j``, the level just before it over ``scale`` (``end_ratio``) and the spikes in a sentence
+    that ends ``when``."""
+    out: dict[str, Value] = {prefix + k: val for k, val in _spikes(ctx, s[:j], v[:j], scale).items()}
+    out[prefix + "step"] = int(s[j])
     if j and scale > 0:
-        out["prenan_end_ratio"] = float(np.median(v[max(0, j - _SIDE):j])) / scale
-    if out["prenan_spike_count"]:
-        out["prenan_spike_story"] = _told(out, "prenan_", "train loss spike(s) that came back before the "
-                                          f"loss first turned NaN/inf at step {int(s[j])},")
+        out[prefix + "end_ratio"] = float(np.median(v[max(0, j - _SIDE):j])) / scale
+    if out[prefix + "spike_count"]:
+        out[prefix + "spike_story"] = _told(out, prefix, f"train loss spike(s) that came back {when}")
     return out
 
 
@@ -375,16 +382,10 @@ def spikes_before_blowup(ctx: RunContext) -> dict[str, Value]:
         return {"prepeak_spike_count": 0}
     while j > 0 and v[j - 1] > top:
         j -= 1
-    found = _spikes(ctx, s[:j], v[:j], scale)
-    out: dict[str, Value] = {"prepeak_" + k: val for k, val in found.items()}
-    out["prepeak_step"] = int(s[j])
-    if j:
-        out["prepeak_end_ratio"] = float(np.median(v[max(0, j - _SIDE):j])) / scale
+    out = _spikes_before(ctx, "prepeak_", s, v, j, scale,
+                         f"before the loss blew up at step {int(s[j])},")
     if s[-1] > s[0]:
         out["prepeak_share"] = float(s[j] - s[0]) / float(s[-1] - s[0])
-    if out["prepeak_spike_count"]:
-        out["prepeak_spike_story"] = _told(out, "prepeak_", "train loss spike(s) that came back "
-                                           f"before the loss blew up at step {int(s[j])},")
     return out
 
 
