@@ -347,7 +347,8 @@ def _spikes_before(ctx: RunContext, prefix: str, s: np.ndarray, v: np.ndarray, j
     if j and scale > 0:
         out[prefix + "end_ratio"] = float(np.median(v[max(0, j - _SIDE):j])) / scale
     if out[prefix + "spike_count"]:
-        out[prefix + "spike_story"] = _told(out, prefix, f"train loss spike(s) that came back {when}")
+        out[prefix + "spike_story"] = _told(out, prefix,
+                                            f"train loss spike(s) that came back {when}")
     return out
 
 
