@@ -226,15 +226,15 @@ def _nested_records(path: Path) -> bool:
     return isinstance(data, dict) and any(_is_records(v) for v in data.values())
 
 
+#: a loss's name, ending the name or followed by a word that says how it was stored
+_LOSS_LIST_NAME = re.compile(r"loss(?:es)?(?:_curve)?$", re.IGNORECASE)
+
+
 def _loss_list(name: object, v: object) -> bool:
     """A list of two numbers or more under a loss's name (``train_loss``, ``val_losses``, a
     research dump's ``train_loss_curve``)."""
     return bool(_LOSS_LIST_NAME.search(str(name))) and isinstance(v, list) and len(v) >= 2 \
         and all(map(_number, v))
-
-
-#: a loss's name, ending the name or followed by a word that says how it was stored
-_LOSS_LIST_NAME = re.compile(r"loss(?:es)?(?:_curve)?$", re.IGNORECASE)
 
 
 def _nested_lists(path: Path) -> bool:
@@ -532,9 +532,6 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             continue  # settings (read above) or anything else that is no per-epoch list
         if series and all(isinstance(v, str) for v in series):
             notes.append(f"{path}: {name!r} holds text, not numbers; not read")
-            continue
-        if series and all(isinstance(v, dict) for v in series):
-            notes.append(f"{path}: {name!r} holds a record per entry, not a number; not read")
             continue
         if series and all(isinstance(v, list) and all(map(_number, v)) for v in series):
             # a list of numbers per epoch (one F1 per class): no curve the rules read, and no
