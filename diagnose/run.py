@@ -629,6 +629,13 @@ class Run:
             ep = sub["epoch"].to_numpy(dtype=np.float64)[np.argsort(sub["step"].to_numpy(), kind="stable")]
         return ep is not None and len(ep) == len(steps) and bool(np.array_equal(ep, steps))
 
+    @property
+    def epoch_axis(self) -> bool:
+        """Whether a step is an epoch: a format that logs one row per epoch (Keras, YOLO), unless
+        its reader put per-batch values on the axis (``identity["steps_per_epoch"]`` above 1: a
+        history that keeps every batch's loss), where a step is a batch."""
+        return self.format in EPOCH_AXIS_FORMATS and not (self.identity.get("steps_per_epoch") or 1) > 1
+
     def param(self, name: str, default: Any = None) -> Any:
         """A param or identity field, whichever holds it."""
         if name in self.params:

@@ -45,7 +45,7 @@ def run_context(ctx: RunContext) -> dict[str, Value]:
         zero_based = run.format == "lightning" or (run.format in EPOCH_AXIS_FORMATS and first == 0)
         out["budget"] = max(last + 1 if zero_based else last, 1)
         out["steps_x2"] = 2 * out["budget"]
-    out["budget_unit"] = "epochs" if run.format in EPOCH_AXIS_FORMATS else "steps"
+    out["budget_unit"] = "epochs" if run.epoch_axis else "steps"
     wd = out["weight_decay"]
     out["wd_up"] = nice(wd * 10) if wd else 1e-4
     dp = out["dropout"]

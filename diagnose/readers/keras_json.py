@@ -206,9 +206,10 @@ def _lists_only(path: Path) -> bool:
     data = _json_of(path)
     if not isinstance(data, dict):
         return False
-    lists = {k: v for k, v in _split_losses(path, data).items() if isinstance(v, list)}
-    return (all(isinstance(v, list) and all(map(_number, v)) or _number(v) for v in data.values())
-            and any(re.search(r"loss(?:es)?$", k, re.I) and len(v) >= 2 for k, v in lists.items()))
+    data = _split_losses(path, data)
+    return (all(isinstance(v, list) and all(map(_number, v)) or _number(v) or _loss_list(k, v)
+                for k, v in data.items())
+            and any(_loss_list(k, v) for k, v in data.items()))
 
 
 def _records_only(path: Path) -> bool:
@@ -232,9 +233,46 @@ _LOSS_LIST_NAME = re.compile(r"loss(?:es)?(?:_curve)?$", re.IGNORECASE)
 
 def _loss_list(name: object, v: object) -> bool:
     """A list of two numbers or more under a loss's name (``train_loss``, ``val_losses``, a
-    research dump's ``train_loss_curve``)."""
-    return bool(_LOSS_LIST_NAME.search(str(name))) and isinstance(v, list) and len(v) >= 2 \
-        and all(map(_number, v))
+    research dump's ``train_loss_curve``), or such numbers kept in one list per epoch
+    (:func:`_per_epoch_lists`)."""
+    if not (_LOSS_LIST_NAME.search(str(name)) and isinstance(v, list)):
+        return False
+    return len(v) >= 2 and all(map(_number, v)) or _per_epoch_lists(v) and sum(map(len, v)) >= 2
+
+
+def _per_epoch_lists(v: object) -> bool:
+    """A list of number lists: each epoch's per-batch values, kept as a loop that appends each
+    epoch's list of batch losses keeps them (``[[2.30, 2.29, ...], [2.28, ...], ...]``)."""
+    return isinstance(v, list) and bool(v) and all(
+        isinstance(e, list) and bool(e) and all(map(_number, e)) for e in v)
+
+
+#: the first word of a held-out split's name (``test_loss``, ``val_losses``)
+_HELD_OUT_NAME = re.compile(r"^(?:val|valid|validation|eval|dev|test)(?:[_/.-]|$)", re.IGNORECASE)
+
+
+def _unnested_losses(path: Path, data: dict, notes: list[str]) -> dict:
+    """``data`` with every loss kept as one list per epoch (:func:`_per_epoch_lists`) made one
+    curve: a train loss per batch, its epochs' lists one after another; a held-out loss one
+    value per epoch, the mean of that epoch's list (an evaluation's loss over its batches); and
+    a single list wrapped in another (``"val_losses": [[...]]``) is that list. Said in
+    ``notes``; other values stay as they are."""
+    out = dict(data)
+    for name, v in data.items():
+        if not (_LOSS_LIST_NAME.search(str(name)) and _per_epoch_lists(v)):
+            continue
+        if len(v) == 1:
+            out[name] = v[0]
+            notes.append(f"{path}: {name!r} is one list inside another; read as that list")
+        elif _HELD_OUT_NAME.match(str(name)):
+            out[name] = [_mean(e) for e in v]
+            notes.append(f"{path}: {name!r} holds a list per epoch ({len(v[0])} values in the "
+                         "first: one per batch?); read as each epoch's mean")
+        else:
+            out[name] = [x for e in v for x in e]
+            notes.append(f"{path}: {name!r} holds a list per epoch ({len(v[0])} values in the "
+                         "first: one per batch?); read as one curve, epoch after epoch")
+    return out
 
 
 def _nested_lists(path: Path) -> bool:
@@ -437,17 +475,21 @@ def _on_batch_steps(path: Path, data: dict, epochs: int, batches: int,
                     notes: list[str]) -> tuple[dict, list[int]]:
     """``data`` on one step axis, the batch: the longest lists keep a step per batch, a list of
     one value per epoch stands at its epoch's last batch (absent at the others), and a list of a
-    few values per epoch (a test loss per test batch) is read as each epoch's mean there.
+    few values per epoch (a test loss per test batch), or a held-out list as long as the
+    longest (the test set's batches counted like the train set's), is read as each epoch's
+    mean there: an evaluation's batches all saw the same model, so they draw no curve.
     Returns the data and the axis, one step per batch."""
     ends = [(e + 1) * batches - 1 for e in range(epochs)]
     lists = _number_lists(data)
     out: dict = {}
     for name, series in data.items():
         per, rest = divmod(len(series), epochs) if str(name) in lists else (0, 1)
-        if per == batches or rest or (per > 1 and not _CURVE_WORD.search(str(name))):
+        held_out = bool(_HELD_OUT_NAME.match(str(name)))
+        if (per == batches and not held_out) or rest or (
+                per > 1 and not _CURVE_WORD.search(str(name))):
             out[name] = series
             continue
-        if per > 1:
+        if per > 1:  # a held-out loss per test batch: every batch of an epoch saw one model
             series = [_mean(series[e * per:(e + 1) * per]) for e in range(epochs)]
             notes.append(f"{path}: {name!r} holds {per} values per epoch (one per batch?): "
                          "read as each epoch's mean")
@@ -514,7 +556,8 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     experiment = _experiment(data) or _experiment(outer)
     params = {**_settings(data), **params}
     notes: list[str] = []
-    data = _split_losses(path, _flattened(_from_row_labels(data)), notes)
+    data = _unnested_losses(path, _split_losses(path, _flattened(_from_row_labels(data)), notes),
+                            notes)
     axis = next((data[k] for k in AXIS_KEYS if _is_axis(data.get(k))), None)
     steps, names, values = [], [], []
     layout = _per_batch_layout(data) if axis is None else None
@@ -557,6 +600,8 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
               format="keras")
     if experiment:
         run.identity["experiment_name"] = experiment
+    if per_epoch > 1:
+        run.identity["steps_per_epoch"] = per_epoch
     run.warnings.extend(notes)
     finish_metrics(run, steps, names, values, aliases, str(path),
                    epoch=[float(s // per_epoch) for s in steps])

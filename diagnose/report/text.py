@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from .._escape import escape_output
 from ..findings import Finding, Group, Report
 from ..readers import SIGNED_NOTE
-from ..run import EPOCH_AXIS_FORMATS, JUDGED_METRICS, Run
+from ..run import JUDGED_METRICS, Run
 
 __all__ = [
     "detail_lines",
@@ -269,7 +269,7 @@ def _run_header(run: Run | None, run_id: str | None, paint: _Painter) -> str:
     if run is None:
         return paint("bold", str(run_id))
     bits = [run.format, plural(run.n_steps, "step")]
-    if run.format in EPOCH_AXIS_FORMATS:
+    if run.epoch_axis:
         bits.append("one per epoch")
     if run.in_progress:
         bits.append("in progress")
