@@ -632,9 +632,10 @@ class Run:
     @property
     def epoch_axis(self) -> bool:
         """Whether a step is an epoch: a format that logs one row per epoch (Keras, YOLO), unless
-        its reader put per-batch values on the axis (``identity["steps_per_epoch"]`` above 1: a
-        history that keeps every batch's loss), where a step is a batch."""
-        return self.format in EPOCH_AXIS_FORMATS and not (self.identity.get("steps_per_epoch") or 1) > 1
+        its reader found another unit on the axis (``identity["step_unit"]``: ``batch`` for a
+        history that keeps every batch's loss, ``step`` for one with its own step counter)."""
+        return (self.format in EPOCH_AXIS_FORMATS
+                and self.identity.get("step_unit", "epoch") == "epoch")
 
     def param(self, name: str, default: Any = None) -> Any:
         """A param or identity field, whichever holds it."""

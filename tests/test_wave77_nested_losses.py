@@ -64,3 +64,21 @@ def test_test_batches_counted_like_train_batches_are_one_evaluation() -> None:
     patterns = {f.pattern for f in diagnose.check(str(path)).findings}
     assert "loss_spikes" not in patterns  # the test batches are no curve over training
     assert {"late_overfitting", "generalization_gap"} <= patterns
+
+
+def test_log_history_list_keeps_its_step_counter() -> None:
+    """A trainer's log history dumped as a bare list: one record per logged step, then a
+    closing summary (``train_loss``, ``train_runtime``) at the last step again. The repeated
+    step made the counter no axis: the records' order was read as epochs (0-599 for steps
+    1-600, "a budget of 601 epochs")."""
+    path = _run("w99b-erwin-nlp2-lm")
+    records = json.loads(next(path.rglob("*.json")).read_text())
+    logged = [r for r in records if "loss" in r]
+    run = diagnose.load(str(path))
+    steps, loss = run.arrays("train/loss")
+    assert list(steps) == [r["step"] for r in logged]
+    assert np.allclose(loss, [r["loss"] for r in logged])
+    summary = records[-1]
+    assert summary["step"] == logged[-1]["step"] and "train_runtime" in summary
+    assert run.arrays("train_runtime")[0].tolist() == [summary["step"]]
+    assert not run.epoch_axis and not run.steps_are_epochs("train/loss")

@@ -337,7 +337,7 @@ def _columns(records: list[dict]) -> dict:
     key a list over the records (``_ABSENT`` where a record lacks it: no point there), the epoch
     key the axis when it counts up (else the records' order is). Text values (a timestamp, a
     path) are not metrics."""
-    records = [_unnested(r) for r in records]
+    records = _merged_by_counter([_unnested(r) for r in records])
     keys: list[str] = []
     for r in records:
         keys.extend(k for k in r if k not in keys)
@@ -350,6 +350,29 @@ def _columns(records: list[dict]) -> dict:
         if k in out and not _is_axis(out[k]):
             del out[k]
     return out
+
+
+def _merged_by_counter(records: list[dict]) -> list[dict]:
+    """Records that share a counter's value as one record, when the counter never goes down and
+    no two records at one value hold the same key: a trainer's log history dumped as a list
+    puts its train record, its evaluation record and its closing summary (``train_loss``,
+    ``train_runtime``) at one step, and one repeated step made the counter no axis at all.
+    Records with a key twice at one value (two runs appended) stay as they are."""
+    for k in AXIS_KEYS:
+        col = [r.get(k) for r in records]
+        if not (all(isinstance(x, int) and not isinstance(x, bool) for x in col)
+                and len(set(col)) < len(col) and all(b >= a for a, b in zip(col, col[1:]))):
+            continue
+        merged: list[dict] = []
+        for r in records:
+            if merged and merged[-1][k] == r[k]:
+                if (set(merged[-1]) & set(r)) - set(AXIS_KEYS):
+                    return records
+                merged[-1] = {**r, **merged[-1]}
+            else:
+                merged.append(dict(r))
+        return merged
+    return records
 
 
 def _unnested(record: dict) -> dict:
@@ -558,13 +581,17 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     notes: list[str] = []
     data = _unnested_losses(path, _split_losses(path, _flattened(_from_row_labels(data)), notes),
                             notes)
-    axis = next((data[k] for k in AXIS_KEYS if _is_axis(data.get(k))), None)
+    axis_key = next((k for k in AXIS_KEYS if _is_axis(data.get(k))), None)
+    axis = data[axis_key] if axis_key else None
+    # what a step is: an epoch (Keras's History), an optimizer step (a file's own ``step``
+    # counter) or a batch (lists that keep every batch's value)
+    unit = "step" if axis_key in ("step", "steps") else "epoch"
     steps, names, values = [], [], []
     layout = _per_batch_layout(data) if axis is None else None
     per_epoch = 1  # steps per epoch: a batch each when the lists hold every batch's value
     if layout is not None:
         data, axis = _on_batch_steps(path, data, *layout, notes)
-        per_epoch = layout[1]
+        per_epoch, unit = layout[1], "batch"
     results: dict = {}
     for name, series in data.items():
         if name in AXIS_KEYS and series is axis:
@@ -600,9 +627,9 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
               format="keras")
     if experiment:
         run.identity["experiment_name"] = experiment
-    if per_epoch > 1:
-        run.identity["steps_per_epoch"] = per_epoch
+    if unit != "epoch":
+        run.identity["step_unit"] = unit
     run.warnings.extend(notes)
     finish_metrics(run, steps, names, values, aliases, str(path),
-                   epoch=[float(s // per_epoch) for s in steps])
+                   epoch=None if unit == "step" else [float(s // per_epoch) for s in steps])
     return [run]
