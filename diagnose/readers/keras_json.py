@@ -248,7 +248,8 @@ def _per_epoch_lists(v: object) -> bool:
 
 
 #: the first word of a held-out split's name (``test_loss``, ``val_losses``)
-_HELD_OUT_NAME = re.compile(r"^(?:val|valid|validation|eval|dev|test)(?:[_/.-]|$)", re.IGNORECASE)
+_HELD_OUT_NAME = re.compile(rf"^(?:{'|'.join(sorted(_SPLIT_KEYS - TRAIN_WORDS))})(?:[_/.-]|$)",
+                            re.IGNORECASE)
 
 
 def _unnested_losses(path: Path, data: dict, notes: list[str]) -> dict:
