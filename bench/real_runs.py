@@ -274,6 +274,44 @@ def _mlflow_order(points: list[tuple[float, float]]) -> list[tuple[float, float]
     return sorted(points, key=lambda p: p[0])  # a stable sort: equal steps keep their order
 
 
+def parse_json_history(path: Path) -> Series:
+    """A history dumped as JSON: a dict of lists (Keras ``history.history``, homework result
+    files; lists kept per epoch are drawn per batch at fractional epochs, with their epoch
+    means beside), possibly under one wrapping key, or a list of per-step records."""
+    data = _parse_json_loose(path.read_text(encoding="utf-8", errors="replace"))
+    out: Series = defaultdict(list)
+    if isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        for n, rec in enumerate(data):
+            axis = ("step", "global_step", "epoch")
+            x = next((_num(rec[k]) for k in axis if k in rec), float(n))
+            for k, v in rec.items():
+                if k not in axis and _num(v) is not None and x is not None:
+                    out[k].append((x, float(v)))
+        return dict(out)
+    if not isinstance(data, dict):
+        return {}
+    # the history may sit under a key ({"config": ..., "results": {...}}, {"history": {...}})
+    candidates = [data, *(v for v in data.values() if isinstance(v, dict))]
+    return max((parse_json_history_dict(c) for c in candidates), key=len)
+
+
+def parse_json_history_dict(data: dict[str, Any]) -> Series:
+    out: Series = defaultdict(list)
+    for k, v in data.items():
+        if not isinstance(v, list) or not v:
+            continue
+        if all(isinstance(e, list) for e in v):  # one list per epoch
+            for ep, batch in enumerate(v):
+                ys = [y for y in (_num(b) for b in batch) if y is not None]
+                out[k] += [(ep + i / max(len(batch), 1), y) for i, y in enumerate(ys)]
+                if ys:
+                    out[k + " (epoch mean)"].append((ep + 1.0, sum(ys) / len(ys)))
+        else:
+            ys = [_num(e) for e in v]
+            out[k] += [(float(i), y) for i, y in enumerate(ys) if y is not None]
+    return {k: v for k, v in out.items() if v}
+
+
 def parse_run(folder: Path) -> tuple[str, Series]:
     """Find the one log in a run folder and parse it; returns (file, series)."""
     files = [p for p in folder.rglob("*") if p.is_file()]
@@ -289,6 +327,11 @@ def parse_run(folder: Path) -> tuple[str, Series]:
     for p in files:
         if p.suffix in (".csv", ".log") and p.name not in ("MANIFEST.csv",):
             return str(p.relative_to(folder)), parse_csv_table(p)
+    for p in files:
+        if p.suffix == ".json":
+            series = parse_json_history(p)
+            if series:
+                return str(p.relative_to(folder)), series
     raise SystemExit(f"{folder}: no log found")
 
 
