@@ -282,12 +282,26 @@ def _nested_lists(path: Path) -> bool:
     {...}, "results": {"train_loss": [...], "test_acc": [...]}}``, a course's experiment file)
     or beside the settings (``{"config": {...}, "train_loss_curve": [...], ...}``, a research
     script's dump with its measurements around the curves). A config that merely holds a list
-    under a loss's name has no settings mapping beside it."""
+    under a loss's name has no settings mapping beside it. With no settings, an object of its
+    own must hold a train loss and a held-out loss (``{"combined": {"train_losses": [...],
+    "val_losses": [...]}, "by_operator": {...}}``, a script's curves grouped beside breakdowns
+    of them): one list under a loss's name is not enough to call a file a run."""
     data = _json_of(path)
-    return isinstance(data, dict) and any(isinstance(data.get(k), Mapping) for k in SETTINGS_KEYS) \
-        and (any(isinstance(inner, Mapping) and k not in SETTINGS_KEYS and any(
-            _loss_list(name, v) for name, v in inner.items()) for k, inner in data.items())
-             or any(_loss_list(k, v) for k, v in data.items()))
+    if not isinstance(data, dict):
+        return False
+    groups = [inner for k, inner in data.items() if isinstance(inner, Mapping)
+              and k not in SETTINGS_KEYS]
+    if not any(isinstance(data.get(k), Mapping) for k in SETTINGS_KEYS):
+        return any(_train_and_held_out(inner) for inner in groups)
+    return any(_loss_list(name, v) for inner in groups for name, v in inner.items()) \
+        or any(_loss_list(k, v) for k, v in data.items())
+
+
+def _train_and_held_out(group: Mapping) -> bool:
+    """A held-out loss list and another loss list beside it (the train one)."""
+    losses = [str(name) for name, v in group.items() if _loss_list(name, v)]
+    return any(_HELD_OUT_NAME.match(n) for n in losses) and \
+        any(not _HELD_OUT_NAME.match(n) for n in losses)
 
 
 def _is_records(data: object) -> bool:
