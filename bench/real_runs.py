@@ -281,8 +281,8 @@ def parse_json_history(path: Path) -> Series:
     data = _parse_json_loose(path.read_text(encoding="utf-8", errors="replace"))
     out: Series = defaultdict(list)
     if isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        axis = ("step", "global_step", "epoch")
         for n, rec in enumerate(data):
-            axis = ("step", "global_step", "epoch")
             x = next((_num(rec[k]) for k in axis if k in rec), float(n))
             for k, v in rec.items():
                 if k not in axis and _num(v) is not None and x is not None:
@@ -296,6 +296,7 @@ def parse_json_history(path: Path) -> Series:
 
 
 def parse_json_history_dict(data: dict[str, Any]) -> Series:
+    """One object's number lists, indexed by position (a list of lists: one list per epoch)."""
     out: Series = defaultdict(list)
     for k, v in data.items():
         if not isinstance(v, list) or not v:
