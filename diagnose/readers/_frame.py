@@ -405,15 +405,21 @@ def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     """A loss logged per split with one more word in its name (``exposure_train_loss`` and
     ``exposure_val_loss``, ``train_loss_RANK``) as that split's loss, when one such word
     qualifies every split loss of the log; nothing when several do (``train_classification_loss``
-    beside ``train_regression_loss``: parts of a total the log does not hold)."""
+    beside ``train_regression_loss``: parts of a total the log does not hold). The test split's
+    loss under the same word stands for a validation loss the log does not have, and the
+    accuracies under it are read with the losses."""
+    raws = list(raws)
     groups: dict[tuple[str, ...], dict[str, str]] = {}
+    tests: dict[tuple[str, ...], list[str]] = {}  # a test loss per qualifier, held out if none is
     for raw in raws:
         words = plain_words(_CAMEL.sub("_", raw))
-        splits = [w for w in words if w in _SPLIT_SUFFIX]
+        splits = [w for w in words if w in _SPLIT_SUFFIX or w == "test"]
         if "loss" not in words or len(splits) != 1:
             continue
         rest = tuple(w for w in words if w not in ("loss", splits[0]))
-        if rest:
+        if rest and splits[0] == "test":
+            tests.setdefault(rest, []).append(raw)
+        elif rest:
             groups.setdefault(rest, {})[raw] = _SPLIT_SUFFIX[splits[0]]
     # several qualified losses, one of them logged for both splits: the loss the run trains on
     # and validates with (a forecaster's ``train/PackedNLLLoss`` and ``val/PackedNLLLoss``
@@ -425,9 +431,38 @@ def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
         found = both[0]
     else:
         return {}
-    notes.append("no loss under a plain name; read the losses logged per split under one more "
+    rest = next(k for k, g in groups.items() if g is found)
+    if "val/loss" not in found.values() and len(tests.get(rest, ())) == 1:
+        # the test split's loss is the only held-out one (``epochs_test_loss`` beside
+        # ``epochs_train_loss``), as a plain ``test_loss`` is
+        found = {**found, tests[rest][0]: "val/loss"}
+    found = {**found, **_qualified_accuracies(raws, rest,
+                                              test="val/loss" not in groups[rest].values())}
+    notes.append("no loss under a plain name; read the curves logged per split under one more "
                  "word: " + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
     return found
+
+
+#: the words of an accuracy, in a name split into words
+_ACC_WORD = frozenset({"acc", "accuracy"})
+
+
+def _qualified_accuracies(raws: Iterable[str], rest: tuple[str, ...], *,
+                          test: bool) -> dict[str, str]:
+    """The accuracies qualified by the same words ``rest`` as the losses just read
+    (``combined_train_acc`` beside ``combined_train_loss``: a script's curves grouped under
+    ``combined``), one per split; none for a split that logs several. The test split's stands
+    for the validation split when ``test`` (its loss was read as the validation loss)."""
+    per_split: dict[str, list[str]] = {}
+    for raw in raws:
+        words = plain_words(_CAMEL.sub("_", raw))
+        splits = [w for w in words if w in _SPLIT_SUFFIX or (test and w == "test")]
+        accs = [w for w in words if w in _ACC_WORD]
+        if len(splits) == 1 and len(accs) == 1 and \
+                tuple(w for w in words if w not in (splits[0], accs[0])) == rest:
+            split = "val" if splits[0] == "test" else _SPLIT_SUFFIX[splits[0]].split("/")[0]
+            per_split.setdefault(f"{split}/acc", []).append(raw)
+    return {names[0]: c for c, names in per_split.items() if len(names) == 1}
 
 
 #: a word boundary inside a CamelCase name (``PackedNLLLoss`` -> ``Packed_NLL_Loss``)
