@@ -139,8 +139,9 @@ _VAL_NAMES = ("points", "first", "best", "best_step", "best_pos", "end", "last",
 def validation_curve(ctx: RunContext) -> dict[str, Value]:
     """The lowest logged validation loss and its step, and how far the curve rose afterwards
     (:func:`rise_after_best` on ``val/loss`` against ``train/loss``, the rise over the run's
-    scale: its first train loss, or ln K when larger)."""
-    m = rise_after_best(ctx, VAL, TRAIN, run_scale(ctx))
+    scale: its smoothed first train loss, or ln K when larger; not its first logged batch, which
+    may have blown up for a few steps)."""
+    m = rise_after_best(ctx, VAL, TRAIN, run_scale(ctx, smoothed=True))
     out: dict[str, Value] = {f"val_{n}": m.get(n) for n in _VAL_NAMES}
     out["train_drop_after_best"] = m.get("train_drop_after_best")
     out["train_trend_after_best"] = m.get("train_trend_after_best")

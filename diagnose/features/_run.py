@@ -562,8 +562,10 @@ def classes(ctx: RunContext) -> dict[str, Any]:
     return out
 
 
-def run_scale(ctx: RunContext) -> float | None:
+def run_scale(ctx: RunContext, *, smoothed: bool = False) -> float | None:
     """The loss scale of the run: its first finite train loss, or ln K when that is larger.
+    With ``smoothed``, the first value of the smoothed train loss: a per-batch log whose first
+    batches blew up (30 for ten batches of 10,000, then 2.3) starts at its level, not at them.
 
     A classifier starts near ln K (uniform predictions); a log whose first point comes after
     the model already learned would otherwise make every later wiggle look huge. A loss no
@@ -574,7 +576,7 @@ def run_scale(ctx: RunContext) -> float | None:
     at accuracy a; a validation loss whose median is under `ce_bound_share` of that bound at
     the median validation accuracy is some other loss.
     """
-    _, v = ctx.finite(TRAIN)
+    _, v = ctx.smoothed(TRAIN) if smoothed else ctx.finite(TRAIN)
     if not len(v):
         return None
     k = classes(ctx)["k"]

@@ -310,7 +310,7 @@ blowup_note       text      what ln K says about those values (chance level), or
 val_last          loss      last logged validation loss
 val_rise_story    text      a phrase for messages: "up X% from its best level", X from the logged best and last values, then the smoothed rise the rule judged where it rounds differently
 val_improvement   relative  first validation loss minus the lowest, over the first
-val_rise_of_scale fraction  rise of the validation loss after its lowest point, over the run's scale
+val_rise_of_scale fraction  rise of the validation loss after its lowest point, over the run's scale (its smoothed first train loss, or ln K when larger)
 part_metric       text      the logged part of the validation loss (val/box_loss, val/cls_loss, ...) that rose most after its own best
 part_note         text      a phrase for messages on that part (empty when no part rose)
 part_best         loss      lowest logged value of that part
