@@ -215,6 +215,20 @@ def _examples(run: Run) -> str | None:
     return f"{per_epoch * bs:.2g}" if is_number(bs) and bs > 0 else f"{per_epoch} steps/epoch"
 
 
+#: curves a run logs or not by its settings (a scheduler's lr, clipping's grad norm) or its
+#: bookkeeping: two runs of one experiment may differ in them
+_OPTIONAL_CURVE = re.compile(r"(^|[/_.\s-])(lr|learning[_ ]?rate|grad|momentum|beta|time|epoch|"
+                             r"step|memory|mem|throughput|samples|tokens)", re.I)
+
+
+def _task_metrics(run: Run) -> tuple[str, ...]:
+    """The run's curves beside its losses and accuracies, bookkeeping aside (a segmenter's
+    ``iou``, ``precision``): one experiment's runs log the same ones, unrelated projects rarely
+    do, though both record only ``lr`` and ``batch_size`` in sibling folders."""
+    return tuple(sorted(m for m in run.metric_names if "/" not in m
+                        and not _OPTIONAL_CURVE.search(m)))
+
+
 def _part_way(run: Run) -> bool:
     """A run stopped part-way through its budget: in progress (or saved as a checkpoint) and,
     where its ``max_steps`` is recorded, short of it (a state saved at its last step is done)."""
@@ -353,7 +367,8 @@ class Layout:
             # CS230's params.json) share the knobs, not the template's other fields
             fam = (identity_of(r), folder_family(r.path, paths[r.path or ""] > 1),
                    tuple(sorted(settings[i])), r.identity.get(CONFIG_FIELDS, ""),
-                   tuple(sorted(m for m in r.metric_names if m.startswith("val/"))), _part_way(r))
+                   tuple(sorted(m for m in r.metric_names if m.startswith("val/"))),
+                   _task_metrics(r), _part_way(r))
             fams.setdefault(fam, []).append(i)
         apart = [kept[idx[0]] for idx in fams.values() if len(idx) == 1]
         groups = [(fam, idx) for fam, idx in fams.items() if len(idx) >= 2]
