@@ -424,27 +424,23 @@ def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     # several qualified losses, one of them logged for both splits: the loss the run trains on
     # and validates with (a forecaster's ``train/PackedNLLLoss`` and ``val/PackedNLLLoss``
     # beside the validation-only ``val/PackedMSELoss`` and ``val/PackedNRMSELoss``)
-    both = [g for g in groups.values() if sorted(g.values()) == ["train/loss", "val/loss"]]
+    both = [k for k, g in groups.items() if sorted(g.values()) == ["train/loss", "val/loss"]]
     if len(groups) == 1:
-        found = next(iter(groups.values()))
+        rest = next(iter(groups))
     elif len(both) == 1:
-        found = both[0]
+        rest = both[0]
     else:
         return {}
-    rest = next(k for k, g in groups.items() if g is found)
-    if "val/loss" not in found.values() and len(tests.get(rest, ())) == 1:
-        # the test split's loss is the only held-out one (``epochs_test_loss`` beside
-        # ``epochs_train_loss``), as a plain ``test_loss`` is
-        found = {**found, tests[rest][0]: "val/loss"}
-    found = {**found, **_qualified_accuracies(raws, rest,
-                                              test="val/loss" not in groups[rest].values())}
+    found = dict(groups[rest])
+    # the test split's loss is the only held-out one (``epochs_test_loss`` beside
+    # ``epochs_train_loss``), as a plain ``test_loss`` is
+    test = "val/loss" not in found.values() and len(tests.get(rest, ())) == 1
+    if test:
+        found[tests[rest][0]] = "val/loss"
+    found.update(_qualified_accuracies(raws, rest, test=test))
     notes.append("no loss under a plain name; read the curves logged per split under one more "
                  "word: " + ", ".join(f"{r!r} as {c!r}" for r, c in found.items()))
     return found
-
-
-#: the words of an accuracy, in a name split into words
-_ACC_WORD = frozenset({"acc", "accuracy"})
 
 
 def _qualified_accuracies(raws: Iterable[str], rest: tuple[str, ...], *,
@@ -457,7 +453,7 @@ def _qualified_accuracies(raws: Iterable[str], rest: tuple[str, ...], *,
     for raw in raws:
         words = plain_words(_CAMEL.sub("_", raw))
         splits = [w for w in words if w in _SPLIT_SUFFIX or (test and w == "test")]
-        accs = [w for w in words if w in _ACC_WORD]
+        accs = [w for w in words if w in _BARE_ACCURACY]
         if len(splits) == 1 and len(accs) == 1 and \
                 tuple(w for w in words if w not in (splits[0], accs[0])) == rest:
             split = "val" if splits[0] == "test" else _SPLIT_SUFFIX[splits[0]].split("/")[0]
