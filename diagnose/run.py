@@ -133,6 +133,8 @@ _alias(
     "train_acc_top1", "train/acc_top1", "train_acc_top1_step", "train_acc_top1_epoch",
     "train_accuracy_top1", "train/accuracy_top1",
     "tr_acc", "trn_acc", "tracc", "trnacc",
+    # the split after the metric, as ``loss_train`` above (``acc_train`` beside ``loss_train``)
+    "acc_train", "accuracy_train", "acc_training", "accuracy_training",
     # a loop's accuracy on its last batch, beside ``batch_loss`` (JoeyNMT's ``Batch Acc:``)
     "batch_acc", "batch_accuracy", "train_batch_acc", "train_batch_accuracy",
 )
@@ -159,6 +161,8 @@ _alias(
     # MMPretrain's evaluator (``accuracy/top1``, in percent), as the MMEngine reader names it
     "val/accuracy/top1",
     "va_acc", "v_acc", "vacc",
+    "acc_val", "accuracy_val", "acc_valid", "accuracy_valid", "acc_validation",
+    "accuracy_validation", "acc_dev", "accuracy_dev",
 )
 _alias(
     "lr", "lr", "learning_rate", "learning-rate", "lr-sgd", "lr-adam", "lr-adamw", "train/lr",
