@@ -229,6 +229,27 @@ def parse_csv_table(path: Path) -> Series:
     return dict(out)
 
 
+#: ``name: value`` / ``name=value`` in a printed line (a percent sign kept out of the value)
+_TEXT_PAIR = re.compile(r"([A-Za-z][A-Za-z0-9_./ -]{0,40}?)\s*[:=]\s*([-+]?(?:\d+\.?\d*|\.\d+)"
+                        r"(?:[eE][-+]?\d+)?|nan|inf)(?![\w.])", re.I)
+#: counters and timings: the x axis or noise, not a curve
+_TEXT_SKIP = re.compile(r"(^|[\s_])(epoch|step|iter|iteration|batch|time|eta|lr|it|sec|s)$", re.I)
+
+
+def parse_text_log(path: Path) -> Series:
+    """A script's printed log, read for a plot only (independent of diagnose's readers, whose
+    verdicts the labels must not depend on): every ``name: value`` pair of a line, each name's
+    values numbered in file order. Several runs appended in one file show as one long curve."""
+    out: Series = defaultdict(list)
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        for m in _TEXT_PAIR.finditer(line):
+            name = re.sub(r"\s+", " ", m.group(1)).strip()
+            y = _num(m.group(2))
+            if name and y is not None and not _TEXT_SKIP.search(name):
+                out[name].append((float(len(out[name])), y))
+    return {k: v for k, v in out.items() if len(v) >= 3}
+
+
 def parse_events(folder: Path) -> Series:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -329,7 +350,14 @@ def parse_run(folder: Path) -> tuple[str, Series]:
             return str(p.parent.relative_to(folder)), parse_mlflow(folder)
     for p in files:
         if p.suffix in (".csv", ".log") and p.name not in ("MANIFEST.csv",):
-            return str(p.relative_to(folder)), parse_csv_table(p)
+            series = parse_csv_table(p)
+            if series or p.suffix == ".csv":
+                return str(p.relative_to(folder)), series
+    for p in files:  # a printed log: its name: value pairs
+        if p.suffix in (".log", ".txt", ".out") and p.name not in ("README.txt",):
+            series = parse_text_log(p)
+            if series:
+                return str(p.relative_to(folder)), series
     for p in files:
         if p.suffix == ".json":
             series = parse_json_history(p)

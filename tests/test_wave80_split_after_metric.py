@@ -40,3 +40,23 @@ def test_an_mlflow_run_logging_accuracy_train_and_accuracy_val_has_both_accuraci
     report = diagnose.check([str(path)])
     gap = [f for f in report.findings if f.rule == "DG103"]
     assert gap and "accuracy" in gap[0].message
+
+
+def test_the_labelling_plot_draws_a_printed_log(tmp_path: Path) -> None:
+    """The benchmark's plotter (its own parsers, so labels do not depend on diagnose) read a
+    printed log as a CSV table and drew nothing; it now draws its ``name: value`` pairs."""
+    import sys
+
+    from _real_logs import ROOT
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import real_runs
+
+    path = _run("w95k-othello-mlp100-gap")
+    log = path / "logs" / "mlp18-100.log"
+    printed = [float(line.split("=")[1]) for line in log.read_text().splitlines()
+               if line.startswith("epoch : ")]
+    name, series = real_runs.parse_run(path)
+    assert name.endswith("mlp18-100.log")
+    assert [y for _, y in series["loss"]] == printed
+    assert len(series["Accuracy Train"]) == len(printed)
