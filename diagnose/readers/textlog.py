@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
@@ -672,8 +673,14 @@ def _plain_raw(lines: list[list[str]], bars: bool = False) -> Raw:
             phase if header is not None and not counters and phase != "train" else "")
         bare = _bare_losses(pairs) if counters or header is not None else False
         values = []
+        metric = ""  # the metric a ``<metric> <split>`` name led with, for bare splits after it
         for m in pairs:
             name = _snake(m.group(1))
+            words = name.split("_")
+            if len(words) == 2 and words[1] in _SPLIT_WORDS and _metric_name(words[0]):
+                metric = words[0]  # ``Accuracy Train: 11.3%, Dev: 10.8%``: both accuracies
+            elif metric and not bare and name in _SPLIT_WORDS:
+                name = f"{name}_{metric}"
             lead = name.split("_", 2)
             if len(lead) == 3 and lead[0] in _MEAN_WORDS and \
                     _SPLIT_WORDS.get(lead[1]) in ("val", "test"):
@@ -817,6 +824,7 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
     record's step); lines without a counter follow the record before them when they carry only
     validation or test values, else they are dropped."""
     per_epoch = _per_epoch_size(raw)
+    under: list[tuple[int, frozenset[str]]] = []  # records read from a line under a record
     # epochs counted from 0 (``Epoch [0/50]``) start at step 0 too, not an epoch before it
     first_epoch = int(not any(c["epoch"][0] == 0 for _, c, _ in raw if "epoch" in c))
     stepped = False  # the last record had a step counter
@@ -839,15 +847,36 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
             step = ep[0]
             epoch = float(step)
         else:
-            if not out or not all(n.startswith(("val_", "test_")) for n, _ in values):
+            if not out:
                 continue
             prev = out[-1]
+            if not all(n.startswith(("val_", "test_")) for n, _ in values):
+                # a line of other values right under a record (``epoch : 3/100 - loss = 4.01``
+                # then ``Accuracy Train:13.3%, Dev:12.4%``): that record's, when it names
+                # nothing already logged at its step (a batch's repeated values are dropped)
+                # and the loop prints it under most records (kept below; a summary printed
+                # once at the end, or pieces of a redrawn progress bar, are no curve)
+                named = {n for r in out if r.step == prev.step for n, _ in r.values}
+                if prev.kind == "val" or named & {n for n, _ in values}:
+                    continue
+                under.append((len(out), frozenset(n for n, _ in values)))
+                out.append(Rec(line, prev.step, values, prev.epoch, prev.kind))
+                continue
             out.append(Rec(line, prev.step, values, prev.epoch, "val"))
             continue
         out.append(Rec(line, step, values, epoch))
         stepped = st is not None
+    if under:
+        counted = len(out) - len(under) - sum(r.kind == "val" for r in out)
+        times = Counter(names for _, names in under)
+        drop = {i for i, names in under if times[names] * UNDER_SHARE < counted}
+        out = [r for i, r in enumerate(out) if i not in drop]
     return out
 
+
+#: a line of values printed under records, with no counter of its own, is theirs when the same
+#: names come under at least one in this many of them
+UNDER_SHARE = 2
 
 #: a validation loss this many times the log of the perplexity printed beside it is a sum over
 #: the evaluation set's tokens, not a mean (a mean loss is the log of its perplexity)
