@@ -856,7 +856,11 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
                 # nothing already logged at its step (a batch's repeated values are dropped)
                 # and the loop prints it under most records (kept below; a summary printed
                 # once at the end, or pieces of a redrawn progress bar, are no curve)
-                named = {n for r in out if r.step == prev.step for n, _ in r.values}
+                named = set()  # what the records at its step hold: the last ones, in a row
+                for r in reversed(out):
+                    if r.step != prev.step:
+                        break
+                    named.update(n for n, _ in r.values)
                 if prev.kind == "val" or named & {n for n, _ in values}:
                     continue
                 under.append((len(out), frozenset(n for n, _ in values)))
