@@ -817,12 +817,19 @@ def _metric_name(name: str) -> bool:
                                                   or _MIN_METRICS.search(last))
 
 
+#: a line of values printed under records, with no counter of its own, is theirs when the same
+#: names come under at least one in this many of them
+UNDER_SHARE = 2
+
+
 def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[str, float]]]]
            ) -> list[Rec]:
     """Steps for the records: a global step, (epoch - 1) x steps per epoch + step when the
     step counts within an epoch, or the epoch (right after a record with a step counter, that
     record's step); lines without a counter follow the record before them when they carry only
-    validation or test values, else they are dropped."""
+    validation or test values, or other values printed under at least half the records
+    (``UNDER_SHARE``) that the records at that step do not already hold; else they are
+    dropped."""
     per_epoch = _per_epoch_size(raw)
     under: list[tuple[int, frozenset[str]]] = []  # records read from a line under a record
     # epochs counted from 0 (``Epoch [0/50]``) start at step 0 too, not an epoch before it
@@ -877,10 +884,6 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
         out = [r for i, r in enumerate(out) if i not in drop]
     return out
 
-
-#: a line of values printed under records, with no counter of its own, is theirs when the same
-#: names come under at least one in this many of them
-UNDER_SHARE = 2
 
 #: a validation loss this many times the log of the perplexity printed beside it is a sum over
 #: the evaluation set's tokens, not a mean (a mean loss is the log of its perplexity)
