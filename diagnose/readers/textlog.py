@@ -860,15 +860,17 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
             if not all(n.startswith(("val_", "test_")) for n, _ in values):
                 # a line of other values right under a record (``epoch : 3/100 - loss = 4.01``
                 # then ``Accuracy Train:13.3%, Dev:12.4%``): that record's, when it names
-                # nothing already logged at its step (a batch's repeated values are dropped)
+                # what it names that is not already logged at its step under any name (a
+                # batch's repeated values, ``train loss: 0.41`` under ``loss = 0.43``, are not)
                 # and the loop prints it under most records (kept below; a summary printed
                 # once at the end, or pieces of a redrawn progress bar, are no curve)
                 named = set()  # what the records at its step hold: the last ones, in a row
                 for r in reversed(out):
                     if r.step != prev.step:
                         break
-                    named.update(n for n, _ in r.values)
-                if prev.kind == "val" or named & {n for n, _ in values}:
+                    named.update(canonical_name(n) for n, _ in r.values)
+                values = [(n, v) for n, v in values if canonical_name(n) not in named]
+                if prev.kind == "val" or not values:
                     continue
                 under.append((len(out), frozenset(n for n, _ in values)))
                 out.append(Rec(line, prev.step, values, prev.epoch, prev.kind))
