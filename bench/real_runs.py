@@ -233,6 +233,9 @@ def parse_csv_table(path: Path) -> Series:
 #: ``name: value`` / ``name=value`` in a printed line (a percent sign kept out of the value)
 _TEXT_PAIR = re.compile(r"([A-Za-z][A-Za-z0-9_./ -]{0,40}?)\s*[:=]\s*([-+]?(?:\d+\.?\d*|\.\d+)"
                         r"(?:[eE][-+]?\d+)?|nan|inf)(?![\w.])", re.I)
+#: a cell of a ``|``-separated line that names its value with a space: ``step 10 | train/loss 4.5997``
+_TEXT_CELL = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_./-]{0,40})\s+([-+]?(?:\d+\.?\d*|\.\d+)"
+                        r"(?:[eE][-+]?\d+)?|nan|inf)\s*$", re.I)
 #: counters and timings: the x axis or noise, not a curve
 _TEXT_SKIP = re.compile(r"(^|[\s_])(epoch|step|iter|iteration|batch|time|eta|lr|it|sec|s)$", re.I)
 
@@ -240,10 +243,14 @@ _TEXT_SKIP = re.compile(r"(^|[\s_])(epoch|step|iter|iteration|batch|time|eta|lr|
 def parse_text_log(path: Path) -> Series:
     """A script's printed log, read for a plot only (independent of diagnose's readers, whose
     verdicts the labels must not depend on): every ``name: value`` pair of a line, each name's
-    values numbered in file order. Several runs appended in one file show as one long curve."""
+    values numbered in file order (and every ``name value`` cell of a line split by ``|``).
+    Several runs appended in one file show as one long curve."""
     out: Series = defaultdict(list)
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        for m in _TEXT_PAIR.finditer(line):
+        pairs = list(_TEXT_PAIR.finditer(line))
+        if "|" in line:
+            pairs += [m for m in map(_TEXT_CELL.match, line.split("|")) if m]
+        for m in pairs:
             name = re.sub(r"\s+", " ", m.group(1)).strip()
             y = _num(m.group(2))
             if name and y is not None and not _TEXT_SKIP.search(name):

@@ -49,3 +49,24 @@ def test_a_loss_printed_before_the_next_epoch_is_not_read_as_the_epoch_before(tm
     run = _read(log)
     assert sorted(n for n in run.metric_names if "loss" in n) == ["train/loss", "val/loss"]
     assert np.allclose(run.arrays("train/loss")[1], loss)
+
+
+def test_the_labelling_plot_draws_cells_named_with_a_space() -> None:
+    """The benchmark's plotter (its own parsers) read ``name: value`` pairs only, so a log
+    printing ``step 10 | train/loss 4.5997 | val/loss 4.6208`` drew nothing and could not be
+    labelled from a plot; every ``name value`` cell of a ``|``-split line is drawn now."""
+    import sys
+
+    from _real_logs import ROOT, bench_run
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import real_runs
+
+    path = bench_run("w100f-vzhou-div-wd15-spikes")
+    log = next(path.rglob("train.log"))
+    cells = [line.split("|") for line in log.read_text().splitlines() if " | train/loss " in line]
+    printed = [float(c[1].split()[1]) for c in cells]
+    name, series = real_runs.parse_run(path)
+    assert name.endswith("train.log")
+    assert [y for _, y in series["train/loss"]] == printed
+    assert len(series["val/acc"]) == len(printed)
