@@ -327,12 +327,20 @@ def parse_json_history(path: Path) -> Series:
 
 
 def parse_json_history_dict(data: dict[str, Any]) -> Series:
-    """One object's number lists, indexed by position (a list of lists: one list per epoch)."""
+    """One object's number lists, indexed by position (a list of lists: one list per epoch; a
+    single list wrapped once, evaluations beside a longer per-step list, spread over that
+    list's positions, as evaluations every so many steps)."""
     out: Series = defaultdict(list)
+    longest = max((len(v) for v in data.values()
+                   if isinstance(v, list) and v and not isinstance(v[0], list)), default=0)
     for k, v in data.items():
         if not isinstance(v, list) or not v:
             continue
-        if all(isinstance(e, list) for e in v):  # one list per epoch
+        if len(v) == 1 and isinstance(v[0], list) and 1 < len(v[0]) < longest:
+            ys = [_num(e) for e in v[0]]
+            every = longest / len(ys)
+            out[k] += [((i + 1) * every - 1, y) for i, y in enumerate(ys) if y is not None]
+        elif all(isinstance(e, list) for e in v):  # one list per epoch
             for ep, batch in enumerate(v):
                 ys = [y for y in (_num(b) for b in batch) if y is not None]
                 out[k] += [(ep + i / max(len(batch), 1), y) for i, y in enumerate(ys)]

@@ -70,3 +70,24 @@ def test_the_labelling_plot_draws_cells_named_with_a_space() -> None:
     assert name.endswith("train.log")
     assert [y for _, y in series["train/loss"]] == printed
     assert len(series["val/acc"]) == len(printed)
+
+
+def test_the_labelling_plot_spreads_evaluations_wrapped_in_one_list() -> None:
+    """A loss JSON keeps 100,000 per-step train losses beside ``[[...100 evaluations...]]``;
+    the plotter drew the evaluations as one epoch's batches, all at x < 1, where no labeller
+    could read them. They are spread over the train list's steps now."""
+    import json
+    import sys
+
+    from _real_logs import ROOT, bench_run
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import real_runs
+
+    path = bench_run("w103g-hunterj-sub113-1l-slow")
+    data = json.loads(next(path.rglob("*_losses.json")).read_text())
+    _, series = real_runs.parse_run(path)
+    val, train = series["val_losses"], series["train_losses"]
+    assert [y for _, y in val] == data["val_losses"][0]
+    assert val[-1][0] == train[-1][0]
+    assert val[0][0] > len(train) / len(val) / 2
