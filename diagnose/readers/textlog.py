@@ -37,6 +37,7 @@ junk, a dict that does not parse, a torn last line) are skipped and counted in a
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -831,6 +832,7 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
     (``UNDER_SHARE``) that the records at that step do not already hold; else they are
     dropped."""
     per_epoch = _per_epoch_size(raw)
+    canon = functools.lru_cache(maxsize=None)(canonical_name)  # a log repeats a few names
     under: list[tuple[int, frozenset[str]]] = []  # records read from a line under a record
     # epochs counted from 0 (``Epoch [0/50]``) start at step 0 too, not an epoch before it
     first_epoch = int(not any(c["epoch"][0] == 0 for _, c, _ in raw if "epoch" in c))
@@ -868,8 +870,8 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
                 for r in reversed(out):
                     if r.step != prev.step:
                         break
-                    named.update(canonical_name(n) for n, _ in r.values)
-                values = [(n, v) for n, v in values if canonical_name(n) not in named]
+                    named.update(map(canon, (n for n, _ in r.values)))
+                values = [(n, v) for n, v in values if canon(n) not in named]
                 if prev.kind == "val" or not values:
                     continue
                 under.append((len(out), frozenset(n for n, _ in values)))
