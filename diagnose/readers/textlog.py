@@ -861,16 +861,16 @@ def _steps(raw: list[tuple[int, dict[str, tuple[int, int | None]], list[tuple[st
             prev = out[-1]
             if not all(n.startswith(("val_", "test_")) for n, _ in values):
                 # a line of other values right under a record (``epoch : 3/100 - loss = 4.01``
-                # then ``Accuracy Train:13.3%, Dev:12.4%``): that record's, when it names
-                # what it names that is not already logged at its step under any name (a
-                # batch's repeated values, ``train loss: 0.41`` under ``loss = 0.43``, are not)
-                # and the loop prints it under most records (kept below; a summary printed
-                # once at the end, or pieces of a redrawn progress bar, are no curve)
+                # then ``Accuracy Train:13.3%, Dev:12.4%``): what it holds that the record's
+                # step does not already hold under any name is that record's (a batch's
+                # repeated ``train loss: 0.41`` under ``loss = 0.43`` is not), when the loop
+                # prints it under most records (kept below; a summary printed once at the end,
+                # or pieces of a redrawn progress bar, are no curve)
                 named = set()  # what the records at its step hold: the last ones, in a row
                 for r in reversed(out):
                     if r.step != prev.step:
                         break
-                    named.update(map(canon, (n for n, _ in r.values)))
+                    named.update(canon(n) for n, _ in r.values)
                 values = [(n, v) for n, v in values if canon(n) not in named]
                 if prev.kind == "val" or not values:
                     continue
