@@ -233,9 +233,9 @@ def parse_csv_table(path: Path) -> Series:
 #: a printed number
 _TEXT_NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)"
 #: ``name: value`` / ``name=value`` in a printed line (a percent sign kept out of the value)
-_TEXT_PAIR = re.compile(r"([A-Za-z][A-Za-z0-9_./ -]{0,40}?)\s*[:=]\s*" + _TEXT_NUMBER + r"(?![\w.])",
-                        re.I)
-#: a cell of a ``|``-separated line that names its value with a space: ``step 10 | train/loss 4.5997``
+_TEXT_PAIR = re.compile(r"([A-Za-z][A-Za-z0-9_./ -]{0,40}?)\s*[:=]\s*" + _TEXT_NUMBER
+                        + r"(?![\w.])", re.I)
+#: a cell of a ``|``-split line naming its value with a space: ``step 10 | train/loss 4.5997``
 _TEXT_CELL = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_./-]{0,40})\s+" + _TEXT_NUMBER + r"\s*$", re.I)
 #: counters and timings: the x axis or noise, not a curve
 _TEXT_SKIP = re.compile(r"(^|[\s_])(epoch|step|iter|iteration|batch|time|eta|lr|it|sec|s)$", re.I)
