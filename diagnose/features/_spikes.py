@@ -96,10 +96,12 @@ def _level_and_noise(v: np.ndarray, floor: float | None, wl: int, wn: int):
 def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: float):
     """Every stretch of consecutive points more than ``extent_z`` local noise SDs above the
     local level: start and end indices, and per stretch its peak z, its summed z over
-    sqrt(width) (a broad excursion adds up), and its top judged value."""
-    idx, zs, ys = [], [], []
+    sqrt(width) (a broad excursion adds up), its top judged value, and whether the local
+    noise is zero at any of its points (its z then measures nothing)."""
+    idx, zs, ys, qs = [], [], [], []
     for lo, y, lev, sig in _level_and_noise(v, floor, wl, wn):
         np.subtract(y, lev, out=lev)
+        quiet = sig == 0
         np.maximum(sig, np.finfo(np.float64).tiny, out=sig)
         with np.errstate(over="ignore"):  # a noiseless stretch: any rise is infinitely many SDs
             np.divide(lev, sig, out=lev)  # lev now holds z
@@ -108,17 +110,19 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
         idx.append(hit + lo)
         zs.append(lev[hit])
         ys.append(y[hit])
+        qs.append(quiet[hit])
     i = np.concatenate(idx)
     if not len(i):
         return None
-    z, y = np.concatenate(zs), np.concatenate(ys)
+    z, y, q = np.concatenate(zs), np.concatenate(ys), np.concatenate(qs)
     cut = np.flatnonzero(np.diff(i) > 1) + 1
     first = np.concatenate(([0], cut))
     last = np.concatenate((cut - 1, [len(i) - 1]))
     width = (last - first + 1).astype(np.float64)
     with np.errstate(over="ignore"):  # z of a noiseless stretch is huge: its sum is inf, as meant
         zsum = np.add.reduceat(z, first) / np.sqrt(width)
-    return i[first], i[last], np.maximum.reduceat(z, first), zsum, np.maximum.reduceat(y, first)
+    return (i[first], i[last], np.maximum.reduceat(z, first), zsum, np.maximum.reduceat(y, first),
+            np.logical_or.reduceat(q, first))
 
 
 @feature("spike_count", "spike_sure_count", "spike_max_ratio", "spike_second_ratio", "spike_max_z", "spike_max_height", "spike_first_step",
@@ -250,7 +254,7 @@ def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float) -> dict
     found = _excursions(v, floor, wl, wn, ctx.param("spike_extent_z"))
     if found is None:
         return {"spike_count": 0}
-    first, last, zpeak, zsum, top = found
+    first, last, zpeak, zsum, top, quiet = found
     width = last - first + 1
     min_ratio = ctx.param("spike_min_ratio")
     lift = np.log(min_ratio) if logspace else 0.0
@@ -267,7 +271,8 @@ def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float) -> dict
     tall_h, broad_h = ctx.param("spike_min_height"), ctx.param("spike_broad_height")
     bottom = float(np.log(floor)) if logspace else -np.inf
     kept: list[tuple[int, int, float, float, float, bool]] = []
-    for a, b, zp, zi, t in zip(first[maybe], last[maybe], zpeak[maybe], zsum[maybe], top[maybe]):
+    for a, b, zp, zi, t, q in zip(first[maybe], last[maybe], zpeak[maybe], zsum[maybe], top[maybe],
+                                  quiet[maybe]):
         a, b, m = int(a), int(b), int(b - a + 1)
         side = max(_SIDE, m)
         before = float(np.median(_to_judged(v[a - min(a, side):a], floor)))
@@ -283,9 +288,11 @@ def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float) -> dict
             ratio = t / before if before > 0 else np.inf
         tall = zp > tall_z and height >= tall_h
         # a loss sitting at its smallest logged value (zero, or the logger's rounding) shows
-        # no noise to hold a broad rise against: only a tall one counts from there
+        # no noise to hold a broad rise against: only a tall one counts from there; nor does
+        # one whose neighbourhood is noiseless (a printed loss reading 0.0000 at most points,
+        # with a short stretch of small values: its z is infinite at any height)
         broad = (m >= ctx.param("spike_min_width") and zi > broad_z and height >= broad_h
-                 and not (logspace and before <= bottom))
+                 and not (logspace and before <= bottom) and not q)
         sure = zp > sure_z and ratio >= sure_ratio and height >= max(sure_h, tall_h)
         if tall or broad or sure:
             kept.append((a, b, float(ratio), float(zp if tall or sure else zi), float(height), sure))
