@@ -39,6 +39,9 @@ MAX_BYTES = 64 << 20
 #: numbers, not lists, after its first key: the text-log reader's
 _TEXT_SUFFIXES = (".txt", ".log")
 _TEXT_HEAD = re.compile(rb"""\A\{\s*(['"])[^'"\n]{1,200}\1\s*:\s*\[""")
+#: the same printed by Python (``str(history.history)``: keys in single quotes), which a file
+#: named ``*.json`` may hold too; a damaged JSON object (double quotes) stays a JSON error
+_PYTHON_HEAD = re.compile(rb"""\A\{\s*'[^'"\n]{1,200}'\s*:\s*\[""")
 #: how the text of a printed tensor or NumPy scalar opens inside a JSON string (``"tensor(0.69)"``)
 _PRINTED_OPEN = rb"(?:tensor|(?:np\.|numpy\.)?float(?:16|32|64))\("
 #: a JSON file of any name that opens with a list of numbers under a key (``{"train_loss":
@@ -146,8 +149,9 @@ def detect(path: Path) -> bool:
             except OSError:
                 return False
         return bool(_JSON_LOSS.search(head)) and _nested_lists(path)
-    # the name says history: an empty or damaged one is reported, not passed over
-    return not head or head[:1] in (b"{", b"[")
+    # the name says history: an empty or damaged one is reported, not passed over (a JSON
+    # string that holds the dict's printed text, ``json.dump(str(history.history), f)``, too)
+    return not head or head[:1] in (b"{", b"[") or head[:2] == b'"{'
 
 
 #: a list under one of these names is the epoch axis of the lists as long as it (a
@@ -580,7 +584,14 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         try:
             data = _loads(text)
         except ValueError as e:
-            raise ReadError(path, f"not valid JSON: {e}") from None
+            # ``f.write(str(history.history))`` into a .json file: Python's text (its keys in
+            # single quotes, as Python prints them), not JSON
+            if not _PYTHON_HEAD.match(text.lstrip().encode()[:4096]):
+                raise ReadError(path, f"not valid JSON: {e}") from None
+            data = _python_dict(path, text)
+        if isinstance(data, str) and _TEXT_HEAD.match(data.lstrip().encode()[:4096]):
+            # ``json.dump(str(history.history), f)``: one JSON string holding that text
+            data = _python_dict(path, data)
     if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
         data = _columns(data)
     if not isinstance(data, dict) or not data:
