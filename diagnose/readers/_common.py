@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dedupe_steps", "fits_int64"]
+__all__ = ["appended_note", "dedupe_steps", "fits_int64", "starts_again"]
 
 #: The step column is int64: a step outside it cannot be stored (the row is skipped, and said).
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -49,3 +49,14 @@ def dedupe_steps(df: Any, where: str, lines: Any = None) -> tuple[Any, list[str]
         )
         df = df[~dup].reset_index(drop=True)
     return df, notes
+
+
+def starts_again(step: int, before: int, first: int) -> bool:
+    """A step below the one before it and not above the file's first step: another run appended
+    to the file (a resume from a later step continues its run)."""
+    return step < before and step <= first
+
+
+def appended_note(where: str, before: Any, step: int, n: int, rid: str) -> str:
+    return (f"{where}: the step starts again ({before} -> {step}): {n} runs appended to one file, "
+            f"read as {rid}#1 to {rid}#{n}")

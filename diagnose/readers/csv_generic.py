@@ -40,7 +40,7 @@ import numpy as np
 
 from .._errors import ReadError
 from ..run import CANONICAL_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, canonical_name, plain_words
-from ._common import fits_int64
+from ._common import appended_note, fits_int64, starts_again
 from ._frame import (EMPTY, MISSING, finish_metrics, is_test_loss, json_or_text_float, opt_float,
                      printed_float)
 from ._params import knob_params
@@ -805,26 +805,15 @@ def _split_by_run(table: Table, step_col: int) -> list[tuple[str, Table]]:
     return list(groups.items()) or [(run_id(table.path), table)]
 
 
-def _starts_again(step: int, before: int, first: int) -> bool:
-    """A step below the one before it and not above the file's first step: another run appended
-    to the file (a resume from a later step continues its run)."""
-    return step < before and step <= first
-
-
-def _appended_note(where: str, before: Any, step: int, n: int, rid: str) -> str:
-    return (f"{where}: the step starts again ({before} -> {step}): {n} runs appended to one file, "
-            f"read as {rid}#1 to {rid}#{n}")
-
-
 def _split_restarts(table: Table, step_col: int) -> list[tuple[str, Table]]:
     rid = run_id(table.path)
     steps = [_int_cell(row[step_col]) for row in table.rows]
     known = [(i, n) for i, n in enumerate(steps) if n is not None]
-    cuts = [i for (_, a), (i, b) in zip(known, known[1:]) if _starts_again(b, a, known[0][1])]
+    cuts = [i for (_, a), (i, b) in zip(known, known[1:]) if starts_again(b, a, known[0][1])]
     if not cuts:
         return [(rid, table)]
     bounds = [0, *cuts, len(table.rows)]
-    table.notes.append(_appended_note(f"{table.path}:{table.lines[cuts[0]]}", steps[cuts[0] - 1],
+    table.notes.append(appended_note(f"{table.path}:{table.lines[cuts[0]]}", steps[cuts[0] - 1],
                                       steps[cuts[0]], len(bounds) - 1, rid))
     return [(f"{rid}#{k + 1}", Table(path=table.path, header=table.header, rows=table.rows[a:b],
                                     lines=table.lines[a:b]))
@@ -991,7 +980,7 @@ def _wide_jsonl(
         rkey = low.get(RUN_COLUMN)
         rid = str(flat[rkey]) if rkey and flat[rkey] is not None else ""
         first, last, part = seen.setdefault(rid, [step, step, 1])
-        if _starts_again(step, last, first):
+        if starts_again(step, last, first):
             seen[rid][2] = part = part + 1
             restart = restart or (line, last, step, rid)
         seen[rid][1] = step
@@ -1014,7 +1003,7 @@ def _wide_jsonl(
                      "are not metrics; skipped")
     if restart:
         line, before, step, name = restart
-        notes.append(_appended_note(f"{path}:{line}", before, step, seen[name][2],
+        notes.append(appended_note(f"{path}:{line}", before, step, seen[name][2],
                                     name or run_id(path)))
     if not by_run:
         by_run[("", 1)] = ([], [], [], [], [])

@@ -8,7 +8,9 @@ is left out (its ``train_runtime`` becomes ``results["train_time"]``). The file 
 written by ``json.dumps``, so NaN and ±inf appear as bare ``NaN``/``Infinity`` tokens.
 
 Every checkpoint keeps a copy of the state up to that point, so a run folder is read
-once, from the most advanced copy: the root file unless a checkpoint got further.
+once, from the most advanced copy: the root file unless a checkpoint got further. A state
+whose steps start again from the beginning holds runs appended one after another (logs of
+two trainings concatenated): each is read as a run of its own, ``<name>#1``, ``<name>#2``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from .._errors import ReadError
 from ..run import Run, canonical_name
-from ._common import fits_int64
+from ._common import appended_note, fits_int64, starts_again
 from ._frame import EMPTY, finish_metrics
 from ._safe_open import DETECT_BYTES, read_text
 
@@ -77,7 +79,40 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         run_dir = path.parent
         if _CHECKPOINT.match(run_dir.name):
             run_dir = run_dir.parent
-    return [_run(run_dir, state_path, state, notes, aliases)]
+    history = state["log_history"]
+    restarts = _restarts(history)
+    if not restarts:
+        return [_run(run_dir, state_path, state, history, notes, aliases)]
+    bounds = [0, *(i for i, _, _ in restarts), len(history)]
+    parts = [history[a:b] for a, b in zip(bounds, bounds[1:])]
+    (at, before, step), n = restarts[0], len(parts)
+    rid = _run_id(run_dir)
+    notes.append(appended_note(f"{state_path}: log_history entry {at}", before, step, n, rid))
+    return [_run(run_dir, state_path, state, entries, notes if k == 1 else [], aliases,
+                 part=(k, n)) for k, entries in enumerate(parts, start=1)]
+
+
+def _step(entry: Any) -> int | None:
+    step = entry.get("step") if isinstance(entry, dict) else None
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
+
+
+def _restarts(history: list[Any]) -> list[tuple[int, int, int]]:
+    """Each entry (index, the step before it, its step) whose step goes back to the file's first
+    logged step or below: a second ``trainer.train()`` from scratch whose logs were appended to
+    the same state. Mixing them by step would judge a curve no run drew."""
+    out, first, last = [], None, None
+    for i, entry in enumerate(history):
+        step = _step(entry)
+        if step is None:
+            continue
+        if first is None:
+            first = step
+        elif last is not None and starts_again(step, last, first):
+            out.append((i, last, step))
+        last = step
+    return out
+
 
 
 def _pick_state(d: Path, notes: list[str]) -> tuple[Path, dict[str, Any]]:
@@ -186,8 +221,18 @@ def _classifier_head(cfg: dict[str, Any]) -> bool:
             or any(a.endswith("Classification") for a in heads))
 
 
-def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str],
-         aliases: Mapping[str, str] | None) -> Run:
+def _run_id(run_dir: Path) -> str:
+    rid = run_dir.name or str(run_dir)
+    if _CHECKPOINT.match(rid) and run_dir.parent.name:
+        rid = f"{run_dir.parent.name}/{rid}"
+    return rid
+
+
+def _run(run_dir: Path, state_path: Path, state: dict[str, Any], history: list[Any],
+         notes: list[str], aliases: Mapping[str, str] | None,
+         part: tuple[int, int] = (1, 1)) -> Run:
+    """One run of the state: its log entries ``history``; ``part`` (k, n) when the state holds
+    n runs appended one after another (only the last one can still be training)."""
     params: dict[str, Any] = {}
     for src, dst in (("train_batch_size", "batch_size"), ("num_train_epochs", "epochs"),
                      ("max_steps", "max_steps"), ("logging_steps", "logging_steps"),
@@ -196,9 +241,9 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str
             params[dst] = state[src]
     if isinstance(state.get("trial_params"), dict):
         params.update(state["trial_params"])
-    rid = run_dir.name or str(run_dir)
-    if _CHECKPOINT.match(rid) and run_dir.parent.name:
-        rid = f"{run_dir.parent.name}/{rid}"
+    rid = _run_id(run_dir)
+    if part[1] > 1:
+        rid = f"{rid}#{part[0]}"
     run = Run(id=rid, metrics=EMPTY, params=params, path=str(run_dir), format="hf")
     run.warnings.extend(notes)
     run.num_classes, model = _model_config(run_dir, state_path.parent)
@@ -211,7 +256,7 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str
     steps, names, values, epochs = [], [], [], []
     summary = None
     skipped = 0
-    for i, entry in enumerate(state["log_history"]):
+    for entry in history:
         if not isinstance(entry, dict):
             skipped += 1
             continue
@@ -238,6 +283,8 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], notes: list[str
     if summary is not None:
         if isinstance(summary.get("train_runtime"), (int, float)):
             run.results["train_time"] = float(summary["train_runtime"])
+    elif part[0] < part[1]:
+        pass  # another run was appended after this one: it stopped, finished or not
     elif _reached_max_steps(state):
         # a checkpoint's copy of the state (checkpoint-N/trainer_state.json) is saved before
         # the summary entry is appended; saved at max_steps, it is the finished run's

@@ -25,7 +25,8 @@ from typing import Any
 from .._errors import ReadError
 from ..run import Run
 from ._frame import EMPTY, finish_metrics, json_or_text_float
-from .csv_generic import _appended_note, _starts_again, first_line, json_records
+from ._common import appended_note, starts_again
+from .csv_generic import first_line, json_records
 
 VIS_DIR = "vis_data"
 CONFIG = "config.py"
@@ -170,7 +171,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
             step = rec["step"]
             if first is None:
                 first = step
-            elif last is not None and _starts_again(step, last, first):
+            elif last is not None and starts_again(step, last, first):
                 parts.append([])
                 restart = restart or (line, last, step)
             last = step
@@ -180,7 +181,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
                      f"(first: line {no_step[0]})")
     if restart:
         line, before, step = restart
-        notes.append(_appended_note(f"{scalars}:{line}", before, step, len(parts), rid))
+        notes.append(appended_note(f"{scalars}:{line}", before, step, len(parts), rid))
     runs = []
     for n, recs in enumerate(parts, start=1):
         run = Run(id=f"{rid}#{n}" if len(parts) > 1 else rid, metrics=EMPTY, path=str(folder),
