@@ -263,8 +263,8 @@ def _run(run_dir: Path, state_path: Path, state: dict[str, Any], history: list[A
         if _SUMMARY_KEYS & entry.keys():
             summary = entry
             continue
-        step = entry.get("step")
-        if isinstance(step, bool) or not isinstance(step, int) or not fits_int64(step):
+        step = _step(entry)
+        if step is None or not fits_int64(step):
             skipped += 1
             continue
         epoch = entry.get("epoch")
