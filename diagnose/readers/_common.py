@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["appended_note", "dedupe_steps", "fits_int64", "starts_again"]
+__all__ = ["appended_note", "dedupe_steps", "fits_int64", "restart_points", "starts_again"]
 
 #: The step column is int64: a step outside it cannot be stored (the row is skipped, and said).
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -55,6 +56,22 @@ def starts_again(step: int, before: int, first: int) -> bool:
     """A step below the one before it and not above the file's first step: another run appended
     to the file (a resume from a later step continues its run)."""
     return step < before and step <= first
+
+
+def restart_points(steps: Sequence[int | None]) -> list[tuple[int, int]]:
+    """Each position (with the known step before it) whose step starts again
+    (:func:`starts_again`) in a file's steps in file order; None is a record with no step."""
+    out: list[tuple[int, int]] = []
+    first = last = None
+    for i, step in enumerate(steps):
+        if step is None:
+            continue
+        if first is None:
+            first = step
+        elif last is not None and starts_again(step, last, first):
+            out.append((i, last))
+        last = step
+    return out
 
 
 def appended_note(where: str, before: Any, step: int, n: int, rid: str) -> str:

@@ -40,7 +40,7 @@ import numpy as np
 
 from .._errors import ReadError
 from ..run import CANONICAL_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, canonical_name, plain_words
-from ._common import appended_note, fits_int64, starts_again
+from ._common import appended_note, fits_int64, restart_points, starts_again
 from ._frame import (EMPTY, MISSING, finish_metrics, is_test_loss, json_or_text_float, opt_float,
                      printed_float)
 from ._params import knob_params
@@ -808,13 +808,13 @@ def _split_by_run(table: Table, step_col: int) -> list[tuple[str, Table]]:
 def _split_restarts(table: Table, step_col: int) -> list[tuple[str, Table]]:
     rid = run_id(table.path)
     steps = [_int_cell(row[step_col]) for row in table.rows]
-    known = [(i, n) for i, n in enumerate(steps) if n is not None]
-    cuts = [i for (_, a), (i, b) in zip(known, known[1:]) if starts_again(b, a, known[0][1])]
+    cuts = restart_points(steps)
     if not cuts:
         return [(rid, table)]
-    bounds = [0, *cuts, len(table.rows)]
-    table.notes.append(appended_note(f"{table.path}:{table.lines[cuts[0]]}", steps[cuts[0] - 1],
-                                      steps[cuts[0]], len(bounds) - 1, rid))
+    bounds = [0, *(i for i, _ in cuts), len(table.rows)]
+    (at, before) = cuts[0]
+    table.notes.append(appended_note(f"{table.path}:{table.lines[at]}", before, steps[at],
+                                     len(bounds) - 1, rid))
     return [(f"{rid}#{k + 1}", Table(path=table.path, header=table.header, rows=table.rows[a:b],
                                     lines=table.lines[a:b]))
             for k, (a, b) in enumerate(zip(bounds, bounds[1:]))]

@@ -24,7 +24,7 @@ from typing import Any
 
 from .._errors import ReadError
 from ..run import Run, canonical_name
-from ._common import appended_note, fits_int64, starts_again
+from ._common import appended_note, fits_int64, restart_points
 from ._frame import EMPTY, finish_metrics
 from ._safe_open import DETECT_BYTES, read_text
 
@@ -79,15 +79,17 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         run_dir = path.parent
         if _CHECKPOINT.match(run_dir.name):
             run_dir = run_dir.parent
+    # a state whose steps go back to its first step or below holds a second training's logs
+    # appended to the first's: mixing them by step would judge a curve no run drew
     history = state["log_history"]
-    restarts = _restarts(history)
+    restarts = restart_points([_step(e) for e in history])
     if not restarts:
         return [_run(run_dir, state_path, state, history, notes, aliases)]
-    bounds = [0, *(i for i, _, _ in restarts), len(history)]
+    bounds = [0, *(i for i, _ in restarts), len(history)]
     parts = [history[a:b] for a, b in zip(bounds, bounds[1:])]
-    (at, before, step), n = restarts[0], len(parts)
-    rid = _run_id(run_dir)
-    notes.append(appended_note(f"{state_path}: log_history entry {at}", before, step, n, rid))
+    (at, before), n = restarts[0], len(parts)
+    notes.append(appended_note(f"{state_path}: log_history entry {at}", before,
+                               _step(history[at]), n, _run_id(run_dir)))
     return [_run(run_dir, state_path, state, entries, notes if k == 1 else [], aliases,
                  part=(k, n)) for k, entries in enumerate(parts, start=1)]
 
@@ -95,24 +97,6 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
 def _step(entry: Any) -> int | None:
     step = entry.get("step") if isinstance(entry, dict) else None
     return step if isinstance(step, int) and not isinstance(step, bool) else None
-
-
-def _restarts(history: list[Any]) -> list[tuple[int, int, int]]:
-    """Each entry (index, the step before it, its step) whose step goes back to the file's first
-    logged step or below: a second ``trainer.train()`` from scratch whose logs were appended to
-    the same state. Mixing them by step would judge a curve no run drew."""
-    out, first, last = [], None, None
-    for i, entry in enumerate(history):
-        step = _step(entry)
-        if step is None:
-            continue
-        if first is None:
-            first = step
-        elif last is not None and starts_again(step, last, first):
-            out.append((i, last, step))
-        last = step
-    return out
-
 
 
 def _pick_state(d: Path, notes: list[str]) -> tuple[Path, dict[str, Any]]:
