@@ -6,6 +6,7 @@ other: a regression loop's ``val_mse`` beside ``train_loss``, a TF2 homework's `
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,26 @@ def test_a_validation_mse_beside_a_validation_loss_stays_a_metric(tmp_path: Path
     run = diagnose.load(path)
     assert run.arrays("val/loss")[1].tolist() == [1.1, 0.9, 0.8]
     assert "val_mse" in run.metric_names
+
+
+def test_a_validation_cross_entropy_beside_a_train_loss_is_the_validation_loss() -> None:
+    # public chord-prediction GAT (w77d-chord-gat): a JSON history of ``train_loss`` beside
+    # ``val_cross_entropy``, ``val_top1_acc`` and ``val_top5_acc``; its validation was not read
+    path = RUNS / "w77d-chord-gat" / "results" / "gat_history.json"
+    rows = json.loads(path.read_text())
+    run = diagnose.load(path)
+    assert run.arrays("val/loss")[1].tolist() == [r["val_cross_entropy"] for r in rows]
+    assert run.arrays("train/loss")[1].tolist() == [r["train_loss"] for r in rows]
+    assert any("'val_cross_entropy' read as 'val/loss'" in w for w in run.warnings)
+
+
+def test_a_validation_cross_entropy_beside_a_validation_loss_stays_a_metric(tmp_path: Path) -> None:
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss,val_cross_entropy\n0,1.0,1.2,1.1\n1,0.8,1.0,0.9\n"
+                    "2,0.7,0.9,0.8\n")
+    run = diagnose.load(path)
+    assert run.arrays("val/loss")[1].tolist() == [1.2, 1.0, 0.9]
+    assert "val_cross_entropy" in run.metric_names
 
 
 @pytest.mark.parametrize("run_dir, tag", [

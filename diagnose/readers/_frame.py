@@ -149,14 +149,17 @@ def rename_map(
             notes.append(f"{test!r} read as 'val/loss': no other validation loss in this log")
             _test_accuracy(target, notes)
     if "val/loss" not in target.values():
-        mse = [r for r, t in target.items() if t == r and len(w := _what_words(t)) == 2
-               and "mse" in w and set(w) & HELD_OUT_WORDS]
-        if len(mse) == 1 and "train/loss" in target.values():
-            # a regression loop's validation loss logged under its criterion's name
-            # (``train_loss`` beside ``val_mse`` and ``val_rmse``)
-            target[mse[0]] = "val/loss"
-            notes.append(f"{mse[0]!r} read as 'val/loss': a validation mean squared error and "
-                         "no other validation loss in this log")
+        crit = [r for r, t in target.items()
+                if t == r and len(w := _what_words(_one_word_ce(t))) == 2
+                and set(w) & set(_LOSS_CRITERIA) and set(w) & HELD_OUT_WORDS]
+        if len(crit) == 1 and "train/loss" in target.values():
+            # a loop's validation loss logged under its criterion's name (``train_loss`` beside
+            # ``val_mse`` and ``val_rmse``; beside ``val_cross_entropy`` and ``val_top5_acc``)
+            what = _LOSS_CRITERIA[next(w for w in _what_words(_one_word_ce(crit[0]))
+                                       if w in _LOSS_CRITERIA)]
+            target[crit[0]] = "val/loss"
+            notes.append(f"{crit[0]!r} read as 'val/loss': a validation {what} and no other "
+                         "validation loss in this log")
     if not set(target.values()) & set(JUDGED_METRICS):
         target.update(_fallback_names(counts, aliases, notes))
     elif "train/loss" not in target.values():
@@ -465,6 +468,16 @@ def _qualified_accuracies(raws: Iterable[str], rest: tuple[str, ...], *,
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
+#: the criteria a model is trained on under their own name, whose validation value stands for the
+#: validation loss beside a train loss (a mean absolute error beside a squared-error loss does not)
+_LOSS_CRITERIA = {"mse": "mean squared error", "crossentropy": "cross-entropy"}
+
+
+def _one_word_ce(name: str) -> str:
+    """``val_cross_entropy`` -> ``val_crossentropy``: the criterion as one word."""
+    return re.sub(r"(?i)cross[\s_-]*entropy", "crossentropy", name)
+
+
 #: words that name a training criterion on their own: ``train_l1`` beside ``val_l1`` is a loss
 #: logged under its criterion's name
 _CRITERIA = frozenset({"l1", "l2", "mae", "mse", "rmse", "nll", "bce", "huber", "crossentropy"})
@@ -481,7 +494,7 @@ def _criterion_pair(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     pairs: dict[str, dict[str, str]] = {}
     tests: dict[str, str] = {}  # a criterion's test-split name, the held-out one when no other is
     for raw in raws:
-        words = plain_words(re.sub(r"(?i)cross[\s_-]*entropy", "crossentropy", raw))
+        words = plain_words(_one_word_ce(raw))
         crit = [w for w in words if w in _CRITERIA]
         splits = [w for w in words if w in _SPLIT_SUFFIX or w == "test"]
         if len(crit) == 1 and words == crit:
