@@ -1,7 +1,8 @@
 """A held-out loss under a name of its own is read as the validation loss when the log has no
-other: a regression loop's ``val_mse`` beside ``train_loss``, a TF2 homework's ``test/v_loss``
-(``v_`` its shorthand for held-out), a segmentation run's ``Test loss (avg on test)``. Each was
-"not checked: generalization_gap, late_overfitting (no val/loss)" on a public run."""
+other: a regression loop's ``val_mse`` beside ``train_loss`` (a classifier's ``val_cross_entropy``
+likewise), a TF2 homework's ``test/v_loss`` (``v_`` its shorthand for held-out), a segmentation
+run's ``Test loss (avg on test)``. Each was "not checked: generalization_gap, late_overfitting (no
+val/loss)" on a public run."""
 
 from __future__ import annotations
 

@@ -149,16 +149,16 @@ def rename_map(
             notes.append(f"{test!r} read as 'val/loss': no other validation loss in this log")
             _test_accuracy(target, notes)
     if "val/loss" not in target.values():
-        crit = [r for r, t in target.items()
+        crit = {r: w for r, t in target.items()
                 if t == r and len(w := _what_words(_one_word_ce(t))) == 2
-                and set(w) & set(_LOSS_CRITERIA) and set(w) & HELD_OUT_WORDS]
+                and set(w) & set(_LOSS_CRITERIA) and set(w) & HELD_OUT_WORDS}
         if len(crit) == 1 and "train/loss" in target.values():
             # a loop's validation loss logged under its criterion's name (``train_loss`` beside
             # ``val_mse`` and ``val_rmse``; beside ``val_cross_entropy`` and ``val_top5_acc``)
-            what = _LOSS_CRITERIA[next(w for w in _what_words(_one_word_ce(crit[0]))
-                                       if w in _LOSS_CRITERIA)]
-            target[crit[0]] = "val/loss"
-            notes.append(f"{crit[0]!r} read as 'val/loss': a validation {what} and no other "
+            (raw, words), = crit.items()
+            what = next(_LOSS_CRITERIA[w] for w in words if w in _LOSS_CRITERIA)
+            target[raw] = "val/loss"
+            notes.append(f"{raw!r} read as 'val/loss': a validation {what} and no other "
                          "validation loss in this log")
     if not set(target.values()) & set(JUDGED_METRICS):
         target.update(_fallback_names(counts, aliases, notes))
