@@ -75,5 +75,6 @@ def restart_points(steps: Sequence[int | None]) -> list[tuple[int, int]]:
 
 
 def appended_note(where: str, before: Any, step: int, n: int, rid: str) -> str:
+    """The one wording every reader gives a file split at its restarts, so users see one note."""
     return (f"{where}: the step starts again ({before} -> {step}): {n} runs appended to one file, "
             f"read as {rid}#1 to {rid}#{n}")
