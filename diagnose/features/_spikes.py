@@ -131,7 +131,7 @@ def _excursions(v: np.ndarray, floor: float | None, wl: int, wn: int, extent_z: 
          params=("bounce_share", "bounce_quantile", "spike_z", "max_warmup_share", "spike_extent_z", "spike_min_ratio", "spike_recover_share",
                  "spike_min_height", "spike_min_width", "spike_broad_z", "spike_broad_height",
                  "spike_sure_z", "spike_sure_ratio", "spike_sure_height", "spike_sum_ratio",
-                 *K_PARAMS))
+                 "spike_acc_drop", *K_PARAMS))
 def spikes(ctx: RunContext) -> dict[str, Value]:
     """Upward excursions of the raw train loss that stand out of their neighbourhood and come back.
 
@@ -169,7 +169,7 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     are the steps it points at.
     """
     s, v = ctx.finite(TRAIN)
-    out = _spikes(ctx, s, v, run_scale(ctx) or 0.0)
+    out = _spikes(ctx, s, v, run_scale(ctx) or 0.0, ctx.finite("train/acc"))
     out["spike_in_part"] = 0
     what = "loss spike(s)"
     if not out.get("spike_count") or out["spike_max_ratio"] < ctx.param("spike_sum_ratio"):
@@ -238,9 +238,25 @@ def _bounce_story(b: dict[str, Value], q: float) -> str:
             f"{b['bounce_spread']:.2g}x, up as well as down")
 
 
-def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float) -> dict[str, Value]:
+def _acc_fell(acc: tuple[np.ndarray, np.ndarray] | None, lo: float, hi: float,
+              drop: float) -> bool:
+    """The accuracy logged beside a loss (steps, values) fell, at a step from ``lo`` to ``hi``,
+    at least ``drop`` below the median of its points just before: the spike cost the model
+    what it had learned, not a wiggle of a loss already near zero."""
+    if acc is None or not len(acc[0]):
+        return False
+    sa, va = acc
+    i0, i1 = int(np.searchsorted(sa, lo)), int(np.searchsorted(sa, hi, side="right"))
+    if i1 <= i0 or i0 < _SIDE:
+        return False
+    return float(np.median(va[i0 - _SIDE:i0])) - float(va[i0:i1].min()) >= drop
+
+
+def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float,
+            acc: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Value]:
     """The spike measures of one train-loss curve (steps ``s``, values ``v``) whose loss scale
-    is ``scale`` (see :func:`spikes`)."""
+    is ``scale`` (see :func:`spikes`); ``acc``, the accuracy logged beside it, witnesses a
+    spike too short of the height bar (see :func:`_acc_fell`)."""
     n = len(v)
     if n < MIN_POINTS_SPIKES:
         return {"spike_count": 0}
@@ -286,7 +302,8 @@ def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float) -> dict
         else:
             height = (t - before) / scale if scale else np.inf
             ratio = t / before if before > 0 else np.inf
-        tall = zp > tall_z and height >= tall_h
+        tall = zp > tall_z and (height >= tall_h or _acc_fell(
+            acc, s[a], s[b], ctx.param("spike_acc_drop")))
         # a loss sitting at its smallest logged value (zero, or the logger's rounding) shows
         # no noise to hold a broad rise against: only a tall one counts from there; nor does
         # one whose neighbourhood is noiseless (a printed loss reading 0.0000 at most points,
