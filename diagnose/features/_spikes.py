@@ -145,7 +145,9 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     and either
 
     - is tall: a point ``spike_z`` SDs above the level, rising ``spike_min_height`` of the
-      run's scale (the first loss, or ln K when larger), as an outlier batch does; or
+      run's scale (the first loss, or ln K when larger), as an outlier batch does, or less
+      high while the train accuracy at its steps fell ``spike_acc_drop`` below its level
+      (:func:`_acc_fell`); or
     - is broad: ``spike_min_width`` points or more whose z summed over sqrt(width) reaches
       ``spike_broad_z``, rising at least ``spike_broad_height`` of the run's scale, as an
       optimizer thrown off for a while does, however low the loss already is; or
