@@ -140,8 +140,8 @@ def detect(path: Path) -> bool:
                 _lists_only(path)
         if not _NESTED_HEAD.match(head):
             return False
-        if _RECORDS_LOSS.search(head):
-            return _nested_records(path)
+        if _RECORDS_LOSS.search(head) and _nested_records(path):
+            return True  # else a setting named for a loss (``"CrossEntropyLoss": null``)
         if not _JSON_LOSS.search(head) and _SETTINGS_HEAD.match(head):
             try:
                 with open(path, "rb") as f:
