@@ -936,7 +936,7 @@ def _number_records(recs: list[Rec]) -> list[str]:
             repeated = list(key[1])
             break
         seen.add(key)
-    if not repeated:
+    if not repeated or _resumed(recs):
         return []
     k, first, last = 0, recs[0].epoch, recs[0].epoch
     for r in recs:
@@ -949,6 +949,30 @@ def _number_records(recs: list[Rec]) -> list[str]:
     return [f"no step counter, and several records of one epoch ({', '.join(map(repr, repeated))} "
             f"printed about {k // max(epochs, 1)} times per epoch): records numbered in file "
             "order as steps, the epoch kept beside them"]
+
+
+def _unprefixed(lines: list[str]) -> list[str]:
+    """The lines without a ``logging`` prefix (``2026-05-08 22:39:24 | INFO |   LR : 0.0001``):
+    the settings a script logs before training are read as if printed bare."""
+    return [line[m.end():] if (m := _TABLE_PREFIX.match(line)) else line for line in lines]
+
+
+def _resumed(recs: list[Rec]) -> bool:
+    """Whether an epoch is printed again only because the counter went back past it, never to
+    the run's start nor twice in a row: a run resumed from an earlier checkpoint (epochs 1-25,
+    then 21-30) whose later records replace the ones it discarded, not a loop printing several
+    records an epoch."""
+    first: dict[tuple[str, ...], float] = {}
+    last: dict[tuple[str, ...], float] = {}
+    for r in recs:
+        if r.kind == "val":
+            continue
+        key = tuple(n for n, _ in r.values)
+        if key in last and (r.epoch == last[key] or r.epoch < last[key] and r.epoch <= first[key]):
+            return False
+        first.setdefault(key, r.epoch)
+        last[key] = r.epoch
+    return True
 
 
 def _per_epoch_size(raw: list[tuple[int, dict[str, tuple[int, int | None]], list]]) -> int | None:
@@ -1019,7 +1043,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
         name = rid if len(groups) == 1 else f"{rid}#{k}"
         # the settings this run's script printed before its first record
         start = groups[k - 2][-1].line if k > 1 else 0
-        params, at, what = printed_params(head[start:recs[0].line - 1])
+        params, at, what = printed_params(_unprefixed(head[start:recs[0].line - 1]))
         classes = _convnet_classes(head[start:recs[0].line - 1]) \
             if parsed.shape == "convnet" and "num_classes" not in params else {}
         run = Run(id=name, metrics=EMPTY, path=str(path), params=params,
