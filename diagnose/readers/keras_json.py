@@ -140,15 +140,19 @@ def detect(path: Path) -> bool:
                 _lists_only(path)
         if not _NESTED_HEAD.match(head):
             return False
-        if _RECORDS_LOSS.search(head) and _nested_records(path):
-            return True  # else a setting named for a loss (``"CrossEntropyLoss": null``)
+        data: object = _ABSENT  # parsed once, for whichever sniff needs it
+        if _RECORDS_LOSS.search(head):
+            data = _json_of(path)
+            if _nested_records(data):
+                return True  # else a setting named for a loss (``"CrossEntropyLoss": null``)
         if not _JSON_LOSS.search(head) and _SETTINGS_HEAD.match(head):
             try:
                 with open(path, "rb") as f:
                     head = f.read(_SETTINGS_SCAN)
             except OSError:
                 return False
-        return bool(_JSON_LOSS.search(head)) and _nested_lists(path)
+        return bool(_JSON_LOSS.search(head)) and \
+            _nested_lists(_json_of(path) if data is _ABSENT else data)
     # the name says history: an empty or damaged one is reported, not passed over (a JSON
     # string that holds the dict's printed text, ``json.dump(str(history.history), f)``, too)
     return not head or head[:1] in (b"{", b"[") or head[:2] == b'"{'
@@ -223,11 +227,10 @@ def _records_only(path: Path) -> bool:
     return _is_records(_json_of(path))
 
 
-def _nested_records(path: Path) -> bool:
+def _nested_records(data: object) -> bool:
     """An un-named JSON object is a history when one of its keys holds a list of records that
     is one (:func:`_is_records`); settings, final numbers and notes may stand beside it. A
     sweep's summary (a record per setting, no counter counting up) is not claimed."""
-    data = _json_of(path)
     return isinstance(data, dict) and any(_is_records(v) for v in data.values())
 
 
@@ -280,7 +283,7 @@ def _unnested_losses(path: Path, data: dict, notes: list[str]) -> dict:
     return out
 
 
-def _nested_lists(path: Path) -> bool:
+def _nested_lists(data: object) -> bool:
     """An un-named JSON object is a history when it holds its settings and an object of number
     lists, a loss among them with two points or more, under a key of its own (``{"config":
     {...}, "results": {"train_loss": [...], "test_acc": [...]}}``, a course's experiment file)
@@ -290,7 +293,6 @@ def _nested_lists(path: Path) -> bool:
     own must hold a train loss and a held-out loss (``{"combined": {"train_losses": [...],
     "val_losses": [...]}, "by_operator": {...}}``, a script's curves grouped beside breakdowns
     of them): one list under a loss's name is not enough to call a file a run."""
-    data = _json_of(path)
     if not isinstance(data, dict):
         return False
     groups = [inner for k, inner in data.items() if isinstance(inner, Mapping)
