@@ -52,7 +52,7 @@ def dedupe_steps(df: Any, where: str, lines: Any = None) -> tuple[Any, list[str]
     return df, notes
 
 
-def starts_again(step: int, before: int, first: int) -> bool:
+def starts_again(step: float, before: float, first: float) -> bool:
     """A step below the one before it and not above the file's first step: another run appended
     to the file (a resume from a later step continues its run)."""
     return step < before and step <= first

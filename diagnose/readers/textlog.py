@@ -46,6 +46,7 @@ from pathlib import Path
 
 from .._errors import ReadError
 from ..run import _MAX_METRICS, _MIN_METRICS, JUDGED_METRICS, Run, canonical_name
+from ._common import starts_again
 from ._frame import EMPTY, SCALAR_REPR, finish_metrics, parse_float
 from ._params import printed_params
 from ._safe_open import DETECT_BYTES, decode_text, first_line, read_bytes, read_prefix
@@ -941,7 +942,7 @@ def _number_records(recs: list[Rec]) -> list[str]:
     k, first, last = 0, recs[0].epoch, recs[0].epoch
     for r in recs:
         if r.kind != "val":
-            if r.epoch < last and r.epoch <= first:
+            if starts_again(r.epoch, last, first):
                 k = 0
             k, last = k + 1, r.epoch
         r.step = max(k, 1)
@@ -968,7 +969,7 @@ def _resumed(recs: list[Rec]) -> bool:
         if r.kind == "val":
             continue
         key = tuple(n for n, _ in r.values)
-        if key in last and (r.epoch == last[key] or r.epoch < last[key] and r.epoch <= first[key]):
+        if key in last and (r.epoch == last[key] or starts_again(r.epoch, last[key], first[key])):
             return False
         first.setdefault(key, r.epoch)
         last[key] = r.epoch
