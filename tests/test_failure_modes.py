@@ -76,6 +76,24 @@ def test_steps_restart_at_zero_after_a_resume(tmp_path: Path) -> None:
     assert values.tolist() == [1.0 / (s + 1) for s in range(30)]  # the later write wins
 
 
+def test_a_resume_that_moves_every_metric_back_is_said_once(tmp_path: Path) -> None:
+    """One resume sends train and validation back together: one note names the first and counts
+    the rest, instead of one note per metric."""
+    run = tmp_path / "run"
+    with Recorder(run) as rec:
+        for s in range(40):
+            rec.log(s, train_loss=1.0 / (s + 1), lr=0.1, **({"val_loss": 2.0 / (s + 1)}
+                                                           if s % 10 == 9 else {}))
+    with Recorder(run, resume=True) as rec:  # the resumed script counts from 20 again
+        for s in range(20, 40):
+            rec.log(s, train_loss=0.5 / (s + 1), lr=0.1, **({"val_loss": 1.0 / (s + 1)}
+                                                          if s % 10 == 9 else {}))
+    _, out = cli("check", str(run))
+    back = [ln for ln in out.splitlines() if "go backwards" in ln]
+    assert len(back) == 1, out
+    assert "steps of 'train/loss' and 2 other metric(s) go backwards (39 -> 20)" in back[0]
+
+
 # -- two runs in one folder -------------------------------------------------------------------
 
 

@@ -31,15 +31,18 @@ def dedupe_steps(df: Any, where: str, lines: Any = None) -> tuple[Any, list[str]
     notes: list[str] = []
     if not len(df):
         return df, notes
+    backs = []  # (row, metric, from, to): each metric's first step back
     for name, g in df.groupby("metric", sort=False):
         s = g["step"].to_numpy()
         back = np.flatnonzero(np.diff(s) < 0)
         if len(back):
             i = back[0]
-            notes.append(
-                f"{at(g.index[i + 1])}: steps of {name!r} go backwards "
-                f"({int(s[i])} -> {int(s[i + 1])}); sorted by step (a resumed run?)"
-            )
+            backs.append((g.index[i + 1], name, int(s[i]), int(s[i + 1])))
+    if backs:  # one resume moves every metric back: one note, at the first row that went back
+        row, name, a, b = min(backs, key=lambda x: x[0])
+        others = f" and {len(backs) - 1} other metric(s)" if len(backs) > 1 else ""
+        notes.append(f"{at(row)}: steps of {name!r}{others} go backwards ({a} -> {b}); "
+                     "sorted by step (a resumed run?)")
     dup = df.duplicated(["metric", "step"], keep="last")
     if dup.any():
         repeats = df.duplicated(["metric", "step"], keep="first").to_numpy()
