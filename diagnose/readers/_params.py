@@ -136,14 +136,21 @@ PRINTED_MAX_LINES = 300
 _NAMESPACE = re.compile(r"\bNamespace\((.*)\)\s*$")
 _DICT_OPEN = re.compile(r"^(?:[^{'\"]*?[\s:=|-])?(\{.*)$")
 _KEY_VALUE = re.compile(r"^(?:.*?[\s:|\]-])?([A-Za-z_][\w.]*)\s*[:=]\s*([-+\w.]+)\s*$")
-#: one ``key = value`` piece of a settings row (:func:`_settings_row`)
-_ROW_PAIR = re.compile(r"^\s*([A-Za-z_]\w*)\s*[:=]\s*([-+\w.]+)\s*$")
+#: one ``key = value`` piece of a settings row (:func:`_settings_row`); the key one name or up to
+#: four words (``Batch size: 64``)
+_ROW_PAIR = re.compile(r"^\s*([A-Za-z_]\w*(?: [A-Za-z]+){0,3})\s*[:=]\s*([-+\w.]+)\s*$")
+#: a label before a settings row's first ``key=value`` (``Config: epochs=200 | lr=0.1``)
+_ROW_LABEL = re.compile(r"^[^=:]*[:\]]\s*(?=[A-Za-z_]\w*\s*=)")
+#: the pieces of a settings row: split at commas or at ``|``
+_ROW_SPLIT = re.compile(r"[,|]")
+#: where a CamelCase key (``WeightDecay``, ``BatchSize``) gets the ``_`` of its snake_case name
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 #: a setting named in words, alone on its line (``  Learning rate: 0.01``, ``Number of classes:
 #: 6``): the words joined as a key, so it counts only when it names a knob (:data:`PRINTED_KEYS`)
 _WORDS_VALUE = re.compile(r"^\s*(?:[-*]\s+)?([A-Za-z]+(?: [A-Za-z]+){0,3})\s*:\s*([-+\w.]+)\s*$")
 #: keys (in words or one name) that name a knob by another spelling
 _WORD_KEYS = {"number_of_classes": "num_classes", "number_of_epochs": "num_epochs",
-              "num_of_classes": "num_classes", "num_class": "num_classes"}
+              "num_of_classes": "num_classes", "num_class": "num_classes", "wd": "weight_decay"}
 
 
 def _literal_entries(entries: Iterable[tuple[Any, ast.expr]]) -> dict[Any, Any]:
@@ -210,17 +217,31 @@ def _is_settings(d: Any) -> bool:
         not any("loss" in k or "acc" in k for k in keys)
 
 
+def _row_key(key: str) -> str:
+    """A settings row's key as the snake_case name rules ask for: ``WeightDecay`` and
+    ``Weight decay`` -> ``weight_decay``, ``LR`` -> ``lr``."""
+    return _CAMEL.sub("_", key.strip()).lower().replace(" ", "_")
+
+
 def _settings_row(line: str) -> dict[str, Any]:
     """The knobs of a line of settings printed as ``LR = 0.001, batch_size = 512, block_size =
-    9`` (a course's homework loop): every comma-separated piece one ``key = value``, none of
-    them a loss or an accuracy (``Steps = 0, loss = 2.6`` is a record). Keys in any case."""
-    pieces = line.split(",")
+    9`` (a course's homework loop) or ``[Optimizer] Adam | LR=0.0001 | WeightDecay=0.0001``:
+    every piece between commas or ``|`` one ``key = value`` (the first may follow a label, or be
+    a label with no digit), none of them a loss or an accuracy (``Steps = 0, loss = 2.6`` is a record). Keys
+    in any case, CamelCase or words."""
+    pieces = _ROW_SPLIT.split(line)
     if len(pieces) < 2:
         return {}
+    if not _ROW_PAIR.match(pieces[0]):
+        head = _ROW_LABEL.sub("", pieces[0], count=1)  # ``Config: epochs=200`` -> ``epochs=200``
+        if _ROW_PAIR.match(head):
+            pieces[0] = head
+        elif not any(c.isdigit() for c in pieces[0]):
+            pieces = pieces[1:]  # a label such as ``[Optimizer] Adam``
     pairs = [_ROW_PAIR.match(p) for p in pieces]
     if not all(pairs):
         return {}
-    keys = [p.group(1).lower() for p in pairs]
+    keys = [_row_key(p.group(1)) for p in pairs]
     row = {_WORD_KEYS.get(k, k): parse_value(p.group(2)) for k, p in zip(keys, pairs)}
     return {k: v for k, v in row.items() if k in PRINTED_KEYS} if _is_settings(row) else {}
 
