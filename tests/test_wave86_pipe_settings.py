@@ -32,13 +32,15 @@ def test_a_row_of_settings_split_by_bars_gives_its_knobs(line: str, want: dict) 
     "Total params: 11,689,512",  # not a knob
 ])
 def test_a_record_or_a_count_is_no_settings_row(line: str) -> None:
-    assert "lr" not in printed_params([line])[0] and "learning_rate" not in printed_params([line])[0]
+    found = printed_params([line])[0]
+    assert "lr" not in found and "learning_rate" not in found
 
 
 def test_the_log_gives_the_run_its_printed_settings(tmp_path: Path) -> None:
     lines = ["[Data] train=5000 | val=1000",
              "[Optimizer] Adam | LR=0.0003 | WeightDecay=0.0005 | BatchSize=32"]
-    lines += [f"Epoch {e} | train_loss={2.0 / e:.4f} | val_loss={2.2 / e:.4f}" for e in range(1, 21)]
+    lines += [f"Epoch {e} | train_loss={2.0 / e:.4f} | val_loss={2.2 / e:.4f}"
+              for e in range(1, 21)]
     log = tmp_path / "train.log"
     log.write_text("\n".join(lines) + "\n")
     (run,) = diagnose.load_all(log)
