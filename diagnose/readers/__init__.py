@@ -33,7 +33,7 @@ from ._frame import percent_note
 from ._notes import SIGNED_NOTE, drop_placeholder_losses, run_notes
 from ._params import CONFIG_FIELDS, with_extra_params
 from ._safe_open import not_regular_reason
-from .tensorboard import EVENT_PREFIX, SPLIT_DIRS, is_event_file
+from .tensorboard import EVENT_PREFIX, is_event_file, split_folder
 
 __all__ = [
     "FORMATS",
@@ -475,7 +475,7 @@ def _url_claims(url: str) -> list[tuple[str, str]]:
             found.setdefault(folder, "native")
         elif name.startswith(EVENT_PREFIX) and not name.endswith(".profile-empty"):
             up, _, last = folder.rpartition("/")
-            found.setdefault(up if up and last.lower() in SPLIT_DIRS else folder, "tensorboard")
+            found.setdefault(up if up and split_folder(last) else folder, "tensorboard")
     out: list[tuple[str, str]] = []
     for folder in sorted(found):  # a folder under a claimed one belongs to it
         if out and (folder + "/").startswith(out[-1][0] + "/"):

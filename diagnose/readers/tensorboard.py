@@ -37,13 +37,27 @@ from ._tb_decode import EventScalars
 from ._tb_frame import Source, windows
 from ._tb_scalars import Chunk, Seen, read_window
 
-__all__ = ["SPLIT_DIRS", "EventScalars", "detect", "is_event_file", "read", "read_event_file"]
+__all__ = ["SPLIT_DIRS", "EventScalars", "detect", "is_event_file", "read", "read_event_file",
+           "split_folder"]
 
 EVENT_PREFIX = "events.out.tfevents."
 #: Subfolder names that name a split (Keras writes ``train/`` and ``validation/``).
 SPLIT_DIRS = frozenset(
     {"train", "training", "validation", "val", "valid", "eval", "evaluation", "test", "dev"}
 )
+#: A split folder named with a word for event files around the split (TF 1 templates write
+#: ``train_summaries/`` and ``eval_summaries/``; others ``tb_val/``, ``val_logs/``).
+_SPLIT_WRAPPED = re.compile(
+    r"^(?:(?:tb|logs?|summary|summaries|events)[_-])?(?P<split>[a-z]+)"
+    r"(?:[_-](?:tb|logs?|summary|summaries|events))?$", re.IGNORECASE)
+
+
+def split_folder(name: str) -> str | None:
+    """The split a folder of event files stands for (``eval_summaries`` -> ``eval``), as
+    written, or None when the folder is no split (another run, an ``add_scalars`` child)."""
+    m = _SPLIT_WRAPPED.match(name)
+    return m.group("split") if m and m.group("split").lower() in SPLIT_DIRS else None
+
 
 def is_event_file(p: Path) -> bool:
     """An event file name (profiler placeholders ``*.profile-empty`` are not logs)."""
@@ -67,7 +81,7 @@ def _subdirs_with_events(d: Path) -> list[Path]:
 
 def could_hold(names: Collection[str]) -> bool:
     """Whether a folder listing these names can be a run (cheap, never wrong when False)."""
-    return any(n.startswith(EVENT_PREFIX) or n.lower() in SPLIT_DIRS for n in names)
+    return any(n.startswith(EVENT_PREFIX) or split_folder(n) for n in names)
 
 
 def detect(path: Path) -> bool:
@@ -80,7 +94,7 @@ def detect(path: Path) -> bool:
     if _event_files(path):
         return True
     try:  # only split folders count: list those, not every subfolder
-        subs = sorted(c for c in path.iterdir() if c.name.lower() in SPLIT_DIRS and c.is_dir())
+        subs = sorted(c for c in path.iterdir() if split_folder(c.name) and c.is_dir())
     except OSError:
         return False
     return any(_event_files(s) for s in subs)
@@ -196,7 +210,7 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     """
     path = Path(path)
     if path.is_file():
-        folder = path.parent.name if path.parent.name.lower() in SPLIT_DIRS else None
+        folder = split_folder(path.parent.name)
         return [_build(path.parent, path, [(_Source(path, folder), read_event_file(path))],
                        aliases)]
     if not path.is_dir():
@@ -206,7 +220,10 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     for sub in _subdirs_with_events(path):
         got = [(_Source(f, sub.name), read_event_file(f)) for f in _event_files(sub)]
         tags = sorted({t for _, s in got for t in s.tags})
-        if sub.name.lower() in SPLIT_DIRS or _is_add_scalars_dir(sub.name, tags):
+        split = split_folder(sub.name)
+        if split:
+            parts.extend((_Source(src.file, split), es) for src, es in got)
+        elif _is_add_scalars_dir(sub.name, tags):
             parts.extend(got)
         else:
             others.append(_build(sub, sub, [(_Source(s.file, None), e) for s, e in got],
@@ -228,7 +245,7 @@ def _build(
         run.warnings.extend(es.notes)
         run.in_progress |= es.torn
         hparams.update(es.hparams)
-    scope = "" if run_dir.name.lower() in SPLIT_DIRS else run_dir.name
+    scope = "" if split_folder(run_dir.name) else run_dir.name
     names, step, wall, value, code = _merge(parts, scope)
     if scope and any(t.startswith(f"{scope}/") and _scoped(t[len(scope) + 1:])
                      for _, es in parts for t in es.tags):
