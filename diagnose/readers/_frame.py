@@ -169,6 +169,8 @@ def rename_map(
         if len(total) == 1:
             target[total[0]] = "train/loss"
             notes.append(_TOTAL_NOTE.format(total[0]))
+        else:
+            target.update(_qualified_train_twin(target, notes))
     if set(target.values()) & set(JUDGED_METRICS):
         # a loss still missing may be logged with an index only (``train_loss_0`` beside
         # ``valid_loss``): names left unmapped. Not an accuracy: ``train_acc_5`` may be top-5
@@ -192,6 +194,33 @@ def rename_map(
             f"{t!r} and {others} keep(s) its own name"
         )
     return out, notes
+
+
+def _qualified_train_twin(target: Mapping[str, str], notes: list[str]) -> dict[str, str]:
+    """The train loss under one more word (``train_loss_cls``) when the validation loss is logged
+    both plain and under that same word (``val_loss`` and ``val_loss_cls``: a script that logs
+    its one validation loss twice, the plain name for checkpointing) and that word is the only
+    one either split's losses carry; nothing when several do (``val_loss`` may then be a total)."""
+    words_of = {r: plain_words(_CAMEL.sub("_", r)) for r, t in target.items() if t == r}
+    rests: dict[str, set[tuple[str, ...]]] = {"train/loss": set(), "val/loss": set()}
+    train: dict[tuple[str, ...], list[str]] = {}
+    for raw, words in words_of.items():
+        splits = [w for w in words if w in _SPLIT_SUFFIX]
+        if "loss" not in words or len(splits) != 1:
+            continue
+        rest = tuple(w for w in words if w not in ("loss", splits[0]))
+        if rest:
+            rests[_SPLIT_SUFFIX[splits[0]]].add(rest)
+            if _SPLIT_SUFFIX[splits[0]] == "train/loss":
+                train.setdefault(rest, []).append(raw)
+    if len(rests["train/loss"]) != 1 or rests["train/loss"] != rests["val/loss"]:
+        return {}
+    (raws,) = train.values()
+    if len(raws) != 1:
+        return {}
+    notes.append(f"{raws[0]!r} read as 'train/loss': the validation loss is logged plain and "
+                 "under the same extra word, the train loss only under it")
+    return {raws[0]: "train/loss"}
 
 
 def _underscore_split(raw: str) -> tuple[str, str]:
