@@ -57,8 +57,7 @@ _KNOB_TOKEN = re.compile(
     r"(?:[_\-\s](?:sweep|search|grid))?[_\-\s]?"
     r"(?P<v>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)(?=$|[_\-\s])", re.IGNORECASE)
 #: Knobs whose values are fractions: spelled in a name with a leading zero and no point
-#: (``lr03``, ``dropout05``) they say neither 3 nor which fraction, and with a positive
-#: exponent (``lr1e3``) they lost a minus: neither is read.
+#: (``lr03``, ``dropout05``) they say neither 3 nor which fraction, and are not read.
 _FRACTION_KNOBS = frozenset({"lr", "weight_decay", "dropout", "momentum"})
 #: Keys of a training script's argument dump (timm's ``args.yaml``) that give the number of
 #: classes: not a knob a sweep varies, but what the chance level ln K is read from.
@@ -350,8 +349,6 @@ def path_params(path: str | os.PathLike, patterns: Sequence[re.Pattern[str]] = (
                 key, v = _KNOB_WORDS[m.group("k").lower()], m.group("v")
                 if key in _FRACTION_KNOBS and re.fullmatch(r"0\d+", v):
                     continue  # ``lr03``, ``wd0001``: a point dropped, 0.3 or 0.03? not a guess
-                if key in _FRACTION_KNOBS and re.search(r"[eE]\+?0*[1-9]", v):
-                    continue  # ``lr1e3``, ``wd5e4``: a minus dropped (no lr is 1000)
                 out[key] = parse_value(v)
             continue
         parts = seg.split(",") if seg.count("=") > 1 else [seg]
