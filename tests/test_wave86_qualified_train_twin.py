@@ -41,3 +41,11 @@ def test_beside_several_qualified_losses_nothing_is_guessed(tmp_path: Path) -> N
                                   "val_loss_box"]))
     assert "train/loss" not in run.metric_names
     assert "val/loss" in run.metric_names
+
+
+def test_without_a_plain_validation_loss_the_train_twin_is_not_read(tmp_path: Path) -> None:
+    """The reading needs the validation loss logged plain: beside ``val_loss_cls`` alone (and a
+    validation accuracy) the train loss is not read on one split only."""
+    run = diagnose.load(_metrics(tmp_path / "lightning_logs" / "version_0",
+                                 ["train_loss_cls", "val_loss_cls", "val_acc"]))
+    assert "train/loss" not in run.metric_names

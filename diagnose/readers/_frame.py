@@ -201,6 +201,8 @@ def _qualified_train_twin(target: Mapping[str, str], notes: list[str]) -> dict[s
     both plain and under that same word (``val_loss`` and ``val_loss_cls``: a script that logs
     its one validation loss twice, the plain name for checkpointing) and that word is the only
     one either split's losses carry; nothing when several do (``val_loss`` may then be a total)."""
+    if "val/loss" not in target.values():
+        return {}
     words_of = {r: plain_words(_CAMEL.sub("_", r)) for r, t in target.items() if t == r}
     rests: dict[str, set[tuple[str, ...]]] = {"train/loss": set(), "val/loss": set()}
     train: dict[tuple[str, ...], list[str]] = {}
