@@ -17,6 +17,7 @@ import numpy as np
 from ..run import (ACCURACY_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, _normalise, canonical_name,
                    in_percent, is_averaged, plain_words)
 from ._common import dedupe_steps
+from ._params import CAMEL as _CAMEL
 
 __all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
            "parse_float", "percent_note", "rename_map"]
@@ -196,6 +197,16 @@ def rename_map(
     return out, notes
 
 
+def _loss_split_rest(raw: str, test: bool = False) -> tuple[str, tuple[str, ...]]:
+    """The split word of a loss name naming exactly one (the test split's too with ``test``) and
+    its other words (``train_loss_cls`` -> ``train``, ``(cls,)``); ("", ()) for any other name."""
+    words = plain_words(_CAMEL.sub("_", raw))
+    splits = [w for w in words if w in _SPLIT_SUFFIX or (test and w == "test")]
+    if "loss" not in words or len(splits) != 1:
+        return "", ()
+    return splits[0], tuple(w for w in words if w not in ("loss", splits[0]))
+
+
 def _qualified_train_twin(target: Mapping[str, str], notes: list[str]) -> dict[str, str]:
     """The train loss under one more word (``train_loss_cls``) when the validation loss is logged
     both plain and under that same word (``val_loss`` and ``val_loss_cls``: a script that logs
@@ -203,17 +214,13 @@ def _qualified_train_twin(target: Mapping[str, str], notes: list[str]) -> dict[s
     one either split's losses carry; nothing when several do (``val_loss`` may then be a total)."""
     if "val/loss" not in target.values():
         return {}
-    words_of = {r: plain_words(_CAMEL.sub("_", r)) for r, t in target.items() if t == r}
     rests: dict[str, set[tuple[str, ...]]] = {"train/loss": set(), "val/loss": set()}
     train: dict[tuple[str, ...], list[str]] = {}
-    for raw, words in words_of.items():
-        splits = [w for w in words if w in _SPLIT_SUFFIX]
-        if "loss" not in words or len(splits) != 1:
-            continue
-        rest = tuple(w for w in words if w not in ("loss", splits[0]))
-        if rest:
-            rests[_SPLIT_SUFFIX[splits[0]]].add(rest)
-            if _SPLIT_SUFFIX[splits[0]] == "train/loss":
+    for raw in (r for r, t in target.items() if t == r):
+        split, rest = _loss_split_rest(raw)
+        if split and rest:
+            rests[_SPLIT_SUFFIX[split]].add(rest)
+            if _SPLIT_SUFFIX[split] == "train/loss":
                 train.setdefault(rest, []).append(raw)
     if len(rests["train/loss"]) != 1 or rests["train/loss"] != rests["val/loss"]:
         return {}
@@ -446,15 +453,11 @@ def _qualified_losses(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     groups: dict[tuple[str, ...], dict[str, str]] = {}
     tests: dict[tuple[str, ...], list[str]] = {}  # a test loss per qualifier, held out if none is
     for raw in raws:
-        words = plain_words(_CAMEL.sub("_", raw))
-        splits = [w for w in words if w in _SPLIT_SUFFIX or w == "test"]
-        if "loss" not in words or len(splits) != 1:
-            continue
-        rest = tuple(w for w in words if w not in ("loss", splits[0]))
-        if rest and splits[0] == "test":
+        split, rest = _loss_split_rest(raw, test=True)
+        if rest and split == "test":
             tests.setdefault(rest, []).append(raw)
         elif rest:
-            groups.setdefault(rest, {})[raw] = _SPLIT_SUFFIX[splits[0]]
+            groups.setdefault(rest, {})[raw] = _SPLIT_SUFFIX[split]
     # several qualified losses, one of them logged for both splits: the loss the run trains on
     # and validates with (a forecaster's ``train/PackedNLLLoss`` and ``val/PackedNLLLoss``
     # beside the validation-only ``val/PackedMSELoss`` and ``val/PackedNRMSELoss``)
@@ -495,8 +498,6 @@ def _qualified_accuracies(raws: Iterable[str], rest: tuple[str, ...], *,
     return {names[0]: c for c, names in per_split.items() if len(names) == 1}
 
 
-#: a word boundary inside a CamelCase name (``PackedNLLLoss`` -> ``Packed_NLL_Loss``)
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 #: the criteria a model is trained on under their own name, whose validation value stands for the

@@ -143,8 +143,9 @@ _ROW_PAIR = re.compile(r"^\s*([A-Za-z_]\w*(?: [A-Za-z]+){0,3})\s*[:=]\s*([-+\w.]
 _ROW_LABEL = re.compile(r"^[^=:]*[:\]]\s*(?=[A-Za-z_]\w*\s*=)")
 #: the pieces of a settings row: split at commas or at ``|``
 _ROW_SPLIT = re.compile(r"[,|]")
-#: where a CamelCase key (``WeightDecay``, ``BatchSize``) gets the ``_`` of its snake_case name
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+#: a word boundary inside a CamelCase name (``WeightDecay`` -> ``Weight_Decay``, ``PackedNLLLoss``
+#: -> ``Packed_NLL_Loss``): settings keys here, metric names in :mod:`._frame`
+CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 #: a setting named in words, alone on its line (``  Learning rate: 0.01``, ``Number of classes:
 #: 6``): the words joined as a key, so it counts only when it names a knob (:data:`PRINTED_KEYS`)
 _WORDS_VALUE = re.compile(r"^\s*(?:[-*]\s+)?([A-Za-z]+(?: [A-Za-z]+){0,3})\s*:\s*([-+\w.]+)\s*$")
@@ -220,15 +221,15 @@ def _is_settings(d: Any) -> bool:
 def _row_key(key: str) -> str:
     """A settings row's key as the snake_case name rules ask for: ``WeightDecay`` and
     ``Weight decay`` -> ``weight_decay``, ``LR`` -> ``lr``."""
-    return _CAMEL.sub("_", key.strip()).lower().replace(" ", "_")
+    return CAMEL.sub("_", key.strip()).lower().replace(" ", "_")
 
 
 def _settings_row(line: str) -> dict[str, Any]:
     """The knobs of a line of settings printed as ``LR = 0.001, batch_size = 512, block_size =
     9`` (a course's homework loop) or ``[Optimizer] Adam | LR=0.0001 | WeightDecay=0.0001``:
     every piece between commas or ``|`` one ``key = value`` (the first may follow a label, or be
-    a label with no digit), none of them a loss or an accuracy (``Steps = 0, loss = 2.6`` is a record). Keys
-    in any case, CamelCase or words."""
+    a label with no digit), none of them a loss or an accuracy (``Steps = 0, loss = 2.6`` is a
+    record). Keys in any case, CamelCase or words."""
     pieces = _ROW_SPLIT.split(line)
     if len(pieces) < 2:
         return {}

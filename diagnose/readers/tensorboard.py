@@ -218,12 +218,10 @@ def read(path: Path, aliases: Mapping[str, str] | None = None) -> list[Run]:
     parts = [(_Source(f, None), read_event_file(f)) for f in _event_files(path)]
     others: list[Run] = []
     for sub in _subdirs_with_events(path):
-        got = [(_Source(f, sub.name), read_event_file(f)) for f in _event_files(sub)]
-        tags = sorted({t for _, s in got for t in s.tags})
         split = split_folder(sub.name)
-        if split:
-            parts.extend((_Source(src.file, split), es) for src, es in got)
-        elif _is_add_scalars_dir(sub.name, tags):
+        got = [(_Source(f, split or sub.name), read_event_file(f)) for f in _event_files(sub)]
+        tags = sorted({t for _, s in got for t in s.tags})
+        if split or _is_add_scalars_dir(sub.name, tags):
             parts.extend(got)
         else:
             others.append(_build(sub, sub, [(_Source(s.file, None), e) for s, e in got],
