@@ -175,6 +175,12 @@ _alias(
 )
 
 
+#: a word boundary inside a CamelCase name (``WeightDecay`` -> ``Weight_Decay``, ``PackedNLLLoss``
+#: -> ``Packed_NLL_Loss``, ``Train/EpochLoss`` -> ``Train/Epoch_Loss``): metric names here and in
+#: the readers' frames, settings keys in the readers' params
+CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
 def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
     """Map a metric spelling to its canonical name; unknown names pass through unchanged.
 
@@ -194,7 +200,15 @@ def canonical_name(name: str, aliases: Mapping[str, str] | None = None) -> str:
         mapped = canonical_name(inner, aliases)
         return mapped if mapped != inner else name
     plain = _unqualified(norm)
-    return _ALIASES.get(plain, name) if plain else name
+    if plain and plain in _ALIASES:
+        return _ALIASES[plain]
+    # a CamelCase name the vocabulary knows word by word (``Val/EpochLoss``, a hand-written
+    # loop's TensorBoard tag): read as its words; joined spellings (``TrainLoss``) matched above
+    words = CAMEL.sub("_", name)
+    if words != name:
+        mapped = canonical_name(words, aliases)
+        return mapped if mapped != words else name
+    return name
 
 
 #: a tag group that names the kind of value its members already name (``add_scalars("Loss",

@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..run import (ACCURACY_METRICS, HELD_OUT_WORDS, JUDGED_METRICS, Run, _normalise, canonical_name,
-                   in_percent, is_averaged, plain_words)
+from ..run import (ACCURACY_METRICS, CAMEL, HELD_OUT_WORDS, JUDGED_METRICS, Run, _normalise,
+                   canonical_name, in_percent, is_averaged, plain_words)
 from ._common import dedupe_steps
-from ._params import CAMEL as _CAMEL
 
 __all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
            "parse_float", "percent_note", "rename_map"]
@@ -200,7 +199,7 @@ def rename_map(
 def _loss_split_rest(raw: str, test: bool = False) -> tuple[str, tuple[str, ...]]:
     """The split word of a loss name naming exactly one (the test split's too with ``test``) and
     its other words (``train_loss_cls`` -> ``train``, ``(cls,)``); ("", ()) for any other name."""
-    words = plain_words(_CAMEL.sub("_", raw))
+    words = plain_words(CAMEL.sub("_", raw))
     splits = [w for w in words if w in _SPLIT_SUFFIX or (test and w == "test")]
     if "loss" not in words or len(splits) != 1:
         return "", ()
@@ -432,7 +431,7 @@ def _leading_loss(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     ``loss_marginal``: terms of an objective the log does not hold)."""
     found = []
     for raw in raws:
-        words = plain_words(_CAMEL.sub("_", raw))
+        words = plain_words(CAMEL.sub("_", raw))
         if len(words) > 1 and words[0] == "loss" and not set(words[1:]) & _NOT_AFTER_LOSS:
             found.append(raw)
     if len(found) != 1:
@@ -488,7 +487,7 @@ def _qualified_accuracies(raws: Iterable[str], rest: tuple[str, ...], *,
     for the validation split when ``test`` (its loss was read as the validation loss)."""
     per_split: dict[str, list[str]] = {}
     for raw in raws:
-        words = plain_words(_CAMEL.sub("_", raw))
+        words = plain_words(CAMEL.sub("_", raw))
         splits = [w for w in words if w in _SPLIT_SUFFIX or (test and w == "test")]
         accs = [w for w in words if w in _BARE_ACCURACY]
         if len(splits) == 1 and len(accs) == 1 and \

@@ -19,6 +19,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .._errors import ReadError
+from ..run import CAMEL
 from . import _yaml
 from ._safe_open import read_text
 
@@ -143,9 +144,6 @@ _ROW_PAIR = re.compile(r"^\s*([A-Za-z_]\w*(?: [A-Za-z]+){0,3})\s*[:=]\s*([-+\w.]
 _ROW_LABEL = re.compile(r"^[^=:]*[:\]]\s*(?=[A-Za-z_]\w*\s*=)")
 #: the pieces of a settings row: split at commas or at ``|``
 _ROW_SPLIT = re.compile(r"[,|]")
-#: a word boundary inside a CamelCase name (``WeightDecay`` -> ``Weight_Decay``, ``PackedNLLLoss``
-#: -> ``Packed_NLL_Loss``): settings keys here, metric names in :mod:`._frame`
-CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 #: a setting named in words, alone on its line (``  Learning rate: 0.01``, ``Number of classes:
 #: 6``): the words joined as a key, so it counts only when it names a knob (:data:`PRINTED_KEYS`)
 _WORDS_VALUE = re.compile(r"^\s*(?:[-*]\s+)?([A-Za-z]+(?: [A-Za-z]+){0,3})\s*:\s*([-+\w.]+)\s*$")
