@@ -500,41 +500,54 @@ def _number_lists(data: Mapping) -> dict[str, list]:
             and len(v) >= 2 and all(map(_number, v))}
 
 
-def _per_batch_layout(data: Mapping) -> tuple[int, int] | None:
-    """(epochs, batches per epoch) when the loss and accuracy lists have different lengths that
-    are all whole multiples of the shortest (a list of phase starts or milestones is no curve):
-    the shortest hold one value per epoch, the longest one per batch (a loop that keeps every
-    batch's loss beside each epoch's accuracy, as the Technion course's ``FitResult`` does).
-    None when they are as long as each other or do not divide."""
-    lengths = {len(v) for k, v in _number_lists(data).items() if _CURVE_WORD.search(k)}
-    if len(lengths) < 2:
+def _per_batch_layout(data: Mapping) -> tuple[int, int, int] | None:
+    """(epochs, batches per epoch, evaluations) when the loss and accuracy lists have different
+    lengths that are whole multiples of the shortest (a list of phase starts or milestones is no
+    curve): the shortest hold one value per epoch, the longest one per batch (a loop that keeps
+    every batch's loss beside each epoch's accuracy, as the Technion course's ``FitResult``
+    does). The held-out lists may hold one evaluation fewer than the train lists have epochs,
+    each a whole multiple of their own shortest: a loop whose early stop breaks after the last
+    epoch's training, before it appends that epoch's evaluation. None when the lists are as
+    long as each other or do not divide."""
+    curves = {k: len(v) for k, v in _number_lists(data).items() if _CURVE_WORD.search(k)}
+    if len(set(curves.values())) < 2:
         return None
-    epochs = min(lengths)
-    if any(n % epochs for n in lengths):
+    epochs = min(curves.values())
+    if not any(n % epochs for n in curves.values()):
+        return epochs, max(curves.values()) // epochs, epochs
+    held = {k: n for k, n in curves.items() if _HELD_OUT_NAME.match(k)}
+    trained = [n for k, n in curves.items() if k not in held]
+    if not held or not trained:
         return None
-    return epochs, max(lengths) // epochs
+    epochs, evals = min(trained), min(held.values())
+    if (evals != epochs - 1 or evals < 2 or any(n % epochs for n in trained)
+            or any(n % evals for n in held.values()) or max(trained) == epochs):
+        return None
+    return epochs, max(trained) // epochs, evals
 
 
-def _on_batch_steps(path: Path, data: dict, epochs: int, batches: int,
+def _on_batch_steps(path: Path, data: dict, epochs: int, batches: int, evals: int,
                     notes: list[str]) -> tuple[dict, list[int]]:
     """``data`` on one step axis, the batch: the longest lists keep a step per batch, a list of
     one value per epoch stands at its epoch's last batch (absent at the others), and a list of a
     few values per epoch (a test loss per test batch), or a held-out list as long as the
     longest (the test set's batches counted like the train set's), is read as each epoch's
-    mean there: an evaluation's batches all saw the same model, so they draw no curve.
+    mean there: an evaluation's batches all saw the same model, so they draw no curve. The
+    held-out lists hold ``evals`` evaluations, those of the first epochs.
     Returns the data and the axis, one step per batch."""
     ends = [(e + 1) * batches - 1 for e in range(epochs)]
     lists = _number_lists(data)
     out: dict = {}
     for name, series in data.items():
-        per, rest = divmod(len(series), epochs) if str(name) in lists else (0, 1)
         held_out = bool(_HELD_OUT_NAME.match(str(name)))
+        count = evals if held_out else epochs
+        per, rest = divmod(len(series), count) if str(name) in lists else (0, 1)
         if (per == batches and not held_out) or rest or (
                 per > 1 and not _CURVE_WORD.search(str(name))):
             out[name] = series
             continue
         if per > 1:  # a held-out loss per test batch: every batch of an epoch saw one model
-            series = [_mean(series[e * per:(e + 1) * per]) for e in range(epochs)]
+            series = [_mean(series[e * per:(e + 1) * per]) for e in range(count)]
             notes.append(f"{path}: {name!r} holds {per} values per epoch (one per batch?): "
                          "read as each epoch's mean")
         spread: list = [_ABSENT] * (epochs * batches)
@@ -544,6 +557,10 @@ def _on_batch_steps(path: Path, data: dict, epochs: int, batches: int,
     notes.append(f"{path}: lists of {batches} values per epoch read as one per batch over "
                  f"{epochs} epochs; the lists of one value per epoch stand at each epoch's last "
                  "batch")
+    if evals < epochs:
+        notes.append(f"{path}: the held-out lists hold {evals} evaluations for {epochs} epochs: "
+                     "read as those of the first epochs (a loop that stopped early before "
+                     "recording its last evaluation)")
     return out, list(range(epochs * batches))
 
 
