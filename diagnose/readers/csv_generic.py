@@ -163,9 +163,17 @@ def _delimiter(line: str) -> str:
 _EPOCH_SPELLINGS = frozenset({"epochs"})
 
 
-def _epoch_spelled(cells: list[str]) -> list[str]:
+#: the comment mark ``numpy.savetxt`` puts before its ``header=`` line (``# step,train_loss``)
+_SAVETXT_MARK = re.compile(r"^#\s*(?=\w)")
+
+
+def _header_names(cells: list[str]) -> list[str]:
     """``cells`` with a lone ``Epochs`` column named ``epoch``: one name for the column the
-    rows are numbered by, so detection and reading need no second spelling."""
+    rows are numbered by, so detection and reading need no second spelling; and without the
+    ``# `` that ``numpy.savetxt`` writes before its header, which would leave the step column
+    named ``# step`` and the rows numbered by their order instead."""
+    if cells and _SAVETXT_MARK.match(cells[0]) and len(cells) > 1:
+        cells = [_SAVETXT_MARK.sub("", cells[0], count=1), *cells[1:]]
     low = [c.strip().lower() for c in cells]
     found = [i for i, c in enumerate(low) if c in _EPOCH_SPELLINGS]
     if len(found) != 1 or "epoch" in low:
@@ -178,7 +186,7 @@ def header_cells(line: str) -> list[str]:
         cells = [c.strip().lower() for c in next(csv.reader([line], delimiter=_delimiter(line)))]
     except (csv.Error, StopIteration):
         return []
-    return _epoch_spelled(cells)
+    return _header_names(cells)
 
 
 def _is_jsonl(path: Path) -> bool:
@@ -463,7 +471,7 @@ def read_table(path: Path, text: str | None = None) -> Table:
         raw.append((reader.line_num + titled, row))
     if not raw:
         return table
-    table.header = _epoch_spelled([h.strip() for h in raw[0][1]])
+    table.header = _header_names([h.strip() for h in raw[0][1]])
     width = len(table.header)
     bad: list[int] = []
     for k, (line, row) in enumerate(raw[1:], start=1):
