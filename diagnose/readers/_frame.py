@@ -196,10 +196,16 @@ def rename_map(
     return out, notes
 
 
+def _raw_words(raw: str) -> list[str]:
+    """The plain words of a logged name, its CamelCase words apart (``TrainLossCls`` -> ``train``,
+    ``loss``, ``cls``): what the per-split loss and accuracy readings compare."""
+    return plain_words(CAMEL.sub("_", raw))
+
+
 def _loss_split_rest(raw: str, test: bool = False) -> tuple[str, tuple[str, ...]]:
     """The split word of a loss name naming exactly one (the test split's too with ``test``) and
     its other words (``train_loss_cls`` -> ``train``, ``(cls,)``); ("", ()) for any other name."""
-    words = plain_words(CAMEL.sub("_", raw))
+    words = _raw_words(raw)
     splits = [w for w in words if w in _SPLIT_SUFFIX or (test and w == "test")]
     if "loss" not in words or len(splits) != 1:
         return "", ()
@@ -431,7 +437,7 @@ def _leading_loss(raws: Iterable[str], notes: list[str]) -> dict[str, str]:
     ``loss_marginal``: terms of an objective the log does not hold)."""
     found = []
     for raw in raws:
-        words = plain_words(CAMEL.sub("_", raw))
+        words = _raw_words(raw)
         if len(words) > 1 and words[0] == "loss" and not set(words[1:]) & _NOT_AFTER_LOSS:
             found.append(raw)
     if len(found) != 1:
@@ -487,7 +493,7 @@ def _qualified_accuracies(raws: Iterable[str], rest: tuple[str, ...], *,
     for the validation split when ``test`` (its loss was read as the validation loss)."""
     per_split: dict[str, list[str]] = {}
     for raw in raws:
-        words = plain_words(CAMEL.sub("_", raw))
+        words = _raw_words(raw)
         splits = [w for w in words if w in _SPLIT_SUFFIX or (test and w == "test")]
         accs = [w for w in words if w in _BARE_ACCURACY]
         if len(splits) == 1 and len(accs) == 1 and \
