@@ -745,6 +745,7 @@ def _window_note(ctx: RunContext) -> str:
 
 @feature("peak_ratio", "peak_step", "final_ratio", "rise_ratio", "rise_end_ratio", "blowup_first_step", "blowup_last_step",
          "blowup_value", "blowup_from", "smooth_peak_ratio", "init_over_chance",
+         "start_over_chance",
          "end_over_chance", "end_over_first", "peak_over_chance", "val_min_over_chance",
          "val_end_over_chance", "after_peak_z", "end_over_min", "peak_over_neighbours",
          "peak_after_over_before", "blowup_share", "peak_index", "burst_end_index",
@@ -786,7 +787,7 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
     rise_ref = (max(ref or 0.0, median(head)) or ref) if len(head) else ref
     _, sm = ctx.smoothed(TRAIN)
     end, end_said, end_name = float(sm[-1]), "smoothed, it ends at", "the smoothed end"
-    n_end = int(ctx.param("start_points"))
+    n_start = n_end = int(ctx.param("start_points"))
     if not smooths(len(fv)) and len(fv) > n_end:
         # too short to smooth: the last point is one batch, and a noisy flat run "ends" 25%
         # above its start by chance; read the end as the start is read, from a few points
@@ -821,6 +822,10 @@ def explosion(ctx: RunContext) -> dict[str, Value]:
         # the points before a spike cannot judge one among the first few
         "peak_index": i,
         "init_over_chance": first / lnk if lnk else 0.0,
+        # the start read off the first tenth, not one batch: a binary classifier's per-batch
+        # loss at chance scatters 0.5-1.1 around ln 2, so its first batch says little
+        "start_over_chance": (float(median(fv[:max(n_start, len(fv) // 10)])) / lnk
+                              if lnk else 0.0),
         "end_over_chance": end / lnk if lnk else 0.0,
         "peak_over_chance": float(fv[i]) / lnk if lnk else 0.0,
         "val_min_over_chance": float(vv.min()) / lnk if lnk and len(vv) else 0.0,

@@ -289,6 +289,7 @@ later_level_drop  relative  train_level_drop over the logged points after the fi
 train_early_z     z         Mann-Kendall z of the train loss's leading points above its second half's 90th percentile and the first point past them (0 under 100 points, with a known K, or without three such points)
 train_early_fall  relative  median of the train loss's first three points minus the median of its second half, over the first, when at least three leading points sit above that half's 90th percentile (else 0)
 init_over_chance  ratio     first logged train loss over ln K
+start_over_chance ratio     median of the train loss's first tenth (at least `start_points` points) over ln K: where a noisy per-batch loss started
 end_over_chance   ratio     last smoothed train loss over ln K
 end_over_first    ratio     last smoothed train loss over the first logged one
 settled_step      step      first logged step whose train loss is within `settle_factor` times the smoothed end (where a blow-up spanning several windows had settled)
