@@ -130,3 +130,35 @@ def test_a_binary_rnn_at_chance_with_an_early_blip_did_not_blow_up() -> None:
     flat and at chance, not an explosion."""
     rules = {f.rule for f in diagnose.check([str(bench_run("w110b-tian-rnn-v31-chance"))]).findings}
     assert "DG102" not in rules and "DG204" in rules
+
+
+@pytest.mark.parametrize("backend", ["file", "sqlite"])
+def test_mlflow_validation_logged_at_the_epoch_beside_training_at_the_batch(
+        tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow stamps every value with its time too: ``log_metric("val_loss", v, step=epoch)``
+    beside ``log_metric("loss", v, step=global_step)`` lines up the same way."""
+    mlflow = pytest.importorskip("mlflow")
+    import time
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    uri = (tmp_path / "mlruns").as_uri() if backend == "file" else f"sqlite:///{tmp_path / 'm.db'}"
+    mlflow.set_tracking_uri(uri)
+    val = []
+    try:
+        mlflow.set_experiment("own-counter")
+        with mlflow.start_run():
+            for epoch in range(12):
+                for i in range(10):
+                    mlflow.log_metric("loss", 2.0 * 0.9 ** (epoch * 10 + i), step=epoch * 10 + i)
+                    time.sleep(0.003)  # MLflow's timestamps are milliseconds
+                val.append(2.2 * 0.95 ** epoch)
+                mlflow.log_metric("val_loss", val[-1], step=epoch)
+                time.sleep(0.003)
+    finally:
+        mlflow.set_tracking_uri(None)
+    (run,) = diagnose.load_all(tmp_path / ("mlruns" if backend == "file" else "m.db"))
+    vs, vv = run.arrays("val/loss")
+    assert list(vv) == pytest.approx(val)
+    # each epoch's evaluation at that epoch's last train step or the next one (milliseconds)
+    assert all(10 * e + 9 <= int(s) <= 10 * e + 10 for e, s in enumerate(vs)), vs
+    assert any("a counter of its own" in w for w in run.warnings)

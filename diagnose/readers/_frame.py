@@ -21,6 +21,13 @@ from ._common import dedupe_steps
 __all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
            "parse_float", "percent_note", "rename_map"]
 
+#: A held-out curve whose last step is this many times behind the train loss's step logged at
+#: the same wall-clock time counts something of its own (evaluation batches, epochs)...
+OWN_COUNTER_RATIO = 2.0
+#: ... judged on curves of at least this many points, the held-out one logged until at least this
+#: share of the train loss's wall-clock span (not a short evaluation run at the start)
+OWN_COUNTER_MIN_POINTS = 5
+OWN_COUNTER_MIN_SPAN = 0.5
 #: Cells that mean "no value here" (Keras writes NA, pandas an empty cell); nan/inf are values.
 MISSING = {"", "na", "n/a", "null", "none"}
 
@@ -579,6 +586,78 @@ _INDEXED = re.compile(r"(.*?[a-z])[\s:_/#\[(-]+\d+[\])]?", re.IGNORECASE)
 EMPTY = None
 
 
+def _increasing(a: np.ndarray, strictly: bool = True) -> bool:
+    return bool(np.all(a[1:] > a[:-1])) if strictly else bool(np.all(a[1:] >= a[:-1]))
+
+
+def on_train_steps(cats: list[str], cat_code: np.ndarray, step: np.ndarray, wall: np.ndarray,
+                   value: np.ndarray, where: str
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str]]:
+    """Held-out curves logged against a counter of their own, put on the train loss's steps.
+
+    A hand-written loop may log each evaluation batch (or each epoch) at its own counter,
+    ``add_scalar("val_loss", v, epoch * len(val_loader) + i)``, beside the train loss at
+    the train loop's: the validation curve then ends at step 159 of a 760-step run, and
+    every comparison with the train loss (the gap at the final model, overfitting after
+    the best) reads the train loss of the wrong moment. Event files, MLflow and W&B stamp
+    each value with its wall time, which both curves share: a held-out curve whose steps stay
+    far behind the train step logged at the same time (:data:`OWN_COUNTER_RATIO`), over most
+    of the run, is read at the train step of its wall time. Values that come several at a time
+    between two train logs are one evaluation's batches: the evaluation is their mean (one
+    batch's loss is not the model's), at the step of the group's last.
+
+    Returns the steps and values, the rows to keep (None: all) and what was done.
+    """
+    if "train/loss" not in cats:
+        return step, value, None, []
+    codes = {c: i for i, c in enumerate(cats)}
+    t = np.flatnonzero(cat_code == codes["train/loss"])
+    ts, tw = step[t], wall[t]
+    if len(t) < OWN_COUNTER_MIN_POINTS or not _increasing(ts) or not _increasing(tw, False) \
+            or tw[-1] <= tw[0]:
+        return step, value, None, []
+    keep: np.ndarray | None = None
+    notes: list[str] = []
+    for c in cats:
+        if not c.startswith(("val/", "test/")):
+            continue
+        r = np.flatnonzero(cat_code == codes[c])
+        vs, vw = step[r], wall[r]
+        if len(r) < OWN_COUNTER_MIN_POINTS or not _increasing(vs) or not _increasing(vw, False) \
+                or vw[-1] - tw[0] < OWN_COUNTER_MIN_SPAN * (tw[-1] - tw[0]):
+            continue
+        at = np.interp(vw, tw, ts)
+        if at[-1] < OWN_COUNTER_RATIO * max(int(vs[-1]), 1):
+            continue
+        ticks = np.arange(len(r))
+        # values between the same two train logs, one step apart in their order
+        new = np.maximum.accumulate(np.rint(at).astype(np.int64) - ticks) + ticks
+        if keep is None:
+            step, value, keep = step.copy(), value.copy(), np.ones(len(step), dtype=bool)
+        group = np.searchsorted(tw, vw, side="right")
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        batches = ""
+        if len(starts) * 2 <= len(r) and len(starts) * 2 <= len(t):
+            ends = np.r_[starts[1:], len(r)] - 1
+            with np.errstate(invalid="ignore"):
+                value[r[ends]] = np.add.reduceat(value[r], starts) / np.diff(np.r_[starts, len(r)])
+            drop = np.ones(len(r), dtype=bool)
+            drop[ends] = False
+            keep[r[drop]] = False
+            batches = (f"; its {len(r)} values come {len(r) / len(starts):.3g} at a time between "
+                       f"two train logs (one evaluation's batches), so each evaluation is read as "
+                       f"their mean ({len(starts)} evaluations)")
+        step[r] = new.astype(step.dtype)
+        kept = step[r[keep[r]]]
+        said = f"{int(kept[0])}-{int(kept[-1])}"
+        notes.append(
+            f"{where}: {c!r} is logged at steps {int(vs[0])}-{int(vs[-1])}, a counter of its own, "
+            f"over the same wall-clock time as 'train/loss' at steps {int(ts[0])}-{int(ts[-1])}: "
+            f"each of its values is read at the train step logged at the same time ({said}), "
+            f"so that the two curves line up{batches}")
+    return step, value, keep, notes
+
+
 def finish_metrics(
     run: Run,
     steps: Sequence[int] | np.ndarray,
@@ -611,10 +690,20 @@ def finish_metrics(
         if name != r:
             run.name_map[r] = name
     final = np.array([mapping[r] for r in raw], dtype=object)
+    value_arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if "wall_time" in cols and len(codes):
+        cats = list(dict.fromkeys(final.tolist()))
+        to_cat = np.array([cats.index(c) for c in final.tolist()], dtype=np.int64)
+        step_arr, value_arr, keep, more = on_train_steps(
+            cats, to_cat[codes], step_arr, cols["wall_time"], value_arr, where)
+        run.warnings.extend(more)
+        if keep is not None:
+            step_arr, value_arr, codes = step_arr[keep], value_arr[keep], codes[keep]
+            cols = {k: v[keep] for k, v in cols.items() if k != "step"}
     df = pd.DataFrame({
         "step": step_arr,
         "metric": final[codes] if len(codes) else np.array([], dtype=object),
-        "value": np.asarray(values, dtype=np.float64).reshape(-1),
+        "value": value_arr,
         **{k: v for k, v in cols.items() if k != "step"},
     })
     df["metric"] = df["metric"].astype(str)

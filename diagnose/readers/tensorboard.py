@@ -30,7 +30,7 @@ import numpy as np
 from .._errors import ReadError
 from ..run import Run, tidy_metrics
 from ._common import dedupe_steps
-from ._frame import _needs_dedupe, rename_map, with_detector_totals
+from ._frame import _needs_dedupe, on_train_steps, rename_map, with_detector_totals
 from ._params import read_yaml_params
 from ._safe_open import open_regular
 from ._tb_decode import EventScalars
@@ -41,13 +41,6 @@ __all__ = ["SPLIT_DIRS", "EventScalars", "detect", "is_event_file", "read", "rea
            "split_folder"]
 
 EVENT_PREFIX = "events.out.tfevents."
-#: A held-out curve whose last step is this many times behind the train loss's step logged at
-#: the same wall-clock time counts something of its own (evaluation batches, epochs)...
-OWN_COUNTER_RATIO = 2.0
-#: ... judged on curves of at least this many points, the held-out one logged until at least this
-#: share of the train loss's wall-clock span (not a short evaluation run at the start)
-OWN_COUNTER_MIN_POINTS = 5
-OWN_COUNTER_MIN_SPAN = 0.5
 #: Subfolder names that name a split (Keras writes ``train/`` and ``validation/``).
 SPLIT_DIRS = frozenset(
     {"train", "training", "validation", "val", "valid", "eval", "evaluation", "test", "dev"}
@@ -281,7 +274,7 @@ def _build(
     cats = sorted(set(canon))
     to_cat = np.array([cats.index(c) for c in canon], dtype=code.dtype)
     cat_code = code if not cats or to_cat.tolist() == list(range(len(names))) else to_cat[code]
-    step, value, keep, notes = _on_train_steps(cats, cat_code, step, wall, value, str(path))
+    step, value, keep, notes = on_train_steps(cats, cat_code, step, wall, value, str(path))
     run.warnings.extend(notes)
     if keep is not None:
         step, wall, value, cat_code = step[keep], wall[keep], value[keep], cat_code[keep]
@@ -310,78 +303,6 @@ def _build(
     run.params, notes = _params(run_dir, hparams)
     run.warnings.extend(notes)
     return run
-
-
-def _increasing(a: np.ndarray, strictly: bool = True) -> bool:
-    return bool(np.all(a[1:] > a[:-1])) if strictly else bool(np.all(a[1:] >= a[:-1]))
-
-
-def _on_train_steps(cats: list[str], cat_code: np.ndarray, step: np.ndarray, wall: np.ndarray,
-                    value: np.ndarray, where: str
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str]]:
-    """Held-out curves logged against a counter of their own, put on the train loss's steps.
-
-    A hand-written loop may log each evaluation batch (or each epoch) at its own counter,
-    ``add_scalar("val_loss", v, epoch * len(val_loader) + i)``, beside the train loss at
-    the train loop's: the validation curve then ends at step 159 of a 760-step run, and
-    every comparison with the train loss (the gap at the final model, overfitting after
-    the best) reads the train loss of the wrong moment. Event files stamp each value with
-    its wall time, which both curves share: a held-out curve whose steps stay far behind
-    the train step logged at the same time (:data:`OWN_COUNTER_RATIO`), over most of the
-    run, is read at the train step of its wall time. Values that come several at a time
-    between two train logs are one evaluation's batches: the evaluation is their mean (one
-    batch's loss is not the model's), at the step of the group's last.
-
-    Returns the steps and values, the rows to keep (None: all) and what was done.
-    """
-    if "train/loss" not in cats:
-        return step, value, None, []
-    codes = {c: i for i, c in enumerate(cats)}
-    t = np.flatnonzero(cat_code == codes["train/loss"])
-    ts, tw = step[t], wall[t]
-    if len(t) < OWN_COUNTER_MIN_POINTS or not _increasing(ts) or not _increasing(tw, False) \
-            or tw[-1] <= tw[0]:
-        return step, value, None, []
-    keep: np.ndarray | None = None
-    notes: list[str] = []
-    for c in cats:
-        if not c.startswith(("val/", "test/")):
-            continue
-        r = np.flatnonzero(cat_code == codes[c])
-        vs, vw = step[r], wall[r]
-        if len(r) < OWN_COUNTER_MIN_POINTS or not _increasing(vs) or not _increasing(vw, False) \
-                or vw[-1] - tw[0] < OWN_COUNTER_MIN_SPAN * (tw[-1] - tw[0]):
-            continue
-        at = np.interp(vw, tw, ts)
-        if at[-1] < OWN_COUNTER_RATIO * max(int(vs[-1]), 1):
-            continue
-        ticks = np.arange(len(r))
-        # values between the same two train logs, one step apart in their order
-        new = np.maximum.accumulate(np.rint(at).astype(np.int64) - ticks) + ticks
-        if keep is None:
-            step, value, keep = step.copy(), value.copy(), np.ones(len(step), dtype=bool)
-        group = np.searchsorted(tw, vw, side="right")
-        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-        batches = ""
-        if len(starts) * 2 <= len(r) and len(starts) * 2 <= len(t):
-            ends = np.r_[starts[1:], len(r)] - 1
-            with np.errstate(invalid="ignore"):
-                value[r[ends]] = np.add.reduceat(value[r], starts) / np.diff(np.r_[starts, len(r)])
-            drop = np.ones(len(r), dtype=bool)
-            drop[ends] = False
-            keep[r[drop]] = False
-            batches = (f"; its {len(r)} values come {len(r) / len(starts):.3g} at a time between "
-                       f"two train logs (one evaluation's batches), so each evaluation is read as "
-                       f"their mean ({len(starts)} evaluations)")
-        step[r] = new.astype(step.dtype)
-        kept = step[r[keep[r]]]
-        said = f"{int(kept[0])}-{int(kept[-1])}"
-        notes.append(
-            f"{where}: {c!r} is logged at steps {int(vs[0])}-{int(vs[-1])}, a counter of its own, "
-            f"over the same wall-clock time as 'train/loss' at steps {int(ts[0])}-{int(ts[-1])}: "
-            f"each of its values is read at the train step logged at the same time ({said}), "
-            f"so that the two curves line up{batches}")
-    return step, value, keep, notes
 
 
 def _merge(
