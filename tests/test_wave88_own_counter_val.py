@@ -162,3 +162,11 @@ def test_mlflow_validation_logged_at_the_epoch_beside_training_at_the_batch(
     # each epoch's evaluation at that epoch's last train step or the next one (milliseconds)
     assert all(10 * e + 9 <= int(s) <= 10 * e + 10 for e, s in enumerate(vs)), vs
     assert any("a counter of its own" in w for w in run.warnings)
+
+
+def test_a_run_that_died_in_nan_is_not_judged_for_a_gap() -> None:
+    """bench/real-runs/w73d-zh-chatbot-nan: a chatbot Transformer whose train loss is NaN for
+    its last six epochs and whose validation loss jumps to 30 on the way there. The NaN is the
+    finding (DG210); a gap read off the last finite evaluations is the road into it."""
+    rules = {f.rule for f in diagnose.check([str(bench_run("w73d-zh-chatbot-nan"))]).findings}
+    assert "DG210" in rules and "DG103" not in rules
