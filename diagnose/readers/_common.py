@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["appended_note", "dedupe_steps", "fits_int64", "restart_points", "starts_again"]
+__all__ = ["appended_note", "dedupe_steps", "fits_int64", "increasing", "restart_points",
+           "starts_again"]
 
 #: The step column is int64: a step outside it cannot be stored (the row is skipped, and said).
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -81,3 +82,14 @@ def appended_note(where: str, before: Any, step: int, n: int, rid: str) -> str:
     """The one wording every reader gives a file split at its restarts, so users see one note."""
     return (f"{where}: the step starts again ({before} -> {step}): {n} runs appended to one file, "
             f"read as {rid}#1 to {rid}#{n}")
+
+
+def increasing(a: np.ndarray, strictly: bool = True) -> bool:
+    """Whether ``a`` increases (``strictly`` or not), a chunk at a time: no whole-column
+    temporaries on a column of millions of steps."""
+    chunk, n = 1 << 20, len(a) - 1
+    for i in range(0, n, chunk):
+        later, earlier = a[i + 1:min(n, i + chunk) + 1], a[i:min(n, i + chunk)]
+        if not bool((later > earlier).all() if strictly else (later >= earlier).all()):
+            return False
+    return True

@@ -16,9 +16,10 @@ import numpy as np
 
 from ..run import (ACCURACY_METRICS, CAMEL, HELD_OUT_WORDS, JUDGED_METRICS, Run, _normalise,
                    canonical_name, in_percent, is_averaged, plain_words)
-from ._common import dedupe_steps
+from ._common import dedupe_steps, increasing
 
-__all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "opt_float",
+__all__ = ["EMPTY", "MISSING", "NONFINITE", "finish_metrics", "json_or_text_float", "on_train_steps",
+           "opt_float",
            "parse_float", "percent_note", "rename_map"]
 
 #: A held-out curve whose last step is this many times behind the train loss's step logged at
@@ -586,10 +587,6 @@ _INDEXED = re.compile(r"(.*?[a-z])[\s:_/#\[(-]+\d+[\])]?", re.IGNORECASE)
 EMPTY = None
 
 
-def _increasing(a: np.ndarray, strictly: bool = True) -> bool:
-    return bool(np.all(a[1:] > a[:-1])) if strictly else bool(np.all(a[1:] >= a[:-1]))
-
-
 def on_train_steps(cats: list[str], cat_code: np.ndarray, step: np.ndarray, wall: np.ndarray,
                    value: np.ndarray, where: str
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str]]:
@@ -613,7 +610,7 @@ def on_train_steps(cats: list[str], cat_code: np.ndarray, step: np.ndarray, wall
     codes = {c: i for i, c in enumerate(cats)}
     t = np.flatnonzero(cat_code == codes["train/loss"])
     ts, tw = step[t], wall[t]
-    if len(t) < OWN_COUNTER_MIN_POINTS or not _increasing(ts) or not _increasing(tw, False) \
+    if len(t) < OWN_COUNTER_MIN_POINTS or not increasing(ts) or not increasing(tw, False) \
             or tw[-1] <= tw[0]:
         return step, value, None, []
     keep: np.ndarray | None = None
@@ -623,7 +620,7 @@ def on_train_steps(cats: list[str], cat_code: np.ndarray, step: np.ndarray, wall
             continue
         r = np.flatnonzero(cat_code == codes[c])
         vs, vw = step[r], wall[r]
-        if len(r) < OWN_COUNTER_MIN_POINTS or not _increasing(vs) or not _increasing(vw, False) \
+        if len(r) < OWN_COUNTER_MIN_POINTS or not increasing(vs) or not increasing(vw, False) \
                 or vw[-1] - tw[0] < OWN_COUNTER_MIN_SPAN * (tw[-1] - tw[0]):
             continue
         at = np.interp(vw, tw, ts)

@@ -32,7 +32,7 @@ from .._errors import ReadError
 from ..findings import json_number, jsonable
 from ..run import Run, Thousandths, canonical_name, plain, tidy_metrics
 from . import _native_fast
-from ._common import dedupe_steps, fits_int64
+from ._common import dedupe_steps, fits_int64, increasing
 from ._native_fast import Parsed
 from ._safe_open import open_regular, read_bytes, read_prefix
 
@@ -318,7 +318,7 @@ def _read_metrics_columns(p: Path, run: Run, aliases: Mapping[str, str] | None
         vals = plain(_values(parts))
         del parts
         st = steps if every else steps[rows]
-        if len(st) > 1 and not _increasing(st):
+        if len(st) > 1 and not increasing(st):
             return None  # repeated or backward steps: the line reader reports them
         series[name] = (st, vals)
         for col, v in per_line.items():
@@ -350,13 +350,6 @@ def _pack(key: str, values: np.ndarray) -> Thousandths | None:
     if got is not None:
         got.offsets = _native_fast.kept(got.offsets)
     return got
-
-
-def _increasing(st: np.ndarray) -> bool:
-    """Whether the steps strictly increase: a chunk at a time (no whole-column temporaries)."""
-    chunk, n = 1 << 20, len(st) - 1
-    return all(bool((st[a + 1:min(n, a + chunk) + 1] > st[a:min(n, a + chunk)]).all())
-               for a in range(0, n, chunk))
 
 
 #: One block's part of a key: its rows in the block (None: every line), values, block start, lines.
