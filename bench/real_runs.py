@@ -134,8 +134,9 @@ REPORT_PREFIXES = ("w14", "w15", "w16")
 #: wave 86's batch, w108, the same, decided 2026-12-08 01:04 UTC before any of it was collected;
 #: wave 87's batch, w109, the same, decided 2026-12-08 02:17 UTC before any of it was collected;
 #: wave 88's batch, w110, the same, decided 2026-12-08 04:31 UTC before any of it was collected;
+#: wave 89's batch, w111, the same, decided 2026-12-08 05:32 UTC before any of it was collected;
 #: no earlier id starts with "w100", "w101", "w102", "w103", "w104", "w105", "w106", "w107", "w108",
-#: "w109" or "w110": the wave-9 batch is w10a-w10e)
+#: "w109", "w110" or "w111": the wave-9 batch is w10a-w10e)
 HASHED_PREFIXES = ("w17", "w18", "w19", "w20", "w21", "w22", "w23", "w24", "w25", "w26", "w27", "w28",
                    "w29", "w30", "w31", "w32", "w33", "w34", "w35", "w36", "w37", "w38", "w39",
                    "w40", "w41", "w42", "w43", "w44", "w45", "w46", "w47", "w48",
@@ -146,7 +147,7 @@ HASHED_PREFIXES = ("w17", "w18", "w19", "w20", "w21", "w22", "w23", "w24", "w25"
                    "w80", "w81", "w82", "w83", "w84", "w85", "w86", "w87", "w88",
                    "w89", "w90", "w91", "w92", "w93", "w94", "w95", "w96", "w97", "w98",
                    "w99", "w100", "w101", "w102", "w103", "w104", "w105", "w106",
-                   "w107", "w108", "w109", "w110")
+                   "w107", "w108", "w109", "w110", "w111")
 
 
 def wave8_split_of(run_id: str) -> str:
@@ -164,7 +165,7 @@ def split_of(run_id: str) -> str:
     aggregates only, its misses never read, nothing tuned on it) and adds a new batch to it,
     so that each pattern has more positives than the four to eleven of wave 14.
     """
-    if run_id.startswith(HASHED_PREFIXES):  # waves 17-88: half of one batch each way, by the id alone
+    if run_id.startswith(HASHED_PREFIXES):  # waves 17-89: half of one batch each way, by the id alone
         return wave8_split_of(run_id)
     return "report" if run_id.startswith(REPORT_PREFIXES) else "tuning"
 
