@@ -141,7 +141,9 @@ def spikes(ctx: RunContext) -> dict[str, Value]:
     its own wiggles to its own standard). An excursion is a stretch of points more than
     ``spike_extent_z`` noise SDs above the level. It counts as a spike when it rose from the
     points just before it to at least ``spike_min_ratio`` times their level, came back at
-    least ``spike_recover_share`` of the way (in log terms) over as many points after it,
+    least ``spike_recover_share`` of the way (in log terms) over as many points after it
+    (or to within ``spike_broad_height`` of the run's scale of where it was: a loss at 1e-7
+    that jumps to 2 and is back at 5e-4 has come back, though only halfway on a log axis),
     and either
 
     - is tall: a point ``spike_z`` SDs above the level, rising ``spike_min_height`` of the
@@ -216,6 +218,10 @@ def _with_warmup(out: dict[str, Value], s: np.ndarray, share: float) -> dict[str
     return out
 
 
+#: a spike ratio from this on is told in three significant digits, not to a tenth
+_MANY_TIMES = 1000.0
+
+
 def _told(out: dict[str, Value], prefix: str, what: str) -> str:
     """The spikes of :func:`_spikes` (keys under ``prefix``) in one sentence of logged steps,
     the largest in logged values (its level a median of the points before it)."""
@@ -224,7 +230,9 @@ def _told(out: dict[str, Value], prefix: str, what: str) -> str:
     ratio = float(out[prefix + "spike_max_ratio"])
     # a level at or below zero (a signed objective: SI-SNR, an ELBO) has no ratio to tell: the
     # spike's logged values say how far it rose
-    largest = (f"the largest {ratio:.1f}x the level just before it" if math.isfinite(ratio)
+    # a level near zero makes the ratio huge: three significant digits say it (1.66e+07x)
+    times = f"{ratio:.1f}x" if ratio < _MANY_TIMES else f"{ratio:.3g}x"
+    largest = (f"the largest {times} the level just before it" if math.isfinite(ratio)
                else "the largest rising from a level at or below zero, so no ratio holds")
     return (f"{out[prefix + 'spike_count']} {what} {largest} "
             f"({f'step {a}' if a == b else f'steps {a}-{b}'}"
@@ -297,7 +305,8 @@ def _spikes(ctx: RunContext, s: np.ndarray, v: np.ndarray, scale: float,
         after = float(np.median(_to_judged(v[b + 1:b + 1 + side], floor)))
         if t - before < lift or (not logspace and before > 0 and t < min_ratio * before):
             continue  # not a jump from where the loss just was (the steep fall at the start)
-        if after - before > (1 - share) * (t - before):
+        if after - before > (1 - share) * (t - before) and not (
+                logspace and scale and (np.exp(after) - np.exp(before)) / scale < broad_h):
             continue  # did not come back: a new level or divergence, not a spike
         if logspace:
             height, ratio = (np.exp(t) - np.exp(before)) / scale if scale else np.inf, np.exp(t - before)
