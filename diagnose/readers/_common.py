@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["appended_note", "dedupe_steps", "fits_int64", "increasing", "restart_points",
-           "starts_again"]
+__all__ = ["appended_note", "dedupe_steps", "fits_int64", "increasing", "numbered_in_order",
+           "restart_points", "starts_again", "unstepped", "unstepped_note"]
 
 #: The step column is int64: a step outside it cannot be stored (the row is skipped, and said).
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -54,6 +54,46 @@ def dedupe_steps(df: Any, where: str, lines: Any = None) -> tuple[Any, list[str]
         )
         df = df[~dup].reset_index(drop=True)
     return df, notes
+
+
+def unstepped(steps: Sequence[int]) -> bool:
+    """A metric logged several times, every time at one step: ``mlflow.log_metric(key, value)``
+    or ``SummaryWriter.add_scalar(tag, value)`` with no step writes step 0 (MLflow 1 wrote no
+    step at all), so a whole curve would collapse into its last value. Its logging order is
+    then its only axis."""
+    return len(steps) > 1 and min(steps) == max(steps)
+
+
+def unstepped_note(where: str, n: int, step: int, key: str | None = None) -> str:
+    """The note for a metric :func:`unstepped` renumbered (``key``: named in a file of many)."""
+    of = f" of {key!r}" if key is not None else ""
+    return (f"{where}: all {n} values{of} logged at step {step} (no step given); numbered in "
+            "the order they were logged")
+
+
+def numbered_in_order(code: np.ndarray, step: np.ndarray, names: Sequence[str], where: str
+                      ) -> tuple[np.ndarray, list[str]]:
+    """:func:`unstepped` for many metrics in one column (``code`` indexes ``names``, rows in
+    the order they were logged): each metric logged more than once, every time at one step,
+    gets its logging order as its steps. A few passes over the column and no sort, since every
+    event file goes through here and almost none needs it."""
+    n = len(names)
+    if not len(code) or not n:
+        return step, []
+    low = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    high = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(low, code, step)
+    np.maximum.at(high, code, step)
+    flat = np.flatnonzero((low == high) & (np.bincount(code, minlength=n) > 1))
+    if not len(flat):
+        return step, []
+    step = step.copy()
+    notes = []
+    for c in flat.tolist():
+        rows = np.flatnonzero(code == c)
+        notes.append(unstepped_note(where, len(rows), int(step[rows[0]]), names[c]))
+        step[rows] = np.arange(len(rows), dtype=step.dtype)
+    return step, notes
 
 
 def starts_again(step: float, before: float, first: float) -> bool:

@@ -28,7 +28,7 @@ import numpy as np
 from .._errors import ReadError
 from ..run import Run
 from . import _yaml
-from ._common import fits_int64
+from ._common import fits_int64, unstepped, unstepped_note
 from ._frame import EMPTY, detector_loss_parts, finish_metrics, parse_float, with_detector_totals
 from ._params import parse_value
 from ._safe_open import open_regular, read_bytes, read_prefix
@@ -324,8 +324,8 @@ def _read_metric_file(
     if bad:
         notes.append(f"{f}: {len(bad)} malformed line(s) skipped (first: line {bad[0]}); "
                      "expected 'timestamp value step'")
-    if _unstepped([p[0] for p in parsed]):  # ``log_metric`` without a step: all at step 0
-        notes.append(_unstepped_note(str(f), len(parsed), parsed[0][0]))
+    if unstepped([p[0] for p in parsed]):  # ``log_metric`` without a step: all at step 0
+        notes.append(unstepped_note(str(f), len(parsed), parsed[0][0]))
         parsed = [(i, val, wall, ds) for i, (_, val, wall, ds) in enumerate(parsed)]
     datasets = {p[3] for p in parsed}
     for step, val, wall, ds in parsed:
@@ -334,20 +334,6 @@ def _read_metric_file(
         values.append(val)
         walls.append(wall)
     return torn
-
-
-def _unstepped(steps: list[int]) -> bool:
-    """A metric logged several times, every time at one step: ``mlflow.log_metric(key, value)``
-    with no ``step`` writes step 0 (MLflow 1 wrote no step at all), so a whole curve would
-    collapse into its last value. Its logging order is then its only axis."""
-    return len(steps) > 1 and min(steps) == max(steps)
-
-
-def _unstepped_note(where: str, n: int, step: int, key: str | None = None) -> str:
-    """The note for a metric :func:`_unstepped` renumbered (``key``: named in a store of many)."""
-    of = f" of {key!r}" if key is not None else ""
-    return (f"{where}: all {n} values{of} logged at step {step} (no step given); numbered in "
-            "the order they were logged")
 
 
 def _new_run(where: Path, info: dict[str, Any], params: dict[str, Any], tags: dict[str, Any],
@@ -447,12 +433,12 @@ def _read_db_runs(p: Path, con: sqlite3.Connection, aliases: Mapping[str, str] |
 
 def _numbered_by_key(rows: list[tuple], where: str, notes: list[str]) -> list[tuple]:
     """Rows (ordered by key, step, timestamp) whose key was logged at one step only (see
-    :func:`_unstepped`) get their logging order as their step."""
+    :func:`~._common.unstepped`) get their logging order as their step."""
     out: list[tuple] = []
     for key, grouped in itertools.groupby(rows, key=lambda r: r[0]):
         group = list(grouped)
-        if _unstepped([r[3] for r in group]):
-            notes.append(_unstepped_note(where, len(group), group[0][3], key))
+        if unstepped([r[3] for r in group]):
+            notes.append(unstepped_note(where, len(group), group[0][3], key))
             group = [(*r[:3], n, *r[4:]) for n, r in enumerate(group)]
         out.extend(group)
     return out

@@ -29,7 +29,7 @@ import numpy as np
 
 from .._errors import ReadError
 from ..run import Run, tidy_metrics
-from ._common import dedupe_steps
+from ._common import dedupe_steps, numbered_in_order
 from ._frame import _needs_dedupe, on_train_steps, rename_map, with_detector_totals
 from ._params import read_yaml_params
 from ._safe_open import open_regular
@@ -263,6 +263,10 @@ def _build(
         epoch = None if epoch is None else epoch[keep]
     if epoch is not None and np.isnan(epoch).all():
         epoch = None
+    # ``add_scalar(tag, value)`` with no global_step: every value at step 0
+    # (after Lightning's placeholder hp_metric, logged twice at step 0, is gone)
+    step, notes = numbered_in_order(code, step, names, str(path))
+    run.warnings.extend(notes)
     names, step, wall, value, code, epoch, rename = with_detector_totals(
         run, str(path), names, step, wall, value, code, epoch, aliases)
 
