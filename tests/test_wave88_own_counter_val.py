@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import diagnose
+from tests._memoriser import random_label_task
 from tests._real_logs import bench_run
 
 EPOCHS, TRAIN_BATCHES, VAL_BATCHES = 30, 8, 4
@@ -27,13 +28,7 @@ def _overfit_run(run: Path, val_step: str) -> list[float]:
     real SummaryWriter. Returns each evaluation's mean over its batches, as logged."""
     torch = pytest.importorskip("torch")
     tb = pytest.importorskip("torch.utils.tensorboard")
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(256, 20, generator=g), torch.randint(0, 4, (256,), generator=g)
-    xv, yv = torch.randn(128, 20, generator=g), torch.randint(0, 4, (128,), generator=g)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(20, 256), torch.nn.ReLU(), torch.nn.Linear(256, 4))
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    x, y, xv, yv, model, opt, loss_fn = random_label_task(0, 256)
     w = tb.SummaryWriter(str(run))
     means = []
     for epoch in range(EPOCHS):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _memoriser import random_label_task
 
 import diagnose
 
@@ -24,13 +25,7 @@ def _stepless_run(run: Path) -> tuple[list[float], list[float]]:
     the train loss per batch, the validation loss per epoch. Returns both as logged."""
     torch = pytest.importorskip("torch")
     tb = pytest.importorskip("torch.utils.tensorboard")
-    g = torch.Generator().manual_seed(1)
-    x, y = torch.randn(192, 20, generator=g), torch.randint(0, 4, (192,), generator=g)
-    xv, yv = torch.randn(128, 20, generator=g), torch.randint(0, 4, (128,), generator=g)
-    torch.manual_seed(1)
-    model = torch.nn.Sequential(torch.nn.Linear(20, 256), torch.nn.ReLU(), torch.nn.Linear(256, 4))
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    x, y, xv, yv, model, opt, loss_fn = random_label_task(1, 192)
     w = tb.SummaryWriter(str(run))
     train, val = [], []
     for _ in range(EPOCHS):
